@@ -1,0 +1,36 @@
+# Two commands do all the set-up on a fresh machine: `make demo` and `make test`.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+APT_PACKAGES := gcc-arm-none-eabi picolibc-arm-none-eabi gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf
+
+.PHONY: setup toolchains demo test bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+# Cross compilers for the emulated boards; installed only when missing and only when we are root.
+toolchains:
+	@if ! command -v arm-none-eabi-gcc >/dev/null || ! command -v riscv64-unknown-elf-gcc >/dev/null \
+	    || [ ! -d /usr/lib/picolibc/arm-none-eabi ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PACKAGES); \
+	  else echo "note: cross toolchains missing; run as root or install: $(APT_PACKAGES)"; fi; \
+	fi
+
+setup: $(STAMP) toolchains
+
+demo: setup
+	$(VENV)/bin/arielml demo
+
+test: setup
+	$(PY) -m pytest -n 2 -q -p no:cacheprovider
+
+bench: setup
+	$(VENV)/bin/arielml bench
+
+clean:
+	rm -rf $(VENV) build .arielml-cache

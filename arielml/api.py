@@ -1,0 +1,83 @@
+"""Python API: `arielml.load(path) -> Model`, `Model.run(inputs)`, `Model.summary()`."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from arielml.errors import InputError, TargetError
+from arielml.frontend.tflite import load_tflite
+from arielml.ir import Graph
+from arielml.ir.verify import verify
+from arielml.ops.registry import SEMANTICS
+
+BACKENDS = ("reference",)
+
+
+def load(path: str | Path) -> "Model":
+    """Read a model file into a verified graph. Raises ArielError subclasses on bad files."""
+    graph = verify(load_tflite(path))
+    return Model(graph=graph, path=Path(path))
+
+
+@dataclass
+class Model:
+    graph: Graph
+    path: Path | None = None
+    _prepared: dict[str, list] = field(default_factory=dict, repr=False)
+
+    @property
+    def input_specs(self) -> list[tuple[tuple[int, ...], np.dtype]]:
+        return [(self.graph.tensors[t].shape, self.graph.tensors[t].np_dtype) for t in self.graph.inputs]
+
+    def check_inputs(self, inputs) -> list[np.ndarray]:
+        if isinstance(inputs, np.ndarray):
+            inputs = [inputs]
+        inputs = list(inputs)
+        if len(inputs) != len(self.graph.inputs):
+            raise InputError(f"the model takes {len(self.graph.inputs)} input(s), {len(inputs)} were given")
+        checked = []
+        for i, (array, (shape, dtype)) in enumerate(zip(inputs, self.input_specs)):
+            array = np.asarray(array)
+            if array.dtype != dtype:
+                raise InputError(f"input {i} must be {dtype}, got {array.dtype}; convert it (quantise float data "
+                                 "with the input's scale and zero point)")
+            if tuple(array.shape) != tuple(shape):
+                if array.size == int(np.prod(shape)) and array.shape == tuple(d for d in shape if d != 1):
+                    array = array.reshape(shape)  # the batch dimension of one may be left out
+                else:
+                    raise InputError(f"input {i} must have shape {tuple(shape)}, got {tuple(array.shape)}")
+            checked.append(np.ascontiguousarray(array))
+        return checked
+
+    def random_inputs(self, seed: int = 0) -> list[np.ndarray]:
+        """Inputs drawn uniformly over each input type's range (floats in [-1, 1))."""
+        rng = np.random.default_rng(seed)
+        result = []
+        for shape, dtype in self.input_specs:
+            if np.issubdtype(dtype, np.integer):
+                info = np.iinfo(dtype)
+                result.append(rng.integers(info.min, int(info.max) + 1, size=shape, dtype=dtype))
+            elif dtype == np.bool_:
+                result.append(rng.integers(0, 2, size=shape).astype(np.bool_))
+            else:
+                result.append(rng.uniform(-1.0, 1.0, size=shape).astype(dtype))
+        return result
+
+    def run(self, inputs, backend: str = "reference", semantics: str = "litert") -> list[np.ndarray]:
+        """Run on `backend`; `semantics` picks whose arithmetic to match bit for bit: "litert"
+        (TFLite's reference kernels, the default) or "tflm" (TFLite Micro)."""
+        arrays = self.check_inputs(inputs)
+        if semantics not in SEMANTICS:
+            raise TargetError(f"unknown semantics '{semantics}'; choose one of: {', '.join(SEMANTICS)}")
+        if backend == "reference":
+            from arielml.backends.reference import prepare_all, run_reference
+            if semantics not in self._prepared:
+                self._prepared[semantics] = prepare_all(self.graph, SEMANTICS[semantics])
+            return run_reference(self.graph, arrays, self._prepared[semantics])
+        raise TargetError(f"unknown backend '{backend}'; choose one of: {', '.join(BACKENDS)}")
+
+    def summary(self) -> str:
+        from arielml.inspect import summarize_text
+        return summarize_text(self.graph)

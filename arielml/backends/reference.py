@@ -1,0 +1,31 @@
+"""The reference executor: the semantics every other backend must reproduce byte for byte."""
+from __future__ import annotations
+
+import numpy as np
+
+from arielml.ir import NO_TENSOR, Graph
+from arielml.ops.registry import LITERT, Semantics, lookup
+
+
+def prepare_all(graph: Graph, semantics: Semantics = LITERT) -> list:
+    """Compile-time parameters of every node, in node order."""
+    return [lookup(node).prepare(node, graph, semantics) for node in graph.nodes]
+
+
+def run_reference(graph: Graph, inputs: list[np.ndarray], prepared: list | None = None) -> list[np.ndarray]:
+    """Evaluate the graph in execution order. Inputs must already be validated (see api)."""
+    prepared = prepare_all(graph) if prepared is None else prepared
+    values: dict[int, np.ndarray] = {}
+    for t, array in zip(graph.inputs, inputs):
+        values[t] = array
+    for node, params in zip(graph.nodes, prepared):
+        opdef = lookup(node)
+        args = [None if t == NO_TENSOR else values[t] if t in values else graph.tensors[t].data
+                for t in node.inputs]
+        results = opdef.evaluate(params, args)
+        for t, result in zip(node.outputs, results):
+            tensor = graph.tensors[t]
+            assert result.dtype == tensor.np_dtype and tuple(result.shape) == tensor.shape, (
+                f"{node.op} #{node.index}: produced {result.dtype}{result.shape}, expected {tensor.dtype}{tensor.shape}")
+            values[t] = result
+    return [values[t] if t in values else graph.tensors[t].data for t in graph.outputs]

@@ -1,0 +1,205 @@
+"""TFLite flatbuffer -> Graph IR.
+
+Parsing uses the `tflite` package's generated accessors. A corrupt or truncated file makes those
+accessors fail in many ways (IndexError, struct errors, absurd sizes); every such failure becomes a
+ModelFormatError that says the file is damaged. Operator options are read generically: the options
+dataclass of each operator names the schema fields it needs."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import tflite
+from tflite.utils import BUILTIN_OPCODE2NAME
+
+from arielml.errors import ArielError, ModelFormatError, UnsupportedOperatorError
+from arielml.ir import NO_TENSOR, Graph, Node, QuantParams, Tensor
+from arielml.ops.registry import REGISTRY
+
+# schema TensorType -> IR dtype name (others are reported as unsupported)
+_TENSOR_TYPES = {0: "float32", 2: "int32", 3: "uint8", 4: "int64", 6: "bool", 7: "int16", 9: "int8"}
+_TENSOR_TYPE_NAMES = {v: k for k, v in vars(tflite.TensorType).items() if not k.startswith("_")}
+_CUSTOM = 32
+
+
+def load_tflite(path: str | Path) -> Graph:
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise ModelFormatError(f"cannot read model file {path}: {e.strerror or e}") from None
+    return parse_tflite(data, name=path.stem)
+
+
+def parse_tflite(data: bytes, name: str = "model") -> Graph:
+    if len(data) < 8 or data[4:8] != b"TFL3":
+        raise ModelFormatError(
+            f"{name}: not a TFLite model (no 'TFL3' identifier); give a .tflite flatbuffer file")
+    try:
+        return _parse(bytearray(data), name)
+    except ArielError:
+        raise
+    except Exception as e:  # damaged flatbuffer: the accessors fail in many different ways
+        raise ModelFormatError(
+            f"{name}: the model file is corrupt or truncated ({type(e).__name__} while parsing); "
+            "re-export it from the converter") from None
+
+
+def _parse(buf: bytearray, name: str) -> Graph:
+    model = tflite.Model.GetRootAs(buf, 0)
+    if model.SubgraphsLength() < 1:
+        raise ModelFormatError(f"{name}: the model has no subgraph")
+    subgraph = model.Subgraphs(0)
+    notes: list[str] = []
+    buffers = _BufferReader(model, buf)
+
+    tensors = tuple(
+        _read_tensor(subgraph.Tensors(i), i, buffers, notes) for i in range(_checked_len(subgraph.TensorsLength(), buf)))
+    opcodes = [_opcode_name(model.OperatorCodes(i)) for i in range(_checked_len(model.OperatorCodesLength(), buf))]
+
+    nodes = []
+    for index in range(_checked_len(subgraph.OperatorsLength(), buf)):
+        op = subgraph.Operators(index)
+        code = op.OpcodeIndex()
+        if code >= len(opcodes):
+            raise ModelFormatError(f"{name}: operator #{index} names opcode {code}, the model has {len(opcodes)}")
+        inputs = tuple(int(t) for t in _int_vector(op.InputsAsNumpy()))
+        outputs = tuple(int(t) for t in _int_vector(op.OutputsAsNumpy()))
+        for t in inputs + outputs:
+            if t != NO_TENSOR and not 0 <= t < len(tensors):
+                raise ModelFormatError(f"{name}: operator #{index} refers to tensor {t}, the model has {len(tensors)}")
+        op_name = opcodes[code]
+        nodes.append(Node(op=op_name, inputs=inputs, outputs=outputs, options=_read_options(op, op_name, index), index=index))
+
+    graph_inputs = tuple(int(t) for t in _int_vector(subgraph.InputsAsNumpy()))
+    graph_outputs = tuple(int(t) for t in _int_vector(subgraph.OutputsAsNumpy()))
+    for t in graph_inputs + graph_outputs:
+        if not 0 <= t < len(tensors):
+            raise ModelFormatError(f"{name}: graph input/output tensor {t} does not exist")
+    if model.SubgraphsLength() > 1:
+        notes.append(f"the model has {model.SubgraphsLength()} subgraphs; only the first (main) one is used")
+    return Graph(tensors=tensors, nodes=tuple(nodes), inputs=graph_inputs, outputs=graph_outputs,
+                 name=name, notes=tuple(dict.fromkeys(notes)))
+
+
+def _checked_len(length: int, buf: bytearray) -> int:
+    # every vector element takes at least 4 bytes; a larger count means a damaged length field
+    if length < 0 or length * 4 > len(buf):
+        raise ModelFormatError("a vector length in the model exceeds the file size (corrupt file)")
+    return length
+
+
+def _int_vector(v) -> np.ndarray:
+    return np.zeros(0, dtype=np.int32) if isinstance(v, int) else np.asarray(v)
+
+
+def _opcode_name(opcode) -> str:
+    # The schema has two opcode fields: an int8 `deprecated_builtin_code` (codes < 127) and an
+    # int32 `builtin_code`; converters fill both, old files only the first. The larger one wins.
+    code = max(int(opcode.DeprecatedBuiltinCode()), int(opcode.BuiltinCode()))
+    if code == _CUSTOM:
+        custom = opcode.CustomCode()
+        return f"CUSTOM:{custom.decode(errors='replace') if custom else '?'}"
+    return BUILTIN_OPCODE2NAME.get(code, f"UNKNOWN_OPCODE_{code}")
+
+
+class _BufferReader:
+    def __init__(self, model, buf: bytearray):
+        self.model = model
+        self.buf = buf
+        self.count = model.BuffersLength()
+
+    def read(self, index: int) -> np.ndarray | None:
+        if index == 0 or index >= self.count:
+            return None
+        b = self.model.Buffers(index)
+        if b is None:
+            return None
+        if b.Offset() > 1:  # large models keep buffers after the flatbuffer, addressed by offset
+            start, size = int(b.Offset()), int(b.Size())
+            if start + size > len(self.buf):
+                raise ModelFormatError("a weight buffer lies beyond the end of the file (truncated file)")
+            return np.frombuffer(bytes(self.buf[start:start + size]), dtype=np.uint8)
+        raw = b.DataAsNumpy()
+        if isinstance(raw, int) or len(raw) == 0:
+            return None
+        return np.asarray(raw, dtype=np.uint8)
+
+
+def _read_tensor(t, index: int, buffers: _BufferReader, notes: list[str]) -> Tensor:
+    name = (t.Name() or b"").decode(errors="replace") or f"tensor_{index}"
+    type_code = int(t.Type())
+    if type_code not in _TENSOR_TYPES:
+        raise UnsupportedOperatorError(
+            f"tensor '{name}' has type {_TENSOR_TYPE_NAMES.get(type_code, type_code)}, which arielml does not support")
+    dtype = _TENSOR_TYPES[type_code]
+    shape = [int(d) for d in _int_vector(t.ShapeAsNumpy())]
+    signature = [int(d) for d in _int_vector(t.ShapeSignatureAsNumpy())]
+    if signature and len(signature) == len(shape):
+        for axis, d in enumerate(signature):
+            if d == -1:
+                if shape[axis] in (-1, 0, 1):
+                    shape[axis] = 1
+                notes.append("dynamic dimensions (-1) are treated as 1 (batch of one)")
+    if any(d < 0 for d in shape):
+        shape = [1 if d < 0 else d for d in shape]
+        notes.append("dynamic dimensions (-1) are treated as 1 (batch of one)")
+    quant = _read_quant(t.Quantization())
+    raw = buffers.read(int(t.Buffer()))
+    data = None
+    if raw is not None:
+        np_dtype = np.dtype(dtype).newbyteorder("<")
+        count = int(np.prod(shape, dtype=np.int64))
+        if raw.size != count * np_dtype.itemsize:
+            raise ModelFormatError(
+                f"constant tensor '{name}' has {raw.size} bytes of data, its shape {tuple(shape)} needs "
+                f"{count * np_dtype.itemsize} (corrupt file)")
+        data = raw.view(np_dtype).astype(np.dtype(dtype)).reshape(shape)
+        data.setflags(write=False)
+    return Tensor(name=name, shape=tuple(shape), dtype=dtype, quant=quant, data=data)
+
+
+def _read_quant(q) -> QuantParams | None:
+    if q is None:
+        return None
+    scale = q.ScaleAsNumpy()
+    zero_point = q.ZeroPointAsNumpy()
+    if isinstance(scale, int) or len(scale) == 0:
+        return None
+    zp = [0] * len(scale) if isinstance(zero_point, int) or len(zero_point) == 0 else [int(z) for z in zero_point]
+    if len(zp) == 1 and len(scale) > 1:
+        zp = zp * len(scale)
+    if len(zp) != len(scale):
+        raise ModelFormatError("quantisation parameters have different numbers of scales and zero points")
+    return QuantParams(scale=tuple(float(s) for s in scale), zero_point=tuple(zp), axis=int(q.QuantizedDimension()))
+
+
+def _camel(field: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in field.split("_"))
+
+
+def _read_options(op, op_name: str, index: int):
+    opdef = REGISTRY.get(op_name)
+    if opdef is None or opdef.options_type is None:
+        return None
+    values = {}
+    table = op.BuiltinOptions()
+    options = None
+    if table is not None and opdef.tflite_options is not None:
+        options = getattr(tflite, opdef.tflite_options)()
+        options.Init(table.Bytes, table.Pos)
+    for f in dataclasses.fields(opdef.options_type):
+        if options is None:
+            continue  # absent options table: dataclass defaults are the schema defaults
+        if str(f.type).startswith("tuple"):  # vector fields are read whole
+            vector = getattr(options, _camel(f.name) + "AsNumpy")()
+            values[f.name] = tuple(int(v) for v in _int_vector(vector))
+            continue
+        value = getattr(options, _camel(f.name))()
+        if isinstance(value, (bool, np.bool_)):
+            value = bool(value)
+        elif isinstance(value, (int, np.integer)) and f.type not in ("bool",):
+            value = int(value)
+        values[f.name] = value
+    return opdef.options_type(**values)

@@ -1,0 +1,3 @@
+from arielml.ir.graph import DTYPES, NO_TENSOR, Graph, Node, QuantParams, Tensor
+
+__all__ = ["DTYPES", "NO_TENSOR", "Graph", "Node", "QuantParams", "Tensor"]

@@ -1,0 +1,112 @@
+"""The graph IR: a few frozen dataclasses. Change them with `dataclasses.replace`, never in place.
+
+A Graph is a flat list of tensors and a list of nodes in execution order; nodes refer to tensors by
+index. Constant tensors carry their data (a read-only numpy array). Operator options are the typed,
+frozen options dataclass of each operator (see `arielml.ops`)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+# dtype names used in the IR, mapped to numpy
+DTYPES: dict[str, np.dtype] = {
+    "int8": np.dtype(np.int8),
+    "uint8": np.dtype(np.uint8),
+    "int16": np.dtype(np.int16),
+    "int32": np.dtype(np.int32),
+    "int64": np.dtype(np.int64),
+    "float32": np.dtype(np.float32),
+    "bool": np.dtype(np.bool_),
+}
+
+NO_TENSOR = -1  # an optional operator input that the model leaves out (e.g. a missing bias)
+
+
+@dataclass(frozen=True)
+class QuantParams:
+    """Affine quantisation real = scale * (q - zero_point); per-tensor when len(scale) == 1,
+    otherwise per-channel along `axis`."""
+
+    scale: tuple[float, ...]
+    zero_point: tuple[int, ...]
+    axis: int = 0
+
+    @property
+    def per_channel(self) -> bool:
+        return len(self.scale) > 1
+
+    @property
+    def single_scale(self) -> float:
+        assert len(self.scale) == 1, "per-channel quantisation has no single scale"
+        return self.scale[0]
+
+    @property
+    def single_zero_point(self) -> int:
+        return self.zero_point[0]
+
+
+@dataclass(frozen=True)
+class Tensor:
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+    quant: QuantParams | None = None
+    data: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def is_constant(self) -> bool:
+        return self.data is not None
+
+    @property
+    def np_dtype(self) -> np.dtype:
+        return DTYPES[self.dtype]
+
+    @property
+    def num_elements(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    @property
+    def nbytes(self) -> int:
+        return self.num_elements * self.np_dtype.itemsize
+
+
+@dataclass(frozen=True)
+class Node:
+    """One operator application. `index` is the operator's position in the source model, kept for
+    error messages and reports even after passes reorder or drop nodes."""
+
+    op: str
+    inputs: tuple[int, ...]
+    outputs: tuple[int, ...]
+    options: Any = None  # the operator's frozen options dataclass, or None
+    index: int = 0
+
+
+@dataclass(frozen=True)
+class Graph:
+    tensors: tuple[Tensor, ...]
+    nodes: tuple[Node, ...]
+    inputs: tuple[int, ...]
+    outputs: tuple[int, ...]
+    name: str = "model"
+    notes: tuple[str, ...] = ()  # things the frontend changed or assumed, said to the user
+
+    def tensor(self, index: int) -> Tensor | None:
+        return None if index == NO_TENSOR else self.tensors[index]
+
+    def input_tensors(self, node: Node) -> list[Tensor | None]:
+        return [self.tensor(i) for i in node.inputs]
+
+    def output_tensors(self, node: Node) -> list[Tensor]:
+        return [self.tensors[i] for i in node.outputs]
+
+    def consumers(self) -> dict[int, list[int]]:
+        """tensor index -> positions of the nodes that read it"""
+        users: dict[int, list[int]] = {}
+        for pos, node in enumerate(self.nodes):
+            for t in node.inputs:
+                if t != NO_TENSOR:
+                    users.setdefault(t, []).append(pos)
+        return users

@@ -1,0 +1,94 @@
+"""The one operator registry. An operator is an `OpDef`: how to read its options, check it, infer
+its output shapes, count its MACs, prepare its compile-time parameters and evaluate it in numpy.
+
+Adding an operator touches its family module in `arielml/ops/`, its C kernel, and a test.
+
+The frontend fills each operator's options dataclass from the TFLite schema's options table by
+field name: a field `stride_w` is read with the schema accessor `StrideW()`."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from arielml.errors import UnsupportedOperatorError
+from arielml.ir import Graph, Node
+
+Shape = tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Semantics:
+    """Which TFLite the arithmetic reproduces bit for bit: "litert" (TFLite / LiteRT reference
+    kernels, single rounding; the default) or "tflm" (TFLite Micro, double rounding)."""
+
+    name: str = "litert"
+
+    @property
+    def rounding(self) -> str:
+        return "double" if self.name == "tflm" else "single"
+
+
+LITERT = Semantics("litert")
+TFLM = Semantics("tflm")
+SEMANTICS = {s.name: s for s in (LITERT, TFLM)}
+
+
+def _no_macs(node: Node, graph: Graph) -> int:
+    return 0
+
+
+def _no_check(node: Node, graph: Graph) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class OpDef:
+    name: str
+    # output shapes from input tensors and options; the verifier compares them with the file
+    infer_shapes: Callable[[Node, Graph], list[Shape]]
+    # compile-time preparation: everything the evaluation needs besides the input arrays
+    # (requantisation multipliers, clamp ranges, paddings, output shapes), as a frozen dataclass
+    prepare: Callable[[Node, Graph, Semantics], Any]
+    # numpy reference: (prepared params, input arrays with None for absent optional inputs) -> outputs
+    evaluate: Callable[[Any, list[np.ndarray | None]], list[np.ndarray]]
+    options_type: type | None = None  # frozen dataclass of this operator's options
+    tflite_options: str | None = None  # name of the schema's options table, e.g. "Conv2DOptions"
+    macs: Callable[[Node, Graph], int] = _no_macs
+    # raise UnsupportedOperatorError for variants we do not implement (dtype combinations, ...)
+    check: Callable[[Node, Graph], None] = _no_check
+
+
+REGISTRY: dict[str, OpDef] = {}
+
+
+def register(op: OpDef) -> OpDef:
+    assert op.name not in REGISTRY, f"operator {op.name} registered twice"
+    REGISTRY[op.name] = op
+    return op
+
+
+def lookup(node: Node) -> OpDef:
+    try:
+        return REGISTRY[node.op]
+    except KeyError:
+        raise UnsupportedOperatorError(
+            f"operator {node.op} (operator #{node.index}) is not supported by arielml; "
+            f"supported operators: {', '.join(sorted(REGISTRY))}"
+        ) from None
+
+
+def unsupported(node: Node, why: str) -> UnsupportedOperatorError:
+    return UnsupportedOperatorError(f"{node.op} (operator #{node.index}): {why}")
+
+
+ACTIVATIONS = {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6", 4: "TANH", 5: "SIGN_BIT"}
+
+
+def fused_activation(node: Node, code: int) -> str:
+    """Name of a fused activation; the ones TFLite kernels cannot fuse are rejected."""
+    name = ACTIVATIONS.get(code, f"code {code}")
+    if name not in ("NONE", "RELU", "RELU_N1_TO_1", "RELU6"):
+        raise unsupported(node, f"fused activation {name} is not supported")
+    return name

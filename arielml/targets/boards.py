@@ -1,0 +1,108 @@
+"""Boards and core types as data. Code elsewhere branches on these fields, never on board names."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from arielml.errors import TargetError
+
+
+@dataclass(frozen=True)
+class CoreType:
+    """One kind of core. The cost fields feed the compile-time cost model (cycles per unit of work);
+    the emulator's cycle model is separate and finer (per instruction class, see arielml/emu)."""
+
+    name: str  # "cortex-m0plus", "cortex-m33", "cortex-m4f", "cortex-m7", "hazard3", "host", "xtensa-lx7"
+    isa: str  # "armv6m", "armv8m.main", "armv7em", "rv32imac", "host", "xtensa"
+    gcc_flags: tuple[str, ...]  # cross-compiler flags selecting this core
+    toolchain: str  # compiler driver prefix: "arm-none-eabi-", "riscv64-unknown-elf-", "" (host)
+    cycles_per_mac: float  # int8 multiply-accumulate in the inner loop of conv/fc kernels
+    cycles_per_element: float  # one output element of an elementwise/data-movement kernel
+    tile_overhead_cycles: int  # fetching a tile from the scheduler and setting up the kernel
+    barrier_cycles: int  # one barrier between dependent operators
+
+
+@dataclass(frozen=True)
+class MemoryRegion:
+    name: str  # "flash", "sram"
+    base: int
+    size: int
+    wait_states: int = 0  # extra cycles per access (flash/XIP is slower than SRAM)
+
+
+@dataclass(frozen=True)
+class Board:
+    name: str
+    description: str
+    cores: tuple[tuple[CoreType, int], ...]  # (core type, clock in Hz) per physical core, core 0 first
+    flash: MemoryRegion
+    sram: MemoryRegion
+    emulated: bool = True  # False: code generation and cost estimates only
+    max_cores: int | None = None  # for scalable clusters (rv32-smp): cores can be chosen up to this
+    sio_base: int | None = None  # RP2040/RP2350 single-cycle IO block (CPUID, spinlocks, FIFO), if any
+
+    @property
+    def core_count(self) -> int:
+        return self.max_cores or len(self.cores)
+
+    def core(self, index: int) -> tuple[CoreType, int]:
+        """Core type and clock of core `index` (a cluster repeats its one core type)."""
+        return self.cores[min(index, len(self.cores) - 1)]
+
+
+def _arm(name: str, isa: str, cpu: str, extra: tuple[str, ...], mac: float, elem: float) -> CoreType:
+    return CoreType(name, isa, (f"-mcpu={cpu}", "-mthumb", *extra), "arm-none-eabi-", mac, elem, 60, 120)
+
+
+CORTEX_M0PLUS = _arm("cortex-m0plus", "armv6m", "cortex-m0plus", ("-mfloat-abi=soft",), 4.0, 6.0)
+CORTEX_M33 = _arm("cortex-m33", "armv8m.main", "cortex-m33", ("-mfloat-abi=hard", "-mfpu=fpv5-sp-d16"), 1.5, 3.0)
+CORTEX_M4F = _arm("cortex-m4f", "armv7em", "cortex-m4", ("-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"), 1.5, 3.0)
+CORTEX_M7 = _arm("cortex-m7", "armv7em", "cortex-m7", ("-mfloat-abi=hard", "-mfpu=fpv5-d16"), 1.0, 2.0)
+HAZARD3 = CoreType("hazard3", "rv32imac", ("-march=rv32imac_zicsr", "-mabi=ilp32"), "riscv64-unknown-elf-",
+                   2.5, 4.0, 60, 120)
+XTENSA_LX7 = CoreType("xtensa-lx7", "xtensa", (), "xtensa-esp32s3-elf-", 1.5, 3.0, 60, 120)
+HOST = CoreType("host", "host", (), "", 0.5, 1.0, 2000, 5000)
+
+KB = 1024
+MB = 1024 * KB
+
+BOARDS: dict[str, Board] = {b.name: b for b in (
+    Board("host", "this machine: generated C built with the host compiler, POSIX threads",
+          ((HOST, 2_000_000_000),) * 2, MemoryRegion("flash", 0, 1 << 40), MemoryRegion("sram", 0, 1 << 40),
+          emulated=False, max_cores=64),
+    Board("rp2040", "Raspberry Pi RP2040: 2x Cortex-M0+, 264 KB SRAM, 2 MB QSPI flash (XIP)",
+          ((CORTEX_M0PLUS, 125_000_000),) * 2, MemoryRegion("flash", 0x1000_0000, 2 * MB, wait_states=1),
+          MemoryRegion("sram", 0x2000_0000, 264 * KB), sio_base=0xD000_0000),
+    Board("rp2350-arm", "Raspberry Pi RP2350: 2x Cortex-M33 (DSP, FPU), 520 KB SRAM, 4 MB flash",
+          ((CORTEX_M33, 150_000_000),) * 2, MemoryRegion("flash", 0x1000_0000, 4 * MB, wait_states=1),
+          MemoryRegion("sram", 0x2000_0000, 520 * KB), sio_base=0xD000_0000),
+    Board("rp2350-riscv", "Raspberry Pi RP2350: 2x Hazard3 RV32IMAC, 520 KB SRAM, 4 MB flash",
+          ((HAZARD3, 150_000_000),) * 2, MemoryRegion("flash", 0x1000_0000, 4 * MB, wait_states=1),
+          MemoryRegion("sram", 0x2000_0000, 520 * KB), sio_base=0xD000_0000),
+    Board("rp2350-mixed", "Raspberry Pi RP2350: one Cortex-M33 and one Hazard3 sharing SRAM (two ISAs)",
+          ((CORTEX_M33, 150_000_000), (HAZARD3, 150_000_000)), MemoryRegion("flash", 0x1000_0000, 4 * MB, wait_states=1),
+          MemoryRegion("sram", 0x2000_0000, 520 * KB), sio_base=0xD000_0000),
+    Board("nrf52840", "Nordic nRF52840: 1x Cortex-M4F 64 MHz, 256 KB SRAM, 1 MB flash (single-core baseline)",
+          ((CORTEX_M4F, 64_000_000),), MemoryRegion("flash", 0x0000_0000, 1 * MB, wait_states=2),
+          MemoryRegion("sram", 0x2000_0000, 256 * KB)),
+    Board("stm32h747", "ST STM32H747: Cortex-M7 480 MHz + Cortex-M4 240 MHz on shared SRAM",
+          ((CORTEX_M7, 480_000_000), (CORTEX_M4F, 240_000_000)), MemoryRegion("flash", 0x0800_0000, 2 * MB, wait_states=4),
+          MemoryRegion("sram", 0x2400_0000, 512 * KB)),
+    Board("rv32-smp", "generic RV32IMAC cluster, up to 8 cores at 100 MHz on shared SRAM (scaling studies)",
+          ((HAZARD3, 100_000_000),), MemoryRegion("flash", 0x1000_0000, 16 * MB, wait_states=1),
+          MemoryRegion("sram", 0x2000_0000, 2 * MB), max_cores=8, sio_base=0xD000_0000),
+    Board("esp32s3", "Espressif ESP32-S3: 2x Xtensa LX7 240 MHz, 512 KB SRAM (code generation and estimates only)",
+          ((XTENSA_LX7, 240_000_000),) * 2, MemoryRegion("flash", 0x4200_0000, 8 * MB, wait_states=2),
+          MemoryRegion("sram", 0x3FC8_8000, 512 * KB), emulated=False),
+)}
+
+
+def get_board(name: str) -> Board:
+    try:
+        return BOARDS[name]
+    except KeyError:
+        raise TargetError(f"unknown target '{name}'; known targets: {', '.join(BOARDS)}") from None
+
+
+def check_cores(board: Board, cores: int) -> None:
+    if not 1 <= cores <= board.core_count:
+        raise TargetError(f"target {board.name} has {board.core_count} core(s); asked for {cores}")

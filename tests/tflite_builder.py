@@ -120,4 +120,9 @@ def run_tflm(model: bytes, inputs: list[np.ndarray]) -> list[np.ndarray]:
     for i, array in enumerate(inputs):
         it.set_input(array, i)
     it.invoke()
-    return [it.get_output(i).copy() for i in range(len(it.get_output_details()))] if hasattr(it, "get_output_details") else [it.get_output(0).copy()]
+    outputs = []
+    while True:  # the TFLM wrapper has no output count; ask until an index is out of range
+        try:
+            outputs.append(it.get_output(len(outputs)).copy())
+        except (IndexError, RuntimeError, ValueError):
+            return outputs

@@ -1,0 +1,123 @@
+"""MEAN over any set of axes (keep_dims or not).
+
+Quantised inputs follow LiteRT's reference path (reference_ops::QuantizedMeanOrSum): an int32 sum of
+the raw values, minus zero_point * n, times one fixed-point multiplier that folds the scale ratio
+and 1/n together, plus the output zero point. The folding is done at compile time here:
+  (multiplier, shift) = QuantizeMultiplier(input_scale / output_scale)
+  k = min(floor(log2 n), 32, 31 + shift)
+  multiplier' = (multiplier << k) / n   (integer division),   shift' = shift - k
+and the product is rounded twice (gemmlowp style; measured, see _plan).
+Float32 sums in single precision and divides by n; int32 sums in 64 bits and divides truncating."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from arielml.ir import Graph, Node
+from arielml.ops.quant_math import (DOUBLE_ROUNDING, multiply_by_quantized_multiplier, quantize_multiplier,
+                                    wrap_int32)
+from arielml.ops.registry import OpDef, Semantics, register, unsupported
+from arielml.ops.shape import check_dtypes, constant_ints, input_tensor
+
+MEAN_DTYPES = ("int8", "uint8", "int16", "int32", "float32")
+
+
+@dataclass(frozen=True)
+class ReducerOptions:
+    keep_dims: bool = False
+
+
+@dataclass(frozen=True)
+class MeanRequant:
+    input_zero_point: int
+    output_zero_point: int
+    multiplier: int  # already divided by the number of reduced elements
+    shift: int
+    rounding: str
+
+
+@dataclass(frozen=True)
+class MeanParams:
+    axes: tuple[int, ...]  # resolved, duplicates removed
+    count: int  # elements averaged into each output
+    out_shape: tuple[int, ...]
+    out_dtype: str
+    requant: MeanRequant | None = None  # int8 / uint8 / int16
+
+
+def fold_mean_multiplier(multiplier: int, shift: int, count: int) -> tuple[int, int]:
+    """Fold 1/count into a quantised multiplier the way LiteRT's QuantizedMeanOrSum does."""
+    k = min(count.bit_length() - 1, 32, 31 + shift)
+    return (multiplier << k) // count, shift - k
+
+
+def _plan(node: Node, graph: Graph) -> MeanParams:
+    x = input_tensor(node, graph, 0, "data")
+    out = graph.tensors[node.outputs[0]]
+    dtype = check_dtypes(node, graph, [x, out], MEAN_DTYPES)
+    rank = len(x.shape)
+    if rank == 0 or x.num_elements == 0:
+        raise unsupported(node, "the mean of a scalar or an empty tensor is not supported")
+    axes: list[int] = []
+    for a in constant_ints(node, graph, 1, "axis"):
+        axis = int(a) + rank if a < 0 else int(a)
+        if not 0 <= axis < rank:
+            raise unsupported(node, f"axis {int(a)} is out of range for a tensor of rank {rank}")
+        if axis not in axes:
+            axes.append(axis)
+    keep = node.options.keep_dims if node.options is not None else False
+    out_shape = tuple(1 if i in axes else d for i, d in enumerate(x.shape) if keep or i not in axes)
+    count = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
+    requant = None
+    if dtype in ("int8", "uint8", "int16"):
+        if x.quant is None or out.quant is None:
+            raise unsupported(node, f"{dtype} tensors without quantisation parameters are not supported")
+        if dtype == "int16" and (x.quant.zero_point[0] != 0 or out.quant.zero_point[0] != 0):
+            raise unsupported(node, "int16 tensors must have zero point 0")
+        # the scales are float32 in the kernel, widened to double before dividing
+        real = float(np.float32(x.quant.scale[0])) / float(np.float32(out.quant.scale[0]))
+        multiplier, shift = quantize_multiplier(real)
+        multiplier, shift = fold_mean_multiplier(multiplier, shift, count)
+        if shift > 30:
+            raise unsupported(node, f"scale ratio {real:g} is too large to requantise")
+        # Measured: LiteRT's reference MEAN rounds twice (gemmlowp's doubling high multiply, then a
+        # rounding shift) even where its other kernels round once; TFLite Micro does the same.
+        # So MEAN uses double rounding under both semantics.
+        requant = MeanRequant(x.quant.zero_point[0], out.quant.zero_point[0], multiplier, shift, DOUBLE_ROUNDING)
+    return MeanParams(tuple(axes), count, out_shape, dtype, requant)
+
+
+def check(node: Node, graph: Graph) -> None:
+    _plan(node, graph)
+
+
+def infer_shapes(node: Node, graph: Graph) -> list[tuple[int, ...]]:
+    return [_plan(node, graph).out_shape]
+
+
+def prepare(node: Node, graph: Graph, semantics: Semantics) -> MeanParams:
+    return _plan(node, graph)
+
+
+def evaluate(p: MeanParams, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
+    x = inputs[0]
+    if p.out_dtype == "float32":
+        total = np.sum(x, axis=p.axes, dtype=np.float32)
+        return [(total / np.float32(p.count)).astype(np.float32).reshape(p.out_shape)]
+    total = np.sum(x.astype(np.int64), axis=p.axes)
+    if p.out_dtype == "int32":
+        # C division truncates toward zero
+        quotient = np.abs(total) // p.count * np.sign(total)
+        return [quotient.astype(np.int32).reshape(p.out_shape)]
+    r = p.requant
+    # the kernel sums into int32 and subtracts in 64 bits before narrowing to int32
+    shifted = wrap_int32(wrap_int32(total) - np.int64(r.input_zero_point) * p.count)
+    scaled = wrap_int32(multiply_by_quantized_multiplier(shifted, r.multiplier, r.shift, r.rounding))
+    info = np.iinfo(np.dtype(p.out_dtype))
+    q = np.clip(scaled + r.output_zero_point, info.min, info.max)
+    return [q.astype(p.out_dtype).reshape(p.out_shape)]
+
+
+MEAN = register(OpDef(name="MEAN", infer_shapes=infer_shapes, prepare=prepare, evaluate=evaluate,
+                      options_type=ReducerOptions, tflite_options="ReducerOptions", check=check))

@@ -27,7 +27,7 @@ demo: setup
 	$(VENV)/bin/arielml demo
 
 test: setup
-	$(PY) -m pytest -n 2 -q -p no:cacheprovider
+	$(PY) -m pytest -n 2 -q
 
 bench: setup
 	$(VENV)/bin/arielml bench

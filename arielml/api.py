@@ -12,7 +12,7 @@ from arielml.ir import Graph
 from arielml.ir.verify import verify
 from arielml.ops.registry import SEMANTICS
 
-BACKENDS = ("reference",)
+BACKENDS = ("reference", "native")
 
 
 def load(path: str | Path) -> "Model":
@@ -26,6 +26,7 @@ class Model:
     graph: Graph
     path: Path | None = None
     _prepared: dict[str, list] = field(default_factory=dict, repr=False)
+    _native: dict[tuple, object] = field(default_factory=dict, repr=False)  # built native libraries
 
     @property
     def input_specs(self) -> list[tuple[tuple[int, ...], np.dtype]]:
@@ -48,7 +49,7 @@ class Model:
                     array = array.reshape(shape)  # the batch dimension of one may be left out
                 else:
                     raise InputError(f"input {i} must have shape {tuple(shape)}, got {tuple(array.shape)}")
-            checked.append(np.ascontiguousarray(array))
+            checked.append(np.require(array, requirements="C"))  # keeps 0-d inputs 0-d
         return checked
 
     def random_inputs(self, seed: int = 0) -> list[np.ndarray]:
@@ -65,9 +66,11 @@ class Model:
                 result.append(rng.uniform(-1.0, 1.0, size=shape).astype(dtype))
         return result
 
-    def run(self, inputs, backend: str = "reference", semantics: str = "litert") -> list[np.ndarray]:
+    def run(self, inputs, backend: str = "reference", semantics: str = "litert", cores: int = 1,
+            scheduler: str = "static") -> list[np.ndarray]:
         """Run on `backend`; `semantics` picks whose arithmetic to match bit for bit: "litert"
-        (TFLite's reference kernels, the default) or "tflm" (TFLite Micro)."""
+        (TFLite's reference kernels, the default) or "tflm" (TFLite Micro). `cores` and
+        `scheduler` ("static" or "dynamic") apply to the native backend (threads)."""
         arrays = self.check_inputs(inputs)
         if semantics not in SEMANTICS:
             raise TargetError(f"unknown semantics '{semantics}'; choose one of: {', '.join(SEMANTICS)}")
@@ -76,7 +79,23 @@ class Model:
             if semantics not in self._prepared:
                 self._prepared[semantics] = prepare_all(self.graph, SEMANTICS[semantics])
             return run_reference(self.graph, arrays, self._prepared[semantics])
+        if backend == "native":
+            return self.run_native(arrays, cores=cores, scheduler=scheduler, semantics=semantics).outputs
         raise TargetError(f"unknown backend '{backend}'; choose one of: {', '.join(BACKENDS)}")
+
+    def run_native(self, inputs, cores: int = 1, scheduler: str = "static", semantics: str = "litert",
+                   target: str = "host", cache_dir: Path | None = None):
+        """Compile to C, build with the host compiler (cached by content hash), run on `cores`
+        threads. Returns arielml.backends.native.NativeResult (outputs, per_op times, arena_bytes).
+        `target` picks the cost model the plan is made with; the code runs on this host."""
+        from arielml.backends.native import build_native
+        from arielml.compile import compile_model
+        arrays = self.check_inputs(inputs)
+        key = (cores, scheduler, semantics, target, cache_dir)
+        if key not in self._native:
+            result = compile_model(self.graph, target=target, cores=cores, scheduler=scheduler, semantics=semantics)
+            self._native[key] = build_native(result, cache_dir)
+        return self._native[key].run(arrays)
 
     def summary(self) -> str:
         from arielml.inspect import summarize_text

@@ -45,3 +45,103 @@ def conv_requant(inp: Tensor, weights: Tensor, out: Tensor, activation: str, sem
 
 def float_clamp(activation: str) -> tuple[float, float]:
     return activation_range_float(activation)
+
+
+# ---- sliding windows (added for conv and pool) ---------------------------------------------------
+
+PADDING_SAME = 0  # schema enum Padding
+PADDING_VALID = 1
+
+
+@dataclass(frozen=True)
+class Window2D:
+    """Geometry of a 2-D sliding window over an NHWC input, as TFLite computes it: output size from
+    the padding type, then the top/left padding (the bottom/right remainder is implicit)."""
+
+    filter_h: int
+    filter_w: int
+    stride_h: int
+    stride_w: int
+    dilation_h: int
+    dilation_w: int
+    out_h: int
+    out_w: int
+    pad_top: int
+    pad_left: int
+
+    @property
+    def taps(self) -> int:
+        return self.filter_h * self.filter_w
+
+
+def _out_size(padding: int, size: int, effective_filter: int, stride: int) -> int:
+    # ComputeOutSize: SAME ceil(size/stride); VALID ceil((size - effective_filter + 1)/stride)
+    if padding == PADDING_SAME:
+        return (size + stride - 1) // stride
+    numerator = size + stride - effective_filter
+    return numerator // stride if numerator > 0 else 0
+
+
+def _pad_before(size: int, effective_filter: int, stride: int, out: int) -> int:
+    return max((out - 1) * stride + effective_filter - size, 0) // 2
+
+
+def window_2d(in_h: int, in_w: int, filter_h: int, filter_w: int, stride_h: int, stride_w: int,
+              padding: int, dilation_h: int = 1, dilation_w: int = 1) -> Window2D:
+    """Output size 0 means the window does not fit (VALID with a filter larger than the input);
+    callers reject that in `check`."""
+    eff_h, eff_w = (filter_h - 1) * dilation_h + 1, (filter_w - 1) * dilation_w + 1
+    out_h, out_w = _out_size(padding, in_h, eff_h, stride_h), _out_size(padding, in_w, eff_w, stride_w)
+    return Window2D(filter_h, filter_w, stride_h, stride_w, dilation_h, dilation_w, out_h, out_w,
+                    _pad_before(in_h, eff_h, stride_h, out_h), _pad_before(in_w, eff_w, stride_w, out_w))
+
+
+def _refuse_huge_padding(nbytes: int, win: Window2D) -> None:
+    # Absurd strides/dilations (corrupt files) would make np.pad allocate gigabytes; refuse instead.
+    # (added by the robustness work; the limit is the per-tensor one of arielml.ir.verify)
+    from arielml.errors import ModelFormatError
+    from arielml.ir.verify import MAX_TENSOR_BYTES
+    if nbytes > MAX_TENSOR_BYTES:
+        raise ModelFormatError(
+            f"a window with strides ({win.stride_h}, {win.stride_w}) and dilations ({win.dilation_h}, "
+            f"{win.dilation_w}) would need a {nbytes:,}-byte padded input; arielml refuses over "
+            f"{MAX_TENSOR_BYTES >> 20} MiB (the file is probably corrupt)")
+
+
+def padded_input(x: np.ndarray, win: Window2D, fill) -> np.ndarray:
+    """x (N, H, W, C) padded with `fill` (or cropped) to exactly the rows/columns the windows read."""
+    n, h, w, c = x.shape
+    need_h = (win.out_h - 1) * win.stride_h + (win.filter_h - 1) * win.dilation_h + 1
+    need_w = (win.out_w - 1) * win.stride_w + (win.filter_w - 1) * win.dilation_w + 1
+    bottom, right = max(need_h - h - win.pad_top, 0), max(need_w - w - win.pad_left, 0)
+    _refuse_huge_padding(n * max(need_h, h) * max(need_w, w) * c * x.itemsize, win)
+    if win.pad_top or win.pad_left or bottom or right:
+        x = np.pad(x, ((0, 0), (win.pad_top, bottom), (win.pad_left, right), (0, 0)), constant_values=fill)
+    return x[:, :need_h, :need_w, :]
+
+
+def window_tap(xp: np.ndarray, win: Window2D, i: int, j: int) -> np.ndarray:
+    """The (N, OH, OW, C) view of filter tap (i, j) over a `padded_input` (no copy)."""
+    top, left = i * win.dilation_h, j * win.dilation_w
+    return xp[:, top:top + (win.out_h - 1) * win.stride_h + 1:win.stride_h,
+              left:left + (win.out_w - 1) * win.stride_w + 1:win.stride_w, :]
+
+
+def window_columns(x: np.ndarray, win: Window2D, fill) -> np.ndarray:
+    """im2col: (N, OH, OW, KH*KW, C), taps in row-major filter order (the TFLite weight layout)."""
+    xp = padded_input(x, win, fill)
+    return np.stack([window_tap(xp, win, i, j) for i in range(win.filter_h) for j in range(win.filter_w)], axis=3)
+
+
+def quantisation_problem(tensor: Tensor) -> str | None:
+    """Why a tensor's quantisation parameters cannot be used (damaged or nonsensical files), or None:
+    scales must be positive and finite, zero points inside the tensor type's range."""
+    if tensor.quant is None:
+        return None
+    if not all(np.isfinite(s) and s > 0 for s in tensor.quant.scale):
+        return f"tensor '{tensor.name}' has a zero, negative or non-finite scale"
+    if np.issubdtype(tensor.np_dtype, np.integer):
+        info = np.iinfo(tensor.np_dtype)
+        if not all(info.min <= z <= info.max for z in tensor.quant.zero_point):
+            return f"tensor '{tensor.name}' has a zero point outside the {tensor.dtype} range"
+    return None

@@ -58,6 +58,23 @@ class OpDef:
     macs: Callable[[Node, Graph], int] = _no_macs
     # raise UnsupportedOperatorError for variants we do not implement (dtype combinations, ...)
     check: Callable[[Node, Graph], None] = _no_check
+    # --- compiler side (all optional; see docs/runtime.md "how to add a kernel") ---
+    # how many independent work items the output splits into (conv: rows x channel blocks, fc:
+    # output neurons, elementwise: element ranges, ...); None = one item (never split)
+    work_items: Callable[[Node, Graph], int] | None = None
+    # C lowering: (node, graph, prepared params) -> arielml.codegen.kernel_call.KernelCall;
+    # None = no C kernel yet (compiling a model that uses the operator fails with a clear error)
+    lower: Callable[[Node, Graph, Any], Any] | None = None
+    # True for pure views (RESHAPE, SQUEEZE, EXPAND_DIMS): the output shares the input's bytes
+    view: bool = False
+    # index of an input the output may overwrite in place: output element i depends only on element
+    # i of that input (and on other inputs), same byte size; the planner decides if it is dead
+    inplace_input: int | None = None
+    # (min, max) number of inputs / outputs (max None = unbounded; optional inputs count in max).
+    # The verifier checks them before check/infer_shapes index node.inputs; None = use the TFLite
+    # defaults in arielml.ir.verify.DEFAULT_ARITY
+    num_inputs: tuple[int, int | None] | None = None
+    num_outputs: tuple[int, int | None] | None = None
 
 
 REGISTRY: dict[str, OpDef] = {}
@@ -67,6 +84,17 @@ def register(op: OpDef) -> OpDef:
     assert op.name not in REGISTRY, f"operator {op.name} registered twice"
     REGISTRY[op.name] = op
     return op
+
+
+def extend(name: str, **compiler_fields: Any) -> OpDef | None:
+    """Attach compiler fields (work_items, lower, view, inplace_input) to an operator registered
+    elsewhere, e.g. from a C-lowering module kept apart from the numpy reference. Returns the new
+    OpDef, or None when the operator is not registered (yet)."""
+    if name not in REGISTRY:
+        return None
+    from dataclasses import replace
+    REGISTRY[name] = replace(REGISTRY[name], **compiler_fields)
+    return REGISTRY[name]
 
 
 def lookup(node: Node) -> OpDef:

@@ -1,0 +1,70 @@
+"""Python API of the compiler: model -> Plan -> self-contained C library.
+
+    from arielml.compile import compile_model
+    result = compile_model("kws.tflite", target="host", cores=2, scheduler="static", out_dir="out/")
+    result.arena_bytes, result.weights_bytes, result.files, result.plan
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from arielml.codegen.emit import emit, write
+from arielml.errors import TargetError
+from arielml.ir import Graph
+from arielml.ops.registry import SEMANTICS, Semantics
+from arielml.passes.pipeline import run_pipeline
+from arielml.passes.plan import CompileOptions, Plan
+
+
+@dataclass(frozen=True)
+class CompileResult:
+    arena_bytes: int
+    weights_bytes: int
+    files: tuple[str, ...]  # paths relative to out_dir (all files when out_dir is None)
+    plan: Plan
+    sources: dict[str, str]  # relative path -> text
+
+    def summary(self) -> dict:
+        """The JSON-friendly summary (`arielml compile --json`)."""
+        return {"arena_bytes": self.arena_bytes, "weights_bytes": self.weights_bytes, "files": list(self.files),
+                "cores": self.plan.options.cores, "scheduler": self.plan.options.scheduler,
+                "target": self.plan.options.target,
+                "ops": [{"op": s.op, "work_items": s.work_items, "tiles": len(s.tiles),
+                         "cores": sorted(set(s.tile_core))} for s in self.plan.kernel_steps]}
+
+
+def _graph_of(model_or_graph) -> Graph:
+    if isinstance(model_or_graph, Graph):
+        return model_or_graph
+    if isinstance(model_or_graph, (str, Path)):
+        from arielml.api import load
+        return load(model_or_graph).graph
+    return model_or_graph.graph  # an arielml.api.Model
+
+
+def plan_model(model_or_graph, target: str = "host", cores: int = 1, scheduler: str = "static",
+               semantics: str | Semantics = "litert", name: str = "model", planner: str = "greedy",
+               alignment: int = 8, check=None, kernels_required: bool = True) -> Plan:
+    """Run the pass pipeline only (no files). `check(plan, pass_name)` runs after every pass.
+    kernels_required=False plans operators without a C kernel too (memory/tiling analysis)."""
+    if isinstance(semantics, str):
+        if semantics not in SEMANTICS:
+            raise TargetError(f"unknown semantics '{semantics}'; choose one of: {', '.join(SEMANTICS)}")
+        semantics = SEMANTICS[semantics]
+    options = CompileOptions(target=target, cores=cores, scheduler=scheduler, semantics=semantics, name=name,
+                             planner=planner, alignment=alignment, kernels_required=kernels_required)
+    return run_pipeline(_graph_of(model_or_graph), options, check=check)
+
+
+def compile_model(model_or_graph, target: str = "host", cores: int = 1, scheduler: str = "static",
+                  out_dir: str | Path | None = None, semantics: str | Semantics = "litert", name: str = "model",
+                  planner: str = "greedy", alignment: int = 8) -> CompileResult:
+    """Compile a model (path, arielml Model or Graph) into a C99 library; write it to `out_dir`
+    when given. Raises UnsupportedOperatorError for operators without a C kernel and TargetError
+    for bad options."""
+    plan = plan_model(model_or_graph, target, cores, scheduler, semantics, name, planner, alignment)
+    sources, weights_bytes = emit(plan)
+    if out_dir is not None:
+        write(sources, Path(out_dir))
+    return CompileResult(plan.arena_bytes, weights_bytes, tuple(sources), plan, sources)

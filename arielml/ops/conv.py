@@ -1,0 +1,302 @@
+"""CONV_2D and DEPTHWISE_CONV_2D over NHWC tensors, bit-exact with TFLite's reference kernels.
+
+Supported variants (anything else is rejected by `check`):
+  - float32 activations and weights (float bias);
+  - hybrid: float32 activations with int8 weights carrying quantisation parameters. The weights are
+    dequantised once at prepare time and the convolution runs in float. LiteRT instead quantises the
+    activations on the fly (per batch, to int8), so hybrid results agree with LiteRT only within that
+    quantisation error (see tests/test_ops_conv.py and docs/semantics.md);
+  - int8 activations, int8 weights (per-tensor or per-channel scales, zero point 0), int32 bias;
+  - legacy uint8: uint8 activations and uint8 weights with any zero points (per-tensor), int32 bias;
+  - 16x8: int16 activations (zero point 0), int8 weights, int64 bias (int64 accumulator and the
+    reduced-multiplier requantisation) or, for CONV_2D only, int32 bias declared by the options'
+    quantized_bias_type (int32 accumulator, as TFLite templates it);
+  - grouped CONV_2D (input channels a multiple of the weights' input channels), except hybrid.
+
+Requantisation of int32 accumulators uses gemmlowp's double rounding under both semantics: LiteRT's
+reference convolution kernels and TFLite Micro agree on it (measured; see tests/test_ops_conv.py).
+
+The quantised accumulation runs as a float64 matrix product (BLAS). It is exact: every product
+(x - x_zero_point) * (w - w_zero_point) is an integer of magnitude <= 255 * 255 < 2^16 (8-bit) or
+2^15 * 2^7 = 2^22 (16x8), so every partial sum over a window of K = KH*KW*C_in taps stays below
+2^22 * K, which float64 represents exactly while K < 2^31 (checked in `check`). The sum is converted
+back to int64 before the bias and the requantisation."""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from arielml.ir import NO_TENSOR, Graph, Node, Tensor
+from arielml.ops.common import (PADDING_SAME, PADDING_VALID, Requant, Window2D, conv_requant, float_clamp,
+                                padded_input, quantisation_problem, window_2d, window_columns, window_tap)
+from arielml.ops.quant_math import DOUBLE_ROUNDING, multiply_by_quantized_multiplier_int64, wrap_int32
+from arielml.ops.registry import OpDef, Semantics, fused_activation, register, unsupported
+
+MAX_EXACT_WINDOW = 1 << 31  # taps per output for which the float64 accumulation is exact (see above)
+
+
+@dataclass(frozen=True)
+class Conv2DOptions:
+    padding: int = 0
+    stride_w: int = 0
+    stride_h: int = 0
+    fused_activation_function: int = 0
+    dilation_w_factor: int = 1
+    dilation_h_factor: int = 1
+    # 16x8 only: the bias type LiteRT reads (schema TensorType; 0 = unset means int64)
+    quantized_bias_type: int = 0
+
+
+@dataclass(frozen=True)
+class DepthwiseConv2DOptions:
+    padding: int = 0
+    stride_w: int = 0
+    stride_h: int = 0
+    depth_multiplier: int = 0
+    fused_activation_function: int = 0
+    dilation_w_factor: int = 1
+    dilation_h_factor: int = 1
+
+
+@dataclass(frozen=True)
+class ConvParams:
+    window: Window2D
+    out_shape: tuple[int, ...]
+    out_dtype: str
+    depthwise: bool
+    groups: int = 1  # CONV_2D: input channels / weight input channels
+    depth_multiplier: int = 1  # DEPTHWISE_CONV_2D: output channels / input channels
+    input_zero_point: int = 0
+    weight_zero_point: int = 0
+    requant: Requant | None = None  # quantised models
+    wide_accumulator: bool = False  # 16x8 with int64 bias: int64 accumulator, int64 requantisation
+    clamp: tuple[float, float] | None = None  # float and hybrid models
+    float_weights: np.ndarray | None = None  # hybrid models: weights dequantised at prepare time
+
+
+# ---- checks and shapes -----------------------------------------------------------------------------
+
+_INT32, _INT64 = 2, 4  # schema TensorType codes
+_QUANTISED = {("int8", "int8"), ("uint8", "uint8"), ("int16", "int8")}
+
+
+def _tensors(node: Node, graph: Graph) -> tuple[Tensor, Tensor, Tensor | None, Tensor]:
+    bias = graph.tensor(node.inputs[2]) if len(node.inputs) > 2 else None
+    return graph.tensors[node.inputs[0]], graph.tensors[node.inputs[1]], bias, graph.tensors[node.outputs[0]]
+
+
+def _window(node: Node, graph: Graph) -> Window2D:
+    x, w = graph.tensors[node.inputs[0]], graph.tensors[node.inputs[1]]
+    o = node.options
+    return window_2d(x.shape[1], x.shape[2], w.shape[1], w.shape[2], o.stride_h, o.stride_w, o.padding,
+                     o.dilation_h_factor, o.dilation_w_factor)
+
+
+def _out_channels(node: Node, graph: Graph) -> int:
+    w = graph.tensors[node.inputs[1]]
+    return w.shape[3] if node.op == "DEPTHWISE_CONV_2D" else w.shape[0]
+
+
+def infer_shapes(node: Node, graph: Graph) -> list[tuple[int, ...]]:
+    x = graph.tensors[node.inputs[0]]
+    win = _window(node, graph)
+    return [(x.shape[0], win.out_h, win.out_w, _out_channels(node, graph))]
+
+
+def _is_hybrid(x: Tensor, w: Tensor) -> bool:
+    return x.dtype == "float32" and w.dtype == "int8"
+
+
+def check(node: Node, graph: Graph) -> None:
+    if len(node.inputs) < 2 or len(node.outputs) != 1 or NO_TENSOR in node.inputs[:2]:
+        raise unsupported(node, "expects an input, a weight tensor, an optional bias and one output")
+    x, w, bias, out = _tensors(node, graph)
+    if len(x.shape) != 4 or len(w.shape) != 4 or min(x.shape + w.shape) < 1:
+        raise unsupported(node, f"needs a non-empty 4-D NHWC input and 4-D weights, got {x.shape} and {w.shape}")
+    for t in (x, w, out):
+        if problem := quantisation_problem(t):
+            raise unsupported(node, problem)
+    o = node.options
+    if min(o.stride_h, o.stride_w, o.dilation_h_factor, o.dilation_w_factor) < 1:
+        raise unsupported(node, f"strides ({o.stride_h}, {o.stride_w}) and dilations must be >= 1")
+    if o.padding not in (PADDING_SAME, PADDING_VALID):
+        raise unsupported(node, f"padding type {o.padding} is neither SAME nor VALID")
+    fused_activation(node, o.fused_activation_function)
+    win = _window(node, graph)
+    if win.out_h < 1 or win.out_w < 1:
+        raise unsupported(node, f"the {w.shape[1]}x{w.shape[2]} filter does not fit the {x.shape[1]}x{x.shape[2]} "
+                                "input with VALID padding")
+    channels = _out_channels(node, graph)
+    if node.op == "DEPTHWISE_CONV_2D":
+        if w.shape[0] != 1 or channels % x.shape[3]:
+            raise unsupported(node, f"weights {w.shape} do not fit {x.shape[3]} input channels "
+                                    "(expected [1, KH, KW, C*multiplier])")
+    elif w.shape[3] < 1 or x.shape[3] % w.shape[3] or channels % (x.shape[3] // w.shape[3]):
+        raise unsupported(node, f"weights {w.shape} do not fit {x.shape[3]} input channels")
+    if win.taps * x.shape[3] >= MAX_EXACT_WINDOW:
+        raise unsupported(node, "the convolution window is too large (>= 2^31 taps)")
+    if bias is not None and bias.shape != (channels,):
+        raise unsupported(node, f"bias shape {bias.shape} does not match {channels} output channels")
+    _check_types(node, x, w, bias, out, channels)
+
+
+def _check_types(node: Node, x: Tensor, w: Tensor, bias: Tensor | None, out: Tensor, channels: int) -> None:
+    weight_axis = 3 if node.op == "DEPTHWISE_CONV_2D" else 0
+    if x.dtype == "float32" and w.dtype == "float32":
+        if out.dtype != "float32" or (bias is not None and bias.dtype != "float32"):
+            raise unsupported(node, "a float32 convolution needs float32 bias and output")
+        return
+    if _is_hybrid(x, w):
+        if out.dtype != "float32" or (bias is not None and bias.dtype != "float32"):
+            raise unsupported(node, "a hybrid (int8 weights, float32 input) convolution needs float32 bias and output")
+        if w.quant is None or not w.is_constant:
+            raise unsupported(node, "hybrid int8 weights must be constant and carry quantisation parameters")
+        _check_weight_scales(node, w, channels, weight_axis)
+        if node.op == "CONV_2D" and x.shape[3] != w.shape[3]:
+            raise unsupported(node, "grouped hybrid convolution is not supported (LiteRT rejects or mis-sizes it)")
+        if node.op == "DEPTHWISE_CONV_2D" and len(w.quant.scale) != channels:
+            raise unsupported(node, "hybrid depthwise weights must be quantised per channel (as LiteRT requires)")
+        return
+    if (x.dtype, w.dtype) not in _QUANTISED or out.dtype != x.dtype:
+        raise unsupported(node, f"{x.dtype} input with {w.dtype} weights and {out.dtype} output is not supported "
+                                "(supported: float32, hybrid float32/int8, int8, uint8, int16 with int8 weights)")
+    if x.quant is None or w.quant is None or out.quant is None or x.quant.per_channel or out.quant.per_channel:
+        raise unsupported(node, "quantised input, weights and output need quantisation parameters "
+                                "(per-tensor for input and output)")
+    _check_weight_scales(node, w, channels, weight_axis)
+    if x.dtype == "uint8" and w.quant.per_channel:
+        raise unsupported(node, "uint8 weights must be quantised per tensor")
+    if w.dtype == "int8" and any(z != 0 for z in w.quant.zero_point):
+        raise unsupported(node, "int8 weights must have zero point 0 (TFLite's quantisation spec)")
+    if x.dtype == "int16" and (x.quant.single_zero_point != 0 or out.quant.single_zero_point != 0):
+        raise unsupported(node, "int16 input and output must have zero point 0")
+    wanted_bias = ("int32", "int64") if x.dtype == "int16" and node.op == "CONV_2D" else \
+        ("int64",) if x.dtype == "int16" else ("int32",)
+    if bias is not None and bias.dtype not in wanted_bias:
+        raise unsupported(node, f"{x.dtype} {node.op} needs {' or '.join(wanted_bias)} bias, got {bias.dtype}")
+    if x.dtype == "int16" and node.op == "CONV_2D":
+        # LiteRT picks the 16x8 accumulator from the options, not from the bias tensor: an int32 bias
+        # without quantized_bias_type=INT32 would be read as int64 (garbage), so we refuse it.
+        declared = {0: "int64", _INT32: "int32", _INT64: "int64"}.get(node.options.quantized_bias_type)
+        if bias is not None and declared != bias.dtype:
+            raise unsupported(node, f"{bias.dtype} bias but the options declare quantized_bias_type "
+                                    f"{node.options.quantized_bias_type}; re-export the model")
+
+
+def _check_weight_scales(node: Node, w: Tensor, channels: int, axis: int) -> None:
+    if w.quant.per_channel and (len(w.quant.scale) != channels or w.quant.axis != axis):
+        raise unsupported(node, f"per-channel weight quantisation needs {channels} scales along axis {axis}, "
+                                f"got {len(w.quant.scale)} along axis {w.quant.axis}")
+
+
+def macs(node: Node, graph: Graph) -> int:
+    """One multiply-accumulate per weight use."""
+    x, w = graph.tensors[node.inputs[0]], graph.tensors[node.inputs[1]]
+    n, out_h, out_w, channels = graph.tensors[node.outputs[0]].shape
+    per_output = w.shape[1] * w.shape[2] * (1 if node.op == "DEPTHWISE_CONV_2D" else w.shape[3])
+    return n * out_h * out_w * channels * per_output
+
+
+# ---- prepare ---------------------------------------------------------------------------------------
+
+def _dequantised_weights(w: Tensor) -> np.ndarray:
+    """float32 weights = scale[c] * (q - zero_point[c]) along the quantised axis, in float32 as
+    TFLite's Dequantize computes them."""
+    shape = [1] * len(w.shape)
+    shape[w.quant.axis if w.quant.per_channel else 0] = -1
+    scale = np.asarray(w.quant.scale, dtype=np.float32).reshape(shape)
+    zero_point = np.asarray(w.quant.zero_point, dtype=np.int32).reshape(shape)
+    weights = (scale * (w.data.astype(np.int32) - zero_point).astype(np.float32)).astype(np.float32)
+    weights.setflags(write=False)
+    return weights
+
+
+def prepare(node: Node, graph: Graph, semantics: Semantics) -> ConvParams:
+    x, w, bias, out = _tensors(node, graph)
+    activation = fused_activation(node, node.options.fused_activation_function)
+    depthwise = node.op == "DEPTHWISE_CONV_2D"
+    channels = _out_channels(node, graph)
+    common = dict(window=_window(node, graph), out_shape=tuple(infer_shapes(node, graph)[0]), out_dtype=out.dtype,
+                  depthwise=depthwise, groups=1 if depthwise else x.shape[3] // w.shape[3],
+                  depth_multiplier=channels // x.shape[3] if depthwise else 1)
+    if x.dtype == "float32":
+        hybrid = _dequantised_weights(w) if _is_hybrid(x, w) else None
+        return ConvParams(**common, clamp=float_clamp(activation), float_weights=hybrid)
+    # Both LiteRT's reference kernels and TFLite Micro requantise convolutions with gemmlowp's double
+    # rounding (measured: single rounding differs from LiteRT by 1 on every int8 zoo conv model),
+    # so the semantics does not change the rounding here.
+    requant = replace(conv_requant(x, w, out, activation, semantics), rounding=DOUBLE_ROUNDING)
+    wide = x.dtype == "int16" and (bias.dtype == "int64" if bias is not None
+                                   else node.op == "DEPTHWISE_CONV_2D" or node.options.quantized_bias_type != _INT32)
+    return ConvParams(**common, input_zero_point=x.quant.single_zero_point, weight_zero_point=w.quant.zero_point[0],
+                      requant=requant, wide_accumulator=wide)
+
+
+# ---- evaluate --------------------------------------------------------------------------------------
+
+def _conv_sum(x: np.ndarray, w: np.ndarray, p: ConvParams) -> np.ndarray:
+    """float64 sum over the window of x * w; x (N,H,W,C) already offset so that padding is 0."""
+    cols = window_columns(x, p.window, 0.0)  # (N, OH, OW, taps, C)
+    n, out_h, out_w, taps, c = cols.shape
+    out_channels = w.shape[0]
+    if p.groups == 1:
+        return (cols.reshape(-1, taps * c) @ w.reshape(out_channels, -1).T).reshape(n, out_h, out_w, out_channels)
+    group_in, group_out = c // p.groups, out_channels // p.groups
+    cols = cols.reshape(-1, taps, p.groups, group_in)
+    result = np.empty((cols.shape[0], out_channels))
+    for g in range(p.groups):
+        result[:, g * group_out:(g + 1) * group_out] = (
+            cols[:, :, g, :].reshape(-1, taps * group_in)
+            @ w[g * group_out:(g + 1) * group_out].reshape(group_out, -1).T)
+    return result.reshape(n, out_h, out_w, out_channels)
+
+
+def _depthwise_sum(x: np.ndarray, w: np.ndarray, p: ConvParams) -> np.ndarray:
+    """Sum over the taps of x[c] * w[c*M + m]; output channel c*M + m as in TFLite."""
+    xp = padded_input(x, p.window, 0)
+    n, c = x.shape[0], x.shape[3]
+    weights = w.reshape(p.window.filter_h, p.window.filter_w, c, p.depth_multiplier)
+    acc = np.zeros((n, p.window.out_h, p.window.out_w, c, p.depth_multiplier), dtype=x.dtype)
+    for i in range(p.window.filter_h):
+        for j in range(p.window.filter_w):
+            acc += window_tap(xp, p.window, i, j)[..., None] * weights[i, j]
+    return acc.reshape(n, p.window.out_h, p.window.out_w, c * p.depth_multiplier)
+
+
+def _window_sum(x: np.ndarray, w: np.ndarray, p: ConvParams) -> np.ndarray:
+    return _depthwise_sum(x, w, p) if p.depthwise else _conv_sum(x, w, p)
+
+
+def evaluate(p: ConvParams, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
+    x, w = inputs[0], inputs[1]
+    bias = inputs[2] if len(inputs) > 2 else None
+    if p.requant is None:  # float32 or hybrid: accumulate in float64, round once to float32
+        weights = p.float_weights if p.float_weights is not None else w
+        acc = _window_sum(x.astype(np.float64), weights.astype(np.float64), p)
+        if bias is not None:
+            acc = acc + bias.astype(np.float64)
+        return [np.clip(acc.astype(np.float32), *p.clamp).astype(np.float32)]
+    if p.depthwise:  # few taps per output: int64 elementwise is as fast as BLAS here
+        acc = _depthwise_sum(x.astype(np.int64) - p.input_zero_point, w.astype(np.int64) - p.weight_zero_point, p)
+    else:  # exact in float64, see the module docstring
+        acc = _conv_sum(x.astype(np.float64) - p.input_zero_point,
+                        w.astype(np.float64) - p.weight_zero_point, p).astype(np.int64)
+    if bias is not None:
+        acc = acc + bias.astype(np.int64)
+    r = p.requant
+    if p.wide_accumulator:
+        scaled = multiply_by_quantized_multiplier_int64(acc, r.multiplier, r.shift)
+        y = np.clip(scaled + r.output_zero_point, r.clamp_min, r.clamp_max)
+    else:
+        y = r.apply(wrap_int32(acc))  # the C accumulator is int32 and wraps
+    return [y.astype(p.out_dtype)]
+
+
+CONV_2D = register(OpDef(
+    name="CONV_2D", infer_shapes=infer_shapes, prepare=prepare, evaluate=evaluate,
+    options_type=Conv2DOptions, tflite_options="Conv2DOptions", macs=macs, check=check))
+
+DEPTHWISE_CONV_2D = register(OpDef(
+    name="DEPTHWISE_CONV_2D", infer_shapes=infer_shapes, prepare=prepare, evaluate=evaluate,
+    options_type=DepthwiseConv2DOptions, tflite_options="DepthwiseConv2DOptions", macs=macs, check=check))

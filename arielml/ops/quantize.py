@@ -1,0 +1,183 @@
+"""QUANTIZE and DEQUANTIZE, bit-exact with TFLite's reference kernels.
+
+QUANTIZE from float32: q = round_half_away(x / scale) + zero_point in float32 (the division is a
+single-precision one, as in TFLite), clamped to the output type; per-channel output scales are
+supported. QUANTIZE between integer types ("requantisation", e.g. int8 <-> uint8 or int8 with a
+new scale): (q - zero_in) times the fixed-point multiplier of scale_in / scale_out (computed in
+double), plus zero_out, clamped. DEQUANTIZE: float32(double(scale) * (q - zero_point)).
+
+Values whose quotient x / scale exceeds the int32 range are clamped, and NaN quantises to the zero
+point (TFLite's C cast is undefined there; x86 gives INT32_MIN). Requantisation rounds twice (gemmlowp), as measured for LiteRT 2.3's
+reference kernel and as TFLite Micro does.
+
+TFLite Micro (`semantics="tflm"`) dequantises a per-channel tensor with its first channel's scale
+and zero point for every channel."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from arielml.ir import Graph, Node, Tensor
+from arielml.ops.quant_math import (DOUBLE_ROUNDING, INT32_MAX, INT32_MIN, multiply_by_quantized_multiplier,
+                                    quantize_multiplier, wrap_int32)
+from arielml.ops.registry import OpDef, Semantics, register, unsupported
+
+# measured: LiteRT 2.3's reference QUANTIZE (requantisation) and TFLite Micro both round twice
+REQUANTIZE_ROUNDING = DOUBLE_ROUNDING
+
+# input type -> output types LiteRT's QUANTIZE accepts
+REQUANTIZE_PAIRS = {
+    "int8": ("int8", "uint8", "int16"),
+    "uint8": ("int8", "uint8", "int16"),
+    "int16": ("int8", "int16", "int32"),
+    "int32": ("int8", "int16"),
+}
+FLOAT_QUANTIZE_OUTPUTS = ("int8", "uint8", "int16")
+DEQUANTIZE_INPUTS = ("int8", "uint8", "int16")
+
+
+@dataclass(frozen=True)
+class FloatQuantizeParams:
+    """Per-tensor when `scales` has one entry, otherwise per channel along `axis`."""
+
+    out_dtype: str
+    scales: tuple[float, ...]
+    zero_points: tuple[int, ...]
+    axis: int
+
+
+@dataclass(frozen=True)
+class RequantizeParams:
+    out_dtype: str
+    input_zero_point: int
+    output_zero_point: int
+    multiplier: int
+    shift: int
+    rounding: str
+
+
+@dataclass(frozen=True)
+class DequantizeParams:
+    scales: tuple[float, ...]
+    zero_points: tuple[int, ...]
+    axis: int
+
+
+def infer_shapes(node: Node, graph: Graph) -> list[tuple[int, ...]]:
+    return [graph.tensors[node.inputs[0]].shape]
+
+
+def _one_in_one_out(node: Node, graph: Graph) -> tuple[Tensor, Tensor]:
+    if len(node.inputs) != 1 or len(node.outputs) != 1 or node.inputs[0] < 0:
+        raise unsupported(node, "expects one input and one output")
+    return graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
+
+
+def _check_quant(node: Node, t: Tensor, per_channel_ok: bool) -> None:
+    q = t.quant
+    if q is None:
+        raise unsupported(node, f"{t.dtype} tensor '{t.name}' has no quantisation parameters")
+    if not all(math.isfinite(s) and s > 0 for s in q.scale):
+        raise unsupported(node, f"tensor '{t.name}' has scales {q.scale}; scales must be positive")
+    info = np.iinfo(t.np_dtype)
+    if not all(info.min <= z <= info.max for z in q.zero_point):
+        raise unsupported(node, f"tensor '{t.name}' has a zero point outside the {t.dtype} range")
+    if q.per_channel:
+        if not per_channel_ok:
+            raise unsupported(node, f"per-channel quantisation of '{t.name}' is not supported here")
+        if not 0 <= q.axis < len(t.shape) or t.shape[q.axis] != len(q.scale):
+            raise unsupported(node, f"'{t.name}' has {len(q.scale)} channel scales on axis {q.axis} "
+                                    f"of shape {t.shape}")
+
+
+def check_quantize(node: Node, graph: Graph) -> None:
+    x, out = _one_in_one_out(node, graph)
+    if x.dtype == "float32":
+        if out.dtype not in FLOAT_QUANTIZE_OUTPUTS:
+            raise unsupported(node, f"float32 to {out.dtype} is not supported "
+                                    f"(supported: {', '.join(FLOAT_QUANTIZE_OUTPUTS)})")
+        _check_quant(node, out, per_channel_ok=True)
+        return
+    if out.dtype not in REQUANTIZE_PAIRS.get(x.dtype, ()):
+        raise unsupported(node, f"{x.dtype} to {out.dtype} is not supported; TFLite requantises "
+                                + "; ".join(f"{i} to {'/'.join(o)}" for i, o in REQUANTIZE_PAIRS.items()))
+    _check_quant(node, x, per_channel_ok=False)
+    _check_quant(node, out, per_channel_ok=False)
+    if x.dtype == out.dtype == "int16" and (x.quant.single_zero_point or out.quant.single_zero_point):
+        raise unsupported(node, "int16 to int16 requantisation needs zero points 0")
+    if x.quant.single_scale / out.quant.single_scale >= 2.0 ** 30:
+        raise unsupported(node, "the ratio of input to output scale is out of TFLite's range")
+
+
+def prepare_quantize(node: Node, graph: Graph, semantics: Semantics):
+    x, out = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
+    if x.dtype == "float32":
+        return FloatQuantizeParams(out.dtype, out.quant.scale, out.quant.zero_point, out.quant.axis)
+    multiplier, shift = quantize_multiplier(x.quant.single_scale / out.quant.single_scale)
+    return RequantizeParams(out.dtype, x.quant.single_zero_point, out.quant.single_zero_point,
+                            multiplier, shift, REQUANTIZE_ROUNDING)
+
+
+def _per_channel(values, axis: int, ndim: int, dtype) -> np.ndarray:
+    """Channel parameters shaped to broadcast along `axis` (a scalar for per-tensor)."""
+    array = np.asarray(values, dtype=dtype)
+    if array.size == 1:
+        return array.reshape(())
+    shape = [1] * ndim
+    shape[axis] = -1
+    return array.reshape(shape)
+
+
+def _round_half_away(x: np.ndarray) -> np.ndarray:
+    """TfLiteRound of float32 values, done in float64 where |x| + 0.5 is exact."""
+    x = x.astype(np.float64)
+    return np.copysign(np.floor(np.abs(x) + 0.5), x)
+
+
+def evaluate_quantize(p, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
+    x = inputs[0]
+    info = np.iinfo(np.dtype(p.out_dtype))
+    if isinstance(p, FloatQuantizeParams):
+        scale = _per_channel(p.scales, p.axis, x.ndim, np.float32)
+        zero_point = _per_channel(p.zero_points, p.axis, x.ndim, np.int64)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            quotient = x.astype(np.float32) / scale  # float32 division, as in TFLite
+        rounded = np.nan_to_num(_round_half_away(quotient), nan=0.0)
+        q = np.clip(rounded, INT32_MIN, INT32_MAX).astype(np.int64) + zero_point
+        return [np.clip(q, info.min, info.max).astype(p.out_dtype)]
+    centred = wrap_int32(x.astype(np.int64) - p.input_zero_point)
+    scaled = wrap_int32(multiply_by_quantized_multiplier(centred, p.multiplier, p.shift, p.rounding))
+    return [np.clip(wrap_int32(scaled + p.output_zero_point), info.min, info.max).astype(p.out_dtype)]
+
+
+def check_dequantize(node: Node, graph: Graph) -> None:
+    x, out = _one_in_one_out(node, graph)
+    if x.dtype not in DEQUANTIZE_INPUTS or out.dtype != "float32":
+        raise unsupported(node, f"{x.dtype} to {out.dtype} is not supported "
+                                f"(supported: {', '.join(DEQUANTIZE_INPUTS)} to float32)")
+    _check_quant(node, x, per_channel_ok=x.dtype != "int16")
+    if x.dtype == "int16" and x.quant.single_zero_point != 0:
+        raise unsupported(node, "int16 DEQUANTIZE needs zero point 0")
+
+
+def prepare_dequantize(node: Node, graph: Graph, semantics: Semantics) -> DequantizeParams:
+    q = graph.tensors[node.inputs[0]].quant
+    if semantics.name == "tflm":  # TFLite Micro reads only the first channel's scale and zero point
+        return DequantizeParams(q.scale[:1], q.zero_point[:1], q.axis)
+    return DequantizeParams(q.scale, q.zero_point, q.axis)
+
+
+def evaluate_dequantize(p: DequantizeParams, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
+    x = inputs[0]
+    scale = _per_channel(p.scales, p.axis, x.ndim, np.float64)
+    zero_point = _per_channel(p.zero_points, p.axis, x.ndim, np.int64)
+    # the product of a float32 scale and a 17-bit integer is exact in double: one rounding to float32
+    return [(scale * (x.astype(np.int64) - zero_point)).astype(np.float32)]
+
+
+QUANTIZE = register(OpDef(name="QUANTIZE", infer_shapes=infer_shapes, prepare=prepare_quantize,
+                          evaluate=evaluate_quantize, check=check_quantize))
+DEQUANTIZE = register(OpDef(name="DEQUANTIZE", infer_shapes=infer_shapes, prepare=prepare_dequantize,
+                            evaluate=evaluate_dequantize, check=check_dequantize))

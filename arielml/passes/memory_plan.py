@@ -1,0 +1,161 @@
+"""Static memory planning: buffers with lifetimes in execution order -> offsets in one arena.
+
+    planner = ArenaPlanner(alignment=8)
+    a = planner.add_buffer(size=1024, first_use=0, last_use=2)
+    b = planner.add_buffer(size=512, first_use=3, last_use=4)
+    layout = planner.solve()          # greedy: largest first, first fit
+    layout.offsets[a], layout.arena_bytes
+
+Two buffers conflict when their [first_use, last_use] step intervals intersect; conflicting buffers
+must not overlap in the arena. `linear` places every buffer after the previous one (no reuse): the
+obviously correct oracle the greedy planner is tested against."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+
+@dataclass(frozen=True)
+class BufferRequest:
+    size: int
+    first_use: int
+    last_use: int  # inclusive: the buffer is live during steps first_use..last_use
+
+
+@dataclass(frozen=True)
+class ArenaLayout:
+    offsets: tuple[int, ...]
+    arena_bytes: int
+
+
+def align_up(value: int, alignment: int) -> int:
+    return (value + alignment - 1) // alignment * alignment
+
+
+def lifetimes_overlap(a: BufferRequest, b: BufferRequest) -> bool:
+    return a.first_use <= b.last_use and b.first_use <= a.last_use
+
+
+def plan_linear(buffers: Sequence[BufferRequest], alignment: int = 8) -> ArenaLayout:
+    offsets, end = [], 0
+    for buf in buffers:
+        offsets.append(end)
+        end = align_up(end + buf.size, alignment)
+    return ArenaLayout(tuple(offsets), end)
+
+
+def plan_greedy(buffers: Sequence[BufferRequest], alignment: int = 8) -> ArenaLayout:
+    """Largest first (ties: earlier first use, then request order - deterministic); each buffer goes
+    at the lowest aligned offset where it does not overlap any already placed buffer that is live at
+    the same time."""
+    order = sorted(range(len(buffers)), key=lambda i: (-buffers[i].size, buffers[i].first_use, i))
+    offsets: list[int] = [0] * len(buffers)
+    placed: list[int] = []
+    arena = 0
+    for i in order:
+        buf = buffers[i]
+        # occupied ranges of the placed buffers that live at the same time, by start offset
+        busy = sorted((offsets[j], offsets[j] + buffers[j].size) for j in placed
+                      if buffers[j].size and lifetimes_overlap(buffers[j], buf))
+        candidate = 0
+        for start, end in busy:
+            if candidate + buf.size <= start:
+                break  # fits in the gap before this range
+            candidate = max(candidate, align_up(end, alignment))
+        offsets[i] = candidate
+        placed.append(i)
+        arena = max(arena, align_up(candidate + buf.size, alignment))
+    return ArenaLayout(tuple(offsets), arena)
+
+
+PLANNERS = {"greedy": plan_greedy, "linear": plan_linear}
+
+
+class ArenaPlanner:
+    """Collects buffer requests, then lays them out with the chosen planner."""
+
+    def __init__(self, alignment: int = 8, planner: str = "greedy") -> None:
+        self.alignment = alignment
+        self.planner = PLANNERS[planner]
+        self.requests: list[BufferRequest] = []
+
+    def add_buffer(self, size: int, first_use: int, last_use: int) -> int:
+        """Register a buffer; returns its handle (index into `solve().offsets`)."""
+        assert size >= 0 and first_use <= last_use, (size, first_use, last_use)
+        self.requests.append(BufferRequest(size, first_use, last_use))
+        return len(self.requests) - 1
+
+    def solve(self) -> ArenaLayout:
+        return self.planner(self.requests, self.alignment)
+
+
+def check_layout(buffers: Sequence[BufferRequest], layout: ArenaLayout, alignment: int) -> None:
+    """Assert the layout is valid: aligned, inside the arena, no overlap of simultaneously live buffers."""
+    for i, (buf, off) in enumerate(zip(buffers, layout.offsets)):
+        assert off % alignment == 0, f"buffer {i} at {off} is not {alignment}-aligned"
+        assert off + buf.size <= layout.arena_bytes, f"buffer {i} ends past the arena"
+        for j in range(i):
+            other, o = buffers[j], layout.offsets[j]
+            if buf.size and other.size and lifetimes_overlap(buf, other):
+                assert off + buf.size <= o or o + other.size <= off, (
+                    f"buffers {j} and {i} are live at the same time and overlap: {other}@{o}, {buf}@{off}")
+
+
+# --- the pass: Plan -> Plan with arena offsets --------------------------------------------------
+
+def buffer_requests(plan) -> tuple[list[BufferRequest], list[int], list[int]]:
+    """The plan's arena buffers: one per root tensor in the arena, then one per step with scratch.
+    Returns (requests, owner tensors (or -1 - step for scratch), ...). Lifetimes are in step
+    indices; graph inputs are live from step 0, graph outputs until after the last step."""
+    from arielml.ir import NO_TENSOR
+
+    graph, steps = plan.graph, plan.steps
+    end = len(steps)
+    first: dict[int, int] = {}
+    last: dict[int, int] = {}
+
+    def touch(t: int, when: int) -> None:
+        r = plan.root(t)
+        if graph.tensors[r].is_constant:
+            return
+        first[r] = min(first.get(r, when), when)
+        last[r] = max(last.get(r, when), when)
+
+    for t in graph.inputs:
+        touch(t, 0)
+    for i, step in enumerate(steps):
+        node = graph.nodes[step.node]
+        for t in node.inputs:
+            if t != NO_TENSOR:
+                touch(t, i)
+        for t in node.outputs:
+            touch(t, i)
+    for t in graph.outputs:
+        touch(t, end)
+    roots = sorted(first)
+    requests = []
+    for r in roots:
+        size = max(graph.tensors[t].nbytes for t in range(len(graph.tensors)) if plan.root(t) == r)
+        requests.append(BufferRequest(size, first[r], last[r]))
+    scratch_steps = [i for i, s in enumerate(steps) if s.scratch_bytes]
+    for i in scratch_steps:
+        per_core = align_up(steps[i].scratch_bytes, plan.options.alignment)
+        requests.append(BufferRequest(per_core * plan.options.cores, i, i))
+    return requests, roots, scratch_steps
+
+
+def plan_memory(plan):
+    """Assign every tensor an arena offset (aliases share their root's), and every step with
+    scratch a block of cores x scratch bytes."""
+    from dataclasses import replace
+
+    from arielml.passes.plan import NOT_IN_ARENA
+
+    requests, roots, scratch_steps = buffer_requests(plan)
+    layout = PLANNERS[plan.options.planner](requests, plan.options.alignment)
+    root_offset = dict(zip(roots, layout.offsets))
+    offsets = tuple(root_offset.get(plan.root(t), NOT_IN_ARENA) for t in range(len(plan.graph.tensors)))
+    scratch = [NOT_IN_ARENA] * len(plan.steps)
+    for i, off in zip(scratch_steps, layout.offsets[len(roots):]):
+        scratch[i] = off
+    return replace(plan, offsets=offsets, scratch_offsets=tuple(scratch), arena_bytes=layout.arena_bytes)

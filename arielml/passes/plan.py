@@ -1,0 +1,97 @@
+"""The Plan: everything the runtime needs, decided at compile time, as frozen dataclasses.
+
+A Plan starts as the lowered graph (one `Step` per node) and the passes of `pipeline.py` fill it in:
+which tensors share bytes (views, in-place), where every buffer lives in the arena, how each
+operator splits into tiles and (static scheduler) which core runs each tile. Every backend that
+executes C (native, emulator) and the code generator read the same Plan."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from arielml.errors import TargetError
+from arielml.ir import Graph
+from arielml.ops.registry import LITERT, Semantics
+
+SCHEDULERS = ("static", "dynamic")
+PLANNERS = ("greedy", "linear")
+NOT_IN_ARENA = -1  # offset of a tensor without arena bytes (constants, absent optional inputs)
+
+
+@dataclass(frozen=True)
+class CompileOptions:
+    target: str = "host"
+    cores: int = 1
+    scheduler: str = "static"  # "static": tiles assigned to cores ahead of time; "dynamic": pulled at run time
+    semantics: Semantics = LITERT
+    alignment: int = 8  # bytes; every arena buffer starts on a multiple of this
+    planner: str = "greedy"  # "greedy" (largest first, first fit) or "linear" (no reuse; the test oracle)
+    name: str = "model"  # C symbol prefix of the generated library
+    # False: plan operators without a C kernel too (memory and tiling analysis only; no codegen)
+    kernels_required: bool = True
+
+    def __post_init__(self) -> None:
+        if self.scheduler not in SCHEDULERS:
+            raise TargetError(f"unknown scheduler '{self.scheduler}'; choose one of: {', '.join(SCHEDULERS)}")
+        if self.planner not in PLANNERS:
+            raise TargetError(f"unknown memory planner '{self.planner}'; choose one of: {', '.join(PLANNERS)}")
+        if self.alignment < 1 or self.alignment & (self.alignment - 1):
+            raise TargetError(f"alignment must be a power of two, got {self.alignment}")
+        if not self.name.isidentifier():
+            raise TargetError(f"model name '{self.name}' must be a C identifier")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One graph node as the runtime executes it.
+
+    `call` is the C lowering (an `arielml.codegen.kernel_call.KernelCall`), None for a view.
+    Work items are the op's independent units of output; `tiles` are [begin, end) ranges of them
+    (one tile = one scheduler grab); `tile_core[t]` is the core of tile t under the static scheduler.
+    `after` lists the steps whose outputs this one reads: the dependency graph a future
+    branch-parallel scheduler would use (see docs/runtime.md)."""
+
+    node: int  # position in graph.nodes
+    op: str
+    params: Any  # the op's prepared (compile-time) parameters
+    call: Any = None  # KernelCall; None for a view (or an op without kernel in analysis-only plans)
+    view: bool = False  # output shares the input's bytes; nothing runs
+    work_items: int = 1
+    item_macs: float = 0.0  # cost model input: MACs of one work item
+    item_elements: float = 0.0  # cost model input: output elements of one work item
+    reads: tuple[int, ...] = ()  # non-constant tensors read
+    writes: tuple[int, ...] = ()
+    after: tuple[int, ...] = ()
+    scratch_bytes: int = 0  # per core
+    tiles: tuple[tuple[int, int], ...] = ()
+    tile_core: tuple[int, ...] = ()
+    barrier_after: bool = True
+
+    @property
+    def is_view(self) -> bool:
+        return self.view
+
+
+@dataclass(frozen=True)
+class Plan:
+    graph: Graph
+    options: CompileOptions
+    steps: tuple[Step, ...] = ()
+    # per tensor: the tensor whose bytes it shares (itself when it owns its bytes)
+    alias: tuple[int, ...] = ()
+    # per tensor: arena offset of its bytes, NOT_IN_ARENA for constants; empty before memory planning
+    offsets: tuple[int, ...] = ()
+    # per step: arena offset of its per-core scratch block (cores x scratch_bytes), NOT_IN_ARENA if none
+    scratch_offsets: tuple[int, ...] = ()
+    arena_bytes: int = 0
+    notes: tuple[str, ...] = field(default=())  # decisions worth telling the user (aliases made, ...)
+
+    def root(self, tensor: int) -> int:
+        """The tensor that owns the bytes of `tensor` (follows view and in-place aliases)."""
+        while self.alias and self.alias[tensor] != tensor:
+            tensor = self.alias[tensor]
+        return tensor
+
+    @property
+    def kernel_steps(self) -> tuple[Step, ...]:
+        return tuple(s for s in self.steps if not s.is_view)

@@ -1,0 +1,161 @@
+"""Native backend: generated C built with the host gcc, run on 1..4 threads under both
+schedulers, must give exactly the reference executor's bytes; sanitizer runs of the runtime."""
+from __future__ import annotations
+
+import subprocess
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+import arielml
+from arielml.backends.native import build_harness, build_native
+from arielml.backends.reference import prepare_all, run_reference
+from arielml.compile import compile_model
+from arielml.ops.registry import SEMANTICS, lookup
+from tests.conftest import ZOO
+from tests.tflite_builder import ModelBuilder, run_litert
+
+CONFIGS = [(c, s) for c in (1, 2, 3, 4) for s in ("static", "dynamic")]
+
+
+@pytest.fixture(scope="module")
+def cache(pytestconfig):
+    return pytestconfig.cache.mkdir("arielml_native")
+
+
+def kernel_prefix(graph):
+    """The graph up to the first operator without a C kernel (its output becomes the graph's)."""
+    import arielml.codegen.lowerings  # noqa: F401  (attaches the kernels)
+    k = 0
+    while k < len(graph.nodes) and (lookup(graph.nodes[k]).lower or lookup(graph.nodes[k]).view):
+        k += 1
+    if k == len(graph.nodes):
+        return graph
+    return replace(graph, nodes=graph.nodes[:k], outputs=graph.nodes[k - 1].outputs)
+
+
+def check_all_configs(graph, inputs, cache, target="rv32-smp", semantics="litert"):
+    expected = run_reference(graph, inputs, prepare_all(graph, SEMANTICS[semantics]))
+    for cores, scheduler in CONFIGS:
+        # rv32-smp's cheap tiles make the cost model split ops, so threads really share them
+        lib = build_native(compile_model(graph, target=target, cores=cores, scheduler=scheduler,
+                                         semantics=semantics), cache)
+        result = lib.run(inputs)
+        for got, want in zip(result.outputs, expected):
+            assert got.dtype == want.dtype and got.shape == want.shape
+            assert np.array_equal(got, want), (
+                f"{graph.name} cores={cores} {scheduler}: {(got != want).sum()} of {got.size} differ")
+        assert len(result.per_op) == len(lib.result.plan.kernel_steps) and result.seconds > 0
+
+
+@pytest.mark.parametrize("name", ["tflite_micro/hello_world_int8", "mlcommons_tiny/ad01_int8"])
+def test_fc_models_bit_exact(name, cache):
+    model = arielml.load(ZOO / f"{name}.tflite")
+    for seed in (0, 1):
+        check_all_configs(model.graph, model.random_inputs(seed), cache)
+
+
+def test_tflm_semantics_bit_exact(cache):
+    model = arielml.load(ZOO / "mlcommons_tiny/ad01_int8.tflite")
+    inputs = model.random_inputs(3)
+    want = model.run(inputs, semantics="tflm")
+    got = model.run(inputs, backend="native", semantics="tflm", cores=2, scheduler="dynamic")
+    assert np.array_equal(got[0], want[0])
+    assert not np.array_equal(want[0], model.run(inputs, semantics="litert")[0])  # the two do differ here
+
+
+@pytest.mark.parametrize("name", ["mlcommons_tiny/kws_ref_model", "mlcommons_tiny/vww_96_int8",
+                                  "mlcommons_tiny/str_ww_ref_model", "tflite_micro/micro_speech_quantized"])
+def test_conv_models_bit_exact_up_to_first_op_without_kernel(name, cache):
+    model = arielml.load(ZOO / f"{name}.tflite")
+    graph = kernel_prefix(model.graph)
+    assert sum(n.op in ("CONV_2D", "DEPTHWISE_CONV_2D") for n in graph.nodes) >= 1
+    check_all_configs(graph, model.random_inputs(0), cache)
+
+
+def test_model_run_native_api(cache):
+    model = arielml.load(ZOO / "tflite_micro/hello_world_int8.tflite")
+    x = model.random_inputs(5)
+    assert np.array_equal(model.run(x, backend="native", cores=2), model.run(x))
+    result = model.run_native(x, cores=3, scheduler="dynamic", cache_dir=cache)
+    assert result.arena_bytes == 32 and [t.op for t in result.per_op] == ["FULLY_CONNECTED"] * 3
+    assert set(result.summary()) >= {"arena_bytes", "per_op"}
+
+
+# ---- single-operator models with random geometry, against LiteRT's reference kernels -------------
+
+def _random_conv(rng, depthwise: bool) -> tuple[bytes, np.ndarray]:
+    b = ModelBuilder()
+    h, w = int(rng.integers(3, 12)), int(rng.integers(3, 12))
+    cin = int(rng.integers(1, 6))
+    mult = int(rng.integers(1, 3)) if depthwise else 1
+    cout = cin * mult if depthwise else int(rng.integers(1, 20))
+    fh, fw = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+    stride, dil = int(rng.integers(1, 3)), int(rng.integers(1, 3))
+    padding = int(rng.integers(0, 2))
+    if padding == 1 and (h < (fh - 1) * dil + 1 or w < (fw - 1) * dil + 1):
+        padding = 0
+    x = b.tensor((1, h, w, cin), "int8", quant=(float(rng.uniform(0.01, 0.1)), int(rng.integers(-20, 20))))
+    scales = rng.uniform(0.001, 0.02, size=cout)
+    wshape = (1, fh, fw, cout) if depthwise else (cout, fh, fw, cin)
+    wt = b.tensor(wshape, "int8", quant=(scales, [0] * cout, 3 if depthwise else 0),
+                  data=rng.integers(-127, 128, size=wshape))
+    bias = b.tensor((cout,), "int32", data=rng.integers(-2000, 2000, size=cout))
+    out_h = -(-h // stride) if padding == 0 else -(-(h - (fh - 1) * dil) // stride)
+    out_w = -(-w // stride) if padding == 0 else -(-(w - (fw - 1) * dil) // stride)
+    y = b.tensor((1, out_h, out_w, cout), "int8", quant=(float(rng.uniform(0.02, 0.2)), int(rng.integers(-10, 10))))
+    act = int(rng.choice([0, 1, 3]))
+    if depthwise:
+        b.op("DEPTHWISE_CONV_2D", [x, wt, bias], [y], "DepthwiseConv2DOptions", padding=padding, strideW=stride,
+             strideH=stride, depthMultiplier=mult, dilationWFactor=dil, dilationHFactor=dil,
+             fusedActivationFunction=act)
+    else:
+        b.op("CONV_2D", [x, wt, bias], [y], "Conv2DOptions", padding=padding, strideW=stride, strideH=stride,
+             dilationWFactor=dil, dilationHFactor=dil, fusedActivationFunction=act)
+    return b.build(inputs=[x], outputs=[y]), rng.integers(-128, 128, size=(1, h, w, cin), dtype=np.int8)
+
+
+@pytest.mark.parametrize("depthwise", [False, True])
+def test_random_conv_layers_match_litert(depthwise, cache, tmp_path):
+    seed = 1234 + depthwise
+    rng = np.random.default_rng(seed)
+    for case in range(6):
+        model_bytes, x = _random_conv(rng, depthwise)
+        path = tmp_path / f"conv{case}.tflite"
+        path.write_bytes(model_bytes)
+        model = arielml.load(path)
+        (want,) = run_litert(model_bytes, [x])
+        cores, scheduler = CONFIGS[case % len(CONFIGS)]
+        got = build_native(compile_model(model, target="rv32-smp", cores=max(cores, 2), scheduler=scheduler),
+                           cache).run([x]).outputs[0]
+        assert np.array_equal(got, want), f"seed {seed} case {case}: {(got != want).sum()} values differ"
+
+
+# ---- sanitizers ---------------------------------------------------------------------------------
+
+def _harness_run(graph, inputs, cache, sanitize, cores, scheduler):
+    result = compile_model(graph, target="rv32-smp", cores=cores, scheduler=scheduler)
+    exe = build_harness(result, cache, sanitize=sanitize)
+    stdin = b"".join(np.ascontiguousarray(a).tobytes() for a in inputs)
+    proc = subprocess.run([str(exe), str(cores), "3"], input=stdin, capture_output=True, timeout=120,
+                          env={"TSAN_OPTIONS": "halt_on_error=1", "ASAN_OPTIONS": "detect_leaks=1",
+                               "UBSAN_OPTIONS": "halt_on_error=1:print_stacktrace=1"})
+    assert proc.returncode == 0, proc.stderr.decode()[-3000:]
+    assert b"runtime error" not in proc.stderr and b"WARNING" not in proc.stderr, proc.stderr.decode()[-3000:]
+    expected = run_reference(graph, inputs)
+    assert proc.stdout == b"".join(e.tobytes() for e in expected)
+
+
+@pytest.mark.parametrize("name", ["mlcommons_tiny/ad01_int8", "mlcommons_tiny/kws_ref_model",
+                                  "mlcommons_tiny/str_ww_ref_model"])
+def test_address_and_undefined_sanitizers(name, cache):
+    model = arielml.load(ZOO / f"{name}.tflite")
+    _harness_run(kernel_prefix(model.graph), model.random_inputs(0), cache, "address", 3, "dynamic")
+
+
+@pytest.mark.parametrize("name,scheduler", [("mlcommons_tiny/ad01_int8", "dynamic"),
+                                            ("mlcommons_tiny/str_ww_ref_model", "static")])
+def test_thread_sanitizer(name, scheduler, cache):
+    model = arielml.load(ZOO / f"{name}.tflite")
+    _harness_run(kernel_prefix(model.graph), model.random_inputs(0), cache, "thread", 2, scheduler)

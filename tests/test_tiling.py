@@ -1,0 +1,105 @@
+"""Tiling and scheduling decisions of the cost model, on their own."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+import arielml
+from arielml.compile import plan_model
+from arielml.passes.pipeline import verify_plan
+from arielml.passes.tile import choose_tiles
+from arielml.schedule.cost import Core, ItemWork, assign_longest_first, split_even
+from arielml.targets.boards import CORTEX_M0PLUS, CORTEX_M33, HOST, get_board
+from tests.conftest import ZOO
+
+
+def _cores(kind, clocks):
+    return tuple(Core(i, kind, c) for i, c in enumerate(clocks))
+
+
+@pytest.mark.parametrize("scheduler", ["static", "dynamic"])
+@pytest.mark.parametrize("kind", [CORTEX_M0PLUS, HOST])
+def test_small_op_is_not_split(scheduler, kind):
+    cores = _cores(kind, [125_000_000] * 2)
+    choice = choose_tiles(16, ItemWork(macs=1, elements=1), cores, scheduler)  # 16 MACs in all
+    assert choice.tiles == ((0, 16),)
+
+
+@pytest.mark.parametrize("scheduler", ["static", "dynamic"])
+def test_large_op_is_split_evenly_on_equal_cores(scheduler):
+    cores = _cores(CORTEX_M0PLUS, [125_000_000] * 2)
+    choice = choose_tiles(96, ItemWork(macs=10_000, elements=100), cores, scheduler)
+    assert len(choice.tiles) >= 2
+    if scheduler == "static":
+        owner, _ = assign_longest_first(choice.tiles, ItemWork(10_000, 100), cores)
+        share = [sum(e - b for (b, e), o in zip(choice.tiles, owner) if o == c) for c in (0, 1)]
+        assert share == [48, 48]
+
+
+def test_static_share_follows_core_speed_2_to_1():
+    # same core type, clocks 2:1 -> core 0 is twice as fast
+    cores = _cores(CORTEX_M33, [300_000_000, 150_000_000])
+    work = ItemWork(macs=20_000, elements=50)
+    choice = choose_tiles(96, work, cores, "static")
+    owner, seconds = assign_longest_first(choice.tiles, work, cores)
+    fast = sum(e - b for (b, e), o in zip(choice.tiles, owner) if o == 0)
+    slow = sum(e - b for (b, e), o in zip(choice.tiles, owner) if o == 1)
+    assert fast + slow == 96
+    assert 1.8 <= fast / slow <= 2.2, (fast, slow, choice.tiles)
+    # and it beats putting everything on the fast core
+    alone = cores[0].seconds(work.macs * 96, work.elements * 96)
+    assert seconds < 0.75 * alone
+
+
+def test_split_even_covers_the_range():
+    for items in range(1, 40):
+        for tiles in range(1, items + 1):
+            ranges = split_even(items, tiles)
+            assert ranges[0][0] == 0 and ranges[-1][1] == items
+            assert all(b > a for a, b in ranges)
+            assert max(b - a for a, b in ranges) - min(b - a for a, b in ranges) <= 1
+
+
+def test_heterogeneous_board_stm32h747_gives_the_m7_more_work():
+    model = arielml.load(ZOO / "mlcommons_tiny/kws_ref_model.tflite")
+    plan = plan_model(model, target="stm32h747", cores=2, kernels_required=False, check=verify_plan)
+    m7 = m4 = 0
+    for s in plan.kernel_steps:
+        for (b, e), core in zip(s.tiles, s.tile_core):
+            if core == 0:
+                m7 += (e - b) * s.item_macs
+            else:
+                m4 += (e - b) * s.item_macs
+    # M7: 480 MHz at 1 cycle/MAC, M4: 240 MHz at 1.5 cycles/MAC -> about 3:1
+    assert 2.3 <= m7 / m4 <= 3.7, (m7, m4)
+
+
+@pytest.mark.parametrize("cores", [1, 2, 3, 4])
+@pytest.mark.parametrize("scheduler", ["static", "dynamic"])
+def test_plans_of_zoo_models_verify(cores, scheduler):
+    for name in ("mlcommons_tiny/vww_96_int8", "mlcommons_tiny/pretrainedResnet_quant", "mlcommons_tiny/ad01_int8"):
+        model = arielml.load(ZOO / f"{name}.tflite")
+        plan = plan_model(model, target="rv32-smp", cores=cores, scheduler=scheduler, kernels_required=False,
+                          check=verify_plan)
+        if cores == 1:
+            assert all(len(s.tiles) == 1 for s in plan.kernel_steps)
+        else:
+            assert any(len(s.tiles) > 1 for s in plan.kernel_steps)
+
+
+def test_single_core_ops_in_a_row_share_one_barrier():
+    model = arielml.load(ZOO / "tflite_micro/hello_world_int8.tflite")
+    plan = plan_model(model, target="host", cores=2, scheduler="static")
+    steps = plan.kernel_steps
+    assert all(s.tile_core == (0,) for s in steps)  # tiny: one core each
+    assert [s.barrier_after for s in steps] == [False, False, True]
+    dynamic = plan_model(model, target="host", cores=2, scheduler="dynamic")
+    assert all(s.barrier_after for s in dynamic.kernel_steps)
+
+
+def test_more_cores_than_the_target_has_is_a_clear_error():
+    from arielml.errors import TargetError
+    model = arielml.load(ZOO / "tflite_micro/hello_world_int8.tflite")
+    with pytest.raises(TargetError, match="rp2040 has 2 core"):
+        plan_model(model, target="rp2040", cores=3)

@@ -170,8 +170,8 @@ def _port_sources(port: str) -> dict[str, str]:
 
 def runtime_files(plan: Plan) -> dict[str, str]:
     """The runtime sources the generated library needs, under ariel/ (copied verbatim)."""
-    wanted = sorted({"include/ariel_port.h", "include/ariel_runtime.h", "include/ariel_kernels.h",
-                     "src/ariel_runtime.c"} | {f"kernels/{s.call.source}" for s in plan.kernel_steps})
+    headers = {f"include/{h.name}" for h in (RUNTIME / "include").glob("*.h")}
+    wanted = sorted(headers | {"src/ariel_runtime.c"} | {f"kernels/{s.call.source}" for s in plan.kernel_steps})
     files = {f"ariel/{rel}": (RUNTIME / rel).read_text() for rel in wanted}
     port = PORT_OF_TARGET.get(plan.options.target)
     if port is not None:

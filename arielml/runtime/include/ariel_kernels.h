@@ -116,6 +116,11 @@ typedef struct {
 void ariel_conv_s8(const void *params, void *const *buffers, int32_t begin, int32_t end);
 void ariel_depthwise_conv_s8(const void *params, void *const *buffers, int32_t begin, int32_t end);
 
+/* families declared in their own headers */
+#include "ariel_kernels_data.h"
+#include "ariel_kernels_elementwise.h"
+#include "ariel_kernels_nonlinear.h"
+
 #ifdef __cplusplus
 }
 #endif

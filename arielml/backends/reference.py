@@ -4,12 +4,18 @@ from __future__ import annotations
 import numpy as np
 
 from arielml.ir import NO_TENSOR, Graph
+from arielml.ir.verify import operator_errors
 from arielml.ops.registry import LITERT, Semantics, lookup
 
 
 def prepare_all(graph: Graph, semantics: Semantics = LITERT) -> list:
     """Compile-time parameters of every node, in node order."""
-    return [lookup(node).prepare(node, graph, semantics) for node in graph.nodes]
+    prepared = []
+    for node in graph.nodes:
+        opdef = lookup(node)
+        with operator_errors(node, "prepare"):  # safety net: op code failing on a corrupt graph -> ArielError
+            prepared.append(opdef.prepare(node, graph, semantics))
+    return prepared
 
 
 def run_reference(graph: Graph, inputs: list[np.ndarray], prepared: list | None = None) -> list[np.ndarray]:
@@ -22,7 +28,8 @@ def run_reference(graph: Graph, inputs: list[np.ndarray], prepared: list | None 
         opdef = lookup(node)
         args = [None if t == NO_TENSOR else values[t] if t in values else graph.tensors[t].data
                 for t in node.inputs]
-        results = opdef.evaluate(params, args)
+        with operator_errors(node, "evaluate"):  # safety net, as in prepare_all
+            results = opdef.evaluate(params, args)
         for t, result in zip(node.outputs, results):
             tensor = graph.tensors[t]
             assert result.dtype == tensor.np_dtype and tuple(result.shape) == tensor.shape, (

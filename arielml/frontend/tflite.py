@@ -2,7 +2,9 @@
 
 Parsing uses the `tflite` package's generated accessors. A corrupt or truncated file makes those
 accessors fail in many ways (IndexError, struct errors, absurd sizes); every such failure becomes a
-ModelFormatError that says the file is damaged. Operator options are read generically: the options
+ModelFormatError that says the file is damaged. Lengths and tensor sizes are checked before anything
+is allocated from them (see arielml.ir.verify.check_tensor_limits), so a damaged length field gives an
+error, not a multi-gigabyte allocation or a loop over billions of entries. Operator options are read generically: the options
 dataclass of each operator names the schema fields it needs."""
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from tflite.utils import BUILTIN_OPCODE2NAME
 
 from arielml.errors import ArielError, ModelFormatError, UnsupportedOperatorError
 from arielml.ir import NO_TENSOR, Graph, Node, QuantParams, Tensor
+from arielml.ir.verify import check_tensor_limits
 from arielml.ops.registry import REGISTRY
 
 # schema TensorType -> IR dtype name (others are reported as unsupported)
@@ -43,7 +46,7 @@ def parse_tflite(data: bytes, name: str = "model") -> Graph:
     except Exception as e:  # damaged flatbuffer: the accessors fail in many different ways
         raise ModelFormatError(
             f"{name}: the model file is corrupt or truncated ({type(e).__name__} while parsing); "
-            "re-export it from the converter") from None
+            "re-export it from the converter") from e
 
 
 def _parse(buf: bytearray, name: str) -> Graph:
@@ -108,7 +111,7 @@ class _BufferReader:
     def __init__(self, model, buf: bytearray):
         self.model = model
         self.buf = buf
-        self.count = model.BuffersLength()
+        self.count = _checked_len(model.BuffersLength(), buf)
 
     def read(self, index: int) -> np.ndarray | None:
         if index == 0 or index >= self.count:
@@ -134,7 +137,10 @@ def _read_tensor(t, index: int, buffers: _BufferReader, notes: list[str]) -> Ten
         raise UnsupportedOperatorError(
             f"tensor '{name}' has type {_TENSOR_TYPE_NAMES.get(type_code, type_code)}, which arielml does not support")
     dtype = _TENSOR_TYPES[type_code]
-    shape = [int(d) for d in _int_vector(t.ShapeAsNumpy())]
+    raw_shape = _int_vector(t.ShapeAsNumpy())
+    if len(raw_shape) > 64:  # checked properly below; a damaged length must not build a huge list first
+        raise ModelFormatError(f"tensor '{name}' has {len(raw_shape)} dimensions (corrupt file)")
+    shape = [int(d) for d in raw_shape]
     signature = [int(d) for d in _int_vector(t.ShapeSignatureAsNumpy())]
     if signature and len(signature) == len(shape):
         for axis, d in enumerate(signature):
@@ -145,6 +151,7 @@ def _read_tensor(t, index: int, buffers: _BufferReader, notes: list[str]) -> Ten
     if any(d < 0 for d in shape):
         shape = [1 if d < 0 else d for d in shape]
         notes.append("dynamic dimensions (-1) are treated as 1 (batch of one)")
+    check_tensor_limits(name, tuple(shape), dtype)
     quant = _read_quant(t.Quantization())
     raw = buffers.read(int(t.Buffer()))
     data = None
@@ -187,6 +194,10 @@ def _read_options(op, op_name: str, index: int):
     table = op.BuiltinOptions()
     options = None
     if table is not None and opdef.tflite_options is not None:
+        expected = getattr(tflite.BuiltinOptions, opdef.tflite_options, None)
+        if expected is not None and int(op.BuiltinOptionsType()) != expected:
+            raise ModelFormatError(f"{op_name} (operator #{index}) carries options of the wrong type "
+                                   f"({int(op.BuiltinOptionsType())}, expected {expected}) (corrupt file)")
         options = getattr(tflite, opdef.tflite_options)()
         options.Init(table.Bytes, table.Pos)
     for f in dataclasses.fields(opdef.options_type):

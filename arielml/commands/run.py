@@ -1,0 +1,152 @@
+"""`arielml run MODEL ...`: run a model on a backend, write its outputs as .npy files.
+
+Backends plug in through `RUNNERS`: a runner takes the loaded model, the checked inputs and the
+RunOptions, and returns a RunReport whose `fields` are merged into the `--json` object (later backends
+add "cycles", "ms", "per_op", "arena_bytes", ...). Options that only compiled backends understand
+(--target, --cores, --scheduler) are parsed here already and refused by runners that ignore them."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import numpy as np
+import typer
+
+from arielml.commands._common import print_json, stdout_console
+from arielml.errors import InputError, TargetError
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    backend: str = "reference"
+    semantics: str = "litert"
+    target: str | None = None
+    cores: int | None = None
+    scheduler: str | None = None
+
+
+@dataclass(frozen=True)
+class RunReport:
+    outputs: list[np.ndarray]
+    fields: dict[str, Any] = field(default_factory=dict)  # extra JSON fields (cycles, ms, per_op, ...)
+
+
+Runner = Callable[[Any, list[np.ndarray], RunOptions], RunReport]
+
+
+def _run_reference(model, inputs: list[np.ndarray], options: RunOptions) -> RunReport:
+    ignored = [name for name, value in (("--target", options.target), ("--cores", options.cores),
+                                        ("--scheduler", options.scheduler)) if value is not None]
+    if ignored:
+        raise TargetError(f"{', '.join(ignored)} only apply to compiled backends; the reference backend runs the "
+                          "numpy executor on this machine (drop the option or choose another --backend)")
+    return RunReport(outputs=model.run(inputs, backend="reference", semantics=options.semantics))
+
+
+# backend name -> runner; backend modules add theirs with register_runner
+RUNNERS: dict[str, Runner] = {"reference": _run_reference}
+
+
+def register_runner(name: str, runner: Runner) -> None:
+    RUNNERS[name] = runner
+
+
+def load_inputs(model, paths: list[Path], seed: int | None) -> tuple[list[np.ndarray], list[str]]:
+    """Inputs from .npy files (one per model input, in order) or random ones; returns arrays and a
+    description of where each came from. Shapes and dtypes are checked by Model.check_inputs."""
+    if paths and seed is not None:
+        raise InputError("give either --input files or --random SEED, not both")
+    if not paths:
+        seed = 0 if seed is None else seed
+        arrays = model.random_inputs(seed)
+        return arrays, [f"random (seed {seed})"] * len(arrays)
+    if len(paths) != len(model.graph.inputs):
+        raise InputError(f"the model takes {len(model.graph.inputs)} input(s), {len(paths)} --input file(s) were "
+                         "given (one .npy file per input, in order)")
+    arrays = []
+    for path in paths:
+        try:
+            array = np.load(path, allow_pickle=False)
+        except FileNotFoundError:
+            raise InputError(f"input file {path} does not exist") from None
+        except (OSError, ValueError, EOFError) as e:
+            raise InputError(f"cannot read {path} as a .npy array ({_short(e)}); save inputs with numpy.save") from None
+        if not isinstance(array, np.ndarray):
+            raise InputError(f"{path} holds several arrays (.npz); give one .npy file per input") from None
+        arrays.append(array)
+    return model.check_inputs(arrays), [str(p) for p in paths]
+
+
+def _short(error: Exception) -> str:
+    return " ".join(str(error).split())[:160] or type(error).__name__
+
+
+def run_command(
+    model_path: Path = typer.Argument(..., metavar="MODEL", help="The .tflite model file."),
+    inputs: Optional[list[Path]] = typer.Option(None, "--input", "-i", help="A .npy file per model input, in order."),
+    seed: Optional[int] = typer.Option(None, "--random", help="Use random inputs drawn with this seed (default 0)."),
+    output_dir: Path = typer.Option(Path("out"), "--output-dir", "-o", help="Directory for output_<i>.npy files."),
+    backend: str = typer.Option("reference", "--backend", help="Where to run: " + ", ".join(RUNNERS) + "."),
+    semantics: str = typer.Option("litert", "--semantics",
+                                  help="Whose arithmetic to match bit for bit: litert (TFLite reference kernels) "
+                                       "or tflm (TFLite Micro)."),
+    target: Optional[str] = typer.Option(None, "--target", help="Board to compile for (compiled backends)."),
+    cores: Optional[int] = typer.Option(None, "--cores", help="Number of cores (compiled backends)."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Tile scheduler (compiled backends)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of a table."),
+) -> None:
+    """Run a model and write its outputs to DIR/output_<i>.npy."""
+    import arielml
+
+    options = RunOptions(backend=backend, semantics=semantics, target=target, cores=cores, scheduler=scheduler)
+    if backend not in RUNNERS:
+        raise TargetError(f"unknown backend '{backend}'; choose one of: {', '.join(RUNNERS)}")
+    model = arielml.load(model_path)
+    arrays, sources = load_inputs(model, list(inputs or []), seed)
+    report = RUNNERS[backend](model, arrays, options)
+    written = write_outputs(report.outputs, output_dir)
+    result = {
+        "model": str(model_path), "backend": backend, "semantics": semantics,
+        "inputs": [{"source": s, "shape": list(a.shape), "dtype": str(a.dtype)} for s, a in zip(sources, arrays)],
+        "outputs": [{"path": str(p), "shape": list(a.shape), "dtype": str(a.dtype)}
+                    for p, a in zip(written, report.outputs)],
+        **report.fields,
+    }
+    if as_json:
+        print_json(result)
+    else:
+        _print_table(result, report.outputs)
+
+
+def write_outputs(outputs: list[np.ndarray], output_dir: Path) -> list[Path]:
+    from arielml.errors import ArielError
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for i, array in enumerate(outputs):
+            path = output_dir / f"output_{i}.npy"
+            np.save(path, array)
+            paths.append(path)
+    except OSError as e:
+        raise ArielError(f"cannot write outputs to {output_dir}: {e.strerror or e}") from None
+    return paths
+
+
+def _print_table(result: dict, outputs: list[np.ndarray]) -> None:
+    from rich.table import Table
+    table = Table(title=f"{result['model']} on {result['backend']} ({result['semantics']} semantics)")
+    for column in ("output", "file", "shape", "dtype", "min", "max"):
+        table.add_column(column, overflow="fold")
+    for i, (info, array) in enumerate(zip(result["outputs"], outputs)):
+        table.add_row(str(i), info["path"], "×".join(map(str, info["shape"])) or "scalar", info["dtype"],
+                      f"{array.min():.6g}" if array.size else "-", f"{array.max():.6g}" if array.size else "-")
+    console = stdout_console()
+    console.print(table)
+    for key, value in result.items():
+        if key not in ("model", "backend", "semantics", "inputs", "outputs") and not isinstance(value, (list, dict)):
+            console.print(f"{key}: {value}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run_command)

@@ -153,6 +153,8 @@ def _read_tensor(t, index: int, buffers: _BufferReader, notes: list[str]) -> Ten
         notes.append("dynamic dimensions (-1) are treated as 1 (batch of one)")
     check_tensor_limits(name, tuple(shape), dtype)
     quant = _read_quant(t.Quantization())
+    if quant is not None and quant.per_channel and len(shape) == 1 and quant.axis != 0:
+        quant = dataclasses.replace(quant, axis=0)  # a 1-D tensor has one axis, whatever the file says
     raw = buffers.read(int(t.Buffer()))
     data = None
     if raw is not None:

@@ -131,10 +131,15 @@ def _check_quant(graph: Graph) -> None:
         if not all(math.isfinite(s) for s in q.scale):
             raise ModelFormatError(f"tensor '{tensor.name}' has a non-finite quantisation scale (corrupt file)")
         if q.per_channel:
+            # converters write any axis on 1-D per-channel tensors (TFLM's person_detect biases say
+            # 3); LiteRT ignores it there, and so does arielml (the frontend reads it as 0)
             if not 0 <= q.axis < len(tensor.shape) or tensor.shape[q.axis] != len(q.scale):
                 raise ModelFormatError(
                     f"tensor '{tensor.name}' of shape {tensor.shape} has {len(q.scale)} per-channel scales "
                     f"along axis {q.axis}; they must match that dimension (corrupt file)")
+
+
+from arielml.ops.registry import lookup  # noqa: E402
 
 
 def verify(graph: Graph) -> Graph:
@@ -176,6 +181,10 @@ def _verify(graph: Graph, allow_unsupported: bool) -> dict[int, str]:
     written: set[int] = set(graph.inputs)
     for position, node in enumerate(graph.nodes):
         where = f"{node.op} (operator #{node.index})"
+        if node.op not in REGISTRY and not allow_unsupported:
+            # say "unsupported" before anything else: stateful operators (LSTM, SVDF) read
+            # variable tensors that nothing writes, which would otherwise look like corruption
+            lookup(node)
         for t in node.inputs:
             if t == NO_TENSOR:
                 continue

@@ -33,11 +33,23 @@ class Requant:
         return np.clip(scaled + self.output_zero_point, self.clamp_min, self.clamp_max)
 
 
-def conv_requant(inp: Tensor, weights: Tensor, out: Tensor, activation: str, semantics: Semantics) -> Requant:
-    """Effective scale input_scale * weight_scale[c] / output_scale in double precision, as
-    TFLite's PopulateConvolutionQuantizationParams computes it."""
-    weight_scales = np.asarray(weights.quant.scale, dtype=np.float64)
-    real = np.float64(inp.quant.single_scale) * weight_scales / np.float64(out.quant.single_scale)
+def conv_requant(inp: Tensor, weights: Tensor, out: Tensor, activation: str, semantics: Semantics,
+                 per_tensor_path: bool | None = None) -> Requant:
+    """Effective scale input_scale * weight_scale[c] / output_scale, computed the way TFLite does it.
+
+    TFLite has two paths: the per-channel one (int8/int16 conv, per-channel fc) multiplies and
+    divides in double precision; the per-tensor one (uint8 conv, per-tensor fc) multiplies the two
+    scales in float32 first and only then divides in double. The float32 product changes the
+    multiplier's last bits, and with it a few outputs (found on a uint8 MobileNet v1 0.75/192).
+    `per_tensor_path` defaults to the conv rule: uint8 input."""
+    if per_tensor_path is None:
+        per_tensor_path = inp.dtype == "uint8"
+    if per_tensor_path:
+        product = np.float32(inp.quant.single_scale) * np.asarray(weights.quant.scale, dtype=np.float32)
+        real = product.astype(np.float64) / np.float64(out.quant.single_scale)
+    else:
+        weight_scales = np.asarray(weights.quant.scale, dtype=np.float64)
+        real = np.float64(inp.quant.single_scale) * weight_scales / np.float64(out.quant.single_scale)
     multiplier, shift = quantize_multipliers(real)
     lo, hi = activation_range_quantized(activation, out.quant.single_scale, out.quant.single_zero_point, out.np_dtype)
     return Requant(multiplier, shift, out.quant.single_zero_point, lo, hi, semantics.rounding)

@@ -1,0 +1,456 @@
+"""Bit-exactness sweep over models that are not in the zoo.
+
+    python -m arielml.bench.external DIR [--inputs N] [--only SUBSTR] [--json] [--json-out FILE] [--timeout S]
+
+For every .tflite under DIR: load it with `arielml.load`, run N random inputs (seeds 0..N-1)
+through arielml's reference backend and through LiteRT's reference kernels (BUILTIN_REF, the
+contract), and report per model: operator counts, MACs, status and time. One model never stops
+the sweep: a user-facing ArielError becomes "unsupported: ..." or "error: ...", anything else is an
+arielml defect and is reported as "BUG: ...". When outputs differ, the model is replayed once with
+every intermediate tensor kept on both sides, to name the first operator whose output diverges.
+
+Exit status: 1 when some model mismatched or hit a BUG, else 0 (unsupported models do not fail)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import traceback
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+# statuses, from best to worst; "unsupported" and "oracle" are not arielml failures
+EXACT, FLOAT_CLOSE, MISMATCH, UNSUPPORTED, PREFIX_MISMATCH, ERROR, ORACLE, BUG = (
+    "bit-exact", "float-close", "mismatch", "unsupported", "unsupported+prefix-mismatch", "error",
+    "oracle-error", "BUG")
+FAILING = (MISMATCH, PREFIX_MISMATCH, BUG)
+# float32 outputs that are not identical count as agreeing within this (numpy allclose) tolerance
+FLOAT_RTOL, FLOAT_ATOL = 1e-5, 1e-5
+
+
+@dataclass(frozen=True)
+class Divergence:
+    """The first operator (execution order) whose output differs from LiteRT's."""
+    index: int
+    op: str
+    max_abs_diff: float
+    differing: int  # elements that differ
+    size: int
+
+
+@dataclass
+class ModelResult:
+    file: str
+    ops: dict[str, int] = field(default_factory=dict)
+    macs: int | None = None
+    status: str = ERROR
+    message: str = ""
+    runs: int = 0
+    exact_runs: int = 0
+    max_abs_diff: float = 0.0
+    first_failing_seed: int | None = None
+    divergence: Divergence | None = None
+    # for a model that does not load: how many leading operators were evaluated and compared
+    prefix_checked: int | None = None
+    prefix_total: int | None = None
+    seconds_arielml: float = 0.0
+    seconds_litert: float = 0.0
+
+    @property
+    def status_text(self) -> str:
+        if self.status == EXACT:
+            return f"bit-exact {self.exact_runs}/{self.runs}"
+        if self.status == FLOAT_CLOSE:
+            return f"float-close {self.runs}/{self.runs} (max abs diff {self.max_abs_diff:.3g})"
+        if self.status == MISMATCH:
+            where = ""
+            if self.divergence is not None:
+                d = self.divergence
+                where = f"; first divergence: op #{d.index} {d.op} ({d.differing}/{d.size} differ, max {d.max_abs_diff:g})"
+            return (f"mismatch {self.runs - self.exact_runs}/{self.runs} (max abs diff {self.max_abs_diff:g}, "
+                    f"seed {self.first_failing_seed}{where})")
+        if self.status in (UNSUPPORTED, PREFIX_MISMATCH) and self.prefix_checked is not None:
+            if self.divergence is not None:
+                d = self.divergence
+                return (f"unsupported: {self.message}; PREFIX MISMATCH at op #{d.index} {d.op} "
+                        f"({d.differing}/{d.size} differ, max abs diff {d.max_abs_diff:g}, seed {self.first_failing_seed})")
+            if self.prefix_checked:
+                return (f"unsupported: {self.message}; ops #0-#{self.prefix_checked - 1} of {self.prefix_total} "
+                        f"bit-exact on {self.runs} input(s)")
+        return f"{self.status}: {self.message}"
+
+
+# ---------------------------------------------------------------------------------------------- ops
+
+def operator_counts(path: Path) -> dict[str, int]:
+    """Operator type counts read straight from the flatbuffer (also for models arielml rejects).
+    Custom operators are named "CUSTOM:<code>" as the frontend names them."""
+    import tflite
+    from tflite.utils import BUILTIN_OPCODE2NAME
+    try:
+        model = tflite.Model.GetRootAs(bytearray(path.read_bytes()), 0)
+        counts: Counter[str] = Counter()
+        for s in range(model.SubgraphsLength()):
+            subgraph = model.Subgraphs(s)
+            for i in range(subgraph.OperatorsLength()):
+                opcode = model.OperatorCodes(subgraph.Operators(i).OpcodeIndex())
+                # both opcode fields exist; old files fill only the deprecated int8 one
+                code = max(int(opcode.DeprecatedBuiltinCode()), int(opcode.BuiltinCode()))
+                name = BUILTIN_OPCODE2NAME.get(code, f"UNKNOWN_OPCODE_{code}")
+                if name == "CUSTOM":
+                    name = f"CUSTOM:{(opcode.CustomCode() or b'?').decode(errors='replace')}"
+                counts[name if s == 0 else f"{name} (subgraph {s})"] += 1
+        return dict(counts.most_common())
+    except Exception:  # a damaged file: the load below reports it properly
+        return {}
+
+
+def total_macs(graph) -> int:
+    from arielml.ops.registry import lookup
+    return sum(int(lookup(node).macs(node, graph)) for node in graph.nodes)
+
+
+def missing_operators(results: list[ModelResult]) -> dict[str, tuple[int, int]]:
+    """Operator types not in the registry -> (models using it, instances over all models)."""
+    from arielml.ops.registry import REGISTRY
+    models: Counter[str] = Counter()
+    instances: Counter[str] = Counter()
+    for r in results:
+        for op, n in r.ops.items():
+            if op not in REGISTRY:
+                models[op] += 1
+                instances[op] += n
+    return {op: (models[op], instances[op]) for op, _ in models.most_common()}
+
+
+# ------------------------------------------------------------------------------------------ oracle
+
+def _litert(model_bytes: bytes, keep_all: bool = False):
+    try:
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
+    except ImportError:
+        from arielml.errors import BuildError
+        raise BuildError("the LiteRT oracle is missing; install it with: pip install ai-edge-litert") from None
+    interpreter = Interpreter(model_content=model_bytes,
+                              experimental_op_resolver_type=OpResolverType.BUILTIN_REF,
+                              experimental_preserve_all_tensors=keep_all)
+    interpreter.allocate_tensors()
+    return interpreter
+
+
+def _invoke(interpreter, inputs: list[np.ndarray]) -> None:
+    for detail, array in zip(interpreter.get_input_details(), inputs):
+        interpreter.set_tensor(detail["index"], array.reshape(detail["shape"]))
+    interpreter.invoke()
+
+
+def _outputs(interpreter) -> list[np.ndarray]:
+    return [interpreter.get_tensor(d["index"]).copy() for d in interpreter.get_output_details()]
+
+
+# ------------------------------------------------------------------------------------- comparison
+
+def _max_abs_diff(a: np.ndarray, b: np.ndarray) -> float:
+    if a.size == 0:
+        return 0.0
+    return float(np.max(np.abs(a.astype(np.float64) - b.astype(np.float64))))
+
+
+def _compare(ours: list[np.ndarray], theirs: list[np.ndarray]) -> tuple[bool, bool, float]:
+    """-> (identical, float-close, max abs diff) over all outputs."""
+    identical, close, worst = True, True, 0.0
+    for a, b in zip(ours, theirs):
+        b = b.reshape(a.shape) if b.size == a.size else b
+        if a.shape != b.shape or a.dtype != b.dtype:
+            return False, False, float("inf")
+        if np.array_equal(a, b, equal_nan=a.dtype.kind == "f"):
+            continue
+        identical = False
+        worst = max(worst, _max_abs_diff(a, b))
+        if a.dtype.kind != "f" or not np.allclose(a, b, rtol=FLOAT_RTOL, atol=FLOAT_ATOL, equal_nan=True):
+            close = False
+    return identical, close, worst
+
+
+def replay(graph, model_bytes: bytes, inputs: list[np.ndarray], prefix_only: bool = False
+           ) -> tuple[int, Divergence | None]:
+    """Evaluate node by node, keeping every intermediate tensor on both sides, and compare each
+    output with LiteRT's (graph tensor indices are the file's, so they address the same tensors).
+    With prefix_only, stop quietly at the first node arielml cannot evaluate (unregistered
+    operator or unsupported variant): this checks the supported prefix of a model that does not
+    load yet. -> (nodes checked, first divergence or None)."""
+    from arielml.errors import UnsupportedOperatorError
+    from arielml.ir import NO_TENSOR
+    from arielml.ops.registry import LITERT, REGISTRY, lookup
+
+    interpreter = _litert(model_bytes, keep_all=True)
+    _invoke(interpreter, inputs)
+    values = dict(zip(graph.inputs, inputs))
+    for checked, node in enumerate(graph.nodes):
+        available = all(t == NO_TENSOR or t in values or graph.tensors[t].is_constant for t in node.inputs)
+        if prefix_only and (node.op not in REGISTRY or not available):
+            return checked, None
+        opdef = lookup(node)
+        try:
+            opdef.check(node, graph)
+            params = opdef.prepare(node, graph, LITERT)
+        except UnsupportedOperatorError:
+            if prefix_only:
+                return checked, None
+            raise
+        args = [None if t == NO_TENSOR else values[t] if t in values else graph.tensors[t].data for t in node.inputs]
+        for t, ours in zip(node.outputs, opdef.evaluate(params, args)):
+            values[t] = ours
+            theirs = interpreter.get_tensor(t)
+            if theirs.size != ours.size:
+                return checked, Divergence(node.index, node.op, float("inf"), ours.size, ours.size)
+            theirs = theirs.reshape(ours.shape)
+            if ours.dtype != theirs.dtype or not np.array_equal(ours, theirs, equal_nan=ours.dtype.kind == "f"):
+                differing = int(np.count_nonzero(ours != theirs)) if ours.dtype == theirs.dtype else ours.size
+                return checked, Divergence(node.index, node.op, _max_abs_diff(ours, theirs), differing, ours.size)
+    return len(graph.nodes), None
+
+
+# ---------------------------------------------------------------------------------------- sweep
+
+def check_model(path: Path, runs: int, root: Path | None = None) -> ModelResult:
+    """Never raises (except KeyboardInterrupt): every failure becomes the result's status."""
+    import arielml
+    from arielml.errors import ArielError, UnsupportedOperatorError
+
+    result = ModelResult(file=str(path.relative_to(root)) if root else path.name, ops=operator_counts(path))
+    stage = "loading"
+    try:
+        started = time.perf_counter()
+        model = arielml.load(path)
+        result.macs = total_macs(model.graph)
+        model_bytes = path.read_bytes()
+        stage = "running"
+        ours_all, elapsed = [], time.perf_counter() - started
+        for seed in range(runs):
+            inputs = model.random_inputs(seed)
+            started = time.perf_counter()
+            ours_all.append((seed, inputs, model.run(inputs)))
+            elapsed += time.perf_counter() - started
+        result.seconds_arielml = elapsed
+    except UnsupportedOperatorError as e:
+        _finish(result, UNSUPPORTED, _short(str(e)))
+        return check_prefix(path, runs, result)
+    except ArielError as e:
+        return _finish(result, ERROR, f"{type(e).__name__} while {stage}: {e}")
+    except Exception as e:
+        return _finish(result, BUG, _describe_bug(e, stage))
+
+    try:
+        started = time.perf_counter()
+        interpreter = _litert(model_bytes)
+        theirs_all = []
+        for _, inputs, _ in ours_all:
+            _invoke(interpreter, inputs)
+            theirs_all.append(_outputs(interpreter))
+        result.seconds_litert = time.perf_counter() - started
+    except Exception as e:  # LiteRT itself cannot run the model: nothing to compare with
+        return _finish(result, ORACLE, f"LiteRT reference kernels failed: {str(e).splitlines()[0][:200]}")
+
+    all_close = True
+    for (seed, inputs, ours), theirs in zip(ours_all, theirs_all):
+        result.runs += 1
+        identical, close, worst = _compare(ours, theirs)
+        result.max_abs_diff = max(result.max_abs_diff, worst)
+        if identical:
+            result.exact_runs += 1
+            continue
+        all_close &= close
+        if result.first_failing_seed is None and not close:
+            result.first_failing_seed = seed
+    if result.exact_runs == result.runs:
+        return _finish(result, EXACT)
+    if all_close:
+        return _finish(result, FLOAT_CLOSE)
+    try:
+        inputs = ours_all[result.first_failing_seed][1]
+        _, result.divergence = replay(model.graph, model_bytes, model.check_inputs(inputs))
+    except Exception as e:  # the diagnosis is a bonus; keep the mismatch verdict
+        result.message = f"(could not localise the divergence: {type(e).__name__}: {e})"
+    return _finish(result, MISMATCH, result.message)
+
+
+def check_prefix(path: Path, runs: int, result: ModelResult) -> ModelResult:
+    """The model does not load as a whole: still compare the operators before the first
+    unsupported one, so semantic bugs in supported operators show up on real models early."""
+    from arielml.api import Model
+    from arielml.errors import ArielError
+    from arielml.frontend.tflite import load_tflite
+    from arielml.ops.registry import REGISTRY, lookup
+    try:
+        graph = load_tflite(path)
+    except Exception:
+        return result
+    try:  # MACs live in CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED, so skipping others loses none
+        result.macs = sum(int(lookup(n).macs(n, graph)) for n in graph.nodes if n.op in REGISTRY)
+    except Exception:
+        result.macs = None
+    try:
+        model_bytes = path.read_bytes()
+        _litert(model_bytes)  # LiteRT must run the whole model (custom operators: it cannot)
+    except Exception:
+        return result
+    message = result.message
+    try:
+        started = time.perf_counter()
+        result.prefix_total = len(graph.nodes)
+        for seed in range(runs):
+            inputs = Model(graph=graph).random_inputs(seed)
+            checked, divergence = replay(graph, model_bytes, inputs, prefix_only=True)
+            result.runs += 1
+            result.prefix_checked = checked if result.prefix_checked is None else min(checked, result.prefix_checked)
+            if divergence is not None:
+                result.divergence, result.first_failing_seed = divergence, seed
+                return _finish(result, PREFIX_MISMATCH, message)
+        result.seconds_arielml = time.perf_counter() - started
+    except ArielError as e:
+        result.message = f"{message} (prefix check stopped: {type(e).__name__}: {_short(str(e))})"
+    except Exception as e:
+        return _finish(result, BUG, _describe_bug(e, "checking the supported prefix") + f"; model: {message}")
+    return result
+
+
+def _short(message: str) -> str:
+    # the registry's message lists every supported operator; the table needs only the first part
+    return message.split("; supported operators:")[0]
+
+
+def _finish(result: ModelResult, status: str, message: str = "") -> ModelResult:
+    result.status, result.message = status, " ".join(message.split())
+    return result
+
+
+def _describe_bug(e: Exception, stage: str) -> str:
+    # the innermost arielml frame says which module to look at
+    frames = [f for f in traceback.extract_tb(e.__traceback__) if "arielml" in f.filename]
+    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    return f"{type(e).__name__} while {stage}{where}: {str(e)[:300]}"
+
+
+def _child(connection, path: Path, runs: int, root: Path) -> None:
+    connection.send(check_model(path, runs, root))
+    connection.close()
+
+
+def check_model_isolated(path: Path, runs: int, root: Path, timeout: float) -> ModelResult:
+    """check_model in a forked child: LiteRT is native code and can abort the process on models
+    it dislikes (seen: "double free or corruption"); that must cost one row, not the sweep."""
+    import multiprocessing
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=_child, args=(sender, path, runs, root), daemon=True)
+    child.start()
+    sender.close()
+    result = None
+    if receiver.poll(timeout):
+        try:
+            result = receiver.recv()
+        except EOFError:  # the child died before sending
+            pass
+    child.join(timeout=5)
+    if child.is_alive():
+        child.kill()
+        child.join()
+    if result is not None:
+        return result
+    result = ModelResult(file=str(path.relative_to(root)), ops=operator_counts(path))
+    if child.exitcode is None or child.exitcode == -9:
+        return _finish(result, ERROR, f"timed out after {timeout:g} s")
+    # arielml itself is pure Python + numpy, so a dead process points at the native oracle
+    return _finish(result, ORACLE, f"the checking process died (exit code {child.exitcode}; "
+                                   "LiteRT aborted on this model?)")
+
+
+def sweep(directory: Path, runs: int, only: str | None = None, progress=None,
+          isolate: bool = True, timeout: float = 900.0) -> list[ModelResult]:
+    paths = sorted(p for p in directory.rglob("*.tflite") if only is None or only in p.name)
+    results = []
+    for path in paths:
+        if progress is not None:
+            progress(path)
+        results.append(check_model_isolated(path, runs, directory, timeout) if isolate
+                       else check_model(path, runs, root=directory))
+    return results
+
+
+# ---------------------------------------------------------------------------------------- report
+
+def _ops_text(ops: dict[str, int]) -> str:
+    return " ".join(f"{op}:{n}" for op, n in ops.items())
+
+
+def to_json(results: list[ModelResult]) -> dict:
+    models = []
+    for r in results:
+        item = asdict(r)
+        item["status_text"] = r.status_text
+        models.append(item)
+    statuses = Counter(r.status for r in results)
+    return {"models": models, "summary": dict(statuses),
+            "missing_operators": {op: {"models": m, "instances": n} for op, (m, n) in missing_operators(results).items()}}
+
+
+def print_table(results: list[ModelResult], console) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+    colours = {EXACT: "green", FLOAT_CLOSE: "green", MISMATCH: "red", BUG: "bold red",
+               UNSUPPORTED: "yellow", PREFIX_MISMATCH: "red", ERROR: "magenta", ORACLE: "cyan"}
+    table = Table(title="arielml reference vs LiteRT reference kernels (BUILTIN_REF)", show_lines=True)
+    for column in ("model", "ops", "MACs", "status", "time s"):
+        table.add_column(column, overflow="fold", justify="right" if column in ("MACs", "time s") else "left")
+    for r in results:
+        table.add_row(r.file, _ops_text(r.ops), f"{r.macs:,}" if r.macs is not None else "-",
+                      f"[{colours.get(r.status, 'white')}]{escape(r.status_text)}[/]",
+                      f"{r.seconds_arielml:.2f} / {r.seconds_litert:.2f}")
+    console.print(table)
+    console.print("time: arielml reference / LiteRT reference kernels, all inputs")
+    missing = missing_operators(results)
+    if missing:
+        console.print("operators not in the registry (models, instances): " +
+                      ", ".join(f"{op} ({m}, {n})" for op, (m, n) in missing.items()))
+    counts = Counter(r.status for r in results)
+    console.print("summary: " + ", ".join(f"{status} {n}" for status, n in counts.most_common()))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m arielml.bench.external", description=__doc__.split("\n")[0])
+    parser.add_argument("directory", type=Path, help="directory searched recursively for .tflite files")
+    parser.add_argument("--inputs", type=int, default=3, help="random inputs per model (seeds 0..N-1)")
+    parser.add_argument("--only", default=None, help="only models whose file name contains this")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    parser.add_argument("--json-out", type=Path, default=None, help="also write the JSON report to this file")
+    parser.add_argument("--timeout", type=float, default=900.0, help="seconds allowed per model")
+    args = parser.parse_args(argv)
+    if not args.directory.is_dir():
+        print(f"error: {args.directory} is not a directory", file=sys.stderr)
+        return 2
+    if args.inputs < 1:
+        print("error: --inputs must be at least 1", file=sys.stderr)
+        return 2
+
+    from rich.console import Console
+    stream = sys.stderr if args.json else sys.stdout
+    # piped output (logs, CI) gets a wide table instead of rich's 80-column default
+    console = Console(stderr=args.json, width=None if stream.isatty() else 220)
+    results = sweep(args.directory, args.inputs, args.only, timeout=args.timeout,
+                    progress=lambda p: console.print(f"[dim]checking {p.name}[/]"))
+    if args.json_out is not None:
+        args.json_out.write_text(json.dumps(to_json(results), indent=1, default=str) + "\n")
+    if args.json:
+        print(json.dumps(to_json(results), indent=1, default=str))
+    else:
+        print_table(results, console)
+    return 1 if any(r.status in FAILING for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -9,12 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from arielml.codegen.emit import emit, write
 from arielml.errors import TargetError
 from arielml.ir import Graph
 from arielml.ops.registry import SEMANTICS, Semantics
 from arielml.passes.pipeline import run_pipeline
 from arielml.passes.plan import CompileOptions, Plan
+from arielml.targets.boards import check_cores, get_board
 
 
 @dataclass(frozen=True)
@@ -43,11 +46,24 @@ def _graph_of(model_or_graph) -> Graph:
     return model_or_graph.graph  # an arielml.api.Model
 
 
+def _check_cores(target: str, cores) -> int:
+    """Before any pass: the tiling pass cannot split work over no cores (it used to fail deep
+    inside with a bare ValueError)."""
+    if isinstance(cores, bool) or not isinstance(cores, (int, np.integer)):
+        raise TargetError(f"cores must be a whole number of cores, got {cores!r}")
+    if cores < 1:
+        raise TargetError(f"cores must be at least 1, got {cores}: a plan needs at least one core to run on "
+                          f"(use --cores 1 for a single-core plan)")
+    check_cores(get_board(target), int(cores))
+    return int(cores)
+
+
 def plan_model(model_or_graph, target: str = "host", cores: int = 1, scheduler: str = "static",
                semantics: str | Semantics = "litert", name: str = "model", planner: str = "greedy",
                alignment: int = 8, check=None, kernels_required: bool = True) -> Plan:
     """Run the pass pipeline only (no files). `check(plan, pass_name)` runs after every pass.
     kernels_required=False plans operators without a C kernel too (memory/tiling analysis)."""
+    cores = _check_cores(target, cores)
     if isinstance(semantics, str):
         if semantics not in SEMANTICS:
             raise TargetError(f"unknown semantics '{semantics}'; choose one of: {', '.join(SEMANTICS)}")

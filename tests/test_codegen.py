@@ -10,7 +10,11 @@ import arielml
 from arielml.backends.native import build
 from arielml.compile import compile_model
 from arielml.errors import TargetError, UnsupportedOperatorError
+from arielml.codegen.emit import used_constants
+from arielml.frontend.tflite import parse_tflite
+from arielml.ir.verify import verify
 from tests.conftest import ZOO
+from tests.tflite_builder import ModelBuilder
 
 HELLO = ZOO / "tflite_micro/hello_world_int8.tflite"
 KWS = ZOO / "mlcommons_tiny/kws_ref_model.tflite"
@@ -40,7 +44,12 @@ def test_library_layout_and_result(tmp_path):
     assert "model_posix.c" not in r.files  # rv32-smp: no posix port in the library
     header = (tmp_path / "model.h").read_text()
     assert f"#define MODEL_ARENA_BYTES {r.arena_bytes}u" in header and "#define MODEL_CORES 3u" in header
-    assert r.weights_bytes == sum(t.nbytes for t in r.plan.graph.tensors if t.is_constant)
+    # every FULLY_CONNECTED weight matrix is emitted once; the int8 kernels take their biases folded
+    # into the params (input offset x weight sums), so the bias tensors themselves are not emitted
+    graph = r.plan.graph
+    weights = {n.inputs[1] for n in graph.nodes if n.op == "FULLY_CONNECTED"}
+    assert set(used_constants(r.plan)) == weights
+    assert r.weights_bytes == sum(graph.tensors[t].nbytes for t in weights)
     assert r.summary()["arena_bytes"] == r.arena_bytes
 
 
@@ -80,8 +89,15 @@ def _write(sources, where):
 
 
 def test_missing_kernel_is_a_clear_error():
-    with pytest.raises(UnsupportedOperatorError, match=r"no C kernel yet for .*AVERAGE_POOL_2D"):
-        compile_model(KWS, cores=2)
+    # int64 arithmetic runs on the reference backend but has no C kernel
+    b = ModelBuilder()
+    x = b.tensor((1, 8), "int64")
+    y = b.tensor((1, 8), "int64")
+    z = b.tensor((1, 8), "int64")
+    b.op("ADD", [x, y], [z], "AddOptions")
+    graph = verify(parse_tflite(b.build([x, y], [z])))
+    with pytest.raises(UnsupportedOperatorError, match=r"no C kernel yet for ADD \(operator #0\)"):
+        compile_model(graph, cores=2)
 
 
 def test_bad_options_are_clear_errors():

@@ -2,9 +2,6 @@
 every int8 zoo model against TFLite Micro's ("Arena allocation head")."""
 from __future__ import annotations
 
-import re
-import subprocess
-import sys
 from dataclasses import replace
 
 import numpy as np
@@ -12,6 +9,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import arielml
+from arielml.bench.tflm_peer import tflm_arena_head, tflm_arena_heads
 from arielml.compile import plan_model
 from arielml.ir import Graph, Node, QuantParams, Tensor
 from arielml.ops.registry import REGISTRY, OpDef
@@ -97,32 +95,11 @@ def test_no_in_place_over_an_input_read_later():
 
 # ---- every int8 zoo model against TFLite Micro ----------------------------------------------------
 
-def _tflm_arena_heads(paths: list[str]) -> dict[str, int | None]:
-    """TFLite Micro prints its allocations from C (stderr/stdout): run it in a subprocess."""
-    script = ("import sys\nfrom tflite_micro.python.tflite_micro import runtime\n"
-              "for p in sys.argv[1:]:\n"
-              "    print('MODEL', p, flush=True)\n"
-              "    try:\n        runtime.Interpreter.from_file(p).print_allocations()\n"
-              "    except Exception as e:\n        print('FAILED', e, flush=True)\n")
-    proc = subprocess.run([sys.executable, "-c", script, *paths], capture_output=True, text=True, timeout=300)
-    # the C side reports on stderr (one head line per allocated model, in order), Python on stdout
-    heads: dict[str, int | None] = {}
-    text = proc.stdout + proc.stderr
-    for p in paths:
-        heads[p] = None
-    found = re.findall(r"Arena allocation head (\d+) bytes", proc.stderr)
-    failed = re.findall(r"MODEL (\S+)\n(FAILED)?", proc.stdout)
-    ok_paths = [p for p, f in failed if not f]
-    assert len(ok_paths) == len(found), text[-2000:]
-    heads.update(zip(ok_paths, map(int, found)))
-    return heads
-
-
 def test_arena_not_larger_than_tflite_micro_on_int8_zoo():
     names = _int8_zoo()
     assert len(names) >= 8
     paths = [str(ZOO / n) for n in names]
-    heads = _tflm_arena_heads(paths)
+    heads = tflm_arena_heads(paths)
     compared = 0
     for name, path in zip(names, paths):
         model = arielml.load(path)
@@ -134,3 +111,11 @@ def test_arena_not_larger_than_tflite_micro_on_int8_zoo():
         assert plan.arena_bytes <= heads[path], f"{name}: arena {plan.arena_bytes} > TFLM {heads[path]}"
         compared += 1
     assert compared >= len(names) - 1
+
+
+def test_tflm_arena_head_of_one_model():
+    """The peer helper on its own: a known model, and a model TFLite Micro cannot allocate."""
+    from arielml.bench.tflm_peer import TflmPeerError
+    assert tflm_arena_head(ZOO / "tflite_micro/hello_world_int8.tflite") == 32
+    with pytest.raises(TflmPeerError, match="cannot allocate"):
+        tflm_arena_head(ZOO / "tflite_micro/simple_add_model.tflite")  # dynamic batch

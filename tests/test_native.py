@@ -2,7 +2,10 @@
 schedulers, must give exactly the reference executor's bytes; sanitizer runs of the runtime."""
 from __future__ import annotations
 
+import ctypes
+import os
 import subprocess
+import sys
 from dataclasses import replace
 
 import numpy as np
@@ -11,7 +14,8 @@ import pytest
 import arielml
 from arielml.backends.native import build_harness, build_native
 from arielml.backends.reference import prepare_all, run_reference
-from arielml.compile import compile_model
+from arielml.compile import compile_model, plan_model
+from arielml.errors import TargetError
 from arielml.ops.registry import SEMANTICS, lookup
 from tests.conftest import ZOO
 from tests.tflite_builder import ModelBuilder, run_litert
@@ -26,7 +30,6 @@ def cache(pytestconfig):
 
 def kernel_prefix(graph):
     """The graph up to the first operator without a C kernel (its output becomes the graph's)."""
-    import arielml.codegen.lowerings  # noqa: F401  (attaches the kernels)
     k = 0
     while k < len(graph.nodes) and (lookup(graph.nodes[k]).lower or lookup(graph.nodes[k]).view):
         k += 1
@@ -159,3 +162,83 @@ def test_address_and_undefined_sanitizers(name, cache):
 def test_thread_sanitizer(name, scheduler, cache):
     model = arielml.load(ZOO / f"{name}.tflite")
     _harness_run(kernel_prefix(model.graph), model.random_inputs(0), cache, "thread", 2, scheduler)
+
+
+# ---- the posix port's persistent thread pool, per-op times, option errors ------------------------
+
+def _live_threads() -> int:
+    return len(os.listdir("/proc/self/task"))
+
+
+@pytest.mark.parametrize("scheduler", ["static", "dynamic"])
+def test_pool_is_reused_and_repeated_inferences_agree(scheduler, cache):
+    model = arielml.load(ZOO / "mlcommons_tiny/ad01_int8.tflite")
+    x = model.random_inputs(11)
+    (want,) = run_reference(model.graph, x)
+    lib = build_native(compile_model(model.graph, target="rv32-smp", cores=3, scheduler=scheduler), cache)
+    created = lib.lib.ariel_posix_threads_created
+    created.restype, created.argtypes = ctypes.c_uint, []
+    lib.close()  # a known state even if this cached library ran earlier in this process
+    threads, made = _live_threads(), created()
+    first = lib.run(x)
+    assert created() == made + 2 and _live_threads() == threads + 2  # cores 1 and 2; core 0 = caller
+    runs = [lib.run(x) for _ in range(5)]
+    assert created() == made + 2 and _live_threads() == threads + 2  # reused, not recreated
+    for result in [first, *runs]:
+        assert np.array_equal(result.outputs[0], want)
+    # other inputs in between (the arena holds their values): then the first inputs give the same bytes
+    other = model.random_inputs(12)
+    assert np.array_equal(lib.run(other).outputs[0], run_reference(model.graph, other)[0])
+    assert np.array_equal(lib.run(x).outputs[0], want)
+    lib.close()
+    assert _live_threads() == threads
+    assert np.array_equal(lib.run(x).outputs[0], want) and created() == made + 4  # a new pool after close
+    lib.close()
+
+
+_UNLOAD_SCRIPT = """
+import ctypes, os, sys, _ctypes
+lib = ctypes.CDLL(sys.argv[1])
+lib.model_run.argtypes = [ctypes.c_uint]
+base = len(os.listdir('/proc/self/task'))
+for _ in range(3):
+    assert lib.model_run(3) == 0
+assert len(os.listdir('/proc/self/task')) == base + 2
+if sys.argv[2] == 'dlclose':
+    _ctypes.dlclose(lib._handle)  # the destructor joins the pool before the code is unmapped
+    assert len(os.listdir('/proc/self/task')) == base
+print('ok')
+"""
+
+
+@pytest.mark.parametrize("how", ["dlclose", "exit"])
+def test_library_unload_and_exit_with_a_live_pool(how, cache):
+    model = arielml.load(ZOO / "tflite_micro/hello_world_int8.tflite")
+    lib = build_native(compile_model(model.graph, target="rv32-smp", cores=3, scheduler="dynamic"), cache)
+    proc = subprocess.run([sys.executable, "-c", _UNLOAD_SCRIPT, str(lib.path), how], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
+
+
+@pytest.mark.parametrize("scheduler", ["static", "dynamic"])
+def test_per_op_times_cover_the_inference(scheduler, cache):
+    """Each op's time runs from the previous op's end to its own end on its last core: no op
+    gets a stamp taken at the wrong place (the dynamic scheduler used to report ~0.1 us for every
+    other op, its time landing on the op before)."""
+    model = arielml.load(ZOO / "mlcommons_tiny/kws_ref_model.tflite")
+    graph = kernel_prefix(model.graph)
+    lib = build_native(compile_model(graph, cores=2, scheduler=scheduler), cache)
+    result = lib.run(model.random_inputs(0))
+    conv_times = [t.seconds for t in result.per_op if t.op in ("CONV_2D", "DEPTHWISE_CONV_2D")]
+    assert len(conv_times) >= 8
+    # a conv layer of this model is at least tens of thousands of MACs: never under a microsecond
+    assert min(conv_times) > 1e-6, [round(t * 1e6, 2) for t in conv_times]
+    lib.close()
+
+
+@pytest.mark.parametrize("cores", [0, -1])
+def test_bad_core_counts_are_target_errors(cores):
+    model = arielml.load(ZOO / "tflite_micro/hello_world_int8.tflite")
+    for fn in (plan_model, compile_model):
+        with pytest.raises(TargetError, match="cores must be at least 1"):
+            fn(model.graph, cores=cores)

@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -116,7 +117,9 @@ def build(sources: dict[str, str], cache_dir: Path | None = None, sanitize: str 
 
 
 class NativeLibrary:
-    """A compiled model loaded into this process."""
+    """A compiled model loaded into this process. Its cores are a pool of threads that the first
+    run starts and later runs reuse; `close()` (or garbage collection) joins them, and a later run
+    starts them again."""
 
     def __init__(self, result: CompileResult, path: Path) -> None:
         self.result = result
@@ -124,7 +127,12 @@ class NativeLibrary:
         self.lib = ctypes.CDLL(str(path))
         p = result.plan.options.name
         self._fn = {n: getattr(self.lib, f"{p}_{n}") for n in
-                    ("run", "input", "input_bytes", "output", "output_bytes", "op_end_times")}
+                    ("run", "input", "input_bytes", "output", "output_bytes", "op_end_times", "shutdown")}
+        self._fn["shutdown"].restype = None
+        self._fn["shutdown"].argtypes = []
+        # a library loaded twice (same cached path) is one copy with one pool: stopping it early
+        # only costs the other user a restart of its threads on its next run
+        self._finalizer = weakref.finalize(self, self._fn["shutdown"])
         for n in ("input", "output"):
             self._fn[n].restype = ctypes.c_void_p
             self._fn[n].argtypes = [ctypes.c_uint]
@@ -132,6 +140,16 @@ class NativeLibrary:
             self._fn[f"{n}_bytes"].argtypes = [ctypes.c_uint]
         self._fn["run"].argtypes = [ctypes.c_uint]
         self._fn["op_end_times"].restype = ctypes.POINTER(ctypes.c_uint32)
+
+    def close(self) -> None:
+        """Join the library's worker threads now (they restart on the next run)."""
+        self._fn["shutdown"]()
+
+    def __enter__(self) -> "NativeLibrary":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def run(self, inputs: list[np.ndarray]) -> NativeResult:
         plan = self.result.plan
@@ -154,9 +172,10 @@ class NativeLibrary:
         steps = plan.kernel_steps
         stamps = self._fn["op_end_times"]()
         ends = [stamps[k] for k in range(len(steps) + 1)]
+        # op k = from the moment every core may start it (the previous op's last core done) to the
+        # moment its own last core is done (docs/runtime.md, "Per-op times")
         per_op = tuple(OpTime(s.op, graph.nodes[s.node].index, ((ends[k + 1] - ends[k]) % (1 << 32)) * 1e-9)
                        for k, s in enumerate(steps))
-        # ops that share a barrier with the next one (same single core) carry their own stamp
         return NativeResult(outputs, per_op, plan.arena_bytes, ((ends[-1] - ends[0]) % (1 << 32)) * 1e-9)
 
 

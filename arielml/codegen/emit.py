@@ -118,8 +118,11 @@ def emit_model_c(plan: Plan) -> str:
     for t in used_constants(plan):
         tensor = graph.tensors[t]
         out.append(f"extern const {C_TYPE_OF[tensor.dtype]} {names.constant(t)}[{max(tensor.num_elements, 1)}];")
+    # ARIEL_SHARED_ZERO (ariel_port.h): what every core reads and writes - arena, scheduler state,
+    # op stamps - sits at one address in every image of a two-image board (rp2350-mixed, stm32h747)
     out += ["", "/* the activation arena; the union aligns it for any buffer type */",
-            f"static union {{ uint64_t align; uint8_t bytes[{max(plan.arena_bytes, 8)}]; }} {p}_arena;", ""]
+            f"static ARIEL_SHARED_ZERO union {{ uint64_t align; uint8_t bytes[{max(plan.arena_bytes, 8)}]; }} "
+            f"{p}_arena;", ""]
     rows = []
     for k, step in enumerate(steps):
         node = graph.nodes[step.node]
@@ -143,7 +146,8 @@ def emit_model_c(plan: Plan) -> str:
         out.append("")
     sched = "ARIEL_SCHED_STATIC" if o.scheduler == "static" else "ARIEL_SCHED_DYNAMIC"
     out += [f"static const ariel_op {p}_ops[{len(steps)}] = {{", *rows, "};", "",
-            f"static ariel_shared {p}_shared;", f"static uint32_t {p}_op_end[{len(steps) + 1}];",
+            f"static ARIEL_SHARED_ZERO ariel_shared {p}_shared;",
+            f"static ARIEL_SHARED_ZERO uint32_t {p}_op_end[{len(steps) + 1}];",
             f"static const ariel_model {p}_model = {{{p}_ops, {len(steps)}u, {o.cores}u, {sched}, "
             f"{p}_arena.bytes, &{p}_shared, {p}_op_end}};", ""]
     for kind, tensors in (("input", graph.inputs), ("output", graph.outputs)):

@@ -52,6 +52,22 @@ def register_runner(name: str, runner: Runner) -> None:
     RUNNERS[name] = runner
 
 
+def _run_native(model, inputs: list[np.ndarray], options: RunOptions) -> RunReport:
+    """Generated C built with the host compiler (cached), run on --cores threads. --target only
+    picks the cost model the plan is made with; the code runs on this machine."""
+    from arielml.targets import check_cores, get_board
+    target, cores, scheduler = options.target or "host", options.cores or 1, options.scheduler or "static"
+    check_cores(get_board(target), cores)
+    result = model.run_native(inputs, cores=cores, scheduler=scheduler, semantics=options.semantics, target=target)
+    return RunReport(outputs=result.outputs, fields={
+        "target": target, "cores": cores, "scheduler": scheduler, "arena_bytes": result.arena_bytes,
+        "seconds": result.seconds,
+        "per_op": [{"name": t.op, "index": t.index, "seconds": t.seconds} for t in result.per_op]})
+
+
+register_runner("native", _run_native)
+
+
 def load_inputs(model, paths: list[Path], seed: int | None) -> tuple[list[np.ndarray], list[str]]:
     """Inputs from .npy files (one per model input, in order) or random ones; returns arrays and a
     description of where each came from. Shapes and dtypes are checked by Model.check_inputs."""

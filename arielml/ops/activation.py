@@ -17,7 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from arielml.codegen.kernel_call import KernelCall, no_kernel
 from arielml.ir import Graph, Node, Tensor
+from arielml.ops.pointwise_lowering import (EIGHT_BIT, check_shift, element_work_items, lower_table8, range_fields,
+                                            rounding_code, type_range)
 from arielml.ops.quant_math import (DOUBLE_ROUNDING, activation_range_quantized, multiply_by_quantized_multiplier,
                                     quantize_multiplier)
 from arielml.ops.registry import OpDef, Semantics, register, unsupported
@@ -192,9 +195,57 @@ def evaluate_leaky_relu(p, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
     return [np.clip(result, info.min, info.max).astype(p.out_dtype)]
 
 
+# ---- C lowering (kernels/unary.c, unary_f32.c) ----------------------------------------------------
+
+def _io(node: Node) -> tuple[int, int]:
+    return node.inputs[0], node.outputs[0]
+
+
+def lower_clamp(node: Node, graph: Graph, p) -> KernelCall:
+    x = graph.tensors[node.inputs[0]]
+    if x.dtype in EIGHT_BIT:
+        return lower_table8(node, graph, p, evaluate_clamp)
+    fields = range_fields(node, graph)
+    if isinstance(p, FloatClampParams):
+        fields += (("lower", p.lower), ("upper", p.upper))
+        return KernelCall("ariel_clamp_f32", "ariel_activation_params", fields, _io(node), "unary_f32.c")
+    if x.dtype != "int16":
+        raise no_kernel(node, f"{x.dtype} input")
+    if isinstance(p, StoredClampParams):
+        fields += (("act_min", p.lower), ("act_max", p.upper))
+        return KernelCall("ariel_clamp_s16", "ariel_activation_params", fields, _io(node), "unary.c")
+    check_shift(node, p.shift)  # requantise, then clamp: the requantisation kernel with the clamp as range
+    fields += (("input_zero_point", p.input_zero_point), ("output_zero_point", p.output_zero_point),
+               ("multiplier", p.multiplier), ("shift", p.shift), ("rounding", rounding_code(p.rounding)),
+               ("out_min", p.clamp_min), ("out_max", p.clamp_max))
+    return KernelCall("ariel_requantize_s16_s16", "ariel_requantize_params", fields, _io(node), "unary.c")
+
+
+def lower_leaky_relu(node: Node, graph: Graph, p) -> KernelCall:
+    x = graph.tensors[node.inputs[0]]
+    if x.dtype in EIGHT_BIT:
+        return lower_table8(node, graph, p, evaluate_leaky_relu)
+    fields = range_fields(node, graph)
+    if isinstance(p, FloatLeakyReluParams):
+        return KernelCall("ariel_leaky_relu_f32", "ariel_activation_params", fields + (("alpha", p.alpha),),
+                          _io(node), "unary_f32.c")
+    if x.dtype != "int16" or abs(p.alpha_multiplier) >= 1 << 31:
+        raise no_kernel(node, f"{x.dtype} with alpha multiplier {p.alpha_multiplier}")
+    check_shift(node, p.identity_shift, p.alpha_shift)
+    lo, hi = type_range(p.out_dtype)
+    fields += (("input_zero_point", p.input_zero_point), ("output_zero_point", p.output_zero_point),
+               ("identity_multiplier", p.identity_multiplier), ("identity_shift", p.identity_shift),
+               ("alpha_multiplier", abs(p.alpha_multiplier)), ("alpha_shift", p.alpha_shift),
+               ("alpha_negative", int(p.alpha_multiplier < 0)), ("rounding", rounding_code(p.rounding)),
+               ("act_min", lo), ("act_max", hi))
+    return KernelCall("ariel_leaky_relu_s16", "ariel_activation_params", fields, _io(node), "unary.c")
+
+
+# output element i depends on input element i only: the planner may run them in place
 for _name in CLAMPS:
     register(OpDef(name=_name, infer_shapes=infer_shapes, prepare=prepare_clamp, evaluate=evaluate_clamp,
-                   check=check_clamp))
+                   check=check_clamp, work_items=element_work_items, lower=lower_clamp, inplace_input=0))
 LEAKY_RELU = register(OpDef(name="LEAKY_RELU", infer_shapes=infer_shapes, prepare=prepare_leaky_relu,
                             evaluate=evaluate_leaky_relu, options_type=LeakyReluOptions,
-                            tflite_options="LeakyReluOptions", check=check_leaky_relu))
+                            tflite_options="LeakyReluOptions", check=check_leaky_relu,
+                            work_items=element_work_items, lower=lower_leaky_relu, inplace_input=0))

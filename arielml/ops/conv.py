@@ -12,6 +12,8 @@ Supported variants (anything else is rejected by `check`):
     reduced-multiplier requantisation) or, for CONV_2D only, int32 bias declared by the options'
     quantized_bias_type (int32 accumulator, as TFLite templates it);
   - grouped CONV_2D (input channels a multiple of the weights' input channels), except hybrid.
+Every variant has a C kernel in runtime/kernels/conv.c (`lower`); the 8-bit kernels get the input
+offset folded into the bias at compile time.
 
 Requantisation of int32 accumulators uses gemmlowp's double rounding under both semantics: LiteRT's
 reference convolution kernels and TFLite Micro agree on it (measured; see tests/test_ops_conv.py).
@@ -27,9 +29,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from arielml.codegen.kernel_call import CArray, KernelCall, no_kernel
 from arielml.ir import NO_TENSOR, Graph, Node, Tensor
 from arielml.ops.common import (PADDING_SAME, PADDING_VALID, Requant, Window2D, conv_requant, float_clamp,
                                 padded_input, quantisation_problem, window_2d, window_columns, window_tap)
+from arielml.ops.kernel_support import (bias_index, check_shifts, check_window, dequantised_weights, folded_bias,
+                                        requant_arrays, require_constant, rounding_code)
 from arielml.ops.quant_math import DOUBLE_ROUNDING, multiply_by_quantized_multiplier_int64, wrap_int32
 from arielml.ops.registry import OpDef, Semantics, fused_activation, register, unsupported
 
@@ -200,18 +205,6 @@ def macs(node: Node, graph: Graph) -> int:
 
 # ---- prepare ---------------------------------------------------------------------------------------
 
-def _dequantised_weights(w: Tensor) -> np.ndarray:
-    """float32 weights = scale[c] * (q - zero_point[c]) along the quantised axis, in float32 as
-    TFLite's Dequantize computes them."""
-    shape = [1] * len(w.shape)
-    shape[w.quant.axis if w.quant.per_channel else 0] = -1
-    scale = np.asarray(w.quant.scale, dtype=np.float32).reshape(shape)
-    zero_point = np.asarray(w.quant.zero_point, dtype=np.int32).reshape(shape)
-    weights = (scale * (w.data.astype(np.int32) - zero_point).astype(np.float32)).astype(np.float32)
-    weights.setflags(write=False)
-    return weights
-
-
 def prepare(node: Node, graph: Graph, semantics: Semantics) -> ConvParams:
     x, w, bias, out = _tensors(node, graph)
     activation = fused_activation(node, node.options.fused_activation_function)
@@ -221,7 +214,7 @@ def prepare(node: Node, graph: Graph, semantics: Semantics) -> ConvParams:
                   depthwise=depthwise, groups=1 if depthwise else x.shape[3] // w.shape[3],
                   depth_multiplier=channels // x.shape[3] if depthwise else 1)
     if x.dtype == "float32":
-        hybrid = _dequantised_weights(w) if _is_hybrid(x, w) else None
+        hybrid = dequantised_weights(w) if _is_hybrid(x, w) else None
         return ConvParams(**common, clamp=float_clamp(activation), float_weights=hybrid)
     # Both LiteRT's reference kernels and TFLite Micro requantise convolutions with gemmlowp's double
     # rounding (measured: single rounding differs from LiteRT by 1 on every int8 zoo conv model),
@@ -293,10 +286,71 @@ def evaluate(p: ConvParams, inputs: list[np.ndarray | None]) -> list[np.ndarray]
     return [y.astype(p.out_dtype)]
 
 
+# ---- C lowering (runtime/kernels/conv.c) -------------------------------------------------------------
+
+CHANNEL_BLOCK = 16  # output channels per work item (ARIEL_CONV_MAX_CHANNEL_BLOCK)
+
+
+def work_items(node: Node, graph: Graph) -> int:
+    """Output rows (batch folded in) x blocks of CHANNEL_BLOCK output channels."""
+    n, out_h, _, out_c = graph.tensors[node.outputs[0]].shape
+    return n * out_h * -(-out_c // min(out_c, CHANNEL_BLOCK))
+
+
+def _geometry_fields(x: Tensor, out: Tensor, p: ConvParams) -> tuple[tuple[str, int], ...]:
+    win = p.window
+    values = dict(in_h=x.shape[1], in_w=x.shape[2], in_c=x.shape[3], out_h=out.shape[1], out_w=out.shape[2],
+                  out_c=out.shape[3], filter_h=win.filter_h, filter_w=win.filter_w, stride_h=win.stride_h,
+                  stride_w=win.stride_w, dilation_h=win.dilation_h, dilation_w=win.dilation_w,
+                  pad_top=win.pad_top, pad_left=win.pad_left, groups=p.groups, depth_multiplier=p.depth_multiplier,
+                  channel_block=min(out.shape[3], CHANNEL_BLOCK))
+    return tuple((f"g.{name}", int(v)) for name, v in values.items())
+
+
+def _weight_sums(w: Tensor, p: ConvParams) -> np.ndarray:
+    """sum(w + weight_offset) per output channel, over all its taps (and input channels)."""
+    wq = w.data.astype(np.int64) - p.weight_zero_point
+    return wq.reshape(-1, wq.shape[3]).sum(axis=0) if p.depthwise else wq.reshape(wq.shape[0], -1).sum(axis=1)
+
+
+def lower(node: Node, graph: Graph, p: ConvParams) -> KernelCall:
+    x, w, bias, out = _tensors(node, graph)
+    require_constant(node, w, bias)
+    name = "depthwise_conv" if p.depthwise else "conv"
+    geometry = _geometry_fields(x, out, p)
+    buffers = (node.inputs[0], node.inputs[1], bias_index(node), node.outputs[0])
+    if p.requant is None:  # float32, or hybrid with the weights dequantised by prepare
+        hybrid = p.float_weights is not None
+        fields = geometry + (("act_min", float(p.clamp[0])), ("act_max", float(p.clamp[1])),
+                             ("weights", CArray.of("float", p.float_weights) if hybrid else 0))
+        if hybrid:
+            buffers = (buffers[0], NO_TENSOR, *buffers[2:])
+        return KernelCall(f"ariel_{name}_f32", "ariel_conv_f32_params", fields, buffers, "conv_f32.c")
+    r = p.requant
+    common = geometry + (("output_zero_point", r.output_zero_point), ("act_min", r.clamp_min),
+                         ("act_max", r.clamp_max), ("rounding", rounding_code(r.rounding))) + requant_arrays(r)
+    if x.dtype in ("int8", "uint8"):
+        check_shifts(node, r.shift)
+        check_window(node, x.dtype, p.window.taps * (1 if p.depthwise else w.shape[3]))
+        bias_fold = folded_bias(bias, _weight_sums(w, p), p.input_zero_point)
+        fields = common + (("input_zero_point", p.input_zero_point), ("weight_offset", -p.weight_zero_point),
+                           ("bias", bias_fold))
+        kernel = f"ariel_{name}_{'s8' if x.dtype == 'int8' else 'u8'}"
+        return KernelCall(kernel, "ariel_conv_params", fields, (buffers[0], buffers[1], NO_TENSOR, buffers[3]),
+                          "conv.c")
+    # 16x8: int64 requantisation needs 15 - shift in 1..46
+    check_shifts(node, r.shift, hi=14 if p.wide_accumulator else 30)
+    fields = common + (("wide", int(p.wide_accumulator)),
+                       ("bias_is_int64", int(bias is not None and bias.dtype == "int64")))
+    return KernelCall(f"ariel_{name}_s16", "ariel_conv_params", fields, buffers, "conv.c")
+
+
 CONV_2D = register(OpDef(
     name="CONV_2D", infer_shapes=infer_shapes, prepare=prepare, evaluate=evaluate,
-    options_type=Conv2DOptions, tflite_options="Conv2DOptions", macs=macs, check=check))
+    options_type=Conv2DOptions, tflite_options="Conv2DOptions", macs=macs, check=check,
+    work_items=work_items, lower=lower))
 
 DEPTHWISE_CONV_2D = register(OpDef(
     name="DEPTHWISE_CONV_2D", infer_shapes=infer_shapes, prepare=prepare, evaluate=evaluate,
-    options_type=DepthwiseConv2DOptions, tflite_options="DepthwiseConv2DOptions", macs=macs, check=check))
+    options_type=DepthwiseConv2DOptions, tflite_options="DepthwiseConv2DOptions", macs=macs, check=check,
+    work_items=work_items, lower=lower))

@@ -32,7 +32,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from arielml.codegen.kernel_call import CArray, KernelCall, no_kernel
 from arielml.ir import NO_TENSOR, Graph, Node, Tensor
+from arielml.ops.pointwise_lowering import (MAX_C_RANK, broadcast_layout, check_shift, element_work_items,
+                                            range_fields, rounding_code, suffix)
 from arielml.ops.quant_math import (DOUBLE_ROUNDING, activation_range_quantized, multiply_by_quantized_multiplier,
                                     quantize_multiplier, rounding_divide_by_pot, wrap_int32)
 from arielml.ops.registry import OpDef, Semantics, fused_activation, register, unsupported
@@ -347,12 +350,57 @@ def evaluate(p, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
     return [np.array(result, dtype=out_dtype).reshape(p.out_shape)]
 
 
+# ---- C lowering ------------------------------------------------------------------------------------
+
+def lower(node: Node, graph: Graph, p) -> KernelCall:
+    """ariel_binary_params for the kernels of kernels/elementwise*.c (one per arithmetic and type)."""
+    a, b, out = _operands(node, graph)
+    dims, a_strides, b_strides = broadcast_layout(a.shape, b.shape, out.shape)
+    if len(dims) > MAX_C_RANK:
+        raise no_kernel(node, f"broadcasting over {len(dims)} dimensions (the kernels index {MAX_C_RANK})")
+    fields = range_fields(node, graph) + (
+        ("rank", len(dims)), ("dims", CArray.of("int32_t", dims)),
+        ("a_strides", CArray.of("int32_t", a_strides)), ("b_strides", CArray.of("int32_t", b_strides)))
+    if isinstance(p, RescaledAddParams):
+        check_shift(node, *p.input_shifts, p.output_shift)
+        kernel = f"ariel_add_sub_q_{suffix(node, p.out_dtype)}"
+        fields += (("a_offset", p.input_offsets[0]), ("b_offset", p.input_offsets[1]), ("left_shift", p.left_shift),
+                   ("a_multiplier", p.input_multipliers[0]), ("a_shift", p.input_shifts[0]),
+                   ("b_multiplier", p.input_multipliers[1]), ("b_shift", p.input_shifts[1]),
+                   ("output_multiplier", p.output_multiplier), ("output_shift", p.output_shift),
+                   ("output_offset", p.output_offset), ("rounding", rounding_code(p.rounding)),
+                   ("subtract", int(p.subtract)), ("act_min", p.clamp_min), ("act_max", p.clamp_max))
+    elif isinstance(p, PotInt16AddParams):
+        kernel = "ariel_add_sub_pot_s16"
+        fields += (("a_right_shift", p.right_shifts[0]), ("b_right_shift", p.right_shifts[1]),
+                   ("subtract", int(p.subtract)), ("act_min", p.clamp_min), ("act_max", p.clamp_max))
+    elif isinstance(p, QuantizedMulParams):
+        check_shift(node, p.shift)
+        kernel = f"ariel_mul_q_{suffix(node, p.out_dtype)}"
+        fields += (("a_offset", p.input_offsets[0]), ("b_offset", p.input_offsets[1]),
+                   ("output_multiplier", p.multiplier), ("output_shift", p.shift), ("output_offset", p.output_offset),
+                   ("rounding", rounding_code(p.rounding)), ("act_min", p.clamp_min), ("act_max", p.clamp_max))
+    else:
+        kernel = f"ariel_{p.op.lower()}_{suffix(node, p.out_dtype)}"
+        if p.op in ("ADD", "SUB", "MUL") and p.out_dtype not in ("float32", "int32"):
+            raise no_kernel(node, f"{p.out_dtype} without quantisation parameters")
+        if p.clamp is not None:
+            names = ("float_min", "float_max") if p.out_dtype == "float32" else ("act_min", "act_max")
+            fields += ((names[0], p.clamp[0]), (names[1], p.clamp[1]))
+    # float kernels live apart, so an integer model's library contains no floating point
+    source = "elementwise_f32.c" if out.dtype == "float32" else "elementwise.c"
+    return KernelCall(kernel, "ariel_binary_params", fields, (node.inputs[0], node.inputs[1], node.outputs[0]), source)
+
+
+# output element i reads element i of input 0 (the planner checks that it is not broadcast: same
+# byte size as the output), so the output may overwrite input 0 in place
+_COMPILER = dict(work_items=element_work_items, lower=lower, inplace_input=0)
 for _name in ("ADD", "SUB"):
     register(OpDef(name=_name, infer_shapes=infer_shapes, prepare=_prepare_add_sub, evaluate=evaluate,
                    options_type=AddSubOptions, tflite_options=f"{_name.capitalize()}Options",
-                   check=_add_sub_check))
+                   check=_add_sub_check, **_COMPILER))
 register(OpDef(name="MUL", infer_shapes=infer_shapes, prepare=_prepare_mul, evaluate=evaluate,
-               options_type=MulOptions, tflite_options="MulOptions", check=_mul_check))
+               options_type=MulOptions, tflite_options="MulOptions", check=_mul_check, **_COMPILER))
 for _name in ("MAXIMUM", "MINIMUM"):
     register(OpDef(name=_name, infer_shapes=infer_shapes, prepare=_prepare_max_min, evaluate=evaluate,
-                   check=_max_min_check))
+                   check=_max_min_check, **_COMPILER))

@@ -1,12 +1,21 @@
-"""FULLY_CONNECTED: y = x · Wᵀ + b over the last input dimension."""
+"""FULLY_CONNECTED: y = x · Wᵀ + b over the last input dimension.
+
+Variants: int8 (per-tensor or per-channel weights), legacy uint8 (weight zero point), int16
+activations with int8 weights (int64 accumulator), float32, and hybrid (float32 activations with
+quantised int8 weights, dequantised once at prepare time; LiteRT quantises the activations on the
+fly instead, so hybrid results agree with it within that quantisation error). Each has a C kernel
+in runtime/kernels/fully_connected.c (`lower`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
 
-from arielml.ir import Graph, Node
+from arielml.codegen.kernel_call import CArray, KernelCall, no_kernel
+from arielml.ir import NO_TENSOR, Graph, Node
 from arielml.ops.common import Requant, conv_requant, float_clamp
+from arielml.ops.kernel_support import (bias_index, check_shifts, check_window, dequantised_weights, folded_bias,
+                                        requant_arrays, require_constant, rounding_code)
 from arielml.ops.registry import OpDef, Semantics, fused_activation, register, unsupported
 
 
@@ -26,6 +35,7 @@ class FullyConnectedParams:
     weight_zero_point: int = 0
     requant: Requant | None = None  # quantised models
     clamp: tuple[float, float] | None = None  # float models
+    float_weights: np.ndarray | None = None  # hybrid models: weights dequantised at prepare time
 
 
 def _units_and_depth(node: Node, graph: Graph) -> tuple[int, int]:
@@ -49,6 +59,8 @@ def check(node: Node, graph: Graph) -> None:
         raise unsupported(node, f"input {x.shape} does not match weights {w.shape}")
     if x.dtype not in ("int8", "uint8", "int16", "float32"):
         raise unsupported(node, f"{x.dtype} input is not supported")
+    if x.dtype == "float32" and w.dtype != "float32" and (w.quant is None or not w.is_constant):
+        raise unsupported(node, f"hybrid {w.dtype} weights must be constant and carry quantisation parameters")
     fused_activation(node, node.options.fused_activation_function)
 
 
@@ -58,7 +70,8 @@ def prepare(node: Node, graph: Graph, semantics: Semantics) -> FullyConnectedPar
     activation = fused_activation(node, node.options.fused_activation_function)
     shape = tuple(infer_shapes(node, graph)[0])
     if out.dtype == "float32":
-        return FullyConnectedParams(shape, out.dtype, clamp=float_clamp(activation))
+        hybrid = dequantised_weights(w) if w.dtype != "float32" else None
+        return FullyConnectedParams(shape, out.dtype, clamp=float_clamp(activation), float_weights=hybrid)
     return FullyConnectedParams(shape, out.dtype, input_zero_point=x.quant.single_zero_point,
                                 weight_zero_point=w.quant.zero_point[0],
                                 requant=conv_requant(x, w, out, activation, semantics))
@@ -70,7 +83,8 @@ def evaluate(p: FullyConnectedParams, inputs: list[np.ndarray | None]) -> list[n
     depth = w.shape[-1]
     rows = x.reshape(-1, depth)
     if p.requant is None:
-        y = rows.astype(np.float32) @ w.astype(np.float32).T
+        weights = p.float_weights if p.float_weights is not None else w
+        y = rows.astype(np.float32) @ weights.astype(np.float32).T
         if bias is not None:
             y = y + bias.astype(np.float32)
         y = np.clip(y, *p.clamp).astype(np.float32)
@@ -88,6 +102,54 @@ def macs(node: Node, graph: Graph) -> int:
     return rows * units * depth
 
 
+# ---- C lowering -----------------------------------------------------------------------------------
+
+def work_items(node: Node, graph: Graph) -> int:
+    return graph.tensors[node.outputs[0]].num_elements  # one item per output element (row, unit)
+
+
+def lower(node: Node, graph: Graph, p: FullyConnectedParams) -> KernelCall:
+    x, w, out = graph.tensors[node.inputs[0]], graph.tensors[node.inputs[1]], graph.tensors[node.outputs[0]]
+    bias = graph.tensor(bias_index(node))
+    require_constant(node, w, bias)
+    units, depth = w.shape
+    shape = (("rows", out.num_elements // units), ("units", units), ("depth", depth))
+    buffers = (node.inputs[0], node.inputs[1], bias_index(node), node.outputs[0])
+    if p.requant is None:
+        if bias is not None and bias.dtype != "float32":
+            raise no_kernel(node, f"float32 FULLY_CONNECTED with {bias.dtype} bias")
+        hybrid = p.float_weights is not None
+        fields = shape + (("act_min", float(p.clamp[0])), ("act_max", float(p.clamp[1])),
+                          ("weights", CArray.of("float", p.float_weights) if hybrid else 0))
+        if hybrid:
+            buffers = (buffers[0], NO_TENSOR, *buffers[2:])
+        return KernelCall("ariel_fully_connected_f32", "ariel_fully_connected_f32_params", fields, buffers,
+                          "fully_connected_f32.c")
+    r = p.requant
+    check_shifts(node, r.shift)
+    output = (("output_zero_point", r.output_zero_point), ("act_min", r.clamp_min), ("act_max", r.clamp_max),
+              ("rounding", rounding_code(r.rounding)))
+    if x.dtype in ("int8", "uint8") and w.dtype == x.dtype and out.dtype == x.dtype:
+        if bias is not None and bias.dtype != "int32":
+            raise no_kernel(node, f"{x.dtype} FULLY_CONNECTED with {bias.dtype} bias")
+        check_window(node, "uint8" if p.weight_zero_point else x.dtype, depth)  # |w + offset| may reach 255
+        weight_sums = (w.data.astype(np.int64) - p.weight_zero_point).sum(axis=1)
+        fields = shape + (("weight_offset", -p.weight_zero_point),) + output + requant_arrays(r) + (
+            ("bias", folded_bias(bias, weight_sums, p.input_zero_point)),)
+        kernel = "ariel_fully_connected_s8" if x.dtype == "int8" else "ariel_fully_connected_u8"
+        folded_buffers = (buffers[0], buffers[1], NO_TENSOR, buffers[3])  # the bias lives in params.bias
+        return KernelCall(kernel, "ariel_fully_connected_q8_params", fields, folded_buffers, "fully_connected.c")
+    if x.dtype == "int16" and w.dtype == "int8" and out.dtype == "int16" and p.input_zero_point == 0 \
+            and p.weight_zero_point == 0 and (bias is None or bias.dtype in ("int32", "int64")):
+        fields = shape + output + requant_arrays(r) + (
+            ("bias_is_int64", int(bias is not None and bias.dtype == "int64")),)
+        return KernelCall("ariel_fully_connected_s16", "ariel_fully_connected_s16_params", fields, buffers,
+                          "fully_connected.c")
+    raise no_kernel(node, f"{x.dtype} input with {w.dtype} weights, {out.dtype} output"
+                          f"{'' if bias is None else ', ' + bias.dtype + ' bias'}")
+
+
 FULLY_CONNECTED = register(OpDef(
     name="FULLY_CONNECTED", infer_shapes=infer_shapes, prepare=prepare, evaluate=evaluate,
-    options_type=FullyConnectedOptions, tflite_options="FullyConnectedOptions", macs=macs, check=check))
+    options_type=FullyConnectedOptions, tflite_options="FullyConnectedOptions", macs=macs, check=check,
+    work_items=work_items, lower=lower))

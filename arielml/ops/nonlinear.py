@@ -11,7 +11,10 @@ TFLite Micro differs for int8 LOGISTIC and TANH: it evaluates gemmlowp's fixed-p
 on a Q4.27 input (no table) and assumes the standard output quantisation; semantics "tflm"
 reproduces it. The two agree on almost every input: a sweep of 3000 random input scales found one
 (LOGISTIC) and two (TANH) scales with a single input code one step apart.
-TFLM has no uint8 variants; under "tflm" uint8 keeps LiteRT's table. Float paths are plain float32."""
+TFLM has no uint8 variants; under "tflm" uint8 keeps LiteRT's table. Float paths are plain float32.
+
+C kernels: 8-bit types become a 256-entry table evaluated from this reference (ariel_table8_to_8);
+int16 LOGISTIC/TANH and float32 have their own kernels in runtime/kernels/nonlinear.c."""
 from __future__ import annotations
 
 import math
@@ -19,9 +22,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from arielml.codegen.kernel_call import CArray, KernelCall, no_kernel
 from arielml.ir import Graph, Node
 from arielml.ops import fixed_point as fp
 from arielml.ops.lookup_tables import c_float_function, lookup_8bit, lut_populate_8bit
+from arielml.ops.pointwise_lowering import element_work_items, lower_table8, range_fields
 from arielml.ops.quant_math import DOUBLE_ROUNDING, multiply_by_quantized_multiplier, quantize_multiplier
 from arielml.ops.registry import OpDef, Semantics, register, unsupported
 
@@ -200,6 +205,30 @@ def evaluate(params, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
     return [params.apply(inputs[0])]
 
 
+# --- C lowering (runtime/kernels/nonlinear.c): work item = a block of ELEMENT_BLOCK elements -----
+
+_FLOAT_KERNELS = {"LOGISTIC": "ariel_logistic_f32", "TANH": "ariel_tanh_f32", "HARD_SWISH": "ariel_hard_swish_f32"}
+
+
+def lower_pointwise(node: Node, graph: Graph, p) -> KernelCall:
+    x, _ = _tensors(node, graph)
+    buffers = (node.inputs[0], node.outputs[0])
+    if x.dtype in QUANTIZED_8BIT:  # every 8-bit path is a function of the input code: a table
+        return lower_table8(node, graph, p, evaluate)
+    fields = range_fields(node, graph)
+    if isinstance(p, FloatActivation):
+        return KernelCall(_FLOAT_KERNELS[node.op], "ariel_pointwise_f32_params", fields, buffers,
+                          "nonlinear_f32.c")
+    if isinstance(p, Int16SigmoidActivation):
+        # the kernel's int32 bounds: |code * multiplier| < 2^30, a rounding shift of 0..31
+        if not (0 < p.multiplier <= 32767 and 0 <= p.shift <= 31):
+            raise no_kernel(node, f"int16 input rescale {p.multiplier} >> {p.shift} outside the kernel's range")
+        fields += (("function", 0 if p.function == "logistic" else 1), ("multiplier", p.multiplier),
+                   ("shift", p.shift), ("sigmoid", CArray.of("int32_t", SIGMOID_TABLE)))
+        return KernelCall("ariel_sigmoid_s16", "ariel_sigmoid_s16_params", fields, buffers, "nonlinear.c")
+    raise no_kernel(node, f"{x.dtype} {node.op}")
+
+
 # --- LOGISTIC and TANH ------------------------------------------------------------------------
 
 _FLOAT_FUNCTIONS = {
@@ -267,12 +296,12 @@ def _prepare_tflm_fixed_point(node: Node, x, y, function: str) -> FixedPointActi
 LOGISTIC = register(OpDef(
     name="LOGISTIC", infer_shapes=same_shape, evaluate=evaluate,
     prepare=lambda n, g, s: _prepare_sigmoid_like(n, g, s, "logistic"),
-    check=lambda n, g: _check_sigmoid_like(n, g, "logistic")))
+    check=lambda n, g: _check_sigmoid_like(n, g, "logistic"), work_items=element_work_items, lower=lower_pointwise, inplace_input=0))
 
 TANH = register(OpDef(
     name="TANH", infer_shapes=same_shape, evaluate=evaluate,
     prepare=lambda n, g, s: _prepare_sigmoid_like(n, g, s, "tanh"),
-    check=lambda n, g: _check_sigmoid_like(n, g, "tanh")))
+    check=lambda n, g: _check_sigmoid_like(n, g, "tanh"), work_items=element_work_items, lower=lower_pointwise, inplace_input=0))
 
 
 # --- HARD_SWISH ---------------------------------------------------------------------------------
@@ -317,4 +346,4 @@ def _prepare_hard_swish(node: Node, graph: Graph, semantics: Semantics):
 
 HARD_SWISH = register(OpDef(
     name="HARD_SWISH", infer_shapes=same_shape, prepare=_prepare_hard_swish, evaluate=evaluate,
-    check=_check_hard_swish))
+    check=_check_hard_swish, work_items=element_work_items, lower=lower_pointwise, inplace_input=0))

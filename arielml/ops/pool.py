@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from arielml.codegen.kernel_call import CArray, KernelCall, no_kernel
 from arielml.ir import Graph, Node
 from arielml.ops.common import (PADDING_SAME, PADDING_VALID, Window2D, padded_input, quantisation_problem, window_2d,
                                 window_tap)
@@ -125,9 +126,49 @@ def evaluate_average(p: PoolParams, inputs: list[np.ndarray | None]) -> list[np.
     return [np.clip(mean, *p.clamp).astype(p.out_dtype)]
 
 
+# ---- C lowering (runtime/kernels/pool.c, pool_f32.c) ------------------------------------------
+
+CHANNEL_BLOCK = 16  # ARIEL_POOL_MAX_CHANNEL_BLOCK: channels per work item
+KERNEL_SUFFIX = {"int8": "s8", "uint8": "u8", "int16": "s16", "float32": "f32"}
+MAX_AVERAGE_TAPS = 65535  # int32 sum of int16 values: taps * 32768 < 2^31
+
+
+def _channel_block(channels: int) -> int:
+    return min(channels, CHANNEL_BLOCK)
+
+
+def work_items(node: Node, graph: Graph) -> int:
+    """Output pixels x channel blocks (global pooling still splits over channels)."""
+    n, out_h, out_w, c = graph.tensors[node.outputs[0]].shape
+    return n * out_h * out_w * -(-c // _channel_block(c))
+
+
+def lower(node: Node, graph: Graph, p: PoolParams) -> KernelCall:
+    x = graph.tensors[node.inputs[0]]
+    win = p.window
+    if node.op == "AVERAGE_POOL_2D" and x.dtype != "float32" and win.taps > MAX_AVERAGE_TAPS:
+        raise no_kernel(node, f"a {win.taps}-tap window could overflow the int32 sum (max {MAX_AVERAGE_TAPS})")
+    if x.nbytes > (1 << 31) - 1:
+        raise no_kernel(node, "the input is larger than int32 offsets address")
+    n, h, w, c = x.shape
+    fields = [("batches", n), ("in_h", h), ("in_w", w), ("channels", c), ("out_h", win.out_h),
+              ("out_w", win.out_w), ("filter_h", win.filter_h), ("filter_w", win.filter_w),
+              ("stride_h", win.stride_h), ("stride_w", win.stride_w), ("pad_top", win.pad_top),
+              ("pad_left", win.pad_left), ("channel_block", _channel_block(c))]
+    if p.out_dtype == "float32":
+        fields.append(("float_range", CArray.of("float", np.array(p.clamp, dtype=np.float32))))
+    else:
+        fields += [("act_min", int(p.clamp[0])), ("act_max", int(p.clamp[1]))]
+    kind = "average_pool" if node.op == "AVERAGE_POOL_2D" else "max_pool"
+    suffix = KERNEL_SUFFIX[p.out_dtype]
+    return KernelCall(f"ariel_{kind}_{suffix}", "ariel_pool_params", tuple(fields),
+                      (node.inputs[0], node.outputs[0]), "pool_f32.c" if suffix == "f32" else "pool.c")
+
+
 def _register(name: str, evaluate) -> OpDef:
     return register(OpDef(name=name, infer_shapes=infer_shapes, prepare=prepare, evaluate=evaluate,
-                          options_type=Pool2DOptions, tflite_options="Pool2DOptions", check=check))
+                          options_type=Pool2DOptions, tflite_options="Pool2DOptions", check=check,
+                          work_items=work_items, lower=lower))
 
 
 AVERAGE_POOL_2D = _register("AVERAGE_POOL_2D", evaluate_average)

@@ -19,7 +19,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from arielml.codegen.kernel_call import CArray, KernelCall, no_kernel
 from arielml.ir import Graph, Node, Tensor
+from arielml.ops.pointwise_lowering import (EIGHT_BIT, check_shift, element_work_items, float32_exact, lower_table8,
+                                            range_fields, rounding_code, suffix, type_range)
 from arielml.ops.quant_math import (DOUBLE_ROUNDING, INT32_MAX, INT32_MIN, multiply_by_quantized_multiplier,
                                     quantize_multiplier, wrap_int32)
 from arielml.ops.registry import OpDef, Semantics, register, unsupported
@@ -177,7 +180,57 @@ def evaluate_dequantize(p: DequantizeParams, inputs: list[np.ndarray | None]) ->
     return [(scale * (x.astype(np.int64) - zero_point)).astype(np.float32)]
 
 
+# ---- C lowering (kernels/unary.c, unary_f32.c) ----------------------------------------------------
+
+def _channels(node: Node, graph: Graph, axis: int, channels: int) -> tuple[tuple[str, int], ...]:
+    """Element i belongs to channel (i / inner) % channels."""
+    shape = graph.tensors[node.inputs[0]].shape
+    inner = math.prod(shape[axis + 1:]) if channels > 1 else graph.tensors[node.inputs[0]].num_elements
+    return (("channels", channels), ("inner", max(inner, 1)))
+
+
+def lower_quantize(node: Node, graph: Graph, p) -> KernelCall:
+    x, out = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
+    if x.dtype in EIGHT_BIT:
+        return lower_table8(node, graph, p, evaluate_quantize)
+    lo, hi = type_range(out.dtype)
+    if isinstance(p, FloatQuantizeParams):
+        fields = range_fields(node, graph) + _channels(node, graph, p.axis, len(p.scales)) + (
+            ("scales", CArray.of("float", np.asarray(p.scales, dtype=np.float32))),  # TFLite divides in float32
+            ("zero_points", CArray.of("int32_t", p.zero_points)), ("out_min", lo), ("out_max", hi))
+        return KernelCall(f"ariel_quantize_f32_{suffix(node, out.dtype)}", "ariel_affine_params", fields,
+                          (node.inputs[0], node.outputs[0]), "unary_f32.c")
+    if (x.dtype, out.dtype) not in REQUANTIZE_KERNELS:
+        raise no_kernel(node, f"requantising {x.dtype} to {out.dtype}")
+    check_shift(node, p.shift)
+    fields = range_fields(node, graph) + (
+        ("input_zero_point", p.input_zero_point), ("output_zero_point", p.output_zero_point),
+        ("multiplier", p.multiplier), ("shift", p.shift), ("rounding", rounding_code(p.rounding)),
+        ("out_min", lo), ("out_max", hi))
+    return KernelCall(f"ariel_requantize_{suffix(node, x.dtype)}_{suffix(node, out.dtype)}",
+                      "ariel_requantize_params", fields, (node.inputs[0], node.outputs[0]), "unary.c")
+
+
+def lower_dequantize(node: Node, graph: Graph, p: DequantizeParams) -> KernelCall:
+    x = graph.tensors[node.inputs[0]]
+    if x.dtype in EIGHT_BIT and len(p.scales) == 1:
+        return lower_table8(node, graph, p, evaluate_dequantize)
+    fields = range_fields(node, graph) + _channels(node, graph, p.axis, len(p.scales)) + (
+        ("scales", CArray.of("float", float32_exact(node, p.scales, "the scales"))),
+        ("zero_points", CArray.of("int32_t", p.zero_points)))
+    return KernelCall(f"ariel_dequantize_{suffix(node, x.dtype)}_f32", "ariel_affine_params", fields,
+                      (node.inputs[0], node.outputs[0]), "unary_f32.c")
+
+
+# the C requantisation kernels of int16 and int32 inputs (8-bit inputs are tables)
+REQUANTIZE_KERNELS = {("int16", "int8"), ("int16", "uint8"), ("int16", "int16"), ("int16", "int32"),
+                      ("int32", "int8"), ("int32", "uint8"), ("int32", "int16")}
+
+# output element i depends on input element i only; the planner runs it in place when the two
+# types have the same size (int8 <-> uint8, int16 -> int16)
 QUANTIZE = register(OpDef(name="QUANTIZE", infer_shapes=infer_shapes, prepare=prepare_quantize,
-                          evaluate=evaluate_quantize, check=check_quantize))
+                          evaluate=evaluate_quantize, check=check_quantize, work_items=element_work_items,
+                          lower=lower_quantize, inplace_input=0))
 DEQUANTIZE = register(OpDef(name="DEQUANTIZE", infer_shapes=infer_shapes, prepare=prepare_dequantize,
-                            evaluate=evaluate_dequantize, check=check_dequantize))
+                            evaluate=evaluate_dequantize, check=check_dequantize, work_items=element_work_items,
+                            lower=lower_dequantize, inplace_input=0))

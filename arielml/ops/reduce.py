@@ -7,20 +7,24 @@ and 1/n together, plus the output zero point. The folding is done at compile tim
   k = min(floor(log2 n), 32, 31 + shift)
   multiplier' = (multiplier << k) / n   (integer division),   shift' = shift - k
 and the product is rounded twice (gemmlowp style; measured, see _plan).
-Float32 sums in single precision and divides by n; int32 sums in 64 bits and divides truncating."""
+Float32 sums in single precision, one element at a time in row-major order, and divides by n;
+int32 sums in 64 bits and divides truncating."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
 
+from arielml.codegen.kernel_call import CArray, KernelCall, no_kernel
 from arielml.ir import Graph, Node
+from arielml.ops.data_kernels import merge_walk, require_addressable, strides_of
 from arielml.ops.quant_math import (DOUBLE_ROUNDING, multiply_by_quantized_multiplier, quantize_multiplier,
                                     wrap_int32)
 from arielml.ops.registry import OpDef, Semantics, register, unsupported
 from arielml.ops.shape import check_dtypes, constant_ints, input_tensor
 
 MEAN_DTYPES = ("int8", "uint8", "int16", "int32", "float32")
+MEAN_MAX_RANK = 8  # ARIEL_MEAN_MAX_RANK
 
 
 @dataclass(frozen=True)
@@ -103,7 +107,13 @@ def prepare(node: Node, graph: Graph, semantics: Semantics) -> MeanParams:
 def evaluate(p: MeanParams, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
     x = inputs[0]
     if p.out_dtype == "float32":
-        total = np.sum(x, axis=p.axes, dtype=np.float32)
+        # one float32 addition at a time, in row-major order of the reduced elements: LiteRT's
+        # reference order, and what the C kernel does (np.sum would add pairwise)
+        reduced = sorted(p.axes)
+        rows = np.moveaxis(x, reduced, range(x.ndim - len(reduced), x.ndim)).reshape(-1, p.count)
+        total = np.zeros(rows.shape[0], dtype=np.float32)
+        for k in range(p.count):
+            total += rows[:, k]
         return [(total / np.float32(p.count)).astype(np.float32).reshape(p.out_shape)]
     total = np.sum(x.astype(np.int64), axis=p.axes)
     if p.out_dtype == "int32":
@@ -119,5 +129,47 @@ def evaluate(p: MeanParams, inputs: list[np.ndarray | None]) -> list[np.ndarray]
     return [q.astype(p.out_dtype).reshape(p.out_shape)]
 
 
+# --------------------------------------------------------------------------- C lowering
+# (runtime/kernels/mean.c, mean_f32.c)
+
+KERNEL_SUFFIX = {"int8": "s8", "uint8": "u8", "int16": "s16", "int32": "s32", "float32": "f32"}
+MAX_QUANTIZED_COUNT = 65535  # int32 sum of int16 values: count * 32768 < 2^31
+
+
+def work_items(node: Node, graph: Graph) -> int:
+    return graph.tensors[node.outputs[0]].num_elements  # one item per output element
+
+
+def lower(node: Node, graph: Graph, p: MeanParams) -> KernelCall:
+    x = graph.tensors[node.inputs[0]]
+    require_addressable(node, x)
+    if p.requant is not None and p.count > MAX_QUANTIZED_COUNT:
+        raise no_kernel(node, f"averaging {p.count} values could overflow the int32 sum (max {MAX_QUANTIZED_COUNT})")
+    strides = strides_of(x.shape)
+    axes = set(p.axes)
+    kept_dims, kept_strides = merge_walk([d for a, d in enumerate(x.shape) if a not in axes],
+                                         [s for a, s in enumerate(strides) if a not in axes])
+    reduced_dims, reduced_strides = merge_walk([d for a, d in enumerate(x.shape) if a in axes],
+                                               [s for a, s in enumerate(strides) if a in axes])
+    if max(len(kept_dims), len(reduced_dims)) > MEAN_MAX_RANK:
+        raise no_kernel(node, f"more than {MEAN_MAX_RANK} axes to walk")
+    fields = [("kept_rank", len(kept_dims)), ("reduced_rank", len(reduced_dims)), ("count", p.count),
+              ("kept_dims", CArray.of("int32_t", kept_dims)), ("kept_strides", CArray.of("int32_t", kept_strides)),
+              ("reduced_dims", CArray.of("int32_t", reduced_dims)),
+              ("reduced_strides", CArray.of("int32_t", reduced_strides))]
+    if p.requant is not None:
+        r = p.requant
+        if not -62 <= r.shift <= 30:
+            raise no_kernel(node, f"requantisation shift {r.shift} is outside the kernel's range -62..30")
+        info = np.iinfo(np.dtype(p.out_dtype))
+        fields += [("input_zero_point", int(r.input_zero_point)), ("output_zero_point", int(r.output_zero_point)),
+                   ("multiplier", int(r.multiplier)), ("shift", int(r.shift)), ("act_min", int(info.min)),
+                   ("act_max", int(info.max))]
+    suffix = KERNEL_SUFFIX[p.out_dtype]
+    return KernelCall(f"ariel_mean_{suffix}", "ariel_mean_params", tuple(fields), (node.inputs[0], node.outputs[0]),
+                      "mean_f32.c" if suffix == "f32" else "mean.c")
+
+
 MEAN = register(OpDef(name="MEAN", infer_shapes=infer_shapes, prepare=prepare, evaluate=evaluate,
-                      options_type=ReducerOptions, tflite_options="ReducerOptions", check=check))
+                      options_type=ReducerOptions, tflite_options="ReducerOptions", check=check,
+                      work_items=work_items, lower=lower))

@@ -86,17 +86,6 @@ def register(op: OpDef) -> OpDef:
     return op
 
 
-def extend(name: str, **compiler_fields: Any) -> OpDef | None:
-    """Attach compiler fields (work_items, lower, view, inplace_input) to an operator registered
-    elsewhere, e.g. from a C-lowering module kept apart from the numpy reference. Returns the new
-    OpDef, or None when the operator is not registered (yet)."""
-    if name not in REGISTRY:
-        return None
-    from dataclasses import replace
-    REGISTRY[name] = replace(REGISTRY[name], **compiler_fields)
-    return REGISTRY[name]
-
-
 def lookup(node: Node) -> OpDef:
     try:
         return REGISTRY[node.op]

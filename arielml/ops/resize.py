@@ -10,7 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from arielml.codegen.kernel_call import KernelCall
 from arielml.ir import Graph, Node
+from arielml.ops.data_kernels import axis_tables, gather_call, gather_items
 from arielml.ops.registry import OpDef, Semantics, register, unsupported
 from arielml.ops.shape import check_dtypes, constant_ints, input_tensor
 
@@ -82,6 +84,22 @@ def evaluate(p: ResizeParams, inputs: list[np.ndarray | None]) -> list[np.ndarra
     return [np.ascontiguousarray(x[:, np.asarray(p.rows)][:, :, np.asarray(p.cols)])]
 
 
+# C lowering: a gather (runtime/kernels/data.c) whose row and column tables are the source indices
+
+def _tables(node: Node, graph: Graph, p: ResizeParams) -> list[np.ndarray]:
+    shape = graph.tensors[node.inputs[0]].shape
+    return axis_tables(shape, [None, np.asarray(p.rows), np.asarray(p.cols), None])
+
+
+def work_items(node: Node, graph: Graph) -> int:
+    return gather_items(_tables(node, graph, _plan(node, graph)))[0]
+
+
+def lower(node: Node, graph: Graph, p: ResizeParams) -> KernelCall:
+    return gather_call(node, graph, node.inputs[0], _tables(node, graph, p))
+
+
 RESIZE_NEAREST_NEIGHBOR = register(OpDef(
     name="RESIZE_NEAREST_NEIGHBOR", infer_shapes=infer_shapes, prepare=prepare, evaluate=evaluate,
-    options_type=ResizeNearestNeighborOptions, tflite_options="ResizeNearestNeighborOptions", check=check))
+    options_type=ResizeNearestNeighborOptions, tflite_options="ResizeNearestNeighborOptions", check=check,
+    work_items=work_items, lower=lower))

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from arielml.codegen.kernel_call import CArray, KernelCall
 from arielml.ir import NO_TENSOR, Graph, Node, Tensor
+from arielml.ops.data_kernels import axis_tables, gather_call, gather_items, require_addressable
 from arielml.ops.registry import ACTIVATIONS, OpDef, Semantics, register, unsupported
 
 # every IR dtype: pure copies do not care what the bytes mean
@@ -269,15 +271,16 @@ def _round_half_away_f32(x: np.ndarray) -> np.ndarray:
     return np.copysign(np.floor(np.abs(x) + np.float32(0.5)), x)
 
 
+def apply_rescale(array: np.ndarray, rescale: Rescale) -> np.ndarray:
+    """LiteRT's uint8 requantisation, float32 throughout (one product, one sum, roundf)."""
+    value = array.astype(np.float32) * rescale.scale + rescale.bias
+    q = _round_half_away_f32(value).astype(np.int64) + rescale.output_zero_point
+    return np.clip(q, 0, 255).astype(np.uint8)
+
+
 def evaluate_concat(p: ConcatParams, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
-    parts = []
-    for array, rescale in zip(inputs, p.rescales):
-        if rescale is not None:
-            # float32 throughout, as the C kernel computes it (one product, one sum, roundf)
-            value = array.astype(np.float32) * rescale.scale + rescale.bias
-            q = _round_half_away_f32(value).astype(np.int64) + rescale.output_zero_point
-            array = np.clip(q, 0, 255).astype(np.uint8)
-        parts.append(array)
+    parts = [array if rescale is None else apply_rescale(array, rescale)
+             for array, rescale in zip(inputs, p.rescales)]
     return [np.concatenate(parts, axis=p.axis)]
 
 
@@ -346,6 +349,77 @@ def evaluate_split(p: SplitParams, inputs: list[np.ndarray | None]) -> list[np.n
     return [np.ascontiguousarray(part) for part in np.split(x, bounds, axis=p.axis)]
 
 
+# --------------------------------------------------------------------------- C lowerings
+# (runtime/kernels/data.c; see arielml/ops/data_kernels.py)
+
+def _transpose_tables(node: Node, graph: Graph) -> list[np.ndarray]:
+    p = _transpose_plan(node, graph)
+    x = graph.tensors[node.inputs[0]]
+    per_axis = axis_tables(x.shape, [None] * len(x.shape))
+    return [per_axis[a] for a in p.perm]
+
+
+def _transpose_items(node: Node, graph: Graph) -> int:
+    return gather_items(_transpose_tables(node, graph))[0]
+
+
+def _lower_transpose(node: Node, graph: Graph, p: TransposeParams) -> KernelCall:
+    return gather_call(node, graph, node.inputs[0], _transpose_tables(node, graph))
+
+
+def _rows(shape: tuple[int, ...], axis: int) -> int:
+    return int(np.prod(shape[:axis], dtype=np.int64))
+
+
+def _concat_items(node: Node, graph: Graph) -> int:
+    p = _concat_plan(node, graph)
+    return _rows(p.out_shape, p.axis) * len(node.inputs)
+
+
+def _lower_concat(node: Node, graph: Graph, p: ConcatParams) -> KernelCall:
+    xs = [graph.tensors[t] for t in node.inputs]
+    out = graph.tensors[node.outputs[0]]
+    require_addressable(node, out, *xs)
+    outer = _rows(p.out_shape, p.axis)
+    row_bytes = [t.nbytes // outer if outer else 0 for t in xs]
+    offsets, tables = [], []
+    for rescale in p.rescales:
+        if rescale is None:
+            offsets.append(-1)
+        else:  # the requantisation of one uint8 is a function of that byte: tabulate it
+            offsets.append(256 * len(tables))
+            tables.append(apply_rescale(np.arange(256, dtype=np.uint8), rescale))
+    fields = (("num_inputs", len(xs)), ("outer", outer), ("out_row_bytes", out.nbytes // outer if outer else 0),
+              ("row_bytes", CArray.of("int32_t", row_bytes)),
+              ("row_start", CArray.of("int32_t", np.cumsum([0] + row_bytes[:-1]))),
+              ("table_offset", CArray.of("int32_t", offsets)),
+              ("tables", CArray.of("uint8_t", np.concatenate(tables) if tables else [0])))
+    return KernelCall("ariel_concatenation", "ariel_concatenation_params", fields,
+                      (*node.inputs, node.outputs[0]), "data.c")
+
+
+def _split_plan_of(node: Node, graph: Graph) -> SplitParams:
+    return _split_plan(node, graph) if node.op == "SPLIT" else _split_v_plan(node, graph)
+
+
+def _split_items(node: Node, graph: Graph) -> int:
+    p = _split_plan_of(node, graph)
+    return _rows(graph.tensors[node.inputs[p.data_input]].shape, p.axis) * len(node.outputs)
+
+
+def _lower_split(node: Node, graph: Graph, p: SplitParams) -> KernelCall:
+    x = graph.tensors[node.inputs[p.data_input]]
+    outs = [graph.tensors[t] for t in node.outputs]
+    require_addressable(node, x, *outs)
+    outer = _rows(x.shape, p.axis)
+    row_bytes = [t.nbytes // outer if outer else 0 for t in outs]
+    fields = (("num_outputs", len(outs)), ("outer", outer), ("in_row_bytes", x.nbytes // outer if outer else 0),
+              ("row_bytes", CArray.of("int32_t", row_bytes)),
+              ("row_start", CArray.of("int32_t", np.cumsum([0] + row_bytes[:-1]))))
+    return KernelCall("ariel_split", "ariel_split_params", fields, (node.inputs[p.data_input], *node.outputs),
+                      "data.c")
+
+
 # --------------------------------------------------------------------------- registration
 
 def _ops(plan, evaluate, shapes_of):
@@ -365,15 +439,16 @@ def _single(p) -> list[tuple[int, ...]]:
     return [p.out_shape]
 
 
-register(OpDef(name="RESHAPE", options_type=ReshapeOptions, tflite_options="ReshapeOptions",
+register(OpDef(name="RESHAPE", view=True, options_type=ReshapeOptions, tflite_options="ReshapeOptions",
                **_ops(_reshape_plan, evaluate_view, _single)))
-register(OpDef(name="SQUEEZE", options_type=SqueezeOptions, tflite_options="SqueezeOptions",
+register(OpDef(name="SQUEEZE", view=True, options_type=SqueezeOptions, tflite_options="SqueezeOptions",
                **_ops(_squeeze_plan, evaluate_view, _single)))
-register(OpDef(name="EXPAND_DIMS", **_ops(_expand_dims_plan, evaluate_view, _single)))
-register(OpDef(name="TRANSPOSE", **_ops(_transpose_plan, evaluate_transpose, _single)))
+register(OpDef(name="EXPAND_DIMS", view=True, **_ops(_expand_dims_plan, evaluate_view, _single)))
+register(OpDef(name="TRANSPOSE", work_items=_transpose_items, lower=_lower_transpose,
+               **_ops(_transpose_plan, evaluate_transpose, _single)))
 register(OpDef(name="CONCATENATION", options_type=ConcatenationOptions, tflite_options="ConcatenationOptions",
-               **_ops(_concat_plan, evaluate_concat, _single)))
-register(OpDef(name="SPLIT", options_type=SplitOptions, tflite_options="SplitOptions",
-               **_ops(_split_plan, evaluate_split, lambda p: list(p.out_shapes))))
-register(OpDef(name="SPLIT_V", options_type=SplitOptions, tflite_options="SplitVOptions",
-               **_ops(_split_v_plan, evaluate_split, lambda p: list(p.out_shapes))))
+               work_items=_concat_items, lower=_lower_concat, **_ops(_concat_plan, evaluate_concat, _single)))
+register(OpDef(name="SPLIT", options_type=SplitOptions, tflite_options="SplitOptions", work_items=_split_items,
+               lower=_lower_split, **_ops(_split_plan, evaluate_split, lambda p: list(p.out_shapes))))
+register(OpDef(name="SPLIT_V", options_type=SplitOptions, tflite_options="SplitVOptions", work_items=_split_items,
+               lower=_lower_split, **_ops(_split_v_plan, evaluate_split, lambda p: list(p.out_shapes))))

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from arielml.codegen.kernel_call import CArray, KernelCall, no_kernel
 from arielml.ir import Graph, Node, Tensor
+from arielml.ops.data_kernels import axis_tables, element_size, gather_call, gather_items, require_addressable
 from arielml.ops.registry import OpDef, Semantics, register, unsupported
 from arielml.ops.shape import ANY_DTYPE, check_dtypes, constant_ints, input_tensor, same_quant
 
@@ -242,6 +244,64 @@ def evaluate_pad(p: PadParams, inputs: list[np.ndarray | None]) -> list[np.ndarr
     return [out]
 
 
+# --------------------------------------------------------------------------- C lowerings
+# (runtime/kernels/data.c; see arielml/ops/data_kernels.py)
+
+def _slice_tables(p: StridedSliceParams) -> list[np.ndarray]:
+    return axis_tables(p.effective_shape, [np.asarray(i, dtype=np.int64) for i in p.indices])
+
+
+def _slice_items(node: Node, graph: Graph) -> int:
+    return gather_items(_slice_tables(_strided_slice_plan(node, graph)))[0]
+
+
+def _lower_slice(node: Node, graph: Graph, p: StridedSliceParams) -> KernelCall:
+    return gather_call(node, graph, node.inputs[0], _slice_tables(p))
+
+
+@dataclass(frozen=True)
+class _PadLayout:
+    """PAD as the kernel sees it: size-1 unpadded axes dropped, and an axis merged into the one
+    before it when it has no padding (its rows then move as one block)."""
+
+    out_dims: tuple[int, ...]
+    in_dims: tuple[int, ...]
+    before: tuple[int, ...]
+
+
+def _pad_layout(x: Tensor, p: PadParams) -> _PadLayout:
+    axes = [(d, lo, hi) for d, (lo, hi) in zip(x.shape, p.paddings) if not (d == 1 and lo == 0 and hi == 0)]
+    merged: list[tuple[int, int, int]] = []
+    for d, lo, hi in axes:
+        if merged and lo == 0 and hi == 0:
+            pd, plo, phi = merged[-1]
+            merged[-1] = (pd * d, plo * d, phi * d)
+        else:
+            merged.append((d, lo, hi))
+    merged = merged or [(1, 0, 0)]
+    return _PadLayout(tuple(d + lo + hi for d, lo, hi in merged), tuple(d for d, _, _ in merged),
+                      tuple(lo for _, lo, _ in merged))
+
+
+def _pad_items(node: Node, graph: Graph) -> int:
+    layout = _pad_layout(graph.tensors[node.inputs[0]], _pad_plan(node, graph))
+    return int(np.prod(layout.out_dims[:-1], dtype=np.int64))
+
+
+def _lower_pad(node: Node, graph: Graph, p: PadParams) -> KernelCall:
+    x, out = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
+    require_addressable(node, x, out)
+    if out.num_elements == 0:
+        raise no_kernel(node, "the output is empty")
+    layout = _pad_layout(x, p)
+    value = np.asarray(p.pad_value, dtype=out.np_dtype).reshape(1).view(np.uint8)  # bytes as stored
+    fill_byte = int(value[0]) if np.all(value == value[0]) else -1
+    fields = (("rank", len(layout.out_dims)), ("element_size", element_size(out)), ("fill_byte", fill_byte),
+              ("out_dims", CArray.of("int32_t", layout.out_dims)), ("in_dims", CArray.of("int32_t", layout.in_dims)),
+              ("pad_before", CArray.of("int32_t", layout.before)), ("value", CArray.of("uint8_t", value)))
+    return KernelCall("ariel_pad", "ariel_pad_params", fields, (node.inputs[0], node.outputs[0]), "data.c")
+
+
 # --------------------------------------------------------------------------- registration
 
 def _opdef(name, plan, evaluate, **kw) -> OpDef:
@@ -258,6 +318,7 @@ def _opdef(name, plan, evaluate, **kw) -> OpDef:
 
 
 register(_opdef("STRIDED_SLICE", _strided_slice_plan, evaluate_strided_slice,
-                options_type=StridedSliceOptions, tflite_options="StridedSliceOptions"))
-register(_opdef("PAD", _pad_plan, evaluate_pad))
-register(_opdef("PADV2", _pad_plan, evaluate_pad))
+                options_type=StridedSliceOptions, tflite_options="StridedSliceOptions",
+                work_items=_slice_items, lower=_lower_slice))
+register(_opdef("PAD", _pad_plan, evaluate_pad, work_items=_pad_items, lower=_lower_pad))
+register(_opdef("PADV2", _pad_plan, evaluate_pad, work_items=_pad_items, lower=_lower_pad))

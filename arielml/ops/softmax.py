@@ -13,13 +13,18 @@ is multiplied in double instead of float32.
 
 Limit inherited from TFLite: with int8/uint8 output a row whose exponentials sum to 512 or more
 (possible only with a last axis of 512 or longer) makes LiteRT abort the process (TFLITE_CHECK on
-the output shift); here the shift simply exceeds 31 and those outputs come out as 0."""
+the output shift); here the shift simply exceeds 31 and those outputs come out as 0.
+
+C kernels (runtime/kernels/softmax.c, one work item per row): for 8-bit input the exponentials of
+the 256 possible differences to the row maximum are a compile-time table; the kernel sums them and
+does the reciprocal / log and the scaling in gemmlowp fixed point as here."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from arielml.codegen.kernel_call import CArray, KernelCall, no_kernel
 from arielml.ir import Graph, Node
 from arielml.ops import fixed_point as fp
 from arielml.ops.lookup_tables import c_double_function, c_float_function, lookup_int16, lut_populate_int16
@@ -82,6 +87,14 @@ def _scaled_exps(rows: np.ndarray, multiplier: int, shift: int, diff_min: int, r
     return diff, scaled, exps, counted, sums
 
 
+def _exp_table(multiplier: int, shift: int, diff_min: int, rounding: str) -> np.ndarray:
+    """Q0.31 exp of the differences 0, -1, ..., -255 to the row maximum (all that 8-bit codes can
+    have), 0 for those below diff_min (they do not count): the C kernels index it with max - code."""
+    differences = -np.arange(256, dtype=np.int64).reshape(1, -1)  # one row, whose maximum is 0
+    _, _, exps, counted, _ = _scaled_exps(differences, multiplier, shift, diff_min, rounding)
+    return np.where(counted, exps, 0).ravel()
+
+
 @dataclass(frozen=True)
 class FixedPointSoftmax:
     """int8/uint8 input; output int8/uint8 (scale 1/256) or int16 (scale 1/65536), its zero
@@ -91,6 +104,9 @@ class FixedPointSoftmax:
     diff_min: int
     rounding: str
     out_dtype: str
+    # exp of every difference 0..-255 to the row maximum (0 where it does not count), for the C
+    # kernel; apply computes the same values from scratch
+    exp_table: np.ndarray = field(compare=False, repr=False)
 
     def apply(self, x: np.ndarray) -> np.ndarray:
         rows = _rows(x).astype(np.int64)
@@ -138,6 +154,7 @@ class FixedPointLogSoftmax:
     diff_min: int
     rounding: str
     out_dtype: str
+    exp_table: np.ndarray = field(compare=False, repr=False)  # as FixedPointSoftmax's
 
     def apply(self, x: np.ndarray) -> np.ndarray:
         rows = _rows(x).astype(np.int64)
@@ -241,12 +258,89 @@ def _prepare_softmax(node: Node, graph: Graph, semantics: Semantics):
     if semantics.name == "tflm" and y.dtype == "int8" and y.quant.single_scale != 1 / 256:
         raise unsupported(node, "TFLite Micro requires the int8 output scale to be exactly 1/256")
     multiplier, shift, diff_min = _beta_multiplier(beta, x.quant.single_scale)
-    return FixedPointSoftmax(multiplier, shift, diff_min, DOUBLE_ROUNDING, y.dtype)
+    return FixedPointSoftmax(multiplier, shift, diff_min, DOUBLE_ROUNDING, y.dtype,
+                             _exp_table(multiplier, shift, diff_min, DOUBLE_ROUNDING))
+
+
+# --- C lowering (runtime/kernels/softmax.c): one work item per row of the last axis ------------
+
+# the Q12.19 sum of up to 4095 exponentials (each <= 2^19) stays below 2^31; TFLite's int32 sum
+# wraps for longer rows (none in any MCU classifier), so those stay on the reference backend
+MAX_Q8_DEPTH = 4095
+MAX_S16_DEPTH = 65536  # the int16 kernel's int32 sum of exponentials (each <= 32767)
+_Q8_SOFTMAX_KERNELS = {("int8", "int8"): "ariel_softmax_s8_s8", ("uint8", "uint8"): "ariel_softmax_u8_u8",
+                       ("int8", "int16"): "ariel_softmax_s8_s16", ("uint8", "int16"): "ariel_softmax_u8_s16"}
+
+
+def _rows_and_depth(node: Node, graph: Graph) -> tuple[int, int]:
+    x = graph.tensors[node.inputs[0]]
+    depth = x.shape[-1] if x.shape else 1
+    return (x.num_elements // depth if depth else 0), depth
+
+
+def softmax_work_items(node: Node, graph: Graph) -> int:
+    return _rows_and_depth(node, graph)[0]
+
+
+def _rounding_code(rounding: str) -> int:
+    return 1 if rounding == DOUBLE_ROUNDING else 0  # ARIEL_ROUND_DOUBLE / ARIEL_ROUND_SINGLE
+
+
+def _check_shift(node: Node, shift: int, rounding: str, what: str) -> None:
+    """ariel_requantize's range: left shifts up to 31 (30 with single rounding), right up to 31."""
+    top = 31 if rounding == DOUBLE_ROUNDING else 30
+    if not -31 <= shift <= top:
+        raise no_kernel(node, f"{what} shift {shift} is outside the kernel's range -31..{top}")
+
+
+def _check_depth(node: Node, depth: int, limit: int) -> None:
+    if depth > limit:
+        raise no_kernel(node, f"a last axis of {depth} (more than {limit}) could overflow the int32 sum of "
+                              "exponentials")
+
+
+def _lower_softmax(node: Node, graph: Graph, p) -> KernelCall:
+    x, y = _tensors(node, graph)
+    rows, depth = _rows_and_depth(node, graph)
+    shape = (("rows", rows), ("depth", depth))
+    buffers = (node.inputs[0], node.outputs[0])
+    if isinstance(p, FloatSoftmax):
+        kernel = "ariel_log_softmax_f32" if p.log else "ariel_softmax_f32"
+        return KernelCall(kernel, "ariel_softmax_f32_params", shape + (("beta", float(np.float32(p.beta))),),
+                          buffers, "softmax_f32.c")
+    if isinstance(p, FixedPointSoftmax):
+        _check_depth(node, depth, MAX_Q8_DEPTH)
+        return KernelCall(_Q8_SOFTMAX_KERNELS[(x.dtype, y.dtype)], "ariel_softmax_q8_params",
+                          shape + (("exp_table", CArray.of("int32_t", p.exp_table)),), buffers, "softmax.c")
+    if isinstance(p, FixedPointLogSoftmax):
+        _check_depth(node, depth, MAX_Q8_DEPTH)
+        _check_shift(node, p.shift, p.rounding, "input")
+        _check_shift(node, p.reverse_shift, p.rounding, "reverse")
+        fields = shape + (("multiplier", p.multiplier), ("shift", p.shift),
+                          ("reverse_multiplier", p.reverse_multiplier), ("reverse_shift", p.reverse_shift),
+                          ("diff_min", p.diff_min), ("rounding", _rounding_code(p.rounding)),
+                          ("exp_table", CArray.of("int32_t", p.exp_table)))
+        kernel = "ariel_log_softmax_s8" if x.dtype == "int8" else "ariel_log_softmax_u8"
+        return KernelCall(kernel, "ariel_log_softmax_q8_params", fields, buffers, "softmax.c")
+    if isinstance(p, Int16Softmax):
+        _check_depth(node, depth, MAX_S16_DEPTH)
+        _check_shift(node, p.shift, p.rounding, "input")
+        # the C kernel's overflow bounds assume non-negative tables and exp(0) >= 2^14 (so the
+        # sum has 1..17 leading zeros); TFLite's tables always satisfy them
+        exp_of_zero = int(lookup_int16(np.int64(32767), p.exp_table))
+        if p.exp_table.min() < 0 or p.reciprocal_table.min() < 0 or exp_of_zero < (1 << 14):
+            raise no_kernel(node, "int16 exp/reciprocal tables outside the kernel's proven range")
+        fields = shape + (("multiplier", p.multiplier), ("shift", p.shift), ("rounding", _rounding_code(p.rounding)),
+                          ("exp_table", CArray.of("int16_t", p.exp_table)),
+                          ("reciprocal_table", CArray.of("int16_t", p.reciprocal_table)))
+        return KernelCall("ariel_softmax_s16", "ariel_softmax_s16_params", fields, buffers, "softmax.c")
+    raise no_kernel(node, f"{x.dtype} input with {y.dtype} output")
 
 
 SOFTMAX = register(OpDef(
     name="SOFTMAX", infer_shapes=same_shape, prepare=_prepare_softmax, evaluate=evaluate,
-    options_type=SoftmaxOptions, tflite_options="SoftmaxOptions", check=_check_softmax))
+    options_type=SoftmaxOptions, tflite_options="SoftmaxOptions", check=_check_softmax,
+    work_items=softmax_work_items, lower=_lower_softmax))
 
 
 def _check_log_softmax(node: Node, graph: Graph) -> None:
@@ -274,9 +368,9 @@ def _prepare_log_softmax(node: Node, graph: Graph, semantics: Semantics):
     # the inverse of the input scaling, to map the representable range back to input differences
     reverse_multiplier, reverse_shift = quantize_multiplier(float(1 << (31 - shift)) / float(multiplier))
     return FixedPointLogSoftmax(multiplier, shift, reverse_multiplier, reverse_shift, diff_min,
-                                DOUBLE_ROUNDING, y.dtype)
+                                DOUBLE_ROUNDING, y.dtype, _exp_table(multiplier, shift, diff_min, DOUBLE_ROUNDING))
 
 
 LOG_SOFTMAX = register(OpDef(
     name="LOG_SOFTMAX", infer_shapes=same_shape, prepare=_prepare_log_softmax, evaluate=evaluate,
-    check=_check_log_softmax))
+    check=_check_log_softmax, work_items=softmax_work_items, lower=_lower_softmax))

@@ -11,14 +11,8 @@ from arielml.ops.registry import lookup
 from arielml.passes.plan import Plan, Step
 
 
-def _lowerings_loaded() -> None:
-    # the C lowerings of the built-in kernels attach themselves to the registry on import
-    import arielml.codegen.lowerings  # noqa: F401
-
-
 def lower(plan: Plan) -> Plan:
     """One Step per node: compile-time params, C kernel call, work items, costs, dependencies."""
-    _lowerings_loaded()
     graph = plan.graph
     steps: list[Step] = []
     producer: dict[int, int] = {}

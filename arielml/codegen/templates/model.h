@@ -27,15 +27,20 @@ extern "C" {{
 void {name}_init(void);
 void {name}_run_on_core(unsigned core);
 /* POSIX only (model_posix.c): init, then run on nthreads threads. Returns 0, or -1 when nthreads
- * differs from {NAME}_CORES. */
+ * differs from {NAME}_CORES or a thread cannot be started. The first call creates nthreads - 1
+ * worker threads (the caller is core 0); later calls reuse them. Calls are serialised. */
 int {name}_run(unsigned nthreads);
+/* POSIX only: join the worker threads now (a later {name}_run starts them again). Unloading the
+ * library or exiting the process does this by itself. */
+void {name}_shutdown(void);
 
 void *{name}_input(unsigned index);          /* NULL when index is out of range */
 uint32_t {name}_input_bytes(unsigned index);
 void *{name}_output(unsigned index);
 uint32_t {name}_output_bytes(unsigned index);
 uint32_t {name}_arena_bytes(void);
-/* {NAME}_NUM_OPS + 1 ariel_port_cycles() stamps of the last run: [0] start, [i + 1] end of op i */
+/* {NAME}_NUM_OPS + 1 ariel_port_cycles() stamps of the last run: [0] start (the last core reached the
+ * start barrier), [i + 1] end of op i (the last core has finished it). Op i took stamps[i + 1] - stamps[i]. */
 const uint32_t *{name}_op_end_times(void);
 
 #ifdef __cplusplus

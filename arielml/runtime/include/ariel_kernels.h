@@ -71,52 +71,8 @@ static inline int32_t ariel_wrapping_add(int32_t a, int32_t b)
     return (int32_t)((uint32_t)a + (uint32_t)b);
 }
 
-/* ---- FULLY_CONNECTED, int8 ------------------------------------------------------------------
- * buffers: input [rows x depth], weights [units x depth], bias [units] int32 (or NULL), output
- * [rows x units]. Work item k = output element (row k / units, unit k % units). */
-typedef struct {
-    int32_t rows;
-    int32_t units;
-    int32_t depth;
-    int32_t input_offset;  /* -input zero point */
-    int32_t weight_offset; /* -weight zero point */
-    int32_t multiplier;
-    int32_t shift;
-    int32_t output_zero_point;
-    int32_t act_min;
-    int32_t act_max;
-    int32_t rounding;
-} ariel_fully_connected_s8_params;
-
-void ariel_fully_connected_s8(const void *params, void *const *buffers, int32_t begin, int32_t end);
-
-/* ---- CONV_2D / DEPTHWISE_CONV_2D, int8 with per-channel requantisation ---------------------
- * buffers: input NHWC, weights (conv: [out_c, fh, fw, in_c / groups]; depthwise: [1, fh, fw,
- * out_c]), bias [out_c] int32 (or NULL), output NHWC. Work item k = output row k / blocks
- * (batch folded into rows) x channel block k % blocks of channel_block output channels. */
-typedef struct {
-    int32_t in_h, in_w, in_c;
-    int32_t out_h, out_w, out_c;
-    int32_t filter_h, filter_w;
-    int32_t stride_h, stride_w;
-    int32_t dilation_h, dilation_w;
-    int32_t pad_top, pad_left;
-    int32_t groups;           /* conv: in_c / filter input channels */
-    int32_t depth_multiplier; /* depthwise: out_c / in_c */
-    int32_t channel_block;    /* output channels per work item */
-    int32_t input_offset;     /* -input zero point */
-    int32_t output_zero_point;
-    int32_t act_min;
-    int32_t act_max;
-    int32_t rounding;
-    const int32_t *multiplier; /* per output channel */
-    const int32_t *shift;      /* per output channel */
-} ariel_conv_s8_params;
-
-void ariel_conv_s8(const void *params, void *const *buffers, int32_t begin, int32_t end);
-void ariel_depthwise_conv_s8(const void *params, void *const *buffers, int32_t begin, int32_t end);
-
 /* families declared in their own headers */
+#include "ariel_kernels_conv.h"
 #include "ariel_kernels_data.h"
 #include "ariel_kernels_elementwise.h"
 #include "ariel_kernels_nonlinear.h"

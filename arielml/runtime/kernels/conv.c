@@ -1,116 +1,455 @@
-/* kernels/conv.c - CONV_2D and DEPTHWISE_CONV_2D, int8 NHWC, per-channel requantisation.
+/* kernels/conv.c - CONV_2D and DEPTHWISE_CONV_2D over NHWC tensors: int8 (s8), legacy uint8
+ * (u8) and int16 activations with int8 weights (s16); float32 is in conv_f32.c (so that integer
+ * models contain no floating point).
  *
- * Taps that fall into the padding are skipped: TFLite pads with the input zero point, whose
- * offset value (x + input_offset) is 0, so they would add nothing. */
+ * Input offset hoisting (8-bit kernels). TFLite pads the input with its zero point z and sums
+ * (x + input_offset) * (w + weight_offset) over the window, input_offset = -z. Reading every padded
+ * tap as the value z, that sum is
+ *     sum x * (w + weight_offset)  +  input_offset * sum (w + weight_offset)
+ * over all taps. The second term is a constant per output channel, added to the bias by the
+ * compiler (params.bias), so the inner loops multiply raw input values. A padded tap (border
+ * pixels only) costs z * sum(w + weight_offset) over its channels.
+ *
+ * Overflow (8-bit): |x * (w + weight_offset)| <= 128 * 128 (int8) or 255 * 255 (uint8), also for
+ * the z * sum(w) of a padded tap, so the int32 window sum is exact while window * that bound <
+ * 2^31 (the compiler rejects larger windows); adding the folded bias wraps modulo 2^32 like the
+ * int32 accumulator of TFLite (the reference applies wrap_int32). s16 accumulates in int64. */
 #include "ariel_kernels.h"
 
-static int8_t finish(const ariel_conv_s8_params *p, int32_t acc, const int32_t *bias, int32_t oc)
+/* the dot products stay separate functions: inlined into the large kernels, their pointers get
+ * spilled to the stack on cores with 8 usable registers (Cortex-M0+) */
+#if defined(__GNUC__)
+#define NOINLINE __attribute__((noinline))
+#else
+#define NOINLINE
+#endif
+
+/* ---- shared helpers -------------------------------------------------------------------------- */
+
+static int32_t clamp32(int64_t v, int32_t lo, int32_t hi)
 {
-    if (bias != 0) {
-        acc = ariel_wrapping_add(acc, bias[oc]);
-    }
-    return ariel_clamp_s8(ariel_requantize(acc, p->multiplier[oc], p->shift[oc], p->rounding) + p->output_zero_point,
-                          p->act_min, p->act_max);
+    return (int32_t)(v < lo ? lo : v > hi ? hi : v);
 }
 
-/* Overflow: each product is at most 255 * 128 in magnitude, so the int32 window sum is exact
- * while filter_h * filter_w * (in_c / groups) <= 65793 (the compiler rejects larger windows). */
-void ariel_conv_s8(const void *params, void *const *buffers, int32_t begin, int32_t end)
-{
-    const ariel_conv_s8_params *p = (const ariel_conv_s8_params *)params;
-    const int8_t *input = (const int8_t *)buffers[0];
-    const int8_t *weights = (const int8_t *)buffers[1];
-    const int32_t *bias = (const int32_t *)buffers[2];
-    int8_t *output = (int8_t *)buffers[3];
-    const int32_t blocks = (p->out_c + p->channel_block - 1) / p->channel_block;
-    const int32_t group_in = p->in_c / p->groups;
-    const int32_t group_out = p->out_c / p->groups;
-    int32_t item;
+/* The 8-bit dot products index from -n up to 0 off end pointers: Cortex-M0+ loads signed bytes
+ * only with a register offset, so one counting index serves every load and the loop test (no
+ * unrolling, which would need a register per offset), and everything fits the 8 low registers. */
 
+/* sum x[i] * w[i] */
+static NOINLINE int32_t dot_s8(const int8_t *x, const int8_t *w, int32_t n)
+{
+    const int8_t *x_end = x + n;
+    const int8_t *w_end = w + n;
+    int32_t acc = 0;
+    int32_t i;
+    for (i = -n; i != 0; i++) {
+        acc += x_end[i] * w_end[i];
+    }
+    return acc;
+}
+
+/* two output channels at once: each input byte is loaded once for both weight rows */
+static NOINLINE void dot2_s8(const int8_t *x, const int8_t *w0, const int8_t *w1, int32_t n, int32_t *acc0,
+                           int32_t *acc1)
+{
+    const int8_t *x_end = x + n;
+    const int8_t *w0_end = w0 + n;
+    const int8_t *w1_end = w1 + n;
+    int32_t a0 = 0;
+    int32_t a1 = 0;
+    int32_t i;
+    for (i = -n; i != 0; i++) {
+        const int32_t v = x_end[i];
+        a0 += v * w0_end[i];
+        a1 += v * w1_end[i];
+    }
+    *acc0 = a0;
+    *acc1 = a1;
+}
+
+static inline int32_t dot_u8(const uint8_t *x, const uint8_t *w, int32_t n, int32_t weight_offset)
+{
+    int32_t acc = 0;
+    for (; n > 0; n--) {
+        acc += *x++ * (*w++ + weight_offset);
+    }
+    return acc;
+}
+
+static inline int32_t dot_q8(int is_u8, const int8_t *x, const int8_t *w, int32_t n, int32_t weight_offset)
+{
+    return is_u8 ? dot_u8((const uint8_t *)x, (const uint8_t *)w, n, weight_offset) : dot_s8(x, w, n);
+}
+
+/* what a padded tap adds: the zero point times the tap's (offset) weights */
+static inline int32_t padded_tap_q8(int is_u8, int32_t zero_point, const int8_t *w, int32_t n, int32_t weight_offset)
+{
+    int32_t sum = 0;
+    if (is_u8) {
+        const uint8_t *u = (const uint8_t *)w;
+        for (; n > 0; n--) {
+            sum += *u++ + weight_offset;
+        }
+    } else {
+        for (; n > 0; n--) {
+            sum += *w++;
+        }
+    }
+    return zero_point * sum;
+}
+
+static inline void store_q8(const ariel_conv_params *p, void *output, int32_t index, int32_t sum, int32_t oc,
+                            int is_u8)
+{
+    const int32_t k = oc * p->per_channel;
+    const int32_t acc = ariel_wrapping_add(sum, p->bias[oc]);
+    const int32_t v = clamp32(ariel_requantize(acc, p->multiplier[k], p->shift[k], p->rounding) + p->output_zero_point,
+                              p->act_min, p->act_max);
+    if (is_u8) {
+        ((uint8_t *)output)[index] = (uint8_t)v;
+    } else {
+        ((int8_t *)output)[index] = (int8_t)v;
+    }
+}
+
+/* ---- CONV_2D, 8-bit ---------------------------------------------------------------------------- */
+
+/* 1x1 filter, no padding, no groups: every pixel's window is one run of in_c bytes. */
+static void conv_1x1_s8(const ariel_conv_params *p, const int8_t *input, const int8_t *weights, int8_t *output,
+                        int32_t begin, int32_t end)
+{
+    const ariel_conv_geometry *g = &p->g;
+    const int32_t in_c = g->in_c;
+    const int32_t x_step = g->stride_w * in_c;
+    int32_t item;
     for (item = begin; item < end; item++) {
-        const int32_t row = item / blocks; /* batch * out_h + y */
-        const int32_t c_begin = (item % blocks) * p->channel_block;
-        const int32_t c_end = c_begin + p->channel_block < p->out_c ? c_begin + p->channel_block : p->out_c;
-        const int32_t batch = row / p->out_h;
-        const int32_t oy = row % p->out_h;
-        const int8_t *image = input + batch * p->in_h * p->in_w * p->in_c;
-        int8_t *out_row = output + row * p->out_w * p->out_c;
-        int32_t ox;
-        for (ox = 0; ox < p->out_w; ox++) {
-            int32_t oc;
-            for (oc = c_begin; oc < c_end; oc++) {
-                const int32_t channel0 = (oc / group_out) * group_in;
-                int32_t acc = 0;
-                int32_t ky;
-                for (ky = 0; ky < p->filter_h; ky++) {
-                    const int32_t iy = oy * p->stride_h - p->pad_top + ky * p->dilation_h;
-                    int32_t kx;
-                    if (iy < 0 || iy >= p->in_h) {
-                        continue;
-                    }
-                    for (kx = 0; kx < p->filter_w; kx++) {
-                        const int32_t ix = ox * p->stride_w - p->pad_left + kx * p->dilation_w;
-                        const int8_t *x;
-                        const int8_t *w;
-                        int32_t c;
-                        if (ix < 0 || ix >= p->in_w) {
-                            continue;
-                        }
-                        x = image + (iy * p->in_w + ix) * p->in_c + channel0;
-                        w = weights + ((oc * p->filter_h + ky) * p->filter_w + kx) * group_in;
-                        for (c = 0; c < group_in; c++) {
-                            acc += (x[c] + p->input_offset) * w[c];
-                        }
-                    }
+        int32_t row, c_begin, c_end, ox;
+        ariel_conv_place(g, item, &row, &c_begin, &c_end);
+        {
+            const int32_t batch = row / g->out_h;
+            const int32_t oy = row - batch * g->out_h;
+            const int8_t *x = input + ((batch * g->in_h + oy * g->stride_h) * g->in_w) * in_c;
+            const int32_t out0 = row * g->out_w * g->out_c;
+            for (ox = 0; ox < g->out_w; ox++, x += x_step) {
+                const int32_t out = out0 + ox * g->out_c;
+                const int8_t *w = weights + c_begin * in_c;
+                int32_t oc = c_begin;
+                for (; oc + 1 < c_end; oc += 2, w += 2 * in_c) {
+                    int32_t a0, a1;
+                    dot2_s8(x, w, w + in_c, in_c, &a0, &a1);
+                    store_q8(p, output, out + oc, a0, oc, 0);
+                    store_q8(p, output, out + oc + 1, a1, oc + 1, 0);
                 }
-                out_row[ox * p->out_c + oc] = finish(p, acc, bias, oc);
+                if (oc < c_end) {
+                    store_q8(p, output, out + oc, dot_s8(x, w, in_c), oc, 0);
+                }
             }
         }
     }
 }
 
-/* Overflow: at most filter_h * filter_w products of magnitude <= 255 * 128 per output. */
-void ariel_depthwise_conv_s8(const void *params, void *const *buffers, int32_t begin, int32_t end)
+static void conv_q8(const ariel_conv_params *p, void *const *buffers, int32_t begin, int32_t end, int is_u8)
 {
-    const ariel_conv_s8_params *p = (const ariel_conv_s8_params *)params;
+    const ariel_conv_geometry *g = &p->g;
     const int8_t *input = (const int8_t *)buffers[0];
     const int8_t *weights = (const int8_t *)buffers[1];
-    const int32_t *bias = (const int32_t *)buffers[2];
-    int8_t *output = (int8_t *)buffers[3];
-    const int32_t blocks = (p->out_c + p->channel_block - 1) / p->channel_block;
+    void *output = buffers[3];
+    const int32_t group_in = g->in_c / g->groups;
+    const int32_t group_out = g->out_c / g->groups;
+    const int32_t window = g->filter_h * g->filter_w * group_in;
+    const int32_t row_step = g->dilation_h * g->in_w * g->in_c; /* input bytes between filter rows */
+    /* adjacent taps reading all channels: a filter row is one contiguous run of input bytes */
+    const int merged = g->dilation_w == 1 && g->groups == 1;
+    const int32_t span = merged ? g->filter_w * g->in_c : group_in;
+    const int32_t spans = merged ? 1 : g->filter_w;
+    const int32_t span_step = g->dilation_w * g->in_c;
+    const int32_t last_dy = (g->filter_h - 1) * g->dilation_h;
+    const int32_t last_dx = (g->filter_w - 1) * g->dilation_w;
+    int32_t item;
+
+    if (!is_u8 && g->filter_h == 1 && g->filter_w == 1 && g->groups == 1 && g->pad_top == 0 && g->pad_left == 0) {
+        conv_1x1_s8(p, input, weights, (int8_t *)output, begin, end);
+        return;
+    }
+    for (item = begin; item < end; item++) {
+        int32_t row, c_begin, c_end, ox, ix0;
+        ariel_conv_place(g, item, &row, &c_begin, &c_end);
+        {
+            const int32_t batch = row / g->out_h;
+            const int32_t oy = row - batch * g->out_h;
+            const int32_t iy0 = oy * g->stride_h - g->pad_top;
+            const int rows_inside = iy0 >= 0 && iy0 + last_dy < g->in_h;
+            const int8_t *image = input + batch * g->in_h * g->in_w * g->in_c;
+            const int32_t first_group = c_begin / group_out;
+            for (ox = 0, ix0 = -g->pad_left; ox < g->out_w; ox++, ix0 += g->stride_w) {
+                const int inside = rows_inside && ix0 >= 0 && ix0 + last_dx < g->in_w;
+                const int32_t out = (row * g->out_w + ox) * g->out_c;
+                int32_t group = first_group;
+                int32_t within = c_begin - group * group_out;
+                int32_t oc;
+                for (oc = c_begin; oc < c_end; oc++) {
+                    const int8_t *w = weights + oc * window;
+                    int32_t sum = 0;
+                    int32_t ky, kx;
+                    if (inside) {
+                        const int8_t *x = image + (iy0 * g->in_w + ix0) * g->in_c + group * group_in;
+                        for (ky = 0; ky < g->filter_h; ky++, x += row_step) {
+                            const int8_t *xs = x;
+                            int32_t s;
+                            for (s = 0; s < spans; s++, xs += span_step, w += span) {
+                                sum += dot_q8(is_u8, xs, w, span, p->weight_offset);
+                            }
+                        }
+                    } else {
+                        for (ky = 0; ky < g->filter_h; ky++) {
+                            const int32_t iy = iy0 + ky * g->dilation_h;
+                            const int row_valid = iy >= 0 && iy < g->in_h;
+                            for (kx = 0; kx < g->filter_w; kx++, w += group_in) {
+                                const int32_t ix = ix0 + kx * g->dilation_w;
+                                if (row_valid && ix >= 0 && ix < g->in_w) {
+                                    sum += dot_q8(is_u8, image + (iy * g->in_w + ix) * g->in_c + group * group_in, w,
+                                                  group_in, p->weight_offset);
+                                } else {
+                                    sum += padded_tap_q8(is_u8, p->input_zero_point, w, group_in, p->weight_offset);
+                                }
+                            }
+                        }
+                    }
+                    store_q8(p, output, out + oc, sum, oc, is_u8);
+                    if (++within == group_out) {
+                        within = 0;
+                        group++;
+                    }
+                }
+            }
+        }
+    }
+}
+
+void ariel_conv_s8(const void *params, void *const *buffers, int32_t begin, int32_t end)
+{
+    conv_q8((const ariel_conv_params *)params, buffers, begin, end, 0);
+}
+
+void ariel_conv_u8(const void *params, void *const *buffers, int32_t begin, int32_t end)
+{
+    conv_q8((const ariel_conv_params *)params, buffers, begin, end, 1);
+}
+
+/* ---- DEPTHWISE_CONV_2D, 8-bit -------------------------------------------------------------------
+ * Per output pixel, the block's channels accumulate side by side (weights of one tap are
+ * contiguous over channels); input channel = output channel / depth_multiplier, walked without
+ * division. */
+static void depthwise_q8(const ariel_conv_params *p, void *const *buffers, int32_t begin, int32_t end, int is_u8)
+{
+    const ariel_conv_geometry *g = &p->g;
+    const int8_t *input = (const int8_t *)buffers[0];
+    const int8_t *weights = (const int8_t *)buffers[1];
+    void *output = buffers[3];
+    const int32_t dm = g->depth_multiplier;
+    const int32_t wo = p->weight_offset;
+    const int32_t z = p->input_zero_point;
+    const int32_t last_dy = (g->filter_h - 1) * g->dilation_h;
+    const int32_t last_dx = (g->filter_w - 1) * g->dilation_w;
     int32_t item;
 
     for (item = begin; item < end; item++) {
-        const int32_t row = item / blocks;
-        const int32_t c_begin = (item % blocks) * p->channel_block;
-        const int32_t c_end = c_begin + p->channel_block < p->out_c ? c_begin + p->channel_block : p->out_c;
-        const int32_t batch = row / p->out_h;
-        const int32_t oy = row % p->out_h;
-        const int8_t *image = input + batch * p->in_h * p->in_w * p->in_c;
-        int8_t *out_row = output + row * p->out_w * p->out_c;
-        int32_t ox;
-        for (ox = 0; ox < p->out_w; ox++) {
-            int32_t oc;
-            for (oc = c_begin; oc < c_end; oc++) {
-                const int32_t ic = oc / p->depth_multiplier;
-                int32_t acc = 0;
-                int32_t ky;
-                for (ky = 0; ky < p->filter_h; ky++) {
-                    const int32_t iy = oy * p->stride_h - p->pad_top + ky * p->dilation_h;
-                    int32_t kx;
-                    if (iy < 0 || iy >= p->in_h) {
-                        continue;
-                    }
-                    for (kx = 0; kx < p->filter_w; kx++) {
-                        const int32_t ix = ox * p->stride_w - p->pad_left + kx * p->dilation_w;
-                        if (ix < 0 || ix >= p->in_w) {
-                            continue;
+        int32_t row, c_begin, c_end, ox, ix0;
+        ariel_conv_place(g, item, &row, &c_begin, &c_end);
+        {
+            const int32_t n = c_end - c_begin;
+            const int32_t batch = row / g->out_h;
+            const int32_t oy = row - batch * g->out_h;
+            const int32_t iy0 = oy * g->stride_h - g->pad_top;
+            const int rows_inside = iy0 >= 0 && iy0 + last_dy < g->in_h;
+            const int8_t *image = input + batch * g->in_h * g->in_w * g->in_c;
+            const int32_t ic0 = c_begin / dm;
+            const int32_t m0 = c_begin - ic0 * dm;
+            for (ox = 0, ix0 = -g->pad_left; ox < g->out_w; ox++, ix0 += g->stride_w) {
+                const int inside = rows_inside && ix0 >= 0 && ix0 + last_dx < g->in_w;
+                int32_t acc[ARIEL_CONV_MAX_CHANNEL_BLOCK];
+                int32_t i, ky, kx;
+                for (i = 0; i < n; i++) {
+                    acc[i] = 0;
+                }
+                for (ky = 0; ky < g->filter_h; ky++) {
+                    const int32_t iy = iy0 + ky * g->dilation_h;
+                    for (kx = 0; kx < g->filter_w; kx++) {
+                        const int32_t ix = ix0 + kx * g->dilation_w;
+                        const int8_t *w = weights + (ky * g->filter_w + kx) * g->out_c + c_begin;
+                        if (inside || (iy >= 0 && iy < g->in_h && ix >= 0 && ix < g->in_w)) {
+                            const int8_t *x = image + (iy * g->in_w + ix) * g->in_c;
+                            if (dm == 1 && !is_u8) {
+                                const int8_t *xs = x + c_begin;
+                                for (i = 0; i < n; i++) {
+                                    acc[i] += xs[i] * w[i];
+                                }
+                            } else if (is_u8) {
+                                const uint8_t *xu = (const uint8_t *)x;
+                                const uint8_t *wu = (const uint8_t *)w;
+                                int32_t ic = ic0, m = m0;
+                                for (i = 0; i < n; i++) {
+                                    acc[i] += xu[ic] * (wu[i] + wo);
+                                    if (++m == dm) {
+                                        m = 0;
+                                        ic++;
+                                    }
+                                }
+                            } else {
+                                int32_t ic = ic0, m = m0;
+                                for (i = 0; i < n; i++) {
+                                    acc[i] += x[ic] * w[i];
+                                    if (++m == dm) {
+                                        m = 0;
+                                        ic++;
+                                    }
+                                }
+                            }
+                        } else if (is_u8) {
+                            const uint8_t *wu = (const uint8_t *)w;
+                            for (i = 0; i < n; i++) {
+                                acc[i] += z * (wu[i] + wo);
+                            }
+                        } else {
+                            for (i = 0; i < n; i++) {
+                                acc[i] += z * w[i];
+                            }
                         }
-                        acc += (image[(iy * p->in_w + ix) * p->in_c + ic] + p->input_offset) *
-                               weights[(ky * p->filter_w + kx) * p->out_c + oc];
                     }
                 }
-                out_row[ox * p->out_c + oc] = finish(p, acc, bias, oc);
+                {
+                    const int32_t out = (row * g->out_w + ox) * g->out_c + c_begin;
+                    for (i = 0; i < n; i++) {
+                        store_q8(p, output, out + i, acc[i], c_begin + i, is_u8);
+                    }
+                }
+            }
+        }
+    }
+}
+
+void ariel_depthwise_conv_s8(const void *params, void *const *buffers, int32_t begin, int32_t end)
+{
+    depthwise_q8((const ariel_conv_params *)params, buffers, begin, end, 0);
+}
+
+void ariel_depthwise_conv_u8(const void *params, void *const *buffers, int32_t begin, int32_t end)
+{
+    depthwise_q8((const ariel_conv_params *)params, buffers, begin, end, 1);
+}
+
+/* ---- 16x8: int16 activations (zero point 0: padded taps add nothing), int8 weights --------------- */
+
+/* TFLite's requantisation of int64 accumulators: the multiplier reduced to 16 bits, one rounding.
+ * The product wraps in 64 bits as the reference's int64 arithmetic does; shift is in [-31, 14]. */
+static int64_t requantize_wide(int64_t acc, int32_t multiplier, int32_t shift)
+{
+    const int64_t reduced = multiplier < 0x7FFF0000 ? (multiplier + (1 << 15)) >> 16 : 0x7FFF;
+    const int32_t total_shift = 15 - shift;
+    const int64_t product = (int64_t)((uint64_t)acc * (uint64_t)reduced);
+    const int64_t rounded = (int64_t)((uint64_t)product + ((uint64_t)1 << (total_shift - 1))) >> total_shift;
+    return rounded < INT32_MIN ? INT32_MIN : rounded > INT32_MAX ? INT32_MAX : rounded;
+}
+
+static int16_t finish_s16(const ariel_conv_params *p, int64_t acc, const void *bias, int32_t oc)
+{
+    const int32_t k = oc * p->per_channel;
+    int64_t v;
+    if (bias != 0) {
+        const int64_t b = p->bias_is_int64 ? ((const int64_t *)bias)[oc] : (int64_t)((const int32_t *)bias)[oc];
+        acc = (int64_t)((uint64_t)acc + (uint64_t)b);
+    }
+    if (p->wide) {
+        v = requantize_wide(acc, p->multiplier[k], p->shift[k]);
+    } else { /* int32 accumulator: wraps */
+        v = ariel_requantize((int32_t)(uint32_t)(uint64_t)acc, p->multiplier[k], p->shift[k], p->rounding);
+    }
+    return (int16_t)clamp32(v + p->output_zero_point, p->act_min, p->act_max);
+}
+
+/* |x * w| <= 2^15 * 2^7; the int64 sum is exact for any window the compiler accepts */
+void ariel_conv_s16(const void *params, void *const *buffers, int32_t begin, int32_t end)
+{
+    const ariel_conv_params *p = (const ariel_conv_params *)params;
+    const ariel_conv_geometry *g = &p->g;
+    const int16_t *input = (const int16_t *)buffers[0];
+    const int8_t *weights = (const int8_t *)buffers[1];
+    const void *bias = buffers[2];
+    int16_t *output = (int16_t *)buffers[3];
+    const int32_t group_in = g->in_c / g->groups;
+    const int32_t group_out = g->out_c / g->groups;
+    const int32_t window = g->filter_h * g->filter_w * group_in;
+    int32_t item;
+    for (item = begin; item < end; item++) {
+        int32_t row, c_begin, c_end, ox, oc;
+        ariel_conv_place(g, item, &row, &c_begin, &c_end);
+        {
+            const int32_t batch = row / g->out_h;
+            const int32_t oy = row - batch * g->out_h;
+            const int16_t *image = input + batch * g->in_h * g->in_w * g->in_c;
+            for (ox = 0; ox < g->out_w; ox++) {
+                for (oc = c_begin; oc < c_end; oc++) {
+                    const int8_t *w = weights + oc * window;
+                    const int32_t channel0 = (oc / group_out) * group_in;
+                    int64_t acc = 0;
+                    int32_t ky, kx, c;
+                    for (ky = 0; ky < g->filter_h; ky++) {
+                        const int32_t iy = oy * g->stride_h - g->pad_top + ky * g->dilation_h;
+                        for (kx = 0; kx < g->filter_w; kx++, w += group_in) {
+                            const int32_t ix = ox * g->stride_w - g->pad_left + kx * g->dilation_w;
+                            const int16_t *x;
+                            if (iy < 0 || iy >= g->in_h || ix < 0 || ix >= g->in_w) {
+                                continue;
+                            }
+                            x = image + (iy * g->in_w + ix) * g->in_c + channel0;
+                            for (c = 0; c < group_in; c++) {
+                                acc += x[c] * w[c];
+                            }
+                        }
+                    }
+                    output[(row * g->out_w + ox) * g->out_c + oc] = finish_s16(p, acc, bias, oc);
+                }
+            }
+        }
+    }
+}
+
+void ariel_depthwise_conv_s16(const void *params, void *const *buffers, int32_t begin, int32_t end)
+{
+    const ariel_conv_params *p = (const ariel_conv_params *)params;
+    const ariel_conv_geometry *g = &p->g;
+    const int16_t *input = (const int16_t *)buffers[0];
+    const int8_t *weights = (const int8_t *)buffers[1];
+    const void *bias = buffers[2];
+    int16_t *output = (int16_t *)buffers[3];
+    int32_t item;
+    for (item = begin; item < end; item++) {
+        int32_t row, c_begin, c_end, ox, oc;
+        ariel_conv_place(g, item, &row, &c_begin, &c_end);
+        {
+            const int32_t batch = row / g->out_h;
+            const int32_t oy = row - batch * g->out_h;
+            const int16_t *image = input + batch * g->in_h * g->in_w * g->in_c;
+            for (ox = 0; ox < g->out_w; ox++) {
+                for (oc = c_begin; oc < c_end; oc++) {
+                    const int32_t ic = oc / g->depth_multiplier;
+                    int64_t acc = 0; /* at most filter_h * filter_w products of <= 2^22 */
+                    int32_t ky, kx;
+                    for (ky = 0; ky < g->filter_h; ky++) {
+                        const int32_t iy = oy * g->stride_h - g->pad_top + ky * g->dilation_h;
+                        if (iy < 0 || iy >= g->in_h) {
+                            continue;
+                        }
+                        for (kx = 0; kx < g->filter_w; kx++) {
+                            const int32_t ix = ox * g->stride_w - g->pad_left + kx * g->dilation_w;
+                            if (ix >= 0 && ix < g->in_w) {
+                                acc += image[(iy * g->in_w + ix) * g->in_c + ic] *
+                                       weights[(ky * g->filter_w + kx) * g->out_c + oc];
+                            }
+                        }
+                    }
+                    output[(row * g->out_w + ox) * g->out_c + oc] = finish_s16(p, acc, bias, oc);
+                }
             }
         }
     }

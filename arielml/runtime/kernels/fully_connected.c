@@ -1,32 +1,137 @@
-/* kernels/fully_connected.c - FULLY_CONNECTED. */
+/* kernels/fully_connected.c - FULLY_CONNECTED: int8 (s8), legacy uint8 (u8), int16 activations
+ * with int8 weights (s16); float32 is in fully_connected_f32.c. Work item = one output element.
+ *
+ * 8-bit: the input offset is folded into the bias at compile time (params.bias = bias +
+ * input_offset * sum_d (w + weight_offset)), so the dot product multiplies raw inputs.
+ * Overflow: |x * (w + weight_offset)| <= 255 * 255, so the int32 dot product is exact while
+ * depth <= 33025 (the compiler rejects deeper layers); the bias is added with int32 wrap-around,
+ * as TFLite's int32 accumulator does. */
 #include "ariel_kernels.h"
 
-/* Overflow: |(x + input_offset) * (w + weight_offset)| <= 255 * 255, so the int32 dot product
- * cannot overflow while depth <= 33025 (the compiler rejects deeper layers); the bias is added
- * with int32 wrap-around, as TFLite's int32 accumulator does. */
-void ariel_fully_connected_s8(const void *params, void *const *buffers, int32_t begin, int32_t end)
+static int32_t clamp32(int64_t v, int32_t lo, int32_t hi)
 {
-    const ariel_fully_connected_s8_params *p = (const ariel_fully_connected_s8_params *)params;
+    return (int32_t)(v < lo ? lo : v > hi ? hi : v);
+}
+
+static int32_t dot_s8(const int8_t *x, const int8_t *w, int32_t n)
+{
+    int32_t acc = 0;
+    for (; n >= 4; n -= 4, x += 4, w += 4) {
+        acc += x[0] * w[0] + x[1] * w[1] + x[2] * w[2] + x[3] * w[3];
+    }
+    for (; n > 0; n--) {
+        acc += *x++ * *w++;
+    }
+    return acc;
+}
+
+static int32_t dot_s8_offset(const int8_t *x, const int8_t *w, int32_t n, int32_t weight_offset)
+{
+    int32_t acc = 0;
+    for (; n > 0; n--) {
+        acc += *x++ * (*w++ + weight_offset);
+    }
+    return acc;
+}
+
+static int32_t dot_u8(const uint8_t *x, const uint8_t *w, int32_t n, int32_t weight_offset)
+{
+    int32_t acc = 0;
+    for (; n > 0; n--) {
+        acc += *x++ * (*w++ + weight_offset);
+    }
+    return acc;
+}
+
+static void fully_connected_q8(const ariel_fully_connected_q8_params *p, void *const *buffers, int32_t begin,
+                               int32_t end, int is_u8)
+{
     const int8_t *input = (const int8_t *)buffers[0];
     const int8_t *weights = (const int8_t *)buffers[1];
-    const int32_t *bias = (const int32_t *)buffers[2];
-    int8_t *output = (int8_t *)buffers[3];
+    void *output = buffers[3];
+    int32_t row = begin / p->units;
+    int32_t unit = begin - row * p->units;
     int32_t item;
-
     for (item = begin; item < end; item++) {
-        const int32_t row = item / p->units;
-        const int32_t unit = item % p->units;
         const int8_t *x = input + row * p->depth;
         const int8_t *w = weights + unit * p->depth;
-        int32_t acc = 0;
+        const int32_t k = unit * p->per_channel;
+        int32_t dot, v;
+        if (is_u8) {
+            dot = dot_u8((const uint8_t *)x, (const uint8_t *)w, p->depth, p->weight_offset);
+        } else if (p->weight_offset != 0) {
+            dot = dot_s8_offset(x, w, p->depth, p->weight_offset);
+        } else {
+            dot = dot_s8(x, w, p->depth);
+        }
+        v = clamp32(ariel_requantize(ariel_wrapping_add(dot, p->bias[unit]), p->multiplier[k], p->shift[k],
+                                     p->rounding) + p->output_zero_point,
+                    p->act_min, p->act_max);
+        if (is_u8) {
+            ((uint8_t *)output)[item] = (uint8_t)v;
+        } else {
+            ((int8_t *)output)[item] = (int8_t)v;
+        }
+        if (++unit == p->units) {
+            unit = 0;
+            row++;
+        }
+    }
+}
+
+void ariel_fully_connected_s8(const void *params, void *const *buffers, int32_t begin, int32_t end)
+{
+    fully_connected_q8((const ariel_fully_connected_q8_params *)params, buffers, begin, end, 0);
+}
+
+void ariel_fully_connected_u8(const void *params, void *const *buffers, int32_t begin, int32_t end)
+{
+    fully_connected_q8((const ariel_fully_connected_q8_params *)params, buffers, begin, end, 1);
+}
+
+/* LiteRT's single rounding applied to the int64 accumulator itself (what its int16 reference
+ * kernel does, measured): the 64-bit product wraps like the reference's int64 arithmetic. */
+static int64_t requantize_single_wide(int64_t acc, int32_t multiplier, int32_t shift)
+{
+    const int32_t total_shift = 31 - shift;
+    const uint64_t product = (uint64_t)acc * (uint64_t)(int64_t)multiplier;
+    return (int64_t)(product + ((uint64_t)1 << (total_shift - 1))) >> total_shift;
+}
+
+/* |x * w| <= 2^15 * 2^7: the int64 dot product is exact for any depth */
+void ariel_fully_connected_s16(const void *params, void *const *buffers, int32_t begin, int32_t end)
+{
+    const ariel_fully_connected_s16_params *p = (const ariel_fully_connected_s16_params *)params;
+    const int16_t *input = (const int16_t *)buffers[0];
+    const int8_t *weights = (const int8_t *)buffers[1];
+    const void *bias = buffers[2];
+    int16_t *output = (int16_t *)buffers[3];
+    int32_t row = begin / p->units;
+    int32_t unit = begin - row * p->units;
+    int32_t item;
+    for (item = begin; item < end; item++) {
+        const int16_t *x = input + row * p->depth;
+        const int8_t *w = weights + unit * p->depth;
+        const int32_t k = unit * p->per_channel;
+        int64_t acc = 0;
+        int64_t v;
         int32_t d;
         for (d = 0; d < p->depth; d++) {
-            acc += (x[d] + p->input_offset) * (w[d] + p->weight_offset);
+            acc += x[d] * w[d];
         }
         if (bias != 0) {
-            acc = ariel_wrapping_add(acc, bias[unit]);
+            const int64_t b = p->bias_is_int64 ? ((const int64_t *)bias)[unit] : (int64_t)((const int32_t *)bias)[unit];
+            acc = (int64_t)((uint64_t)acc + (uint64_t)b);
         }
-        output[item] = ariel_clamp_s8(
-            ariel_requantize(acc, p->multiplier, p->shift, p->rounding) + p->output_zero_point, p->act_min, p->act_max);
+        if (p->rounding == ARIEL_ROUND_DOUBLE) { /* TFLite Micro: on the int32-wrapped accumulator */
+            v = ariel_mul_double((int32_t)(uint32_t)(uint64_t)acc, p->multiplier[k], p->shift[k]);
+        } else {
+            v = requantize_single_wide(acc, p->multiplier[k], p->shift[k]);
+        }
+        output[item] = (int16_t)clamp32(v + p->output_zero_point, p->act_min, p->act_max);
+        if (++unit == p->units) {
+            unit = 0;
+            row++;
+        }
     }
 }

@@ -15,10 +15,13 @@ void ariel_init(const ariel_model *model)
 
 /* Sense-reversing barrier. The global sense is constant while cores arrive (only the last arriver
  * flips it), so a core reads it on arrival and waits for it to flip. The last arriver also resets
- * the dynamic tile counter for the next op, before anyone can pull from it. Waiting cores re-read
- * the sense under the lock: it costs a little bus traffic but keeps every shared access locked
- * (correct on cores without coherent caches, and clean under ThreadSanitizer). */
-static void barrier(const ariel_model *model, uint32_t op)
+ * the dynamic tile counter for the next op, before anyone can pull from it, and stamps
+ * op_end[stamp] (the moment every core has finished: see docs/runtime.md, per-op times).
+ * Waiting cores re-read the sense under the lock, once per ariel_port_wait: it keeps every shared
+ * access locked (correct without coherent caches, clean under ThreadSanitizer), and a port whose
+ * wait sleeps until ariel_port_wake (WFE/SEV, a condition variable) makes that one read per
+ * release. */
+static void barrier(const ariel_model *model, uint32_t op, uint32_t stamp)
 {
     ariel_shared *s = model->shared;
     uint32_t release;
@@ -29,11 +32,14 @@ static void barrier(const ariel_model *model, uint32_t op)
     release = s->sense ^ 1u;
     s->arrived = s->arrived + 1u;
     if (s->arrived == model->ncores) {
+        model->op_end[stamp] = ariel_port_cycles();
         s->arrived = 0u;
         s->next_tile = 0u;
         s->sense = release;
         ariel_port_unlock(ARIEL_LOCK_SCHEDULER);
-        ariel_port_wake();
+        if (model->ncores > 1u) {
+            ariel_port_wake();
+        }
     } else {
         ariel_port_unlock(ARIEL_LOCK_SCHEDULER);
         for (;;) {
@@ -68,6 +74,7 @@ static void run_tile(const ariel_model *model, const ariel_op *op, uint32_t inde
     ariel_port_trace(ARIEL_TRACE_TILE_END, index, tile);
 }
 
+/* dynamic scheduler: one lock per grab */
 static uint32_t pull_tile(const ariel_model *model)
 {
     uint32_t tile;
@@ -85,32 +92,29 @@ void ariel_run_on_core(const ariel_model *model, unsigned core)
 
     ariel_port_trace(ARIEL_TRACE_RUN_BEGIN, core, 0u);
     /* start barrier: inputs written by core 0 (or the host) are visible to every core */
-    barrier(model, 0xFFFFFFFFu);
-    if (core == 0u) {
-        model->op_end[0] = ariel_port_cycles();
-    }
+    barrier(model, 0xFFFFFFFFu, 0u);
     for (i = 0; i < model->nops; i++) {
         const ariel_op *op = &model->ops[i];
+        uint32_t last = (uint32_t)op->ntiles - 1u;
         ariel_port_trace(ARIEL_TRACE_OP_BEGIN, i, 0u);
         if (model->scheduler == ARIEL_SCHED_STATIC) {
+            /* no shared state: each core walks the op's table for its own tiles */
             for (t = 0; t < op->ntiles; t++) {
                 if (op->tile_core[t] == core) {
                     run_tile(model, op, i, t, core);
                 }
             }
         } else {
-            for (t = pull_tile(model); t < op->ntiles; t = pull_tile(model)) {
+            /* whoever takes the last tile knows the counter is exhausted: no grab after it */
+            for (t = pull_tile(model); t < op->ntiles; t = t < last ? pull_tile(model) : op->ntiles) {
                 run_tile(model, op, i, t, core);
             }
         }
         ariel_port_trace(ARIEL_TRACE_OP_END, i, 0u);
         if (op->barrier_after) {
-            barrier(model, i);
-            if (core == 0u) {
-                model->op_end[i + 1u] = ariel_port_cycles();
-            }
+            barrier(model, i, i + 1u);
         } else if (op->tile_core != 0 && op->tile_core[0] == core) {
-            /* an op on one core without a barrier: that core stamps its end */
+            /* an op on one core without a barrier (static): that core stamps its end */
             model->op_end[i + 1u] = ariel_port_cycles();
         }
     }

@@ -1,0 +1,84 @@
+"""`arielml compile MODEL --target T [--cores N] [--scheduler S] -o DIR [--json]`: write the model as a
+self-contained C99 library (model.h/.c, weights, runtime, kernels, port) for a board.
+
+The options are checked against the board before anything is planned, so a typo or too many cores
+is one line on stderr, never a traceback; a model whose operators have no C kernel yet fails with the
+compiler's "no C kernel yet" message (which names the operators)."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import typer
+
+from arielml.commands._common import print_json, stdout_console
+from arielml.errors import TargetError
+
+SCHEDULERS = ("static", "dynamic")
+C_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def check_compile_options(target: str, cores: int, scheduler: str, name: str) -> None:
+    """Raise TargetError for options no plan can honour (unknown board, core count out of range,
+    unknown scheduler, a prefix that is not a C identifier)."""
+    from arielml.targets import check_cores, get_board
+
+    check_cores(get_board(target), cores)
+    if scheduler not in SCHEDULERS:
+        raise TargetError(f"unknown scheduler '{scheduler}'; choose one of: {', '.join(SCHEDULERS)}")
+    if not C_IDENTIFIER.fullmatch(name):
+        raise TargetError(f"--name '{name}' is not a C identifier (letters, digits, '_'; not starting with a digit); "
+                          "it prefixes every generated symbol")
+
+
+def compile_command(
+    model_path: Path = typer.Argument(..., metavar="MODEL", help="The .tflite model file."),
+    target: str = typer.Option("host", "--target", help="Board to compile for (`arielml targets` lists them)."),
+    cores: int = typer.Option(1, "--cores", help="Cores the plan spreads each operator over (1..board cores)."),
+    scheduler: str = typer.Option("static", "--scheduler",
+                                  help="static (tiles assigned at compile time by the cost model) or dynamic "
+                                       "(cores pull tiles from a shared counter)."),
+    semantics: str = typer.Option("litert", "--semantics",
+                                  help="Whose arithmetic to match bit for bit: litert (TFLite reference kernels) "
+                                       "or tflm (TFLite Micro)."),
+    output_dir: Path = typer.Option(..., "--output-dir", "-o", help="Directory the C library is written to."),
+    name: str = typer.Option("model", "--name", help="C prefix of the generated files and symbols."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object (arena_bytes, weights_bytes, files, ...)."),
+) -> None:
+    """Compile a model into a C99 library for a board: plan, tiles, runtime and kernels."""
+    from arielml.compile import compile_model
+    from arielml.errors import ArielError
+
+    check_compile_options(target, cores, scheduler, name)
+    result = compile_model(model_path, target=target, cores=cores, scheduler=scheduler, semantics=semantics,
+                           name=name)
+    try:
+        from arielml.codegen.emit import write
+        write(result.sources, output_dir)
+    except OSError as e:
+        raise ArielError(f"cannot write the C library to {output_dir}: {e.strerror or e}") from None
+    summary = {"model": str(model_path), "output_dir": str(output_dir), "semantics": semantics, **result.summary()}
+    if as_json:
+        print_json(summary)
+    else:
+        _print_summary(summary)
+
+
+def _print_summary(summary: dict) -> None:
+    from rich.table import Table
+
+    console = stdout_console()
+    console.print(f"wrote {len(summary['files'])} files to [bold]{summary['output_dir']}[/bold] "
+                  f"(target {summary['target']}, {summary['cores']} core(s), {summary['scheduler']} scheduler)")
+    console.print(f"arena {summary['arena_bytes']} bytes, weights {summary['weights_bytes']} bytes")
+    table = Table(title="operators")
+    for column in ("#", "op", "work items", "tiles", "cores"):
+        table.add_column(column, justify="right" if column != "op" else "left")
+    for i, op in enumerate(summary["ops"]):
+        table.add_row(str(i), op["op"], str(op["work_items"]), str(op["tiles"]), ",".join(map(str, op["cores"])))
+    console.print(table)
+    console.print(f"see {Path(summary['output_dir']) / 'README.md'} for how to build and call it")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("compile")(compile_command)

@@ -1,0 +1,67 @@
+"""Compile-time helpers shared by the C lowerings of FULLY_CONNECTED and the convolutions: constant
+checks, the requantisation shift range the kernels accept, the input offset folded into the bias,
+and dequantised hybrid weights."""
+from __future__ import annotations
+
+import numpy as np
+
+from arielml.codegen.kernel_call import CArray, no_kernel
+from arielml.ir import NO_TENSOR, Node, Tensor
+from arielml.ops.quant_math import DOUBLE_ROUNDING, wrap_int32
+
+# |x * (w + weight_offset)| of the 8-bit kernels: int8 x int8 (weights zero point 0) and uint8
+# with a weight zero point; the int32 window sum is exact while taps * bound < 2^31
+PRODUCT_BOUND = {"int8": 128 * 128, "uint8": 255 * 255}
+INT32_LIMIT = 1 << 31
+
+
+def rounding_code(rounding: str) -> int:
+    """ARIEL_ROUND_SINGLE = 0, ARIEL_ROUND_DOUBLE = 1 (ariel_kernels.h)."""
+    return 1 if rounding == DOUBLE_ROUNDING else 0
+
+
+def bias_index(node: Node) -> int:
+    return node.inputs[2] if len(node.inputs) > 2 else NO_TENSOR
+
+
+def require_constant(node: Node, weights: Tensor, bias: Tensor | None) -> None:
+    if not weights.is_constant or (bias is not None and not bias.is_constant):
+        raise no_kernel(node, "weights and bias must be constant")
+
+
+def check_shifts(node: Node, shift: np.ndarray, lo: int = -31, hi: int = 30) -> None:
+    """The kernels' fixed-point helpers need the power-of-two shift in [lo, hi]."""
+    if shift.size and (int(shift.max()) > hi or int(shift.min()) < lo):
+        raise no_kernel(node, f"requantisation shift {int(shift.min())}..{int(shift.max())} is outside the "
+                              f"kernel's range {lo}..{hi}")
+
+
+def check_window(node: Node, dtype: str, taps: int) -> None:
+    if taps * PRODUCT_BOUND[dtype] >= INT32_LIMIT:
+        raise no_kernel(node, f"a window of {taps} {dtype} products could overflow the int32 accumulator "
+                              f"(max {(INT32_LIMIT - 1) // PRODUCT_BOUND[dtype]})")
+
+
+def folded_bias(bias: Tensor | None, weight_sums: np.ndarray, input_zero_point: int) -> CArray:
+    """bias + input_offset * sum(w + weight_offset) per output channel, wrapped to int32 as the
+    kernels' int32 accumulator wraps (see kernels/conv.c)."""
+    raw = np.zeros(weight_sums.shape, dtype=np.int64) if bias is None else bias.data.astype(np.int64)
+    return CArray.of("int32_t", wrap_int32(raw - np.int64(input_zero_point) * weight_sums))
+
+
+def requant_arrays(requant) -> tuple[tuple[str, int | CArray], ...]:
+    """per_channel flag with the multiplier and shift arrays (length 1 when per-tensor)."""
+    return (("per_channel", int(requant.multiplier.size > 1)),
+            ("multiplier", CArray.of("int32_t", requant.multiplier)), ("shift", CArray.of("int32_t", requant.shift)))
+
+
+def dequantised_weights(w: Tensor) -> np.ndarray:
+    """float32 weights = scale[c] * (q - zero_point[c]) along the quantised axis, in float32 as
+    TFLite's Dequantize computes them (hybrid models)."""
+    shape = [1] * len(w.shape)
+    shape[w.quant.axis if w.quant.per_channel else 0] = -1
+    scale = np.asarray(w.quant.scale, dtype=np.float32).reshape(shape)
+    zero_point = np.asarray(w.quant.zero_point, dtype=np.int32).reshape(shape)
+    weights = (scale * (w.data.astype(np.int32) - zero_point).astype(np.float32)).astype(np.float32)
+    weights.setflags(write=False)
+    return weights

@@ -1,0 +1,126 @@
+"""`arielml compile`, `arielml targets` and `arielml run --backend native` from the command line:
+JSON shapes, deterministic output bytes, and one-line errors."""
+import json
+
+import numpy as np
+
+import arielml
+import arielml.compile
+from arielml.cli import EXIT_USER_ERROR, main
+from arielml.errors import UnsupportedOperatorError
+from arielml.targets import BOARDS
+from tests.conftest import ZOO
+
+HELLO = ZOO / "tflite_micro" / "hello_world_int8.tflite"
+AD01 = ZOO / "mlcommons_tiny" / "ad01_int8.tflite"
+
+
+def cli(capsys, *args):
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(code, err, contains):
+    assert code == EXIT_USER_ERROR, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert contains.lower() in lines[0].lower(), lines[0]
+
+
+def _tree(directory):
+    return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+def test_compile_json_lists_written_files_and_is_deterministic(capsys, tmp_path):
+    docs, trees = [], []
+    for run in ("a", "b"):
+        code, out, err = cli(capsys, "compile", AD01, "--target", "host", "--cores", 2, "--scheduler", "dynamic",
+                             "-o", tmp_path / run, "--json")
+        assert code == 0, err
+        docs.append(json.loads(out))
+        trees.append(_tree(tmp_path / run))
+    doc = docs[0]
+    assert doc["arena_bytes"] == arielml.compile.plan_model(AD01, cores=2, scheduler="dynamic").arena_bytes > 0
+    # every int8 weight and int32 bias byte of the 10 layers is in the library, nothing else
+    assert doc["weights_bytes"] >= 264_192
+    assert doc["cores"] == 2 and doc["scheduler"] == "dynamic" and doc["target"] == "host"
+    assert sorted(doc["files"]) == sorted(trees[0]) and {"model.h", "model.c", "README.md"} <= set(doc["files"])
+    assert trees[0] == trees[1] and docs[0]["files"] == docs[1]["files"]  # same bytes, same order
+
+
+def test_compile_for_a_board_and_name_prefix(capsys, tmp_path):
+    code, out, err = cli(capsys, "compile", HELLO, "--target", "rp2040", "--cores", 2, "--name", "sine",
+                         "-o", tmp_path, "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert {"sine.h", "sine.c"} <= set(doc["files"]) and not any("posix" in f for f in doc["files"])
+    assert "sine_run_on_core" in (tmp_path / "sine.h").read_text()
+    assert [op["op"] for op in doc["ops"]] == ["FULLY_CONNECTED"] * 3
+
+
+def test_compile_table_output(capsys, tmp_path):
+    code, out, err = cli(capsys, "compile", HELLO, "-o", tmp_path)
+    assert code == 0, err
+    assert "wrote" in out and "FULLY_CONNECTED" in out and (tmp_path / "model.c").exists()
+
+
+def test_compile_errors_are_one_line(capsys, tmp_path, monkeypatch):
+    code, _, err = cli(capsys, "compile", HELLO, "--target", "pdp11", "-o", tmp_path)
+    assert_one_line_error(code, err, "unknown target 'pdp11'")
+    code, _, err = cli(capsys, "compile", HELLO, "--target", "rp2040", "--cores", 3, "-o", tmp_path)
+    assert_one_line_error(code, err, "rp2040 has 2 core(s)")
+    code, _, err = cli(capsys, "compile", HELLO, "--cores", 0, "-o", tmp_path)
+    assert_one_line_error(code, err, "asked for 0")
+    code, _, err = cli(capsys, "compile", HELLO, "--scheduler", "fifo", "-o", tmp_path)
+    assert_one_line_error(code, err, "unknown scheduler")
+    code, _, err = cli(capsys, "compile", HELLO, "--name", "9lives", "-o", tmp_path)
+    assert_one_line_error(code, err, "not a C identifier")
+    code, _, err = cli(capsys, "compile", tmp_path / "missing.tflite", "-o", tmp_path)
+    assert code == EXIT_USER_ERROR and len(err.strip().splitlines()) == 1
+    assert not any(tmp_path.iterdir())  # nothing written by any failed compile
+
+    def no_kernel(*args, **kwargs):
+        raise UnsupportedOperatorError("no C kernel yet for SOFTMAX (operator #3)")
+
+    monkeypatch.setattr(arielml.compile, "compile_model", no_kernel)
+    code, _, err = cli(capsys, "compile", HELLO, "-o", tmp_path)
+    assert_one_line_error(code, err, "no C kernel yet for SOFTMAX")
+
+
+def test_targets_table_and_json(capsys):
+    code, out, err = cli(capsys, "targets")
+    assert code == 0, err
+    for name in BOARDS:
+        assert name in out
+    assert "cortex-m0plus" in out and "125 MHz" in out and "264 KiB" in out
+    code, out, err = cli(capsys, "targets", "--json")
+    assert code == 0, err
+    boards = {b["name"]: b for b in json.loads(out)["targets"]}
+    assert list(boards) == list(BOARDS)
+    rp2040, h747, smp = boards["rp2040"], boards["stm32h747"], boards["rv32-smp"]
+    assert [c["type"] for c in rp2040["cores"]] == ["cortex-m0plus"] * 2 and rp2040["emulated"] is True
+    assert rp2040["flash_bytes"] == 2 << 20 and rp2040["ram_bytes"] == 264 << 10 and rp2040["isa"] == ["armv6m"]
+    assert [(c["type"], c["clock_hz"]) for c in h747["cores"]] == [("cortex-m7", 480_000_000),
+                                                                   ("cortex-m4f", 240_000_000)]
+    assert smp["max_cores"] == 8 and boards["esp32s3"]["emulated"] is False
+
+
+def test_run_native_json_reports_per_op_and_arena(capsys, tmp_path):
+    code, out, err = cli(capsys, "run", HELLO, "--backend", "native", "--cores", 2, "--scheduler", "dynamic",
+                         "--random", 5, "-o", tmp_path, "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["backend"] == "native" and doc["cores"] == 2 and doc["scheduler"] == "dynamic"
+    assert doc["arena_bytes"] == arielml.compile.plan_model(HELLO, cores=2, scheduler="dynamic").arena_bytes
+    assert [(op["name"], op["index"]) for op in doc["per_op"]] == [("FULLY_CONNECTED", i) for i in range(3)]
+    assert all(op["seconds"] >= 0 for op in doc["per_op"])
+    model = arielml.load(HELLO)
+    expected = model.run(model.random_inputs(5))[0]
+    assert np.array_equal(np.load(tmp_path / "output_0.npy"), expected)
+
+
+def test_run_native_refuses_too_many_cores(capsys, tmp_path):
+    code, _, err = cli(capsys, "run", HELLO, "--backend", "native", "--target", "rp2040", "--cores", 4,
+                       "-o", tmp_path)
+    assert_one_line_error(code, err, "rp2040 has 2 core(s)")

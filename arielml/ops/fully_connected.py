@@ -13,7 +13,7 @@ import numpy as np
 
 from arielml.codegen.kernel_call import CArray, KernelCall, no_kernel
 from arielml.ir import NO_TENSOR, Graph, Node
-from arielml.ops.common import Requant, conv_requant, float_clamp
+from arielml.ops.common import Requant, conv_requant, float_clamp, quantisation_problem
 from arielml.ops.kernel_support import (bias_index, check_shifts, check_window, dequantised_weights, folded_bias,
                                         requant_arrays, require_constant, rounding_code)
 from arielml.ops.registry import OpDef, Semantics, fused_activation, register, unsupported
@@ -61,6 +61,19 @@ def check(node: Node, graph: Graph) -> None:
         raise unsupported(node, f"{x.dtype} input is not supported")
     if x.dtype == "float32" and w.dtype != "float32" and (w.quant is None or not w.is_constant):
         raise unsupported(node, f"hybrid {w.dtype} weights must be constant and carry quantisation parameters")
+    out = graph.tensors[node.outputs[0]]
+    if x.dtype != "float32":
+        for t in (x, w, out):
+            if t.quant is None:
+                raise unsupported(node, f"quantised tensor '{t.name}' has no quantisation parameters")
+        if len(w.quant.scale) not in (1, w.shape[0]):
+            raise unsupported(node, f"weights have {len(w.quant.scale)} scales for {w.shape[0]} output units")
+    for t in (x, w, out):
+        if problem := quantisation_problem(t):
+            raise unsupported(node, problem)
+    bias = graph.tensor(node.inputs[2]) if len(node.inputs) > 2 else None
+    if bias is not None and bias.num_elements != w.shape[0]:
+        raise unsupported(node, f"bias has {bias.num_elements} values for {w.shape[0]} output units")
     fused_activation(node, node.options.fused_activation_function)
 
 

@@ -39,6 +39,15 @@ class Board:
     emulated: bool = True  # False: code generation and cost estimates only
     max_cores: int | None = None  # for scalable clusters (rv32-smp): cores can be chosen up to this
     sio_base: int | None = None  # RP2040/RP2350 single-cycle IO block (CPUID, spinlocks, FIFO), if any
+    # bare-metal port (arielml/runtime/ports/<port>) per core type name; several entries = one firmware
+    # image per core type (rp2350-mixed, stm32h747)
+    ports: tuple[tuple[str, str], ...] = ()
+    hsem_base: int | None = None  # STM32H7 hardware semaphores, if any
+    timer_base: int | None = None  # RP2040 1 MHz TIMER block, if emulated
+    emu_quantum_cycles: int = 20_000  # emulator: time slice per round-robin turn, in cycles of the fastest core
+
+    def port_for(self, core_type: CoreType) -> str | None:
+        return dict(self.ports).get(core_type.name)
 
     @property
     def core_count(self) -> int:
@@ -71,25 +80,28 @@ BOARDS: dict[str, Board] = {b.name: b for b in (
           emulated=False, max_cores=64),
     Board("rp2040", "Raspberry Pi RP2040: 2x Cortex-M0+, 264 KB SRAM, 2 MB QSPI flash (XIP)",
           ((CORTEX_M0PLUS, 125_000_000),) * 2, MemoryRegion("flash", 0x1000_0000, 2 * MB, wait_states=1),
-          MemoryRegion("sram", 0x2000_0000, 264 * KB), sio_base=0xD000_0000),
+          MemoryRegion("sram", 0x2000_0000, 264 * KB), sio_base=0xD000_0000,
+          ports=(("cortex-m0plus", "rp2040"),), timer_base=0x4005_4000),
     Board("rp2350-arm", "Raspberry Pi RP2350: 2x Cortex-M33 (DSP, FPU), 520 KB SRAM, 4 MB flash",
           ((CORTEX_M33, 150_000_000),) * 2, MemoryRegion("flash", 0x1000_0000, 4 * MB, wait_states=1),
-          MemoryRegion("sram", 0x2000_0000, 520 * KB), sio_base=0xD000_0000),
+          MemoryRegion("sram", 0x2000_0000, 520 * KB), sio_base=0xD000_0000, ports=(("cortex-m33", "rp2350-arm"),)),
     Board("rp2350-riscv", "Raspberry Pi RP2350: 2x Hazard3 RV32IMAC, 520 KB SRAM, 4 MB flash",
           ((HAZARD3, 150_000_000),) * 2, MemoryRegion("flash", 0x1000_0000, 4 * MB, wait_states=1),
-          MemoryRegion("sram", 0x2000_0000, 520 * KB), sio_base=0xD000_0000),
+          MemoryRegion("sram", 0x2000_0000, 520 * KB), sio_base=0xD000_0000, ports=(("hazard3", "rp2-riscv"),)),
     Board("rp2350-mixed", "Raspberry Pi RP2350: one Cortex-M33 and one Hazard3 sharing SRAM (two ISAs)",
           ((CORTEX_M33, 150_000_000), (HAZARD3, 150_000_000)), MemoryRegion("flash", 0x1000_0000, 4 * MB, wait_states=1),
-          MemoryRegion("sram", 0x2000_0000, 520 * KB), sio_base=0xD000_0000),
+          MemoryRegion("sram", 0x2000_0000, 520 * KB), sio_base=0xD000_0000,
+          ports=(("cortex-m33", "rp2350-arm"), ("hazard3", "rp2-riscv"))),
     Board("nrf52840", "Nordic nRF52840: 1x Cortex-M4F 64 MHz, 256 KB SRAM, 1 MB flash (single-core baseline)",
           ((CORTEX_M4F, 64_000_000),), MemoryRegion("flash", 0x0000_0000, 1 * MB, wait_states=2),
-          MemoryRegion("sram", 0x2000_0000, 256 * KB)),
+          MemoryRegion("sram", 0x2000_0000, 256 * KB), ports=(("cortex-m4f", "nrf52840"),)),
     Board("stm32h747", "ST STM32H747: Cortex-M7 480 MHz + Cortex-M4 240 MHz on shared SRAM",
           ((CORTEX_M7, 480_000_000), (CORTEX_M4F, 240_000_000)), MemoryRegion("flash", 0x0800_0000, 2 * MB, wait_states=4),
-          MemoryRegion("sram", 0x2400_0000, 512 * KB)),
+          MemoryRegion("sram", 0x2400_0000, 512 * KB), ports=(("cortex-m7", "stm32h747"), ("cortex-m4f", "stm32h747")),
+          hsem_base=0x5802_6400),
     Board("rv32-smp", "generic RV32IMAC cluster, up to 8 cores at 100 MHz on shared SRAM (scaling studies)",
           ((HAZARD3, 100_000_000),), MemoryRegion("flash", 0x1000_0000, 16 * MB, wait_states=1),
-          MemoryRegion("sram", 0x2000_0000, 2 * MB), max_cores=8, sio_base=0xD000_0000),
+          MemoryRegion("sram", 0x2000_0000, 2 * MB), max_cores=8, sio_base=0xD000_0000, ports=(("hazard3", "rp2-riscv"),)),
     Board("esp32s3", "Espressif ESP32-S3: 2x Xtensa LX7 240 MHz, 512 KB SRAM (code generation and estimates only)",
           ((XTENSA_LX7, 240_000_000),) * 2, MemoryRegion("flash", 0x4200_0000, 8 * MB, wait_states=2),
           MemoryRegion("sram", 0x3FC8_8000, 512 * KB), emulated=False),

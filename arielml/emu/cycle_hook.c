@@ -1,0 +1,221 @@
+/* Hot-path hooks of the emulator's cycle model, built with the host gcc at first use (see fasthook.py).
+ *
+ * Unicorn calls `ariel_block_hook` at the start of every translated block a core executes.  The block's
+ * static cost (cycles, instruction count, extra cycles if its final conditional branch is taken, flags)
+ * is looked up in a per-core open-addressing table; on a miss the Python classifier (capstone, cached)
+ * is called once through a function pointer and the answer is stored.  Whether the previous block's
+ * conditional branch was taken is known exactly here: the branch was taken iff this block does not
+ * start where the previous one ended.  `ariel_flash_read_hook` charges wait states per data read that
+ * hits the flash range (Unicorn filters the range before calling it).
+ *
+ * When a core's cycle count has reached its target for the current quantum, the hook of the next
+ * block asks Unicorn to stop; Unicorn then does not execute that block, and the hook does not charge
+ * it, so quanta end on block boundaries and no block is ever split or counted twice.  Nothing here depends on host timing: the same ELF gives the same
+ * counts on every run.
+ *
+ * Only the few Unicorn entry points we call are declared here (no Unicorn headers needed). */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef int (*uc_emu_stop_fn)(void *uc);
+/* Returns a packed block description, see pack_block() in cyclemodel.py. */
+typedef uint64_t (*classify_fn)(uint32_t core, uint64_t address, uint32_t size);
+
+enum { FLAG_COND_BRANCH = 1, FLAG_SEV = 2, FLAG_WFE_END = 4, FLAG_WAIT_HINT = 8, FLAG_LAST32 = 16, FLAG_FIRST32 = 32 };
+enum { STOP_NONE = 0, STOP_QUANTUM = 1, STOP_CLASSIFY_ERROR = 2, STOP_WAIT = 3, STOP_EXTERNAL = 4 };
+#define MAX_CORES 16
+
+typedef struct {
+    uint64_t address;  /* 0 = empty slot (no code executes at address 0 with size 0) */
+    uint32_t size;
+    uint32_t cost;
+    uint32_t insns;
+    uint32_t taken_extra;
+    uint32_t flags;
+    uint32_t _pad;
+} block_entry;
+
+typedef struct machine_events {
+    volatile uint32_t event[MAX_CORES]; /* Arm event register per core (set by SEV, consumed by WFE) */
+    uint32_t ncores;
+    uint64_t event_time[MAX_CORES];     /* machine time (ticks) when the pending event was sent */
+} machine_events;
+
+typedef struct core_ctx {
+    uint64_t cycles;        /* cycles charged so far (includes the whole current block) */
+    uint64_t insns;         /* instructions executed */
+    uint64_t blocks;        /* block executions */
+    uint64_t target;        /* stop when cycles >= target */
+    uint64_t flash_reads;   /* data reads that hit flash */
+    uint64_t prev_end;      /* address right after the previous block */
+    uint64_t last_block;    /* start address of the most recent block */
+    uint32_t last_size;
+    uint32_t prev_flags;
+    uint32_t prev_taken_extra;
+    uint32_t flash_wait;    /* extra cycles per flash data read */
+    uint32_t stop_reason;
+    uint32_t core_index;
+    uint64_t ticks_per_cycle;  /* machine time ticks per cycle of this core (cores may differ in clock) */
+    void *uc;
+    uc_emu_stop_fn emu_stop;
+    classify_fn classify;
+    machine_events *events;
+    block_entry *table;
+    uint32_t mask;          /* table size - 1 (power of two) */
+    uint32_t used;
+    uint32_t predictor;     /* 1: Hazard3's branch predictor (remembers the last taken backward branch) */
+    uint32_t _pad;
+    uint64_t predicted_pc;  /* address of the branch the predictor will predict taken (0: none) */
+} core_ctx;
+
+static uint32_t slot_of(uint64_t address, uint32_t mask) {
+    uint64_t h = address * 0x9E3779B97F4A7C15ull;
+    return (uint32_t)(h >> 40) & mask;
+}
+
+static int grow(core_ctx *c) {
+    uint32_t old_size = c->mask + 1, new_size = old_size * 2;
+    block_entry *old = c->table, *fresh = calloc(new_size, sizeof(block_entry));
+    if (!fresh) return -1;
+    c->table = fresh;
+    c->mask = new_size - 1;
+    for (uint32_t i = 0; i < old_size; i++) {
+        if (!old[i].address && !old[i].size) continue;
+        uint32_t s = slot_of(old[i].address, c->mask);
+        while (fresh[s].address || fresh[s].size) s = (s + 1) & c->mask;
+        fresh[s] = old[i];
+    }
+    free(old);
+    return 0;
+}
+
+static block_entry *lookup_or_classify(core_ctx *c, uint64_t address, uint32_t size) {
+    uint32_t s = slot_of(address, c->mask);
+    for (;;) {
+        block_entry *e = &c->table[s];
+        if (e->address == address && e->size == size) return e;
+        if (!e->address && !e->size) break;
+        s = (s + 1) & c->mask;
+    }
+    uint64_t packed = c->classify(c->core_index, address, size);
+    if (packed == UINT64_MAX) return 0;
+    if ((c->used + 1) * 2 > c->mask + 1) {
+        if (grow(c)) return 0;
+        s = slot_of(address, c->mask);
+        while (c->table[s].address || c->table[s].size) s = (s + 1) & c->mask;
+    }
+    block_entry *e = &c->table[s];
+    e->address = address;
+    e->size = size;
+    e->cost = (uint32_t)(packed & 0xFFFFFF);
+    e->insns = (uint32_t)((packed >> 24) & 0xFFFF);
+    e->taken_extra = (uint32_t)((packed >> 40) & 0xFF);
+    e->flags = (uint32_t)((packed >> 48) & 0xFF);
+    c->used++;
+    return e;
+}
+
+void ariel_block_hook(void *uc, uint64_t address, uint32_t size, void *user) {
+    core_ctx *c = (core_ctx *)user;
+    (void)uc;
+    /* Unicorn does not execute a block whose hook asked to stop (nor one reached after a stop request
+     * from an MMIO callback): such a block is not charged, it runs - and is charged - on resumption. */
+    if (c->stop_reason != STOP_NONE) return;
+    if (c->cycles >= c->target) {
+        c->stop_reason = STOP_QUANTUM;
+        c->emu_stop(c->uc);
+        return;
+    }
+    block_entry *e = lookup_or_classify(c, address, size);
+    if (!e) {
+        c->stop_reason = STOP_CLASSIFY_ERROR;
+        c->emu_stop(c->uc);
+        return;
+    }
+    if (e->flags & FLAG_WAIT_HINT) {
+        /* a wait hint in the block (Hazard3 h3.block): consume a pending event, or sleep until one */
+        if (c->events->event[c->core_index]) {
+            c->events->event[c->core_index] = 0;
+        } else {
+            c->stop_reason = STOP_WAIT;
+            c->emu_stop(c->uc);
+            return;
+        }
+    }
+    if (c->prev_flags & FLAG_COND_BRANCH) {
+        int taken = address != c->prev_end;
+        if (c->predictor) {
+            /* a taken backward branch is remembered and predicted taken next time; every other branch is
+             * predicted not taken; a misprediction costs taken_extra */
+            uint64_t branch_pc = c->prev_end - ((c->prev_flags & FLAG_LAST32) ? 4u : 2u);
+            int predicted = c->predicted_pc == branch_pc;
+            if (taken != predicted) c->cycles += c->prev_taken_extra;
+            if (taken && address < branch_pc) c->predicted_pc = branch_pc;
+            else if (!taken && predicted) c->predicted_pc = 0;
+        } else if (taken) {
+            c->cycles += c->prev_taken_extra;
+        }
+    }
+    if (c->predictor && address != c->prev_end && (address & 2u) && (e->flags & FLAG_FIRST32))
+        c->cycles += 1; /* a jump to a 32-bit instruction that is not 32-bit aligned: two fetches */
+    c->cycles += e->cost;
+    c->insns += e->insns;
+    c->blocks++;
+    c->prev_end = address + size;
+    c->prev_flags = e->flags;
+    c->prev_taken_extra = e->taken_extra;
+    c->last_block = address;
+    c->last_size = size;
+    if (e->flags & FLAG_SEV) {
+        uint64_t now = c->cycles * c->ticks_per_cycle;
+        for (uint32_t i = 0; i < c->events->ncores; i++) {
+            if (!c->events->event[i]) c->events->event_time[i] = now;
+            c->events->event[i] = 1;
+        }
+    }
+}
+
+void ariel_flash_read_hook(void *uc, int type, uint64_t address, int size, int64_t value, void *user) {
+    core_ctx *c = (core_ctx *)user;
+    (void)uc; (void)type; (void)address; (void)size; (void)value;
+    c->cycles += c->flash_wait;
+    c->flash_reads++;
+}
+
+core_ctx *ariel_core_new(uint32_t core_index, void *uc, uc_emu_stop_fn emu_stop, classify_fn classify,
+                         machine_events *events, uint32_t flash_wait, uint64_t ticks_per_cycle) {
+    core_ctx *c = calloc(1, sizeof(core_ctx));
+    if (!c) return 0;
+    c->core_index = core_index;
+    c->uc = uc;
+    c->emu_stop = emu_stop;
+    c->classify = classify;
+    c->events = events;
+    c->flash_wait = flash_wait;
+    c->ticks_per_cycle = ticks_per_cycle;
+    c->mask = 1023;
+    c->table = calloc(c->mask + 1, sizeof(block_entry));
+    if (!c->table) { free(c); return 0; }
+    return c;
+}
+
+void ariel_core_free(core_ctx *c) {
+    if (!c) return;
+    free(c->table);
+    free(c);
+}
+
+machine_events *ariel_events_new(uint32_t ncores) {
+    machine_events *m = calloc(1, sizeof(machine_events));
+    if (m) m->ncores = ncores < MAX_CORES ? ncores : MAX_CORES;
+    return m;
+}
+
+void ariel_events_free(machine_events *m) { free(m); }
+
+/* Forget all cached block costs (used when code in RAM is rewritten). */
+void ariel_core_flush(core_ctx *c) {
+    memset(c->table, 0, (size_t)(c->mask + 1) * sizeof(block_entry));
+    c->used = 0;
+}

@@ -1,0 +1,479 @@
+"""A multi-core microcontroller on Unicorn: one Uc per core, one shared SRAM buffer mapped into all of
+them, flash loaded from the ELF image(s), the peripherals of peripherals.py, and a cycle counter per
+core (cycle_hook.c + cyclemodel.py).
+
+Scheduling is in simulated time: every round each core runs until its cycle counter reaches the end
+of the round's time slice (the quantum, in cycles of the fastest core, scaled by each core's clock),
+so cores of different speeds stay in step. Slices end on block boundaries; the overshoot is taken
+from the core's next slice. Deterministic mode: fixed slices and core order. Randomised mode (seed):
+each slice length is drawn from [quantum/4, 7*quantum/4] and the core order is shuffled every round;
+the seed fully determines the run.
+"""
+from __future__ import annotations
+
+import bisect
+import math
+import ctypes
+import mmap
+import random
+import time
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import unicorn as uc_module
+from elftools.elf.elffile import ELFFile
+from unicorn import arm_const, riscv_const
+
+from arielml.emu import fasthook, peripherals
+from arielml.emu.cyclemodel import classifier_for
+from arielml.emu.firmware import Firmware
+from arielml.emu.peripherals import CONTROL_BASE, CONTROL_SIZE, PPB_BASE, PPB_SIZE, SharedState, TraceEvent
+from arielml.errors import FirmwareFault, TargetError
+from arielml.targets.boards import Board, check_cores
+
+_ARM_MODELS = {"cortex-m0plus": arm_const.UC_CPU_ARM_CORTEX_M0, "cortex-m33": arm_const.UC_CPU_ARM_CORTEX_M33,
+               "cortex-m4f": arm_const.UC_CPU_ARM_CORTEX_M4, "cortex-m7": arm_const.UC_CPU_ARM_CORTEX_M7}
+_UNTIL = 0xFFFF_FFF0  # never reached: cores stop through the cycle hook, the control block or a fault
+_STALL_CHECK_INSNS = 1 << 24  # how often (in instructions) to look for a machine that no longer changes
+
+
+@dataclass(frozen=True)
+class RunResult:
+    exit_status: int | None  # value core 0 wrote to the control block's EXIT register
+    cycles: tuple[int, ...]  # per core, in that core's own clock
+    instructions: tuple[int, ...]
+    clocks_hz: tuple[int, ...]
+    console: str
+    trace: tuple[TraceEvent, ...]
+    seconds: float  # host wall time
+    flash_reads: tuple[int, ...]
+
+    @property
+    def total_instructions(self) -> int:
+        return sum(self.instructions)
+
+    @property
+    def mips(self) -> float:
+        return self.total_instructions / self.seconds / 1e6 if self.seconds > 0 else 0.0
+
+    @property
+    def elapsed_seconds(self) -> float:
+        """Simulated time until the last core stopped."""
+        return max(c / f for c, f in zip(self.cycles, self.clocks_hz))
+
+
+@dataclass
+class _Image:
+    path: Path
+    arch: str
+    entry: int
+    initial_sp: int
+    segments: list[tuple[int, bytes]]
+    symbol_starts: list[int]
+    symbol_names: list[str]
+
+
+def _load_elf(path: Path) -> _Image:
+    with open(path, "rb") as handle:
+        elf = ELFFile(handle)
+        arch = "riscv" if elf["e_machine"] == "EM_RISCV" else "arm"
+        segments = [(seg["p_paddr"], seg.data()) for seg in elf.iter_segments()
+                    if seg["p_type"] == "PT_LOAD" and seg["p_filesz"] > 0]
+        functions = []
+        table = elf.get_section_by_name(".symtab")
+        if table is not None:
+            functions = sorted((s["st_value"] & ~1, s.name) for s in table.iter_symbols()
+                               if s["st_info"]["type"] == "STT_FUNC" and s.name)
+        initial_sp = 0
+        vectors = next((s for s in (table.iter_symbols() if table else ())
+                        if s.name in ("__ariel_vectors", "__isr_vector", "__Vectors", "__vectors", "g_pfnVectors")), None)
+        vector_address = vectors["st_value"] if vectors is not None else min(a for a, _ in segments)
+        for address, data in segments:
+            if address <= vector_address < address + len(data) - 4:
+                initial_sp = int.from_bytes(data[vector_address - address: vector_address - address + 4], "little")
+        return _Image(Path(path), arch, elf["e_entry"], initial_sp, segments, [a for a, _ in functions],
+                      [n for _, n in functions])
+
+
+class Machine:
+    """Run bare-metal firmware on an emulated board.
+
+    `firmware`: a Firmware from build_firmware, or the path of any ELF built for the board's memory
+    map (every core then boots that image; Arm: SP from the vector table, PC from the ELF entry)."""
+
+    def __init__(self, board: Board, firmware: Firmware | str | Path, cores: int | None = None,
+                 quantum_cycles: int | None = None, seed: int | None = None,
+                 max_instructions: int = 20_000_000_000, exact_flash_reads: bool = False):
+        if not board.emulated:
+            raise TargetError(f"target {board.name} cannot be emulated here (code generation and estimates only)")
+        self.board = board
+        if isinstance(firmware, Firmware):
+            cores = firmware.cores if cores is None else cores
+            paths = [firmware.image_of_core(c).path for c in range(cores)]
+        else:
+            cores = board.core_count if cores is None else cores
+            paths = [Path(firmware)] * cores
+        check_cores(board, cores)
+        self.ncores = cores
+        self.quantum = quantum_cycles or board.emu_quantum_cycles
+        self.seed = seed
+        self.max_instructions = max_instructions
+        # exact: every data read that hits flash pays the wait states (a memory hook; ~5x slower).
+        # default: only literal-pool loads pay them, statically (docs/cycle-model.md)
+        self.exact_flash_reads = exact_flash_reads
+        self.core_types = [board.core(c)[0] for c in range(cores)]
+        self.clocks = [board.core(c)[1] for c in range(cores)]
+        ticks = math.lcm(*self.clocks)
+        self.ticks_per_cycle = [ticks // f for f in self.clocks]  # common time base of all cores
+        self._blocked: dict[int, tuple[str, int]] = {}  # core -> lock it waits for
+        self._images = {p: _load_elf(p) for p in dict.fromkeys(paths)}
+        self.core_image = [self._images[p] for p in paths]
+        self._lib = fasthook.hook_library()
+        self._events = self._lib.ariel_events_new(cores)
+        self._flash = mmap.mmap(-1, _page_align(board.flash.size))
+        self._sram = mmap.mmap(-1, _page_align(board.sram.size))
+        for image in self._images.values():
+            for address, data in image.segments:
+                self._store(address, data)
+        self.state = SharedState(cores, self._cycles_of, lambda c: self.clocks[c])
+        self.state.read_string = self._read_string
+        self._classifiers: dict[str, object] = {}
+        self._block_cache: dict[tuple[str, int, bytes], int] = {}
+        self._classify_error: BaseException | None = None
+        self._invalid_access: dict[int, tuple[int, int]] = {}
+        self._keep_alive: list[object] = []
+        self.ucs = []
+        self.ctxs = []
+        for core in range(cores):
+            self._create_core(core)
+        self._asleep = [False] * cores
+
+    # ---- set-up ------------------------------------------------------------------------------------
+
+    def _store(self, address: int, data: bytes) -> None:
+        for region, buffer in ((self.board.flash, self._flash), (self.board.sram, self._sram)):
+            if region.base <= address and address + len(data) <= region.base + region.size:
+                buffer[address - region.base: address - region.base + len(data)] = data
+                return
+        raise FirmwareFault(f"ELF segment at {address:#x} ({len(data)} bytes) lies outside {self.board.name}'s "
+                            f"flash and SRAM; build it for this board's memory map")
+
+    def _create_core(self, core: int) -> None:
+        core_type = self.core_types[core].name
+        image = self.core_image[core]
+        if image.arch == "arm":
+            uc = uc_module.Uc(uc_module.UC_ARCH_ARM, uc_module.UC_MODE_THUMB)
+            uc.ctl_set_cpu_model(_ARM_MODELS[core_type])  # first call on this Uc (the Cortex-M0 trap)
+        else:
+            uc = uc_module.Uc(uc_module.UC_ARCH_RISCV, uc_module.UC_MODE_RISCV32)
+        board = self.board
+        flash_ptr = ctypes.addressof(ctypes.c_char.from_buffer(self._flash))
+        sram_ptr = ctypes.addressof(ctypes.c_char.from_buffer(self._sram))
+        uc.mem_map_ptr(board.flash.base, len(self._flash), uc_module.UC_PROT_READ | uc_module.UC_PROT_EXEC, flash_ptr)
+        uc.mem_map_ptr(board.sram.base, len(self._sram), uc_module.UC_PROT_ALL, sram_ptr)
+        state = self.state
+        self._mmio(uc, CONTROL_BASE, CONTROL_SIZE, core,
+                   lambda c, off: peripherals.control_read(state, c, off), self._control_write)
+        if board.sio_base is not None:
+            self._mmio(uc, board.sio_base, 0x1000, core, self._sio_read, self._sio_write)
+        if board.timer_base is not None:
+            self._mmio(uc, board.timer_base, 0x1000, core, lambda c, off: peripherals.timer_read(state, c, off),
+                       lambda c, off, v: None)
+        if board.hsem_base is not None:
+            base = board.hsem_base & ~0xFFF
+            delta = board.hsem_base - base
+            self._mmio(uc, base, 0x1000, core, lambda c, off: self._hsem_read(c, off - delta),
+                       lambda c, off, v: self._hsem_write(c, off - delta, v))
+        if image.arch == "arm":
+            self._mmio(uc, PPB_BASE, PPB_SIZE, core,
+                       lambda c, off: peripherals.ppb_read(state, c, self.core_types[c].name, off),
+                       lambda c, off, v: peripherals.ppb_write(state, c, off, v))
+        classify = fasthook.CLASSIFY_FN(self._make_classifier(core, uc))
+        flash_wait = board.flash.wait_states if self.exact_flash_reads else 0
+        ctx = self._lib.ariel_core_new(core, ctypes.c_void_p(uc._uch.value), fasthook.emu_stop_address(), classify,
+                                       self._events, flash_wait, self.ticks_per_cycle[core])
+        ctx.contents.predictor = 1 if core_type == "hazard3" else 0
+        fasthook.add_c_hooks(uc, ctx, (board.flash.base, board.flash.base + board.flash.size - 1) if flash_wait else None)
+        uc.hook_add(uc_module.UC_HOOK_MEM_INVALID, self._make_invalid_hook(core))
+        self._keep_alive.append(classify)
+        if image.arch == "arm":
+            uc.reg_write(arm_const.UC_ARM_REG_SP, image.initial_sp)
+        self.ucs.append(uc)
+        self.ctxs.append(ctx)
+        self._pcs = getattr(self, "_pcs", []) + [image.entry & ~1]
+
+    def _mmio(self, uc, base, size, core, read, write) -> None:
+        uc.mmio_map(base, size, lambda _uc, off, _size, _ud: read(core, off), None,
+                    lambda _uc, off, _size, value, _ud: write(core, off, value), None)
+
+    def _control_write(self, core: int, offset: int, value: int) -> None:
+        if peripherals.control_write(self.state, core, offset, value):
+            self._stop(core)
+
+    # A core that finds a hardware lock taken stops and waits until the holder releases it; it then
+    # resumes at the release time. Spinning on the lock is not emulated instruction by instruction
+    # (it would only burn host time, and its length would be an artefact of the time slices).
+    def _sio_read(self, core: int, offset: int) -> int:
+        value = peripherals.sio_read(self.state, core, offset)
+        if 0x100 <= offset < 0x180 and value == 0:
+            self._block(core, ("sio", (offset - 0x100) // 4))
+        return value
+
+    def _sio_write(self, core: int, offset: int, value: int) -> None:
+        peripherals.sio_write(self.state, core, offset, value)
+        if 0x100 <= offset < 0x180:
+            self._release(core, ("sio", (offset - 0x100) // 4))
+
+    def _hsem_read(self, core: int, offset: int) -> int:
+        value = peripherals.hsem_read(self.state, core, offset)
+        if 0x80 <= offset < 0x100 and value != peripherals.HSEM_LOCK | peripherals.HSEM_MASTER_ID[min(core, 1)] << 8:
+            self._block(core, ("hsem", (offset - 0x80) // 4))
+        return value
+
+    def _hsem_write(self, core: int, offset: int, value: int) -> None:
+        peripherals.hsem_write(self.state, core, offset, value)
+        if offset < 0x80 and self.state.hsem[offset // 4] == 0:
+            self._release(core, ("hsem", offset // 4))
+
+    def _block(self, core: int, lock: tuple[str, int]) -> None:
+        self._blocked[core] = lock
+        self._stop(core)
+
+    def _stop(self, core: int) -> None:
+        """Stop a core from inside an MMIO callback: the rest of the current block still runs."""
+        self.ctxs[core].contents.stop_reason = fasthook.STOP_EXTERNAL
+        self.ucs[core].emu_stop()
+
+    def _release(self, core: int, lock: tuple[str, int]) -> None:
+        now = self.ctxs[core].contents.cycles * self.ticks_per_cycle[core]
+        for waiter, wanted in list(self._blocked.items()):
+            if wanted == lock:
+                del self._blocked[waiter]
+                ctx = self.ctxs[waiter].contents
+                ctx.cycles = max(ctx.cycles, -(-now // self.ticks_per_cycle[waiter]))
+
+    def _make_invalid_hook(self, core: int):
+        def on_invalid(_uc, access, address, size, value, _ud):
+            self._invalid_access[core] = (access, address)
+            return False
+        return on_invalid
+
+    def _make_classifier(self, core: int, uc):
+        core_type = self.core_types[core].name
+        if core_type not in self._classifiers:
+            flash = (self.board.flash.base, self.board.flash.base + self.board.flash.size)
+            literal_wait = 0 if self.exact_flash_reads else self.board.flash.wait_states
+            self._classifiers[core_type] = classifier_for(core_type, literal_wait, flash)
+        classifier = self._classifiers[core_type]
+
+        def classify(_core: int, address: int, size: int) -> int:
+            try:
+                code = bytes(uc.mem_read(address, size))
+                key = (core_type, address, code)
+                packed = self._block_cache.get(key)
+                if packed is None:
+                    packed = classifier.classify(code, address).pack()
+                    self._block_cache[key] = packed
+                return packed
+            except BaseException as error:  # never let an exception cross the C boundary
+                self._classify_error = error
+                return fasthook.CLASSIFY_FAILED
+        return classify
+
+    def _read_string(self, core: int, address: int) -> str:
+        raw = bytearray()
+        while len(raw) < 4096:
+            chunk = bytes(self.ucs[core].mem_read(address + len(raw), 64))
+            end = chunk.find(b"\0")
+            raw += chunk if end < 0 else chunk[:end]
+            if end >= 0:
+                break
+        return raw.decode("utf-8", "replace")
+
+    def _cycles_of(self, core: int) -> int:
+        return self.ctxs[core].contents.cycles
+
+    # ---- running -----------------------------------------------------------------------------------
+
+    def run(self) -> RunResult:
+        """Run until core 0 writes EXIT (or every core halts). Raises FirmwareFault on a fault, when the
+        instruction budget runs out, or when the cores stop making progress."""
+        started = time.perf_counter()
+        state, ctxs = self.state, [c.contents for c in self.ctxs]
+        rng = random.Random(self.seed) if self.seed is not None else None
+        fastest = max(self.clocks)
+        slices = [max(1, self.quantum * f // fastest) for f in self.clocks]
+        targets = [0] * self.ncores
+        order = list(range(self.ncores))
+        next_stall_check, last_snapshot = _STALL_CHECK_INSNS, None
+        events = self._events.contents.event
+        event_times = self._events.contents.event_time
+        while state.exit_status is None and len(state.halted) < self.ncores:
+            if rng is not None:
+                rng.shuffle(order)
+            for core in order:
+                if core in state.halted or state.exit_status is not None:
+                    continue
+                ctx = ctxs[core]
+                step = slices[core] if rng is None else rng.randint(max(1, slices[core] // 4), slices[core] * 7 // 4)
+                targets[core] = max(targets[core], ctx.cycles) + step if rng is not None else targets[core] + step
+                if core in self._blocked:
+                    continue
+                if self._asleep[core]:
+                    if not events[core]:
+                        continue
+                    # woken by an event: resume at the time it was sent (if that is later)
+                    ctx.cycles = max(ctx.cycles, -(-event_times[core] // self.ticks_per_cycle[core]))
+                    if self._asleep[core] == "wfe":
+                        events[core] = 0  # WFE already executed: waking consumes the event
+                    self._asleep[core] = False  # a wait hint's block re-runs and consumes it itself
+                if ctx.cycles >= targets[core]:
+                    continue
+                self._run_core(core, ctx, targets[core])
+            total = sum(c.insns for c in ctxs)
+            if total > self.max_instructions:
+                raise self._fault(self._busiest_core(ctxs), f"instruction budget exhausted "
+                                  f"({self.max_instructions} instructions); the firmware never wrote EXIT")
+            running = [c for c in range(self.ncores) if c not in state.halted]
+            if running and state.exit_status is None and \
+                    all((self._asleep[c] and not events[c]) or c in self._blocked for c in running):
+                waits = ", ".join(f"core {c} " + (f"waits for {self._blocked[c][0]} lock {self._blocked[c][1]}"
+                                                   if c in self._blocked else "waits for an event (WFE)")
+                                  for c in running)
+                raise self._fault(running[0], f"deadlock: {waits}, and no core can release them")
+            if total >= next_stall_check:
+                next_stall_check = total + _STALL_CHECK_INSNS
+                snapshot = self._snapshot()
+                if snapshot == last_snapshot:
+                    raise self._fault(self._busiest_core(ctxs), "the cores are spinning forever: "
+                                      "registers and memory did not change over the last check interval")
+                last_snapshot = snapshot
+        seconds = time.perf_counter() - started
+        return RunResult(state.exit_status, tuple(c.cycles for c in ctxs), tuple(c.insns for c in ctxs),
+                         tuple(self.clocks), "".join(state.console), tuple(state.trace), seconds,
+                         tuple(c.flash_reads for c in ctxs))
+
+    def _run_core(self, core: int, ctx, target: int) -> None:
+        uc = self.ucs[core]
+        arm = self.core_image[core].arch == "arm"
+        ctx.target = target
+        while True:
+            ctx.stop_reason = fasthook.STOP_NONE
+            pc = self._pcs[core]
+            try:
+                uc.emu_start(pc | 1 if arm else pc, _UNTIL)
+                error = None
+            except uc_module.UcError as caught:
+                error = caught
+            pc = uc.reg_read(arm_const.UC_ARM_REG_PC if arm else riscv_const.UC_RISCV_REG_PC)
+            self._pcs[core] = pc
+            if ctx.stop_reason == fasthook.STOP_CLASSIFY_ERROR:
+                raise self._fault(core, f"the cycle model could not classify the code at {ctx.last_block:#x}: "
+                                  f"{self._classify_error}")
+            if error is None:
+                if ctx.stop_reason in (fasthook.STOP_QUANTUM, fasthook.STOP_EXTERNAL):
+                    return
+                # a wait hint (h3.block; its block has not run yet), or WFI (Arm) / wfi (RISC-V)
+                self._sleep(core, ctx, "hint" if ctx.stop_reason == fasthook.STOP_WAIT else "wfe")
+                return
+            if error.errno == uc_module.UC_ERR_INSN_INVALID and (ctx.prev_flags & fasthook.FLAG_WFE_END) \
+                    and pc == ctx.prev_end:
+                events = self._events.contents.event
+                if events[core]:
+                    events[core] = 0  # an event was pending: WFE returns at once
+                    ctx.prev_flags = 0
+                    if ctx.cycles < target:
+                        continue
+                    return
+                self._sleep(core, ctx, "wfe")
+                return
+            raise self._fault(core, self._describe_error(core, error))
+
+    def _sleep(self, core: int, ctx, kind: str) -> None:
+        """The core waits for an event; its clock stops here and resumes at the event's time."""
+        self._asleep[core] = kind
+        ctx.prev_flags = 0
+
+    def _describe_error(self, core: int, error) -> str:
+        access = self._invalid_access.pop(core, None)
+        if error.errno == uc_module.UC_ERR_INSN_INVALID:
+            return ("undefined instruction (not implemented by this core: "
+                    f"{self.core_types[core].name}, e.g. a Thumb-2/DSP instruction on a Cortex-M0+)")
+        if access is not None:
+            kind = {uc_module.UC_MEM_READ_UNMAPPED: "read of unmapped", uc_module.UC_MEM_WRITE_UNMAPPED: "write to unmapped",
+                    uc_module.UC_MEM_FETCH_UNMAPPED: "fetch from unmapped", uc_module.UC_MEM_WRITE_PROT: "write to read-only",
+                    uc_module.UC_MEM_FETCH_PROT: "fetch from non-executable"}.get(access[0], "invalid access to")
+            return f"{kind} address {access[1]:#x}"
+        return f"{error} ({error.errno})"
+
+    def _busiest_core(self, ctxs) -> int:
+        return max(range(self.ncores), key=lambda c: ctxs[c].insns)
+
+    def _fault(self, core: int, what: str) -> FirmwareFault:
+        pc = self._pcs[core]
+        symbol = self.symbol_at(core, pc)
+        op = self.state.current_op.get(core)
+        operator = f"operator {op}" if op is not None else "no operator running"
+        return FirmwareFault(f"{self.board.name} core {core} ({self.core_types[core].name}) at PC {pc:#010x} "
+                             f"in {symbol}, {operator}: {what}")
+
+    def symbol_at(self, core: int, address: int) -> str:
+        image = self.core_image[core]
+        index = bisect.bisect_right(image.symbol_starts, address) - 1
+        if index < 0:
+            return "?"
+        return f"{image.symbol_names[index]}+{address - image.symbol_starts[index]:#x}"
+
+    def _snapshot(self) -> tuple:
+        registers = []
+        for core, uc in enumerate(self.ucs):
+            if self.core_image[core].arch == "arm":
+                ids = [getattr(arm_const, f"UC_ARM_REG_R{i}") for i in range(13)] + [arm_const.UC_ARM_REG_SP,
+                                                                                    arm_const.UC_ARM_REG_LR]
+            else:
+                ids = [getattr(riscv_const, f"UC_RISCV_REG_X{i}") for i in range(1, 32)]
+            registers.append(tuple(uc.reg_read(r) for r in ids) + (self._pcs[core],))
+        return (zlib.crc32(self._sram), tuple(registers), tuple(self.state.spinlocks), tuple(self.state.hsem),
+                tuple(sorted(self.state.halted)))
+
+    # ---- memory access for callers (inputs/outputs of a model) ---------------------------------------
+
+    def read(self, address: int, size: int) -> bytes:
+        return bytes(self.ucs[0].mem_read(address, size))
+
+    def write(self, address: int, data: bytes) -> None:
+        self.ucs[0].mem_write(address, bytes(data))
+
+    def symbol_address(self, name: str, core: int = 0) -> int:
+        image = self.core_image[core]
+        with open(image.path, "rb") as handle:
+            table = ELFFile(handle).get_section_by_name(".symtab")
+            for symbol in table.iter_symbols():
+                if symbol.name == name:
+                    return symbol["st_value"]
+        raise KeyError(name)
+
+    def close(self) -> None:
+        for ctx in self.ctxs:
+            self._lib.ariel_core_free(ctx)
+        self.ctxs = []
+        if self._events:
+            self._lib.ariel_events_free(self._events)
+            self._events = None
+        self.ucs = []
+
+
+def _page_align(size: int) -> int:
+    return (size + 0xFFF) & ~0xFFF
+
+
+def run_firmware(board: Board, firmware: Firmware | str | Path, cores: int | None = None,
+                 quantum_cycles: int | None = None, seed: int | None = None,
+                 max_instructions: int = 20_000_000_000, exact_flash_reads: bool = False) -> RunResult:
+    """Build a Machine, run it to the end, free it."""
+    machine = Machine(board, firmware, cores, quantum_cycles, seed, max_instructions, exact_flash_reads)
+    try:
+        return machine.run()
+    finally:
+        machine.close()

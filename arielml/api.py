@@ -12,7 +12,7 @@ from arielml.ir import Graph
 from arielml.ir.verify import verify
 from arielml.ops.registry import SEMANTICS
 
-BACKENDS = ("reference", "native")
+BACKENDS = ("reference", "native", "emulator")
 
 
 def load(path: str | Path) -> "Model":
@@ -27,6 +27,7 @@ class Model:
     path: Path | None = None
     _prepared: dict[str, list] = field(default_factory=dict, repr=False)
     _native: dict[tuple, object] = field(default_factory=dict, repr=False)  # built native libraries
+    _emulated: dict[tuple, object] = field(default_factory=dict, repr=False)  # built firmware (emulator)
 
     @property
     def input_specs(self) -> list[tuple[tuple[int, ...], np.dtype]]:
@@ -67,10 +68,11 @@ class Model:
         return result
 
     def run(self, inputs, backend: str = "reference", semantics: str = "litert", cores: int = 1,
-            scheduler: str = "static") -> list[np.ndarray]:
+            scheduler: str = "static", target: str | None = None) -> list[np.ndarray]:
         """Run on `backend`; `semantics` picks whose arithmetic to match bit for bit: "litert"
         (TFLite's reference kernels, the default) or "tflm" (TFLite Micro). `cores` and
-        `scheduler` ("static" or "dynamic") apply to the native backend (threads)."""
+        `scheduler` ("static" or "dynamic") apply to the native backend (threads) and the emulator;
+        `target` is the board the emulator runs (required there) or the native plan's cost model."""
         arrays = self.check_inputs(inputs)
         if semantics not in SEMANTICS:
             raise TargetError(f"unknown semantics '{semantics}'; choose one of: {', '.join(SEMANTICS)}")
@@ -80,7 +82,14 @@ class Model:
                 self._prepared[semantics] = prepare_all(self.graph, SEMANTICS[semantics])
             return run_reference(self.graph, arrays, self._prepared[semantics])
         if backend == "native":
-            return self.run_native(arrays, cores=cores, scheduler=scheduler, semantics=semantics).outputs
+            return self.run_native(arrays, cores=cores, scheduler=scheduler, semantics=semantics,
+                                   target=target or "host").outputs
+        if backend == "emulator":
+            if target is None:
+                from arielml.targets.boards import BOARDS
+                raise TargetError("the emulator backend needs a target board, e.g. target=\"rp2040\"; emulated boards: "
+                                  + ", ".join(name for name, board in BOARDS.items() if board.emulated))
+            return self.run_emulated(arrays, target, cores=cores, scheduler=scheduler, semantics=semantics).outputs
         raise TargetError(f"unknown backend '{backend}'; choose one of: {', '.join(BACKENDS)}")
 
     def run_native(self, inputs, cores: int = 1, scheduler: str = "static", semantics: str = "litert",
@@ -96,6 +105,17 @@ class Model:
             result = compile_model(self.graph, target=target, cores=cores, scheduler=scheduler, semantics=semantics)
             self._native[key] = build_native(result, cache_dir)
         return self._native[key].run(arrays)
+
+    def run_emulated(self, inputs, target: str, cores: int = 1, scheduler: str = "static", semantics: str = "litert",
+                     quantum_cycles: int | None = None, seed: int | None = None, cache_dir: Path | None = None):
+        """Compile for the board `target`, cross-build (cached) and run on the emulated MCU. Returns
+        arielml.backends.emulator.EmulatedRun (outputs, cycles, ms, per_op, flash_bytes, ram_bytes, ...)."""
+        from arielml.backends.emulator import build_emulated
+        arrays = self.check_inputs(inputs)
+        key = (target, cores, scheduler, semantics, cache_dir)
+        if key not in self._emulated:
+            self._emulated[key] = build_emulated(self, target, cores, scheduler, semantics, cache_dir)
+        return self._emulated[key].run(arrays, quantum_cycles=quantum_cycles, seed=seed)
 
     def summary(self) -> str:
         from arielml.inspect import summarize_text

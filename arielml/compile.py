@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from arielml.codegen.emit import emit, write
-from arielml.errors import TargetError
+from arielml.errors import FitError, TargetError
 from arielml.ir import Graph
 from arielml.ops.registry import SEMANTICS, Semantics
 from arielml.passes.pipeline import run_pipeline
@@ -78,9 +78,36 @@ def compile_model(model_or_graph, target: str = "host", cores: int = 1, schedule
                   planner: str = "greedy", alignment: int = 8) -> CompileResult:
     """Compile a model (path, arielml Model or Graph) into a C99 library; write it to `out_dir`
     when given. Raises UnsupportedOperatorError for operators without a C kernel and TargetError
-    for bad options."""
+    for bad options, FitError when the arena or the weights alone exceed the board's RAM or flash."""
     plan = plan_model(model_or_graph, target, cores, scheduler, semantics, name, planner, alignment)
     sources, weights_bytes = emit(plan)
+    check_fit(plan, weights_bytes)
     if out_dir is not None:
         write(sources, Path(out_dir))
     return CompileResult(plan.arena_bytes, weights_bytes, tuple(sources), plan, sources)
+
+
+def _kb(size: int) -> str:
+    return f"{size / 1024:.1f}".rstrip("0").rstrip(".")
+
+
+def check_fit(plan: Plan, weights_bytes: int) -> None:
+    """Refuse a plan that cannot fit its board, from the plan alone: the arena and the runtime state
+    live in SRAM, the weights in flash (once per firmware image: boards whose cores are of two types
+    run two images, each with its own copy of the constants). These are lower bounds - code, stacks
+    and the application come on top; the firmware build checks the exact sizes of the linked ELF."""
+    board = get_board(plan.options.target)
+    images = len({board.core(c)[0].name for c in range(plan.options.cores)})
+    state = 12 + 4 * (len(plan.kernel_steps) + 1)  # ariel_shared + op_end[] (ariel_runtime.h)
+    ram = plan.arena_bytes + state
+    flash = weights_bytes * images
+    per_image = f" x {images} images (one per core type)" if images > 1 else ""
+    advice = "pick a board with more memory, fewer cores of a second type, or a smaller (e.g. int8-quantised) model"
+    if ram > board.sram.size:
+        raise FitError(f"the model does not fit {board.name}: needs {_kb(ram)} KB RAM (arena {_kb(plan.arena_bytes)} KB "
+                       f"+ runtime state {state} bytes; stacks and code data come on top), board has "
+                       f"{_kb(board.sram.size)} KB; {advice}")
+    if flash > board.flash.size:
+        raise FitError(f"the model does not fit {board.name}: needs {_kb(flash)} KB flash (weights "
+                       f"{_kb(weights_bytes)} KB{per_image}; code comes on top), board has {_kb(board.flash.size)} KB; "
+                       f"{advice}")

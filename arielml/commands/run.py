@@ -68,6 +68,22 @@ def _run_native(model, inputs: list[np.ndarray], options: RunOptions) -> RunRepo
 register_runner("native", _run_native)
 
 
+def _run_emulator(model, inputs: list[np.ndarray], options: RunOptions) -> RunReport:
+    """Generated C cross-compiled for --target and run on the emulated board's --cores cores."""
+    from arielml.backends.emulator import emulated_board
+    from arielml.targets.boards import BOARDS
+    if options.target is None:
+        raise TargetError("--backend emulator needs --target BOARD; emulated boards: "
+                          + ", ".join(name for name, board in BOARDS.items() if board.emulated))
+    board = emulated_board(options.target)
+    run = model.run_emulated(inputs, board.name, cores=options.cores or 1, scheduler=options.scheduler or "static",
+                             semantics=options.semantics)
+    return RunReport(outputs=run.outputs, fields=run.summary())
+
+
+register_runner("emulator", _run_emulator)
+
+
 def load_inputs(model, paths: list[Path], seed: int | None) -> tuple[list[np.ndarray], list[str]]:
     """Inputs from .npy files (one per model input, in order) or random ones; returns arrays and a
     description of where each came from. Shapes and dtypes are checked by Model.check_inputs."""

@@ -150,8 +150,10 @@ def _harness_run(graph, inputs, cache, sanitize, cores, scheduler):
     assert proc.stdout == b"".join(e.tobytes() for e in expected)
 
 
+# every MLPerf Tiny model (AD, KWS, VWW, IC, streaming wake word), whole graphs
 @pytest.mark.parametrize("name", ["mlcommons_tiny/ad01_int8", "mlcommons_tiny/kws_ref_model",
-                                  "mlcommons_tiny/str_ww_ref_model"])
+                                  "mlcommons_tiny/str_ww_ref_model", "mlcommons_tiny/vww_96_int8",
+                                  "mlcommons_tiny/pretrainedResnet_quant"])
 def test_address_and_undefined_sanitizers(name, cache):
     model = arielml.load(ZOO / f"{name}.tflite")
     _harness_run(kernel_prefix(model.graph), model.random_inputs(0), cache, "address", 3, "dynamic")

@@ -1,7 +1,11 @@
 """`arielml bench --backend native [--models M ...] [--repeat N] [--write docs/benchmarks.md] [--json]`:
 arielml's native backend at 1 and 2 threads (static and dynamic schedulers) against LiteRT (default
 kernels at 1 and 2 threads, reference kernels) and the TFLite Micro interpreter, in one interleaved
-run (see arielml/bench/host.py for the method)."""
+run (see arielml/bench/host.py for the method).
+
+`arielml bench --backend emulator [--targets rp2040,rp2350-arm,...] [--models ...] [--write ...]`: the
+firmware on emulated boards - cycles at 1 and 2 cores, scaling on rv32-smp, unequal cores (see
+arielml/bench/emulated.py)."""
 from __future__ import annotations
 
 import contextlib
@@ -16,7 +20,7 @@ import typer
 from arielml.commands._common import DEFAULT_ZOO, REPO_ROOT, print_json, stderr_console, stdout_console
 from arielml.errors import InputError, TargetError
 
-BACKENDS = ("native",)  # the emulator benchmark joins here with the emulator issue
+BACKENDS = ("native", "emulator")
 
 
 def resolve_models(names: list[str], zoo: Path) -> list[tuple[Path, str]]:
@@ -68,6 +72,9 @@ def bench_command(
     min_sample_ms: float = typer.Option(2.0, "--min-sample-ms",
                                         help="A sample averages enough calls to last at least this long."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
+    targets: Optional[list[str]] = typer.Option(None, "--targets",
+                                                help="Emulator backend: boards to cover (comma-separated; default "
+                                                     "rp2040,rp2350-arm,rv32-smp,stm32h747,rp2350-mixed)."),
 ) -> None:
     """Host benchmark: arielml native (1/2 threads, static/dynamic) vs LiteRT (1/2 threads, reference
     kernels) vs TFLite Micro, with latency ratios and arena bytes."""
@@ -77,6 +84,11 @@ def bench_command(
 
     if backend not in BACKENDS:
         raise TargetError(f"unknown bench backend '{backend}'; choose one of: {', '.join(BACKENDS)}")
+    if backend == "emulator":
+        emulator_bench(list(models or []), list(targets or []), zoo, write, as_json)
+        return
+    if targets:
+        raise InputError("--targets applies to --backend emulator only (the native backend runs on this machine)")
     if repeat < 1:
         raise InputError("--repeat must be at least 1")
     chosen = resolve_models(list(models or []), zoo)
@@ -113,6 +125,59 @@ def bench_command(
             console.print(f"[dim]{row.model}: {note}[/dim]")
     if write is not None:
         console.print(f"wrote the host section of {write}")
+
+
+def emulator_bench(models: list[str], targets: list[str], zoo: Path, write: Optional[Path], as_json: bool) -> None:
+    """`bench --backend emulator`: default models are the int8 models of the zoo (kws and vww for the
+    scaling and unequal-core studies); given models are used for every study."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from arielml.bench.emulated import ALL_TARGETS, STUDY_MODELS, is_int8_model, plan_runs, run_emulator_bench
+    from arielml.bench.emulated_report import render_markdown, rich_tables, update_section
+
+    chosen_targets = tuple(dict.fromkeys(t.strip() for arg in targets for t in arg.split(",") if t.strip())) \
+        or ALL_TARGETS
+    if models:
+        chosen = resolve_models(models, zoo)
+        study = chosen
+    else:
+        chosen = [(p, label) for p, label in resolve_models([], zoo) if is_int8_model(p)]
+        study = [(p, label) for p, label in chosen if p.stem in STUDY_MODELS]
+    specs = plan_runs([(p, p.stem) for p, _ in chosen], chosen_targets, [(p, p.stem) for p, _ in study])
+    if not specs:
+        raise InputError("nothing to run: no model/target combination selected (check --models and --targets)")
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=stderr_console(), transient=True) as progress:
+        task = progress.add_task("emulating", total=len(specs))
+
+        def on_run(spec) -> None:
+            done = specs.index(spec)
+            progress.update(task, completed=done, description=f"{spec.label} on {spec.target}, {spec.cores} core(s), "
+                                                              f"{spec.scheduler}")
+
+        bench = run_emulator_bench(specs, on_run=on_run)
+        progress.update(task, completed=len(specs))
+    if write is not None:
+        argv = ["arielml", "bench", "--backend", "emulator"]
+        if targets:
+            argv += ["--targets", ",".join(chosen_targets)]
+        argv += [a for m in models for a in ("--models", m)]
+        argv += ["--write", _display_path(write)]
+        update_section(write, render_markdown(bench, shlex.join(argv)))
+    if as_json:
+        print_json({**bench.to_json(), "written": str(write) if write else None})
+        return
+    console = stdout_console()
+    if not console.is_terminal:
+        console.width = max(console.width, 160)
+    console.print(f"{bench.machine}; {bench.date}; emulator {bench.mips:.0f} MIPS")
+    for table in rich_tables(bench):
+        console.print(table)
+    from arielml.bench.emulated_report import error_notes
+    for note in error_notes(bench):
+        console.print(f"[dim]{note}[/dim]")
+    if write is not None:
+        console.print(f"wrote the emulator section of {write}")
 
 
 def _display_path(path: Path) -> str:

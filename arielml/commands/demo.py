@@ -1,153 +1,132 @@
-"""`arielml demo`: what `make demo` runs. For now: inspect and run a few zoo models and compare them
-with LiteRT's reference kernels (when ai-edge-litert is installed). Later issues replace the body with
-the emulated multi-core job; the shape (progress bar, then one summary table) stays."""
+"""`arielml demo` (what `make demo` runs): the int8 models of the zoo compiled for an emulated RP2040
+(2x Cortex-M0+ at 125 MHz), run on 1 and on 2 cores, with a progress bar, then one table - MACs, ms on
+1 core, ms on 2 cores, speedup, flash, RAM, bit-exact vs the reference executor - and a Gantt chart of
+one model on 2 cores written to a PNG. Builds are cached, so a second demo is faster."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
 from pathlib import Path
+from typing import Optional
 
-import numpy as np
 import typer
 
 from arielml.commands._common import DEFAULT_ZOO, stdout_console
-from arielml.errors import ArielError, ModelFormatError
+from arielml.errors import ModelFormatError
 
-DEMO_MODELS = (
-    "tflite_micro/hello_world_int8.tflite",
-    "mlcommons_tiny/ad01_int8.tflite",
-    "mlcommons_tiny/kws_ref_model.tflite",
-    "mlcommons_tiny/vww_96_int8.tflite",
-    "mlcommons_tiny/pretrainedResnet_quant.tflite",
-    "simpletinyml_oneliner/lenet5_quantized.tflite",
-    "mlcommons_tiny/vww_96_float.tflite",
-)
-RUNS_PER_MODEL = 3
-FLOAT_TOLERANCE = 1e-4  # float32 models: same maths, different summation order
+DEMO_TARGET = "rp2040"
+GANTT_MODEL = "kws_ref_model"  # 13 operators: a chart whose labels stay readable
+DEFAULT_GANTT = Path("out") / "demo_gantt.png"
 
 
-@dataclass(frozen=True)
-class DemoRow:
-    model: str
-    ops: int
-    macs: int
-    params_bytes: int
-    peak_bytes: int
-    verdict: str  # "bit-exact", "max |Δ| ...", "n/a", or the error
-    ok: bool
+def demo_models(zoo: Path, names: list[str]) -> list[tuple[Path, str]]:
+    """(path, label) of the int8 models of the zoo, or of the named ones."""
+    from arielml.bench.emulated import is_int8_model
+    from arielml.commands.bench import resolve_models
+
+    if not zoo.is_dir() and not names:
+        raise ModelFormatError(f"the model zoo was not found at {zoo}; the demo needs it (pass --zoo DIR)")
+    if names:
+        return [(p, p.stem) for p, _ in resolve_models(names, zoo)]
+    models = [(p, p.stem) for p, _ in resolve_models([], zoo) if is_int8_model(p)]
+    if not models:
+        raise ModelFormatError(f"no int8 .tflite model found under {zoo}; the demo runs int8 models (pass --zoo DIR)")
+    return models
 
 
-def litert_reference(model_bytes: bytes, inputs: list[np.ndarray]) -> list[np.ndarray] | None:
-    """LiteRT's reference kernels (the contract), or None when ai-edge-litert is not installed."""
-    try:
-        from ai_edge_litert.interpreter import Interpreter, OpResolverType
-    except ImportError:
-        return None
-    interpreter = Interpreter(model_content=model_bytes, experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
-    interpreter.allocate_tensors()
-    for detail, array in zip(interpreter.get_input_details(), inputs):
-        interpreter.set_tensor(detail["index"], array.reshape(detail["shape"]))
-    interpreter.invoke()
-    return [interpreter.get_tensor(d["index"]).copy() for d in interpreter.get_output_details()]
-
-
-def compare(ours: list[np.ndarray], theirs: list[np.ndarray]) -> tuple[bool, float]:
-    """(bit-exact?, max absolute difference)."""
-    exact, worst = True, 0.0
-    for a, b in zip(ours, theirs):
-        b = b.reshape(a.shape)
-        exact &= bool(np.array_equal(a, b))
-        if a.size:
-            worst = max(worst, float(np.max(np.abs(a.astype(np.float64) - b.astype(np.float64)))))
-    return exact, worst
-
-
-def demo_one(path: Path, name: str) -> DemoRow:
-    import arielml
-    from arielml.frontend.tflite import load_tflite
-    from arielml.inspect import summarize
-
-    try:
-        summary = summarize(load_tflite(path))
-    except ArielError as e:
-        return DemoRow(name, 0, 0, 0, 0, f"[red]{e}[/red]", False)
-    row = dict(model=name, ops=len(summary.ops), macs=summary.macs, params_bytes=summary.params_bytes,
-               peak_bytes=summary.peak_activation_bytes)
-    if summary.unsupported:
-        ops = ", ".join(sorted({op.type for op in summary.unsupported}))
-        return DemoRow(**row, verdict=f"[red]unsupported: {ops}[/red]", ok=False)
-    try:
-        model = arielml.load(path)
-        data = path.read_bytes()
-        exact, worst, compared = True, 0.0, True
-        for seed in range(RUNS_PER_MODEL):
-            inputs = model.random_inputs(seed)
-            ours = model.run(inputs)
-            theirs = litert_reference(data, inputs)
-            if theirs is None:
-                compared = False
-                continue
-            same, diff = compare(ours, theirs)
-            exact &= same
-            worst = max(worst, diff)
-    except ArielError as e:
-        return DemoRow(**row, verdict=f"[red]{e}[/red]", ok=False)
-    if not compared:
-        return DemoRow(**row, verdict="n/a (ai-edge-litert not installed)", ok=True)
-    is_float = any(t.dtype == "float32" for t in summary.outputs) and not _quantised_core(model.graph)
-    if exact:
-        return DemoRow(**row, verdict="[green]✓ bit-exact[/green]", ok=True)
-    if is_float and worst <= FLOAT_TOLERANCE:
-        return DemoRow(**row, verdict=f"[green]✓ |Δ| ≤ {worst:.0e}[/green]", ok=True)
-    return DemoRow(**row, verdict=f"[red]✗ differs (max |Δ| {worst:.3g})[/red]", ok=False)
-
-
-def _si(value: int, unit: str = "") -> str:
-    for factor, prefix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if value >= factor:
-            return f"{value / factor:.3g} {prefix}{unit}"
-    return f"{value} {unit}".strip()
-
-
-def _quantised_core(graph) -> bool:
-    """True when every operator other than QUANTIZE/DEQUANTIZE computes in integers."""
-    return all(graph.tensors[n.outputs[0]].dtype != "float32" for n in graph.nodes
-               if n.op not in ("QUANTIZE", "DEQUANTIZE"))
+def demo_rows(bench, target: str) -> list[list[str]]:
+    """Table rows: model, MACs, ms 1 core, ms 2 cores, speedup, flash, RAM, bit-exact."""
+    from arielml.bench.emulated_report import exact_mark, kib, ms_text, si, speedup, x_text
+    rows = []
+    for label in dict.fromkeys(m.spec.label for m in bench.measurements):
+        one, two = bench.find("boards", label, target, 1), bench.find("boards", label, target, 2)
+        memory = two if two and two.error is None else one
+        mark = exact_mark(one, two)
+        failed = any(m is None or m.error for m in (one, two))
+        verdict = ("[red]✗ failed[/red]" if failed else {"✓": "[green]✓ bit-exact[/green]",
+                                                         "✗": "[red]✗ differs[/red]"}.get(mark, "n/a"))
+        rows.append([label, si(one.macs if one else None), ms_text(one.ms if one else None),
+                     ms_text(two.ms if two else None), x_text(speedup(one, two)),
+                     kib(memory.flash_bytes if memory else None), kib(memory.ram_bytes if memory else None), verdict])
+    return rows
 
 
 def demo_command(
     zoo: Path = typer.Option(DEFAULT_ZOO, "--zoo", help="Directory of the model zoo."),
+    models: Optional[list[str]] = typer.Option(None, "--models", "-m",
+                                               help="Run only these models (paths or zoo names, comma-separated)."),
+    gantt: Path = typer.Option(DEFAULT_GANTT, "--gantt", help="Where to write the Gantt chart (PNG)."),
 ) -> None:
-    """Inspect and run a few zoo models; compare with LiteRT's reference kernels."""
-    from rich.progress import Progress
+    """The int8 zoo on an emulated RP2040 at 1 and 2 cores: time, speedup, flash, RAM, bit-exactness,
+    and a Gantt chart of the two cores."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
-    if not zoo.is_dir():
-        raise ModelFormatError(f"the model zoo was not found at {zoo}; the demo needs it (pass --zoo DIR)")
-    models = [(zoo / name, Path(name).stem) for name in DEMO_MODELS if (zoo / name).is_file()]
-    if not models:
-        raise ModelFormatError(f"none of the demo models ({', '.join(DEMO_MODELS)}) is in {zoo}")
+    from arielml.bench.emulated import PRIOR_ART, plan_runs, run_emulator_bench
+    from arielml.bench.emulated_report import describe, geomean, speedup
+
+    chosen = demo_models(zoo, list(models or []))
+    specs = plan_runs(chosen, (DEMO_TARGET,))
     console = stdout_console()
-    rows = []
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("inspecting and running models", total=len(models))
-        for path, name in models:
-            progress.update(task, description=f"{name}")
-            rows.append(demo_one(path, name))
-            progress.advance(task)
-    table = Table(title=f"arielml demo: reference executor vs LiteRT reference kernels ({RUNS_PER_MODEL} random "
-                        "inputs each)")
-    table.add_column("model", no_wrap=True, overflow="ellipsis", max_width=22)
-    for column in ("ops", "MACs", "params", "peak act."):
-        table.add_column(column, justify="right", no_wrap=True)
-    table.add_column("vs LiteRT", min_width=13)
-    for r in rows:
-        table.add_row(r.model, str(r.ops), _si(r.macs), _si(r.params_bytes, "B"), _si(r.peak_bytes, "B"), r.verdict)
+    if not console.is_terminal:
+        console.width = max(console.width, 120)
+    console.print(f"[bold]arielml demo[/bold]: {len(chosen)} int8 models compiled for an emulated {DEMO_TARGET} "
+                  f"({describe(DEMO_TARGET)}), each run on 1 and on 2 cores, outputs checked against the reference "
+                  "executor")
+    started = time.perf_counter()
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True) as progress:
+        task = progress.add_task("starting", total=len(specs))
+
+        def on_run(spec) -> None:
+            progress.update(task, completed=specs.index(spec),
+                            description=f"{spec.label:<26} {spec.cores} core{'s' if spec.cores > 1 else ' '}")
+
+        bench = run_emulator_bench(specs, on_run=on_run, keep_runs=True)
+        progress.update(task, completed=len(specs))
+    elapsed = time.perf_counter() - started
+
+    table = Table(title=f"{DEMO_TARGET} ({describe(DEMO_TARGET)}), static scheduler, emulated cycle by cycle")
+    for column in ("model", "MACs", "ms 1 core", "ms 2 cores", "speedup", "flash", "RAM", "vs reference"):
+        table.add_column(column, justify="left" if column in ("model", "vs reference") else "right", no_wrap=True)
+    rows = demo_rows(bench, DEMO_TARGET)
+    for row in rows:
+        table.add_row(*row)
+    gains = [speedup(bench.find("boards", label, DEMO_TARGET, 1), bench.find("boards", label, DEMO_TARGET, 2))
+             for label, *_ in rows]
     console.print(table)
-    missing = len(DEMO_MODELS) - len(models)
-    if missing:
-        console.print(f"[yellow]{missing} demo model(s) missing from {zoo}[/yellow]")
-    if not all(r.ok for r in rows):
+    mean = geomean(gains)
+    if mean:
+        console.print(f"geometric mean speedup on 2 cores: [bold]{mean:.2f}×[/bold]. {PRIOR_ART}")
+    console.print(f"[dim]{len(specs)} emulated runs in {elapsed:.0f} s, emulator {bench.mips:.0f} million "
+                  "instructions per second[/dim]")
+
+    written = _write_gantt(bench, gantt, console)
+    if written:
+        console.print(f"Gantt chart of {written[1]} on 2 cores: [bold]{written[0]}[/bold]")
+    for m in bench.measurements:
+        if m.error:
+            console.print(f"[red]{m.spec.label} ({m.spec.cores} core(s)): {m.error}[/red]")
+    if any(m.error or m.bit_exact is False for m in bench.measurements):
         raise typer.Exit(1)
+
+
+def _write_gantt(bench, path: Path, console) -> tuple[Path, str] | None:
+    """Chart of the GANTT_MODEL (else the first model that ran) on 2 cores."""
+    from arielml.bench.gantt import draw_gantt
+    from arielml.commands.profile import core_labels
+    from arielml.targets import get_board
+
+    runs = [m for m in bench.measurements if m.spec.cores == 2 and m.run is not None]
+    if not runs:
+        return None
+    chosen = next((m for m in runs if m.spec.label == GANTT_MODEL), runs[0])
+    run = chosen.run
+    types = {op["index"]: op["type"] for op in run.per_op}
+    utilisation = ", ".join(f"{u:.0%}" for u in run.profile.utilisation)
+    path = draw_gantt(run.profile, path, types, core_labels=core_labels(get_board(DEMO_TARGET), 2),
+                      title=f"{chosen.spec.label} on {DEMO_TARGET}, 2 cores, static scheduler: {run.ms:.1f} ms; "
+                            f"busy {utilisation}")
+    return path, chosen.spec.label
 
 
 def register(app: typer.Typer) -> None:

@@ -1,0 +1,139 @@
+"""`arielml profile MODEL --target BOARD --cores N [--scheduler S] [--gantt FILE.png] [--json]`: run the
+model's firmware once on the emulated board and show where the cycles go - per operator (wall cycles,
+each core's busy cycles, tiles per core, idle at the barrier after it), per core (utilisation, idle at
+barriers), totals (cycles, ms at the clock, flash, RAM) - and draw a Gantt chart of the cores.
+
+The outputs are also compared with the reference executor (bit-exact is the contract)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from arielml.commands._common import print_json, stderr_console, stdout_console
+
+
+def _cycles(value: int) -> str:
+    return f"{value:,}".replace(",", " ")
+
+
+def _kib(value: int) -> str:
+    return f"{value / 1024:.1f} KiB ({value} B)"
+
+
+def core_labels(board, cores: int) -> list[str]:
+    return [f"core {c} ({board.core(c)[0].name})" for c in range(cores)]
+
+
+def profile_json(run, board, model_path: Path, semantics: str, bit_exact: bool | None,
+                 gantt: Path | None) -> dict:
+    """The `--json` object: the emulated run's summary, per-op ms/share and per-core totals."""
+    profile = run.profile
+    clock0 = board.core(0)[1]
+    per_op = []
+    for op in run.per_op:
+        seconds = op["cycles"] / clock0
+        per_op.append({**op, "ms": seconds * 1e3,
+                       "share": seconds / profile.total_seconds if profile.total_seconds else 0.0})
+    per_core = [{"core": c, "type": board.core(c)[0].name, "clock_hz": board.core(c)[1],
+                 "busy_cycles": profile.busy_cycles[c], "barrier_idle_cycles": profile.barrier_idle_cycles[c],
+                 "utilisation": profile.utilisation[c]} for c in range(run.cores)]
+    return {"model": str(model_path), "semantics": semantics, **run.summary(), "per_op": per_op,
+            "clock_hz": clock0, "per_core": per_core, "bit_exact": bit_exact,
+            "gantt": str(gantt) if gantt else None}
+
+
+def print_profile(data: dict, run, board) -> None:
+    from rich.table import Table
+
+    console = stdout_console()
+    if not console.is_terminal:  # piped: keep the per-core columns on one line
+        console.width = max(console.width, 160)
+    cores = run.cores
+    title = (f"{Path(data['model']).name} on {board.name}: {cores} core(s), {run.scheduler} scheduler "
+             f"({data['semantics']} semantics)")
+    table = Table(title=title)
+    for column in ("#", "operator", "model op", "tiles", "cycles", "ms", "share"):
+        table.add_column(column, justify="left" if column == "operator" else "right", no_wrap=True)
+    for c in range(cores):
+        table.add_column(f"core {c}\nbusy", justify="right", no_wrap=True)
+    if cores > 1:
+        table.add_column("barrier idle\nper core", justify="right")
+    for op in data["per_op"]:
+        tiles = str(op["tiles"]) if cores == 1 else f"{op['tiles']} ({'/'.join(map(str, op['tiles_per_core']))})"
+        row = [str(op["index"]), op["type"], str(op["operator"]), tiles, _cycles(op["cycles"]), f"{op['ms']:.3f}",
+               f"{op['share']:.1%}", *[_cycles(c) for c in op["per_core_cycles"]]]
+        if cores > 1:
+            row.append(" / ".join(_cycles(c) for c in op["barrier_idle_cycles"]))
+        table.add_row(*row)
+    console.print(table)
+
+    cores_table = Table(title="cores")
+    for column in ("core", "type", "clock", "busy cycles", "idle at barriers", "utilisation"):
+        cores_table.add_column(column, justify="left" if column == "type" else "right")
+    for c in data["per_core"]:
+        cores_table.add_row(str(c["core"]), c["type"], f"{c['clock_hz'] / 1e6:g} MHz", _cycles(c["busy_cycles"]),
+                            _cycles(c["barrier_idle_cycles"]), f"{c['utilisation']:.1%}")
+    console.print(cores_table)
+    exact = {True: "[green]✓ bit-exact[/green]", False: "[red]✗ differs[/red]", None: "n/a"}[data["bit_exact"]]
+    console.print(f"total: {_cycles(run.cycles)} cycles = [bold]{run.ms:.3f} ms[/bold] at "
+                  f"{data['clock_hz'] / 1e6:g} MHz (core 0)")
+    console.print(f"flash: {_kib(run.flash_bytes)}, RAM: {_kib(run.ram_bytes)} (board: "
+                  f"{board.flash.size // 1024} KiB flash, {board.sram.size // 1024} KiB SRAM)")
+    console.print(f"outputs vs reference executor: {exact}")
+    console.print(f"[dim]emulator: {run.instructions:,} instructions at {run.mips:.0f} MIPS[/dim]")
+    if data["gantt"]:
+        console.print(f"Gantt chart: {data['gantt']}")
+
+
+def profile_command(
+    model_path: Path = typer.Argument(..., metavar="MODEL", help="The .tflite model file."),
+    target: str = typer.Option(..., "--target", help="Emulated board (`arielml targets` lists them)."),
+    cores: int = typer.Option(1, "--cores", help="Cores the plan spreads each operator over."),
+    scheduler: str = typer.Option("static", "--scheduler",
+                                  help="static (tiles assigned by the cost model) or dynamic (shared tile counter)."),
+    semantics: str = typer.Option("litert", "--semantics", help="litert (TFLite reference kernels) or tflm."),
+    gantt: Optional[Path] = typer.Option(None, "--gantt", help="Write a Gantt chart of the cores to this PNG."),
+    seed: int = typer.Option(0, "--random", help="Seed of the random inputs."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
+) -> None:
+    """Profile a model on an emulated board: cycles per operator and per core, utilisation, idle time
+    at barriers, flash and RAM, and a Gantt chart."""
+    import arielml
+    from arielml.backends.emulator import build_emulated, emulated_board
+    from arielml.bench.emulated import same_outputs
+    from arielml.commands.compile import check_compile_options
+    from arielml.errors import ArielError
+
+    check_compile_options(target, cores, scheduler, "model")
+    board = emulated_board(target)
+    if gantt is not None and gantt.suffix.lower() != ".png":
+        raise ArielError(f"--gantt writes a PNG image; give a file name ending in .png (got {gantt})")
+    model = arielml.load(model_path)
+    inputs = model.random_inputs(seed)
+    with stderr_console().status(f"building the firmware for {board.name} ({cores} core(s)) and emulating..."):
+        firmware = build_emulated(model, board.name, cores, scheduler, semantics)
+        run = firmware.run(inputs)
+    try:
+        reference = model.run(inputs, semantics=semantics)
+        bit_exact = same_outputs(list(run.outputs), reference)
+    except ArielError:
+        bit_exact = None  # the reference executor cannot run it (the emulated firmware did)
+    written = None
+    if gantt is not None:
+        from arielml.bench.gantt import draw_gantt
+        types = {op["index"]: op["type"] for op in run.per_op}
+        utilisation = ", ".join(f"{u:.0%}" for u in run.profile.utilisation)
+        written = draw_gantt(run.profile, gantt, types, core_labels=core_labels(board, cores),
+                             title=f"{model_path.stem} on {board.name}, {cores} core(s), {scheduler}: "
+                                   f"{run.ms:.2f} ms; busy {utilisation}")
+    data = profile_json(run, board, model_path, semantics, bit_exact, written)
+    if as_json:
+        print_json(data)
+    else:
+        print_profile(data, run, board)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("profile")(profile_command)

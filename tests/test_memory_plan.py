@@ -61,17 +61,21 @@ def test_reshape_is_a_view_sharing_its_input_bytes():
 
 # ---- in-place: a test-only elementwise operator --------------------------------------------------
 
-def _negate_op() -> str:
-    name = "TEST_NEGATE_INPLACE"
-    REGISTRY.setdefault(name, OpDef(name=name, infer_shapes=lambda n, g: [g.tensors[n.inputs[0]].shape],
-                                    prepare=lambda n, g, s: None, evaluate=lambda p, xs: [-xs[0]],
-                                    inplace_input=0))
-    return name
+NEGATE = "TEST_NEGATE_INPLACE"
+
+
+@pytest.fixture(autouse=True)
+def _negate_op(monkeypatch):
+    """A test-only in-place operator, registered for this module's tests only (it must not leak into
+    other tests: the README table, error messages)."""
+    monkeypatch.setitem(REGISTRY, NEGATE, OpDef(
+        name=NEGATE, infer_shapes=lambda n, g: [g.tensors[n.inputs[0]].shape],
+        prepare=lambda n, g, s: None, evaluate=lambda p, xs: [-xs[0]], inplace_input=0))
 
 
 def _chain(reads_later: bool) -> Graph:
     """x -> NEG -> a -> NEG -> b (-> ADDless consumer reading a again when reads_later)."""
-    op = _negate_op()
+    op = NEGATE
     q = QuantParams((1.0,), (0,))
     t = [Tensor(n, (1, 64), "int8", q) for n in ("x", "a", "b", "c")]
     nodes = [Node(op, (0,), (1,), index=0), Node(op, (1,), (2,), index=1),

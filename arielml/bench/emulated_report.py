@@ -7,6 +7,7 @@ from pathlib import Path
 
 from arielml.bench.emulated import (BOARD_TARGETS, PRIOR_ART, SCALING_CORES, SCALING_TARGET, SECTION_BEGIN,
                                     SECTION_END, UNEQUAL_TARGETS, EmulatorBench, Measurement)
+from arielml.bench.markdown import update_section as write_section
 
 Table = tuple[list[str], list[list[str]]]
 
@@ -237,15 +238,5 @@ def render_markdown(bench: EmulatorBench, command: str) -> str:
 
 
 def update_section(path: Path, section: str, begin: str = SECTION_BEGIN, end: str = SECTION_END) -> None:
-    """Replace the text between `begin` and `end` in `path` (markers included) with `section`;
-    append it when absent; create the file when missing. Everything else is kept byte for byte."""
-    title = "# Benchmarks\n\nGenerated sections are rewritten by the commands they name; text outside them is kept.\n\n"
-    text = path.read_text() if path.exists() else title
-    start, stop = text.find(begin), text.find(end)
-    if start >= 0 and stop > start:
-        rest = text[stop + len(end):]
-        text = text[:start] + section + (rest[1:] if rest.startswith("\n") else rest)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
+    """Replace the emulator section of `path` (between its markers), append it, or create the file."""
+    write_section(path, section, begin, end)

@@ -32,6 +32,7 @@ from typing import Callable
 
 import numpy as np
 
+from arielml.bench.markdown import update_section
 from arielml.errors import ArielError
 
 FLOAT_TOLERANCE = 1e-4  # float32 outputs: same maths, different summation order
@@ -474,15 +475,5 @@ def render_markdown(bench: HostBench, command: str) -> str:
 
 
 def update_markdown(path: Path, section: str) -> None:
-    """Replace the host section of `path` (between the markers), append it, or create the file."""
-    title = "# Benchmarks\n\nGenerated sections are rewritten by the commands they name; text outside them is kept.\n\n"
-    text = path.read_text() if path.exists() else title
-    begin, end = text.find(SECTION_BEGIN), text.find(SECTION_END)
-    if begin >= 0 and end > begin:
-        text = text[:begin] + section + text[end + len(SECTION_END):].lstrip("\n")
-        if not text.endswith("\n"):
-            text += "\n"
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
+    """Replace the host section of `path` (between its markers), append it, or create the file."""
+    update_section(path, section, SECTION_BEGIN, SECTION_END)

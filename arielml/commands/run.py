@@ -56,7 +56,7 @@ def _run_native(model, inputs: list[np.ndarray], options: RunOptions) -> RunRepo
     """Generated C built with the host compiler (cached), run on --cores threads. --target only
     picks the cost model the plan is made with; the code runs on this machine."""
     from arielml.targets import check_cores, get_board
-    target, cores, scheduler = options.target or "host", options.cores or 1, options.scheduler or "static"
+    target, cores, scheduler = options.target or "host", (1 if options.cores is None else options.cores), options.scheduler or "static"
     check_cores(get_board(target), cores)
     result = model.run_native(inputs, cores=cores, scheduler=scheduler, semantics=options.semantics, target=target)
     return RunReport(outputs=result.outputs, fields={
@@ -76,7 +76,7 @@ def _run_emulator(model, inputs: list[np.ndarray], options: RunOptions) -> RunRe
         raise TargetError("--backend emulator needs --target BOARD; emulated boards: "
                           + ", ".join(name for name, board in BOARDS.items() if board.emulated))
     board = emulated_board(options.target)
-    run = model.run_emulated(inputs, board.name, cores=options.cores or 1, scheduler=options.scheduler or "static",
+    run = model.run_emulated(inputs, board.name, cores=(1 if options.cores is None else options.cores), scheduler=options.scheduler or "static",
                              semantics=options.semantics)
     return RunReport(outputs=run.outputs, fields=run.summary())
 

@@ -181,7 +181,8 @@ def _verify(graph: Graph, allow_unsupported: bool) -> dict[int, str]:
     written: set[int] = set(graph.inputs)
     for position, node in enumerate(graph.nodes):
         where = f"{node.op} (operator #{node.index})"
-        if node.op not in REGISTRY and not allow_unsupported:
+        known = node.op in REGISTRY
+        if not known and not allow_unsupported:
             # say "unsupported" before anything else: stateful operators (LSTM, SVDF) read
             # variable tensors that nothing writes, which would otherwise look like corruption
             lookup(node)
@@ -190,7 +191,7 @@ def _verify(graph: Graph, allow_unsupported: bool) -> dict[int, str]:
                 continue
             if not 0 <= t < n:
                 raise ModelFormatError(f"{where} reads tensor {t}, which does not exist")
-            if t not in written and not graph.tensors[t].is_constant:
+            if known and t not in written and not graph.tensors[t].is_constant:
                 raise ModelFormatError(f"{where} reads '{graph.tensors[t].name}' before anything writes it")
         for t in node.outputs:
             if t == NO_TENSOR or not 0 <= t < n:

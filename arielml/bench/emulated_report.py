@@ -210,6 +210,12 @@ def render_markdown(bench: EmulatorBench, command: str) -> str:
         "random input (seed 0). cycles/MAC 1 core compares with the ≈14 cycles/MAC of TFLM + CMSIS-NN on the "
         "RP2040.",
         "",
+        "Known optimism of the cycle model: weights and constant tables live in flash, but data reads from "
+        "flash are charged as SRAM reads (instruction fetches and literal loads do pay the flash wait "
+        "states). On an RP2040 the weights stream through a 16 KB XIP cache, so real layers whose weights "
+        "miss that cache will be slower than shown; `exact_flash_reads=True` in arielml.emu charges every "
+        "flash data read its wait states (at about 75 million instructions per second instead of ~250).",
+        "",
     ]
     for target in BOARD_TARGETS:
         if _labels(bench, "boards", target):

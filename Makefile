@@ -32,5 +32,12 @@ test: setup
 bench: setup
 	$(VENV)/bin/arielml bench
 
+# What `make clean` removes: the virtualenv, build/, pytest's cache (it holds the test suite's cached C
+# and firmware builds), and arielml's own build caches (arielml/cache.py): $XDG_CACHE_HOME/arielml or
+# ~/.cache/arielml, and the per-user fallback under the temporary directory. Outputs you wrote (out/,
+# -o DIR of compile) are kept.
+USER_CACHE := $(if $(XDG_CACHE_HOME),$(XDG_CACHE_HOME),$(HOME)/.cache)/arielml
+TEMP_CACHE := $(if $(TMPDIR),$(TMPDIR),/tmp)/arielml-$(shell id -u)
 clean:
-	rm -rf $(VENV) build .arielml-cache
+	@echo "removing $(VENV) build .pytest_cache $(USER_CACHE) $(TEMP_CACHE)"
+	rm -rf $(VENV) build .pytest_cache "$(USER_CACHE)" "$(TEMP_CACHE)"

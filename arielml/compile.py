@@ -75,12 +75,14 @@ def plan_model(model_or_graph, target: str = "host", cores: int = 1, scheduler: 
 
 def compile_model(model_or_graph, target: str = "host", cores: int = 1, scheduler: str = "static",
                   out_dir: str | Path | None = None, semantics: str | Semantics = "litert", name: str = "model",
-                  planner: str = "greedy", alignment: int = 8) -> CompileResult:
+                  planner: str = "greedy", alignment: int = 8, startup: bool = False) -> CompileResult:
     """Compile a model (path, arielml Model or Graph) into a C99 library; write it to `out_dir`
     when given. Raises UnsupportedOperatorError for operators without a C kernel and TargetError
-    for bad options, FitError when the arena or the weights alone exceed the board's RAM or flash."""
+    for bad options, FitError when the arena or the weights alone exceed the board's RAM or flash.
+    startup=True adds the bare-metal start-up (crt0, crt_main.c, the board's linker script(s)) under
+    ariel/ports/baremetal/; without it the library is for the user's own SDK start-up."""
     plan = plan_model(model_or_graph, target, cores, scheduler, semantics, name, planner, alignment)
-    sources, weights_bytes = emit(plan)
+    sources, weights_bytes = emit(plan, startup=startup)
     check_fit(plan, weights_bytes)
     if out_dir is not None:
         write(sources, Path(out_dir))

@@ -25,7 +25,7 @@ from elftools.elf.elffile import ELFFile
 
 from arielml.codegen.emit import TEMPLATES, write
 from arielml.compile import CompileResult, compile_model
-from arielml.emu import Firmware, Machine, Profile, build_firmware, build_profile
+from arielml.emu import Firmware, Machine, Profile, build_firmware, build_profile, fasthook
 from arielml.errors import FirmwareFault, TargetError
 from arielml.ir import Graph
 from arielml.targets.boards import BOARDS, Board, get_board
@@ -37,7 +37,9 @@ STACK_BYTES = 4096  # per core; the kernels keep their buffers in the arena, not
 
 
 def default_cache_dir() -> Path:
-    return Path.home() / ".cache" / "arielml" / "emulator"
+    """The user's firmware cache (arielml.cache: XDG / ~/.cache, or a private temporary fallback)."""
+    from arielml.cache import cache_dir
+    return cache_dir("emulator")
 
 
 @dataclass(frozen=True)
@@ -207,7 +209,11 @@ def build_emulated(model_or_graph, target: str, cores: int, scheduler: str = "st
     model = _model_of(model_or_graph)
     compiled = compile_model(model.graph, target=board.name, cores=cores, scheduler=scheduler, semantics=semantics)
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    files = {**compiled.sources, HARNESS_FILE: harness_source(compiled)}
+    fasthook.hook_library(cache / "hook" if cache_dir is not None else None)  # built where the caller said
+    # build_firmware adds the board's port and start-up itself (with ARIEL_EMULATOR defined): the
+    # copies the library carries for the user's own firmware build are left out here
+    files = {rel: text for rel, text in compiled.sources.items() if not rel.startswith("ariel/ports/")}
+    files[HARNESS_FILE] = harness_source(compiled)
     digest = hashlib.sha256()
     for rel, text in sorted(files.items()):
         digest.update(f"{rel}\0{text}\0".encode())

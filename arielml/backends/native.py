@@ -31,7 +31,9 @@ INCLUDES = ("ariel/include", "ariel/ports/posix", ".")
 
 
 def default_cache_dir() -> Path:
-    return Path.home() / ".cache" / "arielml" / "native"
+    """The user's native build cache (arielml.cache: XDG / ~/.cache, or a private temporary fallback)."""
+    from arielml.cache import cache_dir
+    return cache_dir("native")
 
 
 @dataclass(frozen=True)
@@ -185,8 +187,10 @@ def build_native(result: CompileResult, cache_dir: Path | None = None) -> Native
 
 def _host_sources(result: CompileResult) -> dict[str, str]:
     """The generated sources plus the posix port (plans made with another target's cost model
-    still run here, on threads)."""
-    return {**result.sources, **posix_files(result.plan)}
+    still run here, on threads). A board's bare-metal port and start-up, which a library compiled
+    for that board carries, are left out: they are for the board, not this host."""
+    portable = {rel: text for rel, text in result.sources.items() if not rel.startswith("ariel/ports/")}
+    return {**portable, **posix_files(result.plan)}
 
 
 def harness_source(name: str) -> str:

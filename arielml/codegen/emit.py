@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from arielml.codegen.kernel_call import CArray, KernelCall
+from arielml.codegen.library import port_files, port_sources, startup_files
+from arielml.codegen.readme import render_readme
 from arielml.errors import UnsupportedOperatorError
 from arielml.ir import NO_TENSOR
 from arielml.passes.plan import NOT_IN_ARENA, Plan
@@ -17,7 +19,6 @@ RUNTIME = Path(__file__).resolve().parent.parent / "runtime"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 C_TYPE_OF = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "int32": "int32_t", "int64": "int64_t",
              "float32": "float", "bool": "uint8_t"}
-PORT_OF_TARGET = {"host": "posix"}  # bare-metal ports come with the emulator (ports/<port>/)
 
 
 def _template(template: str, **values) -> str:
@@ -169,19 +170,14 @@ def emit_model_c(plan: Plan) -> str:
     return "\n".join(out)
 
 
-def _port_sources(port: str) -> dict[str, str]:
-    files = sorted(f for f in (RUNTIME / "ports" / port).iterdir() if f.suffix in (".c", ".h"))
-    return {f"ariel/{f.relative_to(RUNTIME)}": f.read_text() for f in files}
-
-
 def runtime_files(plan: Plan) -> dict[str, str]:
-    """The runtime sources the generated library needs, under ariel/ (copied verbatim)."""
+    """The runtime sources the generated library needs, under ariel/ (copied verbatim): headers,
+    scheduler, the kernels the plan uses, and the port of every core type the plan runs on (posix
+    on the host; the board's bare-metal port(s) otherwise, see codegen/library.py)."""
     headers = {f"include/{h.name}" for h in (RUNTIME / "include").glob("*.h")}
     wanted = sorted(headers | {"src/ariel_runtime.c"} | {f"kernels/{s.call.source}" for s in plan.kernel_steps})
     files = {f"ariel/{rel}": (RUNTIME / rel).read_text() for rel in wanted}
-    port = PORT_OF_TARGET.get(plan.options.target)
-    if port is not None:
-        files.update(_port_sources(port))
+    files.update(port_files(plan))
     return files
 
 
@@ -189,11 +185,12 @@ def posix_files(plan: Plan) -> dict[str, str]:
     """The posix port and the threaded launcher, for running any plan on this host (the native
     backend runs plans made with another target's cost model too)."""
     p = plan.options.name
-    return {f"{p}_posix.c": _template("model_posix.c", name=p, NAME=p.upper()), **_port_sources("posix")}
+    return {f"{p}_posix.c": _template("model_posix.c", name=p, NAME=p.upper()), **port_sources("posix")}
 
 
-def emit(plan: Plan) -> tuple[dict[str, str], int]:
-    """All files of the generated library, and the weights' byte count."""
+def emit(plan: Plan, startup: bool = False) -> tuple[dict[str, str], int]:
+    """All files of the generated library, and the weights' byte count. `startup`: add the bare-metal
+    start-up (crt0, crt_main.c, the board's linker script(s)) under ariel/ports/baremetal/."""
     o, p = plan.options, plan.options.name
     weights, weights_bytes = emit_weights(plan)
     files = {f"{p}.h": _template("model.h", name=p, NAME=p.upper(), model=plan.graph.name,
@@ -201,15 +198,13 @@ def emit(plan: Plan) -> tuple[dict[str, str], int]:
                                  arena=plan.arena_bytes, ninputs=len(plan.graph.inputs),
                                  noutputs=len(plan.graph.outputs)),
              f"{p}.c": emit_model_c(plan), f"{p}_weights.c": weights}
-    port = PORT_OF_TARGET.get(o.target)
     files.update(runtime_files(plan))
-    if port == "posix":
+    if o.target == "host":
         files.update(posix_files(plan))
-    port_note = (f"- `ariel/ports/{port}`: the {port} port; `{p}_posix.c`: `{p}_run()` on threads.\n"
-                 if port else "- no port for this target yet: add `ariel/ports/<port>/port.c` (see ariel_port.h).\n")
-    files["README.md"] = _template("README.md", name=p, NAME=p.upper(), model=plan.graph.name, target=o.target,
-                                   cores=o.cores, scheduler=o.scheduler, semantics=o.semantics.name,
-                                   arena=plan.arena_bytes, weights=weights_bytes, port_files=port_note)
+    if startup:
+        files.update(startup_files(plan))
+    files = dict(sorted(files.items()))
+    files["README.md"] = render_readme(plan, files, weights_bytes)
     return dict(sorted(files.items())), weights_bytes
 
 

@@ -75,6 +75,10 @@ def bench_command(
     targets: Optional[list[str]] = typer.Option(None, "--targets",
                                                 help="Emulator backend: boards to cover (comma-separated; default "
                                                      "rp2040,rp2350-arm,rv32-smp,stm32h747,rp2350-mixed)."),
+    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir",
+                                             help="Root of the build caches. Default: $XDG_CACHE_HOME/arielml or "
+                                                  "~/.cache/arielml, else a private directory under the temporary "
+                                                  "directory."),
 ) -> None:
     """Host benchmark: arielml native (1/2 threads, static/dynamic) vs LiteRT (1/2 threads, reference
     kernels) vs TFLite Micro, with latency ratios and arena bytes."""
@@ -84,8 +88,10 @@ def bench_command(
 
     if backend not in BACKENDS:
         raise TargetError(f"unknown bench backend '{backend}'; choose one of: {', '.join(BACKENDS)}")
+    from arielml.cache import cache_dir as user_cache_dir
     if backend == "emulator":
-        emulator_bench(list(models or []), list(targets or []), zoo, write, as_json)
+        emulator_bench(list(models or []), list(targets or []), zoo, write, as_json,
+                       cache_dir=None if cache_dir is None else user_cache_dir("emulator", root=cache_dir))
         return
     if targets:
         raise InputError("--targets applies to --backend emulator only (the native backend runs on this machine)")
@@ -104,7 +110,8 @@ def bench_command(
         def on_model(label: str) -> None:
             progress.update(task, description=label, completed=[m for _, m in chosen].index(label))
 
-        bench = run_host_bench(chosen, repeat=repeat, min_sample_seconds=min_sample_ms / 1e3, on_model=on_model)
+        bench = run_host_bench(chosen, repeat=repeat, min_sample_seconds=min_sample_ms / 1e3, on_model=on_model,
+                               cache_dir=None if cache_dir is None else user_cache_dir("native", root=cache_dir))
     if write is not None:
         argv = ["arielml", "bench", "--backend", backend, "--repeat", str(repeat)]
         if models:
@@ -127,7 +134,8 @@ def bench_command(
         console.print(f"wrote the host section of {write}")
 
 
-def emulator_bench(models: list[str], targets: list[str], zoo: Path, write: Optional[Path], as_json: bool) -> None:
+def emulator_bench(models: list[str], targets: list[str], zoo: Path, write: Optional[Path], as_json: bool,
+                   cache_dir: Optional[Path] = None) -> None:
     """`bench --backend emulator`: default models are the int8 models of the zoo (kws and vww for the
     scaling and unequal-core studies); given models are used for every study."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -155,7 +163,7 @@ def emulator_bench(models: list[str], targets: list[str], zoo: Path, write: Opti
             progress.update(task, completed=done, description=f"{spec.label} on {spec.target}, {spec.cores} core(s), "
                                                               f"{spec.scheduler}")
 
-        bench = run_emulator_bench(specs, on_run=on_run)
+        bench = run_emulator_bench(specs, on_run=on_run, cache_dir=cache_dir)
         progress.update(task, completed=len(specs))
     if write is not None:
         argv = ["arielml", "bench", "--backend", "emulator"]

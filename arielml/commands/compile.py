@@ -1,5 +1,6 @@
-"""`arielml compile MODEL --target T [--cores N] [--scheduler S] -o DIR [--json]`: write the model as a
-self-contained C99 library (model.h/.c, weights, runtime, kernels, port) for a board.
+"""`arielml compile MODEL --target T [--cores N] [--scheduler S] -o DIR [--with-startup] [--json]`: write the
+model as a self-contained C99 library (model.h/.c, weights, runtime, kernels, the board's port(s)) for a board;
+--with-startup adds the bare-metal start-up and linker script(s).
 
 The options are checked against the board before anything is planned, so a typo or too many cores
 is one line on stderr, never a traceback; a model whose operators have no C kernel yet fails with the
@@ -44,6 +45,9 @@ def compile_command(
     output_dir: Path = typer.Option(..., "--output-dir", "-o", help="Directory the C library is written to."),
     name: str = typer.Option("model", "--name", help="C prefix of the generated files and symbols."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object (arena_bytes, weights_bytes, files, ...)."),
+    with_startup: bool = typer.Option(False, "--with-startup",
+                                      help="Also write the bare-metal start-up (crt0, crt_main.c, the board's linker "
+                                           "script) under ariel/ports/baremetal/, for firmware without an SDK."),
 ) -> None:
     """Compile a model into a C99 library for a board: plan, tiles, runtime and kernels."""
     from arielml.compile import compile_model
@@ -51,7 +55,7 @@ def compile_command(
 
     check_compile_options(target, cores, scheduler, name)
     result = compile_model(model_path, target=target, cores=cores, scheduler=scheduler, semantics=semantics,
-                           name=name)
+                           name=name, startup=with_startup)
     try:
         from arielml.codegen.emit import write
         write(result.sources, output_dir)

@@ -97,12 +97,17 @@ def profile_command(
     gantt: Optional[Path] = typer.Option(None, "--gantt", help="Write a Gantt chart of the cores to this PNG."),
     seed: int = typer.Option(0, "--random", help="Seed of the random inputs."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
+    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir",
+                                             help="Root of the build caches. Default: $XDG_CACHE_HOME/arielml or "
+                                                  "~/.cache/arielml, else a private directory under the temporary "
+                                                  "directory."),
 ) -> None:
     """Profile a model on an emulated board: cycles per operator and per core, utilisation, idle time
     at barriers, flash and RAM, and a Gantt chart."""
     import arielml
     from arielml.backends.emulator import build_emulated, emulated_board
     from arielml.bench.emulated import same_outputs
+    from arielml.cache import cache_dir as user_cache_dir
     from arielml.commands.compile import check_compile_options
     from arielml.errors import ArielError
 
@@ -113,7 +118,8 @@ def profile_command(
     model = arielml.load(model_path)
     inputs = model.random_inputs(seed)
     with stderr_console().status(f"building the firmware for {board.name} ({cores} core(s)) and emulating..."):
-        firmware = build_emulated(model, board.name, cores, scheduler, semantics)
+        firmware = build_emulated(model, board.name, cores, scheduler, semantics,
+                                  cache_dir=None if cache_dir is None else user_cache_dir("emulator", root=cache_dir))
         run = firmware.run(inputs)
     try:
         reference = model.run(inputs, semantics=semantics)

@@ -24,6 +24,7 @@ class RunOptions:
     target: str | None = None
     cores: int | None = None
     scheduler: str | None = None
+    cache_dir: Path | None = None  # root of the build caches (--cache-dir); None: arielml.cache's default
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,8 @@ Runner = Callable[[Any, list[np.ndarray], RunOptions], RunReport]
 
 def _run_reference(model, inputs: list[np.ndarray], options: RunOptions) -> RunReport:
     ignored = [name for name, value in (("--target", options.target), ("--cores", options.cores),
-                                        ("--scheduler", options.scheduler)) if value is not None]
+                                        ("--scheduler", options.scheduler), ("--cache-dir", options.cache_dir))
+               if value is not None]
     if ignored:
         raise TargetError(f"{', '.join(ignored)} only apply to compiled backends; the reference backend runs the "
                           "numpy executor on this machine (drop the option or choose another --backend)")
@@ -58,11 +60,20 @@ def _run_native(model, inputs: list[np.ndarray], options: RunOptions) -> RunRepo
     from arielml.targets import check_cores, get_board
     target, cores, scheduler = options.target or "host", (1 if options.cores is None else options.cores), options.scheduler or "static"
     check_cores(get_board(target), cores)
-    result = model.run_native(inputs, cores=cores, scheduler=scheduler, semantics=options.semantics, target=target)
+    result = model.run_native(inputs, cores=cores, scheduler=scheduler, semantics=options.semantics, target=target,
+                              cache_dir=_cache(options, "native"))
     return RunReport(outputs=result.outputs, fields={
         "target": target, "cores": cores, "scheduler": scheduler, "arena_bytes": result.arena_bytes,
         "seconds": result.seconds,
         "per_op": [{"name": t.op, "index": t.index, "seconds": t.seconds} for t in result.per_op]})
+
+
+def _cache(options: RunOptions, kind: str) -> Path | None:
+    """--cache-dir DIR -> DIR/<kind> (checked writable); None lets the backend pick arielml.cache's default."""
+    if options.cache_dir is None:
+        return None
+    from arielml.cache import cache_dir
+    return cache_dir(kind, root=options.cache_dir)
 
 
 register_runner("native", _run_native)
@@ -77,7 +88,7 @@ def _run_emulator(model, inputs: list[np.ndarray], options: RunOptions) -> RunRe
                           + ", ".join(name for name, board in BOARDS.items() if board.emulated))
     board = emulated_board(options.target)
     run = model.run_emulated(inputs, board.name, cores=(1 if options.cores is None else options.cores), scheduler=options.scheduler or "static",
-                             semantics=options.semantics)
+                             semantics=options.semantics, cache_dir=_cache(options, "emulator"))
     return RunReport(outputs=run.outputs, fields=run.summary())
 
 
@@ -127,11 +138,16 @@ def run_command(
     cores: Optional[int] = typer.Option(None, "--cores", help="Number of cores (compiled backends)."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Tile scheduler (compiled backends)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of a table."),
+    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir",
+                                             help="Root of the build caches (compiled backends). Default: "
+                                                  "$XDG_CACHE_HOME/arielml or ~/.cache/arielml, else a private "
+                                                  "directory under the temporary directory."),
 ) -> None:
     """Run a model and write its outputs to DIR/output_<i>.npy."""
     import arielml
 
-    options = RunOptions(backend=backend, semantics=semantics, target=target, cores=cores, scheduler=scheduler)
+    options = RunOptions(backend=backend, semantics=semantics, target=target, cores=cores, scheduler=scheduler,
+                         cache_dir=cache_dir)
     if backend not in RUNNERS:
         raise TargetError(f"unknown backend '{backend}'; choose one of: {', '.join(RUNNERS)}")
     model = arielml.load(model_path)

@@ -8,7 +8,6 @@ import hashlib
 import os
 import shutil
 import subprocess
-from functools import lru_cache
 from pathlib import Path
 
 from unicorn import unicorn_const as UC
@@ -55,17 +54,23 @@ class MachineEvents(ctypes.Structure):
     _fields_ = [("event", ctypes.c_uint32 * 16), ("ncores", ctypes.c_uint32), ("event_time", ctypes.c_uint64 * 16)]
 
 
-def _cache_dir() -> Path:
-    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    return base / "arielml" / "emu"
+_loaded: ctypes.CDLL | None = None  # one hook library per process, whichever cache it came from
 
 
-@lru_cache(maxsize=1)
-def hook_library() -> ctypes.CDLL:
-    """The compiled hook library, rebuilt when cycle_hook.c changes (the file name carries its hash)."""
+def hook_library(cache_dir: Path | None = None) -> ctypes.CDLL:
+    """The compiled hook library, rebuilt when cycle_hook.c changes (the file name carries its hash).
+    Built into `cache_dir` (default: arielml.cache.cache_dir("emu")) by the first call of the process;
+    later calls return the library already loaded, so a caller with an explicit cache directory (the
+    emulator backend, `--cache-dir`) calls this before the Machine does."""
+    global _loaded
+    if _loaded is not None:
+        return _loaded
+    if cache_dir is None:
+        from arielml.cache import cache_dir as user_cache_dir
+        cache_dir = user_cache_dir("emu")
     source = _SOURCE.read_bytes()
     digest = hashlib.sha256(source).hexdigest()[:16]
-    out = _cache_dir() / f"cycle_hook-{digest}.so"
+    out = Path(cache_dir) / f"cycle_hook-{digest}.so"
     if not out.exists():
         compiler = shutil.which("gcc") or shutil.which("cc")
         if compiler is None:
@@ -87,6 +92,7 @@ def hook_library() -> ctypes.CDLL:
     lib.ariel_events_new.restype = ctypes.POINTER(MachineEvents)
     lib.ariel_events_new.argtypes = [ctypes.c_uint32]
     lib.ariel_events_free.argtypes = [ctypes.POINTER(MachineEvents)]
+    _loaded = lib
     return lib
 
 

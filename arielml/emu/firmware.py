@@ -19,13 +19,13 @@ from pathlib import Path
 
 from elftools.elf.elffile import ELFFile
 
-from arielml.emu.linker import BOOT_BLOCK_BYTES, ImageLayout, linker_script
+from arielml.emu.linker import BOOT_BLOCK_BYTES, ImageLayout, arch_of, image_groups, linker_script
 from arielml.errors import BuildError, FitError
 from arielml.targets.boards import Board, CoreType, check_cores
 
 RUNTIME = Path(__file__).resolve().parent.parent / "runtime"
 BAREMETAL = RUNTIME / "ports" / "baremetal"
-_BUILDER_VERSION = "1"  # bump when the build recipe changes in a way the hash cannot see
+_BUILDER_VERSION = "2"  # bump when the build recipe changes in a way the hash cannot see
 _MEASURE_SPAN = 0x1000_0000  # pass 1 links into huge regions just to measure section sizes
 _PRIVATE_SECTIONS = (".data", ".tdata", ".tbss", ".bss", ".stack")
 _SHARED_SECTIONS = (".ariel_boot", ".ariel_shared", ".ariel_shared_bss")
@@ -63,10 +63,6 @@ class Firmware:
             if core in image.cores:
                 return image
         raise BuildError(f"no image runs core {core}")
-
-
-def arch_of(core_type: CoreType) -> str:
-    return "riscv" if core_type.toolchain.startswith("riscv") else "arm"
 
 
 def _gcc(core_type: CoreType) -> str:
@@ -107,17 +103,12 @@ def _run(command: list[str], what: str) -> None:
 
 
 def _image_groups(board: Board, cores: int) -> list[tuple[CoreType, tuple[int, ...]]]:
-    groups: dict[str, tuple[CoreType, list[int]]] = {}
-    for core in range(cores):
-        core_type = board.core(core)[0]
-        groups.setdefault(core_type.name, (core_type, []))[1].append(core)
-    result = []
-    for core_type, ids in groups.values():
-        if ids != list(range(ids[0], ids[0] + len(ids))):
-            raise BuildError(f"{board.name}: cores of type {core_type.name} are not consecutive ({ids})")
+    result = image_groups(board, cores)
+    for core_type, ids in result:
+        if ids != tuple(range(ids[0], ids[0] + len(ids))):
+            raise BuildError(f"{board.name}: cores of type {core_type.name} are not consecutive ({list(ids)})")
         if board.port_for(core_type) is None:
             raise BuildError(f"target {board.name} has no bare-metal port for {core_type.name}")
-        result.append((core_type, tuple(ids)))
     return result
 
 
@@ -163,9 +154,14 @@ def build_firmware(board: Board, sources, include_dirs=(), defines=None, out_dir
     """Cross-compile `sources` (C or assembly; one of them defines `int ariel_main(unsigned core)`) with
     the board's port and start-up code. Returns the linked images; rebuilds only when an input changed.
 
-    Defines passed to every compile: ARIEL_CORES=<cores>, ARIEL_BOARD="<name>", plus `defines`."""
+    Defines passed to every compile: ARIEL_EMULATOR=1 (the ports and start-up then use the emulator's
+    control block for trace, console and exit; real-board builds leave it out), ARIEL_CORES=<cores>,
+    ARIEL_BOARD="<name>", plus `defines`."""
     cores = board.core_count if cores is None else cores
     check_cores(board, cores)
+    # a compiled library carries the board's port (and maybe start-up) under ariel/ports/ for the user's
+    # own build; here the port and start-up come from the runtime, built with ARIEL_EMULATOR
+    sources = [s for s in sources if not _is_library_port(Path(s))]
     if not board.emulated:
         raise BuildError(f"target {board.name} has no bare-metal build here (code generation and estimates only)")
     defines = dict(defines or {})
@@ -223,6 +219,11 @@ def build_firmware(board: Board, sources, include_dirs=(), defines=None, out_dir
     return firmware
 
 
+def _is_library_port(path: Path) -> bool:
+    parts = path.parts
+    return any(parts[i:i + 2] == ("ariel", "ports") for i in range(len(parts) - 1))
+
+
 def _load_manifest(path: Path) -> Firmware:
     data = json.loads(path.read_text())
     images = tuple(ElfImage(Path(p), ct, arch, tuple(ids), flash, ram) for p, ct, arch, ids, flash, ram in data["images"])
@@ -237,7 +238,7 @@ def _compile_image(board: Board, core_type: CoreType, index: int, sources, inclu
     crt0 = BAREMETAL / ("crt0_riscv.S" if arch_of(core_type) == "riscv" else "crt0_arm.S")
     all_sources = [Path(s) for s in sources] + [port / "port.c", BAREMETAL / "crt_main.c", crt0]
     flags = [*core_type.gcc_flags, opt, "-g", "-ffreestanding", "-ffunction-sections", "-fdata-sections",
-             "-fno-common", "-Wall", f"-DARIEL_CORES={cores}", f'-DARIEL_BOARD="{board.name}"',
+             "-fno-common", "-Wall", "-DARIEL_EMULATOR=1", f"-DARIEL_CORES={cores}", f'-DARIEL_BOARD="{board.name}"',
              *[f"-D{k}" if v is None else f"-D{k}={v}" for k, v in defines.items()],
              *[f"-I{d}" for d in include_dirs], f"-I{RUNTIME / 'include'}", f"-I{BAREMETAL}", "-isystem", libc_include]
     objects = []

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from arielml.targets.boards import Board, CoreType
+
 BOOT_BLOCK_BYTES = 64
 
 
@@ -114,3 +116,39 @@ SECTIONS
   /DISCARD/ : {{ *(.note .note.* .comment .ARM.attributes .riscv.attributes) }}
 }}
 """
+
+
+def arch_of(core_type: CoreType) -> str:
+    return "riscv" if core_type.toolchain.startswith("riscv") else "arm"
+
+
+def image_groups(board: Board, cores: int) -> list[tuple[CoreType, tuple[int, ...]]]:
+    """One firmware image per distinct core type among cores 0..cores-1, in order of first core:
+    (core type, global ids of the cores that boot it)."""
+    groups: dict[str, tuple[CoreType, list[int]]] = {}
+    for core in range(cores):
+        core_type = board.core(core)[0]
+        groups.setdefault(core_type.name, (core_type, []))[1].append(core)
+    return [(core_type, tuple(ids)) for core_type, ids in groups.values()]
+
+
+def _align_up(value: int, alignment: int) -> int:
+    return (value + alignment - 1) // alignment * alignment
+
+
+def static_layouts(board: Board, cores: int, shared_bytes: int, stack_bytes: int) -> list[tuple[CoreType, ImageLayout]]:
+    """Layouts for linker scripts written without a measuring link (the library's `--with-startup`
+    scripts): SHARED holds the boot block plus `shared_bytes` (the ARIEL_SHARED variables), rounded
+    up; the rest of SRAM and the flash are split evenly between the images (4 KiB-aligned flash,
+    256-byte-aligned RAM). build_firmware instead measures each image and packs them tightly."""
+    groups = image_groups(board, cores)
+    shared = _align_up(BOOT_BLOCK_BYTES + shared_bytes, 256)
+    flash_each = board.flash.size // len(groups) // 4096 * 4096
+    ram_each = (board.sram.size - shared) // len(groups) // 256 * 256
+    layouts = []
+    for index, (core_type, ids) in enumerate(groups):
+        layouts.append((core_type, ImageLayout(
+            board.flash.base + index * flash_each, flash_each, board.sram.base, shared,
+            board.sram.base + shared + index * ram_each, ram_each, ids[0], len(ids), index, len(groups), stack_bytes,
+            (board.sio_base or 0) if len(ids) > 1 else 0, arch_of(core_type))))
+    return layouts

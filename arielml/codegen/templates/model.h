@@ -7,7 +7,8 @@
  *   write inputs:    memcpy({name}_input(0), data, {name}_input_bytes(0));
  *   every core c:    {name}_run_on_core(c);         c = 0..{NAME}_CORES-1; returns when done
  *   read outputs:    {name}_output(0), {name}_output_bytes(0)
- * On a POSIX host, {name}_run({NAME}_CORES) does init and runs the cores as threads (model_posix.c).
+ * On a POSIX host, {name}_run({NAME}_CORES) does init and runs the cores as threads ({name}_posix.c,
+ * host target only); on a board, see README.md (one call per core).
  * Inputs and outputs live in the activation arena: write the inputs before every run. */
 #ifndef {NAME}_H
 #define {NAME}_H
@@ -26,7 +27,7 @@ extern "C" {{
 
 void {name}_init(void);
 void {name}_run_on_core(unsigned core);
-/* POSIX only (model_posix.c): init, then run on nthreads threads. Returns 0, or -1 when nthreads
+/* POSIX only ({name}_posix.c): init, then run on nthreads threads. Returns 0, or -1 when nthreads
  * differs from {NAME}_CORES or a thread cannot be started. The first call creates nthreads - 1
  * worker threads (the caller is core 0); later calls reuse them. Calls are serialised. */
 int {name}_run(unsigned nthreads);

@@ -1,6 +1,7 @@
 /* ariel_emu.h - the emulator control block (not on real boards; see docs/emulator.md).
- * Emulated ports use it only for exit, console and trace; cycles and locks come from the boards'
- * own registers. Every register is 32 bits; writes from different cores never interfere (the
+ * Emulated ports use it only for exit, console and trace, and only when ARIEL_EMULATOR is defined
+ * (the emulator's firmware builder defines it; a build for a chip must not: a store to 0xF0000000
+ * faults there). Cycles and locks come from the boards' own registers. Every register is 32 bits; writes from different cores never interfere (the
  * trace argument latches are per core). */
 #ifndef ARIEL_EMU_H
 #define ARIEL_EMU_H

@@ -5,12 +5,19 @@
  * of image 0) also initialises the shared-SRAM region, runs ariel_main_init() (e.g. the model's
  * init) and then releases the other cores through the boot block at the start of shared SRAM; on
  * multi-image boards it first waits until the first core of every other image reports its private
- * data ready. Then every core runs ariel_main(core). Core 0's return value is the exit status; other
- * cores halt when they return. */
+ * data ready. Then every core runs ariel_main(core). In the emulator (ARIEL_EMULATOR defined), core
+ * 0's return value is the exit status and other cores halt when they return; on a chip, a core whose
+ * ariel_main returns sleeps for good.
+ *
+ * It assumes every core enters at reset (true in the emulator). On real RP2040/RP2350 chips core 1
+ * sleeps in the boot ROM until core 0 launches it, and flash needs the boot stage 2 / image
+ * definition the Pico SDK adds: there, use the SDK's start-up and call the model from its main. */
 #include <stdint.h>
 
-#include "ariel_emu.h"
 #include "ariel_port.h"
+#if defined(ARIEL_EMULATOR)
+#include "ariel_emu.h"
+#endif
 
 #define BOOT_MAGIC 0xA51E1B00u
 
@@ -111,11 +118,15 @@ void ariel_crt_main(unsigned core)
         memory_barrier();
     }
     status = ariel_main(core);
+#if defined(ARIEL_EMULATOR)
     if (core == 0u) {
         ARIEL_EMU_EXIT = (uint32_t)status;
     } else {
         ARIEL_EMU_HALT = 0u;
     }
+#else
+    (void)status;
+#endif
     for (;;) {
         ariel_port_wait();
     }

@@ -1,18 +1,46 @@
 /* ports/nrf52840/port.c - nRF52840, one Cortex-M4F: the single-core baseline. There is no other
  * core to exclude, and the runtime takes no locks in interrupt handlers, so a lock is a compiler
- * barrier; waiting never happens with one core. Cycles: DWT CYCCNT. Trace/log: the emulator control block. */
+ * barrier; waiting never happens with one core. Cycles: DWT CYCCNT (turned on at first use if the
+ * start-up code did not). Trace and log: the emulator's control block when ARIEL_EMULATOR is defined,
+ * else off / ariel_board_log. */
 #include <stdint.h>
 
-#include "ariel_emu.h"
 #include "ariel_port.h"
+#if defined(ARIEL_EMULATOR)
+#include "ariel_emu.h"
+#endif
 
 #define DWT_CYCCNT (*(volatile uint32_t *)0xE0001004u)
+#define DWT_CTRL (*(volatile uint32_t *)0xE0001000u)
+#define DEMCR (*(volatile uint32_t *)0xE000EDFCu)
 
 unsigned ariel_port_core_id(void) { return 0u; }
 void ariel_port_lock(unsigned lock_id) { (void)lock_id; __asm volatile("" ::: "memory"); }
 void ariel_port_unlock(unsigned lock_id) { (void)lock_id; __asm volatile("" ::: "memory"); }
-uint32_t ariel_port_cycles(void) { return DWT_CYCCNT; }
-void ariel_port_trace(uint32_t event, uint32_t a, uint32_t b) { ariel_emu_trace(event, a, b); }
-void ariel_port_log(const char *message) { ariel_emu_puts(message); }
+/* An SDK's start-up may leave the cycle counter off (ours turns it on): turn it on at first use
+ * (DEMCR.TRCENA, then DWT_CTRL.CYCCNTENA); only per-op time stamps depend on it. */
+uint32_t ariel_port_cycles(void)
+{
+    if ((DWT_CTRL & 1u) == 0u) {
+        DEMCR |= 1u << 24;
+        DWT_CTRL |= 1u;
+    }
+    return DWT_CYCCNT;
+}
 void ariel_port_wait(void) {}
 void ariel_port_wake(void) {}
+
+#if defined(ARIEL_EMULATOR)
+/* emulator builds (build_firmware defines ARIEL_EMULATOR): the control block of ariel_emu.h records
+ * the trace for the profiler and prints the log */
+void ariel_port_trace(uint32_t event, uint32_t a, uint32_t b) { ariel_emu_trace(event, a, b); }
+void ariel_port_log(const char *message) { ariel_emu_puts(message); }
+#else
+/* a real chip has no control block (a store to 0xF0000000 would fault): trace marks cost nothing,
+ * and the log goes to ariel_board_log, a weak no-op - define ariel_board_log(const char *) in the
+ * application to send it to a UART, RTT or printf */
+void ariel_port_trace(uint32_t event, uint32_t a, uint32_t b) { (void)event; (void)a; (void)b; }
+void ariel_board_log(const char *message) __attribute__((weak));
+void ariel_board_log(const char *message) { (void)message; }
+void ariel_port_log(const char *message) { ariel_board_log(message); }
+#endif

@@ -442,8 +442,8 @@ def render_markdown(bench: HostBench, command: str) -> str:
         f"calls to last at least 2 ms. Figures are the **median of {bench.repeat} samples**. The machine is "
         "shared and noisy (other jobs run on its cores), so read the ratios, not the third digit; two threads "
         "on a two-core machine that is also running other work cannot show a clean 2×. A timed call writes the "
-        "inputs and invokes (no output read-back), for every engine; arielml's call includes starting its "
-        "threads (the posix launcher spawns them per inference), LiteRT keeps a thread pool.",
+        "inputs and invokes (no output read-back), for every engine; arielml and LiteRT both keep their "
+        "worker threads between calls.",
         "",
         "Engines: arielml native = the generated C (gcc -O2) run by the posix port, plan made for 1 or 2 cores "
         "with the static (cost-model) or dynamic (shared tile counter) scheduler; LiteRT 1T/2T = "

@@ -34,7 +34,7 @@ from arielml.ir import NO_TENSOR, Graph, Node, Tensor
 from arielml.ops.common import (PADDING_SAME, PADDING_VALID, Requant, Window2D, conv_requant, float_clamp,
                                 padded_input, quantisation_problem, window_2d, window_columns, window_tap)
 from arielml.ops.kernel_support import (bias_index, check_shifts, check_window, dequantised_weights, folded_bias,
-                                        requant_arrays, require_constant, rounding_code)
+                                        requant_arrays, require_constant, rounding_code, rq_field)
 from arielml.ops.quant_math import DOUBLE_ROUNDING, multiply_by_quantized_multiplier_int64, wrap_int32
 from arielml.ops.registry import OpDef, Semantics, fused_activation, register, unsupported
 
@@ -289,6 +289,7 @@ def evaluate(p: ConvParams, inputs: list[np.ndarray | None]) -> list[np.ndarray]
 # ---- C lowering (runtime/kernels/conv.c) -------------------------------------------------------------
 
 CHANNEL_BLOCK = 16  # output channels per work item (ARIEL_CONV_MAX_CHANNEL_BLOCK)
+DW_MAX_TAPS = 64  # filter taps of the repacked int8 depthwise kernel (DW_MAX_TAPS in kernels/conv.c)
 
 
 def work_items(node: Node, graph: Graph) -> int:
@@ -313,6 +314,12 @@ def _weight_sums(w: Tensor, p: ConvParams) -> np.ndarray:
     return wq.reshape(-1, wq.shape[3]).sum(axis=0) if p.depthwise else wq.reshape(wq.shape[0], -1).sum(axis=1)
 
 
+def _per_channel(r: Requant, channels: int) -> tuple[np.ndarray, np.ndarray]:
+    """multiplier and shift of every output channel (the 8-bit kernels index records by channel)."""
+    return (np.broadcast_to(r.multiplier.ravel(), (channels,)) if r.multiplier.size == 1 else r.multiplier,
+            np.broadcast_to(r.shift.ravel(), (channels,)) if r.shift.size == 1 else r.shift)
+
+
 def lower(node: Node, graph: Graph, p: ConvParams) -> KernelCall:
     x, w, bias, out = _tensors(node, graph)
     require_constant(node, w, bias)
@@ -333,10 +340,19 @@ def lower(node: Node, graph: Graph, p: ConvParams) -> KernelCall:
         check_shifts(node, r.shift)
         check_window(node, x.dtype, p.window.taps * (1 if p.depthwise else w.shape[3]))
         bias_fold = folded_bias(bias, _weight_sums(w, p), p.input_zero_point)
+        if r.rounding != DOUBLE_ROUNDING:  # ariel_rq without an accumulator clamp: exact for double rounding
+            raise no_kernel(node, "8-bit convolutions requantise with double rounding only")
         fields = common + (("input_zero_point", p.input_zero_point), ("weight_offset", -p.weight_zero_point),
-                           ("bias", bias_fold))
+                           ("bias", bias_fold),
+                           rq_field(*_per_channel(r, out.shape[3]), r.rounding))
+        weights = buffers[1]
+        if p.depthwise and x.dtype == "int8" and p.depth_multiplier == 1 and p.window.taps <= DW_MAX_TAPS:
+            # channel-major [out_c][filter_h * filter_w] for depthwise_dm1_s8 (kernels/conv.c), which
+            # then reads no other copy of the weights
+            fields += (("packed_weights", CArray.of("int8_t", w.data.reshape(-1, w.shape[3]).T)),)
+            weights = NO_TENSOR
         kernel = f"ariel_{name}_{'s8' if x.dtype == 'int8' else 'u8'}"
-        return KernelCall(kernel, "ariel_conv_params", fields, (buffers[0], buffers[1], NO_TENSOR, buffers[3]),
+        return KernelCall(kernel, "ariel_conv_params", fields, (buffers[0], weights, NO_TENSOR, buffers[3]),
                           "conv.c")
     # 16x8: int64 requantisation needs 15 - shift in 1..46
     check_shifts(node, r.shift, hi=14 if p.wide_accumulator else 30)

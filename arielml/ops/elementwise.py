@@ -34,6 +34,7 @@ import numpy as np
 
 from arielml.codegen.kernel_call import CArray, KernelCall, no_kernel
 from arielml.ir import NO_TENSOR, Graph, Node, Tensor
+from arielml.ops.kernel_support import requant_records
 from arielml.ops.pointwise_lowering import (MAX_C_RANK, broadcast_layout, check_shift, element_work_items,
                                             range_fields, rounding_code, suffix)
 from arielml.ops.quant_math import (DOUBLE_ROUNDING, activation_range_quantized, multiply_by_quantized_multiplier,
@@ -369,7 +370,13 @@ def lower(node: Node, graph: Graph, p) -> KernelCall:
                    ("b_multiplier", p.input_multipliers[1]), ("b_shift", p.input_shifts[1]),
                    ("output_multiplier", p.output_multiplier), ("output_shift", p.output_shift),
                    ("output_offset", p.output_offset), ("rounding", rounding_code(p.rounding)),
-                   ("subtract", int(p.subtract)), ("act_min", p.clamp_min), ("act_max", p.clamp_max))
+                   ("subtract", int(p.subtract)), ("act_min", p.clamp_min), ("act_max", p.clamp_max),
+                   _rq("rq", p.output_multiplier, p.output_shift, p.rounding))
+        if p.out_dtype in ("int8", "uint8"):
+            fields += _input_tables(p, a.np_dtype)
+        else:
+            fields += (_rq("a_rq", p.input_multipliers[0], p.input_shifts[0], p.rounding),
+                       _rq("b_rq", p.input_multipliers[1], p.input_shifts[1], p.rounding))
     elif isinstance(p, PotInt16AddParams):
         kernel = "ariel_add_sub_pot_s16"
         fields += (("a_right_shift", p.right_shifts[0]), ("b_right_shift", p.right_shifts[1]),
@@ -379,7 +386,8 @@ def lower(node: Node, graph: Graph, p) -> KernelCall:
         kernel = f"ariel_mul_q_{suffix(node, p.out_dtype)}"
         fields += (("a_offset", p.input_offsets[0]), ("b_offset", p.input_offsets[1]),
                    ("output_multiplier", p.multiplier), ("output_shift", p.shift), ("output_offset", p.output_offset),
-                   ("rounding", rounding_code(p.rounding)), ("act_min", p.clamp_min), ("act_max", p.clamp_max))
+                   ("rounding", rounding_code(p.rounding)), ("act_min", p.clamp_min), ("act_max", p.clamp_max),
+                   _rq("rq", p.multiplier, p.shift, p.rounding))
     else:
         kernel = f"ariel_{p.op.lower()}_{suffix(node, p.out_dtype)}"
         if p.op in ("ADD", "SUB", "MUL") and p.out_dtype not in ("float32", "int32"):
@@ -390,6 +398,22 @@ def lower(node: Node, graph: Graph, p) -> KernelCall:
     # float kernels live apart, so an integer model's library contains no floating point
     source = "elementwise_f32.c" if out.dtype == "float32" else "elementwise.c"
     return KernelCall(kernel, "ariel_binary_params", fields, (node.inputs[0], node.inputs[1], node.outputs[0]), source)
+
+
+def _rq(field: str, multiplier: int, shift: int, rounding: str) -> tuple[str, CArray]:
+    """one ariel_rq record (ariel_kernels.h); these operators round twice, which needs no clamp"""
+    assert rounding == DOUBLE_ROUNDING
+    return field, CArray.of("int32_t", requant_records([multiplier], [shift], rounding))
+
+
+def _input_tables(p: RescaledAddParams, dtype: np.dtype) -> tuple[tuple[str, CArray], ...]:
+    """8-bit ADD/SUB: each input's scaled value for every stored byte, indexed by (uint8_t)x, from
+    the numpy reference itself; SUB's minus sign goes into b's table (|value| < 2^30)."""
+    every_value = np.arange(256, dtype=np.uint8).view(dtype)
+    scaled = [_scale_input(every_value, p.input_offsets[i], p.left_shift, p.input_multipliers[i],
+                           p.input_shifts[i], p.rounding) for i in (0, 1)]
+    b_table = -scaled[1] if p.subtract else scaled[1]
+    return ("a_table", CArray.of("int32_t", scaled[0])), ("b_table", CArray.of("int32_t", b_table))
 
 
 # output element i reads element i of input 0 (the planner checks that it is not broadcast: same

@@ -15,7 +15,8 @@ from arielml.codegen.kernel_call import CArray, KernelCall, no_kernel
 from arielml.ir import NO_TENSOR, Graph, Node
 from arielml.ops.common import Requant, conv_requant, float_clamp, quantisation_problem
 from arielml.ops.kernel_support import (bias_index, check_shifts, check_window, dequantised_weights, folded_bias,
-                                        requant_arrays, require_constant, rounding_code)
+                                        requant_arrays, require_constant, rounding_code, rq_field,
+                                        single_rounding_acc_limit)
 from arielml.ops.registry import OpDef, Semantics, fused_activation, register, unsupported
 
 
@@ -148,7 +149,8 @@ def lower(node: Node, graph: Graph, p: FullyConnectedParams) -> KernelCall:
         check_window(node, "uint8" if p.weight_zero_point else x.dtype, depth)  # |w + offset| may reach 255
         weight_sums = (w.data.astype(np.int64) - p.weight_zero_point).sum(axis=1)
         fields = shape + (("weight_offset", -p.weight_zero_point),) + output + requant_arrays(r) + (
-            ("bias", folded_bias(bias, weight_sums, p.input_zero_point)),)
+            ("bias", folded_bias(bias, weight_sums, p.input_zero_point)), rq_field(r.multiplier, r.shift, r.rounding),
+            ("acc_limit", single_rounding_acc_limit(r.shift, r.rounding)))
         kernel = "ariel_fully_connected_s8" if x.dtype == "int8" else "ariel_fully_connected_u8"
         folded_buffers = (buffers[0], buffers[1], NO_TENSOR, buffers[3])  # the bias lives in params.bias
         return KernelCall(kernel, "ariel_fully_connected_q8_params", fields, folded_buffers, "fully_connected.c")

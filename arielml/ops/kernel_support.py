@@ -49,6 +49,35 @@ def folded_bias(bias: Tensor | None, weight_sums: np.ndarray, input_zero_point: 
     return CArray.of("int32_t", wrap_int32(raw - np.int64(input_zero_point) * weight_sums))
 
 
+def requant_records(multiplier, shift, rounding: str) -> np.ndarray:
+    """(n, 4) int32 records {multiplier, left, right, nudge16} of ariel_rq_apply (ariel_kernels.h):
+    the rounding mode becomes data (nudge16 = 2^14, i.e. gemmlowp's 2^30 / 2^16, or 2^15 for single
+    rounding with a right shift), so the C kernels requantise with 32-bit operations and no
+    per-element mode test."""
+    multiplier = np.asarray(multiplier, dtype=np.int64).ravel()
+    shift = np.broadcast_to(np.asarray(shift, dtype=np.int64).ravel(), multiplier.shape)
+    if multiplier.size and (multiplier.min() < 0 or multiplier.max() >= INT32_LIMIT):
+        raise ValueError("requantisation multipliers must be in [0, 2^31)")
+    left, right = np.maximum(shift, 0), np.maximum(-shift, 0)
+    if rounding != DOUBLE_ROUNDING and np.any((left > 0) & (multiplier < 1 << 30)):
+        raise ValueError("single rounding with a left shift needs multipliers in [2^30, 2^31)")
+    nudge = np.where((rounding != DOUBLE_ROUNDING) & (right > 0), 1 << 15, 1 << 14)
+    return np.stack([multiplier, left, right, nudge], axis=1)
+
+
+def single_rounding_acc_limit(shift, rounding: str) -> int:
+    """acc bound l (acc clamped to [-l - 1, l]) the kernels apply before ariel_rq_apply: single rounding with a left shift must
+    not wrap acc * 2^left (any larger |acc| saturates the output anyway, see ariel_kernels.h)."""
+    left = int(np.max(np.asarray(shift), initial=0))
+    if rounding == DOUBLE_ROUNDING or left <= 0:
+        return INT32_LIMIT - 1
+    return (1 << (31 - left)) - 1  # -2^(31-left) * 2^left = INT32_MIN still does not wrap
+
+
+def rq_field(multiplier, shift, rounding: str) -> tuple[str, CArray]:
+    return ("rq", CArray.of("int32_t", requant_records(multiplier, shift, rounding)))
+
+
 def requant_arrays(requant) -> tuple[tuple[str, int | CArray], ...]:
     """per_channel flag with the multiplier and shift arrays (length 1 when per-tensor)."""
     return (("per_channel", int(requant.multiplier.size > 1)),

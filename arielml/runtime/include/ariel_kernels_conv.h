@@ -26,6 +26,9 @@ typedef struct {
     const int32_t *bias;       /* per unit, input offset folded in */
     const int32_t *multiplier; /* 31-bit fixed point */
     const int32_t *shift;
+    const int32_t *rq;     /* ariel_rq records (ARIEL_RQ_WORDS per unit, or one): the rounding as data */
+    int32_t acc_limit;     /* acc clamped to [~acc_limit, acc_limit] before ariel_rq (single rounding with a
+                            * left shift; else INT32_MAX: no clamp) */
 } ariel_fully_connected_q8_params;
 
 typedef struct {
@@ -93,6 +96,10 @@ typedef struct {
     const int32_t *bias;   /* q8: per output channel, input offset folded in; s16/f32: unused */
     const int32_t *multiplier;
     const int32_t *shift;
+    const int32_t *rq; /* q8: ariel_rq records, ARIEL_RQ_WORDS per output channel; double rounding */
+    /* depthwise q8, depth multiplier 1: weights repacked channel-major [out_c][filter_h * filter_w]
+     * (NULL: use the weights buffer as stored) */
+    const int8_t *packed_weights;
 } ariel_conv_params;
 
 typedef struct {

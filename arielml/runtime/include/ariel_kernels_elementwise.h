@@ -42,6 +42,13 @@ typedef struct {
     /* clamps of the fused activation: integer kernels use act_*, float kernels float_* */
     int32_t act_min, act_max;
     float float_min, float_max;
+    /* quantised ADD/SUB/MUL, 32-bit requantisation (ariel_rq records, rounding as data): rq is the
+     * output's (MUL: the one), a_rq / b_rq the inputs' (int16 ADD/SUB); 8-bit ADD/SUB read each
+     * input's scaled value from a 256-entry table indexed by the stored byte (uint8_t)x, with SUB's
+     * sign folded into b_table */
+    const int32_t *rq;
+    const int32_t *a_rq, *b_rq;
+    const int32_t *a_table, *b_table;
 } ariel_binary_params;
 
 /* quantised ADD/SUB (general path) */

@@ -98,17 +98,39 @@ static inline int32_t padded_tap_q8(int is_u8, int32_t zero_point, const int8_t 
     return zero_point * sum;
 }
 
+/* requantise one accumulator of output channel oc (bias folded) and store it; 32-bit arithmetic
+ * only (ariel_rq: no 64-bit library calls on the Cortex-M0+) */
+static inline int32_t requant_q8(const ariel_conv_params *p, int32_t sum, int32_t oc)
+{
+    const int32_t v = ariel_rq(ariel_wrapping_add(sum, p->bias[oc]), p->rq + oc * ARIEL_RQ_WORDS) + p->output_zero_point;
+    return v < p->act_min ? p->act_min : v > p->act_max ? p->act_max : v;
+}
+
 static inline void store_q8(const ariel_conv_params *p, void *output, int32_t index, int32_t sum, int32_t oc,
                             int is_u8)
 {
-    const int32_t k = oc * p->per_channel;
-    const int32_t acc = ariel_wrapping_add(sum, p->bias[oc]);
-    const int32_t v = clamp32(ariel_requantize(acc, p->multiplier[k], p->shift[k], p->rounding) + p->output_zero_point,
-                              p->act_min, p->act_max);
+    const int32_t v = requant_q8(p, sum, oc);
     if (is_u8) {
         ((uint8_t *)output)[index] = (uint8_t)v;
     } else {
         ((int8_t *)output)[index] = (int8_t)v;
+    }
+}
+
+/* requantise and store the n accumulators of output channels c, c + 1, ...: the per-op constants
+ * stay in registers (a loop of its own: on the Cortex-M0+ they would not next to a dot product) */
+static NOINLINE void requant_block_s8(const ariel_conv_params *p, const int32_t *acc, int8_t *out, int32_t c,
+                                      int32_t n)
+{
+    const int32_t zp = p->output_zero_point, lo = p->act_min, hi = p->act_max;
+    const int32_t *bias = p->bias + c;
+    const int32_t *rq = p->rq + c * ARIEL_RQ_WORDS;
+    int32_t i;
+    out += c;
+    for (i = 0; i < n; i++, rq += ARIEL_RQ_WORDS) {
+        int32_t v = ariel_rq(ariel_wrapping_add(acc[i], bias[i]), rq) + zp;
+        v = v < lo ? lo : v > hi ? hi : v;
+        out[i] = (int8_t)v;
     }
 }
 
@@ -240,6 +262,99 @@ void ariel_conv_u8(const void *params, void *const *buffers, int32_t begin, int3
  * Per output pixel, the block's channels accumulate side by side (weights of one tap are
  * contiguous over channels); input channel = output channel / depth_multiplier, walked without
  * division. */
+
+/* ---- DEPTHWISE_CONV_2D, int8, depth multiplier 1 (MobileNet-style layers) -----------------------
+ * The compiler repacks the weights channel-major (params.packed_weights: the taps of one channel are
+ * contiguous), so each output is a dot product over its window with the accumulator in a register,
+ * and the loop runs over the block's channels with pointer increments (no division, no per-tap
+ * bounds test). Per output pixel, the window's taps that fall inside the input are listed once and
+ * shared by the block's channels; a padded tap reads the zero point z (the folded bias subtracted
+ * z * w for every tap). */
+#define DW_MAX_TAPS 64 /* taps of the per-pixel lists; larger filters take depthwise_q8 */
+
+/* 3x3 window: x at tap (0, 0) of the channel, dx / dy bytes between columns / rows */
+static NOINLINE int32_t dw3x3_s8(const int8_t *x, const int8_t *w, int32_t dx, int32_t dy)
+{
+    const int32_t dx2 = dx + dx;
+    int32_t acc = x[0] * w[0] + x[dx] * w[1] + x[dx2] * w[2];
+    x += dy;
+    acc += x[0] * w[3] + x[dx] * w[4] + x[dx2] * w[5];
+    x += dy;
+    acc += x[0] * w[6] + x[dx] * w[7] + x[dx2] * w[8];
+    return acc;
+}
+
+/* any window: tap t of channel c reads tap_row[t][c] (a pixel of the input, or a row of zero
+ * points for a padded tap) */
+static NOINLINE int32_t dw_taps_s8(const int8_t *const *tap_row, const int8_t *w, int32_t taps, int32_t c)
+{
+    int32_t acc = 0;
+    int32_t t;
+    for (t = 0; t < taps; t++) {
+        acc += tap_row[t][c] * w[t];
+    }
+    return acc;
+}
+
+static void depthwise_dm1_s8(const ariel_conv_params *p, const int8_t *input, int8_t *output, int32_t begin,
+                             int32_t end)
+{
+    const ariel_conv_geometry *g = &p->g;
+    const int32_t taps = g->filter_h * g->filter_w;
+    const int32_t dx = g->dilation_w * g->in_c;
+    const int32_t dy = g->dilation_h * g->in_w * g->in_c;
+    const int is_3x3 = g->filter_h == 3 && g->filter_w == 3;
+    const int32_t last_dy = 2 * g->dilation_h; /* used for 3x3 filters only */
+    const int32_t last_dx = 2 * g->dilation_w;
+    const int8_t *tap_row[DW_MAX_TAPS];
+    int8_t zero_points[ARIEL_CONV_MAX_CHANNEL_BLOCK];
+    int32_t acc[ARIEL_CONV_MAX_CHANNEL_BLOCK];
+    int32_t item;
+    for (item = 0; item < ARIEL_CONV_MAX_CHANNEL_BLOCK; item++) {
+        zero_points[item] = (int8_t)p->input_zero_point;
+    }
+    for (item = begin; item < end; item++) {
+        int32_t row, c_begin, c_end, ox, ix0;
+        ariel_conv_place(g, item, &row, &c_begin, &c_end);
+        {
+            const int32_t batch = row / g->out_h;
+            const int32_t oy = row - batch * g->out_h;
+            const int32_t iy0 = oy * g->stride_h - g->pad_top;
+            const int rows_inside = iy0 >= 0 && iy0 + last_dy < g->in_h;
+            const int32_t n_block = c_end - c_begin;
+            const int8_t *image = input + batch * g->in_h * g->in_w * g->in_c;
+            int8_t *out = output + row * g->out_w * g->out_c;
+            for (ox = 0, ix0 = -g->pad_left; ox < g->out_w; ox++, ix0 += g->stride_w, out += g->out_c) {
+                const int8_t *w = p->packed_weights + c_begin * taps;
+                int32_t c;
+                if (is_3x3 && rows_inside && ix0 >= 0 && ix0 + last_dx < g->in_w) {
+                    /* the whole window inside: x = tap (0, 0) of channel c_begin */
+                    const int8_t *x = image + (iy0 * g->in_w + ix0) * g->in_c + c_begin;
+                    for (c = 0; c < n_block; c++, x++, w += 9) {
+                        acc[c] = dw3x3_s8(x, w, dx, dy);
+                    }
+                } else {
+                    /* per tap: the input pixel's channels from c_begin, or zero points (padding) */
+                    int32_t ky, kx, t = 0;
+                    for (ky = 0; ky < g->filter_h; ky++) {
+                        const int32_t iy = iy0 + ky * g->dilation_h;
+                        for (kx = 0; kx < g->filter_w; kx++, t++) {
+                            const int32_t ix = ix0 + kx * g->dilation_w;
+                            tap_row[t] = iy >= 0 && iy < g->in_h && ix >= 0 && ix < g->in_w
+                                             ? image + (iy * g->in_w + ix) * g->in_c + c_begin
+                                             : zero_points;
+                        }
+                    }
+                    for (c = 0; c < n_block; c++, w += taps) {
+                        acc[c] = dw_taps_s8(tap_row, w, taps, c);
+                    }
+                }
+                requant_block_s8(p, acc, out, c_begin, n_block);
+            }
+        }
+    }
+}
+
 static void depthwise_q8(const ariel_conv_params *p, void *const *buffers, int32_t begin, int32_t end, int is_u8)
 {
     const ariel_conv_geometry *g = &p->g;
@@ -330,7 +445,12 @@ static void depthwise_q8(const ariel_conv_params *p, void *const *buffers, int32
 
 void ariel_depthwise_conv_s8(const void *params, void *const *buffers, int32_t begin, int32_t end)
 {
-    depthwise_q8((const ariel_conv_params *)params, buffers, begin, end, 0);
+    const ariel_conv_params *p = (const ariel_conv_params *)params;
+    if (p->packed_weights != 0) { /* the compiler packs them for depth multiplier 1, <= DW_MAX_TAPS taps */
+        depthwise_dm1_s8(p, (const int8_t *)buffers[0], (int8_t *)buffers[3], begin, end);
+    } else {
+        depthwise_q8(p, buffers, begin, end, 0);
+    }
 }
 
 void ariel_depthwise_conv_u8(const void *params, void *const *buffers, int32_t begin, int32_t end)

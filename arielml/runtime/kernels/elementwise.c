@@ -13,20 +13,24 @@ static inline int32_t rounding_divide_by_pot(int32_t x, int32_t exponent)
 }
 
 /* ---- quantised ADD / SUB, TFLite's general path ------------------------------------------------
- * Overflow: |x + offset| <= 510 for 8 bits, times 2^20 < 2^29; int16 has zero point 0: 32768 * 2^15
- * = 2^30. The input multipliers are at most 0.5 in real terms, so |scaled a| + |scaled b| <= 2^30:
- * the int32 sum is exact; the output multiplier is < 1, so the rescaled sum plus the zero point
- * stays far from 2^31. */
-static inline int32_t add_sub_q(const ariel_binary_params *p, int32_t a, int32_t b)
+ * Each input, offset by its zero point and shifted left (20 bits for 8-bit, 15 for int16), is
+ * rescaled by its own multiplier; the sum is rescaled by the output's. Overflow: |x + offset| <= 510
+ * for 8 bits, times 2^20 < 2^29; int16 has zero point 0: 32768 * 2^15 = 2^30. The input multipliers
+ * are at most 0.5 in real terms, so |scaled a| + |scaled b| <= 2^30: the int32 sum is exact; the
+ * output multiplier is < 1, so the rescaled sum plus the zero point stays far from 2^31.
+ * 8-bit inputs take only 256 values: the compiler tabulates the scaled input (its numpy reference on
+ * every byte), so an element costs two table loads and one 32-bit requantisation (ariel_rq). */
+static inline int32_t add_sub_q16(const ariel_binary_params *p, int32_t a, int32_t b)
 {
-    const int32_t sa = (int32_t)ariel_requantize((a + p->a_offset) * (1 << p->left_shift), p->a_multiplier,
-                                                 p->a_shift, p->rounding);
-    const int32_t sb = (int32_t)ariel_requantize((b + p->b_offset) * (1 << p->left_shift), p->b_multiplier,
-                                                 p->b_shift, p->rounding);
-    const int32_t raw = p->subtract ? sa - sb : sa + sb;
-    const int64_t scaled = ariel_requantize(raw, p->output_multiplier, p->output_shift, p->rounding);
-    return ariel_ew_clamp(scaled + p->output_offset, p->act_min, p->act_max);
+    const int32_t sa = ariel_rq((a + p->a_offset) * (1 << p->left_shift), p->a_rq);
+    const int32_t sb = ariel_rq((b + p->b_offset) * (1 << p->left_shift), p->b_rq);
+    const int32_t raw = p->subtract ? sa - sb : sa + sb; /* a per-op constant: predicted every time */
+    return ariel_ew_clamp(ariel_rq(raw, p->rq) + p->output_offset, p->act_min, p->act_max);
 }
+
+#define ADD_SUB_TABLE(p, a, b) \
+    ariel_ew_clamp(ariel_rq((p)->a_table[(uint8_t)(a)] + (p)->b_table[(uint8_t)(b)], (p)->rq) + (p)->output_offset, \
+                   (p)->act_min, (p)->act_max)
 
 /* int16 with power-of-two scales: one input is divided by a power of two, then a saturating add */
 static inline int32_t add_sub_pot(const ariel_binary_params *p, int32_t a, int32_t b)
@@ -40,21 +44,74 @@ static inline int32_t add_sub_pot(const ariel_binary_params *p, int32_t a, int32
 /* quantised MUL. Overflow: |(a + a_offset) * (b + b_offset)| <= 2^30 (8-bit: 510^2; int16 has
  * zero point 0: 32768^2); the rescaled product and the zero point add with int32 wrap-around, as
  * TFLite's int32 arithmetic does. */
-static inline int32_t mul_q(const ariel_binary_params *p, int32_t a, int32_t b)
+#define MUL_Q(p, a, b) \
+    ariel_ew_clamp(ariel_wrapping_add(ariel_rq(((a) + (p)->a_offset) * ((b) + (p)->b_offset), (p)->rq), \
+                                      (p)->output_offset), (p)->act_min, (p)->act_max)
+
+/* The same arithmetic over contiguous, unbroadcast inputs (the common case), with the per-op
+ * constants copied into locals first: the byte stores could alias the params, so the compiler
+ * would otherwise reload them for every element. */
+typedef struct {
+    const int32_t *a_table, *b_table;
+    int32_t multiplier, left, right, nudge16;
+    int32_t a_offset, b_offset, output_offset, act_min, act_max;
+} ew_constants;
+
+static inline ew_constants ew_hoist(const ariel_binary_params *p)
 {
-    const int32_t product = (a + p->a_offset) * (b + p->b_offset);
-    const int32_t scaled = (int32_t)ariel_requantize(product, p->output_multiplier, p->output_shift, p->rounding);
-    return ariel_ew_clamp(ariel_wrapping_add(scaled, p->output_offset), p->act_min, p->act_max);
+    ew_constants k;
+    k.a_table = p->a_table;
+    k.b_table = p->b_table;
+    k.multiplier = p->rq[0];
+    k.left = p->rq[1];
+    k.right = p->rq[2];
+    k.nudge16 = p->rq[3];
+    k.a_offset = p->a_offset;
+    k.b_offset = p->b_offset;
+    k.output_offset = p->output_offset;
+    k.act_min = p->act_min;
+    k.act_max = p->act_max;
+    return k;
 }
 
+#define ADD_SUB_TABLE_FLAT(k, a, b)                                                                   \
+    ariel_ew_clamp(ariel_rq_apply((k).a_table[(uint8_t)(a)] + (k).b_table[(uint8_t)(b)], (k).multiplier, \
+                                  (k).left, (k).right, (k).nudge16) + (k).output_offset,               \
+                   (k).act_min, (k).act_max)
+#define MUL_Q_FLAT(k, a, b)                                                                            \
+    ariel_ew_clamp(ariel_wrapping_add(ariel_rq_apply(((a) + (k).a_offset) * ((b) + (k).b_offset), (k).multiplier, \
+                                                     (k).left, (k).right, (k).nudge16), (k).output_offset), \
+                   (k).act_min, (k).act_max)
+
+/* kernel NAME: the flat loop when neither input broadcasts, else the general broadcast loop */
+#define QUANTISED_BINARY_KERNEL(NAME, T, ELEMENT, FLAT_ELEMENT)                                       \
+    static ARIEL_BINARY_KERNEL(NAME##_broadcast, T, T, ELEMENT)                                         \
+    void NAME(const void *params, void *const *buffers, int32_t begin, int32_t end)               \
+    {                                                                                              \
+        const ariel_binary_params *p = (const ariel_binary_params *)params;                        \
+        if (p->rank == 1 && p->a_strides[0] == 1 && p->b_strides[0] == 1) {                        \
+            const ew_constants k = ew_hoist(p);                                                    \
+            const T *a = (const T *)buffers[0];                                                    \
+            const T *b = (const T *)buffers[1];                                                    \
+            T *out = (T *)buffers[2];                                                              \
+            const int32_t stop = ariel_ew_stop(end, p->block, p->count);                           \
+            int32_t i;                                                                             \
+            for (i = begin * p->block; i < stop; i++) {                                            \
+                out[i] = (T)FLAT_ELEMENT(k, a[i], b[i]);                                           \
+            }                                                                                      \
+        } else {                                                                                   \
+            NAME##_broadcast(params, buffers, begin, end);                                         \
+        }                                                                                          \
+    }
+
 /* the int32 results are already clamped to the output type's range: the stores narrow exactly */
-ARIEL_BINARY_KERNEL(ariel_add_sub_q_s8, int8_t, int8_t, add_sub_q)
-ARIEL_BINARY_KERNEL(ariel_add_sub_q_u8, uint8_t, uint8_t, add_sub_q)
-ARIEL_BINARY_KERNEL(ariel_add_sub_q_s16, int16_t, int16_t, add_sub_q)
+QUANTISED_BINARY_KERNEL(ariel_add_sub_q_s8, int8_t, ADD_SUB_TABLE, ADD_SUB_TABLE_FLAT)
+QUANTISED_BINARY_KERNEL(ariel_add_sub_q_u8, uint8_t, ADD_SUB_TABLE, ADD_SUB_TABLE_FLAT)
+ARIEL_BINARY_KERNEL(ariel_add_sub_q_s16, int16_t, int16_t, add_sub_q16)
 ARIEL_BINARY_KERNEL(ariel_add_sub_pot_s16, int16_t, int16_t, add_sub_pot)
-ARIEL_BINARY_KERNEL(ariel_mul_q_s8, int8_t, int8_t, mul_q)
-ARIEL_BINARY_KERNEL(ariel_mul_q_u8, uint8_t, uint8_t, mul_q)
-ARIEL_BINARY_KERNEL(ariel_mul_q_s16, int16_t, int16_t, mul_q)
+QUANTISED_BINARY_KERNEL(ariel_mul_q_s8, int8_t, MUL_Q, MUL_Q_FLAT)
+QUANTISED_BINARY_KERNEL(ariel_mul_q_u8, uint8_t, MUL_Q, MUL_Q_FLAT)
+QUANTISED_BINARY_KERNEL(ariel_mul_q_s16, int16_t, MUL_Q, MUL_Q_FLAT)
 
 /* ---- int32: two's-complement wrap-around (done unsigned, so it is defined C), then the clamp ---- */
 #define ADD_S32(p, a, b) ariel_ew_clamp((int32_t)((uint32_t)(a) + (uint32_t)(b)), (p)->act_min, (p)->act_max)

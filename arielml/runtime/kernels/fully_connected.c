@@ -64,9 +64,13 @@ static void fully_connected_q8(const ariel_fully_connected_q8_params *p, void *c
         } else {
             dot = dot_s8(x, w, p->depth);
         }
-        v = clamp32(ariel_requantize(ariel_wrapping_add(dot, p->bias[unit]), p->multiplier[k], p->shift[k],
-                                     p->rounding) + p->output_zero_point,
-                    p->act_min, p->act_max);
+        {
+            /* 32-bit requantisation (ariel_rq); the clamp keeps single rounding with a left shift exact */
+            int32_t acc = ariel_wrapping_add(dot, p->bias[unit]);
+            acc = acc > p->acc_limit ? p->acc_limit : acc < ~p->acc_limit ? ~p->acc_limit : acc; /* ~l = -l - 1 */
+            v = ariel_rq(acc, p->rq + k * ARIEL_RQ_WORDS) + p->output_zero_point;
+            v = v < p->act_min ? p->act_min : v > p->act_max ? p->act_max : v;
+        }
         if (is_u8) {
             ((uint8_t *)output)[item] = (uint8_t)v;
         } else {

@@ -9,7 +9,8 @@ import arielml
 from arielml.compile import plan_model
 from arielml.passes.pipeline import verify_plan
 from arielml.passes.tile import choose_tiles
-from arielml.schedule.cost import Core, ItemWork, assign_longest_first, split_even
+from arielml.schedule.cost import Core, ItemWork, assign_longest_first, cores_of, split_even
+from arielml.schedule.features import GENERIC, item_work
 from arielml.targets.boards import CORTEX_M0PLUS, CORTEX_M33, HOST, get_board
 from tests.conftest import ZOO
 
@@ -21,9 +22,39 @@ def _cores(kind, clocks):
 @pytest.mark.parametrize("scheduler", ["static", "dynamic"])
 @pytest.mark.parametrize("kind", [CORTEX_M0PLUS, HOST])
 def test_small_op_is_not_split(scheduler, kind):
+    # an op whose variable work in all is a quarter of a barrier: splitting cannot pay. (Before the
+    # calibration this used 16 MACs of made-up costs; with the measured M0+ costs 16 elements of an
+    # elementwise op take ~5000 cycles, far more than a barrier (~260), and splitting them does pay.)
     cores = _cores(kind, [125_000_000] * 2)
-    choice = choose_tiles(16, ItemWork(macs=1, elements=1), cores, scheduler)  # 16 MACs in all
+    elements = kind.barrier_cycles / 4 / kind.op_cost(GENERIC).per_element / 16
+    choice = choose_tiles(16, ItemWork(macs=0, elements=elements), cores, scheduler)
     assert choice.tiles == ((0, 16),)
+
+
+def test_hello_world_fully_connected_layers_split_on_rp2040_where_it_pays():
+    model = arielml.load(ZOO / "tflite_micro/hello_world_int8.tflite")
+    plan = plan_model(model, target="rp2040", cores=2, scheduler="static")
+    tiles = [len(s.tiles) for s in plan.kernel_steps]
+    # 16 outputs of 1 and of 16 MACs: a few thousand M0+ cycles, worth a barrier; the last layer has one output
+    assert tiles == [2, 2, 1], tiles
+
+
+def test_static_splits_follow_the_calibrated_speeds_on_rp2350_mixed():
+    # the Hazard3 and the M33 run at the same clock; the calibrated kernels decide the shares
+    model = arielml.load(ZOO / "mlcommons_tiny/kws_ref_model.tflite")
+    plan = plan_model(model, target="rp2350-mixed", cores=2, kernels_required=False, check=verify_plan)
+    cores = cores_of(get_board("rp2350-mixed"), 2)
+    graph = plan.graph
+    for s in plan.kernel_steps:
+        if len(set(s.tile_core)) < 2:
+            continue
+        work = item_work(graph.nodes[s.node], graph, s.item_macs * s.work_items, s.work_items)
+        finish = [0.0, 0.0]
+        for tile, core in zip(s.tiles, s.tile_core):
+            finish[core] += cores[core].kernel_cycles(work, *tile) / cores[core].clock_hz
+        one_item = max(c.kernel_cycles(work, b, b + 1) - c.kernel_cycles(work, b, b)
+                       for c in cores for b in range(s.work_items)) / cores[0].clock_hz
+        assert abs(finish[0] - finish[1]) <= one_item + 1e-9, (s.op, finish)
 
 
 @pytest.mark.parametrize("scheduler", ["static", "dynamic"])
@@ -71,8 +102,14 @@ def test_heterogeneous_board_stm32h747_gives_the_m7_more_work():
                 m7 += (e - b) * s.item_macs
             else:
                 m4 += (e - b) * s.item_macs
-    # M7: 480 MHz at 1 cycle/MAC, M4: 240 MHz at 1.5 cycles/MAC -> about 3:1
-    assert 2.3 <= m7 / m4 <= 3.7, (m7, m4)
+    # The M7 runs at twice the M4's clock and needs about half its cycles per MAC (calibrated on the
+    # emulator; kws is mostly 1x1 convolutions) -> about 4:1. (The test used to expect 3:1, from the
+    # guessed 1 vs 1.5 cycles/MAC; the emulated run balances at ~4:1, busy 51% / 49%.)
+    m7_type, m7_clock = get_board("stm32h747").core(0)
+    m4_type, m4_clock = get_board("stm32h747").core(1)
+    expected = (m7_clock / m7_type.op_cost("CONV_2D_1X1").per_mac) / (m4_clock / m4_type.op_cost("CONV_2D_1X1").per_mac)
+    assert 3.0 <= expected <= 5.0, expected
+    assert 0.8 * expected <= m7 / m4 <= 1.2 * expected, (m7, m4, expected)
 
 
 @pytest.mark.parametrize("cores", [1, 2, 3, 4])

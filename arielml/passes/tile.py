@@ -9,7 +9,9 @@ from dataclasses import dataclass, replace
 from typing import Sequence
 
 from arielml.passes.plan import Plan
-from arielml.schedule.cost import Core, ItemWork, assign_longest_first, cores_of, makespan, split_even
+from arielml.schedule.cost import (Core, ItemWork, assign_longest_first, cores_of, makespan, split_by_speed,
+                                   split_even, static_makespan)
+from arielml.schedule.features import item_work
 from arielml.targets.boards import get_board
 
 # a split must beat the best time with fewer tiles by this factor, so marginal gains do not add tiles
@@ -21,6 +23,11 @@ TILES_PER_CORE_CAP = 16
 class TileChoice:
     tiles: tuple[tuple[int, int], ...]
     estimated_seconds: float
+    owner: tuple[int, ...] = ()  # static: core of each tile (empty: dynamic)
+
+
+def _barrier(cores: Sequence[Core]) -> float:
+    return max(c.barrier for c in cores)
 
 
 def estimate(tiles: Sequence[tuple[int, int]], work: ItemWork, cores: Sequence[Core], scheduler: str) -> float:
@@ -28,34 +35,52 @@ def estimate(tiles: Sequence[tuple[int, int]], work: ItemWork, cores: Sequence[C
     consecutive ops that stay on one core share a single barrier (schedule/assign.py); under
     `dynamic` the barrier is always there, but spreading still costs lock contention and wake-ups
     of about that size, so a split must save more than that to be worth it."""
-    barrier = max(c.barrier for c in cores)
     if scheduler == "static":
         owner, seconds = assign_longest_first(tiles, work, cores)
-        return seconds + (barrier if len(set(owner)) > 1 else 0.0)
-    return makespan(tiles, work, cores, scheduler) + (barrier if len(tiles) > 1 else 0.0)
+        return seconds + (_barrier(cores) if len(set(owner)) > 1 else 0.0)
+    return makespan(tiles, work, cores, scheduler) + (_barrier(cores) if len(tiles) > 1 else 0.0)
+
+
+def _static_candidates(items: int, work: ItemWork, cores: Sequence[Core], limit: int) -> list[TileChoice]:
+    """Equal tiles assigned longest first (1..limit of them), and one tile per core sized by the
+    cores' speeds on this op (the fewest tiles that balance unequal cores)."""
+    candidates = []
+    for count in range(1, limit + 1):
+        tiles = split_even(items, count)
+        owner, seconds = assign_longest_first(tiles, work, cores)
+        candidates.append(TileChoice(tiles, seconds + (_barrier(cores) if len(set(owner)) > 1 else 0.0), owner))
+    tiles, owner = split_by_speed(items, work, cores)
+    seconds = static_makespan(tiles, owner, work, cores) + (_barrier(cores) if len(set(owner)) > 1 else 0.0)
+    candidates.append(TileChoice(tiles, seconds, owner))
+    return candidates
 
 
 def choose_tiles(items: int, work: ItemWork, cores: Sequence[Core], scheduler: str) -> TileChoice:
-    """Try every tile count from 1 to min(items, 16 per core); keep the smallest count whose
-    estimated makespan is within MIN_GAIN of the best one."""
+    """Try every tile count from 1 to min(items, 16 per core) (static: also one speed-sized tile per
+    core); keep the fewest tiles whose estimated makespan is within MIN_GAIN of the best one."""
     if len(cores) == 1 or items <= 1:
         tiles = split_even(max(items, 1), 1)
-        return TileChoice(tiles, makespan(tiles, work, cores[:1], scheduler))
+        return TileChoice(tiles, makespan(tiles, work, cores[:1], scheduler), (0,) if scheduler == "static" else ())
     limit = min(items, TILES_PER_CORE_CAP * len(cores))
-    estimates = [(count, estimate(split_even(items, count), work, cores, scheduler)) for count in range(1, limit + 1)]
-    best = min(seconds for _, seconds in estimates)
-    count, seconds = next((c, s) for c, s in estimates if s <= best * (1 + MIN_GAIN))
-    return TileChoice(split_even(items, count), seconds)
+    if scheduler == "static":
+        candidates = _static_candidates(items, work, cores, limit)
+    else:
+        candidates = [TileChoice(split_even(items, count), estimate(split_even(items, count), work, cores, scheduler))
+                      for count in range(1, limit + 1)]
+    best = min(c.estimated_seconds for c in candidates)
+    return min((c for c in candidates if c.estimated_seconds <= best * (1 + MIN_GAIN)),
+               key=lambda c: (len(c.tiles), c.estimated_seconds))
 
 
 def tile(plan: Plan) -> Plan:
     cores = cores_of(get_board(plan.options.target), plan.options.cores)
+    graph = plan.graph
     steps = []
     for step in plan.steps:
         if step.is_view:
             steps.append(replace(step, tiles=(), tile_core=(), barrier_after=False))
             continue
-        choice = choose_tiles(step.work_items, ItemWork(step.item_macs, step.item_elements), cores,
-                              plan.options.scheduler)
-        steps.append(replace(step, tiles=choice.tiles))
+        work = item_work(graph.nodes[step.node], graph, step.item_macs * step.work_items, step.work_items)
+        choice = choose_tiles(step.work_items, work, cores, plan.options.scheduler)
+        steps.append(replace(step, tiles=choice.tiles, tile_core=choice.owner))
     return replace(plan, steps=tuple(steps))

@@ -1,7 +1,8 @@
 """The scheduling pass: which core runs which tile, and where barriers go.
 
-`static`: every tile is assigned ahead of time, longest first onto the core that would finish it
-earliest (speed-weighted, so heterogeneous cores get proportional shares); the runtime only walks
+`static`: every tile is assigned ahead of time: the tiling pass already sized and placed the tiles
+(one tile per core sized by the cores' calibrated speeds, or equal tiles longest first onto the
+core that would finish each earliest); a plan without placements gets the longest-first one; the runtime only walks
 its own tiles. `dynamic`: nothing is assigned; at run time cores pull the next tile of the current
 operator from a shared counter (the Ariel-ML scheme).
 
@@ -13,7 +14,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from arielml.passes.plan import Plan
-from arielml.schedule.cost import ItemWork, assign_longest_first, cores_of
+from arielml.schedule.cost import assign_longest_first, cores_of
+from arielml.schedule.features import item_work
 from arielml.targets.boards import check_cores, get_board
 
 
@@ -26,7 +28,11 @@ def schedule(plan: Plan) -> Plan:
         if step.is_view:
             continue
         if plan.options.scheduler == "static":
-            owner, _ = assign_longest_first(step.tiles, ItemWork(step.item_macs, step.item_elements), cores)
+            owner = step.tile_core  # the tiling pass sized the tiles for these cores
+            if len(owner) != len(step.tiles):
+                work = item_work(plan.graph.nodes[step.node], plan.graph, step.item_macs * step.work_items,
+                                 step.work_items)
+                owner, _ = assign_longest_first(step.tiles, work, cores)
             steps[i] = replace(step, tile_core=owner, barrier_after=True)
         else:
             steps[i] = replace(step, tile_core=(), barrier_after=True)

@@ -4,21 +4,56 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from arielml.errors import TargetError
+from arielml.targets.calibration import CALIBRATION
+
+
+GENERIC = "generic"  # cost family of operators without a calibrated entry of their own
+
+
+@dataclass(frozen=True)
+class OpCost:
+    """Cycles of one kernel call on one core type: per multiply-accumulate (or window read), per
+    inner-loop run, extra per run at the input's edge (bounds-checked taps), per output element,
+    plus a fixed set-up per call (arielml/schedule/features.py says what each count is per family)."""
+
+    per_mac: float
+    per_run: float
+    per_edge_run: float
+    per_element: float
+    fixed: float
+
+    def cycles(self, macs: float, runs: float, elements: float, edge_runs: float = 0.0) -> float:
+        return (self.fixed + macs * self.per_mac + runs * self.per_run + edge_runs * self.per_edge_run
+                + elements * self.per_element)
 
 
 @dataclass(frozen=True)
 class CoreType:
-    """One kind of core. The cost fields feed the compile-time cost model (cycles per unit of work);
-    the emulator's cycle model is separate and finer (per instruction class, see arielml/emu)."""
+    """One kind of core. The cost fields feed the compile-time cost model; on emulated core types
+    they are fitted on the emulator (`python -m arielml.schedule.calibrate`, data in
+    arielml/targets/calibration.py). The emulator's cycle model is separate and finer (per
+    instruction class, see arielml/emu)."""
 
     name: str  # "cortex-m0plus", "cortex-m33", "cortex-m4f", "cortex-m7", "hazard3", "host", "xtensa-lx7"
     isa: str  # "armv6m", "armv8m.main", "armv7em", "rv32imac", "host", "xtensa"
     gcc_flags: tuple[str, ...]  # cross-compiler flags selecting this core
     toolchain: str  # compiler driver prefix: "arm-none-eabi-", "riscv64-unknown-elf-", "" (host)
-    cycles_per_mac: float  # int8 multiply-accumulate in the inner loop of conv/fc kernels
-    cycles_per_element: float  # one output element of an elementwise/data-movement kernel
-    tile_overhead_cycles: int  # fetching a tile from the scheduler and setting up the kernel
-    barrier_cycles: int  # one barrier between dependent operators
+    op_costs: tuple[tuple[str, OpCost], ...]  # cost family -> kernel cost; GENERIC must be present
+    op_overhead_cycles: float  # runtime cost of one op on one core outside its kernel (trace, loop, barrier)
+    tile_overhead_cycles: float  # static scheduler: each further tile a core runs (table walk, trace)
+    grab_cycles: float  # dynamic scheduler: each tile pulled from the shared counter (lock, trace)
+    barrier_cycles: float  # a barrier of several cores, on the critical path (last arrival to all running)
+
+    def op_cost(self, family: str) -> OpCost:
+        """The family's cost; a float family falls back to GENERIC_F32, anything else to GENERIC."""
+        costs = dict(self.op_costs)
+        if family in costs:
+            return costs[family]
+        if family == "CONV_2D_1X1" and "CONV_2D" in costs:
+            return costs["CONV_2D"]
+        if family.endswith("_F32") and f"{GENERIC}_F32" in costs:
+            return costs[f"{GENERIC}_F32"]
+        return costs[GENERIC]
 
 
 @dataclass(frozen=True)
@@ -58,18 +93,30 @@ class Board:
         return self.cores[min(index, len(self.cores) - 1)]
 
 
-def _arm(name: str, isa: str, cpu: str, extra: tuple[str, ...], mac: float, elem: float) -> CoreType:
-    return CoreType(name, isa, (f"-mcpu={cpu}", "-mthumb", *extra), "arm-none-eabi-", mac, elem, 60, 120)
+def _calibrated(name: str, isa: str, gcc_flags: tuple[str, ...], toolchain: str, data: dict | None = None) -> CoreType:
+    """A core type whose costs come from the calibration data (or from `data`, for core types the
+    emulator cannot run)."""
+    data = data or CALIBRATION[name]
+    costs = tuple((family, OpCost(*values)) for family, values in sorted(data["families"].items()))
+    return CoreType(name, isa, gcc_flags, toolchain, costs, data["op_overhead"], data["tile_overhead"],
+                    data["grab"], data["barrier"])
 
 
-CORTEX_M0PLUS = _arm("cortex-m0plus", "armv6m", "cortex-m0plus", ("-mfloat-abi=soft",), 4.0, 6.0)
-CORTEX_M33 = _arm("cortex-m33", "armv8m.main", "cortex-m33", ("-mfloat-abi=hard", "-mfpu=fpv5-sp-d16"), 1.5, 3.0)
-CORTEX_M4F = _arm("cortex-m4f", "armv7em", "cortex-m4", ("-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"), 1.5, 3.0)
-CORTEX_M7 = _arm("cortex-m7", "armv7em", "cortex-m7", ("-mfloat-abi=hard", "-mfpu=fpv5-d16"), 1.0, 2.0)
-HAZARD3 = CoreType("hazard3", "rv32imac", ("-march=rv32imac_zicsr", "-mabi=ilp32"), "riscv64-unknown-elf-",
-                   2.5, 4.0, 60, 120)
-XTENSA_LX7 = CoreType("xtensa-lx7", "xtensa", (), "xtensa-esp32s3-elf-", 1.5, 3.0, 60, 120)
-HOST = CoreType("host", "host", (), "", 0.5, 1.0, 2000, 5000)
+def _arm(name: str, isa: str, cpu: str, extra: tuple[str, ...]) -> CoreType:
+    return _calibrated(name, isa, (f"-mcpu={cpu}", "-mthumb", *extra), "arm-none-eabi-")
+
+
+CORTEX_M0PLUS = _arm("cortex-m0plus", "armv6m", "cortex-m0plus", ("-mfloat-abi=soft",))
+CORTEX_M33 = _arm("cortex-m33", "armv8m.main", "cortex-m33", ("-mfloat-abi=hard", "-mfpu=fpv5-sp-d16"))
+CORTEX_M4F = _arm("cortex-m4f", "armv7em", "cortex-m4", ("-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"))
+CORTEX_M7 = _arm("cortex-m7", "armv7em", "cortex-m7", ("-mfloat-abi=hard", "-mfpu=fpv5-d16"))
+HAZARD3 = _calibrated("hazard3", "rv32imac", ("-march=rv32imac_zicsr", "-mabi=ilp32"), "riscv64-unknown-elf-")
+# not emulated here: estimates. The LX7 (with its MAC16 unit, FPU) is assumed to cost what the
+# Cortex-M33 costs; the host's costs only set tile sizes for the native backend (threads).
+XTENSA_LX7 = _calibrated("xtensa-lx7", "xtensa", (), "xtensa-esp32s3-elf-", CALIBRATION["cortex-m33"])
+HOST = _calibrated("host", "host", (), "", {
+    "families": {GENERIC: (0.5, 2.0, 0.0, 1.0, 50.0), f"{GENERIC}_F32": (0.5, 2.0, 0.0, 1.0, 50.0)},
+    "op_overhead": 500, "tile_overhead": 2000, "grab": 2000, "barrier": 5000})
 
 KB = 1024
 MB = 1024 * KB

@@ -33,8 +33,10 @@ class CompileResult:
         return {"arena_bytes": self.arena_bytes, "weights_bytes": self.weights_bytes, "files": list(self.files),
                 "cores": self.plan.options.cores, "scheduler": self.plan.options.scheduler,
                 "target": self.plan.options.target,
+                "estimated_ms": 1e3 * sum(s.estimated_seconds for s in self.plan.kernel_steps),
                 "ops": [{"op": s.op, "work_items": s.work_items, "tiles": len(s.tiles),
-                         "cores": sorted(set(s.tile_core))} for s in self.plan.kernel_steps]}
+                         "cores": sorted(set(s.tile_core)), "estimated_ms": 1e3 * s.estimated_seconds}
+                        for s in self.plan.kernel_steps]}
 
 
 def _graph_of(model_or_graph) -> Graph:

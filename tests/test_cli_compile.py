@@ -124,3 +124,17 @@ def test_run_native_refuses_too_many_cores(capsys, tmp_path):
     code, _, err = cli(capsys, "run", HELLO, "--backend", "native", "--target", "rp2040", "--cores", 4,
                        "-o", tmp_path)
     assert_one_line_error(code, err, "rp2040 has 2 core(s)")
+
+
+def test_compile_estimates_time_for_a_board_that_cannot_be_emulated(capsys, tmp_path):
+    """esp32s3 gets code generation and cost-model estimates only: the estimate is there, positive,
+    and two cores are estimated faster than one."""
+    estimates = {}
+    for cores in (1, 2):
+        assert main(["compile", str(AD01), "--target", "esp32s3", "--cores", str(cores),
+                     "-o", str(tmp_path / f"c{cores}"), "--json"]) == 0
+        summary = json.loads(capsys.readouterr().out)
+        assert summary["estimated_ms"] > 0
+        assert abs(summary["estimated_ms"] - sum(op["estimated_ms"] for op in summary["ops"])) < 1e-9
+        estimates[cores] = summary["estimated_ms"]
+    assert estimates[2] < estimates[1]

@@ -66,6 +66,9 @@ class Step:
     tiles: tuple[tuple[int, int], ...] = ()
     tile_core: tuple[int, ...] = ()
     barrier_after: bool = True
+    # the cost model's estimate of the op's wall time on the plan's cores (barrier included): what
+    # `compile --json` reports for targets that cannot be emulated here (esp32s3)
+    estimated_seconds: float = 0.0
 
     @property
     def is_view(self) -> bool:

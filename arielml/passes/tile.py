@@ -82,5 +82,6 @@ def tile(plan: Plan) -> Plan:
             continue
         work = item_work(graph.nodes[step.node], graph, step.item_macs * step.work_items, step.work_items)
         choice = choose_tiles(step.work_items, work, cores, plan.options.scheduler)
-        steps.append(replace(step, tiles=choice.tiles, tile_core=choice.owner))
+        steps.append(replace(step, tiles=choice.tiles, tile_core=choice.owner,
+                             estimated_seconds=choice.estimated_seconds))
     return replace(plan, steps=tuple(steps))

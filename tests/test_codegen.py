@@ -20,11 +20,6 @@ HELLO = ZOO / "tflite_micro/hello_world_int8.tflite"
 KWS = ZOO / "mlcommons_tiny/kws_ref_model.tflite"
 
 
-@pytest.fixture(scope="module")
-def cache(pytestconfig):
-    return pytestconfig.cache.mkdir("arielml_native")
-
-
 def test_output_is_deterministic(tmp_path):
     a = compile_model(HELLO, cores=2, scheduler="dynamic", out_dir=tmp_path / "a")
     b = compile_model(arielml.load(HELLO), cores=2, scheduler="dynamic", out_dir=tmp_path / "b")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from arielml.emu import build_firmware, build_profile, run_firmware, write_gantt
+from arielml.emu import build_firmware, build_profile, draw_gantt, run_firmware
 from arielml.targets.boards import BOARDS, get_board
 from tests.emu_helpers import SRC, needs_cross
 
@@ -84,5 +84,5 @@ def test_profile_and_gantt(out, tmp_path):
         assert op.cycles >= max(op.core_cycles)
     assert 0 < sum(profile.busy_cycles) <= 2 * profile.total_cycles
     assert all(0 < u <= 1 for u in profile.utilisation)
-    png = write_gantt(profile, tmp_path / "gantt.png", op_names={0: "conv", 1: "fc"})
+    png = draw_gantt(profile, tmp_path / "gantt.png", op_types={0: "CONV_2D", 1: "FULLY_CONNECTED"})
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -29,11 +29,6 @@ BASE_SEED = 7_300
 U = 2.0 ** -24  # unit roundoff of float32
 
 
-@pytest.fixture(scope="module")
-def cache(pytestconfig):
-    return pytestconfig.cache.mkdir("arielml_native")
-
-
 def graph_of(model_bytes: bytes):
     return verify(parse_tflite(model_bytes))
 

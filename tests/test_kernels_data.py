@@ -23,11 +23,6 @@ CONFIGS = [(1, "static"), (2, "dynamic"), (3, "static"), (2, "static"), (3, "dyn
 QUANT_RANGE = {"int8": (-128, 127), "uint8": (0, 255), "int16": (-32768, 32767)}
 
 
-@pytest.fixture(scope="module")
-def cache(pytestconfig):
-    return pytestconfig.cache.mkdir("arielml_native")
-
-
 @dataclass
 class Spec:
     """One operator of a test model: its inputs (shape, dtype, quant, constant data or None),

@@ -31,11 +31,6 @@ TARGET = "rv32-smp"  # its cheap tiles make the cost model split even small oper
 KERNEL_TYPES = ("int8", "uint8", "int16", "int32", "float32")
 
 
-@pytest.fixture(scope="module")
-def cache(pytestconfig):
-    return pytestconfig.cache.mkdir("arielml_native")
-
-
 class Case:
     """One single-operator model, its inputs and LiteRT's output."""
 

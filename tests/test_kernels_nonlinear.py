@@ -28,11 +28,6 @@ BASE_SEED = 51_700_000
 NONLINEAR = ("SOFTMAX", "LOG_SOFTMAX", "LOGISTIC", "TANH", "HARD_SWISH")
 
 
-@pytest.fixture(scope="module")
-def cache(pytestconfig):
-    return pytestconfig.cache.mkdir("arielml_native")
-
-
 class Branches:
     """A model of independent single-op branches, each with its own input and output."""
 

@@ -23,11 +23,6 @@ from tests.tflite_builder import ModelBuilder, run_litert
 CONFIGS = [(c, s) for c in (1, 2, 3, 4) for s in ("static", "dynamic")]
 
 
-@pytest.fixture(scope="module")
-def cache(pytestconfig):
-    return pytestconfig.cache.mkdir("arielml_native")
-
-
 def kernel_prefix(graph):
     """The graph up to the first operator without a C kernel (its output becomes the graph's)."""
     k = 0

@@ -15,11 +15,6 @@ MODELS = sorted(p.relative_to(ZOO).with_suffix("").as_posix() for p in ZOO.rglob
 CONFIGS = [(c, s) for c in (1, 2, 3, 4) for s in ("static", "dynamic")]
 
 
-@pytest.fixture(scope="module")
-def cache(pytestconfig):
-    return pytestconfig.cache.mkdir("arielml_native")
-
-
 def is_float(array: np.ndarray) -> bool:
     return array.dtype == np.float32
 

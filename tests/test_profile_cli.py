@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from arielml.bench.gantt import draw_gantt, op_windows, type_colours
+from arielml.emu.gantt import draw_gantt, op_windows, type_colours
 from arielml.emu.profile import OpProfile, Profile, TileSpan
 from arielml.targets import get_board
 from tests.emu_helpers import needs_cross

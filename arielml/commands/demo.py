@@ -112,7 +112,7 @@ def demo_command(
 
 def _write_gantt(bench, path: Path, console) -> tuple[Path, str] | None:
     """Chart of the GANTT_MODEL (else the first model that ran) on 2 cores."""
-    from arielml.bench.gantt import draw_gantt
+    from arielml.emu.gantt import draw_gantt
     from arielml.commands.profile import core_labels
     from arielml.targets import get_board
 

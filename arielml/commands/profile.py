@@ -128,7 +128,7 @@ def profile_command(
         bit_exact = None  # the reference executor cannot run it (the emulated firmware did)
     written = None
     if gantt is not None:
-        from arielml.bench.gantt import draw_gantt
+        from arielml.emu.gantt import draw_gantt
         types = {op["index"]: op["type"] for op in run.per_op}
         utilisation = ", ".join(f"{u:.0%}" for u in run.profile.utilisation)
         written = draw_gantt(run.profile, gantt, types, core_labels=core_labels(board, cores),

@@ -6,7 +6,6 @@ import ctypes
 import os
 import subprocess
 import sys
-from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -16,21 +15,11 @@ from arielml.backends.native import build_harness, build_native
 from arielml.backends.reference import prepare_all, run_reference
 from arielml.compile import compile_model, plan_model
 from arielml.errors import TargetError
-from arielml.ops.registry import SEMANTICS, lookup
+from arielml.ops.registry import SEMANTICS
 from tests.conftest import ZOO
 from tests.tflite_builder import ModelBuilder, run_litert
 
 CONFIGS = [(c, s) for c in (1, 2, 3, 4) for s in ("static", "dynamic")]
-
-
-def kernel_prefix(graph):
-    """The graph up to the first operator without a C kernel (its output becomes the graph's)."""
-    k = 0
-    while k < len(graph.nodes) and (lookup(graph.nodes[k]).lower or lookup(graph.nodes[k]).view):
-        k += 1
-    if k == len(graph.nodes):
-        return graph
-    return replace(graph, nodes=graph.nodes[:k], outputs=graph.nodes[k - 1].outputs)
 
 
 def check_all_configs(graph, inputs, cache, target="rv32-smp", semantics="litert"):
@@ -61,15 +50,6 @@ def test_tflm_semantics_bit_exact(cache):
     got = model.run(inputs, backend="native", semantics="tflm", cores=2, scheduler="dynamic")
     assert np.array_equal(got[0], want[0])
     assert not np.array_equal(want[0], model.run(inputs, semantics="litert")[0])  # the two do differ here
-
-
-@pytest.mark.parametrize("name", ["mlcommons_tiny/kws_ref_model", "mlcommons_tiny/vww_96_int8",
-                                  "mlcommons_tiny/str_ww_ref_model", "tflite_micro/micro_speech_quantized"])
-def test_conv_models_bit_exact_up_to_first_op_without_kernel(name, cache):
-    model = arielml.load(ZOO / f"{name}.tflite")
-    graph = kernel_prefix(model.graph)
-    assert sum(n.op in ("CONV_2D", "DEPTHWISE_CONV_2D") for n in graph.nodes) >= 1
-    check_all_configs(graph, model.random_inputs(0), cache)
 
 
 def test_model_run_native_api(cache):
@@ -151,14 +131,14 @@ def _harness_run(graph, inputs, cache, sanitize, cores, scheduler):
                                   "mlcommons_tiny/pretrainedResnet_quant"])
 def test_address_and_undefined_sanitizers(name, cache):
     model = arielml.load(ZOO / f"{name}.tflite")
-    _harness_run(kernel_prefix(model.graph), model.random_inputs(0), cache, "address", 3, "dynamic")
+    _harness_run(model.graph, model.random_inputs(0), cache, "address", 3, "dynamic")
 
 
 @pytest.mark.parametrize("name,scheduler", [("mlcommons_tiny/ad01_int8", "dynamic"),
                                             ("mlcommons_tiny/str_ww_ref_model", "static")])
 def test_thread_sanitizer(name, scheduler, cache):
     model = arielml.load(ZOO / f"{name}.tflite")
-    _harness_run(kernel_prefix(model.graph), model.random_inputs(0), cache, "thread", 2, scheduler)
+    _harness_run(model.graph, model.random_inputs(0), cache, "thread", 2, scheduler)
 
 
 # ---- the posix port's persistent thread pool, per-op times, option errors ------------------------
@@ -223,7 +203,7 @@ def test_per_op_times_cover_the_inference(scheduler, cache):
     gets a stamp taken at the wrong place (the dynamic scheduler used to report ~0.1 us for every
     other op, its time landing on the op before)."""
     model = arielml.load(ZOO / "mlcommons_tiny/kws_ref_model.tflite")
-    graph = kernel_prefix(model.graph)
+    graph = model.graph
     lib = build_native(compile_model(graph, cores=2, scheduler=scheduler), cache)
     result = lib.run(model.random_inputs(0))
     conv_times = [t.seconds for t in result.per_op if t.op in ("CONV_2D", "DEPTHWISE_CONV_2D")]

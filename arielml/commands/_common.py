@@ -19,6 +19,14 @@ def stderr_console() -> Console:
     return Console(stderr=True, highlight=False)
 
 
+def check_seed(seed: int | None) -> None:
+    """--random SEED: numpy's generators take non-negative integers only; refuse the rest as a user error."""
+    from arielml.errors import InputError
+    if seed is not None and seed < 0:
+        raise InputError(f"--random takes a seed >= 0 (numpy's random generators accept non-negative integers), "
+                         f"got {seed}")
+
+
 def print_json(obj: dict) -> None:
     """One JSON object on stdout (and nothing else there), for scripts."""
     sys.stdout.write(json.dumps(obj, indent=2, default=_json_default) + "\n")

@@ -11,7 +11,7 @@ from typing import Optional
 
 import typer
 
-from arielml.commands._common import print_json, stderr_console, stdout_console
+from arielml.commands._common import check_seed, print_json, stderr_console, stdout_console
 
 
 def _cycles(value: int) -> str:
@@ -112,6 +112,7 @@ def profile_command(
     from arielml.errors import ArielError
 
     check_compile_options(target, cores, scheduler, "model")
+    check_seed(seed)
     board = emulated_board(target)
     if gantt is not None and gantt.suffix.lower() != ".png":
         raise ArielError(f"--gantt writes a PNG image; give a file name ending in .png (got {gantt})")

@@ -13,7 +13,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 import typer
 
-from arielml.commands._common import print_json, stdout_console
+from arielml.commands._common import check_seed, print_json, stdout_console
 from arielml.errors import InputError, TargetError
 
 
@@ -100,6 +100,7 @@ def load_inputs(model, paths: list[Path], seed: int | None) -> tuple[list[np.nda
     description of where each came from. Shapes and dtypes are checked by Model.check_inputs."""
     if paths and seed is not None:
         raise InputError("give either --input files or --random SEED, not both")
+    check_seed(seed)
     if not paths:
         seed = 0 if seed is None else seed
         arrays = model.random_inputs(seed)
@@ -107,22 +108,10 @@ def load_inputs(model, paths: list[Path], seed: int | None) -> tuple[list[np.nda
     if len(paths) != len(model.graph.inputs):
         raise InputError(f"the model takes {len(model.graph.inputs)} input(s), {len(paths)} --input file(s) were "
                          "given (one .npy file per input, in order)")
-    arrays = []
-    for path in paths:
-        try:
-            array = np.load(path, allow_pickle=False)
-        except FileNotFoundError:
-            raise InputError(f"input file {path} does not exist") from None
-        except (OSError, ValueError, EOFError) as e:
-            raise InputError(f"cannot read {path} as a .npy array ({_short(e)}); save inputs with numpy.save") from None
-        if not isinstance(array, np.ndarray):
-            raise InputError(f"{path} holds several arrays (.npz); give one .npy file per input") from None
-        arrays.append(array)
+    from arielml.npyfile import read_npy_input
+    arrays = [read_npy_input(path, dtype, shape, what=f"input {i}")
+              for i, (path, (shape, dtype)) in enumerate(zip(paths, model.input_specs))]
     return model.check_inputs(arrays), [str(p) for p in paths]
-
-
-def _short(error: Exception) -> str:
-    return " ".join(str(error).split())[:160] or type(error).__name__
 
 
 def run_command(

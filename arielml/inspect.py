@@ -168,15 +168,17 @@ def _quant_summary(op: OpSummary) -> str:
 def render(summary: Summary):
     """Rich renderables: the operator table, then totals, unsupported operators and notes."""
     from rich.console import Group
+    from rich.markup import escape
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=f"{summary.name}: {len(summary.ops)} operators", show_lines=False)
+    # names come from the model file (its name, custom operator codes): escaped, never read as markup
+    table = Table(title=escape(f"{summary.name}: {len(summary.ops)} operators"), show_lines=False)
     for column, justify in (("#", "right"), ("operator", "left"), ("inputs", "left"), ("outputs", "left"),
                             ("quantisation", "left"), ("MACs", "right"), ("params", "right")):
         table.add_column(column, justify=justify)
     for op in summary.ops:
-        name = op.type if op.unsupported is None else f"[red]{op.type} ✗ unsupported[/red]"
+        name = escape(op.type) if op.unsupported is None else f"[red]{escape(op.type)} ✗ unsupported[/red]"
         table.add_row(str(op.index), name, _tensor_list(tuple(t for t in op.inputs if not t.constant)),
                       _tensor_list(op.outputs), _quant_summary(op), f"{op.macs:,}", f"{op.params_bytes:,}")
     peak_where = f" (at operator #{summary.peak_at})" if summary.peak_at is not None else ""
@@ -184,6 +186,11 @@ def render(summary: Summary):
         f"MACs [bold]{summary.macs:,}[/bold]   parameters [bold]{summary.params_bytes:,}[/bold] bytes   "
         f"peak activations [bold]{summary.peak_activation_bytes:,}[/bold] bytes{peak_where}")
     parts = [table, totals]
+    # the graph's inputs and outputs by name (what a caller feeds and reads); Text keeps names literal
+    for label, infos in (("input", summary.inputs), ("output", summary.outputs)):
+        for i, t in enumerate(infos):
+            quant = f" ({format_quant(t.quant)})" if t.quant is not None else ""
+            parts.append(Text(f"{label} {i}: {t.name!r} {t.dtype} {format_shape(t.shape)}{quant}"))
     for op in summary.unsupported:
         parts.append(Text(f"unsupported: {op.type} (operator #{op.index}): {op.unsupported}", style="red"))
     for note in summary.notes:

@@ -160,3 +160,66 @@ def test_large_seed_is_accepted(capsys, tmp_path):
     assert code == 0, err
     assert (tmp_path / "out" / "output_0.npy").exists()
 
+
+
+# ---- user text in rich output ----------------------------------------------------------------------
+
+MARKUP = "[red]x[/red] [/]"  # "[/]" alone made rich raise (exit 3); "[red]..." vanished from tables
+
+
+def _markup_named_model(path):
+    """hello-world-sized FULLY_CONNECTED model whose tensor and custom-operator names are rich markup."""
+    from tests.tflite_builder import ModelBuilder
+    b = ModelBuilder()
+    x = b.tensor((1, 4), "float32", name=f"in {MARKUP}")
+    w = b.tensor((2, 4), "float32", data=np.ones((2, 4), np.float32), name=f"w {MARKUP}")
+    y = b.tensor((1, 2), "float32", name=f"out {MARKUP}")
+    b.op("FULLY_CONNECTED", [x, w, -1], [y], "FullyConnectedOptions")
+    z = b.tensor((1, 2), "float32", name=f"custom out {MARKUP}")
+    b.op("CUSTOM", [y], [z])
+    b.opcodes[-1].customCode = "[red]op[/red]"
+    path.write_bytes(b.build([x], [z]))
+    return path
+
+
+def test_inspect_shows_markup_names_literally(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "400")
+    folder = tmp_path / "[red]dir[/red] [/]"  # "/" separates: directories "[red]dir[", "red] [" and "]"
+    folder.mkdir(parents=True)
+    model = _markup_named_model(folder / "[red]m.tflite")
+    code, out, err = cli(capsys, "inspect", model)
+    assert code == 0, err
+    assert "[red]m: 2 operators" in out  # the model's name in the title
+    assert "CUSTOM:[red]op[/red]" in out  # the custom code in the operator column
+    assert f"'in {MARKUP}'" in out and f"'custom out {MARKUP}'" in out  # the graph's input and output
+
+
+def test_run_table_shows_markup_paths_literally(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "400")  # one table row per line: no folding
+    folder = tmp_path / "[/] [red]models[/red]"
+    folder.mkdir(parents=True)
+    model = folder / "[red]hello.tflite"
+    model.write_bytes(HELLO.read_bytes())
+    out_dir = tmp_path / "out [/] [red]y[/red]"
+    code, out, err = cli(capsys, "run", model, "--random", 1, "-o", out_dir)
+    assert code == 0, err
+    assert (out_dir / "output_0.npy").exists()
+    assert str(out_dir / "output_0.npy") in out and "[red]hello.tflite on reference" in out
+
+
+@pytest.mark.cross
+def test_profile_gantt_path_with_markup(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "400")
+    from tests.emu_helpers import needs_cross  # noqa: F401  (skips without the cross toolchains)
+    import shutil
+    if shutil.which("arm-none-eabi-gcc") is None:
+        pytest.skip("arm-none-eabi-gcc not installed")
+    folder = tmp_path / "[/] [red]p[/red] $x$"
+    folder.mkdir(parents=True)
+    model = folder / "[red]hello $\\frac$.tflite"  # `$` would start matplotlib mathtext
+    model.write_bytes(HELLO.read_bytes())
+    gantt = folder / "[red]g [/]" / "[b].png"
+    code, out, err = cli(capsys, "profile", model, "--target", "rp2040", "--gantt", gantt)
+    assert code == 0, err
+    assert gantt.read_bytes().startswith(b"\x89PNG")
+    assert f"Gantt chart: {gantt}" in out and "[red]hello $\\frac$.tflite on rp2040" in out

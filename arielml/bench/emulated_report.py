@@ -154,6 +154,7 @@ def error_notes(bench: EmulatorBench) -> list[str]:
 # ---- output -------------------------------------------------------------------------------------
 
 def rich_tables(bench: EmulatorBench) -> list:
+    from rich.markup import escape
     from rich.table import Table as RichTable
     parts = []
     for target in BOARD_TARGETS:
@@ -170,7 +171,8 @@ def rich_tables(bench: EmulatorBench) -> list:
             table.add_column(column, justify="left" if i == 0 or column in TEXT_COLUMNS else "right",
                              no_wrap=i == 0)
         for row in rows:
-            table.add_row(*[c.replace("✓", "[green]✓[/green]").replace("✗", "[red]✗[/red]") for c in row])
+            # cells hold model names (user text): escaped, then the marks coloured
+            table.add_row(*[escape(c).replace("✓", "[green]✓[/green]").replace("✗", "[red]✗[/red]") for c in row])
         tables.append(table)
     return tables
 

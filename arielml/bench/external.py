@@ -408,15 +408,15 @@ def print_table(results: list[ModelResult], console) -> None:
     for column in ("model", "ops", "MACs", "status", "time s"):
         table.add_column(column, overflow="fold", justify="right" if column in ("MACs", "time s") else "left")
     for r in results:
-        table.add_row(r.file, _ops_text(r.ops), f"{r.macs:,}" if r.macs is not None else "-",
+        table.add_row(escape(r.file), escape(_ops_text(r.ops)), f"{r.macs:,}" if r.macs is not None else "-",
                       f"[{colours.get(r.status, 'white')}]{escape(r.status_text)}[/]",
                       f"{r.seconds_arielml:.2f} / {r.seconds_litert:.2f}")
     console.print(table)
     console.print("time: arielml reference / LiteRT reference kernels, all inputs")
     missing = missing_operators(results)
     if missing:
-        console.print("operators not in the registry (models, instances): " +
-                      ", ".join(f"{op} ({m}, {n})" for op, (m, n) in missing.items()))
+        console.print("operators not in the registry (models, instances): " + escape(
+                      ", ".join(f"{op} ({m}, {n})" for op, (m, n) in missing.items())))
     counts = Counter(r.status for r in results)
     console.print("summary: " + ", ".join(f"{status} {n}" for status, n in counts.most_common()))
 
@@ -438,11 +438,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     from rich.console import Console
+    from rich.markup import escape
     stream = sys.stderr if args.json else sys.stdout
     # piped output (logs, CI) gets a wide table instead of rich's 80-column default
     console = Console(stderr=args.json, width=None if stream.isatty() else 220)
     results = sweep(args.directory, args.inputs, args.only, timeout=args.timeout,
-                    progress=lambda p: console.print(f"[dim]checking {p.name}[/]"))
+                    progress=lambda p: console.print(f"[dim]checking {escape(p.name)}[/]"))
     if args.json_out is not None:
         args.json_out.write_text(json.dumps(to_json(results), indent=1, default=str) + "\n")
     if args.json:

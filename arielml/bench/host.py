@@ -395,6 +395,7 @@ def geomean(values: list[float | None]) -> float | None:
 
 def render_tables(bench: HostBench) -> list:
     """Two rich tables (latency, then ratios and memory) for the terminal."""
+    from rich.markup import escape
     from rich.table import Table
     tables = []
     for title, (header, rows) in ((f"host latency, ms per inference (median of {bench.repeat})", latency_rows(bench)),
@@ -404,7 +405,7 @@ def render_tables(bench: HostBench) -> list:
             table.add_column(_two_lines(column), justify="left" if i == 0 else "right", overflow="fold",
                              no_wrap=i == 0)
         for row in rows:
-            table.add_row(*row)
+            table.add_row(*map(escape, row))  # model names are user text, not markup
         tables.append(table)
     return tables
 

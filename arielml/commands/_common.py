@@ -27,6 +27,12 @@ def check_seed(seed: int | None) -> None:
                          f"got {seed}")
 
 
+def mathtext_literal(text: str) -> str:
+    """User text for a matplotlib label: a `$` would start mathtext (and a malformed formula fails
+    only when the PNG is drawn, after the run), so every one is escaped."""
+    return text.replace("$", r"\$")
+
+
 def print_json(obj: dict) -> None:
     """One JSON object on stdout (and nothing else there), for scripts."""
     sys.stdout.write(json.dumps(obj, indent=2, default=_json_default) + "\n")

@@ -82,6 +82,7 @@ def bench_command(
 ) -> None:
     """Host benchmark: arielml native (1/2 threads, static/dynamic) vs LiteRT (1/2 threads, reference
     kernels) vs TFLite Micro, with latency ratios and arena bytes."""
+    from rich.markup import escape
     from rich.progress import Progress
 
     from arielml.bench.host import missing_oracles, render_markdown, render_tables, run_host_bench, update_markdown
@@ -108,7 +109,7 @@ def bench_command(
         task = progress.add_task("benchmarking", total=len(chosen))
 
         def on_model(label: str) -> None:
-            progress.update(task, description=label, completed=[m for _, m in chosen].index(label))
+            progress.update(task, description=escape(label), completed=[m for _, m in chosen].index(label))
 
         bench = run_host_bench(chosen, repeat=repeat, min_sample_seconds=min_sample_ms / 1e3, on_model=on_model,
                                cache_dir=None if cache_dir is None else user_cache_dir("native", root=cache_dir))
@@ -129,15 +130,16 @@ def bench_command(
         console.print(table)
     for row in bench.rows:
         for note in row.notes:
-            console.print(f"[dim]{row.model}: {note}[/dim]")
+            console.print(f"[dim]{escape(f'{row.model}: {note}')}[/dim]")
     if write is not None:
-        console.print(f"wrote the host section of {write}")
+        console.print(f"wrote the host section of {escape(str(write))}")
 
 
 def emulator_bench(models: list[str], targets: list[str], zoo: Path, write: Optional[Path], as_json: bool,
                    cache_dir: Optional[Path] = None) -> None:
     """`bench --backend emulator`: default models are the int8 models of the zoo (kws and vww for the
     scaling and unequal-core studies); given models are used for every study."""
+    from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from arielml.bench.emulated import ALL_TARGETS, STUDY_MODELS, is_int8_model, plan_runs, run_emulator_bench
@@ -160,8 +162,8 @@ def emulator_bench(models: list[str], targets: list[str], zoo: Path, write: Opti
 
         def on_run(spec) -> None:
             done = specs.index(spec)
-            progress.update(task, completed=done, description=f"{spec.label} on {spec.target}, {spec.cores} core(s), "
-                                                              f"{spec.scheduler}")
+            progress.update(task, completed=done, description=escape(f"{spec.label} on {spec.target}, {spec.cores} "
+                                                                     f"core(s), {spec.scheduler}"))
 
         bench = run_emulator_bench(specs, on_run=on_run, cache_dir=cache_dir)
         progress.update(task, completed=len(specs))
@@ -183,9 +185,9 @@ def emulator_bench(models: list[str], targets: list[str], zoo: Path, write: Opti
         console.print(table)
     from arielml.bench.emulated_report import error_notes
     for note in error_notes(bench):
-        console.print(f"[dim]{note}[/dim]")
+        console.print(f"[dim]{escape(note)}[/dim]")
     if write is not None:
-        console.print(f"wrote the emulator section of {write}")
+        console.print(f"wrote the emulator section of {escape(str(write))}")
 
 
 def _display_path(path: Path) -> str:

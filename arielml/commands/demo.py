@@ -10,7 +10,7 @@ from typing import Optional
 
 import typer
 
-from arielml.commands._common import DEFAULT_ZOO, stdout_console
+from arielml.commands._common import DEFAULT_ZOO, mathtext_literal, stdout_console
 from arielml.errors import ModelFormatError
 
 DEMO_TARGET = "rp2040"
@@ -35,6 +35,8 @@ def demo_models(zoo: Path, names: list[str]) -> list[tuple[Path, str]]:
 
 def demo_rows(bench, target: str) -> list[list[str]]:
     """Table rows: model, MACs, ms 1 core, ms 2 cores, speedup, flash, RAM, bit-exact."""
+    from rich.markup import escape
+
     from arielml.bench.emulated_report import exact_mark, kib, ms_text, si, speedup, x_text
     rows = []
     for label in dict.fromkeys(m.spec.label for m in bench.measurements):
@@ -44,7 +46,7 @@ def demo_rows(bench, target: str) -> list[list[str]]:
         failed = any(m is None or m.error for m in (one, two))
         verdict = ("[red]✗ failed[/red]" if failed else {"✓": "[green]✓ bit-exact[/green]",
                                                          "✗": "[red]✗ differs[/red]"}.get(mark, "n/a"))
-        rows.append([label, si(one.macs if one else None), ms_text(one.ms if one else None),
+        rows.append([escape(label), si(one.macs if one else None), ms_text(one.ms if one else None),
                      ms_text(two.ms if two else None), x_text(speedup(one, two)),
                      kib(memory.flash_bytes if memory else None), kib(memory.ram_bytes if memory else None), verdict])
     return rows
@@ -58,6 +60,7 @@ def demo_command(
 ) -> None:
     """The int8 zoo on an emulated RP2040 at 1 and 2 cores: time, speedup, flash, RAM, bit-exactness,
     and a Gantt chart of the two cores."""
+    from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
@@ -79,7 +82,7 @@ def demo_command(
 
         def on_run(spec) -> None:
             progress.update(task, completed=specs.index(spec),
-                            description=f"{spec.label:<26} {spec.cores} core{'s' if spec.cores > 1 else ' '}")
+                            description=escape(f"{spec.label:<26} {spec.cores} core{'s' if spec.cores > 1 else ' '}"))
 
         bench = run_emulator_bench(specs, on_run=on_run, keep_runs=True)
         progress.update(task, completed=len(specs))
@@ -92,7 +95,7 @@ def demo_command(
     for row in rows:
         table.add_row(*row)
     gains = [speedup(bench.find("boards", label, DEMO_TARGET, 1), bench.find("boards", label, DEMO_TARGET, 2))
-             for label, *_ in rows]
+             for label in dict.fromkeys(m.spec.label for m in bench.measurements)]
     console.print(table)
     mean = geomean(gains)
     if mean:
@@ -102,10 +105,10 @@ def demo_command(
 
     written = _write_gantt(bench, gantt, console)
     if written:
-        console.print(f"Gantt chart of {written[1]} on 2 cores: [bold]{written[0]}[/bold]")
+        console.print(f"Gantt chart of {escape(written[1])} on 2 cores: [bold]{escape(str(written[0]))}[/bold]")
     for m in bench.measurements:
         if m.error:
-            console.print(f"[red]{m.spec.label} ({m.spec.cores} core(s)): {m.error}[/red]")
+            console.print(f"[red]{escape(f'{m.spec.label} ({m.spec.cores} core(s)): {m.error}')}[/red]")
     if any(m.error or m.bit_exact is False for m in bench.measurements):
         raise typer.Exit(1)
 
@@ -124,7 +127,7 @@ def _write_gantt(bench, path: Path, console) -> tuple[Path, str] | None:
     types = {op["index"]: op["type"] for op in run.per_op}
     utilisation = ", ".join(f"{u:.0%}" for u in run.profile.utilisation)
     path = draw_gantt(run.profile, path, types, core_labels=core_labels(get_board(DEMO_TARGET), 2),
-                      title=f"{chosen.spec.label} on {DEMO_TARGET}, 2 cores, static scheduler: {run.ms:.1f} ms; "
+                      title=f"{mathtext_literal(chosen.spec.label)} on {DEMO_TARGET}, 2 cores, static scheduler: {run.ms:.1f} ms; "
                             f"busy {utilisation}")
     return path, chosen.spec.label
 

@@ -11,7 +11,7 @@ from typing import Optional
 
 import typer
 
-from arielml.commands._common import check_seed, print_json, stderr_console, stdout_console
+from arielml.commands._common import check_seed, mathtext_literal, print_json, stderr_console, stdout_console
 
 
 def _cycles(value: int) -> str:
@@ -45,6 +45,7 @@ def profile_json(run, board, model_path: Path, semantics: str, bit_exact: bool |
 
 
 def print_profile(data: dict, run, board) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     console = stdout_console()
@@ -53,7 +54,7 @@ def print_profile(data: dict, run, board) -> None:
     cores = run.cores
     title = (f"{Path(data['model']).name} on {board.name}: {cores} core(s), {run.scheduler} scheduler "
              f"({data['semantics']} semantics)")
-    table = Table(title=title)
+    table = Table(title=escape(title))  # the model's file name is user text, not markup
     for column in ("#", "operator", "model op", "tiles", "cycles", "ms", "share"):
         table.add_column(column, justify="left" if column == "operator" else "right", no_wrap=True)
     for c in range(cores):
@@ -66,7 +67,7 @@ def print_profile(data: dict, run, board) -> None:
                f"{op['share']:.1%}", *[_cycles(c) for c in op["per_core_cycles"]]]
         if cores > 1:
             row.append(" / ".join(_cycles(c) for c in op["barrier_idle_cycles"]))
-        table.add_row(*row)
+        table.add_row(*map(escape, row))
     console.print(table)
 
     cores_table = Table(title="cores")
@@ -84,7 +85,7 @@ def print_profile(data: dict, run, board) -> None:
     console.print(f"outputs vs reference executor: {exact}")
     console.print(f"[dim]emulator: {run.instructions:,} instructions at {run.mips:.0f} MIPS[/dim]")
     if data["gantt"]:
-        console.print(f"Gantt chart: {data['gantt']}")
+        console.print(f"Gantt chart: {escape(data['gantt'])}")
 
 
 def profile_command(
@@ -133,7 +134,7 @@ def profile_command(
         types = {op["index"]: op["type"] for op in run.per_op}
         utilisation = ", ".join(f"{u:.0%}" for u in run.profile.utilisation)
         written = draw_gantt(run.profile, gantt, types, core_labels=core_labels(board, cores),
-                             title=f"{model_path.stem} on {board.name}, {cores} core(s), {scheduler}: "
+                             title=f"{mathtext_literal(model_path.stem)} on {board.name}, {cores} core(s), {scheduler}: "
                                    f"{run.ms:.2f} ms; busy {utilisation}")
     data = profile_json(run, board, model_path, semantics, bit_exact, written)
     if as_json:

@@ -171,18 +171,20 @@ def write_outputs(outputs: list[np.ndarray], output_dir: Path) -> list[Path]:
 
 
 def _print_table(result: dict, outputs: list[np.ndarray]) -> None:
+    from rich.markup import escape
     from rich.table import Table
-    table = Table(title=f"{result['model']} on {result['backend']} ({result['semantics']} semantics)")
+    # paths and option values are user text: escaped, never read as rich markup
+    table = Table(title=escape(f"{result['model']} on {result['backend']} ({result['semantics']} semantics)"))
     for column in ("output", "file", "shape", "dtype", "min", "max"):
         table.add_column(column, overflow="fold")
     for i, (info, array) in enumerate(zip(result["outputs"], outputs)):
-        table.add_row(str(i), info["path"], "×".join(map(str, info["shape"])) or "scalar", info["dtype"],
+        table.add_row(str(i), escape(info["path"]), "×".join(map(str, info["shape"])) or "scalar", info["dtype"],
                       f"{array.min():.6g}" if array.size else "-", f"{array.max():.6g}" if array.size else "-")
     console = stdout_console()
     console.print(table)
     for key, value in result.items():
         if key not in ("model", "backend", "semantics", "inputs", "outputs") and not isinstance(value, (list, dict)):
-            console.print(f"{key}: {value}")
+            console.print(escape(f"{key}: {value}"))
 
 
 def register(app: typer.Typer) -> None:

@@ -5,6 +5,7 @@ index. Constant tensors carry their data (a read-only numpy array). Operator opt
 frozen options dataclass of each operator (see `arielml.ops`)."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,7 +66,7 @@ class Tensor:
 
     @property
     def num_elements(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64))
+        return math.prod(int(d) for d in self.shape)  # Python ints: exact, and cheap on long graphs
 
     @property
     def nbytes(self) -> int:

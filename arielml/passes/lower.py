@@ -43,15 +43,30 @@ def lower(plan: Plan) -> Plan:
     return replace(plan, steps=tuple(steps), alias=tuple(range(len(graph.tensors))))
 
 
+def _roots(alias: list[int]) -> list[int]:
+    """The root of every tensor, each alias chain walked once (a long chain of views stays linear)."""
+    root = [-1] * len(alias)
+    for t in range(len(alias)):
+        path = []
+        while root[t] < 0 and alias[t] != t:
+            path.append(t)
+            t = alias[t]
+        r = root[t] if root[t] >= 0 else t
+        root[t] = r
+        for u in path:
+            root[u] = r
+    return root
+
+
 def alias_views(plan: Plan) -> Plan:
     """A view's output shares its input's bytes (also when the input is a constant: then the output
-    points into the weights)."""
+    points into the weights). Aliases point straight at the root, so `Plan.root` is one step."""
     alias = list(plan.alias)
     for step in plan.steps:
         if step.is_view:
             node = plan.graph.nodes[step.node]
             alias[node.outputs[0]] = node.inputs[0]
-    return replace(plan, alias=tuple(alias))
+    return replace(plan, alias=tuple(_roots(alias)))
 
 
 def _last_reads(graph: Graph, steps: tuple[Step, ...]) -> dict[int, int]:
@@ -69,17 +84,22 @@ def alias_inplace(plan: Plan) -> Plan:
     Safe when: the operator declares `inplace_input` (output element i depends only on element i of
     that input), sizes and element sizes match, the input's bytes (with every alias of them) are
     read by no later step, are not a graph input (the caller's data) nor a graph output, and no
-    other input of the step reads the same bytes in another shape."""
+    other input of the step reads the same bytes in another shape.
+
+    Linear in the graph: each family of tensors sharing bytes keeps its members, whether one of them
+    is protected and its last read, merged when a family joins another (a tensor moves at most once,
+    because steps are visited in order and a family's root is written before any step that joins it).
+    A long chain of in-place operators used to cost a scan of all tensors per step (cubic overall)."""
     graph = plan.graph
-    alias = list(plan.alias)
     last = _last_reads(graph, plan.steps)
     protected = set(graph.inputs) | set(graph.outputs)
     notes = list(plan.notes)
-
-    def root(t: int) -> int:
-        while alias[t] != t:
-            t = alias[t]
-        return t
+    root = _roots(list(plan.alias))
+    members: dict[int, list[int]] = {}
+    for t, r in enumerate(root):
+        members.setdefault(r, []).append(t)
+    family_protected = {r: any(t in protected for t in ts) for r, ts in members.items()}
+    family_last = {r: max(last.get(t, -1) for t in ts) for r, ts in members.items()}
 
     for i, step in enumerate(plan.steps):
         opdef = lookup(graph.nodes[step.node])
@@ -91,14 +111,19 @@ def alias_inplace(plan: Plan) -> Plan:
         src, out = node.inputs[opdef.inplace_input], node.outputs[0]
         if src == NO_TENSOR or graph.tensors[src].is_constant:
             continue
-        r = root(src)
-        family = [t for t in range(len(graph.tensors)) if root(t) == r]
+        r = root[src]
         a, b = graph.tensors[src], graph.tensors[out]
-        if (graph.tensors[r].is_constant or any(t in protected for t in family)
-                or any(last.get(t, -1) > i for t in family)
+        if (graph.tensors[r].is_constant or family_protected[r] or family_last[r] > i
                 or a.nbytes != b.nbytes or a.np_dtype.itemsize != b.np_dtype.itemsize
-                or any(t != src and t in family and graph.tensors[t].shape != a.shape for t in node.inputs)):
+                or any(t != src and t != NO_TENSOR and root[t] == r and graph.tensors[t].shape != a.shape
+                       for t in node.inputs)
+                or root[out] != out):
             continue
-        alias[out] = src
+        moved = members.pop(out)
+        for t in moved:
+            root[t] = r
+        members[r].extend(moved)
+        family_protected[r] = family_protected[r] or family_protected.pop(out)
+        family_last[r] = max(family_last[r], family_last.pop(out))
         notes.append(f"{node.op} #{node.index} writes '{b.name}' in place over '{a.name}'")
-    return replace(plan, alias=tuple(alias), notes=tuple(notes))
+    return replace(plan, alias=tuple(root), notes=tuple(notes))

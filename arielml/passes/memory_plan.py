@@ -11,6 +11,7 @@ must not overlap in the arena. `linear` places every buffer after the previous o
 obviously correct oracle the greedy planner is tested against."""
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -47,23 +48,34 @@ def plan_linear(buffers: Sequence[BufferRequest], alignment: int = 8) -> ArenaLa
 def plan_greedy(buffers: Sequence[BufferRequest], alignment: int = 8) -> ArenaLayout:
     """Largest first (ties: earlier first use, then request order - deterministic); each buffer goes
     at the lowest aligned offset where it does not overlap any already placed buffer that is live at
-    the same time."""
+    the same time.
+
+    The placed buffers live at the same time are found through an index by time (a list of placed
+    buffers per time point), not by testing every placed buffer: a long chain of operators has
+    thousands of buffers but only a few alive at any step, so planning stays about linear."""
+    # Two lifetimes that intersect share the later of their first uses, so indexing the time points
+    # that are first uses is enough; lifetimes cover them by position in this sorted list.
+    points = sorted({b.first_use for b in buffers})
+    position = {t: k for k, t in enumerate(points)}
+    live_at: list[list[int]] = [[] for _ in points]
     order = sorted(range(len(buffers)), key=lambda i: (-buffers[i].size, buffers[i].first_use, i))
     offsets: list[int] = [0] * len(buffers)
-    placed: list[int] = []
     arena = 0
     for i in order:
         buf = buffers[i]
+        covered = range(position[buf.first_use], bisect.bisect_right(points, buf.last_use))
         # occupied ranges of the placed buffers that live at the same time, by start offset
-        busy = sorted((offsets[j], offsets[j] + buffers[j].size) for j in placed
-                      if buffers[j].size and lifetimes_overlap(buffers[j], buf))
+        overlapping = {j for k in covered for j in live_at[k]}
+        busy = sorted((offsets[j], offsets[j] + buffers[j].size) for j in overlapping)
         candidate = 0
         for start, end in busy:
             if candidate + buf.size <= start:
                 break  # fits in the gap before this range
             candidate = max(candidate, align_up(end, alignment))
         offsets[i] = candidate
-        placed.append(i)
+        if buf.size:  # an empty buffer occupies nothing
+            for k in covered:
+                live_at[k].append(i)
         arena = max(arena, align_up(candidate + buf.size, alignment))
     return ArenaLayout(tuple(offsets), arena)
 
@@ -133,10 +145,12 @@ def buffer_requests(plan) -> tuple[list[BufferRequest], list[int], list[int]]:
     for t in graph.outputs:
         touch(t, end)
     roots = sorted(first)
-    requests = []
-    for r in roots:
-        size = max(graph.tensors[t].nbytes for t in range(len(graph.tensors)) if plan.root(t) == r)
-        requests.append(BufferRequest(size, first[r], last[r]))
+    size: dict[int, int] = {}  # a root's bytes hold its largest alias
+    for t, tensor in enumerate(graph.tensors):
+        r = plan.root(t)
+        if r in first:
+            size[r] = max(size.get(r, 0), tensor.nbytes)
+    requests = [BufferRequest(size[r], first[r], last[r]) for r in roots]
     scratch_steps = [i for i, s in enumerate(steps) if s.scratch_bytes]
     for i in scratch_steps:
         per_core = align_up(steps[i].scratch_bytes, plan.options.alignment)

@@ -21,7 +21,7 @@
 
 const uint8_t ariel_harness_inputs[HARNESS_INPUT_BYTES]
     __attribute__((aligned(8), used, section(".rodata.ariel_harness_inputs"))) = {{0}};
-void *ariel_harness_outputs[{NAME}_NUM_OUTPUTS + 1u] __attribute__((used));
+const void *ariel_harness_outputs[{NAME}_NUM_OUTPUTS + 1u] __attribute__((used));
 
 void ariel_main_init(void)
 {{
@@ -49,6 +49,5 @@ int ariel_main(unsigned core)
 {{
     /* returns on every core after the last operator's barrier: the outputs are complete when
      * core 0 returns and start-up writes EXIT */
-    {name}_run_on_core(core);
-    return 0;
+    return {name}_run_on_core(core); /* {NAME}_OK (0), or an error code as the exit status */
 }}

@@ -8,6 +8,9 @@
 
 #include "{name}.h"
 
+/* {name}_posix.c (model.h declares it only for the host target; plans for a board run here too) */
+int {name}_run(unsigned nthreads);
+
 int main(int argc, char **argv)
 {{
     unsigned threads = argc > 1 ? (unsigned)atoi(argv[1]) : {NAME}_CORES;
@@ -27,8 +30,8 @@ int main(int argc, char **argv)
         for (i = 0; i < {NAME}_NUM_INPUTS; i++) {{
             memcpy({name}_input(i), saved[i], {name}_input_bytes(i));
         }}
-        if ({name}_run(threads) != 0) {{
-            fprintf(stderr, "harness: the model was compiled for %u cores\n", {NAME}_CORES);
+        if ({name}_run(threads) != {NAME}_OK) {{
+            fprintf(stderr, "harness: the run failed (the model was compiled for %u cores)\n", {NAME}_CORES);
             return 3;
         }}
     }}

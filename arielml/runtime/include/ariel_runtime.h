@@ -2,7 +2,7 @@
  *
  * Execution model (SPMD): every core calls ariel_run_on_core(model, core_id); it returns on every
  * core when the inference is done. Core 0 alone calls ariel_init(model) once, before the other
- * cores start. A model is a table of ops; each op is a kernel, its params, its buffer pointers and
+ * cores start (never while an inference runs: it resets the barrier). A model is a table of ops; each op is a kernel, its params, its buffer pointers and
  * its tiles ([begin, end) ranges of work items). Under the static scheduler each tile names the
  * core that runs it; under the dynamic scheduler cores pull the next tile from a shared counter.
  * A barrier follows every op that needs one (its outputs are read by other cores). */
@@ -25,6 +25,10 @@ typedef void (*ariel_kernel_fn)(const void *params, void *const *buffers, int32_
 #define ARIEL_LOCK_SCHEDULER 0u /* the one port lock the runtime uses */
 
 enum { ARIEL_SCHED_STATIC = 0, ARIEL_SCHED_DYNAMIC = 1 };
+
+/* return codes (a generated model.h repeats them as <NAME>_OK, <NAME>_ERROR_CORE) */
+#define ARIEL_OK 0
+#define ARIEL_ERROR_CORE (-1) /* core >= model->ncores */
 
 typedef struct {
     ariel_kernel_fn kernel;    /* never NULL (views are resolved at compile time) */
@@ -56,10 +60,12 @@ typedef struct {
     uint32_t *op_end;       /* nops + 1 timestamps (ariel_port_cycles): [0] run start, [i + 1] op i done */
 } ariel_model;
 
-/* Core 0, once, before any core runs. */
+/* Core 0, once, before any core runs (and never while one runs). */
 void ariel_init(const ariel_model *model);
-/* Every core 0..ncores-1; returns on every core when the outputs are complete. */
-void ariel_run_on_core(const ariel_model *model, unsigned core);
+/* Every core 0..ncores-1; returns ARIEL_OK on every core when the outputs are complete, or
+ * ARIEL_ERROR_CORE at once, touching nothing, when core >= ncores (such a core would wait at a
+ * barrier no other core counts it in). */
+int ariel_run_on_core(const ariel_model *model, unsigned core);
 
 #ifdef __cplusplus
 }

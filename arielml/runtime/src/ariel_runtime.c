@@ -85,11 +85,14 @@ static uint32_t pull_tile(const ariel_model *model)
     return tile;
 }
 
-void ariel_run_on_core(const ariel_model *model, unsigned core)
+int ariel_run_on_core(const ariel_model *model, unsigned core)
 {
     uint32_t i;
     uint32_t t;
 
+    if (core >= (unsigned)model->ncores) {
+        return ARIEL_ERROR_CORE;
+    }
     ariel_port_trace(ARIEL_TRACE_RUN_BEGIN, core, 0u);
     /* start barrier: inputs written by core 0 (or the host) are visible to every core */
     barrier(model, 0xFFFFFFFFu, 0u);
@@ -119,4 +122,5 @@ void ariel_run_on_core(const ariel_model *model, unsigned core)
         }
     }
     ariel_port_trace(ARIEL_TRACE_RUN_END, core, 0u);
+    return ARIEL_OK;
 }

@@ -152,11 +152,11 @@ static struct {
     unsigned ncores;                /* cores of the live pool (workers = ncores - 1); 0: no pool */
     unsigned threads_created;       /* since the library was loaded (tests: the pool is reused) */
     /* the job: written only while every worker is idle, published by the start signal */
-    void (*run_on_core)(unsigned core);
+    const ariel_posix_job *job;
     int stopping;
     event start;                    /* seq: generation of the current job */
     event done;                     /* seq: one bump per worker that finished the job */
-} pool = {PTHREAD_MUTEX_INITIALIZER, {0}, 0u, 0u, 0, 0, EVENT_INITIALIZER, EVENT_INITIALIZER};
+} pool = {PTHREAD_MUTEX_INITIALIZER, {0}, 0u, 0u, NULL, 0, EVENT_INITIALIZER, EVENT_INITIALIZER};
 
 typedef struct {
     unsigned core;
@@ -176,7 +176,7 @@ static void *worker_main(void *arg)
         if (pool.stopping) {
             return NULL;
         }
-        pool.run_on_core(this_core);
+        (void)pool.job->run_on_core(this_core); /* cores < ncores: cannot fail */
         event_signal(&pool.done);
     }
 }
@@ -188,7 +188,7 @@ static void pool_dispatch(unsigned workers)
     unsigned seen = target - workers;
 
     event_signal(&pool.start);
-    pool.run_on_core(0u);
+    (void)pool.job->run_on_core(0u);
     while (seen != target) {
         seen = event_wait(&pool.done, seen);
     }
@@ -258,7 +258,7 @@ static int pool_start(unsigned ncores)
     return 0;
 }
 
-int ariel_posix_run(void (*run_on_core)(unsigned core), unsigned ncores)
+int ariel_posix_run(const ariel_posix_job *job, unsigned ncores)
 {
     if (ncores < 1u || ncores > ARIEL_POSIX_MAX_THREADS) {
         return -1;
@@ -274,11 +274,21 @@ int ariel_posix_run(void (*run_on_core)(unsigned core), unsigned ncores)
         pool.ncores = ncores;
     }
     this_core = 0u; /* the calling thread is core 0 */
+    /* before/after run under the lock: a model's init resets the barrier that another caller's
+     * cores may be waiting at, so it must never overlap an inference (it used to run before the
+     * lock was taken, and two callers could hang for good) */
+    if (job->before != NULL) {
+        job->before(job->context);
+    }
     if (ncores == 1u) {
-        run_on_core(0u);
+        (void)job->run_on_core(0u);
     } else {
-        pool.run_on_core = run_on_core;
+        pool.job = job;
         pool_dispatch(ncores - 1u);
+        pool.job = NULL;
+    }
+    if (job->after != NULL) {
+        job->after(job->context);
     }
     pthread_mutex_unlock(&pool.run_mutex);
     return 0;

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from arielml.codegen.emit import emit, write
+from arielml.codegen.emit import emit
+from arielml.codegen.names import check_library_name
+from arielml.codegen.output_dir import MANIFEST, write_library
 from arielml.errors import FitError, TargetError
 from arielml.ir import Graph
 from arielml.ops.registry import SEMANTICS, Semantics
@@ -24,7 +26,7 @@ from arielml.targets.boards import check_cores, get_board
 class CompileResult:
     arena_bytes: int
     weights_bytes: int
-    files: tuple[str, ...]  # paths relative to out_dir (all files when out_dir is None)
+    files: tuple[str, ...]  # paths relative to out_dir: the sources, and the manifest when written
     plan: Plan
     sources: dict[str, str]  # relative path -> text
 
@@ -66,6 +68,7 @@ def plan_model(model_or_graph, target: str = "host", cores: int = 1, scheduler: 
     """Run the pass pipeline only (no files). `check(plan, pass_name)` runs after every pass.
     kernels_required=False plans operators without a C kernel too (memory/tiling analysis)."""
     cores = _check_cores(target, cores)
+    check_library_name(name)
     if isinstance(semantics, str):
         if semantics not in SEMANTICS:
             raise TargetError(f"unknown semantics '{semantics}'; choose one of: {', '.join(SEMANTICS)}")
@@ -82,17 +85,33 @@ def compile_model(model_or_graph, target: str = "host", cores: int = 1, schedule
     when given. Raises UnsupportedOperatorError for operators without a C kernel and TargetError
     for bad options, FitError when the arena or the weights alone exceed the board's RAM or flash.
     startup=True adds the bare-metal start-up (crt0, crt_main.c, the board's linker script(s)) under
-    ariel/ports/baremetal/; without it the library is for the user's own SDK start-up."""
+    ariel/ports/baremetal/; without it the library is for the user's own SDK start-up. Writing into
+    a directory that holds an earlier library removes the files of that library the new one does not
+    have (codegen/output_dir.py); files arielml did not write are never removed or overwritten."""
     plan = plan_model(model_or_graph, target, cores, scheduler, semantics, name, planner, alignment)
     sources, weights_bytes = emit(plan, startup=startup)
     check_fit(plan, weights_bytes)
+    files = tuple(sources)
     if out_dir is not None:
-        write(sources, Path(out_dir))
-    return CompileResult(plan.arena_bytes, weights_bytes, tuple(sources), plan, sources)
+        write_library(sources, Path(out_dir))
+        files += (MANIFEST,)
+    return CompileResult(plan.arena_bytes, weights_bytes, files, plan, sources)
 
 
 def _kb(size: int) -> str:
     return f"{size / 1024:.1f}".rstrip("0").rstrip(".")
+
+
+def _fit_advice(board, cores: int, images: int, resource: str) -> str:
+    """What can make a plan fit this board: only a plan that spans two core types (two images, each
+    with its own copy of the weights) can shrink its flash by dropping a core type."""
+    options = ["pick a board with more memory"]
+    if images > 1 and resource == "flash":
+        first = board.core(0)[0].name
+        same = next((c for c in range(cores) if board.core(c)[0].name != first), cores)
+        options.append(f"run on the {first} core(s) alone (--cores {same}: one image, one copy of the weights)")
+    options.append("use a smaller (e.g. int8-quantised) model")
+    return ", ".join(options[:-1]) + " or " + options[-1]
 
 
 def check_fit(plan: Plan, weights_bytes: int) -> None:
@@ -106,12 +125,11 @@ def check_fit(plan: Plan, weights_bytes: int) -> None:
     ram = plan.arena_bytes + state
     flash = weights_bytes * images
     per_image = f" x {images} images (one per core type)" if images > 1 else ""
-    advice = "pick a board with more memory, fewer cores of a second type, or a smaller (e.g. int8-quantised) model"
     if ram > board.sram.size:
         raise FitError(f"the model does not fit {board.name}: needs {_kb(ram)} KB RAM (arena {_kb(plan.arena_bytes)} KB "
                        f"+ runtime state {state} bytes; stacks and code data come on top), board has "
-                       f"{_kb(board.sram.size)} KB; {advice}")
+                       f"{_kb(board.sram.size)} KB; {_fit_advice(board, plan.options.cores, images, 'ram')}")
     if flash > board.flash.size:
         raise FitError(f"the model does not fit {board.name}: needs {_kb(flash)} KB flash (weights "
                        f"{_kb(weights_bytes)} KB{per_image}; code comes on top), board has {_kb(board.flash.size)} KB; "
-                       f"{advice}")
+                       f"{_fit_advice(board, plan.options.cores, images, 'flash')}")

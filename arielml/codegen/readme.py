@@ -5,7 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import arielml
+
 from arielml.codegen.library import BAREMETAL, CoreGroup, board_of, core_groups, is_host, linker_script_name
+from arielml.codegen.header import plan_hash
+from arielml.codegen.names import comment_text
+from arielml.codegen.output_dir import MANIFEST
 from arielml.passes.plan import Plan
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -31,7 +36,9 @@ def _cores_text(cores: tuple[int, ...]) -> str:
 
 def _file_list(plan: Plan, files: dict[str, str]) -> str:
     p = plan.options.name
-    lines = [f"- `{p}.h`: the API (init, run_on_core, input/output pointers and sizes, arena size).",
+    lines = [f"- `{p}.h`: the API (init, run_on_core, input/output pointers and sizes, arena size), return "
+             f"codes (`{p.upper()}_OK`, `{p.upper()}_ERROR_*`), each input's and output's type, shape, scale and "
+             f"zero point (`{p.upper()}_INPUT0_SCALE`, ...), and the version (`{p.upper()}_VERSION`).",
              f"- `{p}.c`: the plan: op table (kernel, params, buffers, tiles, core of each tile), the arena.",
              f"- `{p}_weights.c`: weights and biases as const arrays.",
              "- `ariel/include`, `ariel/src`: the runtime (scheduler, barrier), the kernel ABI and the port "
@@ -49,6 +56,9 @@ def _file_list(plan: Plan, files: dict[str, str]) -> str:
     if any(rel.startswith(BAREMETAL) for rel in files):
         lines.append(f"- `{BAREMETAL}`: optional bare-metal start-up (`--with-startup`): crt0, "
                      f"`{BAREMETAL}/crt_main.c`, linker script(s); see \"Start-up\" below.")
+    lines.append(f"- `{MANIFEST}` (written by `arielml compile -o`): the files above and their hashes. A later "
+                 "compile into this directory replaces them and removes those the new library lacks; it refuses "
+                 "rather than touch a file arielml did not write or one edited since.")
     return "\n".join(lines) + "\n"
 
 
@@ -95,9 +105,14 @@ def _board_build(plan: Plan, files: dict[str, str]) -> str:
                    f"(plus e.g. `{COMMON_FLAGS}`)")
         out.append("")
         example = [compiler, _flags(group), "-I. -Iariel/include", "-c"]
+        # two images compile the same sources with other flags: their objects must not share names
+        obj = "${f%.c}.o" if len(groups) == 1 else f"${{f%.c}}.{group.core_type.name}.o"
         out.append(f"For example, with `{compiler}` (add your libc's headers, e.g. `--specs=picolibc.specs`):\n")
         out.append(f"    for f in {' '.join(sources)}; do\n"
-                   f"      {' '.join(example)} $f -o ${{f%.c}}.o; done\n")
+                   f"      {' '.join(example)} $f -o {obj}; done\n")
+        if len(groups) > 1:
+            out.append(f"(Objects of this image end in `.{group.core_type.name}.o`: link them into its image "
+                       "only.)\n")
     return "\n".join(out)
 
 
@@ -119,9 +134,14 @@ def _call(plan: Plan) -> str:
         return model + f"""
     #include "{p}.h"
     memcpy({p}_input(0), data, {p}_input_bytes(0));
-    {p}_run({p.upper()}_CORES);            /* POSIX: init, then a pool of threads, created once, reused */
-    {p}_shutdown();                   /* optional: join the threads (also done at unload) */
+    if ({p}_run({p.upper()}_CORES) != {p.upper()}_OK) {{ ... }}  /* POSIX: init, then a pool of threads, created once, reused */
     read({p}_output(0), {p}_output_bytes(0));
+    {p}_shutdown();                   /* optional: join the threads (also done at unload) */
+
+From several threads at once, `{p}_invoke(inputs, outputs, {p.upper()}_CORES)` copies the inputs in and
+the outputs out under the run lock (`{p}_run` serialises the inference, but not your copies).
+Return codes: `{p.upper()}_OK` (0), `{p.upper()}_ERROR_CORE` (a thread count other than {p.upper()}_CORES),
+`{p.upper()}_ERROR_THREAD` (a thread could not start).
 """
     board = board_of(plan)
     if board.name.startswith("rp2"):
@@ -143,7 +163,7 @@ def _call(plan: Plan) -> str:
               *([f"    /* ... start {'core 1' if cores == 2 else 'the other cores'} here ... */"] if cores > 1 else []),
               "    for (;;) {",
               f"        memcpy({p}_input(0), data, {p}_input_bytes(0));",
-              f"        {p}_run_on_core(0);",
+              f"        {p}_run_on_core(0);             /* {p.upper()}_OK; {p.upper()}_ERROR_CORE if c >= {p.upper()}_CORES */",
               f"        use({p}_output(0), {p}_output_bytes(0));",
               "    }", ""]
     return "\n".join(lines)
@@ -225,6 +245,7 @@ def render_readme(plan: Plan, files: dict[str, str], weights_bytes: int) -> str:
     board = board_of(plan)
     build = _host_build(plan, files) if is_host(plan) else _board_build(plan, files)
     return (TEMPLATES / "README.md").read_text().format(
-        name=o.name, model=plan.graph.name, target=o.target, description=board.description, cores=o.cores,
+        name=o.name, NAME=o.name.upper(), model=comment_text(plan.graph.name), version=arielml.__version__,
+        plan_hash=plan_hash(files, o.name), target=o.target, description=board.description, cores=o.cores,
         scheduler=o.scheduler, semantics=o.semantics.name, arena=plan.arena_bytes, weights=weights_bytes,
         files=_file_list(plan, files), build=build, call=_call(plan), notes=_notes(plan, files))

@@ -7,7 +7,6 @@ is one line on stderr, never a traceback; a model whose operators have no C kern
 compiler's "no C kernel yet" message (which names the operators)."""
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import typer
@@ -16,20 +15,18 @@ from arielml.commands._common import print_json, stdout_console
 from arielml.errors import TargetError
 
 SCHEDULERS = ("static", "dynamic")
-C_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def check_compile_options(target: str, cores: int, scheduler: str, name: str) -> None:
     """Raise TargetError for options no plan can honour (unknown board, core count out of range,
-    unknown scheduler, a prefix that is not a C identifier)."""
+    unknown scheduler, a prefix that is not a C identifier or is reserved)."""
+    from arielml.codegen.names import check_library_name
     from arielml.targets import check_cores, get_board
 
     check_cores(get_board(target), cores)
     if scheduler not in SCHEDULERS:
         raise TargetError(f"unknown scheduler '{scheduler}'; choose one of: {', '.join(SCHEDULERS)}")
-    if not C_IDENTIFIER.fullmatch(name):
-        raise TargetError(f"--name '{name}' is not a C identifier (letters, digits, '_'; not starting with a digit); "
-                          "it prefixes every generated symbol")
+    check_library_name(name)
 
 
 def compile_command(
@@ -42,7 +39,10 @@ def compile_command(
     semantics: str = typer.Option("litert", "--semantics",
                                   help="Whose arithmetic to match bit for bit: litert (TFLite reference kernels) "
                                        "or tflm (TFLite Micro)."),
-    output_dir: Path = typer.Option(..., "--output-dir", "-o", help="Directory the C library is written to."),
+    output_dir: Path = typer.Option(..., "--output-dir", "-o",
+                                    help="Directory the C library is written to. A library written there before is "
+                                         "replaced (its files the new one lacks are removed); files arielml did not "
+                                         "write are never touched: arielml refuses instead."),
     name: str = typer.Option("model", "--name", help="C prefix of the generated files and symbols."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object (arena_bytes, weights_bytes, files, ...)."),
     with_startup: bool = typer.Option(False, "--with-startup",
@@ -51,16 +51,10 @@ def compile_command(
 ) -> None:
     """Compile a model into a C99 library for a board: plan, tiles, runtime and kernels."""
     from arielml.compile import compile_model
-    from arielml.errors import ArielError
 
     check_compile_options(target, cores, scheduler, name)
     result = compile_model(model_path, target=target, cores=cores, scheduler=scheduler, semantics=semantics,
-                           name=name, startup=with_startup)
-    try:
-        from arielml.codegen.emit import write
-        write(result.sources, output_dir)
-    except OSError as e:
-        raise ArielError(f"cannot write the C library to {output_dir}: {e.strerror or e}") from None
+                           name=name, startup=with_startup, out_dir=output_dir)
     summary = {"model": str(model_path), "output_dir": str(output_dir), "semantics": semantics, **result.summary()}
     if as_json:
         print_json(summary)

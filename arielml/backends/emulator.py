@@ -23,6 +23,7 @@ from typing import Callable
 import numpy as np
 from elftools.elf.elffile import ELFFile
 
+from arielml.cache import absolute
 from arielml.codegen.emit import TEMPLATES, write
 from arielml.compile import CompileResult, compile_model
 from arielml.emu import Firmware, Machine, Profile, build_firmware, build_profile, fasthook
@@ -208,7 +209,7 @@ def build_emulated(model_or_graph, target: str, cores: int, scheduler: str = "st
     board = emulated_board(target)
     model = _model_of(model_or_graph)
     compiled = compile_model(model.graph, target=board.name, cores=cores, scheduler=scheduler, semantics=semantics)
-    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    cache = absolute(cache_dir) if cache_dir is not None else default_cache_dir()
     fasthook.hook_library(cache / "hook" if cache_dir is not None else None)  # built where the caller said
     # build_firmware adds the board's port and start-up itself (with ARIEL_EMULATOR defined): the
     # copies the library carries for the user's own firmware build are left out here

@@ -5,7 +5,11 @@
 
 Every translation unit is compiled to an object cached by the hash of its text, the runtime headers
 and the flags, so the weights and the runtime are compiled once per model however many core counts
-and schedulers are tried; the shared library is cached by the hash of its objects."""
+and schedulers are tried; the shared library is cached by the hash of its objects. Both are installed atomically with a checksum and checked before use, so a
+damaged cache entry is rebuilt, never loaded; builds run in a scratch directory inside the cache.
+
+Threads: the library's buffers belong to the loaded copy, one per process and path, so runs of one
+library from several Python threads take turns (the C runtime serialises calls too)."""
 from __future__ import annotations
 
 import ctypes
@@ -13,21 +17,54 @@ import hashlib
 import os
 import shutil
 import subprocess
-import tempfile
+import threading
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from arielml.cache import absolute, build_dir, build_failure, install, intact
 from arielml.codegen.emit import TEMPLATES, posix_files
 from arielml.compile import CompileResult, compile_model
-from arielml.errors import BuildError, InputError
+from arielml.errors import BuildError, InputError, TargetError
 
 CFLAGS = ("-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-fPIC", "-pthread")
 SANITIZERS = {"address": ("-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer", "-g"),
               "thread": ("-fsanitize=thread", "-g")}
 INCLUDES = ("ariel/include", "ariel/ports/posix", ".")
+
+
+MAX_THREADS = 64  # ARIEL_POSIX_MAX_THREADS in runtime/ports/posix/ariel_posix.h: a limit of the port, not of the host
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity mask: what a container or taskset allows), which
+    can be fewer than os.cpu_count(), the CPUs the machine has."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def check_threads(cores: int) -> None:
+    """The native backend runs 1..MAX_THREADS threads, however many CPUs there are: more threads than
+    CPUs is allowed (the cores' work is independent of the interleaving, so the outputs are the same
+    bytes; the threads take turns, so the times show no speed-up), which is how runs on many cores
+    are tested on a small machine."""
+    if not 1 <= cores <= MAX_THREADS:
+        raise TargetError(f"the native backend runs 1 to {MAX_THREADS} threads (its POSIX port's limit; this "
+                          f"machine lets this process use {available_cpus()} CPU(s), and more threads than "
+                          f"CPUs are allowed); asked for {cores}")
+
+
+def threads_note(cores: int) -> str | None:
+    """A note for the user when `cores` threads share fewer CPUs, else None."""
+    cpus = available_cpus()
+    if cores <= cpus:
+        return None
+    return (f"{cores} threads share {cpus} CPU(s) of this machine: the outputs are exact, but the threads "
+            f"take turns, so the times do not show a {cores}-core speed-up")
 
 
 def default_cache_dir() -> Path:
@@ -70,52 +107,95 @@ def _hash(*parts: str | bytes) -> str:
     return h.hexdigest()[:24]
 
 
-def _atomic_copy(src: Path, dst: Path) -> None:
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name}.{os.getpid()}")
-    shutil.copyfile(src, tmp)
-    os.replace(tmp, dst)
-
-
-def _run(cmd: list[str], cwd: Path) -> None:
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+def _run(cmd: list[str], work: Path, cache: Path, what: str) -> None:
+    # the compiler's own temporary files go into the build directory too, so a killed build leaves
+    # nothing in the system's temporary directory
+    proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, env={**os.environ, "TMPDIR": str(work)})
     if proc.returncode:
-        raise BuildError(f"host build failed: {' '.join(cmd)}\n{proc.stderr[-4000:]}")
+        raise BuildError(build_failure(f"host build ({what})", proc.stderr + proc.stdout, cache))
+
+
+_build_locks: dict[Path, threading.Lock] = {}
+_build_locks_guard = threading.Lock()
+
+
+def _build_lock(target: Path) -> threading.Lock:
+    """One lock per cache entry: threads of this process that need the same library build it once
+    (other processes are kept apart by the atomic installs)."""
+    with _build_locks_guard:
+        return _build_locks.setdefault(target, threading.Lock())
 
 
 def build(sources: dict[str, str], cache_dir: Path | None = None, sanitize: str | None = None,
           executable_main: str | None = None) -> Path:
     """Compile `sources` (relative path -> text, as emitted) into a shared library, or into an
-    executable when `executable_main` (the text of a main .c) is given. Returns the cached path."""
-    cache = Path(cache_dir or default_cache_dir())
+    executable when `executable_main` (the text of a main .c) is given. Returns the cached path.
+
+    Cached objects and libraries are used only when they match the checksum recorded when they were
+    installed (arielml.cache.intact); damaged or missing ones are rebuilt."""
+    cache = absolute(cache_dir) if cache_dir is not None else default_cache_dir()
     flags = CFLAGS + SANITIZERS.get(sanitize, ())
     if executable_main is not None:
         sources = {**sources, "harness_main.c": executable_main}
     headers = "".join(f"{k}\n{v}" for k, v in sorted(sources.items()) if k.endswith(".h"))
-    units = sorted(k for k in sources if k.endswith(".c"))
     cc = _compiler()
-    objects = []
-    with tempfile.TemporaryDirectory(prefix="arielml-build-") as tmp:
-        work = Path(tmp)
-        for rel, text in sources.items():
-            (work / rel).parent.mkdir(parents=True, exist_ok=True)
-            (work / rel).write_text(text)
-        for unit in units:
-            obj = cache / "obj" / f"{_hash(cc, ' '.join(flags), headers, unit, sources[unit])}.o"
-            if not obj.exists():
-                out = work / (unit.replace("/", "_") + ".o")
-                _run([cc, *flags, *(f"-I{i}" for i in INCLUDES), "-c", unit, "-o", str(out)], work)
-                _atomic_copy(out, obj)
-            objects.append(obj)
-        kind = "exe" if executable_main is not None else "so"
-        target = cache / kind / f"{_hash(' '.join(flags), *(o.name for o in objects))}.{kind}"
-        if not target.exists():
+    objects = {unit: cache / "obj" / f"{_hash(cc, ' '.join(flags), headers, unit, sources[unit])}.o"
+               for unit in sorted(k for k in sources if k.endswith(".c"))}
+    kind = "exe" if executable_main is not None else "so"
+    target = cache / kind / f"{_hash(' '.join(flags), *(o.name for o in objects.values()))}.{kind}"
+    with _build_lock(target):
+        if intact(target):
+            return target
+        with build_dir(cache) as work:
+            for rel, text in sources.items():
+                (work / rel).parent.mkdir(parents=True, exist_ok=True)
+                (work / rel).write_text(text)
+            for unit, obj in objects.items():
+                if not intact(obj):
+                    out = work / (unit.replace("/", "_") + ".o")
+                    _run([cc, *flags, *(f"-I{i}" for i in INCLUDES), "-c", unit, "-o", str(out)], work, cache,
+                         f"compiling {unit}")
+                    install(out, obj)
             out = work / f"linked.{kind}"
             link = [] if executable_main is not None else ["-shared"]
-            _run([cc, *flags, *link, *map(str, objects), "-o", str(out), "-lm"], work)
-            _atomic_copy(out, target)
-            target.chmod(0o755)
+            _run([cc, *flags, *link, *map(str, objects.values()), "-o", str(out), "-lm"], work, cache, "linking")
+            install(out, target, mode=0o755)
     return target
+
+
+class _Loaded:
+    """One library as loaded into this process. dlopen gives every load of one path the same copy,
+    with one set of input/output buffers and one thread pool, so every NativeLibrary of that path
+    shares this object: its lock makes "write inputs, run, read outputs" one step for concurrent
+    Python threads, and the pool is stopped when the last user is gone."""
+
+    def __init__(self, path: Path, prefix: str) -> None:
+        self.lib = ctypes.CDLL(str(path))
+        self.lock = threading.Lock()
+        self.fn = {n: getattr(self.lib, f"{prefix}_{n}") for n in
+                   ("run", "input", "input_bytes", "output", "output_bytes", "op_end_times", "shutdown")}
+        self.fn["shutdown"].restype = None
+        self.fn["shutdown"].argtypes = []
+        for n in ("input", "output"):
+            self.fn[n].restype = ctypes.c_void_p
+            self.fn[n].argtypes = [ctypes.c_uint]
+            self.fn[f"{n}_bytes"].restype = ctypes.c_uint32
+            self.fn[f"{n}_bytes"].argtypes = [ctypes.c_uint]
+        self.fn["run"].argtypes = [ctypes.c_uint]
+        self.fn["op_end_times"].restype = ctypes.POINTER(ctypes.c_uint32)
+        weakref.finalize(self, self.fn["shutdown"])
+
+
+_loaded: "weakref.WeakValueDictionary[Path, _Loaded]" = weakref.WeakValueDictionary()
+_loaded_guard = threading.Lock()
+
+
+def _load(path: Path, prefix: str) -> _Loaded:
+    with _loaded_guard:
+        loaded = _loaded.get(path)
+        if loaded is None:
+            loaded = _loaded[path] = _Loaded(path, prefix)
+        return loaded
 
 
 class NativeLibrary:
@@ -126,26 +206,14 @@ class NativeLibrary:
     def __init__(self, result: CompileResult, path: Path) -> None:
         self.result = result
         self.path = path
-        self.lib = ctypes.CDLL(str(path))
-        p = result.plan.options.name
-        self._fn = {n: getattr(self.lib, f"{p}_{n}") for n in
-                    ("run", "input", "input_bytes", "output", "output_bytes", "op_end_times", "shutdown")}
-        self._fn["shutdown"].restype = None
-        self._fn["shutdown"].argtypes = []
-        # a library loaded twice (same cached path) is one copy with one pool: stopping it early
-        # only costs the other user a restart of its threads on its next run
-        self._finalizer = weakref.finalize(self, self._fn["shutdown"])
-        for n in ("input", "output"):
-            self._fn[n].restype = ctypes.c_void_p
-            self._fn[n].argtypes = [ctypes.c_uint]
-            self._fn[f"{n}_bytes"].restype = ctypes.c_uint32
-            self._fn[f"{n}_bytes"].argtypes = [ctypes.c_uint]
-        self._fn["run"].argtypes = [ctypes.c_uint]
-        self._fn["op_end_times"].restype = ctypes.POINTER(ctypes.c_uint32)
+        self._loaded = _load(path, result.plan.options.name)
+        self.lib = self._loaded.lib
+        self._fn = self._loaded.fn
 
     def close(self) -> None:
         """Join the library's worker threads now (they restart on the next run)."""
-        self._fn["shutdown"]()
+        with self._loaded.lock:
+            self._fn["shutdown"]()
 
     def __enter__(self) -> "NativeLibrary":
         return self
@@ -154,6 +222,10 @@ class NativeLibrary:
         self.close()
 
     def run(self, inputs: list[np.ndarray]) -> NativeResult:
+        with self._loaded.lock:  # the buffers are the library's, shared by every thread of this process
+            return self._run(inputs)
+
+    def _run(self, inputs: list[np.ndarray]) -> NativeResult:
         plan = self.result.plan
         graph = plan.graph
         if len(inputs) != len(graph.inputs):
@@ -182,6 +254,7 @@ class NativeLibrary:
 
 
 def build_native(result: CompileResult, cache_dir: Path | None = None) -> NativeLibrary:
+    check_threads(result.plan.options.cores)
     return NativeLibrary(result, build(_host_sources(result), cache_dir))
 
 

@@ -8,11 +8,13 @@ import hashlib
 import os
 import shutil
 import subprocess
+import threading
 from pathlib import Path
 
 from unicorn import unicorn_const as UC
 from unicorn.unicorn_py3.unicorn import uclib  # the library the pip package loaded (libunicorn.so)
 
+from arielml.cache import absolute, build_dir, build_failure, install, intact
 from arielml.errors import BuildError
 
 _SOURCE = Path(__file__).with_name("cycle_hook.c")
@@ -55,34 +57,30 @@ class MachineEvents(ctypes.Structure):
 
 
 _loaded: ctypes.CDLL | None = None  # one hook library per process, whichever cache it came from
+_load_guard = threading.Lock()
 
 
 def hook_library(cache_dir: Path | None = None) -> ctypes.CDLL:
-    """The compiled hook library, rebuilt when cycle_hook.c changes (the file name carries its hash).
+    """The compiled hook library, rebuilt when cycle_hook.c changes (the file name carries its hash)
+    or the cached file no longer matches the checksum recorded when it was built.
     Built into `cache_dir` (default: arielml.cache.cache_dir("emu")) by the first call of the process;
     later calls return the library already loaded, so a caller with an explicit cache directory (the
     emulator backend, `--cache-dir`) calls this before the Machine does."""
     global _loaded
-    if _loaded is not None:
+    with _load_guard:
+        if _loaded is None:
+            _loaded = _load(cache_dir)
         return _loaded
+
+
+def _load(cache_dir: Path | None) -> ctypes.CDLL:
     if cache_dir is None:
         from arielml.cache import cache_dir as user_cache_dir
         cache_dir = user_cache_dir("emu")
-    source = _SOURCE.read_bytes()
-    digest = hashlib.sha256(source).hexdigest()[:16]
-    out = Path(cache_dir) / f"cycle_hook-{digest}.so"
-    if not out.exists():
-        compiler = shutil.which("gcc") or shutil.which("cc")
-        if compiler is None:
-            raise BuildError("the emulator needs a host C compiler (gcc) to build its cycle-counting hook; "
-                             "install gcc (e.g. apt-get install gcc)")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_suffix(f".{os.getpid()}.tmp")
-        result = subprocess.run([compiler, "-O2", "-shared", "-fPIC", "-o", str(tmp), str(_SOURCE)],
-                                capture_output=True, text=True)
-        if result.returncode != 0:
-            raise BuildError(f"building the emulator hook library failed:\n{result.stderr}")
-        os.replace(tmp, out)  # atomic: parallel test workers may race to build it
+    digest = hashlib.sha256(_SOURCE.read_bytes()).hexdigest()[:16]
+    out = absolute(cache_dir) / f"cycle_hook-{digest}.so"
+    if not intact(out):  # missing, or damaged since it was built (a truncated library would SIGBUS)
+        _build(out)
     lib = ctypes.CDLL(str(out))
     lib.ariel_core_new.restype = ctypes.POINTER(CoreCtx)
     lib.ariel_core_new.argtypes = [ctypes.c_uint32, ctypes.c_void_p, ctypes.c_void_p, CLASSIFY_FN,
@@ -92,8 +90,21 @@ def hook_library(cache_dir: Path | None = None) -> ctypes.CDLL:
     lib.ariel_events_new.restype = ctypes.POINTER(MachineEvents)
     lib.ariel_events_new.argtypes = [ctypes.c_uint32]
     lib.ariel_events_free.argtypes = [ctypes.POINTER(MachineEvents)]
-    _loaded = lib
     return lib
+
+
+def _build(out: Path) -> None:
+    compiler = shutil.which("gcc") or shutil.which("cc")
+    if compiler is None:
+        raise BuildError("the emulator needs a host C compiler (gcc) to build its cycle-counting hook; "
+                         "install gcc (e.g. apt-get install gcc)")
+    with build_dir(out.parent) as work:
+        built = work / out.name
+        result = subprocess.run([compiler, "-O2", "-shared", "-fPIC", "-o", str(built), str(_SOURCE)],
+                                capture_output=True, text=True, env={**os.environ, "TMPDIR": str(work)})
+        if result.returncode != 0:
+            raise BuildError(build_failure("building the emulator's hook library", result.stderr, out.parent))
+        install(built, out)  # atomic, with its checksum: parallel builders may race to build it
 
 
 def _address_of(function) -> int:

@@ -5,20 +5,24 @@ boards; two on rp2350-mixed (Arm + RISC-V) and stm32h747 (M7 + M4)). Images shar
 (see linker.py): ARIEL_SHARED variables get the same address in every image, which is checked after
 linking. Builds are freestanding (-ffreestanding -nostdlib, libgcc; picolibc's libc/libm are on the
 link line and only pulled in when the code calls them) and cached by a hash of everything that goes
-into them.
+into them. An entry (`<out_dir>/<board>-<cores>c-<hash>/`) is built in a scratch directory, its
+images installed atomically, and its manifest (with the images' checksums) written last; an entry whose
+manifest or images do not check out is rebuilt.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
 from elftools.elf.elffile import ELFFile
 
+from arielml.cache import absolute, build_dir, build_failure, file_digest, install, write_atomic
 from arielml.emu.linker import BOOT_BLOCK_BYTES, ImageLayout, arch_of, image_groups, linker_script
 from arielml.errors import BuildError, FitError
 from arielml.targets.boards import Board, CoreType, check_cores
@@ -26,6 +30,8 @@ from arielml.targets.boards import Board, CoreType, check_cores
 RUNTIME = Path(__file__).resolve().parent.parent / "runtime"
 BAREMETAL = RUNTIME / "ports" / "baremetal"
 _BUILDER_VERSION = "2"  # bump when the build recipe changes in a way the hash cannot see
+MANIFEST = "firmware.json"
+_MANIFEST_VERSION = 2  # 2: image names relative to the entry, with checksums
 _MEASURE_SPAN = 0x1000_0000  # pass 1 links into huge regions just to measure section sizes
 _PRIVATE_SECTIONS = (".data", ".tdata", ".tbss", ".bss", ".stack")
 _SHARED_SECTIONS = (".ariel_boot", ".ariel_shared", ".ariel_shared_bss")
@@ -96,10 +102,12 @@ def _compiler_version(driver: str) -> str:
     return subprocess.run([driver, "--version"], capture_output=True, text=True).stdout.splitlines()[0]
 
 
-def _run(command: list[str], what: str) -> None:
-    result = subprocess.run(command, capture_output=True, text=True)
+def _run(command: list[str], what: str, work: Path) -> None:
+    # the compiler's temporary files go into the build directory, removed even if we are killed
+    result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "TMPDIR": str(work)})
     if result.returncode != 0:
-        raise BuildError(f"{what} failed:\n$ {' '.join(command)}\n{result.stderr.strip()}")
+        # work is <out_dir>/build/arielml-build-*: the full log is kept in out_dir
+        raise BuildError(build_failure(what, result.stderr + result.stdout, work.parent.parent))
 
 
 def _image_groups(board: Board, cores: int) -> list[tuple[CoreType, tuple[int, ...]]]:
@@ -166,11 +174,27 @@ def build_firmware(board: Board, sources, include_dirs=(), defines=None, out_dir
         raise BuildError(f"target {board.name} has no bare-metal build here (code generation and estimates only)")
     defines = dict(defines or {})
     key = _hash_inputs(board, cores, sources, include_dirs, defines, opt, stack_bytes)
-    work = Path(out_dir) / f"{board.name}-{cores}c-{key}"
-    manifest = work / "firmware.json"
-    if manifest.exists():
-        return _load_manifest(manifest)
-    work.mkdir(parents=True, exist_ok=True)
+    out_dir = absolute(out_dir)
+    entry = out_dir / f"{board.name}-{cores}c-{key}"
+    manifest = entry / MANIFEST
+    firmware = _load_manifest(manifest)
+    if firmware is not None:
+        return firmware
+    # a missing, damaged or stale entry: build from scratch in a private directory, install the images
+    # atomically, and write the manifest (with the images' checksums) last
+    with build_dir(out_dir) as work:
+        firmware = _build(board, cores, sources, include_dirs, defines, opt, stack_bytes, work)
+        images = tuple(replace(image, path=install(image.path, entry / image.path.name)) for image in firmware.images)
+        for image in firmware.images:  # the linker script and map, for whoever debugs the image
+            for companion in (image.path.with_suffix(".ld"), image.path.with_suffix(".map")):
+                install(companion, entry / companion.name)
+        firmware = replace(firmware, images=images)
+        _write_manifest(manifest, firmware)
+    return firmware
+
+
+def _build(board: Board, cores: int, sources, include_dirs, defines, opt, stack_bytes, work: Path) -> Firmware:
+    """Compile and link every image in `work` (measure, then pack)."""
     groups = _image_groups(board, cores)
     objects = [_compile_image(board, core_type, index, sources, include_dirs, defines, opt, cores, work)
                for index, (core_type, _) in enumerate(groups)]
@@ -212,11 +236,7 @@ def build_firmware(board: Board, sources, include_dirs=(), defines=None, out_dir
     _check_shared_layout(final, (board.sram.base, board.sram.base + measure["shared"]))
     images = tuple(ElfImage(path, core_type.name, arch_of(core_type), ids, _flash_bytes(path), measure["ram"][i])
                    for i, (path, (core_type, ids)) in enumerate(zip(final, groups)))
-    firmware = Firmware(board.name, cores, images, measure["shared"])
-    manifest.write_text(json.dumps({"board": board.name, "cores": cores, "shared": measure["shared"],
-                                    "images": [[str(im.path), im.core_type, im.arch, list(im.cores), im.flash_bytes,
-                                                im.ram_bytes] for im in images]}))
-    return firmware
+    return Firmware(board.name, cores, images, measure["shared"])
 
 
 def _is_library_port(path: Path) -> bool:
@@ -224,10 +244,35 @@ def _is_library_port(path: Path) -> bool:
     return any(parts[i:i + 2] == ("ariel", "ports") for i in range(len(parts) - 1))
 
 
-def _load_manifest(path: Path) -> Firmware:
-    data = json.loads(path.read_text())
-    images = tuple(ElfImage(Path(p), ct, arch, tuple(ids), flash, ram) for p, ct, arch, ids, flash, ram in data["images"])
-    return Firmware(data["board"], data["cores"], images, data["shared"])
+def _write_manifest(path: Path, firmware: Firmware) -> None:
+    """The entry's commit record: what the images are, their file names (relative to the entry, so a
+    cache can be moved) and checksums. Its own checksum catches damage that still parses as JSON."""
+    body = {"board": firmware.board_name, "cores": firmware.cores, "shared": firmware.shared_bytes,
+            "images": [[im.path.name, im.core_type, im.arch, list(im.cores), im.flash_bytes, im.ram_bytes,
+                        *file_digest(im.path)] for im in firmware.images]}
+    text = json.dumps(body, sort_keys=True)
+    write_atomic(path, json.dumps({"version": _MANIFEST_VERSION, "body": body,
+                                   "sha256": hashlib.sha256(text.encode()).hexdigest()}).encode())
+
+
+def _load_manifest(path: Path) -> Firmware | None:
+    """The entry's firmware, or None when the manifest or any image is missing, damaged or from
+    another version (the caller rebuilds)."""
+    try:
+        data = json.loads(path.read_bytes())
+        body = data["body"]
+        if (data["version"] != _MANIFEST_VERSION or
+                hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest() != data["sha256"]):
+            return None
+        images = []
+        for name, core_type, arch, cores, flash, ram, sha, size in body["images"]:
+            image = path.parent / name
+            if Path(name).name != name or file_digest(image) != (sha, size):
+                return None
+            images.append(ElfImage(image, core_type, arch, tuple(cores), flash, ram))
+        return Firmware(body["board"], body["cores"], tuple(images), body["shared"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
 
 
 def _compile_image(board: Board, core_type: CoreType, index: int, sources, include_dirs, defines, opt, cores,
@@ -246,7 +291,7 @@ def _compile_image(board: Board, core_type: CoreType, index: int, sources, inclu
     out.mkdir(exist_ok=True)
     for n, source in enumerate(all_sources):
         obj = out / f"{n:03d}-{source.stem}.o"
-        _run([gcc, *flags, "-c", str(source), "-o", str(obj)], f"compiling {source.name} for {core_type.name}")
+        _run([gcc, *flags, "-c", str(source), "-o", str(obj)], f"compiling {source.name} for {core_type.name}", work)
         objects.append(obj)
     return objects
 
@@ -258,7 +303,7 @@ def _link(core_type: CoreType, objects: list[Path], layout: ImageLayout, out: Pa
     _run([_gcc(core_type), *core_type.gcc_flags, "-nostdlib", "-nostartfiles", "-T", str(script),
           "-Wl,--gc-sections", f"-Wl,-Map={out.with_suffix('.map')}", *map(str, objects),
           f"-L{libc_dir}", "-Wl,--start-group", "-lc", "-lm", libgcc, "-Wl,--end-group", "-o", str(out)],
-         f"linking {out.name}")
+         f"linking {out.name}", out.parent)
     return out
 
 

@@ -1,13 +1,14 @@
 """Python API: `arielml.load(path) -> Model`, `Model.run(inputs)`, `Model.summary()`."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from arielml.errors import InputError, TargetError
-from arielml.frontend.tflite import load_tflite
+from arielml.errors import InputError, ModelFormatError, TargetError
+from arielml.frontend.tflite import MAX_MODEL_BYTES, load_tflite, parse_tflite
 from arielml.ir import Graph
 from arielml.ir.verify import verify
 from arielml.ops.registry import SEMANTICS
@@ -15,10 +16,46 @@ from arielml.ops.registry import SEMANTICS
 BACKENDS = ("reference", "native", "emulator")
 
 
-def load(path: str | Path) -> "Model":
-    """Read a model file into a verified graph. Raises ArielError subclasses on bad files."""
-    graph = verify(load_tflite(path))
-    return Model(graph=graph, path=Path(path))
+def load(source) -> "Model":
+    """Read a model into a verified graph: `source` is a path (str or os.PathLike), the model's bytes
+    (bytes, bytearray, memoryview) or a binary file object open for reading. Raises ArielError
+    subclasses on bad files and on anything else given as `source`."""
+    if isinstance(source, (str, os.PathLike)):
+        return Model(graph=verify(load_tflite(source)), path=Path(source))
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return Model(graph=verify(parse_tflite(_contiguous(source))))
+    if callable(getattr(source, "read", None)):
+        return Model(graph=verify(parse_tflite(_read_file_object(source), name=_stream_name(source))))
+    raise ModelFormatError(f"arielml.load() takes a path, the model's bytes or a binary file object, got "
+                           f"{type(source).__name__}")
+
+
+def _contiguous(data) -> bytes | bytearray | memoryview:
+    if isinstance(data, memoryview) and not data.c_contiguous:
+        return data.tobytes()
+    return data.cast("B") if isinstance(data, memoryview) else data
+
+
+def _read_file_object(stream) -> bytes:
+    """Read a file object, at most the model size limit (one byte more tells that it is larger)."""
+    try:
+        data = stream.read(MAX_MODEL_BYTES + 1)
+    except (OSError, ValueError) as e:  # closed file, unreadable stream
+        raise ModelFormatError(f"cannot read the model from {_stream_name(stream)}: {e}") from None
+    if isinstance(data, str):
+        raise ModelFormatError("arielml.load() got a text file object; open the model file in binary mode "
+                               "(open(path, 'rb'))")
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise ModelFormatError(f"arielml.load(): the file object's read() gave {type(data).__name__}, not bytes")
+    if len(data) > MAX_MODEL_BYTES:
+        raise ModelFormatError(f"the model from {_stream_name(stream)} is over {MAX_MODEL_BYTES:,} bytes "
+                               "(2 GiB, the flatbuffer limit); is this the right file?")
+    return data
+
+
+def _stream_name(stream) -> str:
+    name = getattr(stream, "name", None)
+    return Path(name).stem if isinstance(name, str) and name else "model"
 
 
 @dataclass
@@ -72,11 +109,15 @@ class Model:
         """Run on `backend`; `semantics` picks whose arithmetic to match bit for bit: "litert"
         (TFLite's reference kernels, the default) or "tflm" (TFLite Micro). `cores` and
         `scheduler` ("static" or "dynamic") apply to the native backend (threads) and the emulator;
-        `target` is the board the emulator runs (required there) or the native plan's cost model."""
+        `target` is the board the emulator runs (required there) or the native plan's cost model.
+        The reference backend evaluates the graph in numpy, one operator after the other: it has no
+        cores, scheduler or board, so asking for them there is refused rather than ignored (results
+        would be the same, but a caller asking for them meant another backend)."""
         arrays = self.check_inputs(inputs)
         if semantics not in SEMANTICS:
             raise TargetError(f"unknown semantics '{semantics}'; choose one of: {', '.join(SEMANTICS)}")
         if backend == "reference":
+            _refuse_placement_options(cores, scheduler, target)
             from arielml.backends.reference import prepare_all, run_reference
             if semantics not in self._prepared:
                 self._prepared[semantics] = prepare_all(self.graph, SEMANTICS[semantics])
@@ -120,3 +161,11 @@ class Model:
     def summary(self) -> str:
         from arielml.inspect import summarize_text
         return summarize_text(self.graph)
+
+
+def _refuse_placement_options(cores, scheduler: str, target: str | None) -> None:
+    given = [f"{name}={value!r}" for name, value, default in
+             (("cores", cores, 1), ("scheduler", scheduler, "static"), ("target", target, None)) if value != default]
+    if given:
+        raise TargetError(f"{', '.join(given)} does not apply to the reference backend (numpy, one operator at "
+                          "a time); use backend='native' (host threads) or backend='emulator' (a board)")

@@ -32,3 +32,7 @@ class FirmwareFault(ArielError):
 
 class TargetError(ArielError):
     """Unknown target, or an option the target cannot honour (e.g. more cores than it has)."""
+
+
+class ResourceError(ArielError):
+    """The host ran out of a resource (memory) while arielml worked on a valid request."""

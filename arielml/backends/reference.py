@@ -1,4 +1,8 @@
-"""The reference executor: the semantics every other backend must reproduce byte for byte."""
+"""The reference executor: the semantics every other backend must reproduce byte for byte.
+
+Like the memory planner, it keeps a tensor only while a later operator still reads it: an activation
+is dropped after its last reader (graph outputs never are), so a long chain of large activations
+needs memory for the few alive at once, not for all of them."""
 from __future__ import annotations
 
 import numpy as np
@@ -18,21 +22,41 @@ def prepare_all(graph: Graph, semantics: Semantics = LITERT) -> list:
     return prepared
 
 
+def dead_after(graph: Graph) -> list[tuple[int, ...]]:
+    """Per node: the non-constant tensors nothing reads after it (its inputs at their last read, its
+    outputs that nothing reads), graph outputs excepted."""
+    last: dict[int, int] = {}
+    for pos, node in enumerate(graph.nodes):
+        for t in node.inputs + node.outputs:
+            if t != NO_TENSOR:
+                last[t] = pos
+    keep = set(graph.outputs)
+    dead: list[list[int]] = [[] for _ in graph.nodes]
+    for t, pos in last.items():
+        if t not in keep and not graph.tensors[t].is_constant:
+            dead[pos].append(t)
+    return [tuple(ts) for ts in dead]
+
+
 def run_reference(graph: Graph, inputs: list[np.ndarray], prepared: list | None = None) -> list[np.ndarray]:
     """Evaluate the graph in execution order. Inputs must already be validated (see api)."""
     prepared = prepare_all(graph) if prepared is None else prepared
     values: dict[int, np.ndarray] = {}
     for t, array in zip(graph.inputs, inputs):
         values[t] = array
-    for node, params in zip(graph.nodes, prepared):
+    for node, params, dead in zip(graph.nodes, prepared, dead_after(graph)):
         opdef = lookup(node)
         args = [None if t == NO_TENSOR else values[t] if t in values else graph.tensors[t].data
                 for t in node.inputs]
         with operator_errors(node, "evaluate"):  # safety net, as in prepare_all
             results = opdef.evaluate(params, args)
+        del args  # the inputs' last references, when they are dead now
         for t, result in zip(node.outputs, results):
             tensor = graph.tensors[t]
             assert result.dtype == tensor.np_dtype and tuple(result.shape) == tensor.shape, (
                 f"{node.op} #{node.index}: produced {result.dtype}{result.shape}, expected {tensor.dtype}{tensor.shape}")
             values[t] = result
+        del results
+        for t in dead:
+            values.pop(t, None)
     return [values[t] if t in values else graph.tensors[t].data for t in graph.outputs]

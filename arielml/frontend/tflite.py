@@ -5,10 +5,23 @@ accessors fail in many ways (IndexError, struct errors, absurd sizes); every suc
 ModelFormatError that says the file is damaged. Lengths and tensor sizes are checked before anything
 is allocated from them (see arielml.ir.verify.check_tensor_limits), so a damaged length field gives an
 error, not a multi-gigabyte allocation or a loop over billions of entries. Operator options are read generically: the options
-dataclass of each operator names the schema fields it needs."""
+dataclass of each operator names the schema fields it needs.
+
+The file itself is checked before a byte is read: only a regular file (a FIFO would block, a device
+such as /dev/zero never ends) of at most MAX_MODEL_BYTES; it is memory-mapped, not read whole, so
+parsing touches only the flatbuffer's tables and the weights, and everything kept is copied out.
+
+A graph input that also carries constant data in the file is an input: its data is dropped (with a
+note) and the caller's array is used, in the arena like any input. TFLite Micro does the same;
+LiteRT lets `set_tensor` overwrite the constant in place, which writes into the model's bytes (it
+crashes with SIGSEGV when the model was loaded from a read-only mapped file). Either way the caller's
+value wins, so arielml gives that result without the crash."""
 from __future__ import annotations
 
 import dataclasses
+import mmap
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -26,21 +39,65 @@ _TENSOR_TYPE_NAMES = {v: k for k, v in vars(tflite.TensorType).items() if not k.
 _CUSTOM = 32
 
 
+# Flatbuffers address at most 2 GiB (32-bit offsets); no microcontroller has a fraction of that
+# flash, so anything larger is not a model for arielml, and reading it would only exhaust memory.
+MAX_MODEL_BYTES = 2 << 30
+
+_FILE_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+               (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+               (stat.S_ISSOCK, "a socket"))
+
+
 def load_tflite(path: str | Path) -> Graph:
     path = Path(path)
     try:
-        data = path.read_bytes()
+        # O_NONBLOCK: opening a FIFO for reading must not wait for a writer; fstat on the open file
+        # (not stat on the path) so the checked file is the one read
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except OSError as e:
         raise ModelFormatError(f"cannot read model file {path}: {e.strerror or e}") from None
-    return parse_tflite(data, name=path.stem)
+    try:
+        _check_model_file(path, os.fstat(fd))
+        try:
+            mapped = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError) as e:
+            raise ModelFormatError(f"cannot read model file {path}: {getattr(e, 'strerror', None) or e}") from None
+        try:
+            return parse_tflite(mapped, name=path.stem)
+        finally:
+            try:
+                mapped.close()
+            except BufferError:  # a view of the mapping is still alive (an exception's frames): GC unmaps it
+                pass
+    finally:
+        os.close(fd)
 
 
-def parse_tflite(data: bytes, name: str = "model") -> Graph:
-    if len(data) < 8 or data[4:8] != b"TFL3":
+def _check_model_file(path: Path, info: os.stat_result) -> None:
+    for is_kind, kind in _FILE_KINDS:
+        if is_kind(info.st_mode):
+            raise ModelFormatError(f"{path} is {kind}, not a model file; give a .tflite file")
+    if not stat.S_ISREG(info.st_mode):
+        raise ModelFormatError(f"{path} is not a regular file; give a .tflite file")
+    if info.st_size == 0:
+        raise ModelFormatError(f"{path} is empty (0 bytes); give a .tflite file")
+    if info.st_size > MAX_MODEL_BYTES:
+        raise ModelFormatError(
+            f"{path} is {info.st_size:,} bytes; arielml reads model files up to {MAX_MODEL_BYTES:,} bytes "
+            "(2 GiB, the flatbuffer limit; a microcontroller model is far smaller): is this the right file?")
+
+
+def parse_tflite(data, name: str = "model") -> Graph:
+    """Parse a TFLite flatbuffer from any bytes-like object (bytes, bytearray, memoryview, mmap).
+    Nothing in the returned Graph refers to `data`: constant tensors are copies."""
+    if len(data) < 8 or bytes(data[4:8]) != b"TFL3":
         raise ModelFormatError(
             f"{name}: not a TFLite model (no 'TFL3' identifier); give a .tflite flatbuffer file")
+    if len(data) > MAX_MODEL_BYTES:
+        raise ModelFormatError(f"{name}: the model is {len(data):,} bytes; arielml reads models up to "
+                               f"{MAX_MODEL_BYTES:,} bytes (2 GiB, the flatbuffer limit)")
     try:
-        return _parse(bytearray(data), name)
+        return _parse(data, name)
     except ArielError:
         raise
     except Exception as e:  # damaged flatbuffer: the accessors fail in many different ways
@@ -49,7 +106,7 @@ def parse_tflite(data: bytes, name: str = "model") -> Graph:
             "re-export it from the converter") from e
 
 
-def _parse(buf: bytearray, name: str) -> Graph:
+def _parse(buf, name: str) -> Graph:
     model = tflite.Model.GetRootAs(buf, 0)
     if model.SubgraphsLength() < 1:
         raise ModelFormatError(f"{name}: the model has no subgraph")
@@ -82,11 +139,26 @@ def _parse(buf: bytearray, name: str) -> Graph:
             raise ModelFormatError(f"{name}: graph input/output tensor {t} does not exist")
     if model.SubgraphsLength() > 1:
         notes.append(f"the model has {model.SubgraphsLength()} subgraphs; only the first (main) one is used")
+    tensors = _inputs_without_data(tensors, graph_inputs, notes)
     return Graph(tensors=tensors, nodes=tuple(nodes), inputs=graph_inputs, outputs=graph_outputs,
                  name=name, notes=tuple(dict.fromkeys(notes)))
 
 
-def _checked_len(length: int, buf: bytearray) -> int:
+def _inputs_without_data(tensors: tuple[Tensor, ...], graph_inputs: tuple[int, ...],
+                         notes: list[str]) -> tuple[Tensor, ...]:
+    """A graph input with constant data in the file is an input (see the module docstring)."""
+    constant_inputs = [t for t in dict.fromkeys(graph_inputs) if tensors[t].is_constant]
+    if not constant_inputs:
+        return tensors
+    result = list(tensors)
+    for t in constant_inputs:
+        result[t] = dataclasses.replace(tensors[t], data=None)
+        notes.append(f"graph input '{tensors[t].name}' carries constant data in the file; it is used as an "
+                     "input (the caller's values replace the data, as in TFLite Micro)")
+    return tuple(result)
+
+
+def _checked_len(length: int, buf) -> int:
     # every vector element takes at least 4 bytes; a larger count means a damaged length field
     if length < 0 or length * 4 > len(buf):
         raise ModelFormatError("a vector length in the model exceeds the file size (corrupt file)")
@@ -108,7 +180,7 @@ def _opcode_name(opcode) -> str:
 
 
 class _BufferReader:
-    def __init__(self, model, buf: bytearray):
+    def __init__(self, model, buf):
         self.model = model
         self.buf = buf
         self.count = _checked_len(model.BuffersLength(), buf)
@@ -142,14 +214,21 @@ def _read_tensor(t, index: int, buffers: _BufferReader, notes: list[str]) -> Ten
         raise ModelFormatError(f"tensor '{name}' has {len(raw_shape)} dimensions (corrupt file)")
     shape = [int(d) for d in raw_shape]
     signature = [int(d) for d in _int_vector(t.ShapeSignatureAsNumpy())]
+    # -1 means "dynamic" (in practice the batch): read as 1. Any other negative size means nothing in
+    # the schema; reading it as 1 too would run a model that is not the one the file describes.
+    for what, dims in (("shape", shape), ("shape signature", signature)):
+        if any(d < -1 for d in dims):
+            raise ModelFormatError(
+                f"tensor '{name}' has a negative dimension in its {what} {tuple(dims)}; only -1 (dynamic) is "
+                "allowed (corrupt file; re-export it from the converter)")
     if signature and len(signature) == len(shape):
         for axis, d in enumerate(signature):
             if d == -1:
                 if shape[axis] in (-1, 0, 1):
                     shape[axis] = 1
                 notes.append("dynamic dimensions (-1) are treated as 1 (batch of one)")
-    if any(d < 0 for d in shape):
-        shape = [1 if d < 0 else d for d in shape]
+    if any(d == -1 for d in shape):
+        shape = [1 if d == -1 else d for d in shape]
         notes.append("dynamic dimensions (-1) are treated as 1 (batch of one)")
     check_tensor_limits(name, tuple(shape), dtype)
     quant = _read_quant(t.Quantization())

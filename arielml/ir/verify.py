@@ -11,7 +11,7 @@ import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from arielml.errors import ArielError, ModelFormatError, UnsupportedOperatorError
+from arielml.errors import ArielError, ModelFormatError, ResourceError, UnsupportedOperatorError
 from arielml.ir.graph import DTYPES, NO_TENSOR, Graph, Node
 
 # Limits that keep a corrupt file from asking for gigabytes: no TinyML tensor comes near them.
@@ -116,6 +116,10 @@ def operator_errors(node: Node, stage: str) -> Iterator[None]:
         yield
     except ArielError:
         raise
+    except MemoryError as e:  # the host, not the model, is short: say so, not "inconsistent tensors"
+        raise ResourceError(
+            f"{node.op} (operator #{node.index}) ran out of memory in {stage} ({type(e).__name__}"
+            f"{': ' + str(e) if str(e) else ''}); free memory or raise the process's memory limit") from e
     except Exception as e:
         raise OperatorFailure(
             f"{node.op} (operator #{node.index}) failed in {stage}: {type(e).__name__}: {e}. The operator's "
@@ -171,6 +175,12 @@ def _verify(graph: Graph, allow_unsupported: bool) -> dict[int, str]:
             raise ModelFormatError(f"graph input/output {t} is not a tensor")
     if len(set(graph.inputs)) != len(graph.inputs):
         raise ModelFormatError("the graph lists the same input tensor twice (corrupt file)")
+    for t in graph.inputs:
+        # the caller writes a graph input: backends place it in the arena, never over constant data
+        # (the frontend turns such a file's input into a plain input; see arielml.frontend.tflite)
+        if graph.tensors[t].is_constant:
+            raise ModelFormatError(f"graph input '{graph.tensors[t].name}' has constant data; an input must not "
+                                   "(drop the data or the tensor from the graph's inputs)")
     for tensor in graph.tensors:
         if tensor.dtype not in DTYPES:
             raise ModelFormatError(f"tensor '{tensor.name}' has unknown dtype {tensor.dtype}")
@@ -179,6 +189,7 @@ def _verify(graph: Graph, allow_unsupported: bool) -> dict[int, str]:
             raise ModelFormatError(f"constant '{tensor.name}' data shape {tensor.data.shape} != {tensor.shape}")
     _check_quant(graph)
     written: set[int] = set(graph.inputs)
+    writers = {t for node in graph.nodes for t in node.outputs}
     for position, node in enumerate(graph.nodes):
         where = f"{node.op} (operator #{node.index})"
         known = node.op in REGISTRY
@@ -192,6 +203,11 @@ def _verify(graph: Graph, allow_unsupported: bool) -> dict[int, str]:
             if not 0 <= t < n:
                 raise ModelFormatError(f"{where} reads tensor {t}, which does not exist")
             if known and t not in written and not graph.tensors[t].is_constant:
+                if t not in writers:  # no operator writes it: data the file should carry is absent
+                    raise ModelFormatError(
+                        f"{where} reads '{graph.tensors[t].name}', which has no data: its constant (weight) buffer "
+                        "is missing or empty and no operator writes it (corrupt or truncated file; re-export "
+                        "it from the converter)")
                 raise ModelFormatError(f"{where} reads '{graph.tensors[t].name}' before anything writes it")
         for t in node.outputs:
             if t == NO_TENSOR or not 0 <= t < n:

@@ -3,13 +3,15 @@ JSON shapes, deterministic output bytes, and one-line errors."""
 import json
 
 import numpy as np
+import pytest
 
 import arielml
 import arielml.compile
 from arielml.cli import EXIT_USER_ERROR, main
-from arielml.errors import UnsupportedOperatorError
+from arielml.errors import FitError, UnsupportedOperatorError
 from arielml.targets import BOARDS
 from tests.conftest import ZOO
+from tests.tflite_builder import ModelBuilder
 
 HELLO = ZOO / "tflite_micro" / "hello_world_int8.tflite"
 AD01 = ZOO / "mlcommons_tiny" / "ad01_int8.tflite"
@@ -138,3 +140,75 @@ def test_compile_estimates_time_for_a_board_that_cannot_be_emulated(capsys, tmp_
         assert abs(summary["estimated_ms"] - sum(op["estimated_ms"] for op in summary["ops"])) < 1e-9
         estimates[cores] = summary["estimated_ms"]
     assert estimates[2] < estimates[1]
+
+
+def test_reserved_and_bad_names_are_one_line_errors(capsys, tmp_path):
+    """`--name ariel` made `ariel_init` both the model's and the runtime's function: refused."""
+    for name, why in (("ariel", "reserved"), ("ARIEL_net", "reserved"), ("_x", "not a C identifier")):
+        code, _, err = cli(capsys, "compile", HELLO, "--name", name, "-o", tmp_path / "out")
+        assert_one_line_error(code, err, why)
+    assert not (tmp_path / "out").exists()
+
+
+def test_compile_into_a_used_directory_replaces_the_old_library_only(capsys, tmp_path):
+    """A second compile into DIR removes the first library's files that the new one lacks (another
+    board's port, linker scripts), keeps the user's own files, and refuses - changing nothing - when
+    a file it would overwrite or remove was not written by arielml or was edited since."""
+    out = tmp_path / "lib"
+    code, _, err = cli(capsys, "compile", HELLO, "--target", "stm32h747", "--cores", 2, "--with-startup", "-o", out)
+    assert code == 0, err
+    first = _tree(out)
+    assert "ariel/ports/stm32h747/port.c" in first and any(f.endswith(".ld") for f in first)
+    (out / "main.c").write_text("int main(void) { return 0; }\n")  # the user's own files
+    (out / "ariel" / "ports" / "notes.txt").write_text("mine\n")
+    code, out_text, err = cli(capsys, "compile", HELLO, "--target", "rp2040", "--cores", 2, "-o", out, "--json")
+    assert code == 0, err
+    second = _tree(out)
+    listed = set(json.loads(out_text)["files"])
+    assert set(second) == listed | {"main.c", "ariel/ports/notes.txt"}
+    assert not any("stm32h747" in f or f.endswith(".ld") or "baremetal" in f for f in second)
+    assert second["main.c"] == b"int main(void) { return 0; }\n"
+    assert not (out / "ariel" / "ports" / "stm32h747").exists()  # emptied directories go too
+
+    # an edited generated file, or a user's file where the library wants to write, is never lost
+    (out / "model.c").write_text("/* my fix */\n")
+    before = _tree(out)
+    code, _, err = cli(capsys, "compile", HELLO, "--target", "host", "-o", out)
+    assert_one_line_error(code, err, "model.c")
+    assert _tree(out) == before
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    (fresh / "README.md").write_text("my project\n")
+    code, _, err = cli(capsys, "compile", HELLO, "-o", fresh)
+    assert_one_line_error(code, err, "README.md")
+    assert _tree(fresh) == {"README.md": b"my project\n"}
+
+
+def test_compile_into_a_directory_with_unrelated_files_keeps_them(capsys, tmp_path):
+    (tmp_path / "app.c").write_text("/* app */\n")
+    code, _, err = cli(capsys, "compile", HELLO, "-o", tmp_path)
+    assert code == 0, err
+    assert (tmp_path / "app.c").read_text() == "/* app */\n" and (tmp_path / "model.c").is_file()
+    code, _, err = cli(capsys, "compile", HELLO, "--cores", 2, "-o", tmp_path)  # same directory, new plan
+    assert code == 0, err
+    assert (tmp_path / "app.c").read_text() == "/* app */\n" and "2 core(s)" in (tmp_path / "model.c").read_text()
+
+
+def test_fit_advice_depends_on_the_board(tmp_path):
+    """A 1.2 MB weight matrix: too big for the single-core nRF52840 (no "second core type" advice), and
+    for stm32h747's two images (advice: the M7 alone, --cores 1, which does fit)."""
+    b = ModelBuilder()
+    x = b.tensor((1, 1000), "int8", quant=(0.1, 0))
+    w = b.tensor((1200, 1000), "int8", quant=(0.01, 0), data=np.ones((1200, 1000)))
+    y = b.tensor((1, 1200), "int8", quant=(0.5, 0))
+    b.op("FULLY_CONNECTED", [x, w, -1], [y], "FullyConnectedOptions")
+    path = tmp_path / "wide.tflite"
+    path.write_bytes(b.build([x], [y]))
+    with pytest.raises(FitError) as single:
+        arielml.compile.compile_model(path, target="nrf52840")
+    assert "second" not in str(single.value) and "--cores" not in str(single.value)
+    assert "more memory" in str(single.value)
+    with pytest.raises(FitError) as mixed:
+        arielml.compile.compile_model(path, target="stm32h747", cores=2)
+    assert "--cores 1" in str(mixed.value) and "cortex-m7" in str(mixed.value)
+    assert arielml.compile.compile_model(path, target="stm32h747", cores=1).weights_bytes == 1_200_000

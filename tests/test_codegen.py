@@ -100,3 +100,115 @@ def test_bad_options_are_clear_errors():
         compile_model(HELLO, scheduler="fastest")
     with pytest.raises(TargetError, match="unknown target"):
         compile_model(HELLO, target="pdp11")
+
+
+# ---- model.h for the firmware developer (issue 12 item 9) and the name prefix (item 8) ----
+
+HEADER_PROBE = r"""
+#include <stdio.h>
+#include "model.h"
+
+/* every macro must be usable where a firmware would use it: initialisers and constant expressions */
+static const uint32_t input_shape[MODEL_INPUT0_RANK] = MODEL_INPUT0_SHAPE;
+static const uint32_t output_shape[MODEL_OUTPUT0_RANK] = MODEL_OUTPUT0_SHAPE;
+typedef char input_bytes_match[(sizeof(MODEL_INPUT0_TYPE) * MODEL_INPUT0_ELEMENTS == MODEL_INPUT0_BYTES) ? 1 : -1];
+typedef char output_bytes_match[(sizeof(MODEL_OUTPUT0_TYPE) * MODEL_OUTPUT0_ELEMENTS == MODEL_OUTPUT0_BYTES) ? 1 : -1];
+
+static void tensor(const char *kind, int dtype, const uint32_t *shape, unsigned rank, unsigned bytes, int quantized,
+                   double scale, long zero_point)
+{
+    unsigned i;
+    printf("%s %d %u %d %.9g %ld", kind, dtype, bytes, quantized, scale, zero_point);
+    for (i = 0; i < rank; i++) {
+        printf(" %u", (unsigned)shape[i]);
+    }
+    printf("\n");
+}
+
+int main(void)
+{
+    int core_guard;
+#if MODEL_INPUT0_QUANTIZED == 1
+    tensor("input", MODEL_INPUT0_DTYPE, input_shape, MODEL_INPUT0_RANK, MODEL_INPUT0_BYTES, 1, MODEL_INPUT0_SCALE,
+           MODEL_INPUT0_ZERO_POINT);
+#else
+    tensor("input", MODEL_INPUT0_DTYPE, input_shape, MODEL_INPUT0_RANK, MODEL_INPUT0_BYTES, 0, 0.0, 0);
+#endif
+#if MODEL_OUTPUT0_QUANTIZED == 1
+    tensor("output", MODEL_OUTPUT0_DTYPE, output_shape, MODEL_OUTPUT0_RANK, MODEL_OUTPUT0_BYTES, 1,
+           MODEL_OUTPUT0_SCALE, MODEL_OUTPUT0_ZERO_POINT);
+#else
+    tensor("output", MODEL_OUTPUT0_DTYPE, output_shape, MODEL_OUTPUT0_RANK, MODEL_OUTPUT0_BYTES, 0, 0.0, 0);
+#endif
+    printf("version %s %s\n", MODEL_ARIELML_VERSION, MODEL_PLAN_HASH);
+    model_init();
+    core_guard = model_run_on_core(MODEL_CORES); /* out of range: refused, nothing touched */
+    printf("guard %d %d %d\n", core_guard, MODEL_ERROR_CORE, model_run_on_core(MODEL_CORES + 7u));
+    printf("run %d %d\n", model_run(MODEL_CORES), model_run(MODEL_CORES + 1u));
+    return 0;
+}
+"""
+
+
+def _probe(result, cache):
+    exe = build(result.sources, cache, executable_main=HEADER_PROBE)
+    out = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return {line.split()[0]: line.split()[1:] for line in out.stdout.splitlines()}
+
+
+@pytest.mark.parametrize("model", [KWS, ZOO / "tflite_micro/hello_world_float.tflite"])
+def test_header_macros_describe_the_inputs_and_outputs(model, cache):
+    """The dtype, shape, byte count, scale and zero point macros, as a C compiler reads them, equal
+    the model's; the version names this arielml; run_on_core refuses a core >= MODEL_CORES."""
+    import numpy as np
+    from arielml.codegen.header import DTYPE_CODES
+    m = arielml.load(model)
+    result = compile_model(m, cores=2)
+    probe = _probe(result, cache)
+    for kind, index in (("input", m.graph.inputs[0]), ("output", m.graph.outputs[0])):
+        tensor = m.graph.tensors[index]
+        dtype, nbytes, quantized, scale, zero_point, *shape = probe[kind]
+        assert DTYPE_CODES[int(dtype) - 1] == tensor.dtype and int(nbytes) == tensor.nbytes
+        assert tuple(map(int, shape)) == tuple(tensor.shape)
+        if tensor.quant is None:
+            assert quantized == "0"
+        else:
+            assert quantized == "1" and int(zero_point) == tensor.quant.single_zero_point
+            assert np.float32(float(scale)) == np.float32(tensor.quant.single_scale)  # exact in float32
+    assert probe["version"] == [arielml.__version__, probe["version"][1]] and len(probe["version"][1]) == 16
+    assert probe["guard"] == ["-1", "-1", "-1"] and probe["run"] == ["0", "-1"]
+
+
+def test_plan_hash_follows_the_plan():
+    one = compile_model(HELLO, cores=2).sources["model.h"]
+    again = compile_model(HELLO, cores=2).sources["model.h"]
+    other = compile_model(HELLO, cores=2, scheduler="dynamic").sources["model.h"]
+    hash_of = lambda text: re.search(r'#define MODEL_PLAN_HASH "([0-9a-f]{16})"', text).group(1)  # noqa: E731
+    assert hash_of(one) == hash_of(again) != hash_of(other)
+
+
+def test_header_declares_only_what_the_target_defines():
+    host = compile_model(HELLO, cores=2)
+    board = compile_model(HELLO, cores=2, target="rp2040")
+    for call in ("model_run(", "model_invoke(", "model_shutdown("):
+        assert call in host.sources["model.h"] and call in host.sources["model_posix.c"]
+        assert call not in board.sources["model.h"]
+    assert not any("posix" in rel for rel in board.sources)
+    # outputs are read-only to the application; the weights and tables are const (flash)
+    assert "const void *model_output(unsigned index)" in board.sources["model.h"]
+    assert re.search(r"^const int8_t model_const\d+\[", board.sources["model_weights.c"], re.M)
+    assert not re.search(r"^(?:static )?(?!const)\w+ model_const", board.sources["model_weights.c"], re.M)
+
+
+@pytest.mark.parametrize("name", ["ariel", "ARIEL", "ariel_net", "Ariel_x", "_model", "9lives", "kws-net", "m\u00e9",
+                                  "x" * 49, ""])
+def test_library_names_that_would_not_compile_are_refused(name):
+    with pytest.raises(TargetError, match="--name"):
+        compile_model(HELLO, name=name)
+
+
+def test_names_next_to_the_reserved_prefix_compile(cache):
+    for name in ("arielnet", "Model2", "kws"):
+        r = compile_model(HELLO, cores=2, name=name)
+        assert f"{name}.h" in r.sources and build(r.sources, cache).exists()

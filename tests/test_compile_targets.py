@@ -232,6 +232,70 @@ def test_startup_files_link_and_run_on_the_emulator(target, cores, tmp_path):
     assert {e.core for e in run.trace if e.event == 5 and e.a == last_op} == set(range(cores))
 
 
+# ---- the README's build commands and model.h, as a firmware developer uses them ---------------------
+
+README_LOOP = re.compile(r"^    (for f in .*?; do)\n      (\S+)(.*?; done)$", re.M)
+
+
+@needs_cross
+@pytest.mark.cross
+@pytest.mark.parametrize("target", ["stm32h747", "rp2350-mixed", "rp2040"])
+def test_readme_build_commands_run_and_keep_each_images_objects(target, tmp_path):
+    """The README's build loops, run as written (plus the libc headers and -Werror): every image
+    compiles, and two images' objects never overwrite each other (they once shared `model.o`)."""
+    board = get_board(target)
+    result = compile_model(HELLO, target=target, cores=board.core_count, out_dir=tmp_path)
+    readme = (tmp_path / "README.md").read_text()
+    loops = README_LOOP.findall(readme)
+    groups = core_groups(result.plan)
+    assert len(loops) == len(groups)
+    expected = 0
+    for (head, compiler, rest), group in zip(loops, groups):
+        assert compiler == group.core_type.toolchain + "gcc"
+        script = f"{head} {compiler} --specs=picolibc.specs {' '.join(WARNINGS)}{rest}"
+        run = subprocess.run(["bash", "-c", script], cwd=tmp_path, capture_output=True, text=True)
+        assert run.returncode == 0, f"{script}\n{run.stderr}"
+        expected += len(head.split(" in ", 1)[1].split(";")[0].split())
+    objects = sorted(tmp_path.rglob("*.o"))
+    assert len(objects) == expected, [str(o.relative_to(tmp_path)) for o in objects]
+
+
+HEADER_USE = """#include <string.h>
+#include "model.h"
+
+static const uint32_t input_shape[MODEL_INPUT0_RANK] = MODEL_INPUT0_SHAPE;
+static const MODEL_OUTPUT0_TYPE *output;
+typedef char bytes_match[(sizeof(MODEL_INPUT0_TYPE) * MODEL_INPUT0_ELEMENTS == MODEL_INPUT0_BYTES) ? 1 : -1];
+
+int app_step(unsigned core, const int8_t *sample);
+int app_step(unsigned core, const int8_t *sample)
+{
+    const float scale = MODEL_INPUT0_SCALE;
+    int status;
+    if (core == 0u) {
+        memcpy(model_input(0), sample, MODEL_INPUT0_BYTES + 0u * input_shape[0]);
+    }
+    status = model_run_on_core(core);
+    output = (const MODEL_OUTPUT0_TYPE *)model_output(0);
+    return status == MODEL_OK && MODEL_INPUT0_DTYPE == MODEL_DTYPE_INT8 && scale > 0.0f ? output[0] : MODEL_ERROR_CORE;
+}
+"""
+
+
+@needs_cross
+@pytest.mark.cross
+def test_header_macros_compile_pedantic_for_arm_riscv_and_host(tmp_path):
+    """An application using model.h's macros and calls compiles with -std=c99 -pedantic -Wall -Wextra
+    -Werror on both ISAs of rp2350-mixed (Arm and RISC-V images) and on the host."""
+    result = compile_model(KWS, target="rp2350-mixed", cores=2, out_dir=tmp_path)
+    (tmp_path / "app.c").write_text(HEADER_USE)
+    for group in core_groups(result.plan):
+        cross_compile(tmp_path, group.core_type, ["app.c"], defines=("-pedantic",))
+    host = subprocess.run(["gcc", "-std=c99", "-pedantic", *WARNINGS, "-I.", "-c", "app.c", "-o", os.devnull],
+                          cwd=tmp_path, capture_output=True, text=True)
+    assert host.returncode == 0, host.stderr
+
+
 # ---- build caches without a usable home directory ---------------------------------------------------
 
 def _cli_env(tmp_path: Path, home: str | None) -> dict[str, str]:

@@ -37,7 +37,7 @@ def check_library_name(name: str) -> str:
     ASCII C identifier that starts with a letter, at most NAME_LIMIT characters, and not the
     runtime's own prefix. Raises TargetError saying what to pick instead."""
     if not isinstance(name, str) or not C_IDENTIFIER.fullmatch(name):
-        raise TargetError(f"--name {comment_text(repr(name))} is not a C identifier (ASCII letters, digits and '_', "
+        raise TargetError(f"--name {repr(name)[:NAME_LIMIT + 2]} is not a C identifier (ASCII letters, digits and '_', "
                           "starting with a letter); it prefixes every generated file and symbol, e.g. --name kws")
     if len(name) > NAME_LIMIT:
         raise TargetError(f"--name '{name[:NAME_LIMIT]}...' is longer than {NAME_LIMIT} characters; it prefixes every "

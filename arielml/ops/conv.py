@@ -33,6 +33,7 @@ from arielml.codegen.kernel_call import CArray, KernelCall, no_kernel
 from arielml.ir import NO_TENSOR, Graph, Node, Tensor
 from arielml.ops.common import (PADDING_SAME, PADDING_VALID, Requant, Window2D, conv_requant, float_clamp,
                                 padded_input, quantisation_problem, window_2d, window_columns, window_tap)
+from arielml.ops.float_order import conv_in_order, depthwise_in_order, overflow_possible
 from arielml.ops.kernel_support import (bias_index, check_shifts, check_window, dequantised_weights, folded_bias,
                                         requant_arrays, require_constant, rounding_code, rq_field)
 from arielml.ops.quant_math import DOUBLE_ROUNDING, multiply_by_quantized_multiplier_int64, wrap_int32
@@ -261,11 +262,24 @@ def _window_sum(x: np.ndarray, w: np.ndarray, p: ConvParams) -> np.ndarray:
     return _depthwise_sum(x, w, p) if p.depthwise else _conv_sum(x, w, p)
 
 
+def _float_overflow_possible(x: np.ndarray, weights: np.ndarray, bias, p: ConvParams) -> bool:
+    magnitudes = np.abs(weights.astype(np.float64))
+    per_output = magnitudes.reshape(-1, magnitudes.shape[-1]).sum(axis=0) if p.depthwise \
+        else magnitudes.reshape(magnitudes.shape[0], -1).sum(axis=1)
+    return overflow_possible(x, per_output, bias)
+
+
 def evaluate(p: ConvParams, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
     x, w = inputs[0], inputs[1]
     bias = inputs[2] if len(inputs) > 2 else None
     if p.requant is None:  # float32 or hybrid: accumulate in float64, round once to float32
         weights = p.float_weights if p.float_weights is not None else w
+        if _float_overflow_possible(x, weights, bias, p):  # LiteRT's order decides inf and NaN
+            if p.depthwise:
+                acc = depthwise_in_order(x, weights, bias, p.window, p.depth_multiplier)
+            else:
+                acc = conv_in_order(x, weights, bias, p.window, p.groups)
+            return [np.clip(acc, *p.clamp).astype(np.float32)]
         acc = _window_sum(x.astype(np.float64), weights.astype(np.float64), p)
         if bias is not None:
             acc = acc + bias.astype(np.float64)

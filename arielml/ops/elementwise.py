@@ -305,7 +305,7 @@ def _evaluate_plain(p: PlainParams, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.where(a < b, a, b)
     if p.out_dtype == "int32":  # exact in int64, then the int32 wrap of the C code
         a, b = a.astype(np.int64), b.astype(np.int64)
-    with np.errstate(over="ignore"):  # float overflow to inf and int64 wrap-around are intended
+    with np.errstate(over="ignore", invalid="ignore"):  # float overflow to inf, inf - inf = NaN and int64 wrap-around are intended
         result = a + b if p.op == "ADD" else a - b if p.op == "SUB" else a * b
     if p.out_dtype == "int32":
         result = wrap_int32(result)

@@ -14,6 +14,7 @@ import numpy as np
 from arielml.codegen.kernel_call import CArray, KernelCall, no_kernel
 from arielml.ir import NO_TENSOR, Graph, Node
 from arielml.ops.common import Requant, conv_requant, float_clamp, quantisation_problem
+from arielml.ops.float_order import fully_connected_in_order, overflow_possible
 from arielml.ops.kernel_support import (bias_index, check_shifts, check_window, dequantised_weights, folded_bias,
                                         requant_arrays, require_constant, rounding_code, rq_field,
                                         single_rounding_acc_limit)
@@ -98,9 +99,12 @@ def evaluate(p: FullyConnectedParams, inputs: list[np.ndarray | None]) -> list[n
     rows = x.reshape(-1, depth)
     if p.requant is None:
         weights = p.float_weights if p.float_weights is not None else w
-        y = rows.astype(np.float32) @ weights.astype(np.float32).T
-        if bias is not None:
-            y = y + bias.astype(np.float32)
+        if overflow_possible(rows, np.abs(weights.astype(np.float64)).sum(axis=1), bias):
+            y = fully_connected_in_order(rows, weights, bias)  # LiteRT's order decides inf and NaN
+        else:
+            y = rows.astype(np.float32) @ weights.astype(np.float32).T
+            if bias is not None:
+                y = y + bias.astype(np.float32)
         y = np.clip(y, *p.clamp).astype(np.float32)
         return [y.reshape(p.out_shape)]
     acc = (rows.astype(np.int64) - p.input_zero_point) @ (w.astype(np.int64) - p.weight_zero_point).T

@@ -71,7 +71,7 @@ class FloatActivation:
 
     def apply(self, x: np.ndarray) -> np.ndarray:
         x = x.astype(np.float32)
-        with np.errstate(over="ignore"):
+        with np.errstate(over="ignore", invalid="ignore"):  # ±inf and NaN inputs give IEEE results, as in C
             if self.function == "tanh":
                 return np.tanh(x)
             if self.function == "hard_swish":

@@ -14,6 +14,7 @@ from arielml.codegen.kernel_call import CArray, KernelCall, no_kernel
 from arielml.ir import Graph, Node
 from arielml.ops.common import (PADDING_SAME, PADDING_VALID, Window2D, padded_input, quantisation_problem, window_2d,
                                 window_tap)
+from arielml.ops.float_order import average_in_order, max_in_order
 from arielml.ops.quant_math import activation_range_float, activation_range_quantized
 from arielml.ops.registry import OpDef, Semantics, fused_activation, register, unsupported
 
@@ -104,7 +105,9 @@ def prepare(node: Node, graph: Graph, semantics: Semantics) -> PoolParams:
 
 def evaluate_max(p: PoolParams, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
     x = inputs[0]
-    lowest = -np.inf if x.dtype == np.float32 else np.iinfo(x.dtype).min  # never beats an in-bounds value
+    if x.dtype == np.float32:
+        return [np.clip(max_in_order(x, p.window), *p.clamp).astype(np.float32)]
+    lowest = np.iinfo(x.dtype).min  # never beats an in-bounds value
     xp = padded_input(x, p.window, lowest)
     result = window_tap(xp, p.window, 0, 0)
     for i in range(p.window.filter_h):
@@ -115,11 +118,10 @@ def evaluate_max(p: PoolParams, inputs: list[np.ndarray | None]) -> list[np.ndar
 
 def evaluate_average(p: PoolParams, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
     x = inputs[0]
-    floating = x.dtype == np.float32
-    xp = padded_input(x.astype(np.float64 if floating else np.int64), p.window, 0)
+    if x.dtype == np.float32:  # float32 sum in window order, as LiteRT (an overflow there is an overflow here)
+        return [np.clip(average_in_order(x, p.window, p.counts), *p.clamp).astype(np.float32)]
+    xp = padded_input(x.astype(np.int64), p.window, 0)
     total = sum(window_tap(xp, p.window, i, j) for i in range(p.window.filter_h) for j in range(p.window.filter_w))
-    if floating:
-        return [np.clip((total / p.counts).astype(np.float32), *p.clamp).astype(np.float32)]
     # integer division rounding half away from zero: (|acc| + count/2) / count with C truncation
     half = p.counts // 2
     mean = np.sign(total) * ((np.abs(total) + half) // p.counts)

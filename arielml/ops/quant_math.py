@@ -123,8 +123,11 @@ def activation_range_quantized(activation: str, scale: float, zero_point: int, d
 
 
 def activation_range_float(activation: str) -> tuple[float, float]:
+    """CalculateActivationRange<float>: the range is [lowest, max] of float32, not ±inf, even with no
+    activation - so LiteRT turns an infinite result into ±FLT_MAX (NaN passes through)."""
+    big = float(np.finfo(np.float32).max)
     return {
-        "RELU": (0.0, math.inf),
+        "RELU": (0.0, big),
         "RELU6": (0.0, 6.0),
         "RELU_N1_TO_1": (-1.0, 1.0),
-    }.get(activation, (-math.inf, math.inf))
+    }.get(activation, (-big, big))

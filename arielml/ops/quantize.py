@@ -6,8 +6,11 @@ supported. QUANTIZE between integer types ("requantisation", e.g. int8 <-> uint8
 new scale): (q - zero_in) times the fixed-point multiplier of scale_in / scale_out (computed in
 double), plus zero_out, clamped. DEQUANTIZE: float32(double(scale) * (q - zero_point)).
 
-Values whose quotient x / scale exceeds the int32 range are clamped, and NaN quantises to the zero
-point (TFLite's C cast is undefined there; x86 gives INT32_MIN). Requantisation rounds twice (gemmlowp), as measured for LiteRT 2.3's
+Where the rounded quotient is NaN or outside the int32 range (±inf, or a huge x / scale), TFLite's
+C cast to int32 is undefined; the x86 build that is our oracle gives INT32_MIN, and adding the zero
+point then wraps: so ±inf, NaN and |x / scale| >= 2^31 give the type's minimum when the zero point is
+>= 0 and its maximum when it is negative. arielml does the same, on every backend (measured against
+LiteRT's reference kernels in tests/test_float_inf.py; docs/semantics.md). Requantisation rounds twice (gemmlowp), as measured for LiteRT 2.3's
 reference kernel and as TFLite Micro does.
 
 TFLite Micro (`semantics="tflm"`) dequantises a per-channel tensor with its first channel's scale
@@ -147,8 +150,10 @@ def evaluate_quantize(p, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
         zero_point = _per_channel(p.zero_points, p.axis, x.ndim, np.int64)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             quotient = x.astype(np.float32) / scale  # float32 division, as in TFLite
-        rounded = np.nan_to_num(_round_half_away(quotient), nan=0.0)
-        q = np.clip(rounded, INT32_MIN, INT32_MAX).astype(np.int64) + zero_point
+        rounded = _round_half_away(quotient)
+        in_range = (rounded >= INT32_MIN) & (rounded <= INT32_MAX)  # False for NaN
+        # out of range: the x86 cast's INT32_MIN, then the int32 addition of the zero point wraps
+        q = wrap_int32(np.where(in_range, rounded, INT32_MIN).astype(np.int64) + zero_point)
         return [np.clip(q, info.min, info.max).astype(p.out_dtype)]
     centred = wrap_int32(x.astype(np.int64) - p.input_zero_point)
     scaled = wrap_int32(multiply_by_quantized_multiplier(centred, p.multiplier, p.shift, p.rounding))

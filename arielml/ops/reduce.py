@@ -112,8 +112,9 @@ def evaluate(p: MeanParams, inputs: list[np.ndarray | None]) -> list[np.ndarray]
         reduced = sorted(p.axes)
         rows = np.moveaxis(x, reduced, range(x.ndim - len(reduced), x.ndim)).reshape(-1, p.count)
         total = np.zeros(rows.shape[0], dtype=np.float32)
-        for k in range(p.count):
-            total += rows[:, k]
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow to inf and inf - inf = NaN, as in C
+            for k in range(p.count):
+                total += rows[:, k]
         return [(total / np.float32(p.count)).astype(np.float32).reshape(p.out_shape)]
     total = np.sum(x.astype(np.int64), axis=p.axes)
     if p.out_dtype == "int32":

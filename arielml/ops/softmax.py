@@ -52,12 +52,13 @@ class FloatSoftmax:
 
     def apply(self, x: np.ndarray) -> np.ndarray:
         rows = _rows(x).astype(np.float32)
-        shifted = rows - rows.max(axis=1, keepdims=True)
-        exps = _exp32(shifted if self.log else (shifted * np.float32(self.beta)).astype(np.float32))
-        if self.log:
-            log_sum = np.log(_sequential_sum(exps).astype(np.float64)).astype(np.float32)
-            return (shifted - log_sum).astype(np.float32).reshape(x.shape)
-        return (exps / _sequential_sum(exps)).astype(np.float32).reshape(x.shape)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # ±inf/NaN rows: IEEE results, as in C
+            shifted = rows - rows.max(axis=1, keepdims=True)
+            exps = _exp32(shifted if self.log else (shifted * np.float32(self.beta)).astype(np.float32))
+            if self.log:
+                log_sum = np.log(_sequential_sum(exps).astype(np.float64)).astype(np.float32)
+                return (shifted - log_sum).astype(np.float32).reshape(x.shape)
+            return (exps / _sequential_sum(exps)).astype(np.float32).reshape(x.shape)
 
 
 def _exp32(x: np.ndarray) -> np.ndarray:

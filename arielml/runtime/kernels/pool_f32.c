@@ -1,15 +1,17 @@
 /* kernels/pool_f32.c - AVERAGE_POOL_2D and MAX_POOL_2D on float32 NHWC tensors.
  *
- * The average sums in double, tap by tap in row-major window order, and divides by the number of
- * in-bounds taps before rounding to float: the same operations, in the same order, as arielml's
- * numpy reference, so the two agree bit for bit. */
-#include <math.h>
+ * As LiteRT's reference kernels, and arielml's numpy reference (ops/float_order.py), bit for bit:
+ * the average sums in float, tap by tap in row-major window order, then divides by the number of
+ * in-bounds taps in float (so a sum that overflows is +-inf here too); the maximum starts at
+ * -FLT_MAX and takes a tap only when it is greater (a NaN never wins). Both results are clamped to
+ * the activation range, [-FLT_MAX, FLT_MAX] without activation. */
+#include <float.h>
 
 #include "ariel_kernels.h"
 
 static float clamp_f32(float v, const float *range)
 {
-    /* a NaN passes through, as in numpy's clip */
+    /* a NaN passes through, as in LiteRT's min(max(v, lo), hi) */
     return v < range[0] ? range[0] : v > range[1] ? range[1] : v;
 }
 
@@ -23,26 +25,26 @@ void ariel_average_pool_f32(const void *params, void *const *buffers, int32_t be
 
     ariel_pool_seek(p, begin, &cursor);
     for (item = begin; item < end; item++, ariel_pool_advance(p, &cursor)) {
-        double acc[ARIEL_POOL_MAX_CHANNEL_BLOCK];
+        float acc[ARIEL_POOL_MAX_CHANNEL_BLOCK];
         ariel_pool_window w;
         int32_t n, y, x, c;
-        double count;
+        float count;
         ariel_pool_window_at(p, &cursor, &w);
         n = w.c1 - w.c0;
         for (c = 0; c < n; c++) {
-            acc[c] = 0.0;
+            acc[c] = 0.0f;
         }
         for (y = w.y0; y < w.y1; y++) {
             for (x = w.x0; x < w.x1; x++) {
                 const float *px = input + w.image + (y * p->in_w + x) * p->channels + w.c0;
                 for (c = 0; c < n; c++) {
-                    acc[c] += (double)px[c];
+                    acc[c] += px[c];
                 }
             }
         }
-        count = (double)((w.y1 - w.y0) * (w.x1 - w.x0));
+        count = (float)((w.y1 - w.y0) * (w.x1 - w.x0));
         for (c = 0; c < n; c++) {
-            output[w.out + c] = clamp_f32((float)(acc[c] / count), p->float_range);
+            output[w.out + c] = clamp_f32(acc[c] / count, p->float_range);
         }
     }
 }
@@ -63,14 +65,13 @@ void ariel_max_pool_f32(const void *params, void *const *buffers, int32_t begin,
         ariel_pool_window_at(p, &cursor, &w);
         n = w.c1 - w.c0;
         for (c = 0; c < n; c++) {
-            best[c] = -INFINITY;
+            best[c] = -FLT_MAX;
         }
         for (y = w.y0; y < w.y1; y++) {
             for (x = w.x0; x < w.x1; x++) {
                 const float *px = input + w.image + (y * p->in_w + x) * p->channels + w.c0;
                 for (c = 0; c < n; c++) {
-                    /* px != px: a NaN wins and stays, as numpy's maximum propagates it */
-                    best[c] = (px[c] > best[c] || px[c] != px[c]) ? px[c] : best[c];
+                    best[c] = px[c] > best[c] ? px[c] : best[c]; /* false for NaN */
                 }
             }
         }

@@ -8,26 +8,30 @@
 ARIEL_UNARY_KERNEL(ariel_table8_to_f32, ariel_table8_params, uint8_t, float, TABLE_F32)
 
 /* TFLite: round(x / scale) + zero point, the division in single precision, the rounding half away
- * from zero, clamped to the output type. The rounding is done exactly: for |q| < 2^20, t = (int)q
- * truncates, and q - t is exact (Sterbenz: t and q have the same sign and |t| <= |q| < 2|t|, or
- * t = 0). Beyond 2^20 every output type saturates, whatever its zero point; NaN quantises to the
- * zero point (TFLite's cast is undefined there). */
+ * from zero, the sum in int32, clamped to the output type. The rounding is done exactly: inside the
+ * int32 range t = (int)q truncates, and q - t is exact (Sterbenz: t and q have the same sign and
+ * |t| <= |q| < 2|t|, or t = 0). Outside it, and for NaN, TFLite's cast is undefined: the x86 build
+ * we match gives INT32_MIN. The int32 addition of the zero point wraps there (so +-inf and NaN give
+ * the type's minimum for a zero point >= 0, its maximum for a negative one). Both are done here
+ * without undefined behaviour, in int64. */
 static inline int32_t quantize(const ariel_affine_params *p, float x, float scale, int32_t zero_point)
 {
     const float q = x / scale;
-    int32_t rounded;
-    if (q != q) {
-        rounded = 0;
-    } else if (q >= 1048576.0f) {
-        rounded = 1048576;
-    } else if (q <= -1048576.0f) {
-        rounded = -1048576;
-    } else {
+    int64_t sum;
+    if (q > -2147483648.0f && q < 2147483648.0f) { /* false for NaN */
         const int32_t t = (int32_t)q;
         const float fraction = q - (float)t;
-        rounded = fraction >= 0.5f ? t + 1 : fraction <= -0.5f ? t - 1 : t;
+        sum = (int64_t)t + (fraction >= 0.5f ? 1 : fraction <= -0.5f ? -1 : 0);
+    } else {
+        sum = INT32_MIN;
     }
-    return ariel_ew_clamp((int64_t)rounded + zero_point, p->out_min, p->out_max);
+    sum += zero_point;
+    if (sum < INT32_MIN) {
+        sum += 4294967296LL;
+    } else if (sum > INT32_MAX) {
+        sum -= 4294967296LL;
+    }
+    return ariel_ew_clamp(sum, p->out_min, p->out_max);
 }
 
 /* TFLite: float(double(scale) * (x - zero point)). |x - zero point| <= 65535 is exact in float,

@@ -208,3 +208,19 @@ def test_concurrent_builders_of_one_entry_do_not_corrupt_it(tmp_path, expected):
     assert artefacts and all(intact(path) for path in artefacts)
     assert np.array_equal(_arielml_run(tmp_path, "--backend", "native", "--cores", "2"), expected)
     _assert_no_build_dirs(tmp_path)
+
+
+@needs_cross
+@pytest.mark.cross
+def test_a_cross_compile_error_is_short_and_leaves_no_build_directory(tmp_path):
+    from arielml.emu import build_firmware
+    from arielml.errors import BuildError
+    from arielml.targets import get_board
+    broken = tmp_path / "broken.c"
+    broken.write_text("\n".join(f"int f{i}(void) {{ return undeclared_{i}; }}" for i in range(60)))
+    with pytest.raises(BuildError) as info:
+        build_firmware(get_board("rp2040"), [broken], out_dir=tmp_path / "firmware", cores=1)
+    message = str(info.value)
+    assert "undeclared_0" in message and len(message) < 1200, message
+    assert "undeclared_59" in (tmp_path / "firmware" / "last-build-error.log").read_text()
+    _assert_no_build_dirs(tmp_path)

@@ -19,7 +19,7 @@ import arielml
 from tests.conftest import ZOO
 from tests.emu_helpers import needs_cross
 from tests.op_harness import model_for
-from tests.tflite_builder import ModelBuilder, run_litert
+from tests.tflite_builder import ModelBuilder, run_litert, run_tflm
 
 FLT_MAX = float(np.finfo(np.float32).max)
 RTOL, ATOL = 1e-4, 1e-5
@@ -181,6 +181,18 @@ def test_single_op_reference(name, kind):
         ours = model_for(model_bytes).run(inputs)
         for o, e in zip(ours, expected):
             assert_same_specials(o, e, f"{name} {kind} seed {seed} (reference)", exact=name not in LIBM)
+
+
+@pytest.mark.parametrize("name", [n for n in OPS if n != "RELU_N1_TO_1"])  # not a TFLite Micro operator
+def test_single_op_tflm(name):
+    """TFLite Micro's float kernels behave the same on specials (same activation range, same loop
+    order, same QUANTIZE cast): semantics="tflm" matches them too."""
+    for kind in SPECIALS:
+        model_bytes, inputs = _case(name, kind, 0)
+        expected = run_tflm(model_bytes, inputs)
+        ours = model_for(model_bytes).run(inputs, semantics="tflm")
+        for o, e in zip(ours, expected):
+            assert_same_specials(o, e.reshape(o.shape), f"{name} {kind} (tflm)", exact=name not in LIBM)
 
 
 @pytest.mark.parametrize("name", list(OPS))

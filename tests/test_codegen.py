@@ -212,3 +212,32 @@ def test_names_next_to_the_reserved_prefix_compile(cache):
     for name in ("arielnet", "Model2", "kws"):
         r = compile_model(HELLO, cores=2, name=name)
         assert f"{name}.h" in r.sources and build(r.sources, cache).exists()
+
+
+def test_library_writer_never_writes_through_a_symlink_or_over_a_file(tmp_path):
+    from arielml.codegen.output_dir import MANIFEST, write_library
+    from arielml.errors import ArielError
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    (linked / "ariel").symlink_to(outside)
+    with pytest.raises(ArielError, match="ariel/include/x.h"):
+        write_library({"ariel/include/x.h": "/* x */\n", "model.c": "/* m */\n"}, linked)
+    assert not any(outside.iterdir()) and not (linked / "model.c").exists()
+    blocked = tmp_path / "blocked"
+    blocked.mkdir()
+    (blocked / "ariel").write_text("a file of the user's\n")
+    with pytest.raises(ArielError, match="ariel/include/x.h"):
+        write_library({"ariel/include/x.h": "/* x */\n"}, blocked)
+    assert (blocked / "ariel").read_text() == "a file of the user's\n" and not (blocked / MANIFEST).exists()
+    # a manifest naming paths outside the directory is not obeyed
+    plain = tmp_path / "plain"
+    write_library({"model.c": "/* m */\n"}, plain)
+    victim = tmp_path / "victim.c"
+    victim.write_text("/* m */\n")
+    manifest = plain / MANIFEST
+    digest = manifest.read_text().split()[-2]
+    manifest.write_text(manifest.read_text() + f"{digest} ../victim.c\n{digest} {victim}\n")
+    write_library({"model.h": "/* h */\n"}, plain)
+    assert victim.exists() and not (plain / "model.c").exists() and (plain / "model.h").exists()

@@ -44,11 +44,13 @@ def read_manifest(out_dir: Path) -> dict[str, str]:
     return entries
 
 
-def _through_symlink(out_dir: Path, rel: str) -> bool:
+def _blocked_path(out_dir: Path, rel: str) -> bool:
+    """A symlink on the way (writing would land outside out_dir), or a file where a directory must be."""
     path = out_dir
-    for part in PurePosixPath(rel).parts:
+    parts = PurePosixPath(rel).parts
+    for depth, part in enumerate(parts, 1):
         path = path / part
-        if path.is_symlink():
+        if path.is_symlink() or (depth < len(parts) and path.exists() and not path.is_dir()):
             return True
     return False
 
@@ -57,7 +59,7 @@ def _foreign(out_dir: Path, rel: str, previous: dict[str, str], new_text: str | 
     """True when arielml must not touch out_dir/rel: it exists and is not the unchanged file arielml
     wrote there (new_text: what would be written, None: what would be removed)."""
     path = out_dir / rel
-    if _through_symlink(out_dir, rel):
+    if _blocked_path(out_dir, rel):
         return True
     if not path.exists():
         return False
@@ -99,7 +101,7 @@ def write_library(files: dict[str, str], out_dir: Path) -> list[Path]:
         stale = sorted(set(previous) - set(files))
         blocked = [rel for rel, text in files.items() if _foreign(out_dir, rel, previous, text)]
         blocked += [rel for rel in stale if _foreign(out_dir, rel, previous, None)]
-        if _through_symlink(out_dir, MANIFEST) or (out_dir / MANIFEST).is_dir():
+        if _blocked_path(out_dir, MANIFEST) or (out_dir / MANIFEST).is_dir():
             blocked.append(MANIFEST)
         if blocked:
             shown = ", ".join(blocked[:5]) + (f" and {len(blocked) - 5} more" if len(blocked) > 5 else "")

@@ -45,7 +45,7 @@ def _file_list(plan: Plan, files: dict[str, str]) -> str:
              "contract (`ariel/include/ariel_port.h`).",
              "- `ariel/kernels`: the kernels this model uses (portable C99)."]
     if is_host(plan):
-        lines.append(f"- `ariel/ports/posix`: the POSIX-threads port; `{p}_posix.c`: `{p}_run()` on a pool of threads.")
+        lines.append(f"- `ariel/ports/posix`: the POSIX-threads port; `{p}_posix.c`: `{p}_run()` and `{p}_invoke()` on a pool of threads.")
     users: dict[str, list[str]] = {}
     for group in core_groups(plan):
         if group.port is not None and not is_host(plan):

@@ -57,13 +57,14 @@ def read_npy_input(path: Path, dtype: np.dtype, shape: tuple[int, ...], what: st
                 raise InputError(f"cannot read {path} as a .npy array: the file is truncated (its header promises "
                                  f"{needed:,} bytes of data, the file holds {max(info.st_size - data_start, 0):,}); "
                                  f"{expected}")
-            data = f.read(needed)
+            data = bytearray(needed)  # writable, so the array needs no second copy
+            got = f.readinto(data)
     except OSError as e:
         raise InputError(f"cannot read {path}: {e.strerror or e}") from None
-    if len(data) < needed:  # the file shrank while we read it
+    if got < needed:  # the file shrank while we read it
         raise InputError(f"cannot read {path} as a .npy array: the file is truncated; {expected}")
     array = np.frombuffer(data, dtype=file_dtype, count=count)
-    return array.reshape(header_shape, order="F" if fortran_order else "C").copy(order="C")
+    return np.ascontiguousarray(array.reshape(header_shape, order="F" if fortran_order else "C"))
 
 
 def _read_header(f, path: Path, expected: str) -> tuple[tuple[int, ...], bool, np.dtype]:

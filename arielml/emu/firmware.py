@@ -29,7 +29,7 @@ from arielml.targets.boards import Board, CoreType, check_cores
 
 RUNTIME = Path(__file__).resolve().parent.parent / "runtime"
 BAREMETAL = RUNTIME / "ports" / "baremetal"
-_BUILDER_VERSION = "2"  # bump when the build recipe changes in a way the hash cannot see
+_BUILDER_VERSION = "3"  # bump when the build recipe changes in a way the hash cannot see (3: -ffp-contract=off)
 MANIFEST = "firmware.json"
 _MANIFEST_VERSION = 2  # 2: image names relative to the entry, with checksums
 _MEASURE_SPAN = 0x1000_0000  # pass 1 links into huge regions just to measure section sizes
@@ -282,8 +282,11 @@ def _compile_image(board: Board, core_type: CoreType, index: int, sources, inclu
     port = RUNTIME / "ports" / board.port_for(core_type)
     crt0 = BAREMETAL / ("crt0_riscv.S" if arch_of(core_type) == "riscv" else "crt0_arm.S")
     all_sources = [Path(s) for s in sources] + [port / "port.c", BAREMETAL / "crt_main.c", crt0]
-    flags = [*core_type.gcc_flags, opt, "-g", "-ffreestanding", "-ffunction-sections", "-fdata-sections",
-             "-fno-common", "-Wall", "-DARIEL_EMULATOR=1", f"-DARIEL_CORES={cores}", f'-DARIEL_BOARD="{board.name}"',
+    # -ffp-contract=off: no fused multiply-adds on FPU cores, whose single rounding differs from
+    # LiteRT's two (docs/semantics.md); the native build gets the same from -std=c99
+    flags = [*core_type.gcc_flags, opt, "-g", "-ffp-contract=off", "-ffreestanding", "-ffunction-sections",
+             "-fdata-sections", "-fno-common", "-Wall", "-DARIEL_EMULATOR=1", f"-DARIEL_CORES={cores}",
+             f'-DARIEL_BOARD="{board.name}"',
              *[f"-D{k}" if v is None else f"-D{k}={v}" for k, v in defines.items()],
              *[f"-I{d}" for d in include_dirs], f"-I{RUNTIME / 'include'}", f"-I{BAREMETAL}", "-isystem", libc_include]
     objects = []

@@ -5,8 +5,9 @@
 
 Every translation unit is compiled to an object cached by the hash of its text, the runtime headers
 and the flags, so the weights and the runtime are compiled once per model however many core counts
-and schedulers are tried; the shared library is cached by the hash of its objects. Both are installed atomically with a checksum and checked before use, so a
-damaged cache entry is rebuilt, never loaded; builds run in a scratch directory inside the cache.
+and schedulers are tried; the shared library is cached by the hash of its objects. Both are installed
+atomically with a checksum and checked before use, so a damaged cache entry is rebuilt, never loaded;
+builds run in a scratch directory inside the cache.
 
 Threads: the library's buffers belong to the loaded copy, one per process and path, so runs of one
 library from several Python threads take turns (the C runtime serialises calls too)."""

@@ -56,7 +56,7 @@ def tensor_macros(upper: str, label: str, tensor: Tensor) -> list[str]:
              f"#define {prefix}_ELEMENTS {tensor.num_elements}u",
              f"#define {prefix}_BYTES {tensor.nbytes}u"]
     q = tensor.quant
-    if q is None:
+    if q is None or not q.scale:
         return lines + [f"#define {prefix}_QUANTIZED 0 /* real values, no scale */"]
     if not q.per_channel:
         return lines + [f"#define {prefix}_QUANTIZED 1 /* real = SCALE * (q - ZERO_POINT) */",

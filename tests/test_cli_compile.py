@@ -212,3 +212,10 @@ def test_fit_advice_depends_on_the_board(tmp_path):
         arielml.compile.compile_model(path, target="stm32h747", cores=2)
     assert "--cores 1" in str(mixed.value) and "cortex-m7" in str(mixed.value)
     assert arielml.compile.compile_model(path, target="stm32h747", cores=1).weights_bytes == 1_200_000
+
+
+def test_compile_table_output_shows_a_bracketed_directory_literally(capsys, tmp_path):
+    out = tmp_path / "[/]" / "[red]lib"
+    code, text, err = cli(capsys, "compile", HELLO, "-o", out)
+    assert code == 0, err
+    assert "[red]lib" in text.replace("\n", "") and (out / "model.c").is_file()

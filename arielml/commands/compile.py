@@ -63,19 +63,23 @@ def compile_command(
 
 
 def _print_summary(summary: dict) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
+    # the directory is user text: escaped, never read as rich markup (a '[/]' in it used to fail the
+    # command after the files were written)
     console = stdout_console()
-    console.print(f"wrote {len(summary['files'])} files to [bold]{summary['output_dir']}[/bold] "
+    console.print(f"wrote {len(summary['files'])} files to [bold]{escape(summary['output_dir'])}[/bold] "
                   f"(target {summary['target']}, {summary['cores']} core(s), {summary['scheduler']} scheduler)")
     console.print(f"arena {summary['arena_bytes']} bytes, weights {summary['weights_bytes']} bytes")
     table = Table(title="operators")
     for column in ("#", "op", "work items", "tiles", "cores"):
         table.add_column(column, justify="right" if column != "op" else "left")
     for i, op in enumerate(summary["ops"]):
-        table.add_row(str(i), op["op"], str(op["work_items"]), str(op["tiles"]), ",".join(map(str, op["cores"])))
+        table.add_row(str(i), escape(op["op"]), str(op["work_items"]), str(op["tiles"]),
+                      ",".join(map(str, op["cores"])))
     console.print(table)
-    console.print(f"see {Path(summary['output_dir']) / 'README.md'} for how to build and call it")
+    console.print(escape(f"see {Path(summary['output_dir']) / 'README.md'} for how to build and call it"))
 
 
 def register(app: typer.Typer) -> None:

@@ -12,7 +12,7 @@ import numpy as np
 from arielml.codegen.header import C_TYPE_OF, render_header
 from arielml.codegen.kernel_call import CArray, KernelCall
 from arielml.codegen.library import port_files, port_sources, startup_files
-from arielml.codegen.names import comment_text
+from arielml.codegen.names import check_library_name, comment_text
 from arielml.codegen.readme import render_readme
 from arielml.errors import UnsupportedOperatorError
 from arielml.ir import NO_TENSOR
@@ -193,7 +193,7 @@ def posix_files(plan: Plan) -> dict[str, str]:
 def emit(plan: Plan, startup: bool = False) -> tuple[dict[str, str], int]:
     """All files of the generated library, and the weights' byte count. `startup`: add the bare-metal
     start-up (crt0, crt_main.c, the board's linker script(s)) under ariel/ports/baremetal/."""
-    o, p = plan.options, plan.options.name
+    o, p = plan.options, check_library_name(plan.options.name)  # plans made without compile_model too
     weights, weights_bytes = emit_weights(plan)
     files = {f"{p}.c": emit_model_c(plan), f"{p}_weights.c": weights}
     files[f"{p}.h"] = render_header(plan, files)

@@ -7,6 +7,7 @@ memory, an address-space limit), so a regression fails the test instead of takin
 from __future__ import annotations
 
 import dataclasses
+import gc
 import os
 import subprocess
 import sys
@@ -190,19 +191,35 @@ def _chain_graph(ops: int, op: str):
     return arielml.load(b.build([first], [x])).graph
 
 
-def _compile_seconds(graph, repeats: int = 3) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
+def _compile_seconds(graph, times: int = 1) -> float:
+    """CPU seconds of this process per compile, over `times` compiles in a row: other processes
+    sharing the cores do not count (wall time did; the machine running the suite is busy)."""
+    start = time.process_time()
+    for _ in range(times):
         compile_model(graph, target="host")  # passes + C emission; no C compiler
-        best = min(best, time.perf_counter() - start)
-    return best
+    return (time.process_time() - start) / times
 
 
 @pytest.mark.parametrize("op", ["RELU", "SOFTMAX"])  # in place (the issue's case), and one buffer per op
 def test_compiling_2000_chained_operators_takes_at_most_6x_500(op):
-    """Issue 12: in-place aliasing was cubic (1,000 RELUs 5 s, 2,000 66 s). Linear is 4x."""
-    small, large = _chain_graph(500, op), _chain_graph(2000, op)
-    _compile_seconds(small, repeats=1)  # warm up (imports, caches)
-    ratio = _compile_seconds(large) / _compile_seconds(small)
-    assert ratio <= 6, f"compiling 2000 {op}s took {ratio:.1f}x the time of 500"
+    """Issue 12: in-place aliasing was cubic (1,000 RELUs 5 s, 2,000 66 s). Linear is 4x; every pass
+    measured 10-45 us of CPU per operator from 500 to 8,000 operators.
+
+    Noise control: the graphs (and everything alive before) are frozen out of the garbage collector,
+    whose full collections rescan every live object; the 500-operator graph is compiled four times
+    per sample, so both samples last as long and see the same disturbance; the sizes are timed in
+    turns and each keeps its best of seven. A regression to quadratic or worse fails at once."""
+    small_graph, large_graph = _chain_graph(500, op), _chain_graph(2000, op)
+    _compile_seconds(small_graph)  # warm up (imports, caches)
+    small = large = float("inf")
+    gc.collect()
+    gc.freeze()
+    try:
+        for _ in range(7):
+            small = min(small, _compile_seconds(small_graph, times=4))
+            large = min(large, _compile_seconds(large_graph))
+            if large > 30 * small:
+                break
+    finally:
+        gc.unfreeze()
+    assert large <= 6 * small, f"compiling 2000 {op}s took {large / small:.1f}x the time of 500 ({large:.2f} s)"

@@ -95,6 +95,24 @@ def test_model_file_is_mapped_and_released(tmp_path):
     np.testing.assert_array_equal(out, [[2.5, -1.0, 4.0, 1.25]])
 
 
+def test_model_file_is_read_where_it_cannot_be_mapped(tmp_path, monkeypatch):
+    """Some file systems refuse mmap (ENODEV): the checked file is then read instead."""
+    import arielml.frontend.tflite as frontend
+
+    def no_mmap(*args, **kwargs):
+        raise OSError(19, "No such device")
+
+    b = ModelBuilder()
+    x = b.tensor((1, 4), "float32")
+    y = b.tensor((1, 4), "float32")
+    b.op("RELU", [x], [y])
+    path = tmp_path / "relu.tflite"
+    path.write_bytes(b.build([x], [y]))
+    monkeypatch.setattr(frontend.mmap, "mmap", no_mmap)
+    (out,) = arielml.load(path).run([np.array([[-1.0, 2.0, -3.0, 4.0]], np.float32)])
+    np.testing.assert_array_equal(out, [[0.0, 2.0, 0.0, 4.0]])
+
+
 # ---- the reference executor frees dead activations ------------------------------------------------
 
 CHAIN_SHAPE = (1, 4096, 3840)  # 15.7 M float32 = 60 MiB, under the verifier's 64 MiB tensor cap

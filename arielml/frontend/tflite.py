@@ -57,11 +57,12 @@ def load_tflite(path: str | Path) -> Graph:
     except OSError as e:
         raise ModelFormatError(f"cannot read model file {path}: {e.strerror or e}") from None
     try:
-        _check_model_file(path, os.fstat(fd))
+        info = os.fstat(fd)
+        _check_model_file(path, info)
         try:
             mapped = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
-        except (OSError, ValueError) as e:
-            raise ModelFormatError(f"cannot read model file {path}: {getattr(e, 'strerror', None) or e}") from None
+        except (OSError, ValueError):  # a file system without mmap: read it, the size is checked
+            return parse_tflite(_read_at_most(fd, path, info.st_size), name=path.stem)
         try:
             return parse_tflite(mapped, name=path.stem)
         finally:
@@ -71,6 +72,20 @@ def load_tflite(path: str | Path) -> Graph:
                 pass
     finally:
         os.close(fd)
+
+
+def _read_at_most(fd: int, path: Path, size: int) -> bytes:
+    chunks, total = [], 0
+    try:
+        while total <= size:
+            chunk = os.read(fd, min(1 << 20, size + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+    except OSError as e:
+        raise ModelFormatError(f"cannot read model file {path}: {e.strerror or e}") from None
+    return b"".join(chunks)
 
 
 def _check_model_file(path: Path, info: os.stat_result) -> None:

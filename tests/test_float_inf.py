@@ -269,14 +269,11 @@ def test_hello_world_issue_case():
 @pytest.mark.cross
 @needs_cross
 @pytest.mark.parametrize("board", ["stm32h747", "rp2040"])
-def test_single_op_emulated(board, request):
+def test_single_op_emulated(board):
     """The same kernels cross-compiled: on a core with an FPU (Cortex-M7 here) gcc fuses x * w + acc
-    into one vfma unless -ffp-contract=off (or -std=c99, as the native build and the generated README
-    use), and a fused FLT_MAX * 1.5 - FLT_MAX is finite where LiteRT's two roundings give NaN. The
-    emulator's firmware build (emu/firmware.py) does not pass that flag yet."""
-    if board == "stm32h747":
-        request.applymarker(pytest.mark.xfail(strict=True, reason="emu/firmware.py compiles without "
-                                                                  "-ffp-contract=off: vfma on the FPU"))
+    into one vfma unless -ffp-contract=off (the firmware build passes it; -std=c99 implies it for the
+    native build and the generated README), and a fused FLT_MAX * 1.5 - FLT_MAX is finite where
+    LiteRT's two roundings give NaN. The soft-float RP2040 is the control."""
     for name in ("FULLY_CONNECTED", "CONV_2D"):
         model_bytes, inputs = _case(name, "big", 0)
         expected = run_litert(model_bytes, inputs)

@@ -27,15 +27,11 @@ def accepted_shapes(shape: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
     return (tuple(shape),) if squeezed == tuple(shape) else (tuple(shape), squeezed)
 
 
-def _describe(dtype: np.dtype, shape: tuple[int, ...]) -> str:
-    return f"{np.dtype(dtype)} array of shape {tuple(shape)}"
-
-
 def read_npy_input(path: Path, dtype: np.dtype, shape: tuple[int, ...], what: str = "the input") -> np.ndarray:
     """The array in the .npy file `path`, which must hold `what` of the model: `dtype` and `shape`
     (or the shape without its ones). Raises InputError before reading any data if it cannot."""
     dtype = np.dtype(dtype)
-    expected = f"{what} must be a {_describe(dtype, shape)}, saved with numpy.save"
+    expected = f"{what} must be a .npy file (numpy.save) holding {dtype} values of shape {tuple(shape)}"
     try:
         info = os.stat(path)
     except FileNotFoundError:

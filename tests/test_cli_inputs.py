@@ -72,7 +72,7 @@ def test_huge_header_needs_no_memory(tmp_path):
 def test_header_with_the_right_shape_but_missing_data_is_truncated(capsys, tmp_path):
     path = lying_npy(tmp_path / "short.npy", (1, 1))  # header only, no data byte
     code, _, err = cli(capsys, "run", HELLO, "-i", path, "-o", tmp_path / "out")
-    assert_one_line_error(code, err, str(path), "truncated", "int8 array of shape (1, 1)")
+    assert_one_line_error(code, err, str(path), "truncated", "int8 values of shape (1, 1)")
 
 
 def test_wrong_dtype_is_named_with_the_expected_one(capsys, tmp_path):
@@ -119,7 +119,7 @@ def test_text_file_is_not_a_npy_file(capsys, tmp_path):
     path = tmp_path / "notes.npy"
     path.write_text("1 2 3\n")
     code, _, err = cli(capsys, "run", HELLO, "-i", path, "-o", tmp_path / "out")
-    assert_one_line_error(code, err, str(path), "not a .npy array file", "int8 array of shape (1, 1)")
+    assert_one_line_error(code, err, str(path), "not a .npy array file", "int8 values of shape (1, 1)")
     assert "pickle" not in err
 
 

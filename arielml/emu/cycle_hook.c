@@ -136,6 +136,9 @@ void ariel_block_hook(void *uc, uint64_t address, uint32_t size, void *user) {
     if (e->flags & FLAG_WAIT_HINT) {
         /* a wait hint in the block (Hazard3 h3.block): consume a pending event, or sleep until one */
         if (c->events->event[c->core_index]) {
+            /* an event sent later in simulated time (first only in host order) ends the wait then */
+            uint64_t sent = (c->events->event_time[c->core_index] + c->ticks_per_cycle - 1) / c->ticks_per_cycle;
+            if (c->cycles < sent) c->cycles = sent;
             c->events->event[c->core_index] = 0;
         } else {
             c->stop_reason = STOP_WAIT;

@@ -2,13 +2,26 @@
 them, flash loaded from the ELF image(s), the peripherals of peripherals.py, and a cycle counter per
 core (cycle_hook.c + cyclemodel.py).
 
-Scheduling is in simulated time: every round each core runs until its cycle counter reaches the end
-of the round's time slice (the quantum, in cycles of the fastest core, scaled by each core's clock),
-so cores of different speeds stay in step. Slices end on block boundaries; the overshoot is taken
-from the core's next slice. Deterministic mode: fixed slices and core order. Randomised mode (seed):
-each slice length is drawn from [quantum/4, 7*quantum/4] and the core order is shuffled every round;
-the seed fully determines the run.
-"""
+Time is simulated, in ticks common to all cores (a core's cycle lasts ticks_per_cycle[core] ticks, so
+cores of different clocks compare). Cores run one at a time, each until the end of its time slice (the
+quantum, in cycles of the fastest core); slices end on block boundaries. Deterministic mode: fixed
+slices and core order. Randomised mode (seed): each slice length is drawn from [quantum/4,
+7*quantum/4] and the core order is shuffled every round; the seed fully determines the run.
+
+Slices alone would let a core that runs first in host order act on shared state "before" a core that
+is earlier in simulated time, and let a core observe a write from its own future: a barrier would be
+released at the host-order last arrival, not the latest one. Every piece of state the runtime shares
+between cores is read and written under a hardware lock (ariel_runtime.c), so the machine orders the
+lock acquisitions in simulated time instead:
+* a core that reads a free lock while another runnable core is earlier in simulated time is told the
+  lock is taken and stops (it is "deferred"); it retries once no runnable core is earlier, and its
+  clock is put back to the first attempt, so the retried spin iteration is not charged;
+* a core that takes a lock starts its critical section no earlier than the lock's last release
+  (a Lamport clock on every lock), and a core that finds it held waits until the release;
+* a core woken by an event resumes no earlier than the event was sent.
+Acquisitions therefore happen in simulated-time order (to a basic block), every barrier opens at the
+latest arrival, and the cycle counts no longer depend on the quantum or the seed beyond that
+granularity (tests/test_emu_time.py states the bound)."""
 from __future__ import annotations
 
 import bisect
@@ -35,6 +48,7 @@ from arielml.targets.boards import Board, check_cores
 _ARM_MODELS = {"cortex-m0plus": arm_const.UC_CPU_ARM_CORTEX_M0, "cortex-m33": arm_const.UC_CPU_ARM_CORTEX_M33,
                "cortex-m4f": arm_const.UC_CPU_ARM_CORTEX_M4, "cortex-m7": arm_const.UC_CPU_ARM_CORTEX_M7}
 _UNTIL = 0xFFFF_FFF0  # never reached: cores stop through the cycle hook, the control block or a fault
+_ARBITRATION_CYCLES = 32  # randomised mode: how much earlier a core may be and still lose a lock race
 _STALL_CHECK_INSNS = 1 << 24  # how often (in instructions) to look for a machine that no longer changes
 
 
@@ -116,7 +130,10 @@ class Machine:
             paths = [Path(firmware)] * cores
         check_cores(board, cores)
         self.ncores = cores
-        self.quantum = quantum_cycles or board.emu_quantum_cycles
+        if quantum_cycles is not None and (not isinstance(quantum_cycles, int) or quantum_cycles < 1):
+            raise TargetError(f"quantum_cycles must be a whole number of cycles >= 1 (got {quantum_cycles!r}); "
+                              f"leave it unset for the board's default ({board.emu_quantum_cycles})")
+        self.quantum = quantum_cycles if quantum_cycles is not None else board.emu_quantum_cycles
         self.seed = seed
         self.max_instructions = max_instructions
         # exact: every data read that hits flash pays the wait states (a memory hook; ~5x slower).
@@ -126,7 +143,13 @@ class Machine:
         self.clocks = [board.core(c)[1] for c in range(cores)]
         ticks = math.lcm(*self.clocks)
         self.ticks_per_cycle = [ticks // f for f in self.clocks]  # common time base of all cores
-        self._blocked: dict[int, tuple[str, int]] = {}  # core -> lock it waits for
+        self._blocked: dict[int, tuple[str, int]] = {}  # core -> lock it waits for (held by another core)
+        self._requested: dict[int, int] = {}  # blocked core -> ticks when it first asked for the lock
+        # core -> (cycles to retry a lock read at, ticks when it can take the lock, ticks of its request)
+        self._deferred: dict[int, tuple[int, int, int]] = {}
+        self._lock_free_at: dict[tuple[str, int], int] = {}  # lock -> ticks of its latest release
+        self._rng: random.Random | None = None  # randomised mode (seed), set by run()
+        self._arbitration_ticks = _ARBITRATION_CYCLES * min(self.ticks_per_cycle)
         self._images = {p: _load_elf(p) for p in dict.fromkeys(paths)}
         self.core_image = [self._images[p] for p in paths]
         self._lib = fasthook.hook_library()
@@ -215,10 +238,11 @@ class Machine:
     # resumes at the release time. Spinning on the lock is not emulated instruction by instruction
     # (it would only burn host time, and its length would be an artefact of the time slices).
     def _sio_read(self, core: int, offset: int) -> int:
-        value = peripherals.sio_read(self.state, core, offset)
-        if 0x100 <= offset < 0x180 and value == 0:
-            self._block(core, ("sio", (offset - 0x100) // 4))
-        return value
+        if 0x100 <= offset < 0x180:
+            n = (offset - 0x100) // 4
+            if not self._may_acquire(core, ("sio", n), free=not self.state.spinlocks[n]):
+                return 0
+        return peripherals.sio_read(self.state, core, offset)
 
     def _sio_write(self, core: int, offset: int, value: int) -> None:
         peripherals.sio_write(self.state, core, offset, value)
@@ -226,19 +250,85 @@ class Machine:
             self._release(core, ("sio", (offset - 0x100) // 4))
 
     def _hsem_read(self, core: int, offset: int) -> int:
-        value = peripherals.hsem_read(self.state, core, offset)
-        if 0x80 <= offset < 0x100 and value != peripherals.HSEM_LOCK | peripherals.HSEM_MASTER_ID[min(core, 1)] << 8:
-            self._block(core, ("hsem", (offset - 0x80) // 4))
-        return value
+        if 0x80 <= offset < 0x100:  # RLR: the one-step lock
+            n = (offset - 0x80) // 4
+            mine = peripherals.HSEM_LOCK | peripherals.HSEM_MASTER_ID[min(core, 1)] << 8
+            if not self._may_acquire(core, ("hsem", n), free=self.state.hsem[n] in (0, mine)):
+                return 0
+        return peripherals.hsem_read(self.state, core, offset)
 
     def _hsem_write(self, core: int, offset: int, value: int) -> None:
+        n = offset // 4
+        was_free = offset < 0x80 and self.state.hsem[n] == 0
         peripherals.hsem_write(self.state, core, offset, value)
-        if offset < 0x80 and self.state.hsem[offset // 4] == 0:
-            self._release(core, ("hsem", offset // 4))
+        if offset < 0x80 and was_free and self.state.hsem[n] != 0:  # the two-step lock was taken
+            self._start_after_release(core, ("hsem", n))
+        elif offset < 0x80 and not was_free and self.state.hsem[n] == 0:
+            self._release(core, ("hsem", n))
 
-    def _block(self, core: int, lock: tuple[str, int]) -> None:
-        self._blocked[core] = lock
-        self._stop(core)
+    # ---- locks in simulated time (see the module docstring) ----------------------------------------
+
+    def _may_acquire(self, core: int, lock: tuple[str, int], free: bool) -> bool:
+        """`core` reads the register that takes `lock`. True: it takes it now (its clock moved to the
+        lock's last release if that is later). False: the read must answer "held": the lock is held
+        (the core waits for the release) or a core comes first (the core stops and retries when none
+        does). Cores come first by (time, time of their request, core index): among cores that spun
+        on a held lock, the one that asked first gets it at the release, whatever the time slices."""
+        ctx = self.ctxs[core].contents
+        pending = self._deferred.pop(core, None)
+        if pending is not None:
+            ctx.cycles, _, requested = pending  # the retry re-ran the spin loop's block: charge it once
+        else:
+            requested = ctx.cycles * self.ticks_per_cycle[core]
+        if not free:  # it waits for the release (_release)
+            self._blocked[core] = lock
+            self._requested[core] = requested
+            self._stop(core)
+            return False
+        # a lock released later in simulated time (earlier only in host order) is taken at the release
+        start = max(ctx.cycles * self.ticks_per_cycle[core], self._lock_free_at.get(lock, 0))
+        if self._other_core_first(core, start, requested):
+            self._deferred[core] = (ctx.cycles, start, requested)
+            self._stop(core)
+            return False
+        self._start_after_release(core, lock)
+        return True
+
+    def _start_after_release(self, core: int, lock: tuple[str, int]) -> None:
+        ctx = self.ctxs[core].contents
+        ctx.cycles = max(ctx.cycles, -(-self._lock_free_at.get(lock, 0) // self.ticks_per_cycle[core]))
+
+    def _next_access(self, core: int) -> tuple[int, int] | None:
+        """(ticks at which `core` will next touch shared state, ticks of its pending lock request), or
+        None if it cannot before another core acts (halted, waiting for a held lock, or sleeping
+        without a pending event)."""
+        if core in self.state.halted or core in self._blocked:
+            return None
+        ticks = self.ctxs[core].contents.cycles * self.ticks_per_cycle[core]
+        requested = ticks
+        if core in self._deferred:
+            _, ticks, requested = self._deferred[core]
+        if self._asleep[core]:
+            events = self._events.contents
+            if not events.event[core]:
+                return None
+            ticks = requested = max(ticks, events.event_time[core])
+        return ticks, requested
+
+    def _other_core_first(self, core: int, now: int, requested: int) -> bool:
+        """Whether another core comes before `core`, which will touch a lock at `now` (ticks) and
+        asked for it at `requested`."""
+        if self._rng is not None:
+            # randomised mode looks for races: a core may win a lock against one that is up to
+            # _ARBITRATION_CYCLES earlier, as bus arbitration might let it (times stay consistent)
+            now -= self._rng.randint(0, self._arbitration_ticks)
+        mine = (now, requested, core)
+        for other in range(self.ncores):
+            if other != core:
+                access = self._next_access(other)
+                if access is not None and (*access, other) < mine:
+                    return True
+        return False
 
     def _stop(self, core: int) -> None:
         """Stop a core from inside an MMIO callback: the rest of the current block still runs."""
@@ -247,11 +337,14 @@ class Machine:
 
     def _release(self, core: int, lock: tuple[str, int]) -> None:
         now = self.ctxs[core].contents.cycles * self.ticks_per_cycle[core]
+        self._lock_free_at[lock] = max(now, self._lock_free_at.get(lock, 0))
         for waiter, wanted in list(self._blocked.items()):
             if wanted == lock:
+                # it retries as a deferred read would: at the release, its spin iteration charged once
                 del self._blocked[waiter]
                 ctx = self.ctxs[waiter].contents
-                ctx.cycles = max(ctx.cycles, -(-now // self.ticks_per_cycle[waiter]))
+                resume = max(ctx.cycles, -(-now // self.ticks_per_cycle[waiter]))
+                self._deferred[waiter] = (resume, resume * self.ticks_per_cycle[waiter], self._requested.pop(waiter))
 
     def _make_invalid_hook(self, core: int):
         def on_invalid(_uc, access, address, size, value, _ud):
@@ -301,10 +394,10 @@ class Machine:
         instruction budget runs out, or when the cores stop making progress."""
         started = time.perf_counter()
         state, ctxs = self.state, [c.contents for c in self.ctxs]
-        rng = random.Random(self.seed) if self.seed is not None else None
-        fastest = max(self.clocks)
-        slices = [max(1, self.quantum * f // fastest) for f in self.clocks]
-        targets = [0] * self.ncores
+        rng = self._rng = random.Random(self.seed) if self.seed is not None else None
+        tpc = self.ticks_per_cycle
+        slice_ticks = self.quantum * min(tpc)  # the quantum is in cycles of the fastest core
+        horizon = [0] * self.ncores  # per core: end of its current slice, in ticks
         order = list(range(self.ncores))
         next_stall_check, last_snapshot = _STALL_CHECK_INSNS, None
         events = self._events.contents.event
@@ -316,21 +409,28 @@ class Machine:
                 if core in state.halted or state.exit_status is not None:
                     continue
                 ctx = ctxs[core]
-                step = slices[core] if rng is None else rng.randint(max(1, slices[core] // 4), slices[core] * 7 // 4)
-                targets[core] = max(targets[core], ctx.cycles) + step if rng is not None else targets[core] + step
+                now = ctx.cycles * tpc[core]
+                if now >= horizon[core]:  # its slice is used up (a stop for a lock leaves the rest of it)
+                    step = slice_ticks if rng is None else rng.randint(max(1, slice_ticks // 4), slice_ticks * 7 // 4)
+                    horizon[core] += step  # the overshoot past the old slice comes out of the new one
+                    if horizon[core] <= now:  # it slept past the end of the new slice too
+                        horizon[core] = now + step
                 if core in self._blocked:
                     continue
                 if self._asleep[core]:
                     if not events[core]:
                         continue
                     # woken by an event: resume at the time it was sent (if that is later)
-                    ctx.cycles = max(ctx.cycles, -(-event_times[core] // self.ticks_per_cycle[core]))
+                    ctx.cycles = max(ctx.cycles, -(-event_times[core] // tpc[core]))
                     if self._asleep[core] == "wfe":
                         events[core] = 0  # WFE already executed: waking consumes the event
                     self._asleep[core] = False  # a wait hint's block re-runs and consumes it itself
-                if ctx.cycles >= targets[core]:
+                if core in self._deferred and self._other_core_first(core, *self._next_access(core)):
+                    continue  # its lock read waits until no runnable core is earlier
+                target = -(-horizon[core] // tpc[core])
+                if ctx.cycles >= target and core not in self._deferred:
                     continue
-                self._run_core(core, ctx, targets[core])
+                self._run_core(core, ctx, max(target, ctx.cycles + 1))
             total = sum(c.insns for c in ctxs)
             if total > self.max_instructions:
                 raise self._fault(self._busiest_core(ctxs), f"instruction budget exhausted "
@@ -381,7 +481,9 @@ class Machine:
                     and pc == ctx.prev_end:
                 events = self._events.contents.event
                 if events[core]:
-                    events[core] = 0  # an event was pending: WFE returns at once
+                    events[core] = 0  # an event was pending: WFE returns at once, or when it
+                    # was sent if that is later in simulated time (it was sent first only in host order)
+                    ctx.cycles = max(ctx.cycles, -(-self._events.contents.event_time[core] // self.ticks_per_cycle[core]))
                     ctx.prev_flags = 0
                     if ctx.cycles < target:
                         continue

@@ -20,6 +20,10 @@
 #endif
 
 #define BOOT_MAGIC 0xA51E1B00u
+/* The boot flags are read and written under a port lock (the runtime uses lock 0), like all state the
+ * cores share: that gives the acquire/release ordering, and the emulator orders lock accesses in
+ * simulated time, so a core never sees a flag set "before" another core set it. */
+#define BOOT_LOCK 7u
 
 typedef struct {
     volatile uint32_t release;
@@ -61,6 +65,22 @@ static inline unsigned link_value(const void *symbol)
     return (unsigned)value;
 }
 
+static uint32_t read_flag(const volatile uint32_t *flag)
+{
+    uint32_t value;
+    ariel_port_lock(BOOT_LOCK);
+    value = *flag;
+    ariel_port_unlock(BOOT_LOCK);
+    return value;
+}
+
+static void set_flag(volatile uint32_t *flag)
+{
+    ariel_port_lock(BOOT_LOCK);
+    *flag = BOOT_MAGIC;
+    ariel_port_unlock(BOOT_LOCK);
+}
+
 static inline void memory_barrier(void)
 {
 #if defined(__arm__)
@@ -100,19 +120,19 @@ void ariel_crt_main(unsigned core)
         zero_words(__ariel_shared_bss_start, __ariel_shared_bss_end);
         ariel_main_init();
         for (i = 1u; i < images; i++) {
-            while (__ariel_boot.ready[i] != BOOT_MAGIC) {
+            while (read_flag(&__ariel_boot.ready[i]) != BOOT_MAGIC) {
                 ariel_port_wait();
             }
         }
         memory_barrier(); /* everything written so far is visible before the release */
-        __ariel_boot.release = BOOT_MAGIC;
+        set_flag(&__ariel_boot.release);
         ariel_port_wake();
     } else {
         if (core == first) {
-            __ariel_boot.ready[image] = BOOT_MAGIC;
+            set_flag(&__ariel_boot.ready[image]);
             ariel_port_wake();
         }
-        while (__ariel_boot.release != BOOT_MAGIC) {
+        while (read_flag(&__ariel_boot.release) != BOOT_MAGIC) {
             ariel_port_wait();
         }
         memory_barrier();

@@ -3,6 +3,7 @@ callers of one model (item 2, the Python side), and the thread count against thi
 (item 8: "host has 64 core(s)" on a 2-CPU machine)."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -123,10 +124,18 @@ def test_more_threads_than_cpus_give_the_reference_bytes_and_say_so(cache):
     assert threads_note(available_cpus()) is None
 
 
-@pytest.mark.xfail(strict=True, reason="needs arielml/targets/boards.py:check_cores to use "
-                                       "arielml.backends.native.check_threads for the host board (not ours)")
 def test_cli_thread_limit_message_is_true():
     proc = subprocess.run([sys.executable, "-m", "arielml.cli", "run", str(HELLO), "--backend", "native",
                            "--cores", str(MAX_THREADS + 1)], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert f"host has {MAX_THREADS} core" not in proc.stderr and f"{available_cpus()} CPU(s)" in proc.stderr
+
+
+def test_cli_run_says_when_threads_exceed_cpus(tmp_path):
+    threads = available_cpus() + 1
+    proc = subprocess.run([sys.executable, "-m", "arielml.cli", "run", str(HELLO), "--backend", "native",
+                           "--cores", str(threads), "--json", "-o", str(tmp_path)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert f"{threads} threads share {available_cpus()} CPU(s)" in report["note"]

@@ -62,10 +62,14 @@ def _run_native(model, inputs: list[np.ndarray], options: RunOptions) -> RunRepo
     check_cores(get_board(target), cores)
     result = model.run_native(inputs, cores=cores, scheduler=scheduler, semantics=options.semantics, target=target,
                               cache_dir=_cache(options, "native"))
-    return RunReport(outputs=result.outputs, fields={
-        "target": target, "cores": cores, "scheduler": scheduler, "arena_bytes": result.arena_bytes,
-        "seconds": result.seconds,
-        "per_op": [{"name": t.op, "index": t.index, "seconds": t.seconds} for t in result.per_op]})
+    from arielml.backends.native import threads_note
+    fields = {"target": target, "cores": cores, "scheduler": scheduler, "arena_bytes": result.arena_bytes,
+              "seconds": result.seconds,
+              "per_op": [{"name": t.op, "index": t.index, "seconds": t.seconds} for t in result.per_op]}
+    note = threads_note(cores)  # more threads than this machine's CPUs: say so, the times show it
+    if note is not None:
+        fields["note"] = note
+    return RunReport(outputs=result.outputs, fields=fields)
 
 
 def _cache(options: RunOptions, kind: str) -> Path | None:

@@ -164,4 +164,7 @@ def get_board(name: str) -> Board:
 
 def check_cores(board: Board, cores: int) -> None:
     if not 1 <= cores <= board.core_count:
+        if board.name == "host":  # threads, not cores: the native backend's own limit and message
+            from arielml.backends.native import check_threads
+            check_threads(cores)
         raise TargetError(f"target {board.name} has {board.core_count} core(s); asked for {cores}")

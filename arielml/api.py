@@ -92,6 +92,9 @@ class Model:
 
     def random_inputs(self, seed: int = 0) -> list[np.ndarray]:
         """Inputs drawn uniformly over each input type's range (floats in [-1, 1))."""
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise InputError(f"random_inputs takes a seed that is an integer >= 0 (numpy's random generators "
+                             f"accept non-negative integers), got {seed!r}")
         rng = np.random.default_rng(seed)
         result = []
         for shape, dtype in self.input_specs:

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 import arielml
-from arielml.errors import ModelFormatError, TargetError
+from arielml.errors import InputError, ModelFormatError, TargetError
 from arielml.ir.verify import verify
+from tests.conftest import ZOO
 from tests.tflite_builder import ModelBuilder, run_litert, run_tflm
 
 CONSTANT = np.array([[1.0, -2.0, 3.0, -4.0]], np.float32)
@@ -156,3 +157,11 @@ def test_reference_backend_refuses_placement_options(options):
     with pytest.raises(TargetError, match=rf"{name}={value!r} does not apply to the reference backend"):
         model.run([GIVEN], **options)
     model.run([GIVEN], cores=1, scheduler="static", target=None)  # the defaults, spelled out, are fine
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, "3", None])
+def test_random_inputs_refuses_a_bad_seed_with_a_user_error(seed):
+    model = arielml.load(ZOO / "tflite_micro" / "hello_world_int8.tflite")
+    with pytest.raises(InputError, match="seed"):
+        model.random_inputs(seed)
+    assert model.random_inputs(2**70)[0].shape == (1, 1)

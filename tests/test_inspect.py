@@ -102,3 +102,17 @@ def test_readme_operator_table_equals_the_registry():
     assert match, "README.md lost its <!-- operators:begin/end --> markers"
     assert match.group(1) == operator_table_markdown(), (
         "README operator table is stale: run `python -m arielml.inspect --readme` to regenerate it")
+
+
+def test_peak_activation_sweep_matches_counting_every_position():
+    """peak_activation is a linear sweep (inspect on graphs of thousands of operators); it must give
+    what summing the live tensors at every position gives."""
+    for path in sorted(ZOO.rglob("*.tflite")):
+        graph = arielml.load(path).graph
+        ranges = live_ranges(graph)
+        best, best_pos = 0, None
+        for pos in range(-1, len(graph.nodes) + 1):
+            live = sum(graph.tensors[t].nbytes for t, (lo, hi) in ranges.items() if lo <= pos <= hi)
+            if live > best:
+                best, best_pos = live, pos
+        assert peak_activation(graph) == (best, best_pos), path.name

@@ -9,6 +9,15 @@ safety net turned it into an ArielError), and the parent enforces an overall tim
 The base seed is fresh on every run (fuzzing); a failure prints it. Reproduce with
     ARIELML_ROBUSTNESS_SEED=<seed> .venv/bin/python -m pytest tests/test_robustness.py
 or one case:  .venv/bin/python tests/test_robustness.py <seed> <first_case> 1
+
+The other classes of hostile input have their own files (issue 12):
+- crafted names (text that would inject code into the generated C): tests/test_codegen_security.py;
+- FIFOs, devices, directories, oversized and sparse model files, long operator chains (compile time
+  about linear), a 120 x 60 MiB activation chain in 2 GiB: tests/test_resources.py;
+- huge or lying .npy headers, text files and devices given as inputs, bad seeds: tests/test_cli_inputs.py;
+- concurrent callers (C threads, Python threads): tests/test_concurrent_runs.py, tests/test_native_builds.py;
+- corrupted cache entries and killed builds: tests/test_cache_healing.py;
+- crafted emulator time slices (quanta, seeds) against the clock's invariants: tests/test_emu_time.py.
 """
 from __future__ import annotations
 

@@ -2,10 +2,12 @@
 
 Supported variants (anything else is rejected by `check`):
   - float32 activations and weights (float bias);
-  - hybrid: float32 activations with int8 weights carrying quantisation parameters. The weights are
-    dequantised once at prepare time and the convolution runs in float. LiteRT instead quantises the
-    activations on the fly (per batch, to int8), so hybrid results agree with LiteRT only within that
-    quantisation error (see tests/test_ops_conv.py and docs/semantics.md);
+  - hybrid: float32 activations with int8 weights carrying quantisation parameters. CONV_2D with
+    per-tensor weight scales computes as LiteRT does, bit for bit: the input quantised on the fly
+    per batch, an int32 accumulation, one float rescale (ops/hybrid.py). Per-channel hybrid CONV_2D
+    and hybrid DEPTHWISE_CONV_2D dequantise the weights once at prepare time and run in float,
+    agreeing with LiteRT only within its input quantisation error (tests/test_ops_conv.py,
+    docs/semantics.md);
   - int8 activations, int8 weights (per-tensor or per-channel scales, zero point 0), int32 bias;
   - legacy uint8: uint8 activations and uint8 weights with any zero points (per-tensor), int32 bias;
   - 16x8: int16 activations (zero point 0), int8 weights, int64 bias (int64 accumulator and the
@@ -34,6 +36,7 @@ from arielml.ir import NO_TENSOR, Graph, Node, Tensor
 from arielml.ops.common import (PADDING_SAME, PADDING_VALID, Requant, Window2D, conv_requant, float_clamp,
                                 padded_input, quantisation_problem, window_2d, window_columns, window_tap)
 from arielml.ops.float_order import conv_in_order, depthwise_in_order, overflow_possible
+from arielml.ops.hybrid import HYBRID_MAX_WINDOW, hybrid_conv
 from arielml.ops.kernel_support import (bias_index, check_shifts, check_window, dequantised_weights, folded_bias,
                                         requant_arrays, require_constant, rounding_code, rq_field)
 from arielml.ops.quant_math import DOUBLE_ROUNDING, multiply_by_quantized_multiplier_int64, wrap_int32
@@ -79,6 +82,8 @@ class ConvParams:
     wide_accumulator: bool = False  # 16x8 with int64 bias: int64 accumulator, int64 requantisation
     clamp: tuple[float, float] | None = None  # float and hybrid models
     float_weights: np.ndarray | None = None  # hybrid models: weights dequantised at prepare time
+    # per-tensor hybrid CONV_2D: the weight scale; the int8 weights are used as stored (exact, see ops/hybrid.py)
+    hybrid_filter_scale: float | None = None
 
 
 # ---- checks and shapes -----------------------------------------------------------------------------
@@ -163,6 +168,9 @@ def _check_types(node: Node, x: Tensor, w: Tensor, bias: Tensor | None, out: Ten
             raise unsupported(node, "grouped hybrid convolution is not supported (LiteRT rejects or mis-sizes it)")
         if node.op == "DEPTHWISE_CONV_2D" and len(w.quant.scale) != channels:
             raise unsupported(node, "hybrid depthwise weights must be quantised per channel (as LiteRT requires)")
+        if _exact_hybrid(node, w) and w.shape[1] * w.shape[2] * w.shape[3] > HYBRID_MAX_WINDOW:
+            raise unsupported(node, f"the hybrid convolution window has more than {HYBRID_MAX_WINDOW} taps "
+                                    "(LiteRT's int32 accumulator could overflow)")
         return
     if (x.dtype, w.dtype) not in _QUANTISED or out.dtype != x.dtype:
         raise unsupported(node, f"{x.dtype} input with {w.dtype} weights and {out.dtype} output is not supported "
@@ -190,6 +198,11 @@ def _check_types(node: Node, x: Tensor, w: Tensor, bias: Tensor | None, out: Ten
                                     f"{node.options.quantized_bias_type}; re-export the model")
 
 
+def _exact_hybrid(node: Node, w: Tensor) -> bool:
+    """Hybrid CONV_2D with one weight scale: computed as LiteRT does (ops/hybrid.py)."""
+    return node.op == "CONV_2D" and w.quant is not None and len(w.quant.scale) == 1 and w.quant.zero_point[0] == 0
+
+
 def _check_weight_scales(node: Node, w: Tensor, channels: int, axis: int) -> None:
     if w.quant.per_channel and (len(w.quant.scale) != channels or w.quant.axis != axis):
         raise unsupported(node, f"per-channel weight quantisation needs {channels} scales along axis {axis}, "
@@ -215,6 +228,11 @@ def prepare(node: Node, graph: Graph, semantics: Semantics) -> ConvParams:
                   depthwise=depthwise, groups=1 if depthwise else x.shape[3] // w.shape[3],
                   depth_multiplier=channels // x.shape[3] if depthwise else 1)
     if x.dtype == "float32":
+        if _is_hybrid(x, w) and _exact_hybrid(node, w):
+            # float_weights kept for what reads the weights' values (tests bound the error of the
+            # dequantising paths with them); this path computes with the int8 weights
+            return ConvParams(**common, clamp=float_clamp(activation), float_weights=dequantised_weights(w),
+                              hybrid_filter_scale=float(w.quant.scale[0]))
         hybrid = dequantised_weights(w) if _is_hybrid(x, w) else None
         return ConvParams(**common, clamp=float_clamp(activation), float_weights=hybrid)
     # Both LiteRT's reference kernels and TFLite Micro requantise convolutions with gemmlowp's double
@@ -272,13 +290,15 @@ def _float_overflow_possible(x: np.ndarray, weights: np.ndarray, bias, p: ConvPa
 def evaluate(p: ConvParams, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
     x, w = inputs[0], inputs[1]
     bias = inputs[2] if len(inputs) > 2 else None
+    if p.hybrid_filter_scale is not None:
+        return [hybrid_conv(x, w, p.hybrid_filter_scale, bias, p.window, p.clamp)]
     if p.requant is None:  # float32 or hybrid: accumulate in float64, round once to float32
         weights = p.float_weights if p.float_weights is not None else w
+        if p.depthwise:  # few taps per output: LiteRT's float32 order costs little and is bit-exact
+            acc = depthwise_in_order(x, weights, bias, p.window, p.depth_multiplier)
+            return [np.clip(acc, *p.clamp).astype(np.float32)]
         if _float_overflow_possible(x, weights, bias, p):  # LiteRT's order decides inf and NaN
-            if p.depthwise:
-                acc = depthwise_in_order(x, weights, bias, p.window, p.depth_multiplier)
-            else:
-                acc = conv_in_order(x, weights, bias, p.window, p.groups)
+            acc = conv_in_order(x, weights, bias, p.window, p.groups)
             return [np.clip(acc, *p.clamp).astype(np.float32)]
         acc = _window_sum(x.astype(np.float64), weights.astype(np.float64), p)
         if bias is not None:
@@ -340,6 +360,10 @@ def lower(node: Node, graph: Graph, p: ConvParams) -> KernelCall:
     name = "depthwise_conv" if p.depthwise else "conv"
     geometry = _geometry_fields(x, out, p)
     buffers = (node.inputs[0], node.inputs[1], bias_index(node), node.outputs[0])
+    if p.hybrid_filter_scale is not None:  # int8 weights as stored, input quantised in the kernel
+        fields = geometry + (("act_min", float(p.clamp[0])), ("act_max", float(p.clamp[1])),
+                             ("filter_scale", float(p.hybrid_filter_scale)))
+        return KernelCall("ariel_conv_hybrid_f32", "ariel_conv_hybrid_params", fields, buffers, "hybrid_f32.c")
     if p.requant is None:  # float32, or hybrid with the weights dequantised by prepare
         hybrid = p.float_weights is not None
         fields = geometry + (("act_min", float(p.clamp[0])), ("act_max", float(p.clamp[1])),

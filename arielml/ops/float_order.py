@@ -1,7 +1,9 @@
 """float32 sums taken in the order of LiteRT's reference kernels, for inputs where the order decides
 the result: non-finite values, or magnitudes near FLT_MAX where a partial sum can overflow.
 
-The fast float paths of conv.py and fully_connected.py sum in float64 with BLAS and round once:
+DEPTHWISE_CONV_2D and FULLY_CONNECTED always sum here (few products per output, or one vector
+operation per depth step: cheap, and bit-exact with LiteRT and the C kernels). The fast float path of
+conv.py sums in float64 with BLAS and rounds once:
 within float32 rounding of LiteRT, and never an infinity that LiteRT does not produce - as long as no
 partial sum can overflow float32. Once it can (an input of ±inf, or ±FLT_MAX left by an earlier
 operator's clamp), LiteRT's result depends on its loop order: FLT_MAX*1.5 is +inf in float32 but not

@@ -1,10 +1,10 @@
 """FULLY_CONNECTED: y = x · Wᵀ + b over the last input dimension.
 
 Variants: int8 (per-tensor or per-channel weights), legacy uint8 (weight zero point), int16
-activations with int8 weights (int64 accumulator), float32, and hybrid (float32 activations with
-quantised int8 weights, dequantised once at prepare time; LiteRT quantises the activations on the
-fly instead, so hybrid results agree with it within that quantisation error). Each has a C kernel
-in runtime/kernels/fully_connected.c (`lower`)."""
+activations with int8 weights (int64 accumulator), float32 (summed in float32 in LiteRT's order:
+bit-exact), and hybrid (float32 activations with quantised int8 weights, dequantised once at prepare
+time; LiteRT quantises the activations on the fly instead, so hybrid results agree with it within
+that quantisation error). Each has a C kernel in runtime/kernels/fully_connected*.c (`lower`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,7 +14,7 @@ import numpy as np
 from arielml.codegen.kernel_call import CArray, KernelCall, no_kernel
 from arielml.ir import NO_TENSOR, Graph, Node
 from arielml.ops.common import Requant, conv_requant, float_clamp, quantisation_problem
-from arielml.ops.float_order import fully_connected_in_order, overflow_possible
+from arielml.ops.float_order import fully_connected_in_order
 from arielml.ops.kernel_support import (bias_index, check_shifts, check_window, dequantised_weights, folded_bias,
                                         requant_arrays, require_constant, rounding_code, rq_field,
                                         single_rounding_acc_limit)
@@ -99,13 +99,9 @@ def evaluate(p: FullyConnectedParams, inputs: list[np.ndarray | None]) -> list[n
     rows = x.reshape(-1, depth)
     if p.requant is None:
         weights = p.float_weights if p.float_weights is not None else w
-        if overflow_possible(rows, np.abs(weights.astype(np.float64)).sum(axis=1), bias):
-            y = fully_connected_in_order(rows, weights, bias)  # LiteRT's order decides inf and NaN
-        else:
-            y = rows.astype(np.float32) @ weights.astype(np.float32).T
-            if bias is not None:
-                y = y + bias.astype(np.float32)
-        y = np.clip(y, *p.clamp).astype(np.float32)
+        # float32 in LiteRT's order (one multiply-add per depth step over all rows and units at
+        # once): bit-exact with its reference kernel and with the C kernel, also for inf and NaN
+        y = np.clip(fully_connected_in_order(rows, weights, bias), *p.clamp).astype(np.float32)
         return [y.reshape(p.out_shape)]
     acc = (rows.astype(np.int64) - p.input_zero_point) @ (w.astype(np.int64) - p.weight_zero_point).T
     if bias is not None:

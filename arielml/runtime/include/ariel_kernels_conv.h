@@ -108,10 +108,20 @@ typedef struct {
     const float *weights; /* hybrid: dequantised weights; NULL = the weights buffer */
 } ariel_conv_f32_params;
 
+/* hybrid CONV_2D with per-tensor int8 weights (buffers: float input, int8 weights as stored, float
+ * bias, float output), computed as LiteRT does: input quantised on the fly per batch (see
+ * kernels/hybrid_f32.c) */
+typedef struct {
+    ariel_conv_geometry g;
+    float act_min, act_max;
+    float filter_scale;
+} ariel_conv_hybrid_params;
+
 void ariel_conv_s8(const void *params, void *const *buffers, int32_t begin, int32_t end);
 void ariel_conv_u8(const void *params, void *const *buffers, int32_t begin, int32_t end);
 void ariel_conv_s16(const void *params, void *const *buffers, int32_t begin, int32_t end);
 void ariel_conv_f32(const void *params, void *const *buffers, int32_t begin, int32_t end);
+void ariel_conv_hybrid_f32(const void *params, void *const *buffers, int32_t begin, int32_t end);
 void ariel_depthwise_conv_s8(const void *params, void *const *buffers, int32_t begin, int32_t end);
 void ariel_depthwise_conv_u8(const void *params, void *const *buffers, int32_t begin, int32_t end);
 void ariel_depthwise_conv_s16(const void *params, void *const *buffers, int32_t begin, int32_t end);

@@ -3,8 +3,11 @@
  * models contain no floating point. */
 #include "ariel_kernels.h"
 
-/* Accumulates in float in tap order, then adds the bias (the reference sums in float64 and rounds
- * once: results agree within the float32 rounding error of the window sum). */
+/* Accumulates in float in tap order, then adds the bias (0 without one), as LiteRT's reference
+ * kernels: the numpy reference does the same for depthwise (bit-exact); for CONV_2D it sums in
+ * float64 and rounds once unless a partial sum could overflow (ops/float_order.py), so results agree
+ * within the float32 rounding error of the window sum. Per-tensor hybrid CONV_2D has its own kernel,
+ * hybrid_f32.c. */
 
 static float clamp_f32(float v, float lo, float hi)
 {
@@ -50,9 +53,7 @@ void ariel_conv_f32(const void *params, void *const *buffers, int32_t begin, int
                             }
                         }
                     }
-                    if (bias != 0) {
-                        acc += bias[oc];
-                    }
+                    acc += bias != 0 ? bias[oc] : 0.0f; /* as LiteRT: -0 + 0 without a bias is +0 */
                     output[(row * g->out_w + ox) * g->out_c + oc] = clamp_f32(acc, p->act_min, p->act_max);
                 }
             }
@@ -94,9 +95,7 @@ void ariel_depthwise_conv_f32(const void *params, void *const *buffers, int32_t 
                             }
                         }
                     }
-                    if (bias != 0) {
-                        acc += bias[oc];
-                    }
+                    acc += bias != 0 ? bias[oc] : 0.0f; /* as LiteRT: -0 + 0 without a bias is +0 */
                     output[(row * g->out_w + ox) * g->out_c + oc] = clamp_f32(acc, p->act_min, p->act_max);
                 }
             }

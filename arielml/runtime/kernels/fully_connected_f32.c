@@ -3,8 +3,8 @@
  * floating point. Work item = one output element. */
 #include "ariel_kernels.h"
 
-/* float32: sums in index order, then adds the bias (the reference uses BLAS: results agree within
- * the float32 rounding error of the dot product) */
+/* float32: sums in index order, then adds the bias (0 without one), as LiteRT's reference kernel
+ * and the numpy reference (ops/float_order.py): bit-exact */
 void ariel_fully_connected_f32(const void *params, void *const *buffers, int32_t begin, int32_t end)
 {
     const ariel_fully_connected_f32_params *p = (const ariel_fully_connected_f32_params *)params;
@@ -23,9 +23,7 @@ void ariel_fully_connected_f32(const void *params, void *const *buffers, int32_t
         for (d = 0; d < p->depth; d++) {
             acc += x[d] * w[d];
         }
-        if (bias != 0) {
-            acc += bias[unit];
-        }
+        acc += bias != 0 ? bias[unit] : 0.0f; /* as LiteRT: total + 0 without a bias (-0 becomes +0) */
         output[item] = acc < p->act_min ? p->act_min : acc > p->act_max ? p->act_max : acc;
         if (++unit == p->units) {
             unit = 0;

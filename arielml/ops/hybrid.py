@@ -1,0 +1,149 @@
+"""Hybrid CONV_2D and FULLY_CONNECTED (float32 activations, int8 weights quantised per tensor),
+computed the way LiteRT's kernels compute them, bit for bit - also for ±inf, NaN and ±FLT_MAX inputs.
+
+LiteRT does not dequantise the weights. For each batch it quantises the float input on the fly:
+  1. min and max of the batch's values, found as std::minmax_element finds them (libstdc++: pairs
+     compared with `<`, first minimum and last maximum; a NaN only wins when it is compared first,
+     see `minmax_element`);
+  2. range = max(|min|, |max|) with std::max's `a < b ? b : a` (a NaN |min| stays NaN); range 0
+     means every value quantises to 0 with scale 1; else scale = range / 127 and
+     q = clamp(round_half_away(x * (127 / range)), -127, 127) in float32. LiteRT casts the rounded
+     value to int32 before clamping, which C leaves undefined for NaN and ±inf. Measured on its x86
+     build, whose loop runs 8 values at a time and then one at a time for the last size % 8: NaN and
+     -inf give -127 everywhere, +inf gives +127 in the 8-wide part and -127 in the tail (the scalar
+     cast's INT32_MIN). So an infinite range (an infinity in the batch) makes every finite value
+     quantise to 0 and the infinity itself (x * 0 = NaN) to -127, a range below 127 / FLT_MAX makes
+     127 / range infinite, and a NaN that displaced the maximum can leave an infinity or FLT_MAX
+     beyond the range (`symmetric_quantize`);
+  3. the int8 x int8 products accumulate exactly in int32 (padding taps read 0);
+  4. output = clamp(((0.0f + float(acc) * (input_scale * filter_scale)) + bias)), each step a float32
+     operation, the clamp with std::min/std::max (NaN passes through).
+FULLY_CONNECTED quantises each row (batch = row) the same way and computes bias + float(acc) * scale,
+then a different activation (`vector_activation`).
+Measured against LiteRT's reference op resolver (BUILTIN_REF, which for these per-tensor cases runs
+the same code as its optimised resolver) in tests/test_hybrid_exact.py. The C kernels in
+runtime/kernels/hybrid_f32.c compute the same thing."""
+from __future__ import annotations
+
+import numpy as np
+
+from arielml.ops.common import Window2D, window_columns
+
+QUANT_LIMIT = 127  # symmetric int8: -127..127
+SIMD_WIDTH = 8  # values LiteRT's x86 quantisation loop takes at once (measured: +inf saturates only there)
+# taps per output (KH * KW * C) for which the int32 accumulator cannot overflow: 127^2 * taps < 2^31
+HYBRID_MAX_WINDOW = (2 ** 31 - 1) // (QUANT_LIMIT * QUANT_LIMIT)
+
+
+def minmax_element(values: np.ndarray) -> tuple[np.float32, np.float32]:
+    """(min, max) of a flat float32 array as libstdc++'s std::minmax_element with operator<.
+
+    Without NaN this is the ordinary min and max (which of equal values wins does not matter to the
+    callers: they take absolute values). With NaN the answer depends on where the NaN sits, so the
+    pairwise scan is replayed: the first two values are ordered with one comparison, then values are
+    taken in pairs, the smaller of a pair compared with the running min (`<`) and the larger with the
+    running max (`!(larger < max)` replaces it); a last odd value is compared with min, else max."""
+    v = values.reshape(-1).astype(np.float32)
+    if v.size == 0:
+        raise ValueError("minmax_element of an empty array")
+    if not np.isnan(v).any():
+        return v.min(), v.max()
+    items = v.tolist()  # Python floats compare like C floats: every comparison with NaN is False
+    if len(items) == 1:
+        return np.float32(items[0]), np.float32(items[0])
+    lo, hi = (items[1], items[0]) if items[1] < items[0] else (items[0], items[1])
+    i = 2
+    while i < len(items):
+        first = items[i]
+        if i + 1 == len(items):
+            if first < lo:
+                lo = first
+            elif not first < hi:
+                hi = first
+            break
+        second = items[i + 1]
+        small, large = (second, first) if second < first else (first, second)
+        if small < lo:
+            lo = small
+        if not large < hi:
+            hi = large
+        i += 2
+    return np.float32(lo), np.float32(hi)
+
+
+def _std_max(a: np.float32, b: np.float32) -> np.float32:
+    return b if a < b else a
+
+
+def symmetric_quantize(values: np.ndarray) -> tuple[np.ndarray, np.float32]:
+    """int8 values (as int32) and the float32 scale of one batch, as described in the module doc."""
+    lo, hi = minmax_element(values)
+    value_range = _std_max(np.abs(lo), np.abs(hi))
+    if value_range == 0:
+        return np.zeros(values.shape, np.int32), np.float32(1.0)
+    with np.errstate(all="ignore"):
+        scale = np.float32(value_range / np.float32(QUANT_LIMIT))
+        inverse = np.float32(np.float32(QUANT_LIMIT) / value_range)
+        product = (values.astype(np.float32) * inverse).astype(np.float64)
+    rounded = np.copysign(np.floor(np.abs(product) + 0.5), product)  # exact in float64; ±inf stays
+    vector_part = np.arange(values.size).reshape(values.shape) < values.size - values.size % SIMD_WIDTH
+    q = np.where(np.isnan(rounded) | ((rounded == np.inf) & ~vector_part), -QUANT_LIMIT, rounded)
+    return np.clip(q, -QUANT_LIMIT, QUANT_LIMIT).astype(np.int32), scale
+
+
+def hybrid_conv(x: np.ndarray, weights: np.ndarray, filter_scale: float, bias: np.ndarray | None,
+                win: Window2D, clamp: tuple[float, float]) -> np.ndarray:
+    """CONV_2D (groups 1) of float32 x (N, H, W, C) with int8 weights (out_c, KH, KW, C) quantised
+    per tensor with `filter_scale`."""
+    out_c = weights.shape[0]
+    result = np.empty((x.shape[0], win.out_h, win.out_w, out_c), np.float32)
+    w = weights.astype(np.float64).reshape(out_c, -1).T
+    bias32 = np.zeros(out_c, np.float32) if bias is None else bias.astype(np.float32)
+    for b in range(x.shape[0]):
+        q, input_scale = symmetric_quantize(x[b])
+        cols = window_columns(q[None].astype(np.float64), win, 0.0)  # padding taps read 0
+        # exact: |products| <= 127^2 and at most HYBRID_MAX_WINDOW taps (checked in conv.check)
+        acc = (cols.reshape(-1, w.shape[0]) @ w).astype(np.int64)
+        scale = np.float32(input_scale * np.float32(filter_scale))
+        with np.errstate(all="ignore"):
+            y = (np.float32(0.0) + acc.astype(np.float32) * scale) + bias32
+        result[b] = _clamp(y, clamp).reshape(result.shape[1:])
+    return result
+
+
+def _clamp(y: np.ndarray, clamp: tuple[float, float]) -> np.ndarray:
+    """std::min(std::max(y, lo), hi): NaN stays NaN."""
+    return np.clip(y, np.float32(clamp[0]), np.float32(clamp[1])).astype(np.float32)
+
+
+def hybrid_fully_connected(rows: np.ndarray, weights: np.ndarray, filter_scale: float, bias: np.ndarray | None,
+                           activation: str) -> np.ndarray:
+    """FULLY_CONNECTED of float32 rows (R, D) with int8 weights (U, D) quantised per tensor: each row
+    quantised on its own (as above), output = bias + float(acc) * (row scale * filter scale) in
+    float32, then LiteRT's vector activation (`vector_activation`: no clamp to ±FLT_MAX here)."""
+    w = weights.astype(np.float64).T
+    result = np.empty((rows.shape[0], weights.shape[0]), np.float32)
+    start = np.zeros(weights.shape[0], np.float32) if bias is None else bias.astype(np.float32)
+    for r in range(rows.shape[0]):
+        q, input_scale = symmetric_quantize(rows[r])
+        acc = (q.astype(np.float64) @ w).astype(np.int64)  # exact, as in hybrid_conv
+        scale = np.float32(input_scale * np.float32(filter_scale))
+        with np.errstate(all="ignore"):
+            result[r] = vector_activation(start + acc.astype(np.float32) * scale, activation)
+    return result
+
+
+# hybrid FULLY_CONNECTED's activation bounds: (lower, upper), None = unbounded
+VECTOR_BOUNDS = {"NONE": (None, None), "RELU": (0.0, None), "RELU6": (0.0, 6.0), "RELU_N1_TO_1": (-1.0, 1.0)}
+
+
+def vector_activation(y: np.ndarray, activation: str) -> np.ndarray:
+    """LiteRT's activation for hybrid FULLY_CONNECTED: std::max(lo, std::min(y, hi)) with only the
+    activation's own bounds - infinities pass (no ±FLT_MAX clamp) and a NaN becomes the lower bound
+    (std::max(0, NaN) is 0), unlike the conv clamp which keeps NaN. Measured (test_hybrid_exact.py)."""
+    lo, hi = VECTOR_BOUNDS[activation]
+    if hi is not None:
+        y = np.where(np.float32(hi) < y, np.float32(hi), y)  # std::min(y, hi): NaN stays
+    if lo is not None:
+        y = np.where(np.float32(lo) < y, y, np.float32(lo))  # std::max(lo, y): NaN gives lo
+    return y.astype(np.float32)

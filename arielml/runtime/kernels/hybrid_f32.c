@@ -1,0 +1,164 @@
+/* kernels/hybrid_f32.c - hybrid CONV_2D: float32 input and output, int8 weights quantised per
+ * tensor (zero point 0), float bias. Computed as LiteRT computes it (arielml/ops/hybrid.py has the
+ * reasoning and the measurements):
+ *   - each batch's input is quantised on the fly to symmetric int8 with scale range / 127, where
+ *     range = max(|min|, |max|) and min, max come from the pairwise scan of std::minmax_element
+ *     (the scan decides where a NaN ends up, so it is replayed exactly);
+ *   - q = clamp(round_half_away(x * (127 / range)), -127, 127), where LiteRT's x86 build gives -127
+ *     for NaN and -inf, and for +inf 127 among the first size - size % 8 values of the batch (its
+ *     8-wide loop) but -127 in the last size % 8 (its scalar tail: the undefined int cast's
+ *     INT32_MIN); reproduced here without undefined behaviour;
+ *   - int32 accumulation of q * w (padding taps add nothing), then
+ *     out = clamp((0.0f + (float)acc * (input_scale * filter_scale)) + bias).
+ * Every work item recomputes its batch's range (one pass over the batch's input), so any split of
+ * the work gives the same scale. Taps per output <= 133143 (checked by the compiler): |acc| < 2^31. */
+#include "ariel_kernels.h"
+
+/* std::minmax_element over n >= 1 floats with operator<: first minimum, last maximum */
+static void minmax_scan(const float *v, int32_t n, float *min_out, float *max_out)
+{
+    float lo, hi;
+    int32_t i;
+    if (n == 1) {
+        *min_out = *max_out = v[0];
+        return;
+    }
+    if (v[1] < v[0]) {
+        lo = v[1];
+        hi = v[0];
+    } else {
+        lo = v[0];
+        hi = v[1];
+    }
+    for (i = 2; i + 1 < n; i += 2) {
+        const float a = v[i], b = v[i + 1];
+        if (b < a) {
+            if (b < lo) {
+                lo = b;
+            }
+            if (!(a < hi)) {
+                hi = a;
+            }
+        } else {
+            if (a < lo) {
+                lo = a;
+            }
+            if (!(b < hi)) {
+                hi = b;
+            }
+        }
+    }
+    if (i < n) { /* a last odd value */
+        if (v[i] < lo) {
+            lo = v[i];
+        } else if (!(v[i] < hi)) {
+            hi = v[i];
+        }
+    }
+    *min_out = lo;
+    *max_out = hi;
+}
+
+static float abs_f32(float v)
+{
+    return v < 0.0f ? -v : v; /* NaN stays NaN: only its sign could differ, and nothing reads it */
+}
+
+/* the batch's inverse scale 127 / range and scale range / 127. Range 0 returns 0: LiteRT then sets
+ * every q to 0 (a NaN too, which x * inverse would not give) with scale 1. */
+static int32_t batch_scales(const float *x, int32_t n, float *inverse, float *scale)
+{
+    float lo, hi, a, b, range;
+    minmax_scan(x, n, &lo, &hi);
+    a = abs_f32(lo);
+    b = abs_f32(hi);
+    range = a < b ? b : a; /* std::max: a NaN |min| wins, a NaN |max| loses */
+    if (range == 0.0f) {
+        *inverse = 0.0f;
+        *scale = 1.0f;
+        return 0;
+    }
+    *scale = range / 127.0f;
+    *inverse = 127.0f / range;
+    return 1;
+}
+
+/* q of the value at `index` of its batch; values from `tail` on are LiteRT's scalar tail */
+static int32_t quantise(float x, float inverse, int32_t index, int32_t tail)
+{
+    float p = x * inverse;
+    int32_t t;
+    float frac;
+    if (p != p) {
+        return -127;
+    }
+    if (p >= 127.0f) { /* 126.5 .. 127 rounds to 127 below */
+        return p > 3.40282347e38f && index >= tail ? -127 : 127; /* p > FLT_MAX: +inf; in the tail -127 */
+    }
+    if (p <= -127.0f) {
+        return -127;
+    }
+    t = (int32_t)p; /* |p| < 127: defined, truncates toward zero */
+    frac = p - (float)t; /* exact */
+    if (frac >= 0.5f) {
+        t++;
+    } else if (frac <= -0.5f) {
+        t--;
+    }
+    return t;
+}
+
+void ariel_conv_hybrid_f32(const void *params, void *const *buffers, int32_t begin, int32_t end)
+{
+    const ariel_conv_hybrid_params *p = (const ariel_conv_hybrid_params *)params;
+    const ariel_conv_geometry *g = &p->g;
+    const float *input = (const float *)buffers[0];
+    const int8_t *weights = (const int8_t *)buffers[1];
+    const float *bias = (const float *)buffers[2];
+    float *output = (float *)buffers[3];
+    const int32_t image_size = g->in_h * g->in_w * g->in_c;
+    const int32_t window = g->filter_h * g->filter_w * g->in_c;
+    const int32_t tail = image_size - image_size % 8; /* LiteRT's 8-wide loop ends here */
+    int32_t item;
+    for (item = begin; item < end; item++) {
+        int32_t row, c_begin, c_end, ox, oc;
+        float inverse, input_scale, scale;
+        int32_t quantised; /* 0: every q is 0 */
+        ariel_conv_place(g, item, &row, &c_begin, &c_end);
+        {
+            const int32_t batch = row / g->out_h;
+            const int32_t oy = row - batch * g->out_h;
+            const float *image = input + batch * image_size;
+            quantised = batch_scales(image, image_size, &inverse, &input_scale);
+            scale = input_scale * p->filter_scale;
+            for (ox = 0; ox < g->out_w; ox++) {
+                for (oc = c_begin; oc < c_end; oc++) {
+                    const int8_t *w = weights + oc * window;
+                    int32_t acc = 0;
+                    int32_t ky, kx, c, at;
+                    float y;
+                    for (ky = 0; quantised && ky < g->filter_h; ky++) {
+                        const int32_t iy = oy * g->stride_h - g->pad_top + ky * g->dilation_h;
+                        for (kx = 0; kx < g->filter_w; kx++, w += g->in_c) {
+                            const int32_t ix = ox * g->stride_w - g->pad_left + kx * g->dilation_w;
+                            if (iy < 0 || iy >= g->in_h || ix < 0 || ix >= g->in_w) {
+                                continue;
+                            }
+                            at = (iy * g->in_w + ix) * g->in_c; /* index in the batch */
+                            for (c = 0; c < g->in_c; c++) {
+                                acc += quantise(image[at + c], inverse, at + c, tail) * (int32_t)w[c];
+                            }
+                        }
+                    }
+                    y = 0.0f + (float)acc * scale;
+                    if (bias != 0) {
+                        y += bias[oc];
+                    }
+                    /* std::min(std::max(y, lo), hi): NaN passes through */
+                    output[(row * g->out_w + ox) * g->out_c + oc] =
+                        y < p->act_min ? p->act_min : y > p->act_max ? p->act_max : y;
+                }
+            }
+        }
+    }
+}

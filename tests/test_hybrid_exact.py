@@ -1,4 +1,5 @@
-"""Hybrid CONV_2D (float32 activations, int8 weights quantised per tensor) is bit-exact with LiteRT's
+"""Hybrid CONV_2D and FULLY_CONNECTED (float32 activations, int8 weights quantised per tensor) are
+bit-exact with LiteRT's
 reference op resolver, on ordinary inputs and on ±inf, NaN and ±FLT_MAX, in the reference executor
 and in the generated C (1 and 2 threads, the work split finely so that threads share each operator).
 
@@ -144,6 +145,58 @@ def test_single_hybrid_conv_matches_litert(seed, cache):
             assert_bit_exact(got, theirs, f"seed {seed} {label} (native, {cores} cores)")
 
 
+def hybrid_fc_model(rng: np.random.Generator, activation: int) -> tuple[bytes, tuple]:
+    rows, depth, units = int(rng.integers(1, 4)), int(rng.integers(1, 40)), int(rng.integers(1, 9))
+    b = ModelBuilder()
+    x = b.tensor((rows, depth), "float32")
+    weights = rng.integers(-127, 128, (units, depth)).astype(np.int8)
+    w = b.tensor(weights.shape, "int8", quant=(float(rng.uniform(0.001, 0.05)), 0), data=weights)
+    bias_values = np.zeros(units, np.float32) if activation == 0 else rng.normal(size=units).astype(np.float32)
+    bias = b.tensor((units,), "float32", data=bias_values)
+    y = b.tensor((rows, units), "float32")
+    b.op("FULLY_CONNECTED", [x, w, bias], [y], "FullyConnectedOptions", fusedActivationFunction=activation)
+    return b.build(inputs=[x], outputs=[y]), (rows, depth)
+
+
+@pytest.mark.parametrize("activation", [0, RELU, 2, RELU6])  # 2 = RELU_N1_TO_1
+def test_single_hybrid_fully_connected_matches_litert(activation, cache):
+    """Each row is quantised on its own; LiteRT's activation here keeps infinities (no ±FLT_MAX
+    clamp) and turns NaN into the lower bound."""
+    rng = np.random.default_rng(6_000 + activation)
+    for _ in range(2):
+        model_bytes, shape = hybrid_fc_model(rng, activation)
+        model = arielml.load(model_bytes)
+        for label, x in single_op_inputs(rng, shape):
+            theirs = run_litert(model_bytes, [x])[0]
+            assert_bit_exact(model.run([x])[0], theirs, f"act {activation} {label} (reference)")
+            for cores in (1, 2):
+                got = model.run_native([x], cores=cores, target="rv32-smp", cache_dir=cache).outputs[0]
+                assert_bit_exact(got, theirs, f"act {activation} {label} (native, {cores} cores)")
+
+
+@pytest.mark.parametrize("rows", [[[np.nan, 0, 0, 0, np.nan]], [[np.nan, 0, 0, 0, 0, 0, 0, np.nan]],
+                                  [[np.nan, 0, 0, 0, 0, 0, np.nan]], [[np.nan, 0], [0, np.nan]],
+                                  [[np.nan, 0, 0]], [[np.nan, 0, 0, 0, -0.0]], [[np.nan, 0, 0, 1e-45, 0]]])
+def test_fully_connected_zero_input_test_matches_litert(rows, cache):
+    """LiteRT skips the product when the whole input is zero, by a test where a NaN counts as zero
+    among the first size - size % 4 values and as non-zero after them; a NaN first in a row makes
+    the row's scale NaN otherwise. Identity weights show each output."""
+    x = np.array(rows, np.float32)
+    depth = x.shape[1]
+    b = ModelBuilder()
+    xt = b.tensor(x.shape, "float32")
+    w = b.tensor((depth, depth), "int8", quant=(1.0, 0), data=np.eye(depth, dtype=np.int8))
+    bias = b.tensor((depth,), "float32", data=np.full(depth, 0.5, np.float32))
+    y = b.tensor(x.shape, "float32")
+    b.op("FULLY_CONNECTED", [xt, w, bias], [y], "FullyConnectedOptions", fusedActivationFunction=0)
+    model_bytes = b.build(inputs=[xt], outputs=[y])
+    model = arielml.load(model_bytes)
+    theirs = run_litert(model_bytes, [x])[0]
+    assert_bit_exact(model.run([x])[0], theirs, f"{rows} (reference)")
+    assert_bit_exact(model.run_native([x], cores=2, target="rv32-smp", cache_dir=cache).outputs[0], theirs,
+                     f"{rows} (native)")
+
+
 def test_quantiser_nan_placement_matches_litert():
     """A 1x1 identity convolution shows LiteRT's quantised input times its scale: NaN at every
     position of short vectors, alone and with ±inf and ±FLT_MAX, exercises each branch of the
@@ -187,11 +240,11 @@ def test_hybrid_window_too_large_for_int32_is_refused():
 @needs_cross
 @pytest.mark.parametrize("board", ["stm32h747", "rp2040"])
 def test_single_hybrid_conv_emulated(board):
-    """The hybrid kernel cross-compiled, on a Cortex-M7 with an FPU and on the soft-float RP2040:
+    """The hybrid kernels cross-compiled, on a Cortex-M7 with an FPU and on the soft-float RP2040:
     the same bytes as LiteRT, special values included."""
     rng = np.random.default_rng(9_000)
-    model_bytes, shape = hybrid_conv_model(rng, batch=1, zero_bias=True)
-    model = arielml.load(model_bytes)
-    for label, x in single_op_inputs(rng, shape):
-        got = model.run_emulated([x], board).outputs[0]
-        assert_bit_exact(got, run_litert(model_bytes, [x])[0], f"{label} on {board} (emulated)")
+    for model_bytes, shape in (hybrid_conv_model(rng, batch=1, zero_bias=True), hybrid_fc_model(rng, RELU)):
+        model = arielml.load(model_bytes)
+        for label, x in single_op_inputs(rng, shape):
+            got = model.run_emulated([x], board).outputs[0]
+            assert_bit_exact(got, run_litert(model_bytes, [x])[0], f"{label} on {board} (emulated)")

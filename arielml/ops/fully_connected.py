@@ -2,9 +2,11 @@
 
 Variants: int8 (per-tensor or per-channel weights), legacy uint8 (weight zero point), int16
 activations with int8 weights (int64 accumulator), float32 (summed in float32 in LiteRT's order:
-bit-exact), and hybrid (float32 activations with quantised int8 weights, dequantised once at prepare
-time; LiteRT quantises the activations on the fly instead, so hybrid results agree with it within
-that quantisation error). Each has a C kernel in runtime/kernels/fully_connected*.c (`lower`)."""
+bit-exact), and hybrid (float32 activations with quantised int8 weights). Hybrid with per-tensor
+int8 weights and symmetric input quantisation (LiteRT's default) is bit-exact: each row quantised on
+the fly as LiteRT does (ops/hybrid.py). Other hybrid weights are dequantised once at prepare time;
+LiteRT quantises the activations on the fly instead, so those agree with it within that
+quantisation error. Each has a C kernel in runtime/kernels/ (`lower`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,6 +17,7 @@ from arielml.codegen.kernel_call import CArray, KernelCall, no_kernel
 from arielml.ir import NO_TENSOR, Graph, Node
 from arielml.ops.common import Requant, conv_requant, float_clamp, quantisation_problem
 from arielml.ops.float_order import fully_connected_in_order
+from arielml.ops.hybrid import HYBRID_MAX_WINDOW, VECTOR_BOUNDS, hybrid_fully_connected
 from arielml.ops.kernel_support import (bias_index, check_shifts, check_window, dequantised_weights, folded_bias,
                                         requant_arrays, require_constant, rounding_code, rq_field,
                                         single_rounding_acc_limit)
@@ -38,6 +41,10 @@ class FullyConnectedParams:
     requant: Requant | None = None  # quantised models
     clamp: tuple[float, float] | None = None  # float models
     float_weights: np.ndarray | None = None  # hybrid models: weights dequantised at prepare time
+    # exact hybrid (per-tensor int8 weights, symmetric input quantisation): the weight scale and the
+    # activation's name (LiteRT's vector activation, see ops/hybrid.py); the int8 weights as stored
+    hybrid_filter_scale: float | None = None
+    activation: str = "NONE"
 
 
 def _units_and_depth(node: Node, graph: Graph) -> tuple[int, int]:
@@ -79,12 +86,26 @@ def check(node: Node, graph: Graph) -> None:
     fused_activation(node, node.options.fused_activation_function)
 
 
+def _exact_hybrid(node: Node, graph: Graph) -> bool:
+    """Hybrid FULLY_CONNECTED computed as LiteRT does: float32 input, int8 weights with one scale
+    and zero point 0, symmetric input quantisation, a window the int32 accumulator holds."""
+    x, w = graph.tensors[node.inputs[0]], graph.tensors[node.inputs[1]]
+    return (x.dtype == "float32" and w.dtype == "int8" and w.quant is not None and len(w.quant.scale) == 1
+            and w.quant.zero_point[0] == 0 and not node.options.asymmetric_quantize_inputs
+            and w.shape[-1] <= HYBRID_MAX_WINDOW)
+
+
 def prepare(node: Node, graph: Graph, semantics: Semantics) -> FullyConnectedParams:
     x, w = graph.tensors[node.inputs[0]], graph.tensors[node.inputs[1]]
     out = graph.tensors[node.outputs[0]]
     activation = fused_activation(node, node.options.fused_activation_function)
     shape = tuple(infer_shapes(node, graph)[0])
     if out.dtype == "float32":
+        if _exact_hybrid(node, graph):
+            # float_weights kept for what reads the weights' values (error bounds in tests)
+            return FullyConnectedParams(shape, out.dtype, clamp=float_clamp(activation),
+                                        float_weights=dequantised_weights(w),
+                                        hybrid_filter_scale=float(w.quant.scale[0]), activation=activation)
         hybrid = dequantised_weights(w) if w.dtype != "float32" else None
         return FullyConnectedParams(shape, out.dtype, clamp=float_clamp(activation), float_weights=hybrid)
     return FullyConnectedParams(shape, out.dtype, input_zero_point=x.quant.single_zero_point,
@@ -97,6 +118,9 @@ def evaluate(p: FullyConnectedParams, inputs: list[np.ndarray | None]) -> list[n
     bias = inputs[2] if len(inputs) > 2 else None
     depth = w.shape[-1]
     rows = x.reshape(-1, depth)
+    if p.hybrid_filter_scale is not None:
+        y = hybrid_fully_connected(rows, w, p.hybrid_filter_scale, bias, p.activation)
+        return [y.reshape(p.out_shape)]
     if p.requant is None:
         weights = p.float_weights if p.float_weights is not None else w
         # float32 in LiteRT's order (one multiply-add per depth step over all rows and units at
@@ -129,6 +153,15 @@ def lower(node: Node, graph: Graph, p: FullyConnectedParams) -> KernelCall:
     units, depth = w.shape
     shape = (("rows", out.num_elements // units), ("units", units), ("depth", depth))
     buffers = (node.inputs[0], node.inputs[1], bias_index(node), node.outputs[0])
+    if p.hybrid_filter_scale is not None:  # int8 weights as stored, rows quantised in the kernel
+        if bias is not None and bias.dtype != "float32":
+            raise no_kernel(node, f"hybrid FULLY_CONNECTED with {bias.dtype} bias")
+        lo, hi = VECTOR_BOUNDS[p.activation]
+        fields = shape + (("has_min", int(lo is not None)), ("has_max", int(hi is not None)),
+                          ("act_min", float(lo or 0.0)), ("act_max", float(hi or 0.0)),
+                          ("filter_scale", float(p.hybrid_filter_scale)))
+        return KernelCall("ariel_fully_connected_hybrid_f32", "ariel_fully_connected_hybrid_params", fields,
+                          buffers, "hybrid_f32.c")
     if p.requant is None:
         if bias is not None and bias.dtype != "float32":
             raise no_kernel(node, f"float32 FULLY_CONNECTED with {bias.dtype} bias")

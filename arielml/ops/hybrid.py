@@ -18,8 +18,9 @@ LiteRT does not dequantise the weights. For each batch it quantises the float in
   3. the int8 x int8 products accumulate exactly in int32 (padding taps read 0);
   4. output = clamp(((0.0f + float(acc) * (input_scale * filter_scale)) + bias)), each step a float32
      operation, the clamp with std::min/std::max (NaN passes through).
-FULLY_CONNECTED quantises each row (batch = row) the same way and computes bias + float(acc) * scale,
-then a different activation (`vector_activation`).
+FULLY_CONNECTED first skips an all-zero input (`is_zero_vector`: the output is the bias), else
+quantises each row (batch = row) the same way and computes bias + float(acc) * scale, then a
+different activation (`vector_activation`).
 Measured against LiteRT's reference op resolver (BUILTIN_REF, which for these per-tensor cases runs
 the same code as its optimised resolver) in tests/test_hybrid_exact.py. The C kernels in
 runtime/kernels/hybrid_f32.c compute the same thing."""
@@ -31,6 +32,7 @@ from arielml.ops.common import Window2D, window_columns
 
 QUANT_LIMIT = 127  # symmetric int8: -127..127
 SIMD_WIDTH = 8  # values LiteRT's x86 quantisation loop takes at once (measured: +inf saturates only there)
+ZERO_TEST_WIDTH = 4  # values its all-zero input test takes at once (measured: NaN is zero only there)
 # taps per output (KH * KW * C) for which the int32 accumulator cannot overflow: 127^2 * taps < 2^31
 HYBRID_MAX_WINDOW = (2 ** 31 - 1) // (QUANT_LIMIT * QUANT_LIMIT)
 
@@ -124,6 +126,9 @@ def hybrid_fully_connected(rows: np.ndarray, weights: np.ndarray, filter_scale: 
     w = weights.astype(np.float64).T
     result = np.empty((rows.shape[0], weights.shape[0]), np.float32)
     start = np.zeros(weights.shape[0], np.float32) if bias is None else bias.astype(np.float32)
+    if is_zero_vector(rows):  # LiteRT skips the product: the output is the bias
+        result[:] = vector_activation(start, activation)
+        return result
     for r in range(rows.shape[0]):
         q, input_scale = symmetric_quantize(rows[r])
         acc = (q.astype(np.float64) @ w).astype(np.int64)  # exact, as in hybrid_conv
@@ -131,6 +136,17 @@ def hybrid_fully_connected(rows: np.ndarray, weights: np.ndarray, filter_scale: 
         with np.errstate(all="ignore"):
             result[r] = vector_activation(start + acc.astype(np.float32) * scale, activation)
     return result
+
+
+def is_zero_vector(x: np.ndarray) -> bool:
+    """LiteRT's test that lets hybrid FULLY_CONNECTED skip an all-zero input (all rows together).
+    Measured on its x86 build: values are checked 4 at a time with ordered comparisons, where NaN
+    counts as zero, and the last size % 4 one by one with `!= 0`, where NaN counts as non-zero."""
+    flat = x.reshape(-1)
+    body = flat.size - flat.size % ZERO_TEST_WIDTH
+    with np.errstate(invalid="ignore"):
+        nonzero = bool(((flat[:body] < 0) | (flat[:body] > 0)).any()) or bool((flat[body:] != 0).any())
+    return not nonzero
 
 
 # hybrid FULLY_CONNECTED's activation bounds: (lower, upper), None = unbounded

@@ -48,10 +48,21 @@ typedef struct {
     const float *weights; /* hybrid: dequantised weights; NULL = the weights buffer */
 } ariel_fully_connected_f32_params;
 
+/* hybrid FULLY_CONNECTED with per-tensor int8 weights (buffers: float input, int8 weights as stored,
+ * float bias, float output), computed as LiteRT does: each row quantised on the fly (see
+ * kernels/hybrid_f32.c); the activation keeps only its own bounds (has_min / has_max) */
+typedef struct {
+    int32_t rows, units, depth;
+    int32_t has_min, has_max;
+    float act_min, act_max;
+    float filter_scale;
+} ariel_fully_connected_hybrid_params;
+
 void ariel_fully_connected_s8(const void *params, void *const *buffers, int32_t begin, int32_t end);
 void ariel_fully_connected_u8(const void *params, void *const *buffers, int32_t begin, int32_t end);
 void ariel_fully_connected_s16(const void *params, void *const *buffers, int32_t begin, int32_t end);
 void ariel_fully_connected_f32(const void *params, void *const *buffers, int32_t begin, int32_t end);
+void ariel_fully_connected_hybrid_f32(const void *params, void *const *buffers, int32_t begin, int32_t end);
 
 /* ---- CONV_2D / DEPTHWISE_CONV_2D ------------------------------------------------------------
  * buffers: input NHWC, weights (conv: [out_c, fh, fw, in_c / groups]; depthwise: [1, fh, fw,

@@ -1,5 +1,5 @@
-/* kernels/hybrid_f32.c - hybrid CONV_2D: float32 input and output, int8 weights quantised per
- * tensor (zero point 0), float bias. Computed as LiteRT computes it (arielml/ops/hybrid.py has the
+/* kernels/hybrid_f32.c - hybrid CONV_2D and FULLY_CONNECTED: float32 input and output, int8 weights
+ * quantised per tensor (zero point 0), float bias. Computed as LiteRT computes it (arielml/ops/hybrid.py has the
  * reasoning and the measurements):
  *   - each batch's input is quantised on the fly to symmetric int8 with scale range / 127, where
  *     range = max(|min|, |max|) and min, max come from the pairwise scan of std::minmax_element
@@ -10,8 +10,10 @@
  *     INT32_MIN); reproduced here without undefined behaviour;
  *   - int32 accumulation of q * w (padding taps add nothing), then
  *     out = clamp((0.0f + (float)acc * (input_scale * filter_scale)) + bias).
- * Every work item recomputes its batch's range (one pass over the batch's input), so any split of
- * the work gives the same scale. Taps per output <= 133143 (checked by the compiler): |acc| < 2^31. */
+ * FULLY_CONNECTED gives the bias for an all-zero input (LiteRT's own test, below), else quantises
+ * each row the same way and computes bias + (float)acc * scale, then LiteRT's vector activation (only the activation's own bounds; NaN becomes the lower bound).
+ * Every work item recomputes its batch's (row's) range from the input, so any split of the work
+ * gives the same scale. Taps per output <= 133143 (checked by the compiler): |acc| < 2^31. */
 #include "ariel_kernels.h"
 
 /* std::minmax_element over n >= 1 floats with operator<: first minimum, last maximum */
@@ -159,6 +161,81 @@ void ariel_conv_hybrid_f32(const void *params, void *const *buffers, int32_t beg
                         y < p->act_min ? p->act_min : y > p->act_max ? p->act_max : y;
                 }
             }
+        }
+    }
+}
+
+/* LiteRT's all-zero test of the whole input: 4 values at a time with ordered comparisons (NaN is
+ * zero there), the last n % 4 with != (NaN is not) */
+static int32_t is_zero_vector(const float *x, int32_t n)
+{
+    const int32_t body = n - n % 4;
+    int32_t i;
+    for (i = 0; i < body; i++) {
+        if (x[i] < 0.0f || x[i] > 0.0f) {
+            return 0;
+        }
+    }
+    for (; i < n; i++) {
+        if (x[i] != 0.0f) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* std::max(lo, std::min(y, hi)) with only the bounds the activation has */
+static float vector_activation(float y, const ariel_fully_connected_hybrid_params *p)
+{
+    if (p->has_max && p->act_max < y) {
+        y = p->act_max;
+    }
+    if (p->has_min && !(p->act_min < y)) {
+        y = p->act_min; /* also for NaN */
+    }
+    return y;
+}
+
+void ariel_fully_connected_hybrid_f32(const void *params, void *const *buffers, int32_t begin, int32_t end)
+{
+    const ariel_fully_connected_hybrid_params *p = (const ariel_fully_connected_hybrid_params *)params;
+    const float *input = (const float *)buffers[0];
+    const int8_t *weights = (const int8_t *)buffers[1];
+    const float *bias = (const float *)buffers[2];
+    float *output = (float *)buffers[3];
+    const int32_t tail = p->depth - p->depth % 8; /* LiteRT's 8-wide loop ends here */
+    int32_t row = begin / p->units;
+    int32_t unit = begin - row * p->units;
+    int32_t scaled_row = -1; /* the row whose scales are below */
+    int32_t quantised = 0;
+    float inverse = 0.0f, scale = 0.0f;
+    /* an all-zero input skips the product (output = bias); same answer for every work split */
+    const int32_t zero_input = begin < end && is_zero_vector(input, p->rows * p->depth);
+    int32_t item;
+    for (item = begin; item < end; item++) {
+        const float *x = input + row * p->depth;
+        const int8_t *w = weights + unit * p->depth;
+        int32_t acc = 0;
+        int32_t d;
+        float y;
+        if (zero_input) {
+            output[item] = vector_activation(bias != 0 ? bias[unit] : 0.0f, p);
+        } else {
+            if (row != scaled_row) {
+                float input_scale;
+                quantised = batch_scales(x, p->depth, &inverse, &input_scale);
+                scale = input_scale * p->filter_scale;
+                scaled_row = row;
+            }
+            for (d = 0; quantised && d < p->depth; d++) {
+                acc += quantise(x[d], inverse, d, tail) * (int32_t)w[d];
+            }
+            y = (bias != 0 ? bias[unit] : 0.0f) + (float)acc * scale;
+            output[item] = vector_activation(y, p);
+        }
+        if (++unit == p->units) {
+            unit = 0;
+            row++;
         }
     }
 }

@@ -1,12 +1,13 @@
-"""Hybrid CONV_2D and FULLY_CONNECTED (float32 activations, int8 weights quantised per tensor) are
-bit-exact with LiteRT's
-reference op resolver, on ordinary inputs and on ±inf, NaN and ±FLT_MAX, in the reference executor
-and in the generated C (1 and 2 threads, the work split finely so that threads share each operator).
+"""Hybrid CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED (float32 activations, int8 weights) are
+bit-exact with LiteRT's reference op resolver, on ordinary inputs and - for per-tensor weights - on
+±inf, NaN and ±FLT_MAX, in the reference executor and in the generated C (1 and 2 threads, the work
+split finely so that threads share each operator).
 
 LiteRT quantises each batch of the input on the fly (ops/hybrid.py): where a NaN lands in the
 std::minmax_element scan decides the scale, an infinity makes every finite value quantise to 0, and
 the int32 cast of NaN / ±inf is undefined in C (measured on its x86 build). The cases below put the
-special values where each of those rules matters, so a wrong rule fails a test.
+special values where each of those rules matters, so a wrong rule fails a test. Per-channel CONV_2D
+and DEPTHWISE_CONV_2D quantise the input asymmetrically; that path is matched on finite inputs only.
 
 kws_ref_model_float32 is whole-model bit-exact too: its hybrid CONV_2Ds are exact, and its float
 DEPTHWISE_CONV_2D and FULLY_CONNECTED sum in float32 in LiteRT's order."""
@@ -132,7 +133,7 @@ def single_op_inputs(rng: np.random.Generator, shape) -> list[tuple[str, np.ndar
     return cases
 
 
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", range(5))
 def test_single_hybrid_conv_matches_litert(seed, cache):
     rng = np.random.default_rng(5_000 + seed)
     model_bytes, shape = hybrid_conv_model(rng, batch=1 + seed % 2, zero_bias=seed % 3 == 0)
@@ -143,6 +144,69 @@ def test_single_hybrid_conv_matches_litert(seed, cache):
         for cores in (1, 2):
             got = model.run_native([x], cores=cores, target="rv32-smp", cache_dir=cache).outputs[0]
             assert_bit_exact(got, theirs, f"seed {seed} {label} (native, {cores} cores)")
+
+
+def per_channel_model(rng: np.random.Generator, depthwise: bool) -> tuple[bytes, tuple]:
+    """Hybrid CONV_2D with differing per-channel weight scales, or hybrid DEPTHWISE_CONV_2D."""
+    batch, in_c = int(rng.integers(1, 3)), int(rng.integers(1, 5))
+    out_c = in_c * int(rng.integers(1, 3)) if depthwise else int(rng.integers(2, 7))
+    fh, fw = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+    padding, stride_h, stride_w = int(rng.integers(0, 2)), int(rng.integers(1, 3)), int(rng.integers(1, 3))
+    activation = int(rng.choice([0, RELU, RELU6]))
+    win = window_2d(8, 7, fh, fw, stride_h, stride_w, padding, 1, 1)
+    b = ModelBuilder()
+    x = b.tensor((batch, 8, 7, in_c), "float32")
+    weights = rng.integers(-127, 128, (1, fh, fw, out_c) if depthwise else (out_c, fh, fw, in_c)).astype(np.int8)
+    scales = np.linspace(0.002, 0.05, out_c) * rng.uniform(0.5, 1.5)  # all different
+    w = b.tensor(weights.shape, "int8", quant=(list(scales), [0] * out_c, 3 if depthwise else 0), data=weights)
+    bias = b.tensor((out_c,), "float32", data=rng.normal(size=out_c).astype(np.float32))
+    y = b.tensor((batch, win.out_h, win.out_w, out_c), "float32")
+    common = dict(padding=padding, strideW=stride_w, strideH=stride_h, fusedActivationFunction=activation)
+    if depthwise:
+        b.op("DEPTHWISE_CONV_2D", [x, w, bias], [y], "DepthwiseConv2DOptions", depthMultiplier=out_c // in_c, **common)
+    else:
+        b.op("CONV_2D", [x, w, bias], [y], "Conv2DOptions", **common)
+    return b.build(inputs=[x], outputs=[y]), (batch, 8, 7, in_c)
+
+
+@pytest.mark.parametrize("depthwise", [False, True])
+def test_per_channel_hybrid_conv_matches_litert_on_finite_inputs(depthwise, cache):
+    """Asymmetric input quantisation (float32 scale and zero point), per-channel rescale: bit-exact
+    with LiteRT on finite inputs (mixed signs, one sign, ±FLT_MAX). With ±inf and NaN LiteRT's
+    asymmetric quantiser was not matched (docs/semantics.md): there the reference and the C kernel
+    agree with each other."""
+    rng = np.random.default_rng(7_000 + depthwise)
+    for _ in range(3):
+        model_bytes, shape = per_channel_model(rng, depthwise)
+        model = arielml.load(model_bytes)
+        x = rng.uniform(-4, 4, shape).astype(np.float32)
+        cases = (("mixed", x), ("positive", np.abs(x)), ("negative", -np.abs(x)),
+                 ("±FLT_MAX", sprinkle(rng, x, SPECIALS[3:], 3)), ("all zero", np.zeros(shape, np.float32)))
+        for label, values in cases:
+            theirs = run_litert(model_bytes, [values])[0]
+            assert_bit_exact(model.run([values])[0], theirs, f"{label} (reference)")
+            for cores in (1, 2):
+                got = model.run_native([values], cores=cores, target="rv32-smp", cache_dir=cache).outputs[0]
+                assert_bit_exact(got, theirs, f"{label} (native, {cores} cores)")
+        special = sprinkle(rng, x, SPECIALS, 6)
+        assert_bit_exact(model.run_native([special], cores=2, target="rv32-smp", cache_dir=cache).outputs[0],
+                         model.run([special])[0], "specials: native vs reference")
+
+
+def test_equal_per_channel_scales_take_the_symmetric_path():
+    """LiteRT treats a CONV_2D whose per-channel scales are all equal as per-tensor (symmetric input
+    quantisation); so does arielml."""
+    rng = np.random.default_rng(8)
+    b = ModelBuilder()
+    x = b.tensor((1, 6, 5, 3), "float32")
+    weights = rng.integers(-127, 128, (4, 3, 3, 3)).astype(np.int8)
+    w = b.tensor(weights.shape, "int8", quant=([0.02] * 4, [0] * 4, 0), data=weights)
+    bias = b.tensor((4,), "float32", data=rng.normal(size=4).astype(np.float32))
+    y = b.tensor((1, 4, 3, 4), "float32")
+    b.op("CONV_2D", [x, w, bias], [y], "Conv2DOptions", padding=1, strideW=1, strideH=1)
+    model_bytes = b.build(inputs=[x], outputs=[y])
+    values = rng.uniform(-4, 4, (1, 6, 5, 3)).astype(np.float32)
+    assert_bit_exact(arielml.load(model_bytes).run([values])[0], run_litert(model_bytes, [values])[0], "equal scales")
 
 
 def hybrid_fc_model(rng: np.random.Generator, activation: int) -> tuple[bytes, tuple]:
@@ -163,15 +227,14 @@ def test_single_hybrid_fully_connected_matches_litert(activation, cache):
     """Each row is quantised on its own; LiteRT's activation here keeps infinities (no ±FLT_MAX
     clamp) and turns NaN into the lower bound."""
     rng = np.random.default_rng(6_000 + activation)
-    for _ in range(2):
-        model_bytes, shape = hybrid_fc_model(rng, activation)
-        model = arielml.load(model_bytes)
-        for label, x in single_op_inputs(rng, shape):
-            theirs = run_litert(model_bytes, [x])[0]
-            assert_bit_exact(model.run([x])[0], theirs, f"act {activation} {label} (reference)")
-            for cores in (1, 2):
-                got = model.run_native([x], cores=cores, target="rv32-smp", cache_dir=cache).outputs[0]
-                assert_bit_exact(got, theirs, f"act {activation} {label} (native, {cores} cores)")
+    model_bytes, shape = hybrid_fc_model(rng, activation)
+    model = arielml.load(model_bytes)
+    for label, x in single_op_inputs(rng, shape):
+        theirs = run_litert(model_bytes, [x])[0]
+        assert_bit_exact(model.run([x])[0], theirs, f"act {activation} {label} (reference)")
+        for cores in (1, 2):
+            got = model.run_native([x], cores=cores, target="rv32-smp", cache_dir=cache).outputs[0]
+            assert_bit_exact(got, theirs, f"act {activation} {label} (native, {cores} cores)")
 
 
 @pytest.mark.parametrize("rows", [[[np.nan, 0, 0, 0, np.nan]], [[np.nan, 0, 0, 0, 0, 0, 0, np.nan]],

@@ -2,12 +2,12 @@
 
 Supported variants (anything else is rejected by `check`):
   - float32 activations and weights (float bias);
-  - hybrid: float32 activations with int8 weights carrying quantisation parameters. CONV_2D with
-    per-tensor weight scales computes as LiteRT does, bit for bit: the input quantised on the fly
-    per batch, an int32 accumulation, one float rescale (ops/hybrid.py). Per-channel hybrid CONV_2D
-    and hybrid DEPTHWISE_CONV_2D dequantise the weights once at prepare time and run in float,
-    agreeing with LiteRT only within its input quantisation error (tests/test_ops_conv.py,
-    docs/semantics.md);
+  - hybrid: float32 activations with int8 weights carrying quantisation parameters (zero point 0)
+    compute as LiteRT does, bit for bit: the input quantised on the fly per batch (symmetric for
+    CONV_2D with equal weight scales, asymmetric for differing scales and for DEPTHWISE_CONV_2D), an
+    int32 accumulation, a float rescale (ops/hybrid.py; the asymmetric path matches LiteRT on finite
+    inputs only). Hybrid weights with a non-zero zero point are dequantised once at prepare time and
+    run in float, agreeing with LiteRT only within its input quantisation error;
   - int8 activations, int8 weights (per-tensor or per-channel scales, zero point 0), int32 bias;
   - legacy uint8: uint8 activations and uint8 weights with any zero points (per-tensor), int32 bias;
   - 16x8: int16 activations (zero point 0), int8 weights, int64 bias (int64 accumulator and the
@@ -36,7 +36,7 @@ from arielml.ir import NO_TENSOR, Graph, Node, Tensor
 from arielml.ops.common import (PADDING_SAME, PADDING_VALID, Requant, Window2D, conv_requant, float_clamp,
                                 padded_input, quantisation_problem, window_2d, window_columns, window_tap)
 from arielml.ops.float_order import conv_in_order, depthwise_in_order, overflow_possible
-from arielml.ops.hybrid import HYBRID_MAX_WINDOW, hybrid_conv
+from arielml.ops.hybrid import HYBRID_ASYM_MAX_WINDOW, HYBRID_MAX_WINDOW, hybrid_conv, hybrid_conv_per_channel
 from arielml.ops.kernel_support import (bias_index, check_shifts, check_window, dequantised_weights, folded_bias,
                                         requant_arrays, require_constant, rounding_code, rq_field)
 from arielml.ops.quant_math import DOUBLE_ROUNDING, multiply_by_quantized_multiplier_int64, wrap_int32
@@ -84,6 +84,9 @@ class ConvParams:
     float_weights: np.ndarray | None = None  # hybrid models: weights dequantised at prepare time
     # per-tensor hybrid CONV_2D: the weight scale; the int8 weights are used as stored (exact, see ops/hybrid.py)
     hybrid_filter_scale: float | None = None
+    # hybrid CONV_2D with differing per-channel scales, and hybrid DEPTHWISE_CONV_2D: the weight scale
+    # of every output channel; the input is quantised asymmetrically (ops/hybrid.py)
+    hybrid_channel_scales: np.ndarray | None = None
 
 
 # ---- checks and shapes -----------------------------------------------------------------------------
@@ -168,8 +171,11 @@ def _check_types(node: Node, x: Tensor, w: Tensor, bias: Tensor | None, out: Ten
             raise unsupported(node, "grouped hybrid convolution is not supported (LiteRT rejects or mis-sizes it)")
         if node.op == "DEPTHWISE_CONV_2D" and len(w.quant.scale) != channels:
             raise unsupported(node, "hybrid depthwise weights must be quantised per channel (as LiteRT requires)")
-        if _exact_hybrid(node, w) and w.shape[1] * w.shape[2] * w.shape[3] > HYBRID_MAX_WINDOW:
-            raise unsupported(node, f"the hybrid convolution window has more than {HYBRID_MAX_WINDOW} taps "
+        mode = _hybrid_mode(node, w)
+        taps = w.shape[1] * w.shape[2] * (1 if node.op == "DEPTHWISE_CONV_2D" else w.shape[3])
+        limit = HYBRID_MAX_WINDOW if mode == "symmetric" else HYBRID_ASYM_MAX_WINDOW
+        if mode is not None and taps > limit:
+            raise unsupported(node, f"the hybrid convolution window has more than {limit} taps "
                                     "(LiteRT's int32 accumulator could overflow)")
         return
     if (x.dtype, w.dtype) not in _QUANTISED or out.dtype != x.dtype:
@@ -198,9 +204,16 @@ def _check_types(node: Node, x: Tensor, w: Tensor, bias: Tensor | None, out: Ten
                                     f"{node.options.quantized_bias_type}; re-export the model")
 
 
-def _exact_hybrid(node: Node, w: Tensor) -> bool:
-    """Hybrid CONV_2D with one weight scale: computed as LiteRT does (ops/hybrid.py)."""
-    return node.op == "CONV_2D" and w.quant is not None and len(w.quant.scale) == 1 and w.quant.zero_point[0] == 0
+def _hybrid_mode(node: Node, w: Tensor) -> str | None:
+    """How LiteRT quantises a hybrid convolution's input, which arielml then reproduces exactly
+    (ops/hybrid.py): "symmetric" for CONV_2D whose weight scales are all equal (LiteRT takes its
+    per-tensor path then), "asymmetric" for CONV_2D with differing scales and for DEPTHWISE_CONV_2D;
+    None (weights dequantised instead) for weights with a non-zero zero point."""
+    if w.quant is None or any(z != 0 for z in w.quant.zero_point):
+        return None
+    if node.op == "CONV_2D" and len(set(w.quant.scale)) == 1:
+        return "symmetric"
+    return "asymmetric"
 
 
 def _check_weight_scales(node: Node, w: Tensor, channels: int, axis: int) -> None:
@@ -228,11 +241,13 @@ def prepare(node: Node, graph: Graph, semantics: Semantics) -> ConvParams:
                   depthwise=depthwise, groups=1 if depthwise else x.shape[3] // w.shape[3],
                   depth_multiplier=channels // x.shape[3] if depthwise else 1)
     if x.dtype == "float32":
-        if _is_hybrid(x, w) and _exact_hybrid(node, w):
+        mode = _hybrid_mode(node, w) if _is_hybrid(x, w) else None
+        if mode is not None:
             # float_weights kept for what reads the weights' values (tests bound the error of the
-            # dequantising paths with them); this path computes with the int8 weights
-            return ConvParams(**common, clamp=float_clamp(activation), float_weights=dequantised_weights(w),
-                              hybrid_filter_scale=float(w.quant.scale[0]))
+            # dequantising paths with them); these paths compute with the int8 weights
+            exact = dict(hybrid_filter_scale=float(w.quant.scale[0])) if mode == "symmetric" else \
+                dict(hybrid_channel_scales=np.asarray(w.quant.scale, np.float32))
+            return ConvParams(**common, clamp=float_clamp(activation), float_weights=dequantised_weights(w), **exact)
         hybrid = dequantised_weights(w) if _is_hybrid(x, w) else None
         return ConvParams(**common, clamp=float_clamp(activation), float_weights=hybrid)
     # Both LiteRT's reference kernels and TFLite Micro requantise convolutions with gemmlowp's double
@@ -292,6 +307,9 @@ def evaluate(p: ConvParams, inputs: list[np.ndarray | None]) -> list[np.ndarray]
     bias = inputs[2] if len(inputs) > 2 else None
     if p.hybrid_filter_scale is not None:
         return [hybrid_conv(x, w, p.hybrid_filter_scale, bias, p.window, p.clamp)]
+    if p.hybrid_channel_scales is not None:
+        return [hybrid_conv_per_channel(x, w, p.hybrid_channel_scales, bias, p.window, p.clamp,
+                                        p.depth_multiplier if p.depthwise else 0)]
     if p.requant is None:  # float32 or hybrid: accumulate in float64, round once to float32
         weights = p.float_weights if p.float_weights is not None else w
         if p.depthwise:  # few taps per output: LiteRT's float32 order costs little and is bit-exact
@@ -364,6 +382,11 @@ def lower(node: Node, graph: Graph, p: ConvParams) -> KernelCall:
         fields = geometry + (("act_min", float(p.clamp[0])), ("act_max", float(p.clamp[1])),
                              ("filter_scale", float(p.hybrid_filter_scale)))
         return KernelCall("ariel_conv_hybrid_f32", "ariel_conv_hybrid_params", fields, buffers, "hybrid_f32.c")
+    if p.hybrid_channel_scales is not None:  # asymmetric input quantisation, per-channel rescale
+        fields = geometry + (("act_min", float(p.clamp[0])), ("act_max", float(p.clamp[1])),
+                             ("channel_scales", CArray.of("float", p.hybrid_channel_scales)))
+        return KernelCall(f"ariel_{name}_hybrid_pc_f32", "ariel_conv_hybrid_pc_params", fields, buffers,
+                          "hybrid_f32.c")
     if p.requant is None:  # float32, or hybrid with the weights dequantised by prepare
         hybrid = p.float_weights is not None
         fields = geometry + (("act_min", float(p.clamp[0])), ("act_max", float(p.clamp[1])),

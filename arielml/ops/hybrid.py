@@ -1,5 +1,8 @@
-"""Hybrid CONV_2D and FULLY_CONNECTED (float32 activations, int8 weights quantised per tensor),
-computed the way LiteRT's kernels compute them, bit for bit - also for ±inf, NaN and ±FLT_MAX inputs.
+"""Hybrid CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED (float32 activations, int8 weights),
+computed the way LiteRT's kernels compute them, bit for bit. With per-tensor weights (below, and
+CONV_2D whose per-channel scales are all equal, which LiteRT treats as per-tensor) also for ±inf,
+NaN and ±FLT_MAX inputs; per-channel CONV_2D and DEPTHWISE_CONV_2D quantise asymmetrically
+(`asymmetric_quantize`, matched on finite inputs only).
 
 LiteRT does not dequantise the weights. For each batch it quantises the float input on the fly:
   1. min and max of the batch's values, found as std::minmax_element finds them (libstdc++: pairs
@@ -21,14 +24,14 @@ LiteRT does not dequantise the weights. For each batch it quantises the float in
 FULLY_CONNECTED first skips an all-zero input (`is_zero_vector`: the output is the bias), else
 quantises each row (batch = row) the same way and computes bias + float(acc) * scale, then a
 different activation (`vector_activation`).
-Measured against LiteRT's reference op resolver (BUILTIN_REF, which for these per-tensor cases runs
-the same code as its optimised resolver) in tests/test_hybrid_exact.py. The C kernels in
+Measured against LiteRT's reference op resolver (BUILTIN_REF; for the per-tensor cases it runs the
+same code as its optimised resolver) in tests/test_hybrid_exact.py. The C kernels in
 runtime/kernels/hybrid_f32.c compute the same thing."""
 from __future__ import annotations
 
 import numpy as np
 
-from arielml.ops.common import Window2D, window_columns
+from arielml.ops.common import Window2D, padded_input, window_columns, window_tap
 
 QUANT_LIMIT = 127  # symmetric int8: -127..127
 SIMD_WIDTH = 8  # values LiteRT's x86 quantisation loop takes at once (measured: +inf saturates only there)
@@ -163,3 +166,74 @@ def vector_activation(y: np.ndarray, activation: str) -> np.ndarray:
     if lo is not None:
         y = np.where(np.float32(lo) < y, y, np.float32(lo))  # std::max(lo, y): NaN gives lo
     return y.astype(np.float32)
+
+
+# ---- per-channel weights: asymmetric input quantisation ------------------------------------------
+
+ASYM_MIN, ASYM_MAX = -128, 127
+# taps per output for which acc = sum of w * (q - zero point) fits int32: 127 * 255 * taps < 2^31
+HYBRID_ASYM_MAX_WINDOW = (2 ** 31 - 1) // (QUANT_LIMIT * (ASYM_MAX - ASYM_MIN))
+
+
+def asymmetric_quantize(values: np.ndarray) -> tuple[np.ndarray, np.float32, int]:
+    """int8 values (as int32), float32 scale and zero point of one batch, as LiteRT quantises the
+    input of per-channel hybrid CONV_2D and DEPTHWISE_CONV_2D. Measured on finite inputs: rmin =
+    min(0, min), rmax = max(0, max); equal means all zero (scale 1, zero point 0); else, in float32,
+    scale = (rmax - rmin) / 255, the zero point from whichever end has the smaller error
+    (-128 - rmin / scale or 127 - rmax / scale), clamped to [-128, 127] and rounded half away from
+    zero; q = clamp(round_half_away(zero_point + x * (1 / scale)), -128, 127).
+    Non-finite inputs are NOT matched (LiteRT's NaN and infinity handling on this path was not
+    pinned down); arielml's own rule there: NaN gives -128, ±inf saturate, as in `quantise` of the
+    C kernel."""
+    lo, hi = minmax_element(values)
+    f = np.float32
+    rmin = lo if lo < 0 else f(0.0)  # std::min(0.0f, min)
+    rmax = hi if f(0.0) < hi else f(0.0)  # std::max(0.0f, max)
+    if rmin == rmax:
+        return np.zeros(values.shape, np.int32), f(1.0), 0
+    with np.errstate(all="ignore"):
+        scale = f(f(rmax - rmin) / f(ASYM_MAX - ASYM_MIN))
+        from_min, from_max = f(ASYM_MIN) - f(rmin / scale), f(ASYM_MAX) - f(rmax / scale)
+        error_min = f(-ASYM_MIN) + np.abs(f(rmin / scale))
+        error_max = f(ASYM_MAX) + np.abs(f(rmax / scale))
+        zero = from_min if error_min < error_max else from_max
+        zero_point = ASYM_MIN if zero <= ASYM_MIN else ASYM_MAX if zero >= ASYM_MAX else \
+            0 if np.isnan(zero) else int(np.copysign(np.floor(np.abs(np.float64(zero)) + 0.5), zero))
+        inverse = f(f(1.0) / scale)
+        product = (f(zero_point) + values.astype(f) * inverse).astype(np.float64)
+    rounded = np.copysign(np.floor(np.abs(product) + 0.5), product)
+    q = np.where(np.isnan(rounded), ASYM_MIN, rounded)
+    return np.clip(q, ASYM_MIN, ASYM_MAX).astype(np.int32), scale, zero_point
+
+
+def hybrid_conv_per_channel(x: np.ndarray, weights: np.ndarray, scales: np.ndarray, bias: np.ndarray | None,
+                            win: Window2D, clamp: tuple[float, float], depth_multiplier: int = 0) -> np.ndarray:
+    """Per-channel hybrid CONV_2D (weights (out_c, KH, KW, C)) or, with depth_multiplier >= 1,
+    DEPTHWISE_CONV_2D (weights (1, KH, KW, out_c)): acc = sum of w * (q - zero point) over the taps
+    inside the input (int32, exact), then conv: (float(acc) * channel scale) * input scale,
+    depthwise: float(acc) * (channel scale * input scale); + bias; clamped (NaN passes)."""
+    depthwise = depth_multiplier >= 1
+    out_c = weights.shape[3] if depthwise else weights.shape[0]
+    result = np.empty((x.shape[0], win.out_h, win.out_w, out_c), np.float32)
+    channel_scales = np.asarray(scales, np.float32)
+    bias32 = np.zeros(out_c, np.float32) if bias is None else bias.astype(np.float32)
+    for b in range(x.shape[0]):
+        q, input_scale, zero_point = asymmetric_quantize(x[b])
+        centred = (q - zero_point).astype(np.float64)[None]  # taps outside the input add 0
+        if depthwise:
+            xp = padded_input(centred, win, 0.0)
+            acc = np.zeros((win.out_h, win.out_w, out_c))
+            for i in range(win.filter_h):
+                for j in range(win.filter_w):
+                    acc += np.repeat(window_tap(xp, win, i, j)[0], depth_multiplier, axis=-1) * weights[0, i, j]
+        else:
+            cols = window_columns(centred, win, 0.0)
+            acc = (cols.reshape(-1, weights[0].size) @ weights.astype(np.float64).reshape(out_c, -1).T)
+        acc32 = acc.astype(np.int64).astype(np.float32).reshape(win.out_h, win.out_w, out_c)
+        with np.errstate(all="ignore"):
+            if depthwise:
+                y = acc32 * (channel_scales * input_scale)
+            else:
+                y = (acc32 * channel_scales) * input_scale
+            result[b] = _clamp(y + bias32, clamp)
+    return result

@@ -128,11 +128,21 @@ typedef struct {
     float filter_scale;
 } ariel_conv_hybrid_params;
 
+/* hybrid CONV_2D with differing per-channel weight scales, and hybrid DEPTHWISE_CONV_2D (buffers as
+ * above): input quantised asymmetrically per batch, rescaled per output channel */
+typedef struct {
+    ariel_conv_geometry g;
+    float act_min, act_max;
+    const float *channel_scales; /* [out_c] */
+} ariel_conv_hybrid_pc_params;
+
 void ariel_conv_s8(const void *params, void *const *buffers, int32_t begin, int32_t end);
 void ariel_conv_u8(const void *params, void *const *buffers, int32_t begin, int32_t end);
 void ariel_conv_s16(const void *params, void *const *buffers, int32_t begin, int32_t end);
 void ariel_conv_f32(const void *params, void *const *buffers, int32_t begin, int32_t end);
 void ariel_conv_hybrid_f32(const void *params, void *const *buffers, int32_t begin, int32_t end);
+void ariel_conv_hybrid_pc_f32(const void *params, void *const *buffers, int32_t begin, int32_t end);
+void ariel_depthwise_conv_hybrid_pc_f32(const void *params, void *const *buffers, int32_t begin, int32_t end);
 void ariel_depthwise_conv_s8(const void *params, void *const *buffers, int32_t begin, int32_t end);
 void ariel_depthwise_conv_u8(const void *params, void *const *buffers, int32_t begin, int32_t end);
 void ariel_depthwise_conv_s16(const void *params, void *const *buffers, int32_t begin, int32_t end);

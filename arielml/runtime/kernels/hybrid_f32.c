@@ -1,6 +1,6 @@
-/* kernels/hybrid_f32.c - hybrid CONV_2D and FULLY_CONNECTED: float32 input and output, int8 weights
- * quantised per tensor (zero point 0), float bias. Computed as LiteRT computes it (arielml/ops/hybrid.py has the
- * reasoning and the measurements):
+/* kernels/hybrid_f32.c - hybrid CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED: float32 input and
+ * output, int8 weights (zero point 0), float bias. First half: per-tensor weights, computed as
+ * LiteRT computes them (arielml/ops/hybrid.py has the reasoning and the measurements):
  *   - each batch's input is quantised on the fly to symmetric int8 with scale range / 127, where
  *     range = max(|min|, |max|) and min, max come from the pairwise scan of std::minmax_element
  *     (the scan decides where a NaN ends up, so it is replayed exactly);
@@ -11,9 +11,11 @@
  *   - int32 accumulation of q * w (padding taps add nothing), then
  *     out = clamp((0.0f + (float)acc * (input_scale * filter_scale)) + bias).
  * FULLY_CONNECTED gives the bias for an all-zero input (LiteRT's own test, below), else quantises
- * each row the same way and computes bias + (float)acc * scale, then LiteRT's vector activation (only the activation's own bounds; NaN becomes the lower bound).
+ * each row the same way and computes bias + (float)acc * scale, then LiteRT's vector activation
+ * (only the activation's own bounds; NaN becomes the lower bound).
  * Every work item recomputes its batch's (row's) range from the input, so any split of the work
- * gives the same scale. Taps per output <= 133143 (checked by the compiler): |acc| < 2^31. */
+ * gives the same scale. Taps per output <= 133143 (checked by the compiler): |acc| < 2^31.
+ * Per-channel CONV_2D and DEPTHWISE_CONV_2D quantise asymmetrically: see the second half. */
 #include "ariel_kernels.h"
 
 /* std::minmax_element over n >= 1 floats with operator<: first minimum, last maximum */
@@ -236,6 +238,156 @@ void ariel_fully_connected_hybrid_f32(const void *params, void *const *buffers, 
         if (++unit == p->units) {
             unit = 0;
             row++;
+        }
+    }
+}
+
+/* ---- per-channel CONV_2D and DEPTHWISE_CONV_2D: asymmetric input quantisation ------------------
+ * (ops/hybrid.py, asymmetric_quantize: matched with LiteRT on finite inputs). All in float32:
+ * rmin = min(0, min), rmax = max(0, max); scale = (rmax - rmin) / 255; the zero point from the end
+ * with the smaller error, clamped to [-128, 127], rounded half away; q = clamp(round(zero point +
+ * x / scale), -128, 127) with NaN giving -128. Returns 0 when rmin == rmax (every q - zero point is 0). */
+
+static int32_t round_half_away(float v) /* |v| < 2^31 */
+{
+    int32_t t = (int32_t)v;
+    const float frac = v - (float)t; /* exact */
+    if (frac >= 0.5f) {
+        t++;
+    } else if (frac <= -0.5f) {
+        t--;
+    }
+    return t;
+}
+
+static int32_t asymmetric_scales(const float *x, int32_t n, float *inverse, float *scale, int32_t *zero_point)
+{
+    float lo, hi, rmin, rmax, s, zero;
+    minmax_scan(x, n, &lo, &hi);
+    rmin = lo < 0.0f ? lo : 0.0f; /* std::min(0.0f, lo): NaN gives 0 */
+    rmax = 0.0f < hi ? hi : 0.0f;
+    if (rmin == rmax) {
+        *inverse = 0.0f;
+        *scale = 1.0f;
+        *zero_point = 0;
+        return 0;
+    }
+    s = (rmax - rmin) / 255.0f;
+    {
+        const float from_min = -128.0f - rmin / s, from_max = 127.0f - rmax / s;
+        const float error_min = 128.0f + abs_f32(rmin / s), error_max = 127.0f + abs_f32(rmax / s);
+        zero = error_min < error_max ? from_min : from_max;
+    }
+    *zero_point = zero <= -128.0f ? -128 : zero >= 127.0f ? 127 : zero != zero ? 0 : round_half_away(zero);
+    *scale = s;
+    *inverse = 1.0f / s;
+    return 1;
+}
+
+static int32_t quantise_asymmetric(float x, float inverse, int32_t zero_point)
+{
+    const float p = (float)zero_point + x * inverse;
+    if (p != p || p <= -128.0f) {
+        return -128;
+    }
+    return p >= 127.0f ? 127 : round_half_away(p);
+}
+
+void ariel_conv_hybrid_pc_f32(const void *params, void *const *buffers, int32_t begin, int32_t end)
+{
+    const ariel_conv_hybrid_pc_params *p = (const ariel_conv_hybrid_pc_params *)params;
+    const ariel_conv_geometry *g = &p->g;
+    const float *input = (const float *)buffers[0];
+    const int8_t *weights = (const int8_t *)buffers[1];
+    const float *bias = (const float *)buffers[2];
+    float *output = (float *)buffers[3];
+    const int32_t image_size = g->in_h * g->in_w * g->in_c;
+    const int32_t window = g->filter_h * g->filter_w * g->in_c;
+    int32_t item;
+    for (item = begin; item < end; item++) {
+        int32_t row, c_begin, c_end, ox, oc, zero_point, quantised;
+        float inverse, input_scale;
+        ariel_conv_place(g, item, &row, &c_begin, &c_end);
+        {
+            const int32_t batch = row / g->out_h;
+            const int32_t oy = row - batch * g->out_h;
+            const float *image = input + batch * image_size;
+            quantised = asymmetric_scales(image, image_size, &inverse, &input_scale, &zero_point);
+            for (ox = 0; ox < g->out_w; ox++) {
+                for (oc = c_begin; oc < c_end; oc++) {
+                    const int8_t *w = weights + oc * window;
+                    int32_t acc = 0; /* |w * (q - zero point)| <= 127 * 255 per tap */
+                    int32_t ky, kx, c, at;
+                    float y;
+                    for (ky = 0; quantised && ky < g->filter_h; ky++) {
+                        const int32_t iy = oy * g->stride_h - g->pad_top + ky * g->dilation_h;
+                        for (kx = 0; kx < g->filter_w; kx++, w += g->in_c) {
+                            const int32_t ix = ox * g->stride_w - g->pad_left + kx * g->dilation_w;
+                            if (iy < 0 || iy >= g->in_h || ix < 0 || ix >= g->in_w) {
+                                continue; /* taps outside the input add nothing */
+                            }
+                            at = (iy * g->in_w + ix) * g->in_c;
+                            for (c = 0; c < g->in_c; c++) {
+                                acc += (quantise_asymmetric(image[at + c], inverse, zero_point) - zero_point) *
+                                       (int32_t)w[c];
+                            }
+                        }
+                    }
+                    y = ((float)acc * p->channel_scales[oc]) * input_scale;
+                    y += bias != 0 ? bias[oc] : 0.0f;
+                    output[(row * g->out_w + ox) * g->out_c + oc] =
+                        y < p->act_min ? p->act_min : y > p->act_max ? p->act_max : y;
+                }
+            }
+        }
+    }
+}
+
+void ariel_depthwise_conv_hybrid_pc_f32(const void *params, void *const *buffers, int32_t begin, int32_t end)
+{
+    const ariel_conv_hybrid_pc_params *p = (const ariel_conv_hybrid_pc_params *)params;
+    const ariel_conv_geometry *g = &p->g;
+    const float *input = (const float *)buffers[0];
+    const int8_t *weights = (const int8_t *)buffers[1];
+    const float *bias = (const float *)buffers[2];
+    float *output = (float *)buffers[3];
+    const int32_t image_size = g->in_h * g->in_w * g->in_c;
+    int32_t item;
+    for (item = begin; item < end; item++) {
+        int32_t row, c_begin, c_end, ox, oc, zero_point, quantised;
+        float inverse, input_scale;
+        ariel_conv_place(g, item, &row, &c_begin, &c_end);
+        {
+            const int32_t batch = row / g->out_h;
+            const int32_t oy = row - batch * g->out_h;
+            const float *image = input + batch * image_size;
+            quantised = asymmetric_scales(image, image_size, &inverse, &input_scale, &zero_point);
+            for (ox = 0; ox < g->out_w; ox++) {
+                for (oc = c_begin; oc < c_end; oc++) {
+                    const int32_t ic = oc / g->depth_multiplier;
+                    int32_t acc = 0;
+                    int32_t ky, kx;
+                    float y;
+                    for (ky = 0; quantised && ky < g->filter_h; ky++) {
+                        const int32_t iy = oy * g->stride_h - g->pad_top + ky * g->dilation_h;
+                        if (iy < 0 || iy >= g->in_h) {
+                            continue;
+                        }
+                        for (kx = 0; kx < g->filter_w; kx++) {
+                            const int32_t ix = ox * g->stride_w - g->pad_left + kx * g->dilation_w;
+                            if (ix >= 0 && ix < g->in_w) {
+                                const float v = image[(iy * g->in_w + ix) * g->in_c + ic];
+                                acc += (quantise_asymmetric(v, inverse, zero_point) - zero_point) *
+                                       (int32_t)weights[(ky * g->filter_w + kx) * g->out_c + oc];
+                            }
+                        }
+                    }
+                    y = (float)acc * (p->channel_scales[oc] * input_scale);
+                    y += bias != 0 ? bias[oc] : 0.0f;
+                    output[(row * g->out_w + ox) * g->out_c + oc] =
+                        y < p->act_min ? p->act_min : y > p->act_max ? p->act_max : y;
+                }
+            }
         }
     }
 }

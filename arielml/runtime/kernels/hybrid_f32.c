@@ -13,8 +13,9 @@
  * FULLY_CONNECTED gives the bias for an all-zero input (LiteRT's own test, below), else quantises
  * each row the same way and computes bias + (float)acc * scale, then LiteRT's vector activation
  * (only the activation's own bounds; NaN becomes the lower bound).
- * Every work item recomputes its batch's (row's) range from the input, so any split of the work
- * gives the same scale. Taps per output <= 133143 (checked by the compiler): |acc| < 2^31.
+ * Each call computes a batch's (row's) scales from the input once and reuses them for its work
+ * items of that batch, so any split of the work gives the same scales. Taps per output <= 133143
+ * (checked by the compiler): |acc| < 2^31.
  * Per-channel CONV_2D and DEPTHWISE_CONV_2D quantise asymmetrically: see the second half. */
 #include "ariel_kernels.h"
 
@@ -123,38 +124,50 @@ void ariel_conv_hybrid_f32(const void *params, void *const *buffers, int32_t beg
     const int32_t image_size = g->in_h * g->in_w * g->in_c;
     const int32_t window = g->filter_h * g->filter_w * g->in_c;
     const int32_t tail = image_size - image_size % 8; /* LiteRT's 8-wide loop ends here */
+    int32_t scaled_batch = -1; /* the batch whose scales are below (they depend on its input only) */
+    int32_t quantised = 0;     /* 0: every q is 0 */
+    float inverse = 0.0f, scale = 0.0f;
     int32_t item;
     for (item = begin; item < end; item++) {
         int32_t row, c_begin, c_end, ox, oc;
-        float inverse, input_scale, scale;
-        int32_t quantised; /* 0: every q is 0 */
         ariel_conv_place(g, item, &row, &c_begin, &c_end);
         {
             const int32_t batch = row / g->out_h;
             const int32_t oy = row - batch * g->out_h;
             const float *image = input + batch * image_size;
-            quantised = batch_scales(image, image_size, &inverse, &input_scale);
-            scale = input_scale * p->filter_scale;
+            if (batch != scaled_batch) {
+                float input_scale;
+                quantised = batch_scales(image, image_size, &inverse, &input_scale);
+                scale = input_scale * p->filter_scale;
+                scaled_batch = batch;
+            }
             for (ox = 0; ox < g->out_w; ox++) {
+                int32_t acc[ARIEL_CONV_MAX_CHANNEL_BLOCK];
+                int32_t ky, kx, c, at;
                 for (oc = c_begin; oc < c_end; oc++) {
-                    const int8_t *w = weights + oc * window;
-                    int32_t acc = 0;
-                    int32_t ky, kx, c, at;
-                    float y;
-                    for (ky = 0; quantised && ky < g->filter_h; ky++) {
-                        const int32_t iy = oy * g->stride_h - g->pad_top + ky * g->dilation_h;
-                        for (kx = 0; kx < g->filter_w; kx++, w += g->in_c) {
-                            const int32_t ix = ox * g->stride_w - g->pad_left + kx * g->dilation_w;
-                            if (iy < 0 || iy >= g->in_h || ix < 0 || ix >= g->in_w) {
-                                continue;
-                            }
-                            at = (iy * g->in_w + ix) * g->in_c; /* index in the batch */
-                            for (c = 0; c < g->in_c; c++) {
-                                acc += quantise(image[at + c], inverse, at + c, tail) * (int32_t)w[c];
+                    acc[oc - c_begin] = 0;
+                }
+                for (ky = 0; quantised && ky < g->filter_h; ky++) {
+                    const int32_t iy = oy * g->stride_h - g->pad_top + ky * g->dilation_h;
+                    for (kx = 0; kx < g->filter_w; kx++) {
+                        const int32_t ix = ox * g->stride_w - g->pad_left + kx * g->dilation_w;
+                        const int32_t tap = (ky * g->filter_w + kx) * g->in_c;
+                        if (iy < 0 || iy >= g->in_h || ix < 0 || ix >= g->in_w) {
+                            continue; /* padding taps add nothing */
+                        }
+                        at = (iy * g->in_w + ix) * g->in_c; /* index in the batch */
+                        for (c = 0; c < g->in_c; c++) {
+                            /* each input quantised once, used by the whole channel block */
+                            const int32_t q = quantise(image[at + c], inverse, at + c, tail);
+                            const int8_t *w = weights + tap + c;
+                            for (oc = c_begin; oc < c_end; oc++) {
+                                acc[oc - c_begin] += q * (int32_t)w[oc * window];
                             }
                         }
                     }
-                    y = 0.0f + (float)acc * scale;
+                }
+                for (oc = c_begin; oc < c_end; oc++) {
+                    float y = 0.0f + (float)acc[oc - c_begin] * scale;
                     if (bias != 0) {
                         y += bias[oc];
                     }
@@ -303,37 +316,47 @@ void ariel_conv_hybrid_pc_f32(const void *params, void *const *buffers, int32_t 
     float *output = (float *)buffers[3];
     const int32_t image_size = g->in_h * g->in_w * g->in_c;
     const int32_t window = g->filter_h * g->filter_w * g->in_c;
+    int32_t scaled_batch = -1, quantised = 0, zero_point = 0;
+    float inverse = 0.0f, input_scale = 1.0f;
     int32_t item;
     for (item = begin; item < end; item++) {
-        int32_t row, c_begin, c_end, ox, oc, zero_point, quantised;
-        float inverse, input_scale;
+        int32_t row, c_begin, c_end, ox, oc;
         ariel_conv_place(g, item, &row, &c_begin, &c_end);
         {
             const int32_t batch = row / g->out_h;
             const int32_t oy = row - batch * g->out_h;
             const float *image = input + batch * image_size;
-            quantised = asymmetric_scales(image, image_size, &inverse, &input_scale, &zero_point);
+            if (batch != scaled_batch) {
+                quantised = asymmetric_scales(image, image_size, &inverse, &input_scale, &zero_point);
+                scaled_batch = batch;
+            }
             for (ox = 0; ox < g->out_w; ox++) {
+                int32_t acc[ARIEL_CONV_MAX_CHANNEL_BLOCK]; /* |w * (q - zero point)| <= 127 * 255 per tap */
+                int32_t ky, kx, c, at;
                 for (oc = c_begin; oc < c_end; oc++) {
-                    const int8_t *w = weights + oc * window;
-                    int32_t acc = 0; /* |w * (q - zero point)| <= 127 * 255 per tap */
-                    int32_t ky, kx, c, at;
-                    float y;
-                    for (ky = 0; quantised && ky < g->filter_h; ky++) {
-                        const int32_t iy = oy * g->stride_h - g->pad_top + ky * g->dilation_h;
-                        for (kx = 0; kx < g->filter_w; kx++, w += g->in_c) {
-                            const int32_t ix = ox * g->stride_w - g->pad_left + kx * g->dilation_w;
-                            if (iy < 0 || iy >= g->in_h || ix < 0 || ix >= g->in_w) {
-                                continue; /* taps outside the input add nothing */
-                            }
-                            at = (iy * g->in_w + ix) * g->in_c;
-                            for (c = 0; c < g->in_c; c++) {
-                                acc += (quantise_asymmetric(image[at + c], inverse, zero_point) - zero_point) *
-                                       (int32_t)w[c];
+                    acc[oc - c_begin] = 0;
+                }
+                for (ky = 0; quantised && ky < g->filter_h; ky++) {
+                    const int32_t iy = oy * g->stride_h - g->pad_top + ky * g->dilation_h;
+                    for (kx = 0; kx < g->filter_w; kx++) {
+                        const int32_t ix = ox * g->stride_w - g->pad_left + kx * g->dilation_w;
+                        const int32_t tap = (ky * g->filter_w + kx) * g->in_c;
+                        if (iy < 0 || iy >= g->in_h || ix < 0 || ix >= g->in_w) {
+                            continue; /* taps outside the input add nothing */
+                        }
+                        at = (iy * g->in_w + ix) * g->in_c;
+                        for (c = 0; c < g->in_c; c++) {
+                            const int32_t centred =
+                                quantise_asymmetric(image[at + c], inverse, zero_point) - zero_point;
+                            const int8_t *w = weights + tap + c;
+                            for (oc = c_begin; oc < c_end; oc++) {
+                                acc[oc - c_begin] += centred * (int32_t)w[oc * window];
                             }
                         }
                     }
-                    y = ((float)acc * p->channel_scales[oc]) * input_scale;
+                }
+                for (oc = c_begin; oc < c_end; oc++) {
+                    float y = ((float)acc[oc - c_begin] * p->channel_scales[oc]) * input_scale;
                     y += bias != 0 ? bias[oc] : 0.0f;
                     output[(row * g->out_w + ox) * g->out_c + oc] =
                         y < p->act_min ? p->act_min : y > p->act_max ? p->act_max : y;
@@ -352,16 +375,20 @@ void ariel_depthwise_conv_hybrid_pc_f32(const void *params, void *const *buffers
     const float *bias = (const float *)buffers[2];
     float *output = (float *)buffers[3];
     const int32_t image_size = g->in_h * g->in_w * g->in_c;
+    int32_t scaled_batch = -1, quantised = 0, zero_point = 0;
+    float inverse = 0.0f, input_scale = 1.0f;
     int32_t item;
     for (item = begin; item < end; item++) {
-        int32_t row, c_begin, c_end, ox, oc, zero_point, quantised;
-        float inverse, input_scale;
+        int32_t row, c_begin, c_end, ox, oc;
         ariel_conv_place(g, item, &row, &c_begin, &c_end);
         {
             const int32_t batch = row / g->out_h;
             const int32_t oy = row - batch * g->out_h;
             const float *image = input + batch * image_size;
-            quantised = asymmetric_scales(image, image_size, &inverse, &input_scale, &zero_point);
+            if (batch != scaled_batch) { /* the scales depend on the batch's input only */
+                quantised = asymmetric_scales(image, image_size, &inverse, &input_scale, &zero_point);
+                scaled_batch = batch;
+            }
             for (ox = 0; ox < g->out_w; ox++) {
                 for (oc = c_begin; oc < c_end; oc++) {
                     const int32_t ic = oc / g->depth_multiplier;

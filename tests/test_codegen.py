@@ -33,7 +33,7 @@ def test_library_layout_and_result(tmp_path):
     r = compile_model(ZOO / "mlcommons_tiny/ad01_int8.tflite", cores=3, target="rv32-smp", out_dir=tmp_path)
     for rel in ("model.h", "model.c", "model_weights.c", "README.md", "ariel/include/ariel_port.h",
                 "ariel/include/ariel_runtime.h", "ariel/include/ariel_kernels.h", "ariel/src/ariel_runtime.c",
-                "ariel/kernels/fully_connected.c"):
+                "ariel/kernels/fully_connected_s8.c"):
         assert rel in r.files and (tmp_path / rel).is_file()
     assert "ariel/kernels/conv.c" not in r.files  # only the kernels the model uses
     assert "model_posix.c" not in r.files  # rv32-smp: no posix port in the library

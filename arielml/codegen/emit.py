@@ -11,7 +11,7 @@ import numpy as np
 
 from arielml.codegen.header import C_TYPE_OF, render_header
 from arielml.codegen.kernel_call import CArray, KernelCall
-from arielml.codegen.library import port_files, port_sources, startup_files
+from arielml.codegen.library import kernel_variant_files, port_files, port_sources, startup_files
 from arielml.codegen.names import check_library_name, comment_text
 from arielml.codegen.readme import render_readme
 from arielml.errors import UnsupportedOperatorError
@@ -177,8 +177,10 @@ def runtime_files(plan: Plan) -> dict[str, str]:
     scheduler, the kernels the plan uses, and the port of every core type the plan runs on (posix
     on the host; the board's bare-metal port(s) otherwise, see codegen/library.py)."""
     headers = {f"include/{h.name}" for h in (RUNTIME / "include").glob("*.h")}
-    wanted = sorted(headers | {"src/ariel_runtime.c"} | {f"kernels/{s.call.source}" for s in plan.kernel_steps})
+    kernels = {s.call.source for s in plan.kernel_steps}
+    wanted = sorted(headers | {"src/ariel_runtime.c"} | {f"kernels/{s}" for s in kernels})
     files = {f"ariel/{rel}": (RUNTIME / rel).read_text() for rel in wanted}
+    files.update(kernel_variant_files(plan, sorted(kernels)))  # ISA-specific kernels of the plan's core types
     files.update(port_files(plan))
     return files
 

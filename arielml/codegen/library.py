@@ -57,6 +57,42 @@ def core_groups(plan: Plan) -> tuple[CoreGroup, ...]:
     return tuple(CoreGroup(types[name], tuple(ids), port_of(types[name])) for name, ids in groups.items())
 
 
+def image_sources(sources, core_type: CoreType) -> list:
+    """The sources of one image for `core_type`, in their order: an ISA-specific kernels/<dir>/<file>.c
+    of this core type (`CoreType.kernel_dirs`, most specific first) takes the place of the portable
+    kernels/<file>.c; other core types' kernel directories are left out. `sources` are paths or
+    strings, relative or absolute; the same kind comes back."""
+    sources = list(sources)
+    chosen: dict[Path, tuple[int, object]] = {}  # portable file -> (rank of its directory, replacement)
+    for source in sources:
+        path = Path(source)
+        if path.parent.parent.name == "kernels" and path.parent.name in core_type.kernel_dirs:
+            rank = core_type.kernel_dirs.index(path.parent.name)
+            portable = path.parent.parent / path.name
+            if portable not in chosen or rank < chosen[portable][0]:
+                chosen[portable] = (rank, source)
+    result = []
+    for source in sources:
+        path = Path(source)
+        if path.parent.parent.name == "kernels":
+            continue  # a kernel directory's file: placed where its portable file was
+        result.append(chosen[path][1] if path in chosen else source)
+    return result
+
+
+def kernel_variant_files(plan: Plan, kernel_sources) -> dict[str, str]:
+    """The ISA-specific replacements (runtime/kernels/<dir>/<file>) of the portable kernel files the
+    plan uses, for every core type it runs on, under ariel/."""
+    files = {}
+    for group in core_groups(plan) if not is_host(plan) else ():
+        for directory in group.core_type.kernel_dirs:
+            for source in kernel_sources:
+                rel = f"kernels/{directory}/{source}"
+                if (RUNTIME / rel).is_file():
+                    files[f"ariel/{rel}"] = (RUNTIME / rel).read_text()
+    return files
+
+
 def ports_of(plan: Plan) -> tuple[str, ...]:
     """The distinct ports the library carries (stm32h747's two core types share one port)."""
     return tuple(dict.fromkeys(g.port for g in core_groups(plan) if g.port is not None))

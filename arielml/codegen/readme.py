@@ -7,7 +7,8 @@ from pathlib import Path
 
 import arielml
 
-from arielml.codegen.library import BAREMETAL, CoreGroup, board_of, core_groups, is_host, linker_script_name
+from arielml.codegen.library import (BAREMETAL, CoreGroup, board_of, core_groups, image_sources, is_host,
+                                     linker_script_name)
 from arielml.codegen.header import plan_hash
 from arielml.codegen.names import comment_text
 from arielml.codegen.output_dir import MANIFEST
@@ -19,11 +20,12 @@ COMMON_FLAGS = "-std=c99 -O2 -ffunction-sections -fdata-sections"
 SIO_SPINLOCK_PORTS = ("rp2040", "rp2350-arm", "rp2-riscv")
 
 
-def _sources(files: dict[str, str], port: str | None) -> list[str]:
-    """The C files of one image: everything portable, plus its own port (not the host launcher)."""
+def _sources(files: dict[str, str], group: CoreGroup) -> list[str]:
+    """The C files of one image: the plan, the runtime and the kernels (the core type's ISA-specific
+    ones in place of their portable files), plus its own port (not the host launcher)."""
     portable = [rel for rel in files if rel.endswith(".c") and not rel.startswith("ariel/ports/")
                 and not rel.endswith("_posix.c")]
-    return portable + ([f"ariel/ports/{port}/port.c"] if port else [])
+    return image_sources(portable, group.core_type) + ([f"ariel/ports/{group.port}/port.c"] if group.port else [])
 
 
 def _flags(group: CoreGroup) -> str:
@@ -43,7 +45,9 @@ def _file_list(plan: Plan, files: dict[str, str]) -> str:
              f"- `{p}_weights.c`: weights and biases as const arrays.",
              "- `ariel/include`, `ariel/src`: the runtime (scheduler, barrier), the kernel ABI and the port "
              "contract (`ariel/include/ariel_port.h`).",
-             "- `ariel/kernels`: the kernels this model uses (portable C99)."]
+             "- `ariel/kernels`: the kernels this model uses (portable C99); a subdirectory (`arm_dsp`, "
+             "`armv6m`, `rv32`) holds ISA-specific versions of some of them, which an image of that core type "
+             "compiles instead of the portable file of the same name (the source lists below say which)."]
     if is_host(plan):
         lines.append(f"- `ariel/ports/posix`: the POSIX-threads port; `{p}_posix.c`: `{p}_run()` and `{p}_invoke()` on a pool of threads.")
     users: dict[str, list[str]] = {}
@@ -84,7 +88,7 @@ def _board_build(plan: Plan, files: dict[str, str]) -> str:
         title = f"### Image for {_cores_text(group.cores)}: {group.core_type.name}" if len(groups) > 1 else ""
         if title:
             out.append(title + "\n")
-        sources = _sources(files, group.port)
+        sources = _sources(files, group)
         compiler = group.core_type.toolchain + "gcc"
         out.append("Add to the firmware build (CMake, make, the vendor SDK's project, ...):\n")
         out.append("- sources: " + ", ".join(f"`{s}`" for s in sources))

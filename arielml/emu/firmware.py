@@ -23,6 +23,7 @@ from pathlib import Path
 from elftools.elf.elffile import ELFFile
 
 from arielml.cache import absolute, build_dir, build_failure, file_digest, install, write_atomic
+from arielml.codegen.library import image_sources
 from arielml.emu.linker import BOOT_BLOCK_BYTES, ImageLayout, arch_of, image_groups, linker_script
 from arielml.errors import BuildError, FitError
 from arielml.targets.boards import Board, CoreType, check_cores
@@ -281,7 +282,8 @@ def _compile_image(board: Board, core_type: CoreType, index: int, sources, inclu
     _, _, libc_include = _library_paths(core_type)
     port = RUNTIME / "ports" / board.port_for(core_type)
     crt0 = BAREMETAL / ("crt0_riscv.S" if arch_of(core_type) == "riscv" else "crt0_arm.S")
-    all_sources = [Path(s) for s in sources] + [port / "port.c", BAREMETAL / "crt_main.c", crt0]
+    # the core type's ISA-specific kernels replace their portable files in this image
+    all_sources = [Path(s) for s in image_sources(sources, core_type)] + [port / "port.c", BAREMETAL / "crt_main.c", crt0]
     # -ffp-contract=off: no fused multiply-adds on FPU cores, whose single rounding differs from
     # LiteRT's two (docs/semantics.md); the native build gets the same from -std=c99
     flags = [*core_type.gcc_flags, opt, "-g", "-ffp-contract=off", "-ffreestanding", "-ffunction-sections",

@@ -14,8 +14,8 @@ Supported variants (anything else is rejected by `check`):
     reduced-multiplier requantisation) or, for CONV_2D only, int32 bias declared by the options'
     quantized_bias_type (int32 accumulator, as TFLite templates it);
   - grouped CONV_2D (input channels a multiple of the weights' input channels), except hybrid.
-Every variant has a C kernel in runtime/kernels/conv.c (`lower`); the 8-bit kernels get the input
-offset folded into the bias at compile time.
+Every variant has a C kernel in runtime/kernels/conv_s8.c or conv.c (`lower`); the 8-bit kernels get the
+input offset folded into the bias at compile time.
 
 Requantisation of int32 accumulators uses gemmlowp's double rounding under both semantics: LiteRT's
 reference convolution kernels and TFLite Micro agree on it (measured; see tests/test_ops_conv.py).
@@ -338,10 +338,10 @@ def evaluate(p: ConvParams, inputs: list[np.ndarray | None]) -> list[np.ndarray]
     return [y.astype(p.out_dtype)]
 
 
-# ---- C lowering (runtime/kernels/conv.c) -------------------------------------------------------------
+# ---- C lowering (runtime/kernels/conv_s8.c, conv.c) -------------------------------------------------------------
 
 CHANNEL_BLOCK = 16  # output channels per work item (ARIEL_CONV_MAX_CHANNEL_BLOCK)
-DW_MAX_TAPS = 64  # filter taps of the repacked int8 depthwise kernel (DW_MAX_TAPS in kernels/conv.c)
+DW_MAX_TAPS = 64  # filter taps of the repacked int8 depthwise kernel (DW_MAX_TAPS in ariel_conv_q8_portable.h)
 
 
 def work_items(node: Node, graph: Graph) -> int:
@@ -408,13 +408,13 @@ def lower(node: Node, graph: Graph, p: ConvParams) -> KernelCall:
                            rq_field(*_per_channel(r, out.shape[3]), r.rounding))
         weights = buffers[1]
         if p.depthwise and x.dtype == "int8" and p.depth_multiplier == 1 and p.window.taps <= DW_MAX_TAPS:
-            # channel-major [out_c][filter_h * filter_w] for depthwise_dm1_s8 (kernels/conv.c), which
+            # channel-major [out_c][filter_h * filter_w] for depthwise_dm1_s8 (ariel_conv_q8_portable.h), which
             # then reads no other copy of the weights
             fields += (("packed_weights", CArray.of("int8_t", w.data.reshape(-1, w.shape[3]).T)),)
             weights = NO_TENSOR
-        kernel = f"ariel_{name}_{'s8' if x.dtype == 'int8' else 'u8'}"
-        return KernelCall(kernel, "ariel_conv_params", fields, (buffers[0], weights, NO_TENSOR, buffers[3]),
-                          "conv.c")
+        suffix, source = ("s8", "conv_s8.c") if x.dtype == "int8" else ("u8", "conv.c")
+        return KernelCall(f"ariel_{name}_{suffix}", "ariel_conv_params", fields,
+                          (buffers[0], weights, NO_TENSOR, buffers[3]), source)
     # 16x8: int64 requantisation needs 15 - shift in 1..46
     check_shifts(node, r.shift, hi=14 if p.wide_accumulator else 30)
     fields = common + (("wide", int(p.wide_accumulator)),

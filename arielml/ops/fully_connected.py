@@ -184,9 +184,10 @@ def lower(node: Node, graph: Graph, p: FullyConnectedParams) -> KernelCall:
         fields = shape + (("weight_offset", -p.weight_zero_point),) + output + requant_arrays(r) + (
             ("bias", folded_bias(bias, weight_sums, p.input_zero_point)), rq_field(r.multiplier, r.shift, r.rounding),
             ("acc_limit", single_rounding_acc_limit(r.shift, r.rounding)))
-        kernel = "ariel_fully_connected_s8" if x.dtype == "int8" else "ariel_fully_connected_u8"
+        suffix, source = ("s8", "fully_connected_s8.c") if x.dtype == "int8" else ("u8", "fully_connected.c")
         folded_buffers = (buffers[0], buffers[1], NO_TENSOR, buffers[3])  # the bias lives in params.bias
-        return KernelCall(kernel, "ariel_fully_connected_q8_params", fields, folded_buffers, "fully_connected.c")
+        return KernelCall(f"ariel_fully_connected_{suffix}", "ariel_fully_connected_q8_params", fields,
+                          folded_buffers, source)
     if x.dtype == "int16" and w.dtype == "int8" and out.dtype == "int16" and p.input_zero_point == 0 \
             and p.weight_zero_point == 0 and (bias is None or bias.dtype in ("int32", "int64")):
         fields = shape + output + requant_arrays(r) + (

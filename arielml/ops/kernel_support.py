@@ -44,7 +44,7 @@ def check_window(node: Node, dtype: str, taps: int) -> None:
 
 def folded_bias(bias: Tensor | None, weight_sums: np.ndarray, input_zero_point: int) -> CArray:
     """bias + input_offset * sum(w + weight_offset) per output channel, wrapped to int32 as the
-    kernels' int32 accumulator wraps (see kernels/conv.c)."""
+    kernels' int32 accumulator wraps (see ariel_conv_q8_portable.h)."""
     raw = np.zeros(weight_sums.shape, dtype=np.int64) if bias is None else bias.data.astype(np.int64)
     return CArray.of("int32_t", wrap_int32(raw - np.int64(input_zero_point) * weight_sums))
 

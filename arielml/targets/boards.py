@@ -43,6 +43,9 @@ class CoreType:
     tile_overhead_cycles: float  # static scheduler: each further tile a core runs (table walk, trace)
     grab_cycles: float  # dynamic scheduler: each tile pulled from the shared counter (lock, trace)
     barrier_cycles: float  # a barrier of several cores, on the critical path (last arrival to all running)
+    # ISA-specific kernel directories under runtime/kernels/, most specific first: an image for this
+    # core type compiles kernels/<dir>/<file>.c in place of the portable kernels/<file>.c
+    kernel_dirs: tuple[str, ...] = ()
 
     def op_cost(self, family: str) -> OpCost:
         """The family's cost; a float family falls back to GENERIC_F32, anything else to GENERIC."""
@@ -93,24 +96,28 @@ class Board:
         return self.cores[min(index, len(self.cores) - 1)]
 
 
-def _calibrated(name: str, isa: str, gcc_flags: tuple[str, ...], toolchain: str, data: dict | None = None) -> CoreType:
+def _calibrated(name: str, isa: str, gcc_flags: tuple[str, ...], toolchain: str, data: dict | None = None,
+                kernel_dirs: tuple[str, ...] = ()) -> CoreType:
     """A core type whose costs come from the calibration data (or from `data`, for core types the
     emulator cannot run)."""
     data = data or CALIBRATION[name]
     costs = tuple((family, OpCost(*values)) for family, values in sorted(data["families"].items()))
     return CoreType(name, isa, gcc_flags, toolchain, costs, data["op_overhead"], data["tile_overhead"],
-                    data["grab"], data["barrier"])
+                    data["grab"], data["barrier"], kernel_dirs)
 
 
-def _arm(name: str, isa: str, cpu: str, extra: tuple[str, ...]) -> CoreType:
-    return _calibrated(name, isa, (f"-mcpu={cpu}", "-mthumb", *extra), "arm-none-eabi-")
+def _arm(name: str, isa: str, cpu: str, extra: tuple[str, ...], kernel_dirs: tuple[str, ...]) -> CoreType:
+    return _calibrated(name, isa, (f"-mcpu={cpu}", "-mthumb", *extra), "arm-none-eabi-", kernel_dirs=kernel_dirs)
 
 
-CORTEX_M0PLUS = _arm("cortex-m0plus", "armv6m", "cortex-m0plus", ("-mfloat-abi=soft",))
-CORTEX_M33 = _arm("cortex-m33", "armv8m.main", "cortex-m33", ("-mfloat-abi=hard", "-mfpu=fpv5-sp-d16"))
-CORTEX_M4F = _arm("cortex-m4f", "armv7em", "cortex-m4", ("-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"))
-CORTEX_M7 = _arm("cortex-m7", "armv7em", "cortex-m7", ("-mfloat-abi=hard", "-mfpu=fpv5-d16"))
-HAZARD3 = _calibrated("hazard3", "rv32imac", ("-march=rv32imac_zicsr", "-mabi=ilp32"), "riscv64-unknown-elf-")
+# kernel directories: "arm_dsp" = Armv7E-M / Armv8-M Mainline with the DSP extension (SMLAD, SXTB16);
+# "armv6m" = Cortex-M0/M0+ (8 low registers, no SIMD); "rv32" = RV32IM cores
+CORTEX_M0PLUS = _arm("cortex-m0plus", "armv6m", "cortex-m0plus", ("-mfloat-abi=soft",), ("armv6m",))
+CORTEX_M33 = _arm("cortex-m33", "armv8m.main", "cortex-m33", ("-mfloat-abi=hard", "-mfpu=fpv5-sp-d16"), ("arm_dsp",))
+CORTEX_M4F = _arm("cortex-m4f", "armv7em", "cortex-m4", ("-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"), ("arm_dsp",))
+CORTEX_M7 = _arm("cortex-m7", "armv7em", "cortex-m7", ("-mfloat-abi=hard", "-mfpu=fpv5-d16"), ("arm_dsp",))
+HAZARD3 = _calibrated("hazard3", "rv32imac", ("-march=rv32imac_zicsr", "-mabi=ilp32"), "riscv64-unknown-elf-",
+                      kernel_dirs=("rv32",))
 # not emulated here: estimates. The LX7 (with its MAC16 unit, FPU) is assumed to cost what the
 # Cortex-M33 costs; the host's costs only set tile sizes for the native backend (threads).
 XTENSA_LX7 = _calibrated("xtensa-lx7", "xtensa", (), "xtensa-esp32s3-elf-", CALIBRATION["cortex-m33"])

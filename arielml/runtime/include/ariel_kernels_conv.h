@@ -5,7 +5,7 @@
  * per-tensor); s16 = int16 activations, int8 weights, int64 (or int32) bias, int64 accumulator;
  * f32 = float32 (hybrid models: weights dequantised at compile time, passed in params.weights).
  *
- * 8-bit kernels take the input offset folded into the bias at compile time (see kernels/conv.c):
+ * 8-bit kernels take the input offset folded into the bias at compile time (see ariel_conv_q8_portable.h):
  * bias[c] = original bias + input_offset * sum(w + weight_offset) over all the channel's weights. */
 #ifndef ARIEL_KERNELS_CONV_H
 #define ARIEL_KERNELS_CONV_H

@@ -1,91 +1,11 @@
-/* kernels/fully_connected.c - FULLY_CONNECTED: int8 (s8), legacy uint8 (u8), int16 activations
- * with int8 weights (s16); float32 is in fully_connected_f32.c. Work item = one output element.
- *
- * 8-bit: the input offset is folded into the bias at compile time (params.bias = bias +
- * input_offset * sum_d (w + weight_offset)), so the dot product multiplies raw inputs.
- * Overflow: |x * (w + weight_offset)| <= 255 * 255, so the int32 dot product is exact while
- * depth <= 33025 (the compiler rejects deeper layers); the bias is added with int32 wrap-around,
- * as TFLite's int32 accumulator does. */
-#include "ariel_kernels.h"
+/* kernels/fully_connected.c - FULLY_CONNECTED: legacy uint8 (u8) and int16 activations with int8
+ * weights (s16); int8 is in fully_connected_s8.c, float32 in fully_connected_f32.c. Work item = one
+ * output element. The 8-bit loop is in ariel_fc_q8_portable.h. */
+#include "ariel_fc_q8_portable.h"
 
 static int32_t clamp32(int64_t v, int32_t lo, int32_t hi)
 {
     return (int32_t)(v < lo ? lo : v > hi ? hi : v);
-}
-
-static int32_t dot_s8(const int8_t *x, const int8_t *w, int32_t n)
-{
-    int32_t acc = 0;
-    for (; n >= 4; n -= 4, x += 4, w += 4) {
-        acc += x[0] * w[0] + x[1] * w[1] + x[2] * w[2] + x[3] * w[3];
-    }
-    for (; n > 0; n--) {
-        acc += *x++ * *w++;
-    }
-    return acc;
-}
-
-static int32_t dot_s8_offset(const int8_t *x, const int8_t *w, int32_t n, int32_t weight_offset)
-{
-    int32_t acc = 0;
-    for (; n > 0; n--) {
-        acc += *x++ * (*w++ + weight_offset);
-    }
-    return acc;
-}
-
-static int32_t dot_u8(const uint8_t *x, const uint8_t *w, int32_t n, int32_t weight_offset)
-{
-    int32_t acc = 0;
-    for (; n > 0; n--) {
-        acc += *x++ * (*w++ + weight_offset);
-    }
-    return acc;
-}
-
-static void fully_connected_q8(const ariel_fully_connected_q8_params *p, void *const *buffers, int32_t begin,
-                               int32_t end, int is_u8)
-{
-    const int8_t *input = (const int8_t *)buffers[0];
-    const int8_t *weights = (const int8_t *)buffers[1];
-    void *output = buffers[3];
-    int32_t row = begin / p->units;
-    int32_t unit = begin - row * p->units;
-    int32_t item;
-    for (item = begin; item < end; item++) {
-        const int8_t *x = input + row * p->depth;
-        const int8_t *w = weights + unit * p->depth;
-        const int32_t k = unit * p->per_channel;
-        int32_t dot, v;
-        if (is_u8) {
-            dot = dot_u8((const uint8_t *)x, (const uint8_t *)w, p->depth, p->weight_offset);
-        } else if (p->weight_offset != 0) {
-            dot = dot_s8_offset(x, w, p->depth, p->weight_offset);
-        } else {
-            dot = dot_s8(x, w, p->depth);
-        }
-        {
-            /* 32-bit requantisation (ariel_rq); the clamp keeps single rounding with a left shift exact */
-            int32_t acc = ariel_wrapping_add(dot, p->bias[unit]);
-            acc = acc > p->acc_limit ? p->acc_limit : acc < ~p->acc_limit ? ~p->acc_limit : acc; /* ~l = -l - 1 */
-            v = ariel_rq(acc, p->rq + k * ARIEL_RQ_WORDS) + p->output_zero_point;
-            v = v < p->act_min ? p->act_min : v > p->act_max ? p->act_max : v;
-        }
-        if (is_u8) {
-            ((uint8_t *)output)[item] = (uint8_t)v;
-        } else {
-            ((int8_t *)output)[item] = (int8_t)v;
-        }
-        if (++unit == p->units) {
-            unit = 0;
-            row++;
-        }
-    }
-}
-
-void ariel_fully_connected_s8(const void *params, void *const *buffers, int32_t begin, int32_t end)
-{
-    fully_connected_q8((const ariel_fully_connected_q8_params *)params, buffers, begin, end, 0);
 }
 
 void ariel_fully_connected_u8(const void *params, void *const *buffers, int32_t begin, int32_t end)

@@ -8,7 +8,9 @@ import pytest
 
 from arielml.bench.emulated import (ALL_TARGETS, PRIOR_ART, SECTION_BEGIN, SECTION_END, EmulatorBench, Measurement,
                                     RunSpec, plan_runs)
-from arielml.bench.emulated_report import board_rows, render_markdown, scaling_rows, unequal_rows, update_section
+from arielml.bench.emulated_report import (board_rows, core_rows, kernel_rows, render_markdown, scaling_rows,
+                                           unequal_rows, update_section)
+from arielml.bench.kernels import KERNEL_CASES
 from arielml.bench.host import SECTION_BEGIN as HOST_BEGIN
 from arielml.bench.host import SECTION_END as HOST_END
 from arielml.bench.host import update_markdown
@@ -28,6 +30,14 @@ def test_plan_runs_covers_every_study():
     assert unequal == [(t, c, s) for t in ("stm32h747", "rp2350-mixed")
                        for c, s in ((1, "static"), (2, "static"), (2, "dynamic"))]
     assert all(s.scheduler == "static" for s in specs if s.study != "unequal")
+    # one core of each core type: runs the other studies made at 1 core (static) are not repeated
+    cores = [(s.label, s.target) for s in specs if s.study == "cores"]
+    assert cores == [("a", "nrf52840"), ("b", "nrf52840"), ("b", "stm32h747"), ("a", "rp2350-riscv"),
+                     ("b", "rp2350-riscv")]  # a ran on stm32h747 at 1 core in the unequal-core study
+    kernels = [(s.label, s.target, s.cores, s.path) for s in specs if s.study == "kernels"]
+    assert kernels == [(c.name, t, 1, None) for t in ("rp2040", "rp2350-arm", "nrf52840", "stm32h747", "rp2350-riscv")
+                       for c in KERNEL_CASES]
+    assert not [s for s in plan_runs([(A, "a")], ALL_TARGETS, kernels=False) if s.study == "kernels"]
     only = plan_runs([(A, "a")], ("rv32-smp",))
     assert {s.study for s in only} == {"scaling"} and len(only) == 4
     with pytest.raises(ArielError, match="esp32s3"):
@@ -35,12 +45,32 @@ def test_plan_runs_covers_every_study():
 
 
 def _m(study, label, path, target, cores, ms, scheduler="static", exact=True, error=None, share=(), macs=1000,
-       work=()):
-    clock = {"rp2040": 125e3, "rp2350-arm": 150e3, "rv32-smp": 100e3, "stm32h747": 480e3}[target]
+       work=(), op_cycles=None):
+    clock = {"rp2040": 125e3, "rp2350-arm": 150e3, "rv32-smp": 100e3, "stm32h747": 480e3, "nrf52840": 64e3,
+             "rp2350-riscv": 150e3}[target]
     return Measurement(RunSpec(study, path, label, target, cores, scheduler), macs,
                        None if error else round(ms * clock), None if error else ms, 4096, 2048,
                        None if error else exact, share, tuple(0.5 for _ in share), work, instructions=1000,
-                       host_seconds=0.001, error=error)
+                       host_seconds=0.001, op_cycles=op_cycles, error=error)
+
+
+def test_core_and_kernel_tables_put_published_figures_beside_ours():
+    vww = Path("zoo/mlcommons_tiny/vww_96_int8.tflite")
+    bench = _bench(_m("boards", "vww_96_int8", vww, "rp2350-arm", 1, 10.0, macs=1_000_000),
+                   _m("cores", "vww_96_int8", vww, "nrf52840", 1, 31.25, macs=1_000_000),
+                   _m("cores", "vww_96_int8", vww, "rp2350-riscv", 1, 0.0, error="BuildError: x", macs=1_000_000),
+                   _m("kernels", "conv 1×1", None, "rp2350-arm", 1, 1.0, macs=1000, op_cycles=1500),
+                   _m("kernels", "conv 1×1", None, "nrf52840", 1, 1.0, macs=1000, op_cycles=2000, exact=False))
+    header, rows = core_rows(bench)
+    assert header == ["model", "MACs", "cortex-m33 (rp2350-arm)", "best published", "cortex-m4f (nrf52840)",
+                      "best published", "hazard3 (rp2350-riscv)", "best published"]
+    assert rows == [["vww_96_int8", "1M", "1.50", "1.27 (X-CUBE-AI, STM32U575)", "2.00",
+                     "1.42 (X-CUBE-AI, STM32L4R5)", "n/a", "-"]]
+    header, rows = kernel_rows(bench)
+    assert header == ["kernel", "shape", "MACs", "cortex-m33 (rp2350-arm)", "cortex-m4f (nrf52840)", "bit-exact"]
+    assert rows == [["conv 1×1", KERNEL_CASES[0].shape, "1k", "1.50", "2.00", "✗"]]  # the operator's own cycles
+    text = render_markdown(bench, "arielml bench --backend emulator")
+    assert "best published" in text and "| conv 1×1 |" in text
 
 
 def _bench(*measurements) -> EmulatorBench:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from arielml.bench.emulated import (BOARD_TARGETS, PRIOR_ART, SCALING_CORES, SCALING_TARGET, SECTION_BEGIN,
-                                    SECTION_END, UNEQUAL_TARGETS, EmulatorBench, Measurement)
+from arielml.bench.emulated import (BOARD_TARGETS, CORE_TARGETS, PRIOR_ART, SCALING_CORES, SCALING_TARGET,
+                                    SECTION_BEGIN, SECTION_END, UNEQUAL_TARGETS, EmulatorBench, Measurement)
+from arielml.bench.kernels import KERNEL_CASES
+from arielml.bench.peers import published
 from arielml.bench.markdown import update_section as write_section
 
 Table = tuple[list[str], list[list[str]]]
@@ -142,6 +144,53 @@ def unequal_rows(bench: EmulatorBench) -> Table:
     return header, rows
 
 
+def core_type_of(target: str) -> str:
+    from arielml.targets import get_board
+    return get_board(target).core(0)[0].name
+
+
+def _per_mac(m: Measurement | None, cycles: int | None) -> str:
+    return f"{cycles / m.macs:.2f}" if m is not None and m.error is None and cycles and m.macs else "n/a"
+
+
+def _measured_core_targets(bench: EmulatorBench, labels: list[str], study: str | None) -> list[str]:
+    return [t for t in CORE_TARGETS if any(bench.find(study, label, t, 1) for label in labels)]
+
+
+def core_rows(bench: EmulatorBench) -> Table:
+    """One core of each core type: cycles per MAC of each model, the best published figure beside it."""
+    labels = list(dict.fromkeys(m.spec.label for m in bench.measurements if m.spec.study != "kernels"))
+    targets = _measured_core_targets(bench, labels, None)
+    header = ["model", "MACs"]
+    for target in targets:
+        header += [f"{core_type_of(target)} ({target})", "best published"]
+    rows = []
+    for label in labels:
+        runs = [bench.find(None, label, target, 1) for target in targets]
+        macs = next((m.macs for m in runs if m is not None and m.macs), None)
+        row = [label, si(macs)]
+        for target, m in zip(targets, runs):
+            peer = published(core_type_of(target), label)
+            row += [_per_mac(m, m.cycles if m else None), f"{peer.cycles_per_mac:g} ({peer.who})" if peer else "-"]
+        rows.append(row)
+    return header, rows
+
+
+def kernel_rows(bench: EmulatorBench) -> Table:
+    """Kernel micro-benchmarks: cycles per MAC of one int8 operator on one core of each core type."""
+    labels = [case.name for case in KERNEL_CASES if any(bench.find("kernels", case.name, t, 1) for t in CORE_TARGETS)]
+    targets = _measured_core_targets(bench, labels, "kernels")
+    header = ["kernel", "shape", "MACs", *[f"{core_type_of(t)} ({t})" for t in targets], "bit-exact"]
+    shapes = {case.name: case.shape for case in KERNEL_CASES}
+    rows = []
+    for label in labels:
+        runs = [bench.find("kernels", label, target, 1) for target in targets]
+        macs = next((m.macs for m in runs if m is not None and m.macs), None)
+        rows.append([label, shapes[label], si(macs), *[_per_mac(m, m.op_cycles if m else None) for m in runs],
+                     exact_mark(*runs)])
+    return header, rows
+
+
 def error_notes(bench: EmulatorBench) -> list[str]:
     seen = {}
     for m in bench.measurements:
@@ -164,6 +213,10 @@ def rich_tables(bench: EmulatorBench) -> list:
         parts.append((f"{SCALING_TARGET}: scaling with the number of cores", scaling_rows(bench)))
     if any(m.spec.study == "unequal" for m in bench.measurements):
         parts.append(("unequal cores: how the work splits", unequal_rows(bench)))
+    if any(m.spec.study == "cores" for m in bench.measurements):
+        parts.append(("one core of each core type: cycles per MAC, best published beside", core_rows(bench)))
+    if any(m.spec.study == "kernels" for m in bench.measurements):
+        parts.append(("int8 kernels, one core: cycles per MAC", kernel_rows(bench)))
     tables = []
     for title, (header, rows) in parts:
         table = RichTable(title=title)
@@ -177,7 +230,7 @@ def rich_tables(bench: EmulatorBench) -> list:
     return tables
 
 
-TEXT_COLUMNS = ("model", "target", "scheduler", "MACs per core")
+TEXT_COLUMNS = ("model", "target", "scheduler", "MACs per core", "kernel", "shape", "best published")
 
 
 def markdown_table(header: list[str], rows: list[list[str]]) -> str:
@@ -238,6 +291,20 @@ def render_markdown(bench: EmulatorBench, command: str) -> str:
                   "all cores' time inside operators; utilisation = busy time / run time (idle = waiting at "
                   "barriers for the slower core).", "",
                   markdown_table(*unequal_rows(bench)), ""]
+    if any(m.spec.study == "cores" for m in bench.measurements):
+        parts += ["### One core of each core type: cycles per MAC beside the best published single-core figures", "",
+                  "Core 0 alone (stm32h747: the Cortex-M7), whole inference (runtime included), cycles / MACs. "
+                  "Published figures: MLPerf Tiny v1.x closed-division latencies (X-CUBE-AI on STM32U575, "
+                  "STM32H7A3, STM32L4R5; STM32G0B1 for the M0+) and TinyEngine's README for MCUNet, converted to "
+                  "cycles/MAC at the part's clock (sources in arielml/bench/peers.py). Those run on real silicon; "
+                  "ours on the emulator's cycle model, whose error per core type is in docs/cycle-model.md.", "",
+                  markdown_table(*core_rows(bench)), ""]
+    if any(m.spec.study == "kernels" for m in bench.measurements):
+        parts += ["### int8 kernels, one core: cycles per MAC", "",
+                  "One operator per graph (arielml/bench/kernels.py; random int8 data, per-channel weights), its "
+                  "span in the runtime's trace / its MACs; each core type runs its own kernel files "
+                  "(runtime/kernels/<dir>/, portable C otherwise).", "",
+                  markdown_table(*kernel_rows(bench)), ""]
     notes = error_notes(bench)
     if notes:
         parts += ["### Not measured", "", *[f"- {n}" for n in notes], ""]

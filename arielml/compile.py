@@ -3,6 +3,7 @@
     from arielml.compile import compile_model
     result = compile_model("kws.tflite", target="host", cores=2, scheduler="static", out_dir="out/")
     result.arena_bytes, result.weights_bytes, result.files, result.plan
+    result.sram_weights_bytes  # weights the start-up copies to SRAM (weights_in_sram="auto")
 """
 from __future__ import annotations
 
@@ -30,9 +31,19 @@ class CompileResult:
     plan: Plan
     sources: dict[str, str]  # relative path -> text
 
+    @property
+    def sram_weights_bytes(self) -> int:
+        """SRAM taken by the weights copied there at start-up, all images together (their load image
+        stays in flash, counted in weights_bytes)."""
+        placement = self.plan.weight_placement
+        return 0 if placement is None else placement.sram_bytes
+
     def summary(self) -> dict:
         """The JSON-friendly summary (`arielml compile --json`)."""
+        placement = self.plan.weight_placement
         return {"arena_bytes": self.arena_bytes, "weights_bytes": self.weights_bytes, "files": list(self.files),
+                "sram_weights_bytes": self.sram_weights_bytes,
+                "weights_in_sram": None if placement is None else placement.to_json(),
                 "cores": self.plan.options.cores, "scheduler": self.plan.options.scheduler,
                 "target": self.plan.options.target,
                 "estimated_ms": 1e3 * sum(s.estimated_seconds for s in self.plan.kernel_steps),
@@ -64,9 +75,12 @@ def _check_cores(target: str, cores) -> int:
 
 def plan_model(model_or_graph, target: str = "host", cores: int = 1, scheduler: str = "static",
                semantics: str | Semantics = "litert", name: str = "model", planner: str = "greedy",
-               alignment: int = 8, check=None, kernels_required: bool = True) -> Plan:
+               alignment: int = 8, check=None, kernels_required: bool = True,
+               weights_in_sram: str = "auto") -> Plan:
     """Run the pass pipeline only (no files). `check(plan, pass_name)` runs after every pass.
-    kernels_required=False plans operators without a C kernel too (memory/tiling analysis)."""
+    kernels_required=False plans operators without a C kernel too (memory/tiling analysis).
+    weights_in_sram: "auto" copies the hottest weights to SRAM at start-up where the board's flash
+    is slower than its SRAM and RAM is left after the arena and stacks; "off" keeps them in flash."""
     cores = _check_cores(target, cores)
     check_library_name(name)
     if isinstance(semantics, str):
@@ -74,21 +88,27 @@ def plan_model(model_or_graph, target: str = "host", cores: int = 1, scheduler: 
             raise TargetError(f"unknown semantics '{semantics}'; choose one of: {', '.join(SEMANTICS)}")
         semantics = SEMANTICS[semantics]
     options = CompileOptions(target=target, cores=cores, scheduler=scheduler, semantics=semantics, name=name,
-                             planner=planner, alignment=alignment, kernels_required=kernels_required)
+                             planner=planner, alignment=alignment, kernels_required=kernels_required,
+                             weights_in_sram=weights_in_sram)
     return run_pipeline(_graph_of(model_or_graph), options, check=check)
 
 
 def compile_model(model_or_graph, target: str = "host", cores: int = 1, scheduler: str = "static",
                   out_dir: str | Path | None = None, semantics: str | Semantics = "litert", name: str = "model",
-                  planner: str = "greedy", alignment: int = 8, startup: bool = False) -> CompileResult:
+                  planner: str = "greedy", alignment: int = 8, startup: bool = False,
+                  weights_in_sram: str = "auto") -> CompileResult:
     """Compile a model (path, arielml Model or Graph) into a C99 library; write it to `out_dir`
     when given. Raises UnsupportedOperatorError for operators without a C kernel and TargetError
     for bad options, FitError when the arena or the weights alone exceed the board's RAM or flash.
     startup=True adds the bare-metal start-up (crt0, crt_main.c, the board's linker script(s)) under
     ariel/ports/baremetal/; without it the library is for the user's own SDK start-up. Writing into
     a directory that holds an earlier library removes the files of that library the new one does not
-    have (codegen/output_dir.py); files arielml did not write are never removed or overwritten."""
-    plan = plan_model(model_or_graph, target, cores, scheduler, semantics, name, planner, alignment)
+    have (codegen/output_dir.py); files arielml did not write are never removed or overwritten.
+    weights_in_sram="auto" (default) lets the compiler copy the most re-read weights from flash to
+    SRAM at start-up on boards whose flash is slower (result.plan.weight_placement says which);
+    "off" keeps every constant in flash."""
+    plan = plan_model(model_or_graph, target, cores, scheduler, semantics, name, planner, alignment,
+                      weights_in_sram=weights_in_sram)
     sources, weights_bytes = emit(plan, startup=startup)
     check_fit(plan, weights_bytes)
     files = tuple(sources)
@@ -117,17 +137,21 @@ def _fit_advice(board, cores: int, images: int, resource: str) -> str:
 def check_fit(plan: Plan, weights_bytes: int) -> None:
     """Refuse a plan that cannot fit its board, from the plan alone: the arena and the runtime state
     live in SRAM, the weights in flash (once per firmware image: boards whose cores are of two types
-    run two images, each with its own copy of the constants). These are lower bounds - code, stacks
-    and the application come on top; the firmware build checks the exact sizes of the linked ELF."""
+    run two images, each with its own copy of the constants), and the weights copied to SRAM at
+    start-up in SRAM too. These are lower bounds - code, stacks and the application come on top; the
+    firmware build checks the exact sizes of the linked ELF."""
     board = get_board(plan.options.target)
     images = len({board.core(c)[0].name for c in range(plan.options.cores)})
     state = 12 + 4 * (len(plan.kernel_steps) + 1)  # ariel_shared + op_end[] (ariel_runtime.h)
-    ram = plan.arena_bytes + state
+    copies = plan.weight_placement.sram_bytes if plan.weight_placement is not None else 0
+    ram = plan.arena_bytes + state + copies
     flash = weights_bytes * images
     per_image = f" x {images} images (one per core type)" if images > 1 else ""
     if ram > board.sram.size:
         raise FitError(f"the model does not fit {board.name}: needs {_kb(ram)} KB RAM (arena {_kb(plan.arena_bytes)} KB "
-                       f"+ runtime state {state} bytes; stacks and code data come on top), board has "
+                       f"+ runtime state {state} bytes"
+                       f"{f' + weights copied to SRAM {copies} bytes' if copies else ''}; stacks and code data "
+                       f"come on top), board has "
                        f"{_kb(board.sram.size)} KB; {_fit_advice(board, plan.options.cores, images, 'ram')}")
     if flash > board.flash.size:
         raise FitError(f"the model does not fit {board.name}: needs {_kb(flash)} KB flash (weights "

@@ -16,6 +16,7 @@ from arielml.passes.lower import alias_inplace, alias_views, lower
 from arielml.passes.memory_plan import buffer_requests, check_layout, plan_memory
 from arielml.passes.plan import NOT_IN_ARENA, CompileOptions, Plan
 from arielml.passes.tile import tile
+from arielml.passes.weight_placement import place_weights, sram_budget
 from arielml.schedule.assign import schedule
 
 Pass = Callable[[Plan], Plan]
@@ -27,6 +28,7 @@ PASSES: tuple[tuple[str, Pass], ...] = (
     ("memory_plan", plan_memory),  # arena offsets (greedy largest-first, first fit)
     ("tile", tile),  # tile count per op from the cost model
     ("schedule", schedule),  # static core assignment / dynamic; barriers
+    ("weight_placement", place_weights),  # hottest weights to SRAM where flash is slower and RAM is left
 )
 
 
@@ -86,4 +88,11 @@ def verify_plan(plan: Plan, after: str = "?") -> Plan:
         if s.tile_core:
             if len(s.tile_core) != len(s.tiles) or any(not 0 <= c < plan.options.cores for c in s.tile_core):
                 _fail(after, f"step {i}: bad core assignment {s.tile_core}")
+    placement = plan.weight_placement
+    if placement is not None and placement.copies:
+        if placement.sram_bytes > sram_budget(plan):
+            _fail(after, f"weights in SRAM take {placement.sram_bytes} bytes, over the budget {sram_budget(plan)}")
+        for c in placement.copies:
+            if c.tensor >= 0 and not graph.tensors[c.tensor].is_constant:
+                _fail(after, f"tensor {c.tensor} placed in SRAM is not a constant")
     return plan

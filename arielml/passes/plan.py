@@ -15,6 +15,9 @@ from arielml.ops.registry import LITERT, Semantics
 
 SCHEDULERS = ("static", "dynamic")
 PLANNERS = ("greedy", "linear")
+# "auto": copy the hottest weights from flash to SRAM where the board's flash is slower and RAM is
+# left (passes/weight_placement.py); "off": every constant stays in flash
+WEIGHTS_IN_SRAM = ("auto", "off")
 NOT_IN_ARENA = -1  # offset of a tensor without arena bytes (constants, absent optional inputs)
 
 
@@ -29,8 +32,13 @@ class CompileOptions:
     name: str = "model"  # C symbol prefix of the generated library
     # False: plan operators without a C kernel too (memory and tiling analysis only; no codegen)
     kernels_required: bool = True
+    weights_in_sram: str = "auto"  # one of WEIGHTS_IN_SRAM
 
     def __post_init__(self) -> None:
+        if self.weights_in_sram not in WEIGHTS_IN_SRAM:
+            raise TargetError(f"unknown weights_in_sram '{self.weights_in_sram}'; choose one of: "
+                              f"{', '.join(WEIGHTS_IN_SRAM)} (auto copies the hottest weights to SRAM when the "
+                              f"board's flash is slower and RAM is left; off keeps them all in flash)")
         if self.scheduler not in SCHEDULERS:
             raise TargetError(f"unknown scheduler '{self.scheduler}'; choose one of: {', '.join(SCHEDULERS)}")
         if self.planner not in PLANNERS:
@@ -76,6 +84,49 @@ class Step:
 
 
 @dataclass(frozen=True)
+class WeightCopy:
+    """A constant array the start-up copies from flash to SRAM (emitted as initialised data, not
+    const): a graph constant (`tensor`, emitted in <name>_weights.c) or an array of a kernel's
+    params (`op`, its position in Plan.kernel_steps, and the params `field`, emitted in <name>.c)."""
+
+    tensor: int  # graph constant (root tensor), or NO_TENSOR for a params array
+    op: int  # kernel step that reads it (the first one, for a tensor shared by several)
+    field: str  # params field name; "" for a graph constant
+    nbytes: int  # SRAM bytes of one copy
+    reads: float  # estimated reads of each element per inference
+    saved_cycles: float  # estimated flash-wait cycles per inference it saves on one core
+    label: str  # what the reports print, e.g. "tensor 12 (CONV_2D)" or "op 3 DEPTHWISE_CONV_2D .packed_weights"
+
+
+@dataclass(frozen=True)
+class WeightPlacement:
+    """Which constant arrays live in SRAM (`copies`); everything else stays in flash."""
+
+    mode: str  # the option asked for: "auto" or "off"
+    reason: str  # one line for the reports: what was done, or why nothing
+    budget_bytes: int = 0  # SRAM the copies could take (all images together)
+    images: int = 1  # firmware images, each with its own copy
+    copies: tuple[WeightCopy, ...] = ()
+
+    @property
+    def sram_bytes(self) -> int:
+        """SRAM the copies take, all images together."""
+        return sum(c.nbytes for c in self.copies) * self.images
+
+    def in_sram(self, tensor: int = -1, op: int = -1, field: str = "") -> bool:
+        if tensor >= 0:
+            return any(c.tensor == tensor for c in self.copies)
+        return any(c.op == op and c.field == field and c.tensor < 0 for c in self.copies)
+
+    def to_json(self) -> dict:
+        return {"mode": self.mode, "reason": self.reason, "budget_bytes": self.budget_bytes, "images": self.images,
+                "sram_bytes": self.sram_bytes,
+                "copies": [{"what": c.label, "tensor": None if c.tensor < 0 else c.tensor, "op": c.op,
+                            "field": c.field or None, "bytes": c.nbytes, "reads_per_inference": round(c.reads, 1),
+                            "estimated_cycles_saved": int(c.saved_cycles)} for c in self.copies]}
+
+
+@dataclass(frozen=True)
 class Plan:
     graph: Graph
     options: CompileOptions
@@ -88,6 +139,8 @@ class Plan:
     scratch_offsets: tuple[int, ...] = ()
     arena_bytes: int = 0
     notes: tuple[str, ...] = field(default=())  # decisions worth telling the user (aliases made, ...)
+    # constant arrays copied from flash to SRAM at start-up (passes/weight_placement.py); None before
+    weight_placement: WeightPlacement | None = None
 
     def root(self, tensor: int) -> int:
         """The tensor that owns the bytes of `tensor` (follows view and in-place aliases)."""

@@ -151,14 +151,18 @@ class Model:
         return self._native[key].run(arrays)
 
     def run_emulated(self, inputs, target: str, cores: int = 1, scheduler: str = "static", semantics: str = "litert",
-                     quantum_cycles: int | None = None, seed: int | None = None, cache_dir: Path | None = None):
+                     quantum_cycles: int | None = None, seed: int | None = None, cache_dir: Path | None = None,
+                     weights_in_sram: str = "auto"):
         """Compile for the board `target`, cross-build (cached) and run on the emulated MCU. Returns
-        arielml.backends.emulator.EmulatedRun (outputs, cycles, ms, per_op, flash_bytes, ram_bytes, ...)."""
-        from arielml.backends.emulator import build_emulated
+        arielml.backends.emulator.EmulatedRun (outputs, cycles, ms, per_op, flash_bytes, ram_bytes, ...).
+        weights_in_sram: "auto" lets the compiler copy the most re-read weights to SRAM at start-up
+        (boards whose flash is slower than SRAM, when RAM is left), "off" keeps them in flash."""
+        from arielml.backends.emulated_build import build_emulated_placed
         arrays = self.check_inputs(inputs)
-        key = (target, cores, scheduler, semantics, cache_dir)
+        key = (target, cores, scheduler, semantics, cache_dir, weights_in_sram)
         if key not in self._emulated:
-            self._emulated[key] = build_emulated(self, target, cores, scheduler, semantics, cache_dir)
+            self._emulated[key] = build_emulated_placed(self, target, cores, scheduler, semantics, cache_dir,
+                                                        weights_in_sram)
         return self._emulated[key].run(arrays, quantum_cycles=quantum_cycles, seed=seed)
 
     def summary(self) -> str:

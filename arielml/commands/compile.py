@@ -1,6 +1,7 @@
-"""`arielml compile MODEL --target T [--cores N] [--scheduler S] -o DIR [--with-startup] [--json]`: write the
-model as a self-contained C99 library (model.h/.c, weights, runtime, kernels, the board's port(s)) for a board;
---with-startup adds the bare-metal start-up and linker script(s).
+"""`arielml compile MODEL --target T [--cores N] [--scheduler S] [--weights-in-sram auto|off] -o DIR
+[--with-startup] [--json]`: write the model as a self-contained C99 library (model.h/.c, weights, runtime,
+kernels, the board's port(s)) for a board; --with-startup adds the bare-metal start-up and linker script(s).
+The summary says which weights the start-up copies to SRAM (boards whose flash is slower than SRAM).
 
 The options are checked against the board before anything is planned, so a typo or too many cores
 is one line on stderr, never a traceback; a model whose operators have no C kernel yet fails with the
@@ -15,17 +16,30 @@ from arielml.commands._common import print_json, stdout_console
 from arielml.errors import TargetError
 
 SCHEDULERS = ("static", "dynamic")
+WEIGHTS_IN_SRAM_HELP = ("auto: copy the most re-read weights from flash to SRAM at start-up when the board's flash "
+                        "is slower than its SRAM and RAM is left after the arena and stacks; off: keep every weight "
+                        "in flash.")
 
 
-def check_compile_options(target: str, cores: int, scheduler: str, name: str) -> None:
+def weights_in_sram_option():
+    """The --weights-in-sram option, the same for every command that compiles."""
+    return typer.Option("auto", "--weights-in-sram", metavar="auto|off", help=WEIGHTS_IN_SRAM_HELP)
+
+
+def check_compile_options(target: str, cores: int, scheduler: str, name: str, weights_in_sram: str = "auto") -> None:
     """Raise TargetError for options no plan can honour (unknown board, core count out of range,
-    unknown scheduler, a prefix that is not a C identifier or is reserved)."""
+    unknown scheduler, unknown --weights-in-sram, a prefix that is not a C identifier or is reserved)."""
+    from arielml.passes.plan import WEIGHTS_IN_SRAM
+
     from arielml.codegen.names import check_library_name
     from arielml.targets import check_cores, get_board
 
     check_cores(get_board(target), cores)
     if scheduler not in SCHEDULERS:
         raise TargetError(f"unknown scheduler '{scheduler}'; choose one of: {', '.join(SCHEDULERS)}")
+    if weights_in_sram not in WEIGHTS_IN_SRAM:
+        raise TargetError(f"unknown --weights-in-sram '{weights_in_sram}'; choose one of: {', '.join(WEIGHTS_IN_SRAM)} "
+                          f"({WEIGHTS_IN_SRAM_HELP})")
     check_library_name(name)
 
 
@@ -44,7 +58,9 @@ def compile_command(
                                          "replaced (its files the new one lacks are removed); files arielml did not "
                                          "write are never touched: arielml refuses instead."),
     name: str = typer.Option("model", "--name", help="C prefix of the generated files and symbols."),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object (arena_bytes, weights_bytes, files, ...)."),
+    weights_in_sram: str = weights_in_sram_option(),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object (arena_bytes, weights_bytes, "
+                                                      "sram_weights_bytes, weights_in_sram, files, ...)."),
     with_startup: bool = typer.Option(False, "--with-startup",
                                       help="Also write the bare-metal start-up (crt0, crt_main.c, the board's linker "
                                            "script) under ariel/ports/baremetal/, for firmware without an SDK."),
@@ -52,9 +68,9 @@ def compile_command(
     """Compile a model into a C99 library for a board: plan, tiles, runtime and kernels."""
     from arielml.compile import compile_model
 
-    check_compile_options(target, cores, scheduler, name)
+    check_compile_options(target, cores, scheduler, name, weights_in_sram)
     result = compile_model(model_path, target=target, cores=cores, scheduler=scheduler, semantics=semantics,
-                           name=name, startup=with_startup, out_dir=output_dir)
+                           name=name, startup=with_startup, out_dir=output_dir, weights_in_sram=weights_in_sram)
     summary = {"model": str(model_path), "output_dir": str(output_dir), "semantics": semantics, **result.summary()}
     if as_json:
         print_json(summary)
@@ -72,6 +88,8 @@ def _print_summary(summary: dict) -> None:
     console.print(f"wrote {len(summary['files'])} files to [bold]{escape(summary['output_dir'])}[/bold] "
                   f"(target {summary['target']}, {summary['cores']} core(s), {summary['scheduler']} scheduler)")
     console.print(f"arena {summary['arena_bytes']} bytes, weights {summary['weights_bytes']} bytes")
+    for line in weight_placement_lines(summary["weights_in_sram"]):
+        console.print(escape(line))
     table = Table(title="operators")
     for column in ("#", "op", "work items", "tiles", "cores"):
         table.add_column(column, justify="right" if column != "op" else "left")
@@ -80,6 +98,26 @@ def _print_summary(summary: dict) -> None:
                       ",".join(map(str, op["cores"])))
     console.print(table)
     console.print(escape(f"see {Path(summary['output_dir']) / 'README.md'} for how to build and call it"))
+
+
+def weight_placement_lines(placement: dict | None, most: int = 8) -> list[str]:
+    """What `Plan.weight_placement` (its to_json) says, as lines for the reports: the bytes copied,
+    then the hottest copies (`most` of them; the rest summed)."""
+    if placement is None:
+        return []
+    copies = placement["copies"]
+    if not copies:
+        return [f"weights in SRAM ({placement['mode']}): none - {placement['reason']}"]
+    per_image = f" ({placement['images']} images, a copy in each)" if placement["images"] > 1 else ""
+    lines = [f"weights in SRAM ({placement['mode']}): {placement['sram_bytes']} bytes{per_image} of "
+             f"{placement['budget_bytes']} available, {len(copies)} arrays copied from flash at start-up, "
+             f"~{sum(c['estimated_cycles_saved'] for c in copies):,} flash-wait cycles saved per inference (estimate)"]
+    for c in copies[:most]:
+        lines.append(f"  {c['what']}: {c['bytes']} bytes, read ~{c['reads_per_inference']:g}x per inference")
+    if len(copies) > most:
+        rest = copies[most:]
+        lines.append(f"  ... and {len(rest)} more ({sum(c['bytes'] for c in rest)} bytes)")
+    return lines
 
 
 def register(app: typer.Typer) -> None:

@@ -1,7 +1,9 @@
-"""`arielml profile MODEL --target BOARD --cores N [--scheduler S] [--gantt FILE.png] [--json]`: run the
-model's firmware once on the emulated board and show where the cycles go - per operator (wall cycles,
-each core's busy cycles, tiles per core, idle at the barrier after it), per core (utilisation, idle at
-barriers), totals (cycles, ms at the clock, flash, RAM) - and draw a Gantt chart of the cores.
+"""`arielml profile MODEL --target BOARD --cores N [--scheduler S] [--weights-in-sram auto|off]
+[--gantt FILE.png] [--json]`: run the model's firmware once on the emulated board and show where the
+cycles go - per operator (wall cycles, each core's busy cycles, tiles per core, idle at the barrier
+after it), per core (utilisation, idle at barriers), totals (cycles, ms at the clock, flash, RAM; the
+RAM includes the weights copied to SRAM), which weights were copied to SRAM - and draw a Gantt chart
+of the cores.
 
 The outputs are also compared with the reference executor (bit-exact is the contract)."""
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Optional
 import typer
 
 from arielml.commands._common import check_seed, mathtext_literal, print_json, stderr_console, stdout_console
+from arielml.commands.compile import weight_placement_lines, weights_in_sram_option
 
 
 def _cycles(value: int) -> str:
@@ -27,8 +30,9 @@ def core_labels(board, cores: int) -> list[str]:
 
 
 def profile_json(run, board, model_path: Path, semantics: str, bit_exact: bool | None,
-                 gantt: Path | None) -> dict:
-    """The `--json` object: the emulated run's summary, per-op ms/share and per-core totals."""
+                 gantt: Path | None, placement: dict | None = None) -> dict:
+    """The `--json` object: the emulated run's summary, per-op ms/share and per-core totals, and
+    `placement` (Plan.weight_placement.to_json(): the weights copied to SRAM)."""
     profile = run.profile
     clock0 = board.core(0)[1]
     per_op = []
@@ -41,7 +45,7 @@ def profile_json(run, board, model_path: Path, semantics: str, bit_exact: bool |
                  "utilisation": profile.utilisation[c]} for c in range(run.cores)]
     return {"model": str(model_path), "semantics": semantics, **run.summary(), "per_op": per_op,
             "clock_hz": clock0, "per_core": per_core, "bit_exact": bit_exact,
-            "gantt": str(gantt) if gantt else None}
+            "gantt": str(gantt) if gantt else None, "weights_in_sram": placement}
 
 
 def print_profile(data: dict, run, board) -> None:
@@ -82,6 +86,8 @@ def print_profile(data: dict, run, board) -> None:
                   f"{data['clock_hz'] / 1e6:g} MHz (core 0)")
     console.print(f"flash: {_kib(run.flash_bytes)}, RAM: {_kib(run.ram_bytes)} (board: "
                   f"{board.flash.size // 1024} KiB flash, {board.sram.size // 1024} KiB SRAM)")
+    for line in weight_placement_lines(data.get("weights_in_sram"), most=4):
+        console.print(escape(line))
     console.print(f"outputs vs reference executor: {exact}")
     console.print(f"[dim]emulator: {run.instructions:,} instructions at {run.mips:.0f} MIPS[/dim]")
     if data["gantt"]:
@@ -95,6 +101,7 @@ def profile_command(
     scheduler: str = typer.Option("static", "--scheduler",
                                   help="static (tiles assigned by the cost model) or dynamic (shared tile counter)."),
     semantics: str = typer.Option("litert", "--semantics", help="litert (TFLite reference kernels) or tflm."),
+    weights_in_sram: str = weights_in_sram_option(),
     gantt: Optional[Path] = typer.Option(None, "--gantt", help="Write a Gantt chart of the cores to this PNG."),
     seed: int = typer.Option(0, "--random", help="Seed of the random inputs."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
@@ -106,13 +113,14 @@ def profile_command(
     """Profile a model on an emulated board: cycles per operator and per core, utilisation, idle time
     at barriers, flash and RAM, and a Gantt chart."""
     import arielml
-    from arielml.backends.emulator import build_emulated, emulated_board
+    from arielml.backends.emulated_build import build_emulated_placed
+    from arielml.backends.emulator import emulated_board
     from arielml.bench.emulated import same_outputs
     from arielml.cache import cache_dir as user_cache_dir
     from arielml.commands.compile import check_compile_options
     from arielml.errors import ArielError
 
-    check_compile_options(target, cores, scheduler, "model")
+    check_compile_options(target, cores, scheduler, "model", weights_in_sram)
     check_seed(seed)
     board = emulated_board(target)
     if gantt is not None and gantt.suffix.lower() != ".png":
@@ -120,8 +128,9 @@ def profile_command(
     model = arielml.load(model_path)
     inputs = model.random_inputs(seed)
     with stderr_console().status(f"building the firmware for {board.name} ({cores} core(s)) and emulating..."):
-        firmware = build_emulated(model, board.name, cores, scheduler, semantics,
-                                  cache_dir=None if cache_dir is None else user_cache_dir("emulator", root=cache_dir))
+        firmware = build_emulated_placed(model, board.name, cores, scheduler, semantics,
+                                         cache_dir=None if cache_dir is None else user_cache_dir("emulator", root=cache_dir),
+                                         weights_in_sram=weights_in_sram)
         run = firmware.run(inputs)
     try:
         reference = model.run(inputs, semantics=semantics)
@@ -136,7 +145,9 @@ def profile_command(
         written = draw_gantt(run.profile, gantt, types, core_labels=core_labels(board, cores),
                              title=f"{mathtext_literal(model_path.stem)} on {board.name}, {cores} core(s), {scheduler}: "
                                    f"{run.ms:.2f} ms; busy {utilisation}")
-    data = profile_json(run, board, model_path, semantics, bit_exact, written)
+    placement = firmware.plan.weight_placement
+    data = profile_json(run, board, model_path, semantics, bit_exact, written,
+                        None if placement is None else placement.to_json())
     if as_json:
         print_json(data)
     else:

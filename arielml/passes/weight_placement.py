@@ -142,11 +142,11 @@ def place_weights(plan: Plan) -> Plan:
     if plan.options.target == "host":
         return replace(plan, weight_placement=WeightPlacement(mode, "not applicable: the host has no flash"))
     if mode == "off":
-        return replace(plan, weight_placement=WeightPlacement(mode, "off (--weights-in-sram off)"))
+        return replace(plan, weight_placement=WeightPlacement(mode, "turned off (weights_in_sram=off): every weight stays in flash"))
     if board.flash.wait_states == 0:
         return replace(plan, weight_placement=WeightPlacement(mode, f"{board.name}'s flash is as fast as its SRAM"))
     if any(s.call is None for s in plan.kernel_steps):  # analysis-only plans: no arrays to emit
-        return replace(plan, weight_placement=WeightPlacement(mode, "analysis-only plan"))
+        return replace(plan, weight_placement=WeightPlacement(mode, "some operators have no C kernel: no library to place weights in"))
     images = images_of(plan)
     budget = sram_budget(plan)
     chosen = choose(candidates(plan), budget, images)

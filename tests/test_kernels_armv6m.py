@@ -1,0 +1,129 @@
+"""The Cortex-M0+ int8 kernels (runtime/kernels/armv6m/conv_s8.c, fully_connected_s8.c) against the
+reference executor, byte for byte, on the emulated RP2040 at 1 and 2 cores.
+
+Each model holds many independent random single-operator cases side by side (one firmware build
+covers them all): CONV_2D 1x1 (the in-place path, strides 1 and 2), 3x3 and first-layer shapes
+(1-3 input channels, odd filters such as 10x4; the copied-window path, SAME padding at every
+border), windows too large to copy (portable fallback), odd channel counts (a channel pair of
+itself), odd output widths (a pixel pair of itself), batch > 1, DEPTHWISE_CONV_2D and
+FULLY_CONNECTED. With 2 cores the plan splits every operator into tiles, so work items start and
+end inside rows and channel blocks. A failing case names its seed and shape."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import arielml
+from arielml.api import Model
+from arielml.frontend.tflite import parse_tflite
+from arielml.ir.verify import verify
+from tests.conftest import ZOO
+from tests.emu_helpers import needs_cross
+from tests.tflite_builder import ModelBuilder
+from tests.window_op_cases import QMAX, log_uniform, random_activation, random_input, zero_point
+
+pytestmark = needs_cross
+BASE_SEED = 46_000
+
+
+def add_conv(b: ModelBuilder, rng: np.random.Generator, n: int, h: int, w: int, c: int, o: int, kh: int, kw: int,
+             stride: tuple[int, int], same: bool, depthwise: bool = False, per_channel: bool = True):
+    """One int8 CONV_2D / DEPTHWISE_CONV_2D (multiplier o / c) on its own input; returns (input tensor,
+    output tensor, input array, description)."""
+    sh, sw = stride
+    out_h = -(-h // sh) if same else -(-(h - kh + 1) // sh)
+    out_w = -(-w // sw) if same else -(-(w - kw + 1) // sw)
+    in_scale = log_uniform(rng, 1e-3, 1.0)
+    x = b.tensor((n, h, w, c), "int8", quant=(in_scale, zero_point(rng, "int8")))
+    w_shape = (1, kh, kw, o) if depthwise else (o, kh, kw, c)
+    w_scales = [log_uniform(rng, 1e-3, 1e-1) for _ in range(o if per_channel else 1)]
+    wt = b.tensor(w_shape, "int8", quant=(w_scales, [0] * len(w_scales), 3 if depthwise else 0),
+                  data=rng.integers(-127, 128, w_shape))
+    window = kh * kw * (1 if depthwise else c)
+    acc_std = (QMAX["int8"] / 1.7) ** 2 * np.sqrt(window)
+    bias = b.tensor((o,), "int32", quant=([in_scale * s for s in w_scales], [0] * len(w_scales)),
+                    data=rng.integers(-int(acc_std), int(acc_std) + 1, o))
+    out_scale = in_scale * float(np.mean(w_scales)) * acc_std / (QMAX["int8"] / 2.5) * log_uniform(rng, 0.2, 5)
+    y = b.tensor((n, out_h, out_w, o), "int8", quant=(out_scale, zero_point(rng, "int8")))
+    options = dict(padding=0 if same else 1, strideH=sh, strideW=sw, fusedActivationFunction=random_activation(rng),
+                   dilationHFactor=1, dilationWFactor=1)
+    if depthwise:
+        b.op("DEPTHWISE_CONV_2D", [x, wt, bias], [y], "DepthwiseConv2DOptions", depthMultiplier=o // c, **options)
+    else:
+        b.op("CONV_2D", [x, wt, bias], [y], "Conv2DOptions", **options)
+    what = (f"{'DEPTHWISE' if depthwise else 'CONV'} in {(n, h, w, c)} weights {w_shape} stride {stride} "
+            f"{'SAME' if same else 'VALID'}")
+    return x, y, random_input(rng, (n, h, w, c), "int8"), what
+
+
+def add_fc(b: ModelBuilder, rng: np.random.Generator, rows: int, depth: int, units: int, per_channel: bool):
+    in_scale = log_uniform(rng, 1e-3, 1.0)
+    x = b.tensor((rows, depth), "int8", quant=(in_scale, zero_point(rng, "int8")))
+    scales = [log_uniform(rng, 1e-3, 1e-1) for _ in range(units if per_channel else 1)]
+    w = b.tensor((units, depth), "int8", quant=(scales, [0] * len(scales), 0),
+                 data=rng.integers(-127, 128, (units, depth)))
+    acc_std = (QMAX["int8"] / 1.7) ** 2 * np.sqrt(depth)
+    bias = b.tensor((units,), "int32", quant=([in_scale * s for s in scales], [0] * len(scales)),
+                    data=rng.integers(-int(acc_std), int(acc_std) + 1, units))
+    out_scale = in_scale * float(np.mean(scales)) * acc_std / (QMAX["int8"] / 2.5) * log_uniform(rng, 0.2, 5)
+    y = b.tensor((rows, units), "int8", quant=(out_scale, zero_point(rng, "int8")))
+    b.op("FULLY_CONNECTED", [x, w, bias], [y], "FullyConnectedOptions", fusedActivationFunction=random_activation(rng))
+    return x, y, random_input(rng, (rows, depth), "int8"), f"FC {rows}x{depth} -> {units}"
+
+
+# (n, h, w, c, o, kh, kw, stride, same): CONV_2D shapes that reach every path of the M0+ kernel
+CONV_SHAPES = [
+    (1, 5, 7, 16, 20, 1, 1, (1, 1), True),    # 1x1 in place, odd width, two channel blocks
+    (1, 6, 6, 9, 7, 1, 1, (2, 2), False),     # 1x1 stride 2, odd channels
+    (2, 3, 4, 5, 3, 1, 1, (1, 1), True),      # batch 2
+    (1, 9, 9, 3, 8, 3, 3, (2, 2), True),      # VWW's first layer, small
+    (1, 13, 10, 1, 17, 10, 4, (2, 2), True),  # kws's first layer: 1 channel, 10x4 filter
+    (1, 8, 7, 2, 5, 5, 3, (1, 2), False),     # 2 input channels, odd filter, VALID
+    (2, 6, 5, 7, 33, 3, 3, (1, 1), True),     # 3x3, three channel blocks, batch 2
+    (1, 5, 6, 80, 3, 3, 3, (1, 1), True),     # window of 720 bytes: portable fallback
+]
+DEPTHWISE_SHAPES = [
+    (1, 7, 9, 20, 20, 3, 3, (1, 1), True),
+    (1, 9, 8, 17, 17, 3, 3, (2, 2), True),
+    (1, 11, 11, 6, 6, 5, 5, (2, 2), False),
+    (2, 5, 6, 4, 8, 3, 3, (1, 1), True),      # depth multiplier 2
+]
+FC_SHAPES = [(1, 67, 21, True), (3, 16, 5, False), (2, 129, 4, True), (1, 5, 1, False)]
+
+
+def random_model(seed: int) -> tuple[bytes, list[np.ndarray], list[str]]:
+    rng = np.random.default_rng(seed)
+    b = ModelBuilder()
+    inputs, outputs, arrays, names = [], [], [], []
+    cases = [lambda s=s: add_conv(b, rng, *s) for s in CONV_SHAPES]
+    cases += [lambda s=s: add_conv(b, rng, *s, depthwise=True) for s in DEPTHWISE_SHAPES]
+    cases += [lambda s=s: add_fc(b, rng, *s) for s in FC_SHAPES]
+    for make in cases:
+        x, y, array, what = make()
+        inputs.append(x)
+        outputs.append(y)
+        arrays.append(array)
+        names.append(what)
+    return b.build(inputs, outputs), arrays, names
+
+
+@pytest.mark.parametrize("cores", [1, 2])
+def test_random_int8_ops_bit_exact_on_rp2040(cores):
+    seed = BASE_SEED + cores
+    model_bytes, arrays, names = random_model(seed)
+    model = Model(verify(parse_tflite(model_bytes)))
+    expected = model.run(arrays)
+    got = model.run_emulated(arrays, "rp2040", cores=cores).outputs
+    for name, ours, want in zip(names, got, expected):
+        assert np.array_equal(ours, want), f"seed {seed} cores {cores}: {name}: {(ours != want).sum()} of " \
+                                           f"{want.size} values differ"
+
+
+def test_zoo_models_bit_exact_on_two_rp2040_cores():
+    for name in ("kws_ref_model", "vww_96_int8"):
+        model = arielml.load((ZOO / "mlcommons_tiny" / f"{name}.tflite").read_bytes())
+        inputs = model.random_inputs(seed=3)
+        want = model.run(inputs)
+        got = model.run_emulated(inputs, "rp2040", cores=2).outputs
+        for ours, theirs in zip(got, want):
+            assert np.array_equal(ours, theirs), f"{name}: {(ours != theirs).sum()} values differ"

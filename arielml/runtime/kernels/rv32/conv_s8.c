@@ -1,0 +1,472 @@
+/* kernels/rv32/conv_s8.c - int8 CONV_2D and DEPTHWISE_CONV_2D for RV32IM cores (Hazard3 on the RP2350
+ * and the rv32-smp cluster), chosen in place of kernels/conv_s8.c by CoreType.kernel_dirs.
+ *
+ * What shapes the loops (Hazard3 timing, as arielml/emu/cyclemodel.py models it): a load takes one
+ * cycle plus one when the next instruction uses its result, a multiply one cycle, a taken backward
+ * branch that was taken last time one cycle, a call and return two each, and weights in flash one
+ * wait state per read. RV32IM has no multiply-accumulate and no SIMD, so a MAC is MUL + ADD: the
+ * loops keep that pair busy and spend as few loads as possible per MAC.
+ *  - Byte loads (LB sign-extends) beat word loads here: extracting four signed bytes from a word takes
+ *    seven shifts, four LBs take four cycles (Hazard3 also faults on unaligned LW).
+ *  - CONV_2D (1x1 and general, dilation_w 1, one group): a register block of 4 output pixels x 2
+ *    output channels; every input byte loaded serves 2 MACs, every weight byte 4; the k loop is
+ *    unrolled by 4 so the pointer increments and the loop branch are paid once per 32 MACs.
+ *  - DEPTHWISE 3x3 (depth multiplier 1, weights packed channel-major by the compiler): per channel,
+ *    its 9 weights stay in registers while the output row is swept column by column: a new input
+ *    column (3 loads) gives its partial sums for the three outputs it belongs to (stride 1), so 9 MACs
+ *    cost 3 loads; padded rows and columns are folded in as constants.
+ *  - Requantisation with a 64-bit product (MULHSU + MUL), see rq_channel_apply; constants per channel
+ *    are prepared once per work item.
+ * Shapes not specialised here (groups, dilation_w > 1, other depthwise filters or strides, a record
+ * that is not double rounding) take the portable loops of ariel_conv_q8_portable.h, the oracle these
+ * kernels are tested against (tests/test_kernels_rv32.py). */
+#include "ariel_conv_q8_portable.h"
+
+#if defined(__GNUC__)
+/* GCC's scheduling before register allocation hoists all the loads of an unrolled MAC block to its
+ * top and then spills the accumulators; after allocation it still fills the load-use slots */
+#pragma GCC optimize("no-schedule-insns")
+#define RV_INLINE static inline __attribute__((always_inline))
+#else
+#define RV_INLINE static inline
+#endif
+
+/* ---- requantisation ---------------------------------------------------------------------------
+ * A conv record {m, left, right, nudge16 = 2^14} is double rounding: x = acc * 2^left (wrapping),
+ * high = SaturatingRoundingDoublingHighMul(x, m) = floor((x * m + 2^30) / 2^31) (gemmlowp's nudge
+ * 1 - 2^30 for a negative product followed by truncation toward zero is the same floor), then a
+ * division by 2^right rounding half away from zero. With m2 = 2m < 2^32 (unsigned):
+ *     high = floor((x * m2 + 2^31) / 2^32) = hi32(x * m2) + (lo32(x * m2) >> 31)
+ * (MULHSU + MUL; |x * m| < 2^62, so high fits int32; m < 2^31 rules out gemmlowp's overflow case).
+ * The rounding divide is (high >> right) + bump, bump = ((high & mask) + half - neg) >> right in
+ * {0, 1}: neg = 1 for high < 0 and right > 0. Written this way nothing overflows, unlike
+ * (high + half - neg) >> right, which wraps for high near 2^31. Checked against ariel_rq on random
+ * records and accumulators by tests/test_kernels_rv32.py. */
+typedef struct {
+    int32_t bias; /* folded bias (plus a depthwise kernel's padded-row constant) */
+    uint32_t m2;  /* 2 * multiplier */
+    int32_t left, right;
+    uint32_t mask;     /* 2^right - 1 */
+    uint32_t half;     /* 2^(right - 1), 0 for right = 0 */
+    int32_t neg_round; /* -1 for right > 0 (a negative value's tie rounds down in magnitude... away from 0) */
+} rq_channel;
+
+RV_INLINE int32_t rq_channel_apply(int32_t acc, const rq_channel *q)
+{
+    const int32_t x = (int32_t)((uint32_t)ariel_wrapping_add(acc, q->bias) << q->left);
+    const int64_t product = (int64_t)x * (int64_t)(uint64_t)q->m2; /* MULHSU + MUL */
+    const int32_t high = (int32_t)(uint32_t)((uint64_t)product >> 32) + (int32_t)((uint32_t)product >> 31);
+    const uint32_t neg = (uint32_t)(high >> 31) & (uint32_t)q->neg_round;
+    const uint32_t bump = (((uint32_t)high & q->mask) + q->half + neg) >> q->right;
+    return (high >> q->right) + (int32_t)bump;
+}
+
+/* the constants of output channels c_begin .. c_begin + n - 1; 0 if a record is not double rounding */
+static int rq_prepare(const ariel_conv_params *p, int32_t c_begin, int32_t n, rq_channel *q)
+{
+    const int32_t *record = p->rq + c_begin * ARIEL_RQ_WORDS;
+    int32_t i;
+    for (i = 0; i < n; i++, record += ARIEL_RQ_WORDS) {
+        const int32_t right = record[2];
+        if (record[3] != (1 << 14) || record[0] < 0 || right < 0 || right > 31 || record[1] < 0 || record[1] > 31) {
+            return 0;
+        }
+        q[i].bias = p->bias[c_begin + i];
+        q[i].m2 = (uint32_t)record[0] << 1;
+        q[i].left = record[1];
+        q[i].right = right;
+        q[i].mask = (uint32_t)(((uint64_t)1 << right) - 1);
+        q[i].half = right > 0 ? (uint32_t)1 << (right - 1) : 0;
+        q[i].neg_round = right > 0 ? -1 : 0;
+    }
+    return 1;
+}
+
+RV_INLINE int8_t rq_output(const ariel_conv_params *p, int32_t acc, const rq_channel *q)
+{
+    int32_t v = rq_channel_apply(acc, q) + p->output_zero_point;
+    v = v < p->act_min ? p->act_min : v;
+    v = v > p->act_max ? p->act_max : v;
+    return (int8_t)v;
+}
+
+/* ---- CONV_2D: blocks of pixels x 2 output channels -----------------------------------------------
+ * acc[2p + c] += sum_{k < n} x[p][k] * w_c[k] for the P (1..4) pixels of the block: P is a constant
+ * at every call, so the pixel loops unroll and the accumulators live in registers. Overflow: see
+ * ariel_conv_q8_portable.h (|x * w| <= 2^14, windows bounded by the compiler). */
+RV_INLINE void mac_block(const int P, const int8_t *x0, const int8_t *x1, const int8_t *x2, const int8_t *x3,
+                         const int8_t *w0, const int8_t *w1, int32_t n, int32_t *acc)
+{
+    int32_t a0 = acc[0], b0 = acc[1], a1 = 0, b1 = 0, a2 = 0, b2 = 0, a3 = 0, b3 = 0;
+    const int8_t *w_end = w0 + (n & ~3);
+    if (P > 1) { a1 = acc[2]; b1 = acc[3]; }
+    if (P > 2) { a2 = acc[4]; b2 = acc[5]; }
+    if (P > 3) { a3 = acc[6]; b3 = acc[7]; }
+/* tap k: two weights, then each pixel's input byte times both */
+#define MAC_TAP(k)                                                                                                     \
+    do {                                                                                                               \
+        const int32_t u = w0[k], v = w1[k];                                                                            \
+        int32_t t = x0[k];                                                                                             \
+        a0 += t * u; b0 += t * v;                                                                                      \
+        if (P > 1) { t = x1[k]; a1 += t * u; b1 += t * v; }                                                            \
+        if (P > 2) { t = x2[k]; a2 += t * u; b2 += t * v; }                                                            \
+        if (P > 3) { t = x3[k]; a3 += t * u; b3 += t * v; }                                                            \
+    } while (0)
+    while (w0 != w_end) {
+        MAC_TAP(0);
+        MAC_TAP(1);
+        MAC_TAP(2);
+        MAC_TAP(3);
+        w0 += 4; w1 += 4; x0 += 4;
+        if (P > 1) x1 += 4;
+        if (P > 2) x2 += 4;
+        if (P > 3) x3 += 4;
+    }
+    for (n &= 3; n > 0; n--) {
+        MAC_TAP(0);
+        w0++; w1++; x0++;
+        if (P > 1) x1++;
+        if (P > 2) x2++;
+        if (P > 3) x3++;
+    }
+#undef MAC_TAP
+    acc[0] = a0; acc[1] = b0;
+    if (P > 1) { acc[2] = a1; acc[3] = b1; }
+    if (P > 2) { acc[4] = a2; acc[5] = b2; }
+    if (P > 3) { acc[6] = a3; acc[7] = b3; }
+}
+
+typedef struct {
+    const ariel_conv_geometry *g;
+    const int8_t *weights;
+    int32_t window;   /* weight bytes per output channel */
+    int32_t span;     /* input (and weight) bytes of one filter row: filter_w * in_c */
+    int32_t row_step; /* input bytes between filter rows */
+} conv_shape;
+
+/* P pixels (window origins x, x + x_step, ..., all taps inside the input) x the channels
+ * [c_begin, c_end) */
+RV_INLINE void conv_pixels(const int P, const conv_shape *s, const ariel_conv_params *p, const int8_t *x,
+                           int32_t x_step, int8_t *out, int32_t c_begin, int32_t c_end, const rq_channel *q)
+{
+    const int32_t out_c = s->g->out_c;
+    int32_t oc;
+    for (oc = c_begin; oc < c_end; oc += 2) {
+        const int pair = oc + 1 < c_end; /* an odd last channel runs with itself as the second */
+        const int8_t *w0 = s->weights + oc * s->window;
+        const int8_t *w1 = pair ? w0 + s->window : w0;
+        const int8_t *x0 = x, *x1 = x0 + x_step, *x2 = x1 + x_step, *x3 = x2 + x_step;
+        int32_t acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        int32_t ky, i;
+        for (ky = 0; ky < s->g->filter_h; ky++) {
+            mac_block(P, x0, x1, x2, x3, w0, w1, s->span, acc);
+            w0 += s->span;
+            w1 += s->span;
+            x0 += s->row_step;
+            x1 += s->row_step;
+            x2 += s->row_step;
+            x3 += s->row_step;
+        }
+        for (i = 0; i < P; i++) {
+            out[i * out_c + oc] = rq_output(p, acc[2 * i], &q[oc - c_begin]);
+            if (pair) {
+                out[i * out_c + oc + 1] = rq_output(p, acc[2 * i + 1], &q[oc + 1 - c_begin]);
+            }
+        }
+    }
+}
+
+/* one pixel whose window crosses the border: padded taps read the zero point */
+static void conv_border_pixel(const conv_shape *s, const ariel_conv_params *p, const int8_t *image, int32_t iy0,
+                              int32_t ix0, int8_t *out, int32_t c_begin, int32_t c_end, const rq_channel *q)
+{
+    const ariel_conv_geometry *g = s->g;
+    int32_t oc;
+    for (oc = c_begin; oc < c_end; oc++) {
+        const int8_t *w = s->weights + oc * s->window;
+        int32_t sum = 0, ky, kx;
+        for (ky = 0; ky < g->filter_h; ky++) {
+            const int32_t iy = iy0 + ky * g->dilation_h;
+            for (kx = 0; kx < g->filter_w; kx++, w += g->in_c) {
+                const int32_t ix = ix0 + kx;
+                if (iy >= 0 && iy < g->in_h && ix >= 0 && ix < g->in_w) {
+                    sum += dot_s8(image + (iy * g->in_w + ix) * g->in_c, w, g->in_c);
+                } else {
+                    sum += padded_tap_q8(0, p->input_zero_point, w, g->in_c, 0);
+                }
+            }
+        }
+        out[oc] = rq_output(p, sum, &q[oc - c_begin]);
+    }
+}
+
+static void conv_s8_rv32(const ariel_conv_params *p, const int8_t *input, const int8_t *weights, int8_t *output,
+                         int32_t begin, int32_t end)
+{
+    const ariel_conv_geometry *g = &p->g;
+    const int32_t last_dy = (g->filter_h - 1) * g->dilation_h;
+    const int32_t x_step = g->stride_w * g->in_c;
+    /* output columns whose window lies inside the input: [ox_lo, ox_hi) */
+    const int32_t ox_lo = (g->pad_left + g->stride_w - 1) / g->stride_w;
+    int32_t ox_hi = (g->in_w - g->filter_w + g->pad_left) / g->stride_w + 1;
+    conv_shape s;
+    rq_channel q[ARIEL_CONV_MAX_CHANNEL_BLOCK];
+    int32_t item;
+    s.g = g;
+    s.weights = weights;
+    s.window = g->filter_h * g->filter_w * g->in_c;
+    s.span = g->filter_w * g->in_c;
+    s.row_step = g->dilation_h * g->in_w * g->in_c;
+    if (g->in_w - g->filter_w + g->pad_left < 0) {
+        ox_hi = 0; /* the filter is wider than the input: every column crosses the border */
+    }
+    ox_hi = ox_hi > g->out_w ? g->out_w : ox_hi;
+    for (item = begin; item < end; item++) {
+        int32_t row, c_begin, c_end, ox;
+        ariel_conv_place(g, item, &row, &c_begin, &c_end);
+        if (!rq_prepare(p, c_begin, c_end - c_begin, q)) {
+            conv_q8(p, (void *const[]){(void *)input, (void *)weights, 0, output}, item, item + 1, 0);
+            continue;
+        }
+        {
+            const int32_t batch = row / g->out_h;
+            const int32_t oy = row - batch * g->out_h;
+            const int32_t iy0 = oy * g->stride_h - g->pad_top;
+            const int rows_inside = iy0 >= 0 && iy0 + last_dy < g->in_h;
+            const int8_t *image = input + batch * g->in_h * g->in_w * g->in_c;
+            int8_t *out = output + row * g->out_w * g->out_c;
+            const int32_t lo = rows_inside ? ox_lo : g->out_w, hi = rows_inside && ox_hi > ox_lo ? ox_hi : lo;
+            for (ox = 0; ox < g->out_w; ox++) {
+                if (ox == lo) {
+                    /* the inside columns, four at a time, then the last one to three */
+                    const int8_t *x = image + (iy0 * g->in_w + ox * g->stride_w - g->pad_left) * g->in_c;
+                    for (; ox + 4 <= hi; ox += 4, x += 4 * x_step) {
+                        conv_pixels(4, &s, p, x, x_step, out + ox * g->out_c, c_begin, c_end, q);
+                    }
+                    if (hi - ox == 3) {
+                        conv_pixels(3, &s, p, x, x_step, out + ox * g->out_c, c_begin, c_end, q);
+                    } else if (hi - ox == 2) {
+                        conv_pixels(2, &s, p, x, x_step, out + ox * g->out_c, c_begin, c_end, q);
+                    } else if (hi - ox == 1) {
+                        conv_pixels(1, &s, p, x, x_step, out + ox * g->out_c, c_begin, c_end, q);
+                    }
+                    ox = hi;
+                    if (ox >= g->out_w) {
+                        break;
+                    }
+                }
+                conv_border_pixel(&s, p, image, iy0, ox * g->stride_w - g->pad_left, out + ox * g->out_c, c_begin,
+                                  c_end, q);
+            }
+        }
+    }
+}
+
+void ariel_conv_s8(const void *params, void *const *buffers, int32_t begin, int32_t end)
+{
+    const ariel_conv_params *p = (const ariel_conv_params *)params;
+    if (p->g.groups != 1 || p->g.dilation_w != 1) {
+        conv_q8(p, buffers, begin, end, 0);
+        return;
+    }
+    conv_s8_rv32(p, (const int8_t *)buffers[0], (const int8_t *)buffers[1], (int8_t *)buffers[3], begin, end);
+}
+
+/* ---- DEPTHWISE_CONV_2D 3x3, depth multiplier 1 -----------------------------------------------------
+ * Per work item (output row x channel block) and channel: the channel's 9 packed weights in
+ * registers; a padded filter row (top or bottom border) gets weights 0 and its constant
+ * z * (w0 + w1 + w2) added to the bias instead, so every row pointer reads a real input row; padded
+ * columns (left and right border) read z in all three rows. The raw sums of the row go to acc_row,
+ * then are requantised with the channel's constants in registers. */
+#define DW_MAX_ROW 128 /* output columns per pass (rows wider than this are done in parts) */
+
+/* partial sums of one input column (rows t, m, b) for its three filter columns */
+#define DW_COLUMN(t, m, b, s0, s1, s2)                                                                                 \
+    do {                                                                                                               \
+        s0 = (t) * w0 + (m) * w3 + (b) * w6;                                                                           \
+        s1 = (t) * w1 + (m) * w4 + (b) * w7;                                                                           \
+        s2 = (t) * w2 + (m) * w5 + (b) * w8;                                                                           \
+    } while (0)
+
+/* acc_row[i] = raw window sum of output column ox_begin + i, i < n, for one channel. r0, r1, r2: the
+ * three input rows (pointers at column 0 of the channel); step: bytes between input columns;
+ * w: the 9 weights with padded rows zeroed. */
+static void dw3x3_channel_row(const ariel_conv_geometry *g, const int8_t *r0, const int8_t *r1, const int8_t *r2,
+                              const int32_t *w, int32_t z, int32_t ox_begin, int32_t n, int32_t *acc_row)
+{
+    const int32_t w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3], w4 = w[4], w5 = w[5], w6 = w[6], w7 = w[7], w8 = w[8];
+    const int32_t step = g->in_c;
+    const int32_t zsum0 = z * (w0 + w3 + w6), zsum1 = z * (w1 + w4 + w7), zsum2 = z * (w2 + w5 + w8);
+    int32_t *const acc_end = acc_row + n;
+    int32_t s0, s1, s2;
+    if (g->stride_w == 1) {
+        /* column j feeds output j - ix0 as its left, j - ix0 - 1 as its middle, j - ix0 - 2 as its right tap */
+        int32_t j = ox_begin - g->pad_left; /* first column of the first output */
+        int32_t pend1, pend0;               /* outputs waiting for their right, and middle + right taps */
+        const int32_t j_stop = j + n + 2;   /* one past the last column read */
+        const int32_t j_in = j_stop < g->in_w ? j_stop : g->in_w; /* columns read from memory: [.., j_in) */
+        const int8_t *a = r0 + j * step, *b = r1 + j * step, *c = r2 + j * step;
+        /* the first two columns: no output completes yet */
+        if (j >= 0 && j < g->in_w) {
+            DW_COLUMN(a[0], b[0], c[0], s0, s1, s2);
+        } else {
+            s0 = zsum0;
+        }
+        pend1 = s0;
+        j++; a += step; b += step; c += step;
+        if (j >= 0 && j < g->in_w) {
+            DW_COLUMN(a[0], b[0], c[0], s0, s1, s2);
+        } else {
+            s0 = zsum0;
+            s1 = zsum1;
+        }
+        pend1 += s1;
+        pend0 = s0;
+        j++; a += step; b += step; c += step;
+        /* padded columns on the left (a wide left padding): constants */
+        for (; j < 0 && acc_row != acc_end; j++, a += step, b += step, c += step) {
+            *acc_row++ = pend1 + zsum2;
+            pend1 = pend0 + zsum1;
+            pend0 = zsum0;
+        }
+        /* inside columns: 3 loads and 9 MACs per output */
+        for (; j < j_in; j++) {
+            const int32_t xt = a[0], xm = b[0], xb = c[0];
+            a += step; b += step; c += step;
+            DW_COLUMN(xt, xm, xb, s0, s1, s2);
+            *acc_row++ = pend1 + s2;
+            pend1 = pend0 + s1;
+            pend0 = s0;
+        }
+        /* padded columns on the right */
+        for (; acc_row != acc_end;) {
+            *acc_row++ = pend1 + zsum2;
+            pend1 = pend0 + zsum1;
+            pend0 = zsum0;
+        }
+    } else {
+        /* stride 2: output i reads columns e, e + 1, e + 2 (e = 2i + ix0); column e + 2 is the next output's e */
+        int32_t e = 2 * ox_begin - g->pad_left;
+        int32_t carry; /* the left tap's partial sum of the next output */
+        const int8_t *a = r0 + e * step, *b = r1 + e * step, *c = r2 + e * step;
+        const int32_t step2 = 2 * step;
+        if (e >= 0 && e < g->in_w) {
+            DW_COLUMN(a[0], b[0], c[0], s0, s1, s2);
+            carry = s0;
+        } else {
+            carry = zsum0;
+        }
+        /* inside: both new columns e + 1, e + 2 within the input */
+        while (acc_row != acc_end && e + 1 >= 0 && e + 2 < g->in_w) {
+            const int32_t mt = a[step], mm = b[step], mb = c[step];
+            const int32_t rt = a[step2], rm = b[step2], rb = c[step2];
+            a += step2; b += step2; c += step2;
+            *acc_row++ = carry + mt * w1 + mm * w4 + mb * w7 + rt * w2 + rm * w5 + rb * w8;
+            carry = rt * w0 + rm * w3 + rb * w6;
+            e += 2;
+        }
+        /* border columns (either side), one at a time */
+        while (acc_row != acc_end) {
+            int32_t sum = carry;
+            if (e + 1 >= 0 && e + 1 < g->in_w) {
+                sum += a[step] * w1 + b[step] * w4 + c[step] * w7;
+            } else {
+                sum += zsum1;
+            }
+            if (e + 2 >= 0 && e + 2 < g->in_w) {
+                DW_COLUMN(a[step2], b[step2], c[step2], s0, s1, s2);
+            } else {
+                s0 = zsum0;
+                s2 = zsum2;
+            }
+            *acc_row++ = sum + s2;
+            carry = s0;
+            a += step2; b += step2; c += step2;
+            e += 2;
+        }
+    }
+}
+
+static void depthwise3x3_s8_rv32(const ariel_conv_params *p, const int8_t *input, int8_t *output, int32_t begin,
+                                 int32_t end)
+{
+    const ariel_conv_geometry *g = &p->g;
+    const int32_t z = p->input_zero_point;
+    rq_channel q[ARIEL_CONV_MAX_CHANNEL_BLOCK];
+    int32_t acc_row[DW_MAX_ROW];
+    int32_t item;
+    for (item = begin; item < end; item++) {
+        int32_t row, c_begin, c_end, c;
+        ariel_conv_place(g, item, &row, &c_begin, &c_end);
+        if (!rq_prepare(p, c_begin, c_end - c_begin, q)) {
+            depthwise_dm1_s8(p, input, output, item, item + 1);
+            continue;
+        }
+        {
+            const int32_t batch = row / g->out_h;
+            const int32_t oy = row - batch * g->out_h;
+            const int32_t iy0 = oy * g->stride_h - g->pad_top;
+            const int8_t *image = input + batch * g->in_h * g->in_w * g->in_c;
+            const int8_t *rows[3];
+            int valid[3], first_valid = -1, r;
+            for (r = 0; r < 3; r++) {
+                const int32_t iy = iy0 + r * g->dilation_h;
+                valid[r] = iy >= 0 && iy < g->in_h;
+                rows[r] = image + (valid[r] ? iy : 0) * g->in_w * g->in_c;
+                if (valid[r] && first_valid < 0) {
+                    first_valid = r;
+                }
+            }
+            for (r = 0; r < 3; r++) {
+                if (!valid[r] && first_valid >= 0) {
+                    rows[r] = rows[first_valid]; /* any real row: its weights are zeroed */
+                }
+            }
+            for (c = c_begin; c < c_end; c++) {
+                const int8_t *wp = p->packed_weights + c * 9;
+                rq_channel qc = q[c - c_begin];
+                int32_t w[9], ox;
+                for (r = 0; r < 9; r++) {
+                    w[r] = wp[r];
+                }
+                for (r = 0; r < 3; r++) {
+                    if (!valid[r] && first_valid >= 0) {
+                        /* every tap of a padded row reads z: a constant of the channel */
+                        qc.bias = ariel_wrapping_add(qc.bias, z * (w[3 * r] + w[3 * r + 1] + w[3 * r + 2]));
+                        w[3 * r] = w[3 * r + 1] = w[3 * r + 2] = 0;
+                    }
+                }
+                for (ox = 0; ox < g->out_w; ox += DW_MAX_ROW) {
+                    const int32_t n = g->out_w - ox < DW_MAX_ROW ? g->out_w - ox : DW_MAX_ROW;
+                    int8_t *out = output + (row * g->out_w + ox) * g->out_c + c;
+                    int32_t i;
+                    if (first_valid >= 0) {
+                        dw3x3_channel_row(g, rows[0] + c, rows[1] + c, rows[2] + c, w, z, ox, n, acc_row);
+                    } else {
+                        /* no filter row inside the input: every tap reads z */
+                        const int32_t all = z * (w[0] + w[1] + w[2] + w[3] + w[4] + w[5] + w[6] + w[7] + w[8]);
+                        for (i = 0; i < n; i++) {
+                            acc_row[i] = all;
+                        }
+                    }
+                    for (i = 0; i < n; i++, out += g->out_c) {
+                        *out = rq_output(p, acc_row[i], &qc);
+                    }
+                }
+            }
+        }
+    }
+}
+
+void ariel_depthwise_conv_s8(const void *params, void *const *buffers, int32_t begin, int32_t end)
+{
+    const ariel_conv_params *p = (const ariel_conv_params *)params;
+    const ariel_conv_geometry *g = &p->g;
+    if (p->packed_weights == 0) { /* not depth multiplier 1 (or more taps than the compiler packs) */
+        depthwise_q8(p, buffers, begin, end, 0);
+    } else if (g->filter_h == 3 && g->filter_w == 3 && g->dilation_w == 1 && (g->stride_w == 1 || g->stride_w == 2)) {
+        depthwise3x3_s8_rv32(p, (const int8_t *)buffers[0], (int8_t *)buffers[3], begin, end);
+    } else {
+        depthwise_dm1_s8(p, (const int8_t *)buffers[0], (int8_t *)buffers[3], begin, end);
+    }
+}

@@ -42,7 +42,8 @@ def _file_list(plan: Plan, files: dict[str, str]) -> str:
              f"codes (`{p.upper()}_OK`, `{p.upper()}_ERROR_*`), each input's and output's type, shape, scale and "
              f"zero point (`{p.upper()}_INPUT0_SCALE`, ...), and the version (`{p.upper()}_VERSION`).",
              f"- `{p}.c`: the plan: op table (kernel, params, buffers, tiles, core of each tile), the arena.",
-             f"- `{p}_weights.c`: weights and biases as const arrays.",
+             f"- `{p}_weights.c`: weights and biases: const arrays (flash), except those copied to SRAM at "
+             "start-up (see \"Weights in SRAM\").",
              "- `ariel/include`, `ariel/src`: the runtime (scheduler, barrier), the kernel ABI and the port "
              "contract (`ariel/include/ariel_port.h`).",
              "- `ariel/kernels`: the kernels this model uses (portable C99); a subdirectory (`arm_dsp`, "
@@ -82,7 +83,9 @@ def _board_build(plan: Plan, files: dict[str, str]) -> str:
                    "the same library sources with its own compiler flags and its own port; both must place the "
                    "shared variables (sections `.data.ariel_shared` and `.bss.ariel_shared`: the arena and the "
                    "runtime state, marked `ARIEL_SHARED[_ZERO]`) at the same address in shared SRAM, in the same "
-                   "order - every image defines the same ones. Constants (weights) stay in each image's own flash. "
+                   "order - every image defines the same ones. Constants (weights) live in each image's own flash, and the "
+                   "weights copied to SRAM (see \"Weights in SRAM\") in each image's private RAM, never in the shared "
+                   "region. "
                    "Only the first image's start-up may initialise (zero) that region.\n")
     for group in groups:
         title = f"### Image for {_cores_text(group.cores)}: {group.core_type.name}" if len(groups) > 1 else ""
@@ -206,10 +209,30 @@ def _notes(plan: Plan, files: dict[str, str]) -> str:
                    "`void ariel_board_log(const char *message)`, a weak function that does nothing: define it in "
                    "your application to route the runtime's messages to a UART, RTT or printf. Compiling with "
                    "`-DARIEL_EMULATOR` sends both to arielml's emulator instead (it would fault on a chip).")
+    out += ["", "## Weights in SRAM", "", _placement_text(plan)]
     if any(rel.startswith(BAREMETAL) for rel in files):
         out += ["", "## Start-up (optional, `--with-startup`)", "",
                 _startup_text(plan)]
     return "\n".join(out) + "\n"
+
+
+def _placement_text(plan: Plan) -> str:
+    """Which weights the start-up copies from flash to SRAM (passes/weight_placement.py), and what
+    that asks of the firmware's start-up."""
+    p, placement = plan.options.name, plan.weight_placement
+    if placement is None or not placement.copies:
+        return (f"None: every weight is a const array in flash ({placement.reason if placement else 'not planned'}). "
+                "`--weights-in-sram auto` copies the most re-read ones to SRAM when the flash is slower and RAM "
+                "is left.")
+    copied = ", ".join(c.label for c in placement.copies[:6]) + (", ..." if len(placement.copies) > 6 else "")
+    each = f" in each of the {placement.images} images" if placement.images > 1 else ""
+    return (f"{len(placement.copies)} arrays ({sum(c.nbytes for c in placement.copies)} bytes{each}) are initialised "
+            f"data rather than const, because the kernels re-read them often and {board_of(plan).name}'s flash is "
+            f"slower than its SRAM: the start-up copies them from their load image in flash to SRAM before "
+            f"`main` (`.data`; the Pico SDK's, CMSIS's and `--with-startup`'s start-up all do). They add "
+            f"{placement.sram_bytes} bytes to the RAM the library needs (flash stays the same). Hottest first: "
+            f"{copied}; each is marked \"copied to SRAM at start-up\" in `{p}.c` or `{p}_weights.c`. "
+            "Compile with `--weights-in-sram off` to keep every weight in flash.")
 
 
 def _startup_text(plan: Plan) -> str:

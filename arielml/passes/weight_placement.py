@@ -142,7 +142,7 @@ def place_weights(plan: Plan) -> Plan:
     if plan.options.target == "host":
         return replace(plan, weight_placement=WeightPlacement(mode, "not applicable: the host has no flash"))
     if mode == "off":
-        return replace(plan, weight_placement=WeightPlacement(mode, "turned off (weights_in_sram=off): every weight stays in flash"))
+        return replace(plan, weight_placement=WeightPlacement(mode, "turned off with weights_in_sram=off"))
     if board.flash.wait_states == 0:
         return replace(plan, weight_placement=WeightPlacement(mode, f"{board.name}'s flash is as fast as its SRAM"))
     if any(s.call is None for s in plan.kernel_steps):  # analysis-only plans: no arrays to emit

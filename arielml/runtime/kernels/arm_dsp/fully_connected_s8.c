@@ -1,0 +1,127 @@
+/* kernels/arm_dsp/fully_connected_s8.c - int8 FULLY_CONNECTED for cores with the Arm DSP extension
+ * (Cortex-M4F, M7, M33): SIMD dot products (SXTB16 + SMLAD, two multiply-accumulates per
+ * instruction) over four units at once, so every input word is loaded and widened once for four
+ * weight rows. Requantisation is the portable one (ariel_rq, acc_limit clamp): a layer has few
+ * outputs per multiply-accumulate. Layers with a weight offset (not int8 weights) take the portable
+ * loop of ariel_fc_q8_portable.h, the oracle this file is tested against
+ * (tests/test_kernels_arm_dsp.py).
+ *
+ * Why widening both operands the same way is exact: SXTB16 v gives the sign-extended bytes 0 and 2
+ * of v as two int16 lanes, SXTB16 (v ROR 8) bytes 1 and 3; SMLAD adds the two lane products to the
+ * accumulator. Input and weight words are split alike, so lane k of one meets lane k of the other:
+ * the four byte products of a word are summed, as the portable loop sums them. Overflow as there:
+ * every product is at most 128 * 128, and the compiler bounds depth (int32 sums are exact). */
+#include <arm_acle.h>
+
+#include "ariel_fc_q8_portable.h"
+
+/* four bytes from any address (the cores load words unaligned; LDRD/LDM would fault, and
+ * __builtin_memcpy keeps the compiler from pairing these loads into them) */
+static inline uint32_t load_word(const int8_t *p)
+{
+    uint32_t v;
+    __builtin_memcpy(&v, p, 4);
+    return v;
+}
+
+/* bytes 1 and 3 of v, sign-extended to two int16 lanes (SXTB16 with its rotation; GCC's arm_acle.h
+ * has no __ror to fold) */
+static inline uint32_t widen_odd(uint32_t v)
+{
+    uint32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+    return r;
+}
+
+/* sum x[i] * w_u[i] for four weight rows w, w + depth, w + 2 depth, w + 3 depth */
+static __attribute__((noinline)) void dot_4_units(const int8_t *x, const int8_t *w, int32_t depth, int32_t *acc)
+{
+    const int8_t *w1 = w + depth, *w2 = w1 + depth, *w3 = w2 + depth;
+    const int8_t *x_end = x + (depth & ~3);
+    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    int32_t i;
+    while (x != x_end) {
+        const uint32_t xv = load_word(x);
+        const uint32_t x_even = __sxtb16(xv), x_odd = widen_odd(xv);
+        uint32_t wv = load_word(w);
+        a0 = __smlad(x_even, __sxtb16(wv), a0);
+        a0 = __smlad(x_odd, widen_odd(wv), a0);
+        wv = load_word(w1);
+        a1 = __smlad(x_even, __sxtb16(wv), a1);
+        a1 = __smlad(x_odd, widen_odd(wv), a1);
+        wv = load_word(w2);
+        a2 = __smlad(x_even, __sxtb16(wv), a2);
+        a2 = __smlad(x_odd, widen_odd(wv), a2);
+        wv = load_word(w3);
+        a3 = __smlad(x_even, __sxtb16(wv), a3);
+        a3 = __smlad(x_odd, widen_odd(wv), a3);
+        x += 4, w += 4, w1 += 4, w2 += 4, w3 += 4;
+    }
+    for (i = 0; i < (depth & 3); i++) {
+        const int32_t v = x[i];
+        a0 += v * w[i], a1 += v * w1[i], a2 += v * w2[i], a3 += v * w3[i];
+    }
+    acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+}
+
+/* sum x[i] * w[i], two words per step */
+static __attribute__((noinline)) int32_t dot_1_unit(const int8_t *x, const int8_t *w, int32_t depth)
+{
+    int32_t a = 0, b = 0;
+    int32_t n = depth;
+    for (; n >= 8; n -= 8, x += 8, w += 8) {
+        const uint32_t x0 = load_word(x), w0 = load_word(w), x1 = load_word(x + 4), w1 = load_word(w + 4);
+        a = __smlad(__sxtb16(x0), __sxtb16(w0), a);
+        b = __smlad(widen_odd(x0), widen_odd(w0), b);
+        a = __smlad(__sxtb16(x1), __sxtb16(w1), a);
+        b = __smlad(widen_odd(x1), widen_odd(w1), b);
+    }
+    for (; n > 0; n--) {
+        a += *x++ * *w++;
+    }
+    return a + b;
+}
+
+static inline void store_output(const ariel_fully_connected_q8_params *p, int8_t *out, int32_t unit, int32_t dot)
+{
+    int32_t acc = ariel_wrapping_add(dot, p->bias[unit]);
+    int32_t v;
+    acc = acc > p->acc_limit ? p->acc_limit : acc < ~p->acc_limit ? ~p->acc_limit : acc; /* ~l = -l - 1 */
+    v = ariel_rq(acc, p->rq + unit * p->per_channel * ARIEL_RQ_WORDS) + p->output_zero_point;
+    *out = (int8_t)(v < p->act_min ? p->act_min : v > p->act_max ? p->act_max : v);
+}
+
+void ariel_fully_connected_s8(const void *params, void *const *buffers, int32_t begin, int32_t end)
+{
+    const ariel_fully_connected_q8_params *p = (const ariel_fully_connected_q8_params *)params;
+    const int8_t *input = (const int8_t *)buffers[0];
+    const int8_t *weights = (const int8_t *)buffers[1];
+    int8_t *output = (int8_t *)buffers[3];
+    int32_t row, unit, item = begin;
+    if (p->weight_offset != 0) {
+        fully_connected_q8(p, buffers, begin, end, 0);
+        return;
+    }
+    row = begin / p->units;
+    unit = begin - row * p->units;
+    while (item < end) {
+        const int8_t *x = input + row * p->depth;
+        /* the units of this row inside [item, end) */
+        const int32_t stop = end - item < p->units - unit ? unit + (end - item) : p->units;
+        for (; unit + 4 <= stop; unit += 4, item += 4) {
+            int32_t acc[4];
+            int32_t k;
+            dot_4_units(x, weights + unit * p->depth, p->depth, acc);
+            for (k = 0; k < 4; k++) {
+                store_output(p, output + item + k, unit + k, acc[k]);
+            }
+        }
+        for (; unit < stop; unit++, item++) {
+            store_output(p, output + item, unit, dot_1_unit(x, weights + unit * p->depth, p->depth));
+        }
+        if (unit == p->units) {
+            unit = 0;
+            row++;
+        }
+    }
+}

@@ -20,17 +20,19 @@ def out(tmp_path_factory):
 
 
 def test_cortex_m0plus_loop(out):
-    """rp2040 (flash wait states 1). Blocks as Unicorn translates them:
+    """rp2040 (XIP cache: 8-byte lines, a miss costs 48 extra cycles). Blocks as Unicorn translates them:
     A = movs, movs, adds, subs, bne(not taken)         = 1+1+1+1+1          = 5
     B = adds, subs, bne  run 99 times                   = 99 * 3             = 297
     taken bne: A's once + B's 98 times, +1 each (M0+ B<cond> taken = 2)      = 99
-    C = ldr literal (2 + 1 flash wait), str (2), b . (2)                     = 7
-    total 408 cycles; instructions 5 + 297 + 3 = 305."""
+    C = ldr literal (2, a cache hit in default mode), str (2), b . (2)       = 6
+    instruction fetch: A (0x08-0x11) misses lines 0x08 and 0x10; B and C hit = 2 * 48 = 96
+    total 503 cycles; instructions 5 + 297 + 3 = 305."""
     elf = link_standalone("loop_thumb.S", out, "arm", 0x1000_0000, "reset")
     result = run_firmware(get_board("rp2040"), elf, cores=1)
     assert result.exit_status == 5050
     assert result.instructions == (305,)
-    assert result.cycles == (408,)
+    assert result.cycles == (503,)
+    assert result.cache_misses == (2,)
 
 
 def test_cortex_m4f_loop(out):
@@ -48,19 +50,23 @@ def test_hazard3_loop_with_load_use_stall(out):
     1 if predicted right else 2; the predictor predicts taken only the last taken backward branch.
     A = li, li, add, addi, bnez = 5; B = 99 * 3 = 297;
     mispredictions: A's bnez (taken, nothing remembered) and the final not-taken bnez = 2;
-    C = auipc+addi (la) 2, lw 1 + 1 stall, add 1, lui 1, sw 1, j 2 = 9: 313."""
+    C = auipc+addi (la) 2, lw 1 + 1 stall, add 1, lui 1, sw 1, j 2 = 9: 313;
+    XIP cache (8-byte lines, miss +58): A (0x00-0x0b) misses 2 lines, C (0x0c-0x1f) lines 0x10 and
+    0x18: 4 * 58 = 232; total 545."""
     elf = link_standalone("loop_rv32.S", out, "riscv", 0x1000_0000, "_start")
     result = run_firmware(get_board("rp2350-riscv"), elf, cores=1)
     assert result.exit_status == 5057
     assert result.instructions == (5 + 297 + 7,)
-    assert result.cycles == (313,)
+    assert result.cycles == (545,)
 
 
 def test_exact_flash_reads_counts_every_flash_load(out):
     elf = link_standalone("loop_thumb.S", out, "arm", 0x1000_0000, "reset")
     exact = run_firmware(get_board("rp2040"), elf, cores=1, exact_flash_reads=True)
     assert exact.flash_reads == (1,)
-    assert exact.cycles == (408,)  # the one flash read is the literal load: both modes agree
+    # the one flash data read is the literal load; its line (0x18) is not among the code's: one more miss
+    assert exact.cycles == (503 + 48,)
+    assert exact.cache_misses == (3,)
 
 
 def test_same_elf_same_cycles_every_run(tmp_path):

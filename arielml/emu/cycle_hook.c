@@ -8,6 +8,12 @@
  * start where the previous one ended.  `ariel_flash_read_hook` charges wait states per data read that
  * hits the flash range (Unicorn filters the range before calling it).
  *
+ * Flash cache (RP2040/RP2350 XIP cache): every block that lies in flash looks up the cache lines it
+ * spans, and the flash read hook (exact mode) the line of each data read; a miss costs the board's miss
+ * cycles.  Each core has its own copy of the cache's state: the chip's one cache is shared, but which
+ * core fills a line first is a race that the time slices would decide, and the counts must not depend
+ * on the slices (docs/cycle-model.md says what this leaves out).
+ *
  * When a core's cycle count has reached its target for the current quantum, the hook of the next
  * block asks Unicorn to stop; Unicorn then does not execute that block, and the hook does not charge
  * it, so quanta end on block boundaries and no block is ever split or counted twice.  Nothing here depends on host timing: the same ELF gives the same
@@ -42,6 +48,17 @@ typedef struct machine_events {
     uint64_t event_time[MAX_CORES];     /* machine time (ticks) when the pending event was sent */
 } machine_events;
 
+typedef struct flash_cache {
+    uint64_t base, end;      /* cached address range */
+    uint32_t line_shift;     /* log2(line bytes) */
+    uint32_t set_mask;       /* sets - 1 (power of two) */
+    uint32_t miss_cycles;    /* extra cycles of a miss (a hit costs what an SRAM access costs) */
+    uint32_t _pad;
+    uint64_t hits, misses;
+    uint32_t *tags;          /* [set][2]: line number + 1, 0 = empty */
+    uint8_t *next_victim;    /* [set]: the least recently used way */
+} flash_cache;
+
 typedef struct core_ctx {
     uint64_t cycles;        /* cycles charged so far (includes the whole current block) */
     uint64_t insns;         /* instructions executed */
@@ -67,7 +84,27 @@ typedef struct core_ctx {
     uint32_t predictor;     /* 1: Hazard3's branch predictor (remembers the last taken backward branch) */
     uint32_t _pad;
     uint64_t predicted_pc;  /* address of the branch the predictor will predict taken (0: none) */
+    flash_cache *cache;     /* this core's flash cache (0: none) */
+    uint64_t cache_misses;  /* this core's flash cache misses */
 } core_ctx;
+
+/* Look up one line; returns the extra cycles (0 on a hit). 2-way set-associative, LRU. */
+static inline uint32_t cache_access(core_ctx *c, flash_cache *f, uint64_t line) {
+    uint32_t set = (uint32_t)line & f->set_mask, slot = set * 2;
+    uint32_t tag = (uint32_t)line + 1;
+    for (uint32_t way = 0; way < 2; way++) {
+        if (f->tags[slot + way] == tag) {
+            f->next_victim[set] = (uint8_t)(way ^ 1);
+            f->hits++;
+            return 0;
+        }
+    }
+    uint32_t way = f->next_victim[set];
+    f->tags[slot + way] = tag;
+    f->next_victim[set] = (uint8_t)(way ^ 1);
+    f->misses++; c->cache_misses++;
+    return f->miss_cycles;
+}
 
 static uint32_t slot_of(uint64_t address, uint32_t mask) {
     uint64_t h = address * 0x9E3779B97F4A7C15ull;
@@ -162,6 +199,13 @@ void ariel_block_hook(void *uc, uint64_t address, uint32_t size, void *user) {
     }
     if (c->predictor && address != c->prev_end && (address & 2u) && (e->flags & FLAG_FIRST32))
         c->cycles += 1; /* a jump to a 32-bit instruction that is not 32-bit aligned: two fetches */
+    flash_cache *f = c->cache;
+    if (f && address >= f->base && address < f->end) {
+        /* instruction fetch: the lines the block spans (the fetches come before its instructions) */
+        uint64_t last = (address + size - 1 - f->base) >> f->line_shift;
+        for (uint64_t line = (address - f->base) >> f->line_shift; line <= last; line++)
+            c->cycles += cache_access(c, f, line);
+    }
     c->cycles += e->cost;
     c->insns += e->insns;
     c->blocks++;
@@ -181,8 +225,12 @@ void ariel_block_hook(void *uc, uint64_t address, uint32_t size, void *user) {
 
 void ariel_flash_read_hook(void *uc, int type, uint64_t address, int size, int64_t value, void *user) {
     core_ctx *c = (core_ctx *)user;
-    (void)uc; (void)type; (void)address; (void)size; (void)value;
-    c->cycles += c->flash_wait;
+    (void)uc; (void)type; (void)size; (void)value;
+    flash_cache *f = c->cache;
+    if (f && address >= f->base && address < f->end)
+        c->cycles += cache_access(c, f, (address - f->base) >> f->line_shift);
+    else
+        c->cycles += c->flash_wait;
     c->flash_reads++;
 }
 
@@ -216,6 +264,30 @@ machine_events *ariel_events_new(uint32_t ncores) {
 }
 
 void ariel_events_free(machine_events *m) { free(m); }
+
+/* A 2-way set-associative flash cache of `bytes` with `line_bytes` lines (both powers of two). */
+flash_cache *ariel_cache_new(uint64_t base, uint64_t size, uint32_t bytes, uint32_t line_bytes, uint32_t miss_cycles) {
+    flash_cache *f = calloc(1, sizeof(flash_cache));
+    if (!f) return 0;
+    uint32_t sets = bytes / line_bytes / 2;
+    f->base = base;
+    f->end = base + size;
+    while ((1u << f->line_shift) < line_bytes) f->line_shift++;
+    f->set_mask = sets - 1;
+    f->miss_cycles = miss_cycles;
+    f->tags = calloc(sets * 2, sizeof(uint32_t));
+    f->next_victim = calloc(sets, 1);
+    if (!f->tags || !f->next_victim) {
+        free(f->tags); free(f->next_victim); free(f);
+        return 0;
+    }
+    return f;
+}
+
+void ariel_cache_free(flash_cache *f) {
+    if (!f) return;
+    free(f->tags); free(f->next_victim); free(f);
+}
 
 /* Forget all cached block costs (used when code in RAM is rewritten). */
 void ariel_core_flush(core_ctx *c) {

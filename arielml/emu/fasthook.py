@@ -49,6 +49,17 @@ class CoreCtx(ctypes.Structure):
         ("uc", ctypes.c_void_p), ("emu_stop", ctypes.c_void_p), ("classify", ctypes.c_void_p),
         ("events", ctypes.c_void_p), ("table", ctypes.c_void_p), ("mask", ctypes.c_uint32), ("used", ctypes.c_uint32),
         ("predictor", ctypes.c_uint32), ("_pad", ctypes.c_uint32), ("predicted_pc", ctypes.c_uint64),
+        ("cache", ctypes.c_void_p), ("cache_misses", ctypes.c_uint64),
+    ]
+
+
+class FlashCache(ctypes.Structure):
+    """Mirror of `flash_cache` in cycle_hook.c (the fields Python reads)."""
+
+    _fields_ = [
+        ("base", ctypes.c_uint64), ("end", ctypes.c_uint64), ("line_shift", ctypes.c_uint32),
+        ("set_mask", ctypes.c_uint32), ("miss_cycles", ctypes.c_uint32), ("_pad", ctypes.c_uint32),
+        ("hits", ctypes.c_uint64), ("misses", ctypes.c_uint64),
     ]
 
 
@@ -90,6 +101,9 @@ def _load(cache_dir: Path | None) -> ctypes.CDLL:
     lib.ariel_events_new.restype = ctypes.POINTER(MachineEvents)
     lib.ariel_events_new.argtypes = [ctypes.c_uint32]
     lib.ariel_events_free.argtypes = [ctypes.POINTER(MachineEvents)]
+    lib.ariel_cache_new.restype = ctypes.POINTER(FlashCache)
+    lib.ariel_cache_new.argtypes = [ctypes.c_uint64, ctypes.c_uint64, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_uint32]
+    lib.ariel_cache_free.argtypes = [ctypes.POINTER(FlashCache)]
     return lib
 
 

@@ -62,6 +62,7 @@ class RunResult:
     trace: tuple[TraceEvent, ...]
     seconds: float  # host wall time
     flash_reads: tuple[int, ...]
+    cache_misses: tuple[int, ...] = ()  # per core: flash cache misses (boards with a flash cache)
 
     @property
     def total_instructions(self) -> int:
@@ -154,6 +155,7 @@ class Machine:
         self.core_image = [self._images[p] for p in paths]
         self._lib = fasthook.hook_library()
         self._events = self._lib.ariel_events_new(cores)
+        self._caches = []  # one flash cache state per core (cycle_hook.c says why)
         self._flash = mmap.mmap(-1, _page_align(board.flash.size))
         self._sram = mmap.mmap(-1, _page_align(board.sram.size))
         for image in self._images.values():
@@ -213,11 +215,21 @@ class Machine:
                        lambda c, off: peripherals.ppb_read(state, c, self.core_types[c].name, off),
                        lambda c, off, v: peripherals.ppb_write(state, c, off, v))
         classify = fasthook.CLASSIFY_FN(self._make_classifier(core, uc))
-        flash_wait = board.flash.wait_states if self.exact_flash_reads else 0
+        cache = board.flash_cache
+        flash_wait = board.flash.wait_states if self.exact_flash_reads and cache is None else 0
         ctx = self._lib.ariel_core_new(core, ctypes.c_void_p(uc._uch.value), fasthook.emu_stop_address(), classify,
                                        self._events, flash_wait, self.ticks_per_cycle[core])
         ctx.contents.predictor = 1 if core_type == "hazard3" else 0
-        fasthook.add_c_hooks(uc, ctx, (board.flash.base, board.flash.base + board.flash.size - 1) if flash_wait else None)
+        if cache is not None:
+            cache_state = self._lib.ariel_cache_new(board.flash.base, board.flash.size, cache.size_bytes,
+                                                    cache.line_bytes, cache.miss_cycles)
+            if not cache_state:
+                raise MemoryError("no memory for the emulated flash cache")
+            self._caches.append(cache_state)
+            ctx.contents.cache = ctypes.cast(cache_state, ctypes.c_void_p)
+        hook_flash_reads = self.exact_flash_reads and (flash_wait or cache is not None)
+        fasthook.add_c_hooks(uc, ctx, (board.flash.base, board.flash.base + board.flash.size - 1)
+                             if hook_flash_reads else None)
         uc.hook_add(uc_module.UC_HOOK_MEM_INVALID, self._make_invalid_hook(core))
         self._keep_alive.append(classify)
         if image.arch == "arm":
@@ -356,7 +368,9 @@ class Machine:
         core_type = self.core_types[core].name
         if core_type not in self._classifiers:
             flash = (self.board.flash.base, self.board.flash.base + self.board.flash.size)
-            literal_wait = 0 if self.exact_flash_reads else self.board.flash.wait_states
+            # with a flash cache, a literal sits beside the code that loads it: a hit in default mode
+            cached = self.board.flash_cache is not None
+            literal_wait = 0 if self.exact_flash_reads or cached else self.board.flash.wait_states
             self._classifiers[core_type] = classifier_for(core_type, literal_wait, flash)
         classifier = self._classifiers[core_type]
 
@@ -452,7 +466,7 @@ class Machine:
         seconds = time.perf_counter() - started
         return RunResult(state.exit_status, tuple(c.cycles for c in ctxs), tuple(c.insns for c in ctxs),
                          tuple(self.clocks), "".join(state.console), tuple(state.trace), seconds,
-                         tuple(c.flash_reads for c in ctxs))
+                         tuple(c.flash_reads for c in ctxs), tuple(c.cache_misses for c in ctxs))
 
     def _run_core(self, core: int, ctx, target: int) -> None:
         uc = self.ucs[core]
@@ -563,6 +577,9 @@ class Machine:
         if self._events:
             self._lib.ariel_events_free(self._events)
             self._events = None
+        for state in self._caches:
+            self._lib.ariel_cache_free(state)
+        self._caches = []
         self.ucs = []
 
 

@@ -68,6 +68,17 @@ class MemoryRegion:
 
 
 @dataclass(frozen=True)
+class FlashCache:
+    """A cache in front of the flash, shared by all cores (RP2040/RP2350 XIP cache): 2-way
+    set-associative, LRU. A hit costs what an SRAM access costs; a miss adds `miss_cycles` (the
+    serial flash read of one line). Sources: docs/cycle-model.md."""
+
+    size_bytes: int
+    line_bytes: int
+    miss_cycles: int
+
+
+@dataclass(frozen=True)
 class Board:
     name: str
     description: str
@@ -83,6 +94,10 @@ class Board:
     hsem_base: int | None = None  # STM32H7 hardware semaphores, if any
     timer_base: int | None = None  # RP2040 1 MHz TIMER block, if emulated
     emu_quantum_cycles: int = 20_000  # emulator: time slice per round-robin turn, in cycles of the fastest core
+    # the emulator models this cache for instruction fetch and (exact_flash_reads) data reads from flash in
+    # place of flash.wait_states; flash.wait_states stays the average cost per flash data read that the
+    # weight placement pass plans with
+    flash_cache: FlashCache | None = None
 
     def port_for(self, core_type: CoreType) -> str | None:
         return dict(self.ports).get(core_type.name)
@@ -128,6 +143,13 @@ HOST = _calibrated("host", "host", (), "", {
 KB = 1024
 MB = 1024 * KB
 
+# XIP caches (docs/cycle-model.md): RP2040 datasheet 2.6.3.1, 16 kB, two-way, 8-byte lines (1024 sets);
+# a miss is a QSPI read of one line, measured ~400 ns = 50 cycles at 125 MHz (SSI at the Pico SDK's
+# default divider). RP2350: same organisation (datasheet 4.4); its QMI at the default divider is
+# estimated at ~60 cycles of 150 MHz per line.
+RP2040_XIP_CACHE = FlashCache(16 * KB, 8, 48)
+RP2350_XIP_CACHE = FlashCache(16 * KB, 8, 58)
+
 BOARDS: dict[str, Board] = {b.name: b for b in (
     Board("host", "this machine: generated C built with the host compiler, POSIX threads",
           ((HOST, 2_000_000_000),) * 2, MemoryRegion("flash", 0, 1 << 40), MemoryRegion("sram", 0, 1 << 40),
@@ -135,17 +157,19 @@ BOARDS: dict[str, Board] = {b.name: b for b in (
     Board("rp2040", "Raspberry Pi RP2040: 2x Cortex-M0+, 264 KB SRAM, 2 MB QSPI flash (XIP)",
           ((CORTEX_M0PLUS, 125_000_000),) * 2, MemoryRegion("flash", 0x1000_0000, 2 * MB, wait_states=1),
           MemoryRegion("sram", 0x2000_0000, 264 * KB), sio_base=0xD000_0000,
-          ports=(("cortex-m0plus", "rp2040"),), timer_base=0x4005_4000),
+          ports=(("cortex-m0plus", "rp2040"),), timer_base=0x4005_4000, flash_cache=RP2040_XIP_CACHE),
     Board("rp2350-arm", "Raspberry Pi RP2350: 2x Cortex-M33 (DSP, FPU), 520 KB SRAM, 4 MB flash",
           ((CORTEX_M33, 150_000_000),) * 2, MemoryRegion("flash", 0x1000_0000, 4 * MB, wait_states=1),
-          MemoryRegion("sram", 0x2000_0000, 520 * KB), sio_base=0xD000_0000, ports=(("cortex-m33", "rp2350-arm"),)),
+          MemoryRegion("sram", 0x2000_0000, 520 * KB), sio_base=0xD000_0000, ports=(("cortex-m33", "rp2350-arm"),),
+          flash_cache=RP2350_XIP_CACHE),
     Board("rp2350-riscv", "Raspberry Pi RP2350: 2x Hazard3 RV32IMAC, 520 KB SRAM, 4 MB flash",
           ((HAZARD3, 150_000_000),) * 2, MemoryRegion("flash", 0x1000_0000, 4 * MB, wait_states=1),
-          MemoryRegion("sram", 0x2000_0000, 520 * KB), sio_base=0xD000_0000, ports=(("hazard3", "rp2-riscv"),)),
+          MemoryRegion("sram", 0x2000_0000, 520 * KB), sio_base=0xD000_0000, ports=(("hazard3", "rp2-riscv"),),
+          flash_cache=RP2350_XIP_CACHE),
     Board("rp2350-mixed", "Raspberry Pi RP2350: one Cortex-M33 and one Hazard3 sharing SRAM (two ISAs)",
           ((CORTEX_M33, 150_000_000), (HAZARD3, 150_000_000)), MemoryRegion("flash", 0x1000_0000, 4 * MB, wait_states=1),
           MemoryRegion("sram", 0x2000_0000, 520 * KB), sio_base=0xD000_0000,
-          ports=(("cortex-m33", "rp2350-arm"), ("hazard3", "rp2-riscv"))),
+          ports=(("cortex-m33", "rp2350-arm"), ("hazard3", "rp2-riscv")), flash_cache=RP2350_XIP_CACHE),
     Board("nrf52840", "Nordic nRF52840: 1x Cortex-M4F 64 MHz, 256 KB SRAM, 1 MB flash (single-core baseline)",
           ((CORTEX_M4F, 64_000_000),), MemoryRegion("flash", 0x0000_0000, 1 * MB, wait_states=2),
           MemoryRegion("sram", 0x2000_0000, 256 * KB), ports=(("cortex-m4f", "nrf52840"),)),

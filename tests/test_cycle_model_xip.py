@@ -1,0 +1,81 @@
+"""The RP2040/RP2350 XIP flash cache in the cycle model (arielml/emu/cycle_hook.c, docs/cycle-model.md):
+16 KiB, 2-way set-associative, 8-byte lines; a miss costs the board's FlashCache.miss_cycles.
+Programs: tests/emu_src/xip_thumb.S (entries data_/code_<small|large>_<passes>)."""
+from __future__ import annotations
+
+import pytest
+
+from arielml.emu import run_firmware
+from arielml.targets.boards import get_board
+from tests.emu_helpers import link_standalone, needs_cross
+
+pytestmark = [pytest.mark.cross, needs_cross]
+
+LINES_32K = 32768 // 8
+LINES_8K = 8192 // 8
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("xip")
+
+    def run_entry(entry: str, board: str = "rp2040", exact: bool = False):
+        elf = link_standalone("xip_thumb.S", out, "arm", 0x1000_0000, entry)
+        result = run_firmware(get_board(board), elf, cores=1, exact_flash_reads=exact)
+        assert result.exit_status == 0
+        return result
+    return run_entry
+
+
+def test_data_within_the_cache_misses_only_while_warming_up(run):
+    """8 KiB of flash data read 4 times: the first pass misses every line, the others hit."""
+    once, four = run("data_small_1", exact=True), run("data_small_4", exact=True)
+    assert once.cache_misses[0] >= LINES_8K
+    assert four.cache_misses == once.cache_misses
+    miss = get_board("rp2040").flash_cache.miss_cycles
+    # the extra passes cost only their instructions: the same per pass as without the cache's misses
+    first_pass = once.cycles[0] - miss * once.cache_misses[0]
+    assert four.cycles[0] - miss * four.cache_misses[0] > 3 * first_pass
+
+
+def test_data_larger_than_the_cache_misses_on_every_pass(run):
+    """32 KiB streamed in address order through a 16 KiB 2-way LRU cache: every line is evicted
+    before it comes round again, so each further pass misses all 4096 lines."""
+    once, four = run("data_large_1", exact=True), run("data_large_4", exact=True)
+    assert four.cache_misses[0] - once.cache_misses[0] >= 3 * LINES_32K
+    miss = get_board("rp2040").flash_cache.miss_cycles
+    assert four.cycles[0] - once.cycles[0] >= 3 * LINES_32K * miss
+
+
+def test_flash_data_reads_are_seen_only_in_exact_mode(run):
+    """Default mode sees no data address (no memory hook, for speed): only the code's lines miss."""
+    default = run("data_large_4")
+    assert default.cache_misses[0] < 16
+
+
+def test_code_larger_than_the_cache_misses_after_warm_up(run):
+    """18 KiB of straight-line code in a loop: sets that hold three of its lines thrash (LRU), so
+    every pass misses again; 2 KiB of code misses only on the first pass."""
+    small_once, small_four = run("code_small_1"), run("code_small_4")
+    assert small_four.cache_misses == small_once.cache_misses
+    assert small_once.cache_misses[0] >= 2048 // 8
+    large_once, large_four = run("code_large_1"), run("code_large_4")
+    per_pass = (large_four.cache_misses[0] - large_once.cache_misses[0]) / 3
+    # 2304 lines over 1024 sets: 256 sets hold 3 lines and miss all 3 each pass (768), the rest hit
+    assert 700 <= per_pass <= 800
+    assert large_once.cache_misses[0] >= 18432 // 8
+
+
+def test_rp2350_has_the_cache_and_its_own_miss_cost(run):
+    rp2040, rp2350 = run("code_small_1"), run("code_small_1", board="rp2350-arm")
+    assert rp2350.cache_misses == rp2040.cache_misses
+    # the program is straight-line ALU code, 1 cycle per instruction on both cores: the difference is
+    # the miss cost alone
+    extra = get_board("rp2350-arm").flash_cache.miss_cycles - get_board("rp2040").flash_cache.miss_cycles
+    assert rp2350.cycles[0] - rp2040.cycles[0] == extra * rp2040.cache_misses[0]
+
+
+def test_same_elf_same_counts(run):
+    first, second = run("code_large_4"), run("code_large_4")
+    assert (first.cycles, first.instructions, first.cache_misses) == \
+        (second.cycles, second.instructions, second.cache_misses)

@@ -133,10 +133,146 @@ __asm__(
     "    .size v6m_mac_2x2, .-v6m_mac_2x2\n"
     "    .text\n");
 
-/* requantise channel c's two accumulators (pixels 0 and 1; out1 NULL: pixel 1 is not real).
- * ariel_rq as in the portable kernels, the record read once for both. */
-static NOINLINE void requant_pixel_pair(const ariel_conv_params *p, const int32_t *acc, int8_t *out0, int8_t *out1,
-                                        int32_t c_begin, int32_t n)
+/* ---- requantisation of pixel pairs ----------------------------------------------------------------
+ * ariel_rq (ariel_kernels.h) in Thumb-1 for double rounding (every 8-bit convolution: the compiler
+ * refuses the others), with the record's left shift applied by the caller (it is 0 in nearly every
+ * layer) and the output clamp done on the magnitude: with act_min <= zero point <= act_max, a
+ * positive result only needs the upper bound (max_up = act_max - zp) and a negative one only the
+ * lower (max_down = zp - act_min). The nudge 2^14 is folded into the carry term as 2^30 before the
+ * logical shift by 16: that sum stays in [2^30 - 1, 2^31 + 2^30), so it does not wrap. The per-channel
+ * constants (the multiplier's two halves, right shift, rounding half) sit in r8-r11 for the channel's
+ * two outputs; about 38 cycles an output plus 19 per channel (the C loop takes ~70 an output). */
+typedef struct {
+    const int32_t *rq;   /* 0: records of the first channel */
+    int32_t n;           /* 4: channels, >= 1 */
+    int32_t out1_delta;  /* 8: out1 - out0 (pixel 1's outputs) */
+    int32_t zero_point;  /* 12 */
+    int32_t max_up;      /* 16: act_max - zero point, >= 0 */
+    int32_t max_down;    /* 20: zero point - act_min, >= 0 */
+} v6m_rq_job;
+
+/* acc: per channel {pixel 0, pixel 1}; out0: pixel 0's first output */
+void v6m_requant_2px(const int32_t *acc, int8_t *out0, const v6m_rq_job *job);
+
+/* r0 = acc (ldm), r7 = out0. Locals: [sp] = rq, [sp, #4] = out0 end, [sp, #8] = out1 delta,
+ * [sp, #12] = max_down. r8 = multiplier >> 15, r9 = multiplier & 0x7fff, r10 = right,
+ * r11 = (1 << right) >> 1, r12 = zero point, lr = max_up. */
+__asm__(
+    "    .syntax unified\n"
+    "    .macro v6m_rq_one\n"            /* one output: acc at r0 (advanced) -> r6; uses r1-r6 */
+    "    ldm r0!, {r6}\n"
+    "    asrs r2, r6, #31\n"           /* sign */
+    "    eors r6, r2\n"
+    "    subs r6, r6, r2\n"            /* u = |x| */
+    "    uxth r1, r6\n"                /* ul */
+    "    lsrs r6, r6, #16\n"           /* uh */
+    "    mov r3, r8\n"
+    "    mov r4, r3\n"
+    "    muls r4, r1, r4\n"            /* b = ul mh */
+    "    muls r3, r6, r3\n"            /* uh mh */
+    "    mov r5, r9\n"
+    "    muls r1, r5, r1\n"            /* ul ml */
+    "    muls r6, r5, r6\n"            /* uh ml */
+    "    lsls r5, r4, #31\n"
+    "    lsrs r5, r5, #16\n"           /* (b & 1) << 15 */
+    "    adds r1, r1, r5\n"
+    "    adds r1, r1, r2\n"            /* - neg */
+    "    movs r5, #1\n"
+    "    lsls r5, r5, #30\n"
+    "    adds r1, r1, r5\n"
+    "    lsrs r1, r1, #16\n"           /* carry + nudge (2^14) */
+    "    lsrs r4, r4, #1\n"
+    "    adds r6, r6, r4\n"
+    "    adds r6, r6, r1\n"            /* t */
+    "    lsrs r6, r6, #15\n"
+    "    adds r6, r6, r3\n"            /* high */
+    "    add r6, r11\n"
+    "    mov r1, r10\n"
+    "    lsrs r6, r1\n"                /* magnitude */
+    "    cmp r2, #0\n"
+    "    bne .Lrq_down\\@\n"
+    "    cmp r6, lr\n"
+    "    bls .Lrq_up_ok\\@\n"
+    "    mov r6, lr\n"
+    ".Lrq_up_ok\\@:\n"
+    "    add r6, r12\n"
+    "    b .Lrq_done\\@\n"
+    ".Lrq_down\\@:\n"
+    "    ldr r1, [sp, #12]\n"
+    "    cmp r6, r1\n"
+    "    bls .Lrq_down_ok\\@\n"
+    "    mov r6, r1\n"
+    ".Lrq_down_ok\\@:\n"
+    "    mov r1, r12\n"
+    "    subs r6, r1, r6\n"
+    ".Lrq_done\\@:\n"
+    "    .endm\n"
+    );
+
+__asm__(
+    "    .section .text.v6m_requant_2px,\"ax\",%progbits\n"
+    "    .syntax unified\n"
+    "    .thumb\n"
+    "    .balign 4\n"
+    "    .global v6m_requant_2px\n"
+    "    .hidden v6m_requant_2px\n"
+    "    .thumb_func\n"
+    "    .type v6m_requant_2px, %function\n"
+    "v6m_requant_2px:\n"
+    "    push {r4-r7, lr}\n"
+    "    mov r4, r8\n"
+    "    mov r5, r9\n"
+    "    mov r6, r10\n"
+    "    mov r7, r11\n"
+    "    push {r4-r7}\n"
+    "    sub sp, #16\n"
+    "    mov r7, r1\n"
+    "    ldm r2!, {r3, r4, r5, r6}\n"  /* rq, n, delta, zero point */
+    "    str r3, [sp, #0]\n"
+    "    adds r4, r4, r1\n"
+    "    str r4, [sp, #4]\n"
+    "    str r5, [sp, #8]\n"
+    "    mov r12, r6\n"
+    "    ldm r2!, {r3, r4}\n"          /* max_up, max_down */
+    "    mov lr, r3\n"
+    "    str r4, [sp, #12]\n"
+    "3:\n"                             /* per channel */
+    "    ldr r1, [sp, #0]\n"
+    "    ldm r1!, {r2, r3, r4}\n"      /* multiplier, left (applied by the caller), right */
+    "    adds r1, r1, #4\n"            /* nudge: 2^14 for double rounding */
+    "    str r1, [sp, #0]\n"
+    "    lsrs r3, r2, #15\n"
+    "    mov r8, r3\n"
+    "    lsls r2, r2, #17\n"
+    "    lsrs r2, r2, #17\n"
+    "    mov r9, r2\n"
+    "    mov r10, r4\n"
+    "    movs r3, #1\n"
+    "    lsls r3, r4\n"
+    "    lsrs r3, r3, #1\n"
+    "    mov r11, r3\n"
+    "    v6m_rq_one\n"                 /* pixel 0 -> r6 */
+    "    strb r6, [r7]\n"
+    "    v6m_rq_one\n"                 /* pixel 1 */
+    "    ldr r1, [sp, #8]\n"
+    "    strb r6, [r7, r1]\n"
+    "    adds r7, r7, #1\n"
+    "    ldr r1, [sp, #4]\n"
+    "    cmp r7, r1\n"
+    "    bne 3b\n"
+    "    add sp, #16\n"
+    "    pop {r4-r7}\n"
+    "    mov r8, r4\n"
+    "    mov r9, r5\n"
+    "    mov r10, r6\n"
+    "    mov r11, r7\n"
+    "    pop {r4-r7, pc}\n"
+    "    .size v6m_requant_2px, .-v6m_requant_2px\n"
+    "    .text\n");
+
+/* the C form, for what v6m_requant_2px does not take (a clamp range without the zero point) */
+static NOINLINE void requant_2px_c(const ariel_conv_params *p, const int32_t *acc, int8_t *out0, int8_t *out1,
+                                   int32_t c_begin, int32_t n)
 {
     const int32_t zp = p->output_zero_point, lo = p->act_min, hi = p->act_max;
     const int32_t *rq = p->rq + c_begin * ARIEL_RQ_WORDS;
@@ -153,65 +289,81 @@ static NOINLINE void requant_pixel_pair(const ariel_conv_params *p, const int32_
     }
 }
 
+/* how a work item's channel block is requantised: the assembly job, or the C loop */
+typedef struct {
+    v6m_rq_job job;
+    int use_asm;     /* double rounding and act_min <= zero point <= act_max */
+    int any_left;    /* a record of the block shifts left (applied to acc before the assembly) */
+    int32_t c_begin, n;
+} block_requant;
+
+static void block_requant_init(const ariel_conv_params *p, int32_t c_begin, int32_t n, block_requant *r)
+{
+    const int32_t zp = p->output_zero_point;
+    int32_t i;
+    r->job.rq = p->rq + c_begin * ARIEL_RQ_WORDS;
+    r->job.n = n;
+    r->job.zero_point = zp;
+    r->job.max_up = p->act_max - zp;
+    r->job.max_down = zp - p->act_min;
+    r->use_asm = p->rounding == ARIEL_ROUND_DOUBLE && r->job.max_up >= 0 && r->job.max_down >= 0;
+    r->any_left = 0;
+    for (i = 0; i < n; i++) {
+        r->any_left |= r->job.rq[i * ARIEL_RQ_WORDS + 1] != 0;
+    }
+    r->c_begin = c_begin;
+    r->n = n;
+}
+
+/* requantise acc (per channel {pixel 0, pixel 1}) into out0 and out1 (NULL: pixel 1 repeats pixel 0
+ * and is dropped) */
+static void requant_2px(const ariel_conv_params *p, block_requant *r, int32_t *acc, int8_t *out0, int8_t *out1)
+{
+    int8_t spare[ARIEL_CONV_MAX_CHANNEL_BLOCK];
+    int32_t i;
+    if (!r->use_asm) {
+        requant_2px_c(p, acc, out0, out1, r->c_begin, r->n);
+        return;
+    }
+    if (r->any_left) { /* ariel_rq's first step, x = acc << left (wrapping) */
+        for (i = 0; i < r->n; i++) {
+            const int32_t left = r->job.rq[i * ARIEL_RQ_WORDS + 1];
+            acc[2 * i] = (int32_t)((uint32_t)acc[2 * i] << left);
+            acc[2 * i + 1] = (int32_t)((uint32_t)acc[2 * i + 1] << left);
+        }
+    }
+    r->job.out1_delta = (int32_t)((out1 != 0 ? out1 : spare) - out0);
+    v6m_requant_2px(acc, out0, &r->job);
+}
+
 /* the block's channels [c_begin, c_begin + n) for two windows (x1 may repeat x0); odd n: the last
  * channel runs as a pair of itself (w_step 0) */
 static void block_2px(const ariel_conv_params *p, const int8_t *x0, const int8_t *x1, const int8_t *w,
                       int32_t window, int32_t c_begin, int32_t n, int32_t *acc)
 {
-    int32_t bias[ARIEL_CONV_MAX_CHANNEL_BLOCK + 2];
     v6m_job job;
-    int32_t i;
-    for (i = 0; i < n; i++) {
-        bias[i] = p->bias[c_begin + i];
-    }
-    bias[n] = bias[n - 1];
     job.w = w;
     job.n = window;
     job.w_step = window;
     job.pairs = n >> 1;
-    job.bias = bias;
+    job.bias = p->bias + c_begin;
     job.acc = acc;
     if (job.pairs > 0) {
         v6m_mac_2x2(x0, x1, &job);
     }
     if (n & 1) {
+        int32_t bias[2];
+        bias[0] = bias[1] = p->bias[c_begin + n - 1];
         job.w = w + (n - 1) * window;
         job.w_step = 0;
         job.pairs = 1;
-        job.bias = bias + n - 1;
+        job.bias = bias;
         job.acc = acc + 2 * (n - 1);
         v6m_mac_2x2(x0, x1, &job);
     }
 }
 
-/* 1x1 filter, no padding, no groups: a pixel's window is its in_c bytes, read in place */
-static void conv_1x1(const ariel_conv_params *p, const int8_t *input, const int8_t *weights, int8_t *output,
-                     int32_t begin, int32_t end)
-{
-    const ariel_conv_geometry *g = &p->g;
-    const int32_t in_c = g->in_c;
-    const int32_t x_step = g->stride_w * in_c;
-    int32_t acc[2 * ARIEL_CONV_MAX_CHANNEL_BLOCK + 2];
-    int32_t item;
-    for (item = begin; item < end; item++) {
-        int32_t row, c_begin, c_end, ox;
-        ariel_conv_place(g, item, &row, &c_begin, &c_end);
-        {
-            const int32_t batch = row / g->out_h;
-            const int32_t oy = row - batch * g->out_h;
-            const int8_t *x = input + ((batch * g->in_h + oy * g->stride_h) * g->in_w) * in_c;
-            int8_t *out = output + row * g->out_w * g->out_c + c_begin;
-            const int32_t n = c_end - c_begin;
-            for (ox = 0; ox < g->out_w; ox += 2, x += 2 * x_step, out += 2 * g->out_c) {
-                const int pair = ox + 1 < g->out_w;
-                block_2px(p, x, pair ? x + x_step : x, weights + c_begin * in_c, in_c, c_begin, n, acc);
-                requant_pixel_pair(p, acc, out, pair ? out + g->out_c : 0, c_begin, n);
-            }
-        }
-    }
-}
-
-/* copy output pixel (oy, ox)'s window (filter_h x filter_w x in_c bytes, the weights' order) to
+/* copy output pixel (iy0, ix0)'s window (filter_h x filter_w x in_c bytes, the weights' order) to
  * buf; taps outside the input read the zero point */
 static void gather_window(const ariel_conv_geometry *g, const int8_t *image, int32_t iy0, int32_t ix0,
                           int8_t zero_point, int8_t *buf)
@@ -238,35 +390,66 @@ static void gather_window(const ariel_conv_geometry *g, const int8_t *image, int
     }
 }
 
-/* any ungrouped window of at most IM2COL_MAX bytes: two pixels' windows copied, one kernel run */
-static void conv_windows(const ariel_conv_params *p, const int8_t *input, const int8_t *weights, int8_t *output,
-                         int32_t begin, int32_t end)
+/* Ungrouped CONV_2D, pixels in pairs. The work items of one channel block are taken together (items
+ * b, b + blocks, ...: consecutive output rows), so a row's odd last pixel pairs with the next row's
+ * first; only the block's very last pixel may run as a pair of itself. in_place: 1x1 filter without
+ * padding, a pixel's window is its in_c input bytes; otherwise each window is copied to a stack slot
+ * (gather_window). Every work item is computed once, whatever the order. */
+static void conv_pairs(const ariel_conv_params *p, const int8_t *input, const int8_t *weights, int8_t *output,
+                       int32_t begin, int32_t end, int in_place)
 {
     const ariel_conv_geometry *g = &p->g;
     const int32_t window = g->filter_h * g->filter_w * g->in_c;
+    const int32_t blocks = (g->out_c + g->channel_block - 1) / g->channel_block;
+    const int8_t zero_point = (int8_t)p->input_zero_point;
     int8_t buf[2 * IM2COL_MAX];
     int32_t acc[2 * ARIEL_CONV_MAX_CHANNEL_BLOCK + 2];
-    int32_t item;
-    for (item = begin; item < end; item++) {
-        int32_t row, c_begin, c_end, ox;
-        ariel_conv_place(g, item, &row, &c_begin, &c_end);
-        {
-            const int32_t batch = row / g->out_h;
-            const int32_t oy = row - batch * g->out_h;
-            const int32_t iy0 = oy * g->stride_h - g->pad_top;
+    int32_t b;
+    if (end <= begin) {
+        return;
+    }
+    for (b = 0; b < blocks; b++) {
+        const int32_t first = begin + (b - begin % blocks + blocks) % blocks; /* first item of block b */
+        int32_t row, c_begin, c_end, item;
+        const int8_t *x0 = 0;
+        int8_t *out0 = 0;
+        block_requant rq;
+        if (first >= end) {
+            continue;
+        }
+        ariel_conv_place(g, first, &row, &c_begin, &c_end);
+        block_requant_init(p, c_begin, c_end - c_begin, &rq);
+        for (item = first; item < end; item += blocks) {
+            const int32_t r = item / blocks;
+            const int32_t batch = r / g->out_h;
+            const int32_t oy = r - batch * g->out_h;
             const int8_t *image = input + batch * g->in_h * g->in_w * g->in_c;
-            int8_t *out = output + row * g->out_w * g->out_c + c_begin;
-            const int32_t n = c_end - c_begin;
-            for (ox = 0; ox < g->out_w; ox += 2, out += 2 * g->out_c) {
-                const int pair = ox + 1 < g->out_w;
+            const int32_t iy0 = oy * g->stride_h - g->pad_top;
+            int8_t *out = output + r * g->out_w * g->out_c + c_begin;
+            int32_t ox;
+            for (ox = 0; ox < g->out_w; ox++, out += g->out_c) {
                 const int32_t ix0 = ox * g->stride_w - g->pad_left;
-                gather_window(g, image, iy0, ix0, (int8_t)p->input_zero_point, buf);
-                if (pair) {
-                    gather_window(g, image, iy0, ix0 + g->stride_w, (int8_t)p->input_zero_point, buf + window);
+                const int8_t *x;
+                if (in_place) {
+                    x = image + (iy0 * g->in_w + ix0) * g->in_c;
+                } else {
+                    int8_t *slot = out0 == 0 ? buf : buf + window;
+                    gather_window(g, image, iy0, ix0, zero_point, slot);
+                    x = slot;
                 }
-                block_2px(p, buf, pair ? buf + window : buf, weights + c_begin * window, window, c_begin, n, acc);
-                requant_pixel_pair(p, acc, out, pair ? out + g->out_c : 0, c_begin, n);
+                if (out0 == 0) {
+                    x0 = x;
+                    out0 = out;
+                } else {
+                    block_2px(p, x0, x, weights + c_begin * window, window, c_begin, c_end - c_begin, acc);
+                    requant_2px(p, &rq, acc, out0, out);
+                    out0 = 0;
+                }
             }
+        }
+        if (out0 != 0) {
+            block_2px(p, x0, x0, weights + c_begin * window, window, c_begin, c_end - c_begin, acc);
+            requant_2px(p, &rq, acc, out0, 0);
         }
     }
 }
@@ -279,9 +462,9 @@ void ariel_conv_s8(const void *params, void *const *buffers, int32_t begin, int3
     const int8_t *weights = (const int8_t *)buffers[1];
     int8_t *output = (int8_t *)buffers[3];
     if (g->groups == 1 && g->filter_h == 1 && g->filter_w == 1 && g->pad_top == 0 && g->pad_left == 0) {
-        conv_1x1(p, input, weights, output, begin, end);
+        conv_pairs(p, input, weights, output, begin, end, 1);
     } else if (g->groups == 1 && g->filter_h * g->filter_w * g->in_c <= IM2COL_MAX) {
-        conv_windows(p, input, weights, output, begin, end);
+        conv_pairs(p, input, weights, output, begin, end, 0);
     } else {
         conv_q8(p, buffers, begin, end, 0);
     }

@@ -25,7 +25,7 @@
 #if defined(__GNUC__)
 /* GCC's scheduling before register allocation hoists all the loads of an unrolled MAC block to its
  * top and then spills the accumulators; after allocation it still fills the load-use slots */
-#pragma GCC optimize("no-schedule-insns")
+#pragma GCC optimize("no-schedule-insns", "no-tree-reassoc")
 #define RV_INLINE static inline __attribute__((always_inline))
 #else
 #define RV_INLINE static inline
@@ -51,9 +51,10 @@ typedef struct {
     int32_t neg_round; /* -1 for right > 0 (a negative value's tie rounds down in magnitude... away from 0) */
 } rq_channel;
 
-RV_INLINE int32_t rq_channel_apply(int32_t acc, const rq_channel *q)
+/* acc: the window sum with the bias already added (wrapping) */
+RV_INLINE int32_t rq_channel_apply(uint32_t acc, const rq_channel *q)
 {
-    const int32_t x = (int32_t)((uint32_t)ariel_wrapping_add(acc, q->bias) << q->left);
+    const int32_t x = (int32_t)(acc << q->left);
     const int64_t product = (int64_t)x * (int64_t)(uint64_t)q->m2; /* MULHSU + MUL */
     const int32_t high = (int32_t)(uint32_t)((uint64_t)product >> 32) + (int32_t)((uint32_t)product >> 31);
     const uint32_t neg = (uint32_t)(high >> 31) & (uint32_t)q->neg_round;
@@ -82,147 +83,170 @@ static int rq_prepare(const ariel_conv_params *p, int32_t c_begin, int32_t n, rq
     return 1;
 }
 
-RV_INLINE int8_t rq_output(const ariel_conv_params *p, int32_t acc, const rq_channel *q)
+/* the output of a raw window sum: bias, requantisation, zero point, activation clamp */
+RV_INLINE int8_t rq_output(int32_t sum, const rq_channel *q, int32_t zp, int32_t lo, int32_t hi)
 {
-    int32_t v = rq_channel_apply(acc, q) + p->output_zero_point;
-    v = v < p->act_min ? p->act_min : v;
-    v = v > p->act_max ? p->act_max : v;
+    int32_t v = rq_channel_apply((uint32_t)sum + (uint32_t)q->bias, q) + zp;
+    v = v < lo ? lo : v;
+    v = v > hi ? hi : v;
     return (int8_t)v;
 }
 
 /* ---- CONV_2D: blocks of pixels x 2 output channels -----------------------------------------------
- * acc[2p + c] += sum_{k < n} x[p][k] * w_c[k] for the P (1..4) pixels of the block: P is a constant
- * at every call, so the pixel loops unroll and the accumulators live in registers. Overflow: see
- * ariel_conv_q8_portable.h (|x * w| <= 2^14, windows bounded by the compiler). */
-RV_INLINE void mac_block(const int P, const int8_t *x0, const int8_t *x1, const int8_t *x2, const int8_t *x3,
-                         const int8_t *w0, const int8_t *w1, int32_t n, int32_t *acc)
-{
-    int32_t a0 = acc[0], b0 = acc[1], a1 = 0, b1 = 0, a2 = 0, b2 = 0, a3 = 0, b3 = 0;
-    const int8_t *w_end = w0 + (n & ~3);
-    if (P > 1) { a1 = acc[2]; b1 = acc[3]; }
-    if (P > 2) { a2 = acc[4]; b2 = acc[5]; }
-    if (P > 3) { a3 = acc[6]; b3 = acc[7]; }
-/* tap k: two weights, then each pixel's input byte times both */
-#define MAC_TAP(k)                                                                                                     \
-    do {                                                                                                               \
-        const int32_t u = w0[k], v = w1[k];                                                                            \
-        int32_t t = x0[k];                                                                                             \
-        a0 += t * u; b0 += t * v;                                                                                      \
-        if (P > 1) { t = x1[k]; a1 += t * u; b1 += t * v; }                                                            \
-        if (P > 2) { t = x2[k]; a2 += t * u; b2 += t * v; }                                                            \
-        if (P > 3) { t = x3[k]; a3 += t * u; b3 += t * v; }                                                            \
-    } while (0)
-    while (w0 != w_end) {
-        MAC_TAP(0);
-        MAC_TAP(1);
-        MAC_TAP(2);
-        MAC_TAP(3);
-        w0 += 4; w1 += 4; x0 += 4;
-        if (P > 1) x1 += 4;
-        if (P > 2) x2 += 4;
-        if (P > 3) x3 += 4;
-    }
-    for (n &= 3; n > 0; n--) {
-        MAC_TAP(0);
-        w0++; w1++; x0++;
-        if (P > 1) x1++;
-        if (P > 2) x2++;
-        if (P > 3) x3++;
-    }
-#undef MAC_TAP
-    acc[0] = a0; acc[1] = b0;
-    if (P > 1) { acc[2] = a1; acc[3] = b1; }
-    if (P > 2) { acc[4] = a2; acc[5] = b2; }
-    if (P > 3) { acc[6] = a3; acc[7] = b3; }
-}
-
+ * Overflow: see ariel_conv_q8_portable.h (|x * w| <= 2^14, windows bounded by the compiler); the
+ * accumulators start at the bias and sum as uint32, i.e. with the int32 wrap-around of TFLite. */
 typedef struct {
     const ariel_conv_geometry *g;
     const int8_t *weights;
     int32_t window;   /* weight bytes per output channel */
-    int32_t span;     /* input (and weight) bytes of one filter row: filter_w * in_c */
+    int32_t span;     /* weight bytes of one filter row: filter_w * in_c */
     int32_t row_step; /* input bytes between filter rows */
+    int32_t z, zp, lo, hi;
 } conv_shape;
 
-/* P pixels (window origins x, x + x_step, ..., all taps inside the input) x the channels
- * [c_begin, c_end) */
-RV_INLINE void conv_pixels(const int P, const conv_shape *s, const ariel_conv_params *p, const int8_t *x,
-                           int32_t x_step, int8_t *out, int32_t c_begin, int32_t c_end, const rq_channel *q)
-{
-    const int32_t out_c = s->g->out_c;
-    int32_t oc;
-    for (oc = c_begin; oc < c_end; oc += 2) {
-        const int pair = oc + 1 < c_end; /* an odd last channel runs with itself as the second */
-        const int8_t *w0 = s->weights + oc * s->window;
-        const int8_t *w1 = pair ? w0 + s->window : w0;
-        const int8_t *x0 = x, *x1 = x0 + x_step, *x2 = x1 + x_step, *x3 = x2 + x_step;
-        int32_t acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-        int32_t ky, i;
-        for (ky = 0; ky < s->g->filter_h; ky++) {
-            mac_block(P, x0, x1, x2, x3, w0, w1, s->span, acc);
-            w0 += s->span;
-            w1 += s->span;
-            x0 += s->row_step;
-            x1 += s->row_step;
-            x2 += s->row_step;
-            x3 += s->row_step;
-        }
-        for (i = 0; i < P; i++) {
-            out[i * out_c + oc] = rq_output(p, acc[2 * i], &q[oc - c_begin]);
-            if (pair) {
-                out[i * out_c + oc + 1] = rq_output(p, acc[2 * i + 1], &q[oc + 1 - c_begin]);
-            }
-        }
-    }
-}
+/* the taps of a window that read the input: filter rows [ky_lo, ky_hi) x columns [kx_lo, kx_hi)
+ * (dilation_w is 1, so the inside columns of a row are contiguous, and so are the inside rows) */
+typedef struct {
+    int32_t ky_lo, ky_hi, kx_lo, kx_hi;
+    int padded; /* some taps lie outside: they read the zero point */
+} conv_taps;
 
-/* one pixel whose window crosses the border: padded taps read the zero point */
-static void conv_border_pixel(const conv_shape *s, const ariel_conv_params *p, const int8_t *image, int32_t iy0,
-                              int32_t ix0, int8_t *out, int32_t c_begin, int32_t c_end, const rq_channel *q)
+/* sum of the weights of the taps outside the window's inside rectangle (what they multiply z by) */
+static int32_t outside_weight_sum(const conv_shape *s, const int8_t *w, const conv_taps *t)
 {
-    const ariel_conv_geometry *g = s->g;
-    int32_t oc;
-    for (oc = c_begin; oc < c_end; oc++) {
-        const int8_t *w = s->weights + oc * s->window;
-        int32_t sum = 0, ky, kx;
-        for (ky = 0; ky < g->filter_h; ky++) {
-            const int32_t iy = iy0 + ky * g->dilation_h;
-            for (kx = 0; kx < g->filter_w; kx++, w += g->in_c) {
-                const int32_t ix = ix0 + kx;
-                if (iy >= 0 && iy < g->in_h && ix >= 0 && ix < g->in_w) {
-                    sum += dot_s8(image + (iy * g->in_w + ix) * g->in_c, w, g->in_c);
-                } else {
-                    sum += padded_tap_q8(0, p->input_zero_point, w, g->in_c, 0);
+    const int32_t in_c = s->g->in_c;
+    int32_t sum = 0, ky, kx, i;
+    for (ky = 0; ky < s->g->filter_h; ky++) {
+        for (kx = 0; kx < s->g->filter_w; kx++, w += in_c) {
+            if (ky < t->ky_lo || ky >= t->ky_hi || kx < t->kx_lo || kx >= t->kx_hi) {
+                for (i = 0; i < in_c; i++) {
+                    sum += w[i];
                 }
             }
         }
-        out[oc] = rq_output(p, sum, &q[oc - c_begin]);
     }
+    return sum;
+}
+
+/* requantise and store P outputs of one channel, its constants in registers */
+RV_INLINE void store_channel(const int P, const conv_shape *s, const rq_channel *q, uint32_t a0, uint32_t a1,
+                             uint32_t a2, uint32_t a3, int8_t *out, int32_t out_c)
+{
+    const rq_channel c = *q;
+    const int32_t zp = s->zp, lo = s->lo, hi = s->hi;
+    const uint32_t acc[4] = {a0, a1, a2, a3};
+    int32_t i;
+    for (i = 0; i < P; i++) {
+        int32_t v = rq_channel_apply(acc[i], &c) + zp;
+        v = v < lo ? lo : v;
+        v = v > hi ? hi : v;
+        out[i * out_c] = (int8_t)v;
+    }
+}
+
+/* P (1..4) pixels x output channels oc, oc + 1 (oc alone when !pair): x = the first inside tap of
+ * pixel 0, the other pixels x_step bytes apart; all of them have the same inside taps t. P is a
+ * constant at every call, so the accumulators live in registers. */
+RV_INLINE void conv_block(const int P, const conv_shape *s, const int8_t *x, int32_t x_step, const conv_taps *t,
+                          int8_t *out, int32_t oc, int pair, const rq_channel *q)
+{
+    const int32_t in_c = s->g->in_c;
+    const int32_t n = (t->kx_hi - t->kx_lo) * in_c; /* bytes per filter row */
+    const int8_t *w0 = s->weights + oc * s->window;
+    const int8_t *w1 = pair ? w0 + s->window : w0;
+    uint32_t init0 = (uint32_t)q[0].bias, init1 = (uint32_t)q[pair].bias;
+    uint32_t a0, b0, a1, b1, a2, b2, a3, b3;
+    int32_t ky;
+    if (t->padded) {
+        init0 += (uint32_t)(s->z * outside_weight_sum(s, w0, t));
+        init1 += (uint32_t)(s->z * outside_weight_sum(s, w1, t));
+    }
+    a0 = a1 = a2 = a3 = init0;
+    b0 = b1 = b2 = b3 = init1;
+    w0 += t->ky_lo * s->span + t->kx_lo * in_c;
+    w1 += t->ky_lo * s->span + t->kx_lo * in_c;
+    for (ky = t->ky_lo; ky < t->ky_hi; ky++, x += s->row_step, w0 += s->span, w1 += s->span) {
+        const int8_t *x0 = x, *x1 = x + x_step, *x2 = x1 + x_step, *x3 = x2 + x_step;
+        const int8_t *u = w0, *v = w1;
+        const int8_t *const u_end = u + (n & ~3);
+        int32_t left = n & 3;
+/* tap k: two weights, then each pixel's input byte times both */
+#define MAC_TAP(k)                                                                                                     \
+    do {                                                                                                               \
+        const int32_t wu = u[k], wv = v[k];                                                                            \
+        int32_t xv = x0[k];                                                                                            \
+        a0 += (uint32_t)(xv * wu); b0 += (uint32_t)(xv * wv);                                                          \
+        if (P > 1) { xv = x1[k]; a1 += (uint32_t)(xv * wu); b1 += (uint32_t)(xv * wv); }                               \
+        if (P > 2) { xv = x2[k]; a2 += (uint32_t)(xv * wu); b2 += (uint32_t)(xv * wv); }                               \
+        if (P > 3) { xv = x3[k]; a3 += (uint32_t)(xv * wu); b3 += (uint32_t)(xv * wv); }                               \
+    } while (0)
+        while (u != u_end) {
+            MAC_TAP(0);
+            MAC_TAP(1);
+            MAC_TAP(2);
+            MAC_TAP(3);
+            u += 4; v += 4; x0 += 4;
+            if (P > 1) x1 += 4;
+            if (P > 2) x2 += 4;
+            if (P > 3) x3 += 4;
+        }
+        for (; left > 0; left--) {
+            MAC_TAP(0);
+            u++; v++; x0++;
+            if (P > 1) x1++;
+            if (P > 2) x2++;
+            if (P > 3) x3++;
+        }
+#undef MAC_TAP
+    }
+    store_channel(P, s, &q[0], a0, a1, a2, a3, out + oc, s->g->out_c);
+    if (pair) {
+        store_channel(P, s, &q[1], b0, b1, b2, b3, out + oc + 1, s->g->out_c);
+    }
+}
+
+/* the inside taps of filter rows starting at iy0 (all columns) */
+static void row_taps(const ariel_conv_geometry *g, int32_t iy0, conv_taps *t)
+{
+    int32_t lo = 0, hi = g->filter_h;
+    while (lo < hi && iy0 + lo * g->dilation_h < 0) {
+        lo++;
+    }
+    while (hi > lo && iy0 + (hi - 1) * g->dilation_h >= g->in_h) {
+        hi--;
+    }
+    t->ky_lo = lo;
+    t->ky_hi = hi;
+    t->kx_lo = 0;
+    t->kx_hi = g->filter_w;
+    t->padded = lo != 0 || hi != g->filter_h;
 }
 
 static void conv_s8_rv32(const ariel_conv_params *p, const int8_t *input, const int8_t *weights, int8_t *output,
                          int32_t begin, int32_t end)
 {
     const ariel_conv_geometry *g = &p->g;
-    const int32_t last_dy = (g->filter_h - 1) * g->dilation_h;
-    const int32_t x_step = g->stride_w * g->in_c;
+    const int32_t in_c = g->in_c;
+    const int32_t x_step = g->stride_w * in_c;
     /* output columns whose window lies inside the input: [ox_lo, ox_hi) */
     const int32_t ox_lo = (g->pad_left + g->stride_w - 1) / g->stride_w;
-    int32_t ox_hi = (g->in_w - g->filter_w + g->pad_left) / g->stride_w + 1;
+    int32_t ox_hi = g->in_w - g->filter_w + g->pad_left < 0 ? 0 : (g->in_w - g->filter_w + g->pad_left) / g->stride_w + 1;
     conv_shape s;
     rq_channel q[ARIEL_CONV_MAX_CHANNEL_BLOCK];
     int32_t item;
     s.g = g;
     s.weights = weights;
-    s.window = g->filter_h * g->filter_w * g->in_c;
-    s.span = g->filter_w * g->in_c;
-    s.row_step = g->dilation_h * g->in_w * g->in_c;
-    if (g->in_w - g->filter_w + g->pad_left < 0) {
-        ox_hi = 0; /* the filter is wider than the input: every column crosses the border */
-    }
+    s.window = g->filter_h * g->filter_w * in_c;
+    s.span = g->filter_w * in_c;
+    s.row_step = g->dilation_h * g->in_w * in_c;
+    s.z = p->input_zero_point;
+    s.zp = p->output_zero_point;
+    s.lo = p->act_min;
+    s.hi = p->act_max;
     ox_hi = ox_hi > g->out_w ? g->out_w : ox_hi;
+    ox_hi = ox_hi < ox_lo ? ox_lo : ox_hi;
     for (item = begin; item < end; item++) {
-        int32_t row, c_begin, c_end, ox;
+        int32_t row, c_begin, c_end;
         ariel_conv_place(g, item, &row, &c_begin, &c_end);
         if (!rq_prepare(p, c_begin, c_end - c_begin, q)) {
             conv_q8(p, (void *const[]){(void *)input, (void *)weights, 0, output}, item, item + 1, 0);
@@ -232,31 +256,49 @@ static void conv_s8_rv32(const ariel_conv_params *p, const int8_t *input, const 
             const int32_t batch = row / g->out_h;
             const int32_t oy = row - batch * g->out_h;
             const int32_t iy0 = oy * g->stride_h - g->pad_top;
-            const int rows_inside = iy0 >= 0 && iy0 + last_dy < g->in_h;
-            const int8_t *image = input + batch * g->in_h * g->in_w * g->in_c;
+            const int8_t *image = input + batch * g->in_h * g->in_w * in_c;
             int8_t *out = output + row * g->out_w * g->out_c;
-            const int32_t lo = rows_inside ? ox_lo : g->out_w, hi = rows_inside && ox_hi > ox_lo ? ox_hi : lo;
+            conv_taps rows;
+            int32_t ox, oc;
+            row_taps(g, iy0, &rows);
             for (ox = 0; ox < g->out_w; ox++) {
-                if (ox == lo) {
+                const int32_t ix0 = ox * g->stride_w - g->pad_left;
+                /* the first inside tap of this pixel (rows.ky_lo, kx_lo) */
+                if (ox == ox_lo && ox_hi > ox_lo) {
                     /* the inside columns, four at a time, then the last one to three */
-                    const int8_t *x = image + (iy0 * g->in_w + ox * g->stride_w - g->pad_left) * g->in_c;
-                    for (; ox + 4 <= hi; ox += 4, x += 4 * x_step) {
-                        conv_pixels(4, &s, p, x, x_step, out + ox * g->out_c, c_begin, c_end, q);
+                    const int8_t *x = image + ((iy0 + rows.ky_lo * g->dilation_h) * g->in_w + ix0) * in_c;
+                    for (; ox + 4 <= ox_hi; ox += 4, x += 4 * x_step) {
+                        for (oc = c_begin; oc < c_end; oc += 2) {
+                            conv_block(4, &s, x, x_step, &rows, out + ox * g->out_c, oc, oc + 1 < c_end, q + oc - c_begin);
+                        }
                     }
-                    if (hi - ox == 3) {
-                        conv_pixels(3, &s, p, x, x_step, out + ox * g->out_c, c_begin, c_end, q);
-                    } else if (hi - ox == 2) {
-                        conv_pixels(2, &s, p, x, x_step, out + ox * g->out_c, c_begin, c_end, q);
-                    } else if (hi - ox == 1) {
-                        conv_pixels(1, &s, p, x, x_step, out + ox * g->out_c, c_begin, c_end, q);
+                    for (oc = c_begin; oc < c_end && ox < ox_hi; oc += 2) {
+                        int8_t *o = out + ox * g->out_c;
+                        const int pair = oc + 1 < c_end;
+                        if (ox_hi - ox == 3) {
+                            conv_block(3, &s, x, x_step, &rows, o, oc, pair, q + oc - c_begin);
+                        } else if (ox_hi - ox == 2) {
+                            conv_block(2, &s, x, x_step, &rows, o, oc, pair, q + oc - c_begin);
+                        } else {
+                            conv_block(1, &s, x, x_step, &rows, o, oc, pair, q + oc - c_begin);
+                        }
                     }
-                    ox = hi;
-                    if (ox >= g->out_w) {
-                        break;
+                    ox = ox_hi - 1;
+                    continue;
+                }
+                {
+                    /* a pixel whose window crosses the left or right border */
+                    conv_taps t = rows;
+                    const int8_t *x;
+                    t.kx_lo = ix0 < 0 ? -ix0 : 0;
+                    t.kx_hi = g->in_w - ix0 < g->filter_w ? g->in_w - ix0 : g->filter_w;
+                    t.kx_hi = t.kx_hi < t.kx_lo ? t.kx_lo : t.kx_hi;
+                    t.padded = 1;
+                    x = image + ((iy0 + rows.ky_lo * g->dilation_h) * g->in_w + ix0 + t.kx_lo) * in_c;
+                    for (oc = c_begin; oc < c_end; oc += 2) {
+                        conv_block(1, &s, x, x_step, &t, out + ox * g->out_c, oc, oc + 1 < c_end, q + oc - c_begin);
                     }
                 }
-                conv_border_pixel(&s, p, image, iy0, ox * g->stride_w - g->pad_left, out + ox * g->out_c, c_begin,
-                                  c_end, q);
             }
         }
     }
@@ -392,6 +434,7 @@ static void depthwise3x3_s8_rv32(const ariel_conv_params *p, const int8_t *input
 {
     const ariel_conv_geometry *g = &p->g;
     const int32_t z = p->input_zero_point;
+    const int32_t zp = p->output_zero_point, lo = p->act_min, hi = p->act_max;
     rq_channel q[ARIEL_CONV_MAX_CHANNEL_BLOCK];
     int32_t acc_row[DW_MAX_ROW];
     int32_t item;
@@ -450,7 +493,7 @@ static void depthwise3x3_s8_rv32(const ariel_conv_params *p, const int8_t *input
                         }
                     }
                     for (i = 0; i < n; i++, out += g->out_c) {
-                        *out = rq_output(p, acc_row[i], &qc);
+                        *out = rq_output(acc_row[i], &qc, zp, lo, hi);
                     }
                 }
             }

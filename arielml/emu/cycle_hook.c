@@ -28,7 +28,10 @@ typedef int (*uc_emu_stop_fn)(void *uc);
 /* Returns a packed block description, see pack_block() in cyclemodel.py. */
 typedef uint64_t (*classify_fn)(uint32_t core, uint64_t address, uint32_t size);
 
-enum { FLAG_COND_BRANCH = 1, FLAG_SEV = 2, FLAG_WFE_END = 4, FLAG_WAIT_HINT = 8, FLAG_LAST32 = 16, FLAG_FIRST32 = 32 };
+enum { FLAG_COND_BRANCH = 1, FLAG_SEV = 2, FLAG_WFE_END = 4, FLAG_WAIT_HINT = 8, FLAG_LAST32 = 16, FLAG_FIRST32 = 32,
+       FLAG_BACKWARD = 64 };
+enum { PREDICTOR_NONE = 0, PREDICTOR_HAZARD3 = 1, PREDICTOR_M7 = 2 };
+#define BRANCH_COUNTERS 256  /* Cortex-M7: 2-bit counters indexed by branch address */
 enum { STOP_NONE = 0, STOP_QUANTUM = 1, STOP_CLASSIFY_ERROR = 2, STOP_WAIT = 3, STOP_EXTERNAL = 4 };
 #define MAX_CORES 16
 
@@ -86,6 +89,10 @@ typedef struct core_ctx {
     uint64_t predicted_pc;  /* address of the branch the predictor will predict taken (0: none) */
     flash_cache *cache;     /* this core's flash cache (0: none) */
     uint64_t cache_misses;  /* this core's flash cache misses */
+    uint64_t mispredicts;   /* conditional branches mispredicted (predictor cores) */
+    /* Cortex-M7 predictor state: 0 = never seen (static prediction: backward taken), 1-2 predict not
+     * taken, 3-4 predict taken; Python's mirror stops before this array */
+    uint8_t counters[BRANCH_COUNTERS];
 } core_ctx;
 
 /* Look up one line; returns the extra cycles (0 on a hit). 2-way set-associative, LRU. */
@@ -185,19 +192,27 @@ void ariel_block_hook(void *uc, uint64_t address, uint32_t size, void *user) {
     }
     if (c->prev_flags & FLAG_COND_BRANCH) {
         int taken = address != c->prev_end;
-        if (c->predictor) {
+        if (c->predictor == PREDICTOR_M7) {
+            uint64_t branch_pc = c->prev_end - ((c->prev_flags & FLAG_LAST32) ? 4u : 2u);
+            uint8_t *counter = &c->counters[(branch_pc >> 1) & (BRANCH_COUNTERS - 1)];
+            int predicted = *counter ? *counter >= 3 : (c->prev_flags & FLAG_BACKWARD) != 0;
+            if (taken != predicted) { c->cycles += c->prev_taken_extra; c->mispredicts++; }
+            if (!*counter) *counter = taken ? 3 : 2;
+            else if (taken && *counter < 4) (*counter)++;
+            else if (!taken && *counter > 1) (*counter)--;
+        } else if (c->predictor == PREDICTOR_HAZARD3) {
             /* a taken backward branch is remembered and predicted taken next time; every other branch is
              * predicted not taken; a misprediction costs taken_extra */
             uint64_t branch_pc = c->prev_end - ((c->prev_flags & FLAG_LAST32) ? 4u : 2u);
             int predicted = c->predicted_pc == branch_pc;
-            if (taken != predicted) c->cycles += c->prev_taken_extra;
+            if (taken != predicted) { c->cycles += c->prev_taken_extra; c->mispredicts++; }
             if (taken && address < branch_pc) c->predicted_pc = branch_pc;
             else if (!taken && predicted) c->predicted_pc = 0;
         } else if (taken) {
             c->cycles += c->prev_taken_extra;
         }
     }
-    if (c->predictor && address != c->prev_end && (address & 2u) && (e->flags & FLAG_FIRST32))
+    if (c->predictor == PREDICTOR_HAZARD3 && address != c->prev_end && (address & 2u) && (e->flags & FLAG_FIRST32))
         c->cycles += 1; /* a jump to a 32-bit instruction that is not 32-bit aligned: two fetches */
     flash_cache *f = c->cache;
     if (f && address >= f->base && address < f->end) {

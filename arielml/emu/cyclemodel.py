@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import capstone
 from capstone import arm_const, riscv_const
 
-from arielml.emu.fasthook import FLAG_COND_BRANCH, FLAG_FIRST32, FLAG_LAST32, FLAG_SEV, FLAG_WAIT_HINT, FLAG_WFE_END
+from arielml.emu.fasthook import (FLAG_BACKWARD, FLAG_COND_BRANCH, FLAG_FIRST32, FLAG_LAST32, FLAG_SEV, FLAG_WAIT_HINT,
+                                  FLAG_WFE_END)
 
 
 @dataclass(frozen=True)
@@ -289,6 +290,9 @@ def _reads_register(insn, register: int) -> bool:
 def classifier_for(core_type_name: str, literal_wait: int = 0, flash: tuple[int, int] = (0, 0)):
     """The block classifier of a core type. `literal_wait` > 0: literal-pool loads in `flash` pay it
     statically (used when data reads from flash are not counted exactly by the memory hook)."""
+    if core_type_name == "cortex-m7":
+        from arielml.emu.cyclemodel_m7 import M7Classifier
+        return M7Classifier(literal_wait, flash)
     if core_type_name in ARM_TIMINGS:
         return ArmClassifier(ARM_TIMINGS[core_type_name], literal_wait, flash)
     if core_type_name == "hazard3":

@@ -28,6 +28,11 @@ FLAG_WFE_END = 4
 FLAG_WAIT_HINT = 8
 FLAG_LAST32 = 16  # the block's last instruction is 32 bits long (RV32 with C)
 FLAG_FIRST32 = 32
+FLAG_BACKWARD = 64  # the block's final conditional branch jumps backwards (static prediction: taken)
+
+PREDICTOR_NONE = 0
+PREDICTOR_HAZARD3 = 1  # the last taken backward branch is predicted taken
+PREDICTOR_M7 = 2  # 2-bit counters per branch address, backward-taken/forward-not for a first encounter
 
 STOP_NONE = 0
 STOP_QUANTUM = 1
@@ -49,7 +54,7 @@ class CoreCtx(ctypes.Structure):
         ("uc", ctypes.c_void_p), ("emu_stop", ctypes.c_void_p), ("classify", ctypes.c_void_p),
         ("events", ctypes.c_void_p), ("table", ctypes.c_void_p), ("mask", ctypes.c_uint32), ("used", ctypes.c_uint32),
         ("predictor", ctypes.c_uint32), ("_pad", ctypes.c_uint32), ("predicted_pc", ctypes.c_uint64),
-        ("cache", ctypes.c_void_p), ("cache_misses", ctypes.c_uint64),
+        ("cache", ctypes.c_void_p), ("cache_misses", ctypes.c_uint64), ("mispredicts", ctypes.c_uint64),
     ]
 
 

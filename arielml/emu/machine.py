@@ -63,6 +63,7 @@ class RunResult:
     seconds: float  # host wall time
     flash_reads: tuple[int, ...]
     cache_misses: tuple[int, ...] = ()  # per core: flash cache misses (boards with a flash cache)
+    mispredicts: tuple[int, ...] = ()  # per core: conditional branches mispredicted (Cortex-M7, Hazard3)
 
     @property
     def total_instructions(self) -> int:
@@ -215,11 +216,12 @@ class Machine:
                        lambda c, off: peripherals.ppb_read(state, c, self.core_types[c].name, off),
                        lambda c, off, v: peripherals.ppb_write(state, c, off, v))
         classify = fasthook.CLASSIFY_FN(self._make_classifier(core, uc))
-        cache = board.flash_cache
+        cache = board.flash_cache if board.flash_cache is not None and board.flash_cache.serves(core_type) else None
         flash_wait = board.flash.wait_states if self.exact_flash_reads and cache is None else 0
         ctx = self._lib.ariel_core_new(core, ctypes.c_void_p(uc._uch.value), fasthook.emu_stop_address(), classify,
                                        self._events, flash_wait, self.ticks_per_cycle[core])
-        ctx.contents.predictor = 1 if core_type == "hazard3" else 0
+        ctx.contents.predictor = {"hazard3": fasthook.PREDICTOR_HAZARD3, "cortex-m7": fasthook.PREDICTOR_M7}.get(
+            core_type, fasthook.PREDICTOR_NONE)
         if cache is not None:
             cache_state = self._lib.ariel_cache_new(board.flash.base, board.flash.size, cache.size_bytes,
                                                     cache.line_bytes, cache.miss_cycles)
@@ -369,7 +371,7 @@ class Machine:
         if core_type not in self._classifiers:
             flash = (self.board.flash.base, self.board.flash.base + self.board.flash.size)
             # with a flash cache, a literal sits beside the code that loads it: a hit in default mode
-            cached = self.board.flash_cache is not None
+            cached = self.board.flash_cache is not None and self.board.flash_cache.serves(core_type)
             literal_wait = 0 if self.exact_flash_reads or cached else self.board.flash.wait_states
             self._classifiers[core_type] = classifier_for(core_type, literal_wait, flash)
         classifier = self._classifiers[core_type]
@@ -466,7 +468,8 @@ class Machine:
         seconds = time.perf_counter() - started
         return RunResult(state.exit_status, tuple(c.cycles for c in ctxs), tuple(c.insns for c in ctxs),
                          tuple(self.clocks), "".join(state.console), tuple(state.trace), seconds,
-                         tuple(c.flash_reads for c in ctxs), tuple(c.cache_misses for c in ctxs))
+                         tuple(c.flash_reads for c in ctxs), tuple(c.cache_misses for c in ctxs),
+                         tuple(c.mispredicts for c in ctxs))
 
     def _run_core(self, core: int, ctx, target: int) -> None:
         uc = self.ucs[core]

@@ -1,0 +1,482 @@
+/* kernels/arm_dsp/conv_s8.c - int8 CONV_2D and DEPTHWISE_CONV_2D for cores with the Arm DSP
+ * extension (Cortex-M4F, M7, M33). The portable loops of ariel_conv_q8_portable.h are the oracle
+ * (tests/test_kernels_arm_dsp.py) and the fallback for the shapes not specialised here: grouped or
+ * column-dilated convolutions, depth multipliers other than 1, windows over DW_MAX_TAPS taps.
+ *
+ * CONV_2D (groups 1, no column dilation): a filter row reads filter_w * in_c contiguous input bytes
+ * (a "run"), and the weights of one output channel are contiguous (OHWI), so a window is filter_h
+ * runs (1 for 1x1 convolutions: the layer is a matrix multiply). Two neighbouring pixels of an
+ * output row are computed against two output channels at once: each loaded input word serves two
+ * channels, each weight word two pixels (4 words loaded per 16 multiply-accumulates).
+ *
+ * SIMD dot products: SXTB16 v gives the sign-extended bytes 0 and 2 of a word as two int16 lanes,
+ * SXTB16 (v ROR 8) bytes 1 and 3; SMLAD adds both lane products to an accumulator. Inputs and
+ * weights are split alike, so the four byte products of a word are summed: the portable loop's sum.
+ * The input offset is folded into the bias (ariel_conv_q8_portable.h), so the loops multiply raw
+ * bytes; padded taps read the zero point. Overflow: as in the portable loops (every product is at
+ * most 128 * 128 and the compiler bounds the window), int32 sums are exact; the bias wraps.
+ *
+ * Unaligned input rows: Cortex-M4/M7/M33 load words from any address with LDR (not LDRD/LDM); the
+ * words are read through __builtin_memcpy so the compiler never merges them into LDRD. */
+#include <arm_acle.h>
+
+#include "ariel_conv_q8_portable.h"
+
+static inline uint32_t load_word(const int8_t *p)
+{
+    uint32_t v;
+    __builtin_memcpy(&v, p, 4);
+    return v;
+}
+
+/* bytes 1 and 3 of v, sign-extended to int16 lanes (GCC's arm_acle.h has no __ror to fold) */
+static inline uint32_t widen_odd(uint32_t v)
+{
+    uint32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+    return r;
+}
+
+/* ---- requantisation ---------------------------------------------------------------------------
+ * Double rounding (conv: ARIEL_ROUND_DOUBLE always) of a record {multiplier m, left, right, nudge16}.
+ * For right >= 2 (then left = 0) the result of ariel_mul_double(x, m, -right) is
+ *     floor((x m + 2^30 - 2^31 n + 2^31 h) / 2^(31 + right)),  n = [x < 0], h = 2^(right - 1):
+ * gemmlowp's high multiply is floor((x m + 2^30) / 2^31) for either sign (its nudge 1 - 2^30 for
+ * negative products, then truncation toward zero, is the same floor), and its rounding divide adds h
+ * less 1 for negative values before an arithmetic shift. With x < 0 and a high part of 0 (only when
+ * |x m| <= 2^30) the value is 0 with or without n, so n may follow the sign of x rather than of the
+ * high part. Nested floors by powers of two merge, so the result is
+ *     (hi32(x m + (n ? -2^30 : 2^30)) + 2^(right - 2)) >> (right - 1),
+ * one SMLAL: |x m| < 2^62, the high word is below 2^30 in magnitude and adding 2^(right - 2) <= 2^29
+ * cannot overflow. Right shifts of 0 and 1 (scales >= 1/4, rare) take ariel_rq. Checked against
+ * ariel_mul_double on 60 M random and edge triples (right 2..31) and by the emulated tests. */
+static inline int32_t requantize(int32_t acc, const int32_t *rq)
+{
+    const int32_t right = rq[2];
+    if (right < 2) {
+        return ariel_rq(acc, rq);
+    }
+    {
+        const int32_t nudge = (int32_t)(((uint32_t)acc & 0x80000000u) | 0x40000000u); /* -2^30 or 2^30 */
+        const int64_t product = (int64_t)acc * rq[0] + nudge;
+        return ((int32_t)(product >> 32) + (int32_t)((1u << right) >> 2)) >> (right - 1);
+    }
+}
+
+/* requantise the window sum of output channel oc and store it */
+static inline void put(const ariel_conv_params *p, int8_t *out, int32_t sum, int32_t oc)
+{
+    int32_t v = requantize(ariel_wrapping_add(sum, p->bias[oc]), p->rq + oc * ARIEL_RQ_WORDS) + p->output_zero_point;
+    v = v < p->act_min ? p->act_min : v;
+    *out = (int8_t)(v > p->act_max ? p->act_max : v);
+}
+
+/* what the requantisation of one output channel needs, loaded once for every pixel of a block
+ * (stores through int8_t pointers would otherwise make the compiler reload the params) */
+typedef struct {
+    int32_t bias, multiplier, right;
+    const int32_t *record;
+} channel_rq;
+
+typedef struct {
+    int32_t zero_point, lo, hi;
+} output_range;
+
+static inline channel_rq channel_of(const ariel_conv_params *p, int32_t oc)
+{
+    channel_rq c;
+    c.record = p->rq + oc * ARIEL_RQ_WORDS;
+    c.bias = p->bias[oc];
+    c.multiplier = c.record[0];
+    c.right = c.record[2];
+    return c;
+}
+
+static inline output_range range_of(const ariel_conv_params *p)
+{
+    output_range r;
+    r.zero_point = p->output_zero_point;
+    r.lo = p->act_min;
+    r.hi = p->act_max;
+    return r;
+}
+
+/* requantize() with the channel's values at hand */
+static inline int8_t requant_channel(int32_t sum, const channel_rq *c, const output_range *r)
+{
+    const int32_t acc = ariel_wrapping_add(sum, c->bias);
+    int32_t v;
+    if (c->right < 2) {
+        v = ariel_rq(acc, c->record);
+    } else {
+        const int32_t nudge = (int32_t)(((uint32_t)acc & 0x80000000u) | 0x40000000u);
+        const int64_t product = (int64_t)acc * c->multiplier + nudge;
+        v = ((int32_t)(product >> 32) + (int32_t)((1u << c->right) >> 2)) >> (c->right - 1);
+    }
+    v += r->zero_point;
+    v = v < r->lo ? r->lo : v;
+    return (int8_t)(v > r->hi ? r->hi : v);
+}
+
+/* ---- CONV_2D ------------------------------------------------------------------------------------ */
+
+typedef struct {
+    int32_t words, tail; /* a run: 4 * words + tail contiguous bytes */
+    int32_t runs;        /* filter rows */
+    int32_t run_skip;    /* input bytes from the end of one run to the start of the next */
+    int32_t window;      /* weights of one output channel: runs * (4 * words + tail) */
+} conv_window;
+
+/* the window of two pixels (x0, x1) against two output channels (w0, w1):
+ * acc = {x0.w0, x0.w1, x1.w0, x1.w1} */
+static inline __attribute__((always_inline)) void window_2x2(const conv_window *s, const int8_t *x0,
+                                                             const int8_t *x1, const int8_t *w0,
+                                                             const int8_t *w1, int32_t *acc)
+{
+    int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
+    int32_t r, i;
+    for (r = 0; r < s->runs; r++) {
+        const int8_t *x0_end = x0 + 4 * s->words;
+        while (x0 != x0_end) {
+            const uint32_t xa = load_word(x0), xb = load_word(x1), wa = load_word(w0), wb = load_word(w1);
+            const uint32_t xa_even = __sxtb16(xa), xa_odd = widen_odd(xa);
+            const uint32_t xb_even = __sxtb16(xb), xb_odd = widen_odd(xb);
+            uint32_t w_even = __sxtb16(wa), w_odd = widen_odd(wa);
+            a00 = __smlad(xa_even, w_even, a00);
+            a10 = __smlad(xb_even, w_even, a10);
+            a00 = __smlad(xa_odd, w_odd, a00);
+            a10 = __smlad(xb_odd, w_odd, a10);
+            w_even = __sxtb16(wb), w_odd = widen_odd(wb);
+            a01 = __smlad(xa_even, w_even, a01);
+            a11 = __smlad(xb_even, w_even, a11);
+            a01 = __smlad(xa_odd, w_odd, a01);
+            a11 = __smlad(xb_odd, w_odd, a11);
+            x0 += 4, x1 += 4, w0 += 4, w1 += 4;
+        }
+        for (i = 0; i < s->tail; i++) {
+            const int32_t u = x0[i], v = x1[i], p = w0[i], q = w1[i];
+            a00 += u * p, a01 += u * q, a10 += v * p, a11 += v * q;
+        }
+        x0 += s->tail + s->run_skip, x1 += s->tail + s->run_skip;
+        w0 += s->tail, w1 += s->tail;
+    }
+    acc[0] = a00, acc[1] = a01, acc[2] = a10, acc[3] = a11;
+}
+
+/* one pixel against four output channels w0, w0 + window, ... (acc[k] = x.w_k) */
+static inline __attribute__((always_inline)) void window_1x4(const conv_window *s, const int8_t *x,
+                                                             const int8_t *w0, int32_t *acc)
+{
+    const int8_t *w1 = w0 + s->window, *w2 = w1 + s->window, *w3 = w2 + s->window;
+    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    int32_t r, i;
+    for (r = 0; r < s->runs; r++) {
+        const int8_t *x_end = x + 4 * s->words;
+        while (x != x_end) {
+            const uint32_t xv = load_word(x);
+            const uint32_t x_even = __sxtb16(xv), x_odd = widen_odd(xv);
+            uint32_t wv = load_word(w0);
+            a0 = __smlad(x_even, __sxtb16(wv), a0);
+            a0 = __smlad(x_odd, widen_odd(wv), a0);
+            wv = load_word(w1);
+            a1 = __smlad(x_even, __sxtb16(wv), a1);
+            a1 = __smlad(x_odd, widen_odd(wv), a1);
+            wv = load_word(w2);
+            a2 = __smlad(x_even, __sxtb16(wv), a2);
+            a2 = __smlad(x_odd, widen_odd(wv), a2);
+            wv = load_word(w3);
+            a3 = __smlad(x_even, __sxtb16(wv), a3);
+            a3 = __smlad(x_odd, widen_odd(wv), a3);
+            x += 4, w0 += 4, w1 += 4, w2 += 4, w3 += 4;
+        }
+        for (i = 0; i < s->tail; i++) {
+            const int32_t v = x[i];
+            a0 += v * w0[i], a1 += v * w1[i], a2 += v * w2[i], a3 += v * w3[i];
+        }
+        x += s->tail + s->run_skip;
+        w0 += s->tail, w1 += s->tail, w2 += s->tail, w3 += s->tail;
+    }
+    acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+}
+
+/* 2 pixels x 2 channels over `words` input words: acc = {x0.w0, x0.w1, x1.w0, x1.w1} where x1 = x0 + dx,
+ * w1 = w0 + dw; x0 and w0 advance past the words. Written in assembly because the compiler spills
+ * pointers inside the loop: 14 registers hold the 4 accumulators, 2 pointers, 2 distances and 6
+ * widened words, so the loop end is read from the stack (its load pipelines with the other loads
+ * on the M4/M33). Per 16 multiply-accumulates: 5 loads, 8 SXTB16, 8 SMLAD. words >= 1. */
+static inline __attribute__((always_inline)) void mac_2x2_words(const int8_t **x0, const int8_t **w0, int32_t dx,
+                                                                int32_t dw, int32_t words, int32_t *acc)
+{
+    const int8_t *x = *x0, *w = *w0;
+    const int8_t *const x_end = x + 4 * words;
+    const int32_t dw_after = dw - 4; /* w1 read after w0 has advanced */
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+    uint32_t t0, t1, t2, t3, t4, t5;
+    __asm__ volatile(
+        "1:\n\t"
+        "ldr    %[t1], [%[x], %[dx]]\n\t"        /* pixel 1 */
+        "ldr    %[t0], [%[x]], #4\n\t"           /* pixel 0 */
+        "ldr    %[t2], [%[w]], #4\n\t"           /* channel 0 */
+        "ldr    %[t3], %[x_end]\n\t"
+        "cmp    %[x], %[t3]\n\t"
+        "sxtb16 %[t3], %[t0]\n\t"
+        "sxtb16 %[t0], %[t0], ror #8\n\t"
+        "sxtb16 %[t4], %[t1]\n\t"
+        "sxtb16 %[t1], %[t1], ror #8\n\t"
+        "sxtb16 %[t5], %[t2]\n\t"
+        "sxtb16 %[t2], %[t2], ror #8\n\t"
+        "smlad  %[a00], %[t3], %[t5], %[a00]\n\t"
+        "smlad  %[a10], %[t4], %[t5], %[a10]\n\t"
+        "ldr    %[t5], [%[w], %[dw]]\n\t"        /* channel 1 */
+        "smlad  %[a00], %[t0], %[t2], %[a00]\n\t"
+        "smlad  %[a10], %[t1], %[t2], %[a10]\n\t"
+        "sxtb16 %[t2], %[t5]\n\t"
+        "sxtb16 %[t5], %[t5], ror #8\n\t"
+        "smlad  %[a01], %[t3], %[t2], %[a01]\n\t"
+        "smlad  %[a11], %[t4], %[t2], %[a11]\n\t"
+        "smlad  %[a01], %[t0], %[t5], %[a01]\n\t"
+        "smlad  %[a11], %[t1], %[t5], %[a11]\n\t"
+        "bne    1b\n\t"
+        : [x] "+r"(x), [w] "+r"(w), [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11),
+          [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4), [t5] "=&r"(t5)
+        : [dx] "r"(dx), [dw] "r"(dw_after), [x_end] "m"(x_end)
+        : "cc", "memory");
+    acc[0] = a00, acc[1] = a01, acc[2] = a10, acc[3] = a11;
+    *x0 = x, *w0 = w;
+}
+
+/* requantize()'s fast form for right >= 2: round = 2^(right - 2) rides in the high word of the SMLAL's
+ * addend, so the result is that high word >> (right - 1) (5 instructions) */
+static inline int32_t requant_high(int32_t acc, int32_t multiplier, int32_t round, int32_t shift)
+{
+    int32_t lo, hi;
+    __asm__("and    %[lo], %[a], #0x80000000\n\t"  /* (hi:lo) = round 2^32 + (acc < 0 ? -2^30 : 2^30) */
+            "orr    %[lo], %[lo], #0x40000000\n\t"
+            "add    %[hi], %[round], %[a], asr #31\n\t"
+            "smlal  %[lo], %[hi], %[a], %[m]\n\t"
+            : [lo] "=&r"(lo), [hi] "=&r"(hi)
+            : [a] "r"(acc), [m] "r"(multiplier), [round] "r"(round));
+    return hi >> shift;
+}
+
+/* a channel whose right shift is 0 or 1: ariel_rq for both pixels (out of line: rare) */
+static NOINLINE void requant_rare_2(const ariel_conv_params *p, int32_t a0, int32_t a1, const int32_t *rq,
+                                    int8_t *out0, int8_t *out1)
+{
+    const int32_t zp = p->output_zero_point, lo = p->act_min, hi = p->act_max;
+    int32_t v0 = ariel_rq(a0, rq) + zp, v1 = ariel_rq(a1, rq) + zp;
+    v0 = v0 < lo ? lo : v0 > hi ? hi : v0;
+    v1 = v1 < lo ? lo : v1 > hi ? hi : v1;
+    *out0 = (int8_t)v0;
+    *out1 = (int8_t)v1;
+}
+
+/* requantise the window sums of two pixels (sums0[k], sums1[k]: channel c + k) and store them at
+ * out0[c + k], out1[c + k]; the per-op constants stay in registers in this loop of its own */
+static NOINLINE void requant_pixels_2(const ariel_conv_params *p, const int32_t *sums0, const int32_t *sums1,
+                                      int8_t *out0, int8_t *out1, int32_t c, int32_t n)
+{
+    const int32_t zp = p->output_zero_point, lo = p->act_min, hi = p->act_max;
+    const int32_t *bias = p->bias + c;
+    const int32_t *rq = p->rq + c * ARIEL_RQ_WORDS;
+    int32_t k;
+    out0 += c, out1 += c;
+    for (k = 0; k < n; k++, rq += ARIEL_RQ_WORDS) {
+        const int32_t a0 = ariel_wrapping_add(sums0[k], bias[k]), a1 = ariel_wrapping_add(sums1[k], bias[k]);
+        const int32_t right = rq[2];
+        if (right >= 2) {
+            const int32_t m = rq[0], round = (int32_t)((1u << right) >> 2);
+            int32_t v0 = requant_high(a0, m, round, right - 1) + zp;
+            int32_t v1 = requant_high(a1, m, round, right - 1) + zp;
+            v0 = v0 < lo ? lo : v0;
+            v1 = v1 < lo ? lo : v1;
+            out0[k] = (int8_t)(v0 > hi ? hi : v0);
+            out1[k] = (int8_t)(v1 > hi ? hi : v1);
+        } else {
+            requant_rare_2(p, a0, a1, rq, out0 + k, out1 + k);
+        }
+    }
+}
+
+/* two whole pixels (their windows inside the input; x1 = x0 + dx) x the channels [c_begin, c_end):
+ * window sums for all the block's channels first, then one requantisation loop */
+static NOINLINE void conv_pixel_pair(const ariel_conv_params *p, const conv_window *s, const int8_t *x0, int32_t dx,
+                                     const int8_t *weights, int8_t *out0, int8_t *out1, int32_t c_begin,
+                                     int32_t c_end)
+{
+    const int32_t words = s->words, window = s->window, n = c_end - c_begin;
+    int32_t sums0[ARIEL_CONV_MAX_CHANNEL_BLOCK + 1], sums1[ARIEL_CONV_MAX_CHANNEL_BLOCK + 1];
+    const int8_t *w = weights + c_begin * window;
+    int32_t k;
+    if (s->runs == 1 && s->tail == 0) { /* 1x1 convolutions (in_c a multiple of 4): one run of words */
+        for (k = 0; k < n; k += 2, w += 2 * window) {
+            const int8_t *x = x0, *wk = w;
+            int32_t acc[4] = {0, 0, 0, 0};
+            mac_2x2_words(&x, &wk, dx, k + 1 < n ? window : 0, words, acc); /* a lone channel twice */
+            sums0[k] = acc[0], sums0[k + 1] = acc[1], sums1[k] = acc[2], sums1[k + 1] = acc[3];
+        }
+    } else {
+        const int32_t tail = s->tail, runs = s->runs, run_skip = s->run_skip;
+        for (k = 0; k < n; k += 2, w += 2 * window) {
+            const int32_t dw = k + 1 < n ? window : 0;
+            const int8_t *x = x0, *wk = w;
+            int32_t acc[4] = {0, 0, 0, 0};
+            int32_t r, i;
+            for (r = 0; r < runs; r++) {
+                if (words > 0) {
+                    mac_2x2_words(&x, &wk, dx, dw, words, acc);
+                }
+                for (i = 0; i < tail; i++) {
+                    const int32_t u = x[i], v = x[dx + i], wa = wk[i], wb = wk[dw + i];
+                    acc[0] += u * wa, acc[1] += u * wb, acc[2] += v * wa, acc[3] += v * wb;
+                }
+                x += tail + run_skip;
+                wk += tail;
+            }
+            sums0[k] = acc[0], sums0[k + 1] = acc[1], sums1[k] = acc[2], sums1[k + 1] = acc[3];
+        }
+    }
+    requant_pixels_2(p, sums0, sums1, out0, out1, c_begin, n);
+}
+
+/* one whole pixel x the channels [c_begin, c_end): four at a time, then pairs (the pixel paired with
+ * itself; a lone channel with itself) */
+static NOINLINE void conv_pixel(const ariel_conv_params *p, const conv_window *s, const int8_t *x,
+                                const int8_t *weights, int8_t *out, int32_t c_begin, int32_t c_end)
+{
+    int32_t oc = c_begin, k;
+    int32_t acc[4];
+    for (; oc + 4 <= c_end; oc += 4) {
+        window_1x4(s, x, weights + oc * s->window, acc);
+        for (k = 0; k < 4; k++) {
+            put(p, out + oc + k, acc[k], oc + k);
+        }
+    }
+    for (; oc < c_end; oc += 2) {
+        const int8_t *w0 = weights + oc * s->window;
+        const int pair = oc + 1 < c_end;
+        window_2x2(s, x, x, w0, pair ? w0 + s->window : w0, acc);
+        put(p, out + oc, acc[0], oc);
+        if (pair) {
+            put(p, out + oc + 1, acc[1], oc + 1);
+        }
+    }
+}
+
+/* sum x[i] * w[i] over n bytes */
+static int32_t dot_s8_dsp(const int8_t *x, const int8_t *w, int32_t n)
+{
+    int32_t acc = 0;
+    for (; n >= 4; n -= 4, x += 4, w += 4) {
+        const uint32_t xv = load_word(x), wv = load_word(w);
+        acc = __smlad(__sxtb16(xv), __sxtb16(wv), acc);
+        acc = __smlad(widen_odd(xv), widen_odd(wv), acc);
+    }
+    for (; n > 0; n--) {
+        acc += *x++ * *w++;
+    }
+    return acc;
+}
+
+/* z * sum w[i] over n bytes: what n padded taps add */
+static int32_t padded_s8(int32_t z, const int8_t *w, int32_t n)
+{
+    int32_t sum = 0;
+    for (; n > 0; n--) {
+        sum += *w++;
+    }
+    return z * sum;
+}
+
+/* the window sum of a pixel at input (iy0, ix0) whose window crosses the input's edge: the valid
+ * columns of a valid filter row are one run, the rest read the zero point */
+static NOINLINE int32_t conv_edge_sum(const ariel_conv_params *p, const int8_t *image, int32_t iy0, int32_t ix0,
+                                      const int8_t *w)
+{
+    const ariel_conv_geometry *g = &p->g;
+    const int32_t in_c = g->in_c, run = g->filter_w * in_c;
+    const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
+    const int32_t kx1 = ix0 + g->filter_w > g->in_w ? g->in_w - ix0 : g->filter_w;
+    int32_t sum = 0, ky;
+    for (ky = 0; ky < g->filter_h; ky++, w += run) {
+        const int32_t iy = iy0 + ky * g->dilation_h;
+        if (iy < 0 || iy >= g->in_h || kx1 <= kx0) {
+            sum += padded_s8(p->input_zero_point, w, run);
+        } else {
+            sum += dot_s8_dsp(image + (iy * g->in_w + ix0 + kx0) * in_c, w + kx0 * in_c, (kx1 - kx0) * in_c);
+            sum += padded_s8(p->input_zero_point, w, kx0 * in_c);
+            sum += padded_s8(p->input_zero_point, w + kx1 * in_c, run - kx1 * in_c);
+        }
+    }
+    return sum;
+}
+
+/* CONV_2D with groups 1 and no column dilation (filter rows are contiguous runs) */
+static void conv_runs_s8(const ariel_conv_params *p, const int8_t *input, const int8_t *weights, int8_t *output,
+                         int32_t begin, int32_t end)
+{
+    const ariel_conv_geometry *g = &p->g;
+    const int32_t in_c = g->in_c, run = g->filter_w * in_c;
+    const int32_t x_step = g->stride_w * in_c;
+    const int32_t last_dy = (g->filter_h - 1) * g->dilation_h, last_dx = g->filter_w - 1;
+    conv_window s;
+    int32_t item;
+    s.words = run >> 2;
+    s.tail = run & 3;
+    s.runs = g->filter_h;
+    s.run_skip = g->dilation_h * g->in_w * in_c - run;
+    s.window = g->filter_h * run;
+    for (item = begin; item < end; item++) {
+        int32_t row, c_begin, c_end, ox = 0;
+        ariel_conv_place(g, item, &row, &c_begin, &c_end);
+        {
+            const int32_t batch = row / g->out_h;
+            const int32_t oy = row - batch * g->out_h;
+            const int32_t iy0 = oy * g->stride_h - g->pad_top;
+            const int rows_inside = iy0 >= 0 && iy0 + last_dy < g->in_h;
+            const int8_t *image = input + batch * g->in_h * g->in_w * in_c;
+            int8_t *out = output + row * g->out_w * g->out_c;
+            while (ox < g->out_w) {
+                const int32_t ix0 = ox * g->stride_w - g->pad_left;
+                const int8_t *x = image + (iy0 * g->in_w + ix0) * in_c; /* only read when inside */
+                int8_t *o = out + ox * g->out_c;
+                if (rows_inside && ix0 >= 0 && ix0 + last_dx < g->in_w) {
+                    if (ox + 1 < g->out_w && ix0 + g->stride_w + last_dx < g->in_w) {
+                        conv_pixel_pair(p, &s, x, x_step, weights, o, o + g->out_c, c_begin, c_end);
+                        ox += 2;
+                        continue;
+                    }
+                    conv_pixel(p, &s, x, weights, o, c_begin, c_end);
+                } else {
+                    int32_t oc;
+                    for (oc = c_begin; oc < c_end; oc++) {
+                        put(p, o + oc, conv_edge_sum(p, image, iy0, ix0, weights + oc * s.window), oc);
+                    }
+                }
+                ox++;
+            }
+        }
+    }
+}
+
+void ariel_conv_s8(const void *params, void *const *buffers, int32_t begin, int32_t end)
+{
+    const ariel_conv_params *p = (const ariel_conv_params *)params;
+    if (p->g.groups == 1 && p->g.dilation_w == 1) {
+        conv_runs_s8(p, (const int8_t *)buffers[0], (const int8_t *)buffers[1], (int8_t *)buffers[3], begin, end);
+    } else {
+        conv_q8(p, buffers, begin, end, 0);
+    }
+}
+
+/* ---- DEPTHWISE_CONV_2D ---------------------------------------------------------------------------- */
+
+void ariel_depthwise_conv_s8(const void *params, void *const *buffers, int32_t begin, int32_t end)
+{
+    const ariel_conv_params *p = (const ariel_conv_params *)params;
+    if (p->packed_weights != 0) { /* the compiler packs them for depth multiplier 1, <= DW_MAX_TAPS taps */
+        depthwise_dm1_s8(p, (const int8_t *)buffers[0], (int8_t *)buffers[3], begin, end);
+    } else {
+        depthwise_q8(p, buffers, begin, end, 0);
+    }
+}

@@ -86,7 +86,10 @@ DEPTHWISE_SHAPES = [
     (1, 7, 9, 20, 20, 3, 3, (1, 1), True),
     (1, 9, 8, 17, 17, 3, 3, (2, 2), True),
     (1, 11, 11, 6, 6, 5, 5, (2, 2), False),
-    (2, 5, 6, 4, 8, 3, 3, (1, 1), True),      # depth multiplier 2
+    (1, 10, 9, 24, 24, 7, 7, (1, 1), True),   # 7x7 (MCUNet), 16 + 8 channels, every pixel near a border
+    (2, 4, 7, 3, 3, 1, 5, (1, 3), False),     # 1x5, stride 3, batch 2
+    (1, 6, 6, 5, 5, 2, 4, (1, 1), True),      # width 4: portable fallback
+    (2, 5, 6, 4, 8, 3, 3, (1, 1), True),      # depth multiplier 2: portable
 ]
 FC_SHAPES = [(1, 67, 21, True), (3, 16, 5, False), (2, 129, 4, True), (1, 5, 1, False)]
 

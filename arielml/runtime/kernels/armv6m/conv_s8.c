@@ -32,6 +32,42 @@
 
 #define IM2COL_MAX 576 /* window bytes per pixel for the copied path (3x3x64); two pixels on the stack */
 
+/* words of bytes, for copies between aligned runs (the GCC extension may_alias keeps them legal) */
+typedef uint32_t __attribute__((may_alias)) v6m_word;
+
+/* dst[0..n) = src[0..n): a word at a time when both runs and n are word-aligned (channel blocks
+ * of 16 in layers of 4k channels), else a byte at a time */
+static void copy_run(int8_t *dst, const int8_t *src, int32_t n)
+{
+    if ((((uint32_t)(uintptr_t)dst | (uint32_t)(uintptr_t)src | (uint32_t)n) & 3u) == 0) {
+        const v6m_word *s = (const v6m_word *)src;
+        v6m_word *d = (v6m_word *)dst;
+        for (n >>= 2; n > 0; n--) {
+            *d++ = *s++;
+        }
+    } else {
+        for (; n > 0; n--) {
+            *dst++ = *src++;
+        }
+    }
+}
+
+/* dst[0..n) = value */
+static void fill_run(int8_t *dst, int8_t value, int32_t n)
+{
+    if ((((uint32_t)(uintptr_t)dst | (uint32_t)n) & 3u) == 0) {
+        const uint32_t word = (uint32_t)(uint8_t)value * 0x01010101u;
+        v6m_word *d = (v6m_word *)dst;
+        for (n >>= 2; n > 0; n--) {
+            *d++ = word;
+        }
+    } else {
+        for (; n > 0; n--) {
+            *dst++ = value;
+        }
+    }
+}
+
 /* what v6m_mac_2x2 reads (offsets used by the assembly: keep the order) */
 typedef struct {
     const int8_t *w;     /* 0: weights of the first channel (n bytes) */
@@ -140,10 +176,11 @@ __asm__(
  * positive result only needs the upper bound (max_up = act_max - zp) and a negative one only the
  * lower (max_down = zp - act_min). The nudge 2^14 is folded into the carry term as 2^30 before the
  * logical shift by 16: that sum stays in [2^30 - 1, 2^31 + 2^30), so it does not wrap. The per-channel
- * constants (the multiplier's two halves, right shift, rounding half) sit in r8-r11 for the channel's
- * two outputs; about 38 cycles an output plus 19 per channel (the C loop takes ~70 an output). */
+ * constants (the multiplier's two halves, right shift, rounding half; computed once per work item
+ * from the records) sit in r8-r11 for the channel's two outputs: about 38 cycles an output plus 13
+ * per channel (the C loop takes ~70 an output). */
 typedef struct {
-    const int32_t *rq;   /* 0: records of the first channel */
+    const int32_t *consts; /* 0: per channel {multiplier >> 15, multiplier & 0x7fff, right, (1 << right) >> 1} */
     int32_t n;           /* 4: channels, >= 1 */
     int32_t out1_delta;  /* 8: out1 - out0 (pixel 1's outputs) */
     int32_t zero_point;  /* 12 */
@@ -154,7 +191,7 @@ typedef struct {
 /* acc: per channel {pixel 0, pixel 1}; out0: pixel 0's first output */
 void v6m_requant_2px(const int32_t *acc, int8_t *out0, const v6m_rq_job *job);
 
-/* r0 = acc (ldm), r7 = out0. Locals: [sp] = rq, [sp, #4] = out0 end, [sp, #8] = out1 delta,
+/* r0 = acc (ldm), r7 = out0. Locals: [sp] = consts, [sp, #4] = out0 end, [sp, #8] = out1 delta,
  * [sp, #12] = max_down. r8 = multiplier >> 15, r9 = multiplier & 0x7fff, r10 = right,
  * r11 = (1 << right) >> 1, r12 = zero point, lr = max_up. */
 __asm__(
@@ -227,7 +264,7 @@ __asm__(
     "    push {r4-r7}\n"
     "    sub sp, #16\n"
     "    mov r7, r1\n"
-    "    ldm r2!, {r3, r4, r5, r6}\n"  /* rq, n, delta, zero point */
+    "    ldm r2!, {r3, r4, r5, r6}\n"  /* consts, n, delta, zero point */
     "    str r3, [sp, #0]\n"
     "    adds r4, r4, r1\n"
     "    str r4, [sp, #4]\n"
@@ -236,21 +273,14 @@ __asm__(
     "    ldm r2!, {r3, r4}\n"          /* max_up, max_down */
     "    mov lr, r3\n"
     "    str r4, [sp, #12]\n"
-    "3:\n"                             /* per channel */
+    "3:\n"                             /* per channel: its constants */
     "    ldr r1, [sp, #0]\n"
-    "    ldm r1!, {r2, r3, r4}\n"      /* multiplier, left (applied by the caller), right */
-    "    adds r1, r1, #4\n"            /* nudge: 2^14 for double rounding */
+    "    ldm r1!, {r2, r3, r4, r5}\n"
     "    str r1, [sp, #0]\n"
-    "    lsrs r3, r2, #15\n"
-    "    mov r8, r3\n"
-    "    lsls r2, r2, #17\n"
-    "    lsrs r2, r2, #17\n"
-    "    mov r9, r2\n"
+    "    mov r8, r2\n"
+    "    mov r9, r3\n"
     "    mov r10, r4\n"
-    "    movs r3, #1\n"
-    "    lsls r3, r4\n"
-    "    lsrs r3, r3, #1\n"
-    "    mov r11, r3\n"
+    "    mov r11, r5\n"
     "    v6m_rq_one\n"                 /* pixel 0 -> r6 */
     "    strb r6, [r7]\n"
     "    v6m_rq_one\n"                 /* pixel 1 */
@@ -292,8 +322,10 @@ static NOINLINE void requant_2px_c(const ariel_conv_params *p, const int32_t *ac
 /* how a work item's channel block is requantised: the assembly job, or the C loop */
 typedef struct {
     v6m_rq_job job;
-    int use_asm;     /* double rounding and act_min <= zero point <= act_max */
-    int any_left;    /* a record of the block shifts left (applied to acc before the assembly) */
+    int32_t consts[4 * ARIEL_CONV_MAX_CHANNEL_BLOCK];
+    const int32_t *rq; /* the block's first record */
+    int use_asm;       /* double rounding and act_min <= zero point <= act_max */
+    int any_left;      /* a record of the block shifts left (applied to acc before the assembly) */
     int32_t c_begin, n;
 } block_requant;
 
@@ -301,7 +333,8 @@ static void block_requant_init(const ariel_conv_params *p, int32_t c_begin, int3
 {
     const int32_t zp = p->output_zero_point;
     int32_t i;
-    r->job.rq = p->rq + c_begin * ARIEL_RQ_WORDS;
+    r->rq = p->rq + c_begin * ARIEL_RQ_WORDS;
+    r->job.consts = r->consts;
     r->job.n = n;
     r->job.zero_point = zp;
     r->job.max_up = p->act_max - zp;
@@ -309,7 +342,13 @@ static void block_requant_init(const ariel_conv_params *p, int32_t c_begin, int3
     r->use_asm = p->rounding == ARIEL_ROUND_DOUBLE && r->job.max_up >= 0 && r->job.max_down >= 0;
     r->any_left = 0;
     for (i = 0; i < n; i++) {
-        r->any_left |= r->job.rq[i * ARIEL_RQ_WORDS + 1] != 0;
+        const int32_t *record = r->rq + i * ARIEL_RQ_WORDS;
+        const uint32_t m = (uint32_t)record[0];
+        r->any_left |= record[1] != 0;
+        r->consts[4 * i] = (int32_t)(m >> 15);
+        r->consts[4 * i + 1] = (int32_t)(m & 0x7FFFu);
+        r->consts[4 * i + 2] = record[2];
+        r->consts[4 * i + 3] = (int32_t)((1u << record[2]) >> 1);
     }
     r->c_begin = c_begin;
     r->n = n;
@@ -327,7 +366,7 @@ static void requant_2px(const ariel_conv_params *p, block_requant *r, int32_t *a
     }
     if (r->any_left) { /* ariel_rq's first step, x = acc << left (wrapping) */
         for (i = 0; i < r->n; i++) {
-            const int32_t left = r->job.rq[i * ARIEL_RQ_WORDS + 1];
+            const int32_t left = r->rq[i * ARIEL_RQ_WORDS + 1];
             acc[2 * i] = (int32_t)((uint32_t)acc[2 * i] << left);
             acc[2 * i + 1] = (int32_t)((uint32_t)acc[2 * i + 1] << left);
         }
@@ -369,21 +408,25 @@ static void gather_window(const ariel_conv_geometry *g, const int8_t *image, int
                           int8_t zero_point, int8_t *buf)
 {
     const int32_t in_c = g->in_c;
-    int32_t ky, kx, i;
+    const int32_t span = g->filter_w * in_c;
+    const int columns_inside = g->dilation_w == 1 && ix0 >= 0 && ix0 + g->filter_w <= g->in_w;
+    int32_t ky, kx;
     for (ky = 0; ky < g->filter_h; ky++) {
         const int32_t iy = iy0 + ky * g->dilation_h;
-        const int row_valid = iy >= 0 && iy < g->in_h;
         const int8_t *src_row = image + iy * g->in_w * in_c;
-        for (kx = 0; kx < g->filter_w; kx++, buf += in_c) {
-            const int32_t ix = ix0 + kx * g->dilation_w;
-            if (row_valid && ix >= 0 && ix < g->in_w) {
-                const int8_t *src = src_row + ix * in_c;
-                for (i = 0; i < in_c; i++) {
-                    buf[i] = src[i];
-                }
-            } else {
-                for (i = 0; i < in_c; i++) {
-                    buf[i] = zero_point;
+        if (iy < 0 || iy >= g->in_h) {
+            fill_run(buf, zero_point, span);
+            buf += span;
+        } else if (columns_inside) { /* the filter row is one run of the input row */
+            copy_run(buf, src_row + ix0 * in_c, span);
+            buf += span;
+        } else {
+            for (kx = 0; kx < g->filter_w; kx++, buf += in_c) {
+                const int32_t ix = ix0 + kx * g->dilation_w;
+                if (ix >= 0 && ix < g->in_w) {
+                    copy_run(buf, src_row + ix * in_c, in_c);
+                } else {
+                    fill_run(buf, zero_point, in_c);
                 }
             }
         }
@@ -402,7 +445,8 @@ static void conv_pairs(const ariel_conv_params *p, const int8_t *input, const in
     const int32_t window = g->filter_h * g->filter_w * g->in_c;
     const int32_t blocks = (g->out_c + g->channel_block - 1) / g->channel_block;
     const int8_t zero_point = (int8_t)p->input_zero_point;
-    int8_t buf[2 * IM2COL_MAX];
+    int32_t buf_words[2 * IM2COL_MAX / 4]; /* word-aligned for copy_run */
+    int8_t *buf = (int8_t *)buf_words;
     int32_t acc[2 * ARIEL_CONV_MAX_CHANNEL_BLOCK + 2];
     int32_t b;
     if (end <= begin) {
@@ -470,10 +514,223 @@ void ariel_conv_s8(const void *params, void *const *buffers, int32_t begin, int3
     }
 }
 
+/* ---- DEPTHWISE_CONV_2D, depth multiplier 1 ---------------------------------------------------------
+ * Two horizontally adjacent output pixels per channel share each weight load: per tap LDRSB x0, x1
+ * and w, two MULS (each destroying its input byte, w survives), two ADDs to r8/r9, the weight index
+ * and the input pointer stepped: 12 cycles per 2 MACs. A filter row is unrolled (.rept filter_w,
+ * one function per width 3, 5, 7), so only rows pay a loop test. Windows that cross the border are
+ * copied to a stack buffer, channels innermost (zero point for padded taps), and run through the
+ * same code. */
+typedef struct {
+    const int8_t *w;     /* 0: packed weights of the block's first channel ([channel][taps]) */
+    int32_t taps;        /* 4: filter_h * filter_w */
+    int32_t dx;          /* 8: bytes between horizontal taps */
+    int32_t row_advance; /* 12: from the end of a filter row to the next row's first tap */
+    int32_t pixel_step;  /* 16: x1 - x0 */
+    int32_t n;           /* 20: channels, >= 1 */
+    const int32_t *bias; /* 24: folded bias of the first channel */
+    int32_t *acc;        /* 28: out: per channel {pixel 0, pixel 1} */
+    int32_t next_channel; /* 32: 1 - filter_h * (row bytes): input pointer after a channel -> next channel */
+} v6m_dw_job;
+
+void v6m_dw_2px_3(const int8_t *x0, const v6m_dw_job *job);
+void v6m_dw_2px_5(const int8_t *x0, const v6m_dw_job *job);
+void v6m_dw_2px_7(const int8_t *x0, const v6m_dw_job *job);
+
+/* r0 = input tap pointer, r1 = pixel_step, r2 = weights of the channel, r3 = tap index, r7 = 0;
+ * r8/r9 = accumulators, r10 = dx, r11 = row_advance, r12 = taps, lr = bias.
+ * Locals: [sp] = acc, [sp, #4] = next_channel, [sp, #8] = end of the weights. */
+__asm__(
+    "    .syntax unified\n"
+    "    .macro v6m_dw_fn name, fw\n"
+    "    .section .text.\\name,\"ax\",%progbits\n"
+    "    .balign 4\n"
+    "    .global \\name\n"
+    "    .hidden \\name\n"
+    "    .thumb_func\n"
+    "    .type \\name, %function\n"
+    "\\name:\n"
+    "    push {r4-r7, lr}\n"
+    "    mov r4, r8\n"
+    "    mov r5, r9\n"
+    "    mov r6, r10\n"
+    "    mov r7, r11\n"
+    "    push {r4-r7}\n"
+    "    sub sp, #12\n"
+    "    ldm r1!, {r2, r3, r4, r5, r6}\n"  /* w, taps, dx, row_advance, pixel_step */
+    "    mov r12, r3\n"
+    "    mov r10, r4\n"
+    "    mov r11, r5\n"
+    "    ldm r1!, {r4, r5, r7}\n"          /* n, bias, acc */
+    "    mov lr, r5\n"
+    "    str r7, [sp, #0]\n"
+    "    muls r4, r3, r4\n"
+    "    adds r4, r4, r2\n"
+    "    str r4, [sp, #8]\n"               /* end of the weights */
+    "    ldr r4, [r1, #0]\n"
+    "    str r4, [sp, #4]\n"               /* next_channel */
+    "    mov r1, r6\n"
+    "    movs r7, #0\n"
+    ".Ldw_channel\\@:\n"
+    "    mov r4, lr\n"
+    "    ldm r4!, {r5}\n"
+    "    mov lr, r4\n"
+    "    mov r8, r5\n"
+    "    mov r9, r5\n"
+    "    movs r3, #0\n"
+    ".Ldw_row\\@:\n"
+    "    .rept \\fw\n"
+    "    ldrsb r4, [r0, r7]\n"             /* x0 */
+    "    ldrsb r5, [r0, r1]\n"             /* x1 */
+    "    ldrsb r6, [r2, r3]\n"             /* w */
+    "    muls r4, r6, r4\n"
+    "    add r8, r4\n"
+    "    muls r5, r6, r5\n"
+    "    add r9, r5\n"
+    "    adds r3, r3, #1\n"
+    "    add r0, r10\n"
+    "    .endr\n"
+    "    add r0, r11\n"
+    "    cmp r3, r12\n"
+    "    bne .Ldw_row\\@\n"
+    "    ldr r4, [sp, #0]\n"
+    "    mov r5, r8\n"
+    "    mov r6, r9\n"
+    "    stm r4!, {r5, r6}\n"
+    "    str r4, [sp, #0]\n"
+    "    adds r2, r2, r3\n"                /* next channel's weights */
+    "    ldr r4, [sp, #4]\n"
+    "    adds r0, r0, r4\n"                /* next channel's first tap */
+    "    ldr r4, [sp, #8]\n"
+    "    cmp r2, r4\n"
+    "    bne .Ldw_channel\\@\n"
+    "    add sp, #12\n"
+    "    pop {r4-r7}\n"
+    "    mov r8, r4\n"
+    "    mov r9, r5\n"
+    "    mov r10, r6\n"
+    "    mov r11, r7\n"
+    "    pop {r4-r7, pc}\n"
+    "    .size \\name, .-\\name\n"
+    "    .endm\n"
+    "    v6m_dw_fn v6m_dw_2px_3, 3\n"
+    "    v6m_dw_fn v6m_dw_2px_5, 5\n"
+    "    v6m_dw_fn v6m_dw_2px_7, 7\n"
+    "    .text\n");
+
+#define DW_GATHER_TAPS 49 /* copied windows up to 7x7: two pixels x 49 taps x 16 channels on the stack */
+
+/* copy output pixel (iy0, ix0)'s window for channels [c_begin, c_begin + n) to buf as
+ * [filter_h][filter_w][ARIEL_CONV_MAX_CHANNEL_BLOCK]; padded taps read the zero point */
+static void dw_gather(const ariel_conv_params *p, const int8_t *image, int32_t iy0, int32_t ix0, int32_t c_begin,
+                      int32_t n, int8_t *buf)
+{
+    const ariel_conv_geometry *g = &p->g;
+    const int8_t z = (int8_t)p->input_zero_point;
+    const int32_t pixel_bytes = g->dilation_w * g->in_c;
+    /* a whole block of 16 aligned channels (the common case): four word copies per tap */
+    const int words = n == ARIEL_CONV_MAX_CHANNEL_BLOCK &&
+                      (((uint32_t)(uintptr_t)image | (uint32_t)g->in_c | (uint32_t)c_begin) & 3u) == 0;
+    const uint32_t z_word = (uint32_t)(uint8_t)z * 0x01010101u;
+    int32_t ky, kx;
+    for (ky = 0; ky < g->filter_h; ky++) {
+        const int32_t iy = iy0 + ky * g->dilation_h;
+        const int row_valid = iy >= 0 && iy < g->in_h;
+        const int8_t *src = image + (iy * g->in_w + ix0) * g->in_c + c_begin;
+        int32_t ix = ix0;
+        for (kx = 0; kx < g->filter_w; kx++, buf += ARIEL_CONV_MAX_CHANNEL_BLOCK, src += pixel_bytes,
+             ix += g->dilation_w) {
+            const int valid = row_valid && ix >= 0 && ix < g->in_w;
+            if (words) {
+                v6m_word *d = (v6m_word *)buf;
+                if (valid) {
+                    const v6m_word *w = (const v6m_word *)src;
+                    d[0] = w[0];
+                    d[1] = w[1];
+                    d[2] = w[2];
+                    d[3] = w[3];
+                } else {
+                    d[0] = d[1] = d[2] = d[3] = z_word;
+                }
+            } else if (valid) {
+                copy_run(buf, src, n);
+            } else {
+                fill_run(buf, z, n);
+            }
+        }
+    }
+}
+
+static void depthwise_pairs(const ariel_conv_params *p, const int8_t *input, int8_t *output, int32_t begin,
+                            int32_t end)
+{
+    const ariel_conv_geometry *g = &p->g;
+    const int32_t taps = g->filter_h * g->filter_w;
+    const int32_t last_dy = (g->filter_h - 1) * g->dilation_h;
+    const int32_t last_dx = (g->filter_w - 1) * g->dilation_w;
+    void (*kernel)(const int8_t *, const v6m_dw_job *) =
+        g->filter_w == 3 ? v6m_dw_2px_3 : g->filter_w == 5 ? v6m_dw_2px_5 : v6m_dw_2px_7;
+    int32_t buf_words[2 * DW_GATHER_TAPS * ARIEL_CONV_MAX_CHANNEL_BLOCK / 4]; /* word-aligned for copy_run */
+    int8_t *buf = (int8_t *)buf_words;
+    int32_t acc[2 * ARIEL_CONV_MAX_CHANNEL_BLOCK];
+    int32_t item;
+    for (item = begin; item < end; item++) {
+        int32_t row, c_begin, c_end, ox;
+        ariel_conv_place(g, item, &row, &c_begin, &c_end);
+        {
+            const int32_t batch = row / g->out_h;
+            const int32_t oy = row - batch * g->out_h;
+            const int32_t iy0 = oy * g->stride_h - g->pad_top;
+            const int rows_inside = iy0 >= 0 && iy0 + last_dy < g->in_h;
+            const int32_t n = c_end - c_begin;
+            const int8_t *image = input + batch * g->in_h * g->in_w * g->in_c;
+            int8_t *out = output + row * g->out_w * g->out_c + c_begin;
+            block_requant rq;
+            v6m_dw_job job;
+            block_requant_init(p, c_begin, n, &rq);
+            job.w = p->packed_weights + c_begin * taps;
+            job.taps = taps;
+            job.n = n;
+            job.bias = p->bias + c_begin;
+            job.acc = acc;
+            for (ox = 0; ox < g->out_w; ox += 2, out += 2 * g->out_c) {
+                const int pair = ox + 1 < g->out_w;
+                const int32_t ix0 = ox * g->stride_w - g->pad_left;
+                const int32_t ix1 = pair ? ix0 + g->stride_w : ix0;
+                const int8_t *x0;
+                if (rows_inside && ix0 >= 0 && ix1 + last_dx < g->in_w) {
+                    x0 = image + (iy0 * g->in_w + ix0) * g->in_c + c_begin;
+                    job.dx = g->dilation_w * g->in_c;
+                    job.row_advance = g->dilation_h * g->in_w * g->in_c - g->filter_w * job.dx;
+                    job.pixel_step = (ix1 - ix0) * g->in_c;
+                    job.next_channel = 1 - g->filter_h * g->dilation_h * g->in_w * g->in_c;
+                } else {
+                    dw_gather(p, image, iy0, ix0, c_begin, n, buf);
+                    if (pair) {
+                        dw_gather(p, image, iy0, ix1, c_begin, n, buf + taps * ARIEL_CONV_MAX_CHANNEL_BLOCK);
+                    }
+                    x0 = buf;
+                    job.dx = ARIEL_CONV_MAX_CHANNEL_BLOCK;
+                    job.row_advance = 0;
+                    job.pixel_step = pair ? taps * ARIEL_CONV_MAX_CHANNEL_BLOCK : 0;
+                    job.next_channel = 1 - taps * ARIEL_CONV_MAX_CHANNEL_BLOCK;
+                }
+                job.acc = acc;
+                kernel(x0, &job);
+                requant_2px(p, &rq, acc, out, pair ? out + g->out_c : 0);
+            }
+        }
+    }
+}
+
 void ariel_depthwise_conv_s8(const void *params, void *const *buffers, int32_t begin, int32_t end)
 {
     const ariel_conv_params *p = (const ariel_conv_params *)params;
-    if (p->packed_weights != 0) { /* the compiler packs them for depth multiplier 1, <= DW_MAX_TAPS taps */
+    const ariel_conv_geometry *g = &p->g;
+    const int fast_width = g->filter_w == 3 || g->filter_w == 5 || g->filter_w == 7;
+    if (p->packed_weights != 0 && fast_width && g->filter_h * g->filter_w <= DW_GATHER_TAPS) {
+        depthwise_pairs(p, (const int8_t *)buffers[0], (int8_t *)buffers[3], begin, end);
+    } else if (p->packed_weights != 0) { /* the compiler packs them for depth multiplier 1, <= DW_MAX_TAPS taps */
         depthwise_dm1_s8(p, (const int8_t *)buffers[0], (int8_t *)buffers[3], begin, end);
     } else {
         depthwise_q8(p, buffers, begin, end, 0);

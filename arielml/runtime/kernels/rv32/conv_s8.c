@@ -491,11 +491,20 @@ void ariel_conv_s8(const void *params, void *const *buffers, int32_t begin, int3
 
 /* ---- DEPTHWISE_CONV_2D 3x3, depth multiplier 1 -----------------------------------------------------
  * Per work item (output row x channel block) and channel: the channel's 9 packed weights in
- * registers; a padded filter row (top or bottom border) gets weights 0 and its constant
- * z * (w0 + w1 + w2) added to the bias instead, so every row pointer reads a real input row; padded
- * columns (left and right border) read z in all three rows. The raw sums of the row go to acc_row,
- * then are requantised with the channel's constants in registers. */
+ * registers while the output row is swept column by column, raw sums into acc_row, then one
+ * requantisation loop with the channel's constants in registers (two small functions: together
+ * they would not fit the registers). A padded filter row (top or bottom border) gets weights 0 and
+ * its constant z * (w0 + w1 + w2) goes into the bias, so every row pointer reads a real input row;
+ * padded columns (left and right border) read z in all three rows. */
 #define DW_MAX_ROW 128 /* output columns per pass (rows wider than this are done in parts) */
+
+typedef struct {
+    const int8_t *r0, *r1, *r2; /* the three input rows at column 0 of the channel (a padded row: any real row) */
+    int32_t step;               /* bytes between input columns: in_c */
+    int32_t in_w, pad_left, stride;
+    int32_t z;
+    int padded_rows; /* bit r: filter row r lies outside the input */
+} dw_rows;
 
 /* partial sums of one input column (rows t, m, b) for its three filter columns */
 #define DW_COLUMN(t, m, b, s0, s1, s2)                                                                                 \
@@ -505,102 +514,125 @@ void ariel_conv_s8(const void *params, void *const *buffers, int32_t begin, int3
         s2 = (t) * w2 + (m) * w5 + (b) * w8;                                                                           \
     } while (0)
 
-/* acc_row[i] = raw window sum of output column ox_begin + i, i < n, for one channel. r0, r1, r2: the
- * three input rows (pointers at column 0 of the channel); step: bytes between input columns;
- * w: the 9 weights with padded rows zeroed. */
-static void dw3x3_channel_row(const ariel_conv_geometry *g, const int8_t *r0, const int8_t *r1, const int8_t *r2,
-                              const int32_t *w, int32_t z, int32_t ox_begin, int32_t n, int32_t *acc_row)
+/* acc_row[i] = window sum of output column ox_begin + i (i < n) for the channel whose packed weights
+ * are w and whose rows are r->r0 + c ...; returns the padded rows' constant (to add to the bias).
+ * Overflow: |sum| <= 9 * 2^14. */
+static NOINLINE int32_t dw3x3_row(const dw_rows *r, int32_t c, const int8_t *w, int32_t ox_begin, int32_t n, int32_t *acc_row)
 {
-    const int32_t w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3], w4 = w[4], w5 = w[5], w6 = w[6], w7 = w[7], w8 = w[8];
-    const int32_t step = g->in_c;
-    const int32_t zsum0 = z * (w0 + w3 + w6), zsum1 = z * (w1 + w4 + w7), zsum2 = z * (w2 + w5 + w8);
+    int32_t w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3], w4 = w[4], w5 = w[5], w6 = w[6], w7 = w[7], w8 = w[8];
+    const int32_t step = r->step, in_w = r->in_w, z = r->z;
+    const int8_t *a = r->r0 + c, *b = r->r1 + c, *d = r->r2 + c;
     int32_t *const acc_end = acc_row + n;
-    int32_t s0, s1, s2;
-    if (g->stride_w == 1) {
-        /* column j feeds output j - ix0 as its left, j - ix0 - 1 as its middle, j - ix0 - 2 as its right tap */
-        int32_t j = ox_begin - g->pad_left; /* first column of the first output */
-        int32_t pend1, pend0;               /* outputs waiting for their right, and middle + right taps */
-        const int32_t j_stop = j + n + 2;   /* one past the last column read */
-        const int32_t j_in = j_stop < g->in_w ? j_stop : g->in_w; /* columns read from memory: [.., j_in) */
-        const int8_t *a = r0 + j * step, *b = r1 + j * step, *c = r2 + j * step;
-        /* the first two columns: no output completes yet */
-        if (j >= 0 && j < g->in_w) {
-            DW_COLUMN(a[0], b[0], c[0], s0, s1, s2);
+    int32_t row_constant = 0, zsum0, zsum1, zsum2, s0, s1, s2;
+    if (r->padded_rows) {
+        if (r->padded_rows & 1) { row_constant += z * (w0 + w1 + w2); w0 = w1 = w2 = 0; }
+        if (r->padded_rows & 2) { row_constant += z * (w3 + w4 + w5); w3 = w4 = w5 = 0; }
+        if (r->padded_rows & 4) { row_constant += z * (w6 + w7 + w8); w6 = w7 = w8 = 0; }
+    }
+    zsum0 = z * (w0 + w3 + w6);
+    zsum1 = z * (w1 + w4 + w7);
+    zsum2 = z * (w2 + w5 + w8);
+    if (r->stride == 1) {
+        /* column j feeds output j - j0 as its left tap, j - j0 - 1 as its middle, j - j0 - 2 as its right */
+        int32_t j = ox_begin - r->pad_left; /* first column of the first output */
+        const int32_t j_stop = j + n + 2;  /* one past the last column read */
+        const int32_t j_in = j_stop < in_w ? j_stop : in_w;
+        int32_t pend1, pend0; /* outputs waiting for their right tap, and for their middle and right taps */
+        if (j >= 0 && j < in_w) {
+            DW_COLUMN(a[j * step], b[j * step], d[j * step], s0, s1, s2);
         } else {
             s0 = zsum0;
         }
         pend1 = s0;
-        j++; a += step; b += step; c += step;
-        if (j >= 0 && j < g->in_w) {
-            DW_COLUMN(a[0], b[0], c[0], s0, s1, s2);
+        j++;
+        if (j >= 0 && j < in_w) {
+            DW_COLUMN(a[j * step], b[j * step], d[j * step], s0, s1, s2);
         } else {
             s0 = zsum0;
             s1 = zsum1;
         }
         pend1 += s1;
         pend0 = s0;
-        j++; a += step; b += step; c += step;
-        /* padded columns on the left (a wide left padding): constants */
-        for (; j < 0 && acc_row != acc_end; j++, a += step, b += step, c += step) {
+        j++;
+        for (; j < 0 && acc_row != acc_end; j++) { /* a left padding wider than one column */
             *acc_row++ = pend1 + zsum2;
             pend1 = pend0 + zsum1;
             pend0 = zsum0;
         }
-        /* inside columns: 3 loads and 9 MACs per output */
-        for (; j < j_in; j++) {
-            const int32_t xt = a[0], xm = b[0], xb = c[0];
-            a += step; b += step; c += step;
-            DW_COLUMN(xt, xm, xb, s0, s1, s2);
-            *acc_row++ = pend1 + s2;
-            pend1 = pend0 + s1;
-            pend0 = s0;
+        if (j < j_in) {
+            /* inside columns: 3 loads and 9 MACs per output */
+            int32_t *const inside_end = acc_row + (j_in - j);
+            a += j * step; b += j * step; d += j * step;
+            while (acc_row != inside_end) {
+                const int32_t xt = *a, xm = *b, xb = *d;
+                a += step; b += step; d += step;
+                DW_COLUMN(xt, xm, xb, s0, s1, s2);
+                *acc_row++ = pend1 + s2;
+                pend1 = pend0 + s1;
+                pend0 = s0;
+            }
         }
-        /* padded columns on the right */
-        for (; acc_row != acc_end;) {
+        while (acc_row != acc_end) { /* padded columns on the right */
             *acc_row++ = pend1 + zsum2;
             pend1 = pend0 + zsum1;
             pend0 = zsum0;
         }
     } else {
-        /* stride 2: output i reads columns e, e + 1, e + 2 (e = 2i + ix0); column e + 2 is the next output's e */
-        int32_t e = 2 * ox_begin - g->pad_left;
-        int32_t carry; /* the left tap's partial sum of the next output */
-        const int8_t *a = r0 + e * step, *b = r1 + e * step, *c = r2 + e * step;
-        const int32_t step2 = 2 * step;
-        if (e >= 0 && e < g->in_w) {
-            DW_COLUMN(a[0], b[0], c[0], s0, s1, s2);
+        /* stride 2: output i reads columns e, e + 1, e + 2 (e = 2i - pad_left); e + 2 is the next output's e */
+        int32_t e = 2 * ox_begin - r->pad_left;
+        int32_t carry; /* the left tap's partial sum of the current output */
+        if (e >= 0 && e < in_w) {
+            DW_COLUMN(a[e * step], b[e * step], d[e * step], s0, s1, s2);
             carry = s0;
         } else {
             carry = zsum0;
         }
-        /* inside: both new columns e + 1, e + 2 within the input */
-        while (acc_row != acc_end && e + 1 >= 0 && e + 2 < g->in_w) {
-            const int32_t mt = a[step], mm = b[step], mb = c[step];
-            const int32_t rt = a[step2], rm = b[step2], rb = c[step2];
-            a += step2; b += step2; c += step2;
-            *acc_row++ = carry + mt * w1 + mm * w4 + mb * w7 + rt * w2 + rm * w5 + rb * w8;
-            carry = rt * w0 + rm * w3 + rb * w6;
-            e += 2;
+        /* outputs whose columns e + 1 and e + 2 are inside */
+        if (e + 1 >= 0) {
+            const int32_t inside = (in_w - 1 - e) / 2; /* e + 2i + 2 <= in_w - 1 */
+            int32_t *const inside_end = acc_row + (inside < n ? (inside > 0 ? inside : 0) : n);
+            const int32_t step2 = 2 * step;
+            const int8_t *a1 = a + (e + 1) * step, *b1 = b + (e + 1) * step, *d1 = d + (e + 1) * step;
+            while (acc_row != inside_end) {
+                const int32_t mt = a1[0], mm = b1[0], mb = d1[0];
+                const int32_t rt = a1[step], rm = b1[step], rb = d1[step];
+                a1 += step2; b1 += step2; d1 += step2;
+                *acc_row++ = carry + mt * w1 + mm * w4 + mb * w7 + rt * w2 + rm * w5 + rb * w8;
+                carry = rt * w0 + rm * w3 + rb * w6;
+                e += 2;
+            }
         }
-        /* border columns (either side), one at a time */
-        while (acc_row != acc_end) {
+        while (acc_row != acc_end) { /* border columns (either side), one at a time */
             int32_t sum = carry;
-            if (e + 1 >= 0 && e + 1 < g->in_w) {
-                sum += a[step] * w1 + b[step] * w4 + c[step] * w7;
+            if (e + 1 >= 0 && e + 1 < in_w) {
+                sum += a[(e + 1) * step] * w1 + b[(e + 1) * step] * w4 + d[(e + 1) * step] * w7;
             } else {
                 sum += zsum1;
             }
-            if (e + 2 >= 0 && e + 2 < g->in_w) {
-                DW_COLUMN(a[step2], b[step2], c[step2], s0, s1, s2);
+            if (e + 2 >= 0 && e + 2 < in_w) {
+                DW_COLUMN(a[(e + 2) * step], b[(e + 2) * step], d[(e + 2) * step], s0, s1, s2);
             } else {
                 s0 = zsum0;
                 s2 = zsum2;
             }
             *acc_row++ = sum + s2;
             carry = s0;
-            a += step2; b += step2; c += step2;
             e += 2;
         }
+    }
+    return row_constant;
+}
+
+/* requantise n raw sums of one channel (bias: the channel's bias plus its padded rows' constant)
+ * into out, out + out_c, ... */
+static NOINLINE void dw_requant_row(const int32_t *acc_row, int32_t n, const rq_channel *q, uint32_t bias, const conv_shape *s,
+                           int8_t *out, int32_t out_c)
+{
+    const rq_channel c = *q;
+    const int32_t zp = s->zp, lo = s->lo, hi = s->hi;
+    const int32_t *const end = acc_row + n;
+    for (; acc_row != end; acc_row++, out += out_c) {
+        *out = clamp_output(rq_channel_apply((uint32_t)*acc_row + bias, &c), zp, lo, hi);
     }
 }
 
@@ -608,11 +640,21 @@ static void depthwise3x3_s8_rv32(const ariel_conv_params *p, const int8_t *input
                                  int32_t end)
 {
     const ariel_conv_geometry *g = &p->g;
-    const int32_t z = p->input_zero_point;
-    const int32_t zp = p->output_zero_point, lo = p->act_min, hi = p->act_max;
+    const int32_t row_bytes = g->in_w * g->in_c;
+    conv_shape s;
+    dw_rows rows;
     rq_channel q[ARIEL_CONV_MAX_CHANNEL_BLOCK];
     int32_t acc_row[DW_MAX_ROW];
     int32_t item;
+    s.g = g;
+    s.zp = p->output_zero_point;
+    s.lo = p->act_min;
+    s.hi = p->act_max;
+    rows.step = g->in_c;
+    rows.in_w = g->in_w;
+    rows.pad_left = g->pad_left;
+    rows.stride = g->stride_w;
+    rows.z = p->input_zero_point;
     for (item = begin; item < end; item++) {
         int32_t row, c_begin, c_end, c;
         ariel_conv_place(g, item, &row, &c_begin, &c_end);
@@ -624,54 +666,41 @@ static void depthwise3x3_s8_rv32(const ariel_conv_params *p, const int8_t *input
             const int32_t batch = row / g->out_h;
             const int32_t oy = row - batch * g->out_h;
             const int32_t iy0 = oy * g->stride_h - g->pad_top;
-            const int8_t *image = input + batch * g->in_h * g->in_w * g->in_c;
-            const int8_t *rows[3];
-            int valid[3], first_valid = -1, r;
+            const int8_t *image = input + batch * g->in_h * row_bytes;
+            const int8_t *row_at[3];
+            int32_t first_valid = -1, r;
+            rows.padded_rows = 0;
             for (r = 0; r < 3; r++) {
                 const int32_t iy = iy0 + r * g->dilation_h;
-                valid[r] = iy >= 0 && iy < g->in_h;
-                rows[r] = image + (valid[r] ? iy : 0) * g->in_w * g->in_c;
-                if (valid[r] && first_valid < 0) {
-                    first_valid = r;
+                if (iy >= 0 && iy < g->in_h) {
+                    row_at[r] = image + iy * row_bytes;
+                    first_valid = first_valid < 0 ? r : first_valid;
+                } else {
+                    rows.padded_rows |= 1 << r;
                 }
             }
             for (r = 0; r < 3; r++) {
-                if (!valid[r] && first_valid >= 0) {
-                    rows[r] = rows[first_valid]; /* any real row: its weights are zeroed */
+                if (rows.padded_rows & (1 << r)) {
+                    row_at[r] = first_valid >= 0 ? row_at[first_valid] : image; /* read, then multiplied by 0 */
                 }
+            }
+            rows.r0 = row_at[0];
+            rows.r1 = row_at[1];
+            rows.r2 = row_at[2];
+            if (first_valid < 0) {
+                rows.in_w = 0; /* no filter row inside: every column reads z (weights of padded rows zeroed) */
             }
             for (c = c_begin; c < c_end; c++) {
-                const int8_t *wp = p->packed_weights + c * 9;
-                rq_channel qc = q[c - c_begin];
-                int32_t w[9], ox;
-                for (r = 0; r < 9; r++) {
-                    w[r] = wp[r];
-                }
-                for (r = 0; r < 3; r++) {
-                    if (!valid[r] && first_valid >= 0) {
-                        /* every tap of a padded row reads z: a constant of the channel */
-                        qc.bias = ariel_wrapping_add(qc.bias, z * (w[3 * r] + w[3 * r + 1] + w[3 * r + 2]));
-                        w[3 * r] = w[3 * r + 1] = w[3 * r + 2] = 0;
-                    }
-                }
+                const int8_t *w = p->packed_weights + c * 9;
+                int32_t ox;
                 for (ox = 0; ox < g->out_w; ox += DW_MAX_ROW) {
                     const int32_t n = g->out_w - ox < DW_MAX_ROW ? g->out_w - ox : DW_MAX_ROW;
-                    int8_t *out = output + (row * g->out_w + ox) * g->out_c + c;
-                    int32_t i;
-                    if (first_valid >= 0) {
-                        dw3x3_channel_row(g, rows[0] + c, rows[1] + c, rows[2] + c, w, z, ox, n, acc_row);
-                    } else {
-                        /* no filter row inside the input: every tap reads z */
-                        const int32_t all = z * (w[0] + w[1] + w[2] + w[3] + w[4] + w[5] + w[6] + w[7] + w[8]);
-                        for (i = 0; i < n; i++) {
-                            acc_row[i] = all;
-                        }
-                    }
-                    for (i = 0; i < n; i++, out += g->out_c) {
-                        *out = rq_output(acc_row[i], &qc, zp, lo, hi);
-                    }
+                    const int32_t constant = dw3x3_row(&rows, c, w, ox, n, acc_row);
+                    dw_requant_row(acc_row, n, &q[c - c_begin], (uint32_t)q[c - c_begin].bias + (uint32_t)constant, &s,
+                                   output + (row * g->out_w + ox) * g->out_c + c, g->out_c);
                 }
             }
+            rows.in_w = g->in_w;
         }
     }
 }

@@ -37,12 +37,13 @@ def test_cortex_m0plus_loop(out):
 
 def test_cortex_m4f_loop(out):
     """nrf52840 (flash at 0, 2 wait states), Cortex-M4 table: ALU 1, B<cond> 1 not taken / 1+P taken
-    with P = 2, LDR 2, a STR right after a load pipelines to 1, B = 1+P = 3.
-    A = 5, B-blocks = 297, taken = 99 * 2 = 198, C = ldr (2 + 2 wait) + str 1 + b 3 = 8: 508."""
+    with P = 1 for a direct branch to a 16-bit (or word-aligned) target, LDR 2, a STR right after a load
+    pipelines to 1, B = 1+P = 2.
+    A = 5, B-blocks = 297, taken = 99 * 1 = 99, C = ldr (2 + 2 wait) + str 1 + b 2 = 7: 408."""
     elf = link_standalone("loop_thumb.S", out, "arm", 0x0, "reset", cpu="cortex-m4")
     result = run_firmware(get_board("nrf52840"), elf, cores=1)
     assert result.exit_status == 5050
-    assert result.cycles == (508,)
+    assert result.cycles == (408,)
 
 
 def test_hazard3_loop_with_load_use_stall(out):

@@ -16,6 +16,7 @@ emulator is deterministic)."""
 from __future__ import annotations
 
 import argparse
+import hashlib
 import re
 import sys
 import tempfile
@@ -32,17 +33,28 @@ from arielml.targets.boards import get_board
 class Published:
     core_type: str
     coremark_per_mhz: float
-    source: str  # who measured it, on what, with what compiler; URL
+    flags: str  # the GCC flags the published run used
+    source: str  # chip, clock, result, URL
+    run_flags: str | None = None  # flags we build with when the published ones cannot run here
 
 
 # Published GCC CoreMark/MHz on real chips (details and caveats: docs/cycle-model.md, "Checked by").
-PUBLISHED = {
-    "cortex-m0plus": Published("cortex-m0plus", 2.30, "RP2040 (Pico), GCC -O3, XIP flash: see docs/cycle-model.md"),
-    "cortex-m33": Published("cortex-m33", 4.02, "RP2350 (Pico 2), GCC -O3: see docs/cycle-model.md"),
-    "hazard3": Published("hazard3", 3.74, "Hazard3 README (Wren6991/Hazard3), GCC, rv32imac+Zb*: see docs"),
-    "cortex-m4f": Published("cortex-m4f", 3.00, "Cortex-M4 GCC: see docs/cycle-model.md"),
-    "cortex-m7": Published("cortex-m7", 4.00, "Teensy 4 / STM32H7 GCC ~4.0: see docs/cycle-model.md"),
-}
+PUBLISHED: tuple[Published, ...] = (
+    Published("cortex-m0plus", 249.81 / 125, "-O3", "RP2040 125 MHz, Pico SDK, code in SRAM: 249.8 it/s; "
+              "github.com/protik09/CoreMark-RP2040/issues/1"),
+    Published("cortex-m0plus", 227.96 / 125, "-Os", "RP2040 125 MHz, arduino-pico -Os, XIP: 227.96 it/s; "
+              "github.com/PaulStoffregen/CoreMark/pull/15"),
+    Published("cortex-m33", 741.85 / 250, "-Og", "RP2350 250 MHz, GCC 13.2 -Og, XIP: 741.85 it/s; "
+              "github.com/protik09/CoreMark-RP2040/issues/3"),
+    Published("hazard3", 3.74, "-O3 -march=rv32imac_zicsr_zba_zbb_zbs", "Hazard3 author, test/sim/coremark "
+              "(github.com/Wren6991/Hazard3); run here without Zba/Zbb/Zbs (Unicorn lacks them)", run_flags="-O3"),
+    Published("cortex-m4f", 440.72 / 180, "-O2", "Teensy 3.6 (K66) 180 MHz, Teensyduino 'Faster': 440.72 it/s; "
+              "github.com/PaulStoffregen/CoreMark README"),
+    Published("cortex-m7", 2313.57 / 600, "-O2", "Teensy 4.0 (i.MX RT1062) 600 MHz, Teensyduino 'Faster': "
+              "2313.57 it/s; github.com/PaulStoffregen/CoreMark README"),
+    Published("cortex-m7", 2542.75 / 600, "-O2 -funroll-all-loops", "Teensy 4.x 600 MHz, GCC 10.3.1: 2542.75 it/s; "
+              "github.com/PaulStoffregen/CoreMark/issues/14"),
+)
 
 # one board per core type; stm32h747's core 0 is its Cortex-M7
 DEFAULT_TARGETS = ("rp2040", "rp2350-arm", "rp2350-riscv", "nrf52840", "stm32h747")
@@ -204,8 +216,13 @@ def run_coremark(source_dir: Path, board_name: str, iterations: int = 100, opt: 
     sources = [source_dir / name for name in SOURCES] + [port / "core_portme.c"]
     defines = {"ITERATIONS": iterations, "main": "coremark_main", "ARIEL_CORE_HZ": f"{clock}u",
                "ARIEL_COREMARK_FLAGS": f'"\\"{opt}\\""'}
+    flags = opt
+    if len(opt.split()) > 1:  # several flags: a GCC response file, named by its content (build cache key)
+        response = port / f"flags-{hashlib.sha256(opt.encode()).hexdigest()[:12]}.rsp"
+        response.write_text(opt)
+        flags = f"@{response}"
     firmware = build_firmware(board, sources, include_dirs=[port, source_dir], defines=defines,
-                              out_dir=out / "build", opt=opt, cores=1, stack_bytes=8192)
+                              out_dir=out / "build", opt=flags, cores=1, stack_bytes=8192)
     result = run_firmware(board, firmware, cores=1, exact_flash_reads=exact_flash_reads)
     console = result.console
     ticks = re.search(r"Total ticks\s*:\s*(\d+)", console)
@@ -220,17 +237,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("coremark", type=Path, help="path of a CoreMark source tree (github.com/eembc/coremark)")
     parser.add_argument("--target", action="append", help=f"board(s) to run on (default: {', '.join(DEFAULT_TARGETS)})")
     parser.add_argument("--iterations", type=int, default=100)
-    parser.add_argument("--opt", default="-O3", help="optimisation flag (one GCC argument; default -O3)")
+    parser.add_argument("--opt", default=None, help="GCC optimisation flags, e.g. --opt='-O2 -funroll-all-loops' "
+                        "(default: the flags of each published run of the board's core type)")
     parser.add_argument("--exact-flash-reads", action="store_true")
     args = parser.parse_args(argv)
     try:
-        print(f"{'board':13s} {'core type':14s} {'emulated':>9s} {'published':>9s} {'ratio':>6s}  source")
+        print(f"{'board':13s} {'core type':14s} {'flags':24s} {'emulated':>8s} {'real':>6s} {'ratio':>6s}  real chip, source")
         for name in args.target or DEFAULT_TARGETS:
-            result = run_coremark(args.coremark, name, args.iterations, args.opt,
-                                  exact_flash_reads=args.exact_flash_reads)
-            published = PUBLISHED[result.core_type]
-            print(f"{name:13s} {result.core_type:14s} {result.per_mhz:9.3f} {published.coremark_per_mhz:9.2f} "
-                  f"{result.per_mhz / published.coremark_per_mhz:6.3f}  {published.source}", flush=True)
+            core_type = get_board(name).core(0)[0].name
+            entries = [p for p in PUBLISHED if p.core_type == core_type]
+            runs = [(args.opt, next((p for p in entries if p.flags == args.opt), None))] if args.opt else \
+                [(p.run_flags or p.flags, p) for p in entries]
+            for flags, published in runs:
+                result = run_coremark(args.coremark, name, args.iterations, flags,
+                                      exact_flash_reads=args.exact_flash_reads)
+                real = f"{published.coremark_per_mhz:6.3f} {result.per_mhz / published.coremark_per_mhz:6.3f}" \
+                    if published else f"{'-':>6s} {'-':>6s}"
+                source = f"{published.flags}: {published.source}" if published else "no published run with these flags"
+                print(f"{name:13s} {core_type:14s} {flags:24s} {result.per_mhz:8.3f} {real}  {source}", flush=True)
     except ArielError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

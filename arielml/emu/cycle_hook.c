@@ -90,6 +90,8 @@ typedef struct core_ctx {
     flash_cache *cache;     /* this core's flash cache (0: none) */
     uint64_t cache_misses;  /* this core's flash cache misses */
     uint64_t mispredicts;   /* conditional branches mispredicted (predictor cores) */
+    uint32_t misaligned_target;  /* extra cycles of a jump to a 32-bit instruction at an address = 2 mod 4 */
+    uint32_t _pad2;
     /* Cortex-M7 predictor state: 0 = never seen (static prediction: backward taken), 1-2 predict not
      * taken, 3-4 predict taken; Python's mirror stops before this array */
     uint8_t counters[BRANCH_COUNTERS];
@@ -212,8 +214,8 @@ void ariel_block_hook(void *uc, uint64_t address, uint32_t size, void *user) {
             c->cycles += c->prev_taken_extra;
         }
     }
-    if (c->predictor == PREDICTOR_HAZARD3 && address != c->prev_end && (address & 2u) && (e->flags & FLAG_FIRST32))
-        c->cycles += 1; /* a jump to a 32-bit instruction that is not 32-bit aligned: two fetches */
+    if (c->misaligned_target && address != c->prev_end && (address & 2u) && (e->flags & FLAG_FIRST32))
+        c->cycles += c->misaligned_target; /* a jump to a 32-bit instruction that is not 32-bit aligned: two fetches */
     flash_cache *f = c->cache;
     if (f && address >= f->base && address < f->end) {
         /* instruction fetch: the lines the block spans (the fetches come before its instructions) */

@@ -46,6 +46,8 @@ class ArmTiming:
     multiple_base: float = 1  # LDM/STM/PUSH/POP: base + per_register * N
     per_register: float = 1
     refill: float = 2  # pipeline refill after a taken branch (P in the TRMs)
+    indirect_extra: float = 0  # more refill when the target comes from a register or memory (BX, POP/LDR PC)
+    misaligned_target: int = 0  # more refill when the target is a 32-bit instruction not word-aligned (in C)
     branch_base: float = 1  # B/BL/BX = branch_base + refill
     bl_extra: float = 0  # BL costs more on the M0+
     barrier: float = 2  # DMB/DSB/ISB
@@ -60,7 +62,10 @@ class ArmTiming:
 
 M0PLUS = ArmTiming("cortex-m0plus", div=0, pipelined_access=None, refill=1, bl_extra=1, barrier=3, system=3,
                    dsp=1)
-M4F = ArmTiming("cortex-m4f")
+# M4: P = 1-3 (TRM 3.3.1): 1 when the target address is known early (direct branches) and its first
+# instruction is fetched whole, +1 for a 32-bit target instruction at an address = 2 mod 4 (two
+# fetches), +1 for a target that comes from a register or memory (not speculated early)
+M4F = ArmTiming("cortex-m4f", refill=1, indirect_extra=1, misaligned_target=1)
 M33 = ArmTiming("cortex-m33", refill=1, div=6)
 M7 = ArmTiming("cortex-m7", load=1, store=1, pipelined_access=None, refill=0, div=6, barrier=2, system=1,
                fp_mac=1, dual_issue=True)
@@ -103,19 +108,21 @@ def _arm_insn_cost(insn, timing: ArmTiming, previous_was_access: bool) -> tuple[
         extra = timing.bl_extra if name in ("bl", "blx") else 0
         if name in ("tbb", "tbh"):
             extra += 1
+        if name in ("bx", "blx", "tbb", "tbh") and not any(op.type == arm_const.ARM_OP_IMM for op in insn.operands):
+            extra += timing.indirect_extra
         return branch_cost + extra, False
     if name in ("pop", "ldm", "ldmia", "ldmfd", "ldmdb", "stm", "stmia", "stmea", "stmdb", "push",
                 "vpush", "vpop", "vldmia", "vstmia", "vldmdb", "vstmdb", "vldm", "vstm"):
         registers = sum(1 for op in insn.operands if op.type == arm_const.ARM_OP_REG) - (0 if name in ("pop", "push", "vpush", "vpop") else 1)
         cost = timing.multiple_base + timing.per_register * max(registers, 1)
         if name in ("pop", "ldm", "ldmia", "ldmfd") and _writes_pc(insn):
-            cost += timing.refill + (1 if timing.name == "cortex-m0plus" else 0)
+            cost += timing.refill + timing.indirect_extra + (1 if timing.name == "cortex-m0plus" else 0)
         return cost, False
     if name in ("ldrd", "strd"):
         return timing.multiple_base + 2 * timing.per_register, False
     if name in _LOADS or name in _STORES:
         if name in _LOADS and _writes_pc(insn) and insn.operands[0].reg == arm_const.ARM_REG_PC:
-            return timing.load + timing.refill, False
+            return timing.load + timing.refill + timing.indirect_extra, False
         if previous_was_access and timing.pipelined_access is not None:
             return timing.pipelined_access, True
         return (timing.load if name in _LOADS else timing.store), True
@@ -142,7 +149,7 @@ def _arm_insn_cost(insn, timing: ArmTiming, previous_was_access: bool) -> tuple[
     if name.startswith("v"):
         return timing.fp_simple, False
     if _writes_pc(insn) and insn.operands and insn.operands[0].reg == arm_const.ARM_REG_PC:
-        return timing.alu + timing.branch_base + timing.refill - 1, False  # MOV/ADD pc: a branch
+        return timing.alu + timing.branch_base + timing.refill + timing.indirect_extra - 1, False  # MOV/ADD pc
     return timing.alu, False
 
 
@@ -200,6 +207,8 @@ class ArmClassifier:
                 taken_extra = int(timing.refill)  # the M7 predicts (refill 0); the others refill
             if _base_mnemonic(last) == "wfe":
                 flags |= FLAG_WFE_END
+            if insns[0].size == 4:
+                flags |= FLAG_FIRST32
         return BlockCost(max(1, math.ceil(total)), taken_extra, len(insns), flags)
 
 
@@ -298,3 +307,12 @@ def classifier_for(core_type_name: str, literal_wait: int = 0, flash: tuple[int,
     if core_type_name == "hazard3":
         return RiscvClassifier()
     raise ValueError(f"no cycle model for core type {core_type_name}")
+
+
+def misaligned_target_cycles(core_type_name: str) -> int:
+    """Extra cycles of a taken branch or jump whose target is a 32-bit instruction at an address = 2 mod 4
+    (charged by the C hook): Hazard3 (its timing docs) and the Cortex-M4 (P = 1-3)."""
+    if core_type_name == "hazard3":
+        return 1
+    timing = ARM_TIMINGS.get(core_type_name)
+    return timing.misaligned_target if timing is not None else 0

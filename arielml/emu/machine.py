@@ -39,7 +39,7 @@ from elftools.elf.elffile import ELFFile
 from unicorn import arm_const, riscv_const
 
 from arielml.emu import fasthook, peripherals
-from arielml.emu.cyclemodel import classifier_for
+from arielml.emu.cyclemodel import classifier_for, misaligned_target_cycles
 from arielml.emu.firmware import Firmware
 from arielml.emu.peripherals import CONTROL_BASE, CONTROL_SIZE, PPB_BASE, PPB_SIZE, SharedState, TraceEvent
 from arielml.errors import FirmwareFault, TargetError
@@ -222,6 +222,7 @@ class Machine:
                                        self._events, flash_wait, self.ticks_per_cycle[core])
         ctx.contents.predictor = {"hazard3": fasthook.PREDICTOR_HAZARD3, "cortex-m7": fasthook.PREDICTOR_M7}.get(
             core_type, fasthook.PREDICTOR_NONE)
+        ctx.contents.misaligned_target = misaligned_target_cycles(core_type)
         if cache is not None:
             cache_state = self._lib.ariel_cache_new(board.flash.base, board.flash.size, cache.size_bytes,
                                                     cache.line_bytes, cache.miss_cycles)

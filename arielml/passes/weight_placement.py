@@ -11,12 +11,13 @@ The decision is made here at compile time ("prepare") and recorded in `Plan.weig
 code generator only emits what it says (codegen/emit.py). The numbers are the same bytes either
 way: only the address the kernel reads them from changes, so the results stay bit-exact.
 
-Benefit of an array = the flash-read cycles it would cost per inference: elements read per
-inference x the board's wait states (one access per element, as the portable kernels load them).
-A weight tensor is read MACs / elements times (a convolution once per output pixel, a fully
-connected layer once per batch row); any other array of the step (folded biases, requantisation
-records, lookup tables) output elements / elements times. Arrays are taken greedily by benefit per
-byte of SRAM, hottest first, while they fit the budget:
+Benefit of an array = the flash-read cycles it costs per inference (`flash_read_cycles`). Without
+a flash cache (nRF52840, the STM32H747's M4): elements read per inference x the flash's wait states;
+a weight tensor is read MACs / elements times (a convolution once per output pixel, a fully
+connected layer once per batch row), any other array of the step (folded biases, requantisation
+records, lookup tables) output elements / elements times, so the most re-read layers come first.
+Behind a cache (RP2040/RP2350 XIP, the M7's cache): one miss per line and core, as the kernels' re-reads
+hit. Arrays are taken greedily by benefit per byte of SRAM while they fit the budget:
 
     budget = board SRAM - arena - runtime state - stacks (STARTUP_STACK_BYTES per core)
              - the linker's shared region overhead - SRAM_RESERVE_BYTES (the application's own data)
@@ -43,6 +44,9 @@ BOOT_BLOCK_BYTES = 64  # as arielml/emu/linker.py (not imported: the emulator pa
 # other paths. Left in flash: copying them would spend SRAM on bytes nobody reads (a kernel that did
 # read them would only read them from flash: slower, never wrong).
 REQUANT_ARRAYS_UNREAD_WITH_RQ = ("multiplier", "shift")
+# Operators whose kernels read all their weights for every output pixel (depthwise: channel-major
+# weights, channels inner); the other weighted kernels walk one output-channel block at a time.
+SWEEP_ALL_WEIGHTS_PER_PIXEL = ("DEPTHWISE_CONV_2D",)
 # arrays smaller than this stay in flash: a few words read a few times gain nothing measurable
 MIN_COPY_BYTES = 16
 
@@ -74,47 +78,71 @@ def _itemsize(dtype: str) -> int:
     return np.dtype("uint8" if dtype == "bool" else dtype).itemsize
 
 
+def flash_read_cycles(plan: Plan, nbytes: int, elements: int, reads: float, working_set: int = 0) -> float:
+    """Estimated cycles per inference, all cores together, that reading an array `reads` times from
+    flash costs beyond reading it from SRAM. The reads are shared among the plan's cores.
+
+    Through a flash cache (RP2040/RP2350 XIP cache, `Board.flash_cache`): each core misses once per
+    line of the array and then hits. The kernels walk the weights one output-channel block at a time
+    over all the pixels of their tile, so what they re-read between misses is a block's weights, a
+    few KB at most, and stays cached. Measured on the emulated rp2040 (exact flash reads): every
+    CONV_2D of vww_96_int8 and MCUNet-10fps pays 1.0-1.2 misses per line of its arrays per
+    inference, whatever its re-read count (4 to 2304). A kernel that sweeps all of an array for
+    every pixel (`working_set` = the array) re-reads it from flash once it outgrows the cache: the
+    share of the re-reads that miss grows from none at one cache size to all at two (MCUNet's
+    depthwise layers of 16.5, 21.6 and 26.5 KB: 1.3, 1.9 and 2.1 misses per line, 4 reads).
+    Without a cache: every element read pays the flash's wait states (one access per element)."""
+    board = get_board(plan.options.target)
+    cores = plan.options.cores
+    total = 0.0
+    for core in range(cores):
+        cache = board.flash_cache
+        if cache is not None and cache.serves(board.core(core)[0].name):
+            thrashing = min(1.0, max(0.0, (working_set - cache.size_bytes) / cache.size_bytes))
+            passes = 1.0 + thrashing * max(0.0, reads / cores - 1.0)
+            total += passes * -(-nbytes // cache.line_bytes) * cache.miss_cycles
+        else:
+            total += reads / cores * elements * board.flash.wait_states
+    return total
+
+
 def candidates(plan: Plan) -> list[WeightCopy]:
-    """Every constant array the kernels read, with its reads per inference, unplaced. A graph
-    constant read by several operators appears once, its reads summed."""
-    graph, wait = plan.graph, get_board(plan.options.target).flash.wait_states
+    """Every constant array the kernels read, with its reads per inference and the flash-read
+    cycles it costs, unplaced. A graph constant read by several operators appears once, its reads
+    and cycles summed."""
+    graph = plan.graph
     tensors: dict[int, WeightCopy] = {}
     params: list[WeightCopy] = []
     for k, step in enumerate(plan.kernel_steps):
         macs = step.item_macs * step.work_items
         outputs = max(1.0, step.item_elements * step.work_items)
-        constants = [plan.root(t) for t in step.call.buffers
-                     if t != NO_TENSOR and graph.tensors[plan.root(t)].is_constant]
+        constants = list(dict.fromkeys(plan.root(t) for t in step.call.buffers
+                                       if t != NO_TENSOR and graph.tensors[plan.root(t)].is_constant))
         fields = dict(step.call.fields)
         arrays = [(name, value) for name, value in step.call.fields if isinstance(value, CArray)
                   and not ("rq" in fields and name in REQUANT_ARRAYS_UNREAD_WITH_RQ)]
-        sizes = [graph.tensors[t].num_elements for t in constants] + [len(v.values) for _, v in arrays]
-        largest = max(sizes, default=0)  # the step's weights: read MACs / elements times
-        weights_seen = False
-
-        def reads_of(elements: int) -> float:
-            nonlocal weights_seen
-            if macs > 0 and elements == largest and not weights_seen:
-                weights_seen = True
-                return max(1.0, macs / max(elements, 1))
-            return max(1.0, outputs / max(elements, 1))
-
-        for t in constants:
-            tensor = graph.tensors[t]
-            reads = reads_of(tensor.num_elements)
-            cycles = reads * tensor.num_elements * wait
+        # (elements, bytes) of every array the step reads: the graph constants, then the params arrays
+        shapes = ([(graph.tensors[t].num_elements, graph.tensors[t].nbytes) for t in constants]
+                  + [(len(v.values), len(v.values) * np.dtype(C_TYPES[v.ctype]).itemsize) for _, v in arrays])
+        # the step's weights - its largest array - are read MACs / elements times (a convolution once
+        # per output pixel, a fully connected layer once per batch row); any other array, e.g. a
+        # per-channel bias, output elements / elements times
+        weights = max(range(len(shapes)), key=lambda i: shapes[i][0], default=-1) if macs > 0 else -1
+        costs = []
+        for i, (elements, nbytes) in enumerate(shapes):
+            reads = max(1.0, (macs if i == weights else outputs) / max(elements, 1))
+            sweep = nbytes if i == weights and step.op in SWEEP_ALL_WEIGHTS_PER_PIXEL else 0
+            costs.append((reads, flash_read_cycles(plan, nbytes, elements, reads, sweep)))
+        for t, (reads, cycles) in zip(constants, costs):
             if t in tensors:
                 old = tensors[t]
                 tensors[t] = replace(old, reads=old.reads + reads, saved_cycles=old.saved_cycles + cycles)
             else:
-                tensors[t] = WeightCopy(tensor=t, op=k, field="", nbytes=tensor.nbytes, reads=reads,
+                tensors[t] = WeightCopy(tensor=t, op=k, field="", nbytes=graph.tensors[t].nbytes, reads=reads,
                                         saved_cycles=cycles, label=f"tensor {t} ({step.op})")
-        for name, value in arrays:
-            elements = len(value.values)
-            reads = reads_of(elements)
-            params.append(WeightCopy(tensor=NO_TENSOR, op=k, field=name,
-                                     nbytes=elements * np.dtype(C_TYPES[value.ctype]).itemsize, reads=reads,
-                                     saved_cycles=reads * elements * wait, label=f"op {k} {step.op} .{name}"))
+        for (name, _), (_, nbytes), (reads, cycles) in zip(arrays, shapes[len(constants):], costs[len(constants):]):
+            params.append(WeightCopy(tensor=NO_TENSOR, op=k, field=name, nbytes=nbytes, reads=reads,
+                                     saved_cycles=cycles, label=f"op {k} {step.op} .{name}"))
     return list(tensors.values()) + params
 
 

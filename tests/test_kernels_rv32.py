@@ -202,30 +202,46 @@ static int fc_case(void)
     return 1;
 }
 
-/* rq_channel_apply against ariel_rq on double-rounding records and any accumulator */
+/* rq_channel_apply against ariel_rq on double-rounding records and any accumulator; and where
+ * rq_prepare allows the short form (window and bias small enough), rq_fast_apply on the accumulators
+ * such a window can produce */
 static int requant_cases(int32_t count)
 {
     ariel_conv_params p;
     rq_channel q;
-    int32_t i;
+    int32_t i, fast = 0;
     memset(&p, 0, sizeof p);
     p.bias = bias;
     p.rq = rq;
     for (i = 0; i < count; i++) {
         const uint32_t kind = next() % 4;
-        const int32_t acc = kind == 0 ? (int32_t)next() : kind == 1 ? range(-70000, 70000)
-                          : kind == 2 ? (next() % 2 ? 0x7fffffff - range(0, 1000) : (int32_t)0x80000000 + range(0, 1000))
-                          : range(-300, 300);
+        int32_t acc = kind == 0 ? (int32_t)next() : kind == 1 ? range(-70000, 70000)
+                    : kind == 2 ? (next() % 2 ? 0x7fffffff - range(0, 1000) : (int32_t)0x80000000 + range(0, 1000))
+                    : range(-300, 300);
+        const int32_t window = next() % 2 ? range(1, 64) : range(1, 40000);
         random_record(rq, 0);
-        bias[0] = 0;
-        if (!rq_prepare(&p, 0, 1, &q)) { printf("double-rounding record refused\n"); return -1; }
-        if (rq_channel_apply(acc, &q) != ariel_rq(acc, rq)) {
+        bias[0] = next() % 2 ? 0 : range(-(1 << 28), 1 << 28);
+        p.output_zero_point = range(-128, 127);
+        if (!rq_prepare(&p, 0, 1, window, &q)) { printf("double-rounding record refused\n"); return -1; }
+        if (rq_channel_apply((uint32_t)acc, &q) != ariel_rq(acc, rq)) {
             printf("requant mismatch: acc %ld m %ld left %ld right %ld: %ld vs %ld\n", (long)acc, (long)rq[0],
-                   (long)rq[1], (long)rq[2], (long)rq_channel_apply(acc, &q), (long)ariel_rq(acc, rq));
+                   (long)rq[1], (long)rq[2], (long)rq_channel_apply((uint32_t)acc, &q), (long)ariel_rq(acc, rq));
             return -1;
         }
+        if (q.fast) {
+            /* a window sum plus the bias, as the kernels feed it */
+            const int32_t sum = (int32_t)((int64_t)(next() % (2u * (uint32_t)window * 16384u + 1u)) - (int64_t)window * 16384);
+            acc = kind == 3 ? bias[0] + range(-300, 300) : bias[0] + sum;
+            fast++;
+            if (rq_fast_apply((uint32_t)acc, &q) != ariel_rq(acc, rq) + p.output_zero_point) {
+                printf("fast requant mismatch: acc %ld m %ld right %ld zp %ld: %ld vs %ld\n", (long)acc, (long)rq[0],
+                       (long)rq[2], (long)p.output_zero_point, (long)rq_fast_apply((uint32_t)acc, &q),
+                       (long)(ariel_rq(acc, rq) + p.output_zero_point));
+                return -1;
+            }
+        }
     }
-    return 1;
+    return fast > count / 10 ? 1 : -1; /* the short form must be exercised */
 }
 
 int main(int argc, char **argv)

@@ -48,7 +48,9 @@ typedef struct {
     int32_t left, right;
     uint32_t mask;     /* 2^right - 1 */
     uint32_t half;     /* 2^(right - 1), 0 for right = 0 */
-    int32_t neg_round; /* -1 for right > 0 (a negative value's tie rounds down in magnitude... away from 0) */
+    int32_t neg_round; /* -1 for right > 0: a negative value's tie rounds away from zero */
+    int32_t fast;      /* rq_fast_apply is exact for this channel (see there) */
+    int32_t round_zp;  /* fast form: half + output zero point * 2^right */
 } rq_channel;
 
 /* acc: the window sum with the bias already added (wrapping) */
@@ -62,9 +64,21 @@ RV_INLINE int32_t rq_channel_apply(uint32_t acc, const rq_channel *q)
     return (high >> q->right) + (int32_t)bump;
 }
 
-/* the constants of output channels c_begin .. c_begin + n - 1; 0 if a record is not double rounding */
-static int rq_prepare(const ariel_conv_params *p, int32_t c_begin, int32_t n, rq_channel *q)
+/* The short form, for a channel with left = 0, 1 <= right <= 22 and |bias| + window * 2^14 < 2^29
+ * (so |acc| < 2^29 for every window sum): then |high| < 2^29 + 1 and |half + zp * 2^right| <= 2^21 +
+ * 2^29, so high + round_zp - neg cannot wrap, and the rounding divide is one arithmetic shift:
+ * floor((high + half - neg + zp * 2^right) / 2^right) = the rounded quotient + zp. 8 instructions. */
+RV_INLINE int32_t rq_fast_apply(uint32_t acc, const rq_channel *q)
 {
+    const int64_t product = (int64_t)(int32_t)acc * (int64_t)(uint64_t)q->m2;
+    const int32_t high = (int32_t)(uint32_t)((uint64_t)product >> 32) + (int32_t)((uint32_t)product >> 31);
+    return (high + q->round_zp + (high >> 31)) >> q->right;
+}
+
+/* the constants of output channels c_begin .. c_begin + n - 1; 0 if a record is not double rounding */
+static int rq_prepare(const ariel_conv_params *p, int32_t c_begin, int32_t n, int32_t window, rq_channel *q)
+{
+    const int64_t acc_bound = (int64_t)window << 14; /* |x * w| <= 2^14 per tap, padded taps included */
     const int32_t *record = p->rq + c_begin * ARIEL_RQ_WORDS;
     int32_t i;
     for (i = 0; i < n; i++, record += ARIEL_RQ_WORDS) {
@@ -79,6 +93,9 @@ static int rq_prepare(const ariel_conv_params *p, int32_t c_begin, int32_t n, rq
         q[i].mask = (uint32_t)(((uint64_t)1 << right) - 1);
         q[i].half = right > 0 ? (uint32_t)1 << (right - 1) : 0;
         q[i].neg_round = right > 0 ? -1 : 0;
+        q[i].fast = record[1] == 0 && right >= 1 && right <= 22 &&
+                    (q[i].bias < 0 ? -(int64_t)q[i].bias : (int64_t)q[i].bias) + acc_bound < ((int64_t)1 << 29);
+        q[i].round_zp = q[i].fast ? (int32_t)q[i].half + p->output_zero_point * (1 << right) : 0;
     }
     return 1;
 }
@@ -142,6 +159,13 @@ RV_INLINE void store_channel(const int P, const conv_shape *s, const rq_channel 
 {
     const rq_channel c = *q;
     const int32_t zp = s->zp, lo = s->lo, hi = s->hi;
+    if (c.fast) {
+        out[0] = clamp_output(rq_fast_apply(a0, &c), 0, lo, hi);
+        if (P > 1) out[out_c] = clamp_output(rq_fast_apply(a1, &c), 0, lo, hi);
+        if (P > 2) out[2 * out_c] = clamp_output(rq_fast_apply(a2, &c), 0, lo, hi);
+        if (P > 3) out[3 * out_c] = clamp_output(rq_fast_apply(a3, &c), 0, lo, hi);
+        return;
+    }
     out[0] = clamp_output(rq_channel_apply(a0, &c), zp, lo, hi);
     if (P > 1) out[out_c] = clamp_output(rq_channel_apply(a1, &c), zp, lo, hi);
     if (P > 2) out[2 * out_c] = clamp_output(rq_channel_apply(a2, &c), zp, lo, hi);
@@ -398,7 +422,7 @@ static void conv_s8_rv32(const ariel_conv_params *p, const int8_t *input, const 
     for (item = begin; item < end; item++) {
         int32_t row, c_begin, c_end;
         ariel_conv_place(g, item, &row, &c_begin, &c_end);
-        if (!rq_prepare(p, c_begin, c_end - c_begin, q)) {
+        if (!rq_prepare(p, c_begin, c_end - c_begin, s.window, q)) {
             conv_q8(p, (void *const[]){(void *)input, (void *)weights, 0, output}, item, item + 1, 0);
             continue;
         }
@@ -631,6 +655,12 @@ static NOINLINE void dw_requant_row(const int32_t *acc_row, int32_t n, const rq_
     const rq_channel c = *q;
     const int32_t zp = s->zp, lo = s->lo, hi = s->hi;
     const int32_t *const end = acc_row + n;
+    if (c.fast) {
+        for (; acc_row != end; acc_row++, out += out_c) {
+            *out = clamp_output(rq_fast_apply((uint32_t)*acc_row + bias, &c), 0, lo, hi);
+        }
+        return;
+    }
     for (; acc_row != end; acc_row++, out += out_c) {
         *out = clamp_output(rq_channel_apply((uint32_t)*acc_row + bias, &c), zp, lo, hi);
     }
@@ -658,7 +688,7 @@ static void depthwise3x3_s8_rv32(const ariel_conv_params *p, const int8_t *input
     for (item = begin; item < end; item++) {
         int32_t row, c_begin, c_end, c;
         ariel_conv_place(g, item, &row, &c_begin, &c_end);
-        if (!rq_prepare(p, c_begin, c_end - c_begin, q)) {
+        if (!rq_prepare(p, c_begin, c_end - c_begin, 9, q)) {
             depthwise_dm1_s8(p, input, output, item, item + 1);
             continue;
         }

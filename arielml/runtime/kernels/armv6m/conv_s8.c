@@ -517,8 +517,8 @@ void ariel_conv_s8(const void *params, void *const *buffers, int32_t begin, int3
 /* ---- DEPTHWISE_CONV_2D, depth multiplier 1 ---------------------------------------------------------
  * Two horizontally adjacent output pixels per channel share each weight load: per tap LDRSB x0, x1
  * and w, two MULS (each destroying its input byte, w survives), two ADDs to r8/r9, the weight index
- * and the input pointer stepped: 12 cycles per 2 MACs. A filter row is unrolled (.rept filter_w,
- * one function per width 3, 5, 7), so only rows pay a loop test. Windows that cross the border are
+ * and the input pointer stepped: 12 cycles per 2 MACs. Square 3x3, 5x5 and 7x7 filters (one
+ * function each) are unrolled whole. Windows that cross the border are
  * copied to a stack buffer, channels innermost (zero point for padded taps), and run through the
  * same code. */
 typedef struct {
@@ -537,9 +537,11 @@ void v6m_dw_2px_3(const int8_t *x0, const v6m_dw_job *job);
 void v6m_dw_2px_5(const int8_t *x0, const v6m_dw_job *job);
 void v6m_dw_2px_7(const int8_t *x0, const v6m_dw_job *job);
 
-/* r0 = input tap pointer, r1 = pixel_step, r2 = weights of the channel, r3 = tap index, r7 = 0;
- * r8/r9 = accumulators, r10 = dx, r11 = row_advance, r12 = taps, lr = bias.
- * Locals: [sp] = acc, [sp, #4] = next_channel, [sp, #8] = end of the weights. */
+/* r0 = input tap pointer, r1 = pixel_step, r2 = packed weights of the block, r3 = weight index
+ * (runs over all the block's channels: their weights are contiguous), r7 = 0; r8/r9 = accumulators,
+ * r10 = dx, r11 = row_advance, r12 = n * taps, lr = bias. Locals: [sp] = acc, [sp, #4] = next_channel.
+ * The whole window is unrolled (.rept filter_h x filter_w): per channel only the bias, the two
+ * stores and the loop test remain (~21 cycles). */
 __asm__(
     "    .syntax unified\n"
     "    .macro v6m_dw_fn name, fw\n"
@@ -556,30 +558,28 @@ __asm__(
     "    mov r6, r10\n"
     "    mov r7, r11\n"
     "    push {r4-r7}\n"
-    "    sub sp, #12\n"
+    "    sub sp, #8\n"
     "    ldm r1!, {r2, r3, r4, r5, r6}\n"  /* w, taps, dx, row_advance, pixel_step */
-    "    mov r12, r3\n"
     "    mov r10, r4\n"
     "    mov r11, r5\n"
     "    ldm r1!, {r4, r5, r7}\n"          /* n, bias, acc */
     "    mov lr, r5\n"
     "    str r7, [sp, #0]\n"
     "    muls r4, r3, r4\n"
-    "    adds r4, r4, r2\n"
-    "    str r4, [sp, #8]\n"               /* end of the weights */
+    "    mov r12, r4\n"                    /* n * taps */
     "    ldr r4, [r1, #0]\n"
     "    str r4, [sp, #4]\n"               /* next_channel */
     "    mov r1, r6\n"
     "    movs r7, #0\n"
+    "    movs r3, #0\n"
     ".Ldw_channel\\@:\n"
     "    mov r4, lr\n"
     "    ldm r4!, {r5}\n"
     "    mov lr, r4\n"
     "    mov r8, r5\n"
     "    mov r9, r5\n"
-    "    movs r3, #0\n"
-    ".Ldw_row\\@:\n"
-    "    .rept \\fw\n"
+    "    .rept \\fw\n"                     /* filter rows */
+    "    .rept \\fw\n"                     /* taps of a row */
     "    ldrsb r4, [r0, r7]\n"             /* x0 */
     "    ldrsb r5, [r0, r1]\n"             /* x1 */
     "    ldrsb r6, [r2, r3]\n"             /* w */
@@ -591,20 +591,19 @@ __asm__(
     "    add r0, r10\n"
     "    .endr\n"
     "    add r0, r11\n"
-    "    cmp r3, r12\n"
-    "    bne .Ldw_row\\@\n"
+    "    .endr\n"
     "    ldr r4, [sp, #0]\n"
     "    mov r5, r8\n"
     "    mov r6, r9\n"
     "    stm r4!, {r5, r6}\n"
     "    str r4, [sp, #0]\n"
-    "    adds r2, r2, r3\n"                /* next channel's weights */
     "    ldr r4, [sp, #4]\n"
     "    adds r0, r0, r4\n"                /* next channel's first tap */
-    "    ldr r4, [sp, #8]\n"
-    "    cmp r2, r4\n"
-    "    bne .Ldw_channel\\@\n"
-    "    add sp, #12\n"
+    "    cmp r3, r12\n"
+    "    beq .Ldw_done\\@\n"            /* the unrolled body is beyond BNE's reach */
+    "    b .Ldw_channel\\@\n"
+    ".Ldw_done\\@:\n"
+    "    add sp, #8\n"
     "    pop {r4-r7}\n"
     "    mov r8, r4\n"
     "    mov r9, r5\n"
@@ -668,12 +667,22 @@ static void depthwise_pairs(const ariel_conv_params *p, const int8_t *input, int
     const int32_t taps = g->filter_h * g->filter_w;
     const int32_t last_dy = (g->filter_h - 1) * g->dilation_h;
     const int32_t last_dx = (g->filter_w - 1) * g->dilation_w;
+    const int32_t pair_step = g->stride_w * g->in_c; /* input bytes between the pair's pixels */
     void (*kernel)(const int8_t *, const v6m_dw_job *) =
         g->filter_w == 3 ? v6m_dw_2px_3 : g->filter_w == 5 ? v6m_dw_2px_5 : v6m_dw_2px_7;
     int32_t buf_words[2 * DW_GATHER_TAPS * ARIEL_CONV_MAX_CHANNEL_BLOCK / 4]; /* word-aligned for copy_run */
     int8_t *buf = (int8_t *)buf_words;
     int32_t acc[2 * ARIEL_CONV_MAX_CHANNEL_BLOCK];
+    v6m_dw_job in_place, copied; /* windows read from the input / from buf */
     int32_t item;
+    in_place.taps = copied.taps = taps;
+    in_place.acc = copied.acc = acc;
+    in_place.dx = g->dilation_w * g->in_c;
+    in_place.row_advance = g->dilation_h * g->in_w * g->in_c - g->filter_w * in_place.dx;
+    in_place.next_channel = 1 - g->filter_h * g->dilation_h * g->in_w * g->in_c;
+    copied.dx = ARIEL_CONV_MAX_CHANNEL_BLOCK;
+    copied.row_advance = 0;
+    copied.next_channel = 1 - taps * ARIEL_CONV_MAX_CHANNEL_BLOCK;
     for (item = begin; item < end; item++) {
         int32_t row, c_begin, c_end, ox;
         ariel_conv_place(g, item, &row, &c_begin, &c_end);
@@ -684,39 +693,28 @@ static void depthwise_pairs(const ariel_conv_params *p, const int8_t *input, int
             const int rows_inside = iy0 >= 0 && iy0 + last_dy < g->in_h;
             const int32_t n = c_end - c_begin;
             const int8_t *image = input + batch * g->in_h * g->in_w * g->in_c;
+            const int8_t *x0 = image + (iy0 * g->in_w - g->pad_left) * g->in_c + c_begin; /* pixel ox = 0 */
             int8_t *out = output + row * g->out_w * g->out_c + c_begin;
+            int32_t ix0 = -g->pad_left;
             block_requant rq;
-            v6m_dw_job job;
             block_requant_init(p, c_begin, n, &rq);
-            job.w = p->packed_weights + c_begin * taps;
-            job.taps = taps;
-            job.n = n;
-            job.bias = p->bias + c_begin;
-            job.acc = acc;
-            for (ox = 0; ox < g->out_w; ox += 2, out += 2 * g->out_c) {
+            in_place.w = copied.w = p->packed_weights + c_begin * taps;
+            in_place.n = copied.n = n;
+            in_place.bias = copied.bias = p->bias + c_begin;
+            for (ox = 0; ox < g->out_w; ox += 2, out += 2 * g->out_c, x0 += 2 * pair_step, ix0 += 2 * g->stride_w) {
                 const int pair = ox + 1 < g->out_w;
-                const int32_t ix0 = ox * g->stride_w - g->pad_left;
                 const int32_t ix1 = pair ? ix0 + g->stride_w : ix0;
-                const int8_t *x0;
                 if (rows_inside && ix0 >= 0 && ix1 + last_dx < g->in_w) {
-                    x0 = image + (iy0 * g->in_w + ix0) * g->in_c + c_begin;
-                    job.dx = g->dilation_w * g->in_c;
-                    job.row_advance = g->dilation_h * g->in_w * g->in_c - g->filter_w * job.dx;
-                    job.pixel_step = (ix1 - ix0) * g->in_c;
-                    job.next_channel = 1 - g->filter_h * g->dilation_h * g->in_w * g->in_c;
+                    in_place.pixel_step = pair ? pair_step : 0;
+                    kernel(x0, &in_place);
                 } else {
                     dw_gather(p, image, iy0, ix0, c_begin, n, buf);
                     if (pair) {
                         dw_gather(p, image, iy0, ix1, c_begin, n, buf + taps * ARIEL_CONV_MAX_CHANNEL_BLOCK);
                     }
-                    x0 = buf;
-                    job.dx = ARIEL_CONV_MAX_CHANNEL_BLOCK;
-                    job.row_advance = 0;
-                    job.pixel_step = pair ? taps * ARIEL_CONV_MAX_CHANNEL_BLOCK : 0;
-                    job.next_channel = 1 - taps * ARIEL_CONV_MAX_CHANNEL_BLOCK;
+                    copied.pixel_step = pair ? taps * ARIEL_CONV_MAX_CHANNEL_BLOCK : 0;
+                    kernel(buf, &copied);
                 }
-                job.acc = acc;
-                kernel(x0, &job);
                 requant_2px(p, &rq, acc, out, pair ? out + g->out_c : 0);
             }
         }
@@ -727,7 +725,7 @@ void ariel_depthwise_conv_s8(const void *params, void *const *buffers, int32_t b
 {
     const ariel_conv_params *p = (const ariel_conv_params *)params;
     const ariel_conv_geometry *g = &p->g;
-    const int fast_width = g->filter_w == 3 || g->filter_w == 5 || g->filter_w == 7;
+    const int fast_width = (g->filter_w == 3 || g->filter_w == 5 || g->filter_w == 7) && g->filter_h == g->filter_w;
     if (p->packed_weights != 0 && fast_width && g->filter_h * g->filter_w <= DW_GATHER_TAPS) {
         depthwise_pairs(p, (const int8_t *)buffers[0], (int8_t *)buffers[3], begin, end);
     } else if (p->packed_weights != 0) { /* the compiler packs them for depth multiplier 1, <= DW_MAX_TAPS taps */

@@ -105,6 +105,7 @@ CONV_SHAPES = [
     (10, (1, 7, 7, 4, 5), (3, 3), (1, 1), 0, {"dilation": (1, 2)}),        # dilated columns: portable loop
     (11, (1, 5, 6, 20, 19), (2, 3), (1, 1), 0, {"big_scale": True}),
     (12, (1, 3, 3, 64, 33), (1, 1), (1, 1), 0, {}),                        # 3 pixels a row: a lone pixel
+    (13, (1, 2, 2, 6, 5), (3, 3), (1, 1), 0, {}),                          # every pixel at an edge
 ]
 
 DEPTHWISE_SHAPES = [
@@ -115,6 +116,8 @@ DEPTHWISE_SHAPES = [
     (5, (1, 6, 8, 9, 0), (5, 3), (1, 1), 0, {}),                           # other windows
     (6, (1, 5, 5, 6, 0), (3, 3), (1, 1), 0, {"multiplier": 2}),            # depth multiplier 2: portable loop
     (7, (1, 4, 4, 3, 0), (3, 3), (2, 2), 0, {}),                           # 3 channels, tiny
+    (8, (1, 2, 1, 5, 0), (3, 3), (1, 1), 0, {}),                           # narrower than the window: edges only
+    (9, (2, 3, 2, 17, 0), (3, 3), (2, 2), 0, {}),                          # padded rows and columns, 2 blocks
 ]
 
 

@@ -469,12 +469,193 @@ void ariel_conv_s8(const void *params, void *const *buffers, int32_t begin, int3
     }
 }
 
-/* ---- DEPTHWISE_CONV_2D ---------------------------------------------------------------------------- */
+/* ---- DEPTHWISE_CONV_2D ----------------------------------------------------------------------------
+ * Depth multiplier 1, 3x3 window, no dilation (MobileNet's layers): the compiler's channel-major
+ * packed_weights hold a channel's 9 taps together. Each channel of a work item is swept along the
+ * output row with its taps in 5 registers (two int16 halves each: SMLABB / SMLABT pick them) and its
+ * requantisation constants in registers for the whole row. Padding: a filter row above or below the
+ * input contributes z * (its weights) to every pixel of the output row, so its weights are zeroed
+ * and that constant joins the bias, and its row pointer is replaced by a valid row (read, then
+ * multiplied by 0); a column beyond the left or right edge (edge pixels only) reads z. */
+
+#define DW_CHUNK 32 /* pixels whose window sums are kept on the stack before requantisation */
+
+typedef struct {
+    const int8_t *rows[3]; /* tap row k of channel 0 at input column 0 */
+    int32_t in_c, in_w, stride_w, pad_left;
+    int32_t zero_point;
+} dw_band;
+
+/* window sums of one channel for n pixels whose windows are inside the input columns: r0, r1, r2 at
+ * the first pixel's tap (k, 0), `step` bytes between pixels; taps in int16 halves (w01 = w0 | w1 << 16,
+ * ...). 9 byte loads and 9 multiply-accumulates per pixel. */
+static NOINLINE void dw3x3_interior(const int8_t *r0, const int8_t *r1, const int8_t *r2, int32_t in_c, int32_t step,
+                                    const int32_t *taps, int32_t n, int32_t *sums)
+{
+    const int32_t w01 = taps[0], w23 = taps[1], w45 = taps[2], w67 = taps[3], w8 = taps[4];
+    const int32_t *const end = sums + n;
+    while (sums != end) {
+        int32_t acc = __smlabb(r0[0], w01, 0);
+        acc = __smlabt(r0[in_c], w01, acc);
+        acc = __smlabb(r0[2 * in_c], w23, acc);
+        acc = __smlabt(r1[0], w23, acc);
+        acc = __smlabb(r1[in_c], w45, acc);
+        acc = __smlabt(r1[2 * in_c], w45, acc);
+        acc = __smlabb(r2[0], w67, acc);
+        acc = __smlabt(r2[in_c], w67, acc);
+        *sums++ = __smlabb(r2[2 * in_c], w8, acc);
+        r0 += step, r1 += step, r2 += step;
+    }
+}
+
+/* one channel's taps as the sweep uses them: tap rows outside the input zeroed (their z * w is in
+ * `extra`), packed in int16 halves for dw3x3_interior, and plain for edge pixels */
+typedef struct {
+    int32_t packed[5];
+    int32_t w[9];
+    int32_t extra;
+} dw_taps;
+
+/* the window sum of one channel at an edge pixel (input column ix0 of tap column 0): columns outside
+ * the input read the zero point */
+static int32_t dw3x3_edge(const dw_band *b, const int8_t *const *rows, const int32_t *w, int32_t ix0)
+{
+    int32_t acc = 0, kx;
+    for (kx = 0; kx < 3; kx++, w++) {
+        const int32_t ix = ix0 + kx;
+        if (ix >= 0 && ix < b->in_w) {
+            const int32_t at = ix * b->in_c;
+            acc += rows[0][at] * w[0] + rows[1][at] * w[3] + rows[2][at] * w[6];
+        } else {
+            acc += b->zero_point * (w[0] + w[3] + w[6]);
+        }
+    }
+    return acc;
+}
+
+/* the window sums of one channel (rows already offset to it) for output pixels [ox, ox + n); the
+ * interior pixels are [first, last) */
+static NOINLINE void dw3x3_sums(const dw_band *b, const int8_t *const *rows, const dw_taps *t, int32_t first,
+                                int32_t last, int32_t ox, int32_t n, int32_t *sums)
+{
+    const int32_t in_c = b->in_c, sw = b->stride_w;
+    int32_t k;
+    first = first < ox ? ox : first > ox + n ? ox + n : first;
+    last = last < first ? first : last > ox + n ? ox + n : last;
+    for (k = ox; k < first; k++) {
+        sums[k - ox] = dw3x3_edge(b, rows, t->w, k * sw - b->pad_left);
+    }
+    if (last > first) {
+        const int32_t at = (first * sw - b->pad_left) * in_c;
+        dw3x3_interior(rows[0] + at, rows[1] + at, rows[2] + at, in_c, sw * in_c, t->packed, last - first,
+                       sums + first - ox);
+    }
+    for (k = last; k < ox + n; k++) {
+        sums[k - ox] = dw3x3_edge(b, rows, t->w, k * sw - b->pad_left);
+    }
+}
+
+/* the taps of channel c with the filter rows that are not `valid` zeroed */
+static void dw3x3_prepare(const int8_t *packed_weights, int32_t z, const int *valid, dw_taps *t)
+{
+    int32_t *w = t->w;
+    int32_t k;
+    for (k = 0; k < 9; k++) {
+        w[k] = packed_weights[k];
+    }
+    t->extra = 0;
+    if (!(valid[0] && valid[1] && valid[2])) { /* padded filter rows: z * w for every pixel of the output row */
+        for (k = 0; k < 9; k++) {
+            if (!valid[k / 3]) {
+                t->extra += z * w[k];
+                w[k] = 0;
+            }
+        }
+    }
+    t->packed[0] = (w[0] & 0xFFFF) | (w[1] << 16), t->packed[1] = (w[2] & 0xFFFF) | (w[3] << 16);
+    t->packed[2] = (w[4] & 0xFFFF) | (w[5] << 16), t->packed[3] = (w[6] & 0xFFFF) | (w[7] << 16);
+    t->packed[4] = w[8];
+}
+
+/* requantise n window sums of output channel oc (constant `extra` added) into out[0], out[step], ... */
+static NOINLINE void requant_strided(const ariel_conv_params *p, const int32_t *sums, int32_t n, int32_t oc,
+                                     int32_t extra, int8_t *out, int32_t step)
+{
+    const int32_t zp = p->output_zero_point, lo = p->act_min, hi = p->act_max;
+    const int32_t *rq = p->rq + oc * ARIEL_RQ_WORDS;
+    const int32_t bias = ariel_wrapping_add(p->bias[oc], extra);
+    const int32_t right = rq[2];
+    int32_t k;
+    if (right >= 2) {
+        const int32_t m = rq[0], round = (int32_t)((1u << right) >> 2), shift = right - 1;
+        for (k = 0; k < n; k++, out += step) {
+            int32_t v = requant_high(ariel_wrapping_add(sums[k], bias), m, round, shift) + zp;
+            v = v < lo ? lo : v;
+            *out = (int8_t)(v > hi ? hi : v);
+        }
+    } else {
+        for (k = 0; k < n; k++, out += step) {
+            int32_t v = ariel_rq(ariel_wrapping_add(sums[k], bias), rq) + zp;
+            v = v < lo ? lo : v;
+            *out = (int8_t)(v > hi ? hi : v);
+        }
+    }
+}
+
+static void depthwise_3x3_s8(const ariel_conv_params *p, const int8_t *input, int8_t *output, int32_t begin,
+                             int32_t end)
+{
+    const ariel_conv_geometry *g = &p->g;
+    const int32_t sw = g->stride_w;
+    /* interior pixels [first, last): ix0 = ox * sw - pad_left >= 0 and ix0 + 2 < in_w */
+    const int32_t first = (g->pad_left + sw - 1) / sw;
+    const int32_t last = g->in_w >= 3 ? (g->in_w - 3 + g->pad_left) / sw + 1 : first;
+    dw_band b;
+    dw_taps taps[ARIEL_CONV_MAX_CHANNEL_BLOCK];
+    int32_t sums[DW_CHUNK];
+    int32_t item;
+    b.in_c = g->in_c, b.in_w = g->in_w, b.stride_w = sw, b.pad_left = g->pad_left;
+    b.zero_point = p->input_zero_point;
+    for (item = begin; item < end; item++) {
+        int32_t row, c_begin, c_end, c, r;
+        int valid[3];
+        ariel_conv_place(g, item, &row, &c_begin, &c_end);
+        {
+            const int32_t batch = row / g->out_h;
+            const int32_t oy = row - batch * g->out_h;
+            const int32_t iy0 = oy * g->stride_h - g->pad_top;
+            const int8_t *image = input + batch * g->in_h * g->in_w * g->in_c;
+            const int32_t some_row = iy0 < 0 ? 0 : iy0 > g->in_h - 1 ? g->in_h - 1 : iy0; /* a valid row */
+            int8_t *out = output + row * g->out_w * g->out_c;
+            for (r = 0; r < 3; r++) {
+                valid[r] = iy0 + r >= 0 && iy0 + r < g->in_h;
+                b.rows[r] = image + (valid[r] ? iy0 + r : some_row) * g->in_w * g->in_c;
+            }
+            for (c = c_begin; c < c_end; c++) {
+                dw3x3_prepare(p->packed_weights + c * 9, b.zero_point, valid, &taps[c - c_begin]);
+            }
+            for (c = c_begin; c < c_end; c++) {
+                const dw_taps *t = &taps[c - c_begin];
+                const int8_t *rows[3];
+                int32_t ox;
+                rows[0] = b.rows[0] + c, rows[1] = b.rows[1] + c, rows[2] = b.rows[2] + c;
+                for (ox = 0; ox < g->out_w; ox += DW_CHUNK) {
+                    const int32_t n = g->out_w - ox < DW_CHUNK ? g->out_w - ox : DW_CHUNK;
+                    dw3x3_sums(&b, rows, t, first, last, ox, n, sums);
+                    requant_strided(p, sums, n, c, t->extra, out + ox * g->out_c + c, g->out_c);
+                }
+            }
+        }
+    }
+}
 
 void ariel_depthwise_conv_s8(const void *params, void *const *buffers, int32_t begin, int32_t end)
 {
     const ariel_conv_params *p = (const ariel_conv_params *)params;
-    if (p->packed_weights != 0) { /* the compiler packs them for depth multiplier 1, <= DW_MAX_TAPS taps */
+    const ariel_conv_geometry *g = &p->g;
+    if (p->packed_weights != 0 && g->filter_h == 3 && g->filter_w == 3 && g->dilation_h == 1 && g->dilation_w == 1) {
+        depthwise_3x3_s8(p, (const int8_t *)buffers[0], (int8_t *)buffers[3], begin, end);
+    } else if (p->packed_weights != 0) { /* the compiler packs them for depth multiplier 1, <= DW_MAX_TAPS taps */
         depthwise_dm1_s8(p, (const int8_t *)buffers[0], (int8_t *)buffers[3], begin, end);
     } else {
         depthwise_q8(p, buffers, begin, end, 0);

@@ -190,12 +190,12 @@ def test_plan_hash_follows_the_plan():
 
 def test_header_declares_only_what_the_target_defines():
     host = compile_model(HELLO, cores=2)
-    board = compile_model(HELLO, cores=2, target="rp2040")
+    board = compile_model(HELLO, cores=2, target="rp2040", weights_in_sram="off")  # (auto copies hot ones to SRAM)
     for call in ("model_run(", "model_invoke(", "model_shutdown("):
         assert call in host.sources["model.h"] and call in host.sources["model_posix.c"]
         assert call not in board.sources["model.h"]
     assert not any("posix" in rel for rel in board.sources)
-    # outputs are read-only to the application; the weights and tables are const (flash)
+    # outputs are read-only to the application; the weights and tables are const (flash) unless copied
     assert "const void *model_output(unsigned index)" in board.sources["model.h"]
     assert re.search(r"^const int8_t model_const\d+\[", board.sources["model_weights.c"], re.M)
     assert not re.search(r"^(?:static )?(?!const)\w+ model_const", board.sources["model_weights.c"], re.M)

@@ -71,7 +71,8 @@ def add_fc(b: ModelBuilder, rng: np.random.Generator, rows: int, depth: int, uni
     return x, y, random_input(rng, (rows, depth), "int8"), f"FC {rows}x{depth} -> {units}"
 
 
-# (n, h, w, c, o, kh, kw, stride, same): CONV_2D shapes that reach every path of the M0+ kernel
+# (n, h, w, c, o, kh, kw, stride, same): CONV_2D shapes that reach every path of the M0+ kernel (copied
+# windows: row by row for <= 4 channel blocks, block by block beyond)
 CONV_SHAPES = [
     (1, 5, 7, 16, 20, 1, 1, (1, 1), True),    # 1x1 in place, odd width, two channel blocks
     (1, 6, 6, 9, 7, 1, 1, (2, 2), False),     # 1x1 stride 2, odd channels
@@ -80,6 +81,7 @@ CONV_SHAPES = [
     (1, 13, 10, 1, 17, 10, 4, (2, 2), True),  # kws's first layer: 1 channel, 10x4 filter
     (1, 8, 7, 2, 5, 5, 3, (1, 2), False),     # 2 input channels, odd filter, VALID
     (2, 6, 5, 7, 33, 3, 3, (1, 1), True),     # 3x3, three channel blocks, batch 2
+    (1, 4, 5, 3, 70, 3, 3, (1, 1), True),     # 5 channel blocks: copied windows block by block
     (1, 5, 6, 80, 3, 3, 3, (1, 1), True),     # window of 720 bytes: portable fallback
 ]
 DEPTHWISE_SHAPES = [

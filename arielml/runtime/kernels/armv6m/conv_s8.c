@@ -498,6 +498,81 @@ static void conv_pairs(const ariel_conv_params *p, const int8_t *input, const in
     }
 }
 
+#define ROW_MAJOR_BLOCKS 4 /* copied windows shared by up to 4 channel blocks (64 output channels) */
+
+/* Copied windows, a row at a time: each pixel pair's windows are gathered once and used by every
+ * channel block of the row in [begin, end) (kws's first layer has 4 blocks of 16 channels over a
+ * 40-byte window: gathering per block cost about as much as its MACs). A row's odd last pixel pairs
+ * with the next row's first when both rows have the same blocks in the range. */
+static void pair_blocks(const ariel_conv_params *p, const int8_t *weights, int32_t window, const int8_t *x0,
+                        const int8_t *x1, int8_t *out0, int8_t *out1, block_requant *rq, int32_t b_first,
+                        int32_t b_end, int32_t *acc)
+{
+    int32_t b;
+    for (b = b_first; b < b_end; b++) {
+        const int32_t c_begin = rq[b].c_begin;
+        block_2px(p, x0, x1, weights + c_begin * window, window, c_begin, rq[b].n, acc);
+        requant_2px(p, &rq[b], acc, out0 + c_begin, out1 != 0 ? out1 + c_begin : 0);
+    }
+}
+
+static void conv_copied_rows(const ariel_conv_params *p, const int8_t *input, const int8_t *weights,
+                             int8_t *output, int32_t begin, int32_t end)
+{
+    const ariel_conv_geometry *g = &p->g;
+    const int32_t window = g->filter_h * g->filter_w * g->in_c;
+    const int32_t blocks = (g->out_c + g->channel_block - 1) / g->channel_block;
+    const int8_t zero_point = (int8_t)p->input_zero_point;
+    int32_t buf_words[2 * IM2COL_MAX / 4]; /* word-aligned for copy_run; slot 0 holds a pending pixel */
+    int8_t *buf = (int8_t *)buf_words;
+    int32_t acc[2 * ARIEL_CONV_MAX_CHANNEL_BLOCK + 2];
+    block_requant rq[ROW_MAJOR_BLOCKS];
+    int ready[ROW_MAJOR_BLOCKS] = {0};
+    int8_t *pending = 0; /* output of the pixel whose window is in slot 0, waiting for a partner */
+    int32_t pending_first = 0, pending_end = 0;
+    int32_t item = begin;
+    while (item < end) {
+        const int32_t r = item / blocks;
+        const int32_t b_first = item - r * blocks;
+        const int32_t b_end = end - item < blocks - b_first ? b_first + (end - item) : blocks;
+        const int32_t batch = r / g->out_h;
+        const int32_t oy = r - batch * g->out_h;
+        const int8_t *image = input + batch * g->in_h * g->in_w * g->in_c;
+        const int32_t iy0 = oy * g->stride_h - g->pad_top;
+        int8_t *out = output + r * g->out_w * g->out_c;
+        int32_t ox, b;
+        for (b = b_first; b < b_end; b++) {
+            if (!ready[b]) {
+                const int32_t c_begin = b * g->channel_block;
+                const int32_t c_end = c_begin + g->channel_block < g->out_c ? c_begin + g->channel_block : g->out_c;
+                block_requant_init(p, c_begin, c_end - c_begin, &rq[b]);
+                ready[b] = 1;
+            }
+        }
+        if (pending != 0 && (pending_first != b_first || pending_end != b_end)) {
+            pair_blocks(p, weights, window, buf, buf, pending, 0, rq, pending_first, pending_end, acc);
+            pending = 0;
+        }
+        for (ox = 0; ox < g->out_w; ox++, out += g->out_c) {
+            const int32_t ix0 = ox * g->stride_w - g->pad_left;
+            if (pending == 0) {
+                gather_window(g, image, iy0, ix0, zero_point, buf);
+                pending = out;
+                pending_first = b_first;
+                pending_end = b_end;
+            } else {
+                gather_window(g, image, iy0, ix0, zero_point, buf + window);
+                pair_blocks(p, weights, window, buf, buf + window, pending, out, rq, b_first, b_end, acc);
+                pending = 0;
+            }
+        }
+        item += b_end - b_first;
+    }
+    if (pending != 0) {
+        pair_blocks(p, weights, window, buf, buf, pending, 0, rq, pending_first, pending_end, acc);
+    }
+}
+
 void ariel_conv_s8(const void *params, void *const *buffers, int32_t begin, int32_t end)
 {
     const ariel_conv_params *p = (const ariel_conv_params *)params;
@@ -508,7 +583,11 @@ void ariel_conv_s8(const void *params, void *const *buffers, int32_t begin, int3
     if (g->groups == 1 && g->filter_h == 1 && g->filter_w == 1 && g->pad_top == 0 && g->pad_left == 0) {
         conv_pairs(p, input, weights, output, begin, end, 1);
     } else if (g->groups == 1 && g->filter_h * g->filter_w * g->in_c <= IM2COL_MAX) {
-        conv_pairs(p, input, weights, output, begin, end, 0);
+        if ((g->out_c + g->channel_block - 1) / g->channel_block <= ROW_MAJOR_BLOCKS) {
+            conv_copied_rows(p, input, weights, output, begin, end);
+        } else {
+            conv_pairs(p, input, weights, output, begin, end, 0);
+        }
     } else {
         conv_q8(p, buffers, begin, end, 0);
     }

@@ -92,6 +92,7 @@ typedef struct core_ctx {
     uint64_t mispredicts;   /* conditional branches mispredicted (predictor cores) */
     uint32_t misaligned_target;  /* extra cycles of a jump to a 32-bit instruction at an address = 2 mod 4 */
     uint32_t _pad2;
+    flash_cache *dcache;    /* a separate cache for data reads from flash (Cortex-M7 D-cache; 0: `cache` serves both) */
     /* Cortex-M7 predictor state: 0 = never seen (static prediction: backward taken), 1-2 predict not
      * taken, 3-4 predict taken; Python's mirror stops before this array */
     uint8_t counters[BRANCH_COUNTERS];
@@ -243,7 +244,7 @@ void ariel_block_hook(void *uc, uint64_t address, uint32_t size, void *user) {
 void ariel_flash_read_hook(void *uc, int type, uint64_t address, int size, int64_t value, void *user) {
     core_ctx *c = (core_ctx *)user;
     (void)uc; (void)type; (void)size; (void)value;
-    flash_cache *f = c->cache;
+    flash_cache *f = c->dcache ? c->dcache : c->cache;
     if (f && address >= f->base && address < f->end)
         c->cycles += cache_access(c, f, (address - f->base) >> f->line_shift);
     else

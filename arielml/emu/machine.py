@@ -216,21 +216,17 @@ class Machine:
                        lambda c, off: peripherals.ppb_read(state, c, self.core_types[c].name, off),
                        lambda c, off, v: peripherals.ppb_write(state, c, off, v))
         classify = fasthook.CLASSIFY_FN(self._make_classifier(core, uc))
-        cache = board.flash_cache if board.flash_cache is not None and board.flash_cache.serves(core_type) else None
-        flash_wait = board.flash.wait_states if self.exact_flash_reads and cache is None else 0
+        cache, data_cache = (c if c is not None and c.serves(core_type) else None
+                             for c in (board.flash_cache, board.flash_data_cache))
+        flash_wait = board.flash.wait_states if self.exact_flash_reads and cache is None and data_cache is None else 0
         ctx = self._lib.ariel_core_new(core, ctypes.c_void_p(uc._uch.value), fasthook.emu_stop_address(), classify,
                                        self._events, flash_wait, self.ticks_per_cycle[core])
         ctx.contents.predictor = {"hazard3": fasthook.PREDICTOR_HAZARD3, "cortex-m7": fasthook.PREDICTOR_M7}.get(
             core_type, fasthook.PREDICTOR_NONE)
         ctx.contents.misaligned_target = misaligned_target_cycles(core_type)
-        if cache is not None:
-            cache_state = self._lib.ariel_cache_new(board.flash.base, board.flash.size, cache.size_bytes,
-                                                    cache.line_bytes, cache.miss_cycles)
-            if not cache_state:
-                raise MemoryError("no memory for the emulated flash cache")
-            self._caches.append(cache_state)
-            ctx.contents.cache = ctypes.cast(cache_state, ctypes.c_void_p)
-        hook_flash_reads = self.exact_flash_reads and (flash_wait or cache is not None)
+        ctx.contents.cache = self._new_cache(cache)
+        ctx.contents.dcache = self._new_cache(data_cache) if self.exact_flash_reads else None
+        hook_flash_reads = self.exact_flash_reads and (flash_wait or cache is not None or data_cache is not None)
         fasthook.add_c_hooks(uc, ctx, (board.flash.base, board.flash.base + board.flash.size - 1)
                              if hook_flash_reads else None)
         uc.hook_add(uc_module.UC_HOOK_MEM_INVALID, self._make_invalid_hook(core))
@@ -240,6 +236,18 @@ class Machine:
         self.ucs.append(uc)
         self.ctxs.append(ctx)
         self._pcs = getattr(self, "_pcs", []) + [image.entry & ~1]
+
+    def _new_cache(self, cache) -> int | None:
+        """A fresh cache state in C for one core (its address), or None."""
+        if cache is None:
+            return None
+        board = self.board
+        state = self._lib.ariel_cache_new(board.flash.base, board.flash.size, cache.size_bytes, cache.line_bytes,
+                                          cache.miss_cycles)
+        if not state:
+            raise MemoryError("no memory for the emulated flash cache")
+        self._caches.append(state)
+        return ctypes.cast(state, ctypes.c_void_p).value
 
     def _mmio(self, uc, base, size, core, read, write) -> None:
         uc.mmio_map(base, size, lambda _uc, off, _size, _ud: read(core, off), None,

@@ -102,6 +102,8 @@ class Board:
     # place of flash.wait_states; flash.wait_states stays the average cost per flash data read that the
     # weight placement pass plans with
     flash_cache: FlashCache | None = None
+    # a separate cache for data reads from flash (exact_flash_reads), if the core has one (Cortex-M7 D-cache)
+    flash_data_cache: FlashCache | None = None
 
     def port_for(self, core_type: CoreType) -> str | None:
         return dict(self.ports).get(core_type.name)
@@ -158,6 +160,8 @@ RP2350_XIP_CACHE = FlashCache(16 * KB, 8, 58)
 # ~5 AXI cycles = 10 M7 cycles, plus ~4 for the interconnect (an estimate). The M4 fetches through ST's
 # ART accelerator (modelled as hits, as before).
 STM32H7_M7_ICACHE = FlashCache(16 * KB, 32, 14, core_types=("cortex-m7",))
+# its L1 data cache: 16 KB, 4-way, 32-byte lines (modelled 2-way), the same flash word per miss
+STM32H7_M7_DCACHE = FlashCache(16 * KB, 32, 14, core_types=("cortex-m7",))
 
 BOARDS: dict[str, Board] = {b.name: b for b in (
     Board("host", "this machine: generated C built with the host compiler, POSIX threads",
@@ -185,7 +189,7 @@ BOARDS: dict[str, Board] = {b.name: b for b in (
     Board("stm32h747", "ST STM32H747: Cortex-M7 480 MHz + Cortex-M4 240 MHz on shared SRAM",
           ((CORTEX_M7, 480_000_000), (CORTEX_M4F, 240_000_000)), MemoryRegion("flash", 0x0800_0000, 2 * MB, wait_states=4),
           MemoryRegion("sram", 0x2400_0000, 512 * KB), ports=(("cortex-m7", "stm32h747"), ("cortex-m4f", "stm32h747")),
-          hsem_base=0x5802_6400, flash_cache=STM32H7_M7_ICACHE),
+          hsem_base=0x5802_6400, flash_cache=STM32H7_M7_ICACHE, flash_data_cache=STM32H7_M7_DCACHE),
     Board("rv32-smp", "generic RV32IMAC cluster, up to 8 cores at 100 MHz on shared SRAM (scaling studies)",
           ((HAZARD3, 100_000_000),), MemoryRegion("flash", 0x1000_0000, 16 * MB, wait_states=1),
           MemoryRegion("sram", 0x2000_0000, 2 * MB), max_cores=8, sio_base=0xD000_0000, ports=(("hazard3", "rp2-riscv"),)),

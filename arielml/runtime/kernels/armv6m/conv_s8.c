@@ -193,7 +193,7 @@ void v6m_requant_2px(const int32_t *acc, int8_t *out0, const v6m_rq_job *job);
 
 /* r0 = acc (ldm), r7 = out0. Locals: [sp] = consts, [sp, #4] = out0 end, [sp, #8] = out1 delta,
  * [sp, #12] = max_down. r8 = multiplier >> 15, r9 = multiplier & 0x7fff, r10 = right,
- * r11 = (1 << right) >> 1, r12 = zero point, lr = max_up. */
+ * r11 = (1 << right) >> 1, r12 = zero point, lr = 2^30; [sp, #16] = max_up. */
 __asm__(
     "    .syntax unified\n"
     "    .macro v6m_rq_one\n"            /* one output: acc at r0 (advanced) -> r6; uses r1-r6 */
@@ -214,9 +214,7 @@ __asm__(
     "    lsrs r5, r5, #16\n"           /* (b & 1) << 15 */
     "    adds r1, r1, r5\n"
     "    adds r1, r1, r2\n"            /* - neg */
-    "    movs r5, #1\n"
-    "    lsls r5, r5, #30\n"
-    "    adds r1, r1, r5\n"
+    "    add r1, lr\n"                /* + 2^30 */
     "    lsrs r1, r1, #16\n"           /* carry + nudge (2^14) */
     "    lsrs r4, r4, #1\n"
     "    adds r6, r6, r4\n"
@@ -228,9 +226,10 @@ __asm__(
     "    lsrs r6, r1\n"                /* magnitude */
     "    cmp r2, #0\n"
     "    bne .Lrq_down\\@\n"
-    "    cmp r6, lr\n"
+    "    ldr r1, [sp, #16]\n"
+    "    cmp r6, r1\n"
     "    bls .Lrq_up_ok\\@\n"
-    "    mov r6, lr\n"
+    "    mov r6, r1\n"
     ".Lrq_up_ok\\@:\n"
     "    add r6, r12\n"
     "    b .Lrq_done\\@\n"
@@ -262,7 +261,7 @@ __asm__(
     "    mov r6, r10\n"
     "    mov r7, r11\n"
     "    push {r4-r7}\n"
-    "    sub sp, #16\n"
+    "    sub sp, #20\n"
     "    mov r7, r1\n"
     "    ldm r2!, {r3, r4, r5, r6}\n"  /* consts, n, delta, zero point */
     "    str r3, [sp, #0]\n"
@@ -271,8 +270,11 @@ __asm__(
     "    str r5, [sp, #8]\n"
     "    mov r12, r6\n"
     "    ldm r2!, {r3, r4}\n"          /* max_up, max_down */
-    "    mov lr, r3\n"
+    "    str r3, [sp, #16]\n"
     "    str r4, [sp, #12]\n"
+    "    movs r3, #1\n"
+    "    lsls r3, r3, #30\n"
+    "    mov lr, r3\n"
     "3:\n"                             /* per channel: its constants */
     "    ldr r1, [sp, #0]\n"
     "    ldm r1!, {r2, r3, r4, r5}\n"
@@ -290,7 +292,7 @@ __asm__(
     "    ldr r1, [sp, #4]\n"
     "    cmp r7, r1\n"
     "    bne 3b\n"
-    "    add sp, #16\n"
+    "    add sp, #20\n"
     "    pop {r4-r7}\n"
     "    mov r8, r4\n"
     "    mov r9, r5\n"
@@ -772,7 +774,8 @@ static void depthwise_pairs(const ariel_conv_params *p, const int8_t *input, int
             const int rows_inside = iy0 >= 0 && iy0 + last_dy < g->in_h;
             const int32_t n = c_end - c_begin;
             const int8_t *image = input + batch * g->in_h * g->in_w * g->in_c;
-            const int8_t *x0 = image + (iy0 * g->in_w - g->pad_left) * g->in_c + c_begin; /* pixel ox = 0 */
+            /* input offset of pixel ox's window (formed into a pointer only for windows inside the input) */
+            int32_t x_offset = (iy0 * g->in_w - g->pad_left) * g->in_c + c_begin;
             int8_t *out = output + row * g->out_w * g->out_c + c_begin;
             int32_t ix0 = -g->pad_left;
             block_requant rq;
@@ -780,12 +783,12 @@ static void depthwise_pairs(const ariel_conv_params *p, const int8_t *input, int
             in_place.w = copied.w = p->packed_weights + c_begin * taps;
             in_place.n = copied.n = n;
             in_place.bias = copied.bias = p->bias + c_begin;
-            for (ox = 0; ox < g->out_w; ox += 2, out += 2 * g->out_c, x0 += 2 * pair_step, ix0 += 2 * g->stride_w) {
+            for (ox = 0; ox < g->out_w; ox += 2, out += 2 * g->out_c, x_offset += 2 * pair_step, ix0 += 2 * g->stride_w) {
                 const int pair = ox + 1 < g->out_w;
                 const int32_t ix1 = pair ? ix0 + g->stride_w : ix0;
                 if (rows_inside && ix0 >= 0 && ix1 + last_dx < g->in_w) {
                     in_place.pixel_step = pair ? pair_step : 0;
-                    kernel(x0, &in_place);
+                    kernel(image + x_offset, &in_place);
                 } else {
                     dw_gather(p, image, iy0, ix0, c_begin, n, buf);
                     if (pair) {

@@ -311,7 +311,8 @@ def _out(size: int, filter_size: int, stride: int, same: bool) -> int:
 
 
 # (filter, stride, SAME?, batch, h, w, in_c, out_c): 1x1 blocks and tails, 3x3 with borders, odd shapes
-CONV_SHAPES = [(1, 1, False, 1, 5, 7, 16, 19), (1, 2, True, 2, 6, 5, 13, 7), (3, 1, True, 1, 7, 9, 8, 17),
+CONV_SHAPES = [(1, 1, False, 1, 5, 7, 16, 19), (1, 2, True, 2, 6, 5, 13, 7), (3, 1, True, 1, 7, 9, 16, 17),
+               (1, 1, True, 1, 3, 6, 32, 12), (3, 2, True, 1, 6, 9, 32, 6),
                (3, 2, True, 1, 9, 8, 3, 8), (3, 2, False, 2, 7, 6, 5, 3), (2, 1, True, 1, 4, 11, 6, 5),
                (4, 3, False, 1, 10, 9, 7, 21)]
 # (stride, SAME?, batch, h, w, channels, depth multiplier)

@@ -157,19 +157,24 @@ RV_INLINE int8_t clamp_output(int32_t v, int32_t zp, int32_t lo, int32_t hi)
 RV_INLINE void store_channel(const int P, const conv_shape *s, const rq_channel *q, uint32_t a0, uint32_t a1,
                              uint32_t a2, uint32_t a3, int8_t *out, int32_t out_c)
 {
-    const rq_channel c = *q;
-    const int32_t zp = s->zp, lo = s->lo, hi = s->hi;
-    if (c.fast) {
+    const int32_t lo = s->lo, hi = s->hi;
+    if (q->fast) { /* only the short form's constants are loaded */
+        rq_channel c;
+        c.m2 = q->m2;
+        c.round_zp = q->round_zp;
+        c.right = q->right;
         out[0] = clamp_output(rq_fast_apply(a0, &c), 0, lo, hi);
         if (P > 1) out[out_c] = clamp_output(rq_fast_apply(a1, &c), 0, lo, hi);
         if (P > 2) out[2 * out_c] = clamp_output(rq_fast_apply(a2, &c), 0, lo, hi);
         if (P > 3) out[3 * out_c] = clamp_output(rq_fast_apply(a3, &c), 0, lo, hi);
-        return;
+    } else {
+        const rq_channel c = *q;
+        const int32_t zp = s->zp;
+        out[0] = clamp_output(rq_channel_apply(a0, &c), zp, lo, hi);
+        if (P > 1) out[out_c] = clamp_output(rq_channel_apply(a1, &c), zp, lo, hi);
+        if (P > 2) out[2 * out_c] = clamp_output(rq_channel_apply(a2, &c), zp, lo, hi);
+        if (P > 3) out[3 * out_c] = clamp_output(rq_channel_apply(a3, &c), zp, lo, hi);
     }
-    out[0] = clamp_output(rq_channel_apply(a0, &c), zp, lo, hi);
-    if (P > 1) out[out_c] = clamp_output(rq_channel_apply(a1, &c), zp, lo, hi);
-    if (P > 2) out[2 * out_c] = clamp_output(rq_channel_apply(a2, &c), zp, lo, hi);
-    if (P > 3) out[3 * out_c] = clamp_output(rq_channel_apply(a3, &c), zp, lo, hi);
 }
 
 /* P (1..4) pixels x output channels oc, oc + 1 (oc alone when !pair): x = the first inside tap of
@@ -233,42 +238,49 @@ RV_INLINE void conv_block(const int P, const conv_shape *s, const int8_t *x, int
     }
 }
 
-/* ---- 1x1, stride 1: blocks of pixels x 4 output channels with the depth a constant -----------------
- * With in_c known at compile time, the 4 channels' weights and the P pixels' inputs sit at constant
- * offsets from one weight and one input pointer (LB immediates, |offset| < 2048), so 16 accumulators
- * fit the registers: per tap 4 + 4 loads for 16 MACs (2.5 cycles/MAC against 3 for 4 x 2 blocks). One
- * copy of the loop per depth in QUAD_DEPTHS (each a few hundred bytes of code). */
-RV_INLINE void quad_mac(const int P, const int32_t IN_C, const int8_t *x, const int8_t *w, uint32_t *acc)
+/* ---- blocks of pixels x 4 output channels with the strides compile-time constants -------------------
+ * For the common shapes (QUAD_SHAPES: 1x1 stride 1 of depth 8..256, 3x3 of depth 16..64, and the
+ * RGB first layer 3x3 stride 2 of depth 3) the input bytes of the P pixels sit XS bytes apart, the
+ * weights of the 4 channels WS bytes apart, and a filter row is N bytes: with those constants every
+ * operand is an LB immediate off one input and one weight pointer (|offset| < 2048), so 16
+ * accumulators fit the registers: per tap 4 + 4 loads for 16 MACs (2.5 cycles/MAC against 3 for the
+ * 4 x 2 blocks). One copy of the loop per shape (a few hundred bytes of code each). */
+RV_INLINE void quad_mac(const int P, const int32_t XS, const int32_t WS, const int32_t N, const int8_t *x,
+                        const int8_t *w, uint32_t *acc)
 {
     uint32_t a00 = acc[0], a01 = acc[1], a02 = acc[2], a03 = acc[3];
     uint32_t a10 = acc[4], a11 = acc[5], a12 = acc[6], a13 = acc[7];
     uint32_t a20 = acc[8], a21 = acc[9], a22 = acc[10], a23 = acc[11];
     uint32_t a30 = 0, a31 = 0, a32 = 0, a33 = 0;
-    const int8_t *const x_end = x + IN_C;
+    const int8_t *const x_end = x + (N & ~3);
+    int32_t left = N & 3;
     if (P > 3) { a30 = acc[12]; a31 = acc[13]; a32 = acc[14]; a33 = acc[15]; }
 /* tap k: the 4 channels' weights, then each pixel's input byte times all four */
 #define QUAD_TAP(k)                                                                                                    \
     do {                                                                                                               \
-        const int32_t w0 = w[k], w1 = w[IN_C + k], w2 = w[2 * IN_C + k], w3 = w[3 * IN_C + k];                         \
+        const int32_t w0 = w[k], w1 = w[WS + k], w2 = w[2 * WS + k], w3 = w[3 * WS + k];                               \
         int32_t xv = x[k];                                                                                             \
         a00 += (uint32_t)(xv * w0); a01 += (uint32_t)(xv * w1); a02 += (uint32_t)(xv * w2); a03 += (uint32_t)(xv * w3); \
-        xv = x[IN_C + k];                                                                                              \
+        xv = x[XS + k];                                                                                                \
         a10 += (uint32_t)(xv * w0); a11 += (uint32_t)(xv * w1); a12 += (uint32_t)(xv * w2); a13 += (uint32_t)(xv * w3); \
-        xv = x[2 * IN_C + k];                                                                                          \
+        xv = x[2 * XS + k];                                                                                            \
         a20 += (uint32_t)(xv * w0); a21 += (uint32_t)(xv * w1); a22 += (uint32_t)(xv * w2); a23 += (uint32_t)(xv * w3); \
         if (P > 3) {                                                                                                   \
-            xv = x[3 * IN_C + k];                                                                                      \
+            xv = x[3 * XS + k];                                                                                        \
             a30 += (uint32_t)(xv * w0); a31 += (uint32_t)(xv * w1);                                                    \
             a32 += (uint32_t)(xv * w2); a33 += (uint32_t)(xv * w3);                                                    \
         }                                                                                                              \
     } while (0)
-    while (x != x_end) { /* IN_C is a multiple of 4 */
+    while (x != x_end) {
         QUAD_TAP(0);
         QUAD_TAP(1);
         QUAD_TAP(2);
         QUAD_TAP(3);
         x += 4;
         w += 4;
+    }
+    for (; left > 0; left--, x++, w++) {
+        QUAD_TAP(0);
     }
 #undef QUAD_TAP
     acc[0] = a00; acc[1] = a01; acc[2] = a02; acc[3] = a03;
@@ -277,12 +289,20 @@ RV_INLINE void quad_mac(const int P, const int32_t IN_C, const int8_t *x, const 
     if (P > 3) { acc[12] = a30; acc[13] = a31; acc[14] = a32; acc[15] = a33; }
 }
 
-#define QUAD_DEPTHS(X) X(8) X(16) X(24) X(32) X(48) X(64) X(96) X(128) X(192) X(256)
+/* X(name, filter, stride, in_c, XS, WS, N, tail taps): N = filter * in_c, WS = filter * N, XS = stride *
+ * in_c; the loop runs over N & ~3 (at least 4) taps, the tail taps follow it */
+#define QUAD_SHAPES(X)                                                                                                 \
+    X(d8, 1, 1, 8, 8, 8, 8, 0) X(d16, 1, 1, 16, 16, 16, 16, 0) X(d24, 1, 1, 24, 24, 24, 24, 0)                         \
+    X(d32, 1, 1, 32, 32, 32, 32, 0) X(d48, 1, 1, 48, 48, 48, 48, 0) X(d64, 1, 1, 64, 64, 64, 64, 0)                    \
+    X(d96, 1, 1, 96, 96, 96, 96, 0) X(d128, 1, 1, 128, 128, 128, 128, 0) X(d192, 1, 1, 192, 192, 192, 192, 0)          \
+    X(d256, 1, 1, 256, 256, 256, 256, 0)                                                                               \
+    X(k3s1d16, 3, 1, 16, 16, 144, 48, 0) X(k3s1d32, 3, 1, 32, 32, 288, 96, 0) X(k3s1d64, 3, 1, 64, 64, 576, 192, 0)    \
+    X(k3s2d16, 3, 2, 16, 32, 144, 48, 0) X(k3s2d32, 3, 2, 32, 64, 288, 96, 0) X(k3s2d3, 3, 2, 3, 6, 27, 9, 1)
 
 typedef void (*quad_fn)(const int8_t *x, const int8_t *w, uint32_t *acc);
 
 #if defined(__riscv) && __riscv_xlen == 32 && defined(__GNUC__)
-/* The 4-pixel loop as an assembly function (ariel_rv32_quad4_<depth>(x, w, acc)): GCC's allocator
+/* The 4-pixel loop as an assembly function (ariel_rv32_quad4_<shape>(x, w, acc)): GCC's allocator
  * spills 3 to 6 of the 16 accumulators of the C loop (25 live registers; an inline asm statement
  * cannot take that many operands). Registers: a0 x, a1 w, a2 acc, a3 end of x, a4 input byte,
  * a5 a6 a7 t0 the four weights, t1 product; accumulators pixel 0: t2-t5, 1: t6 s0-s2, 2: s3-s6,
@@ -295,13 +315,15 @@ typedef void (*quad_fn)(const int8_t *x, const int8_t *w, uint32_t *acc);
     "mul t1, a4, a6\n\tadd " r1 ", " r1 ", t1\n\t"                                                                     \
     "mul t1, a4, a7\n\tadd " r2 ", " r2 ", t1\n\t"                                                                     \
     "mul t1, a4, t0\n\t" next "add " r3 ", " r3 ", t1\n\t"
-#define QUAD_TAP(d, k)                                                                                                 \
-    "lb a4, " #k "(a0)\n\tlb a5, " #k "(a1)\n\tlb a6, " #d "+" #k "(a1)\n\t"                                           \
-    "lb a7, 2*" #d "+" #k "(a1)\n\tlb t0, 3*" #d "+" #k "(a1)\n\t"                                                     \
-    QUAD_MACS("t2", "t3", "t4", "t5", "lb a4, " #d "+" #k "(a0)\n\t")                                                  \
-    QUAD_MACS("t6", "s0", "s1", "s2", "lb a4, 2*" #d "+" #k "(a0)\n\t")                                                \
-    QUAD_MACS("s3", "s4", "s5", "s6", "lb a4, 3*" #d "+" #k "(a0)\n\t")                                                \
+#define QUAD_ASM_TAP(xs, ws, k)                                                                                        \
+    "lb a4, " #k "(a0)\n\tlb a5, " #k "(a1)\n\tlb a6, " #ws "+" #k "(a1)\n\t"                                          \
+    "lb a7, 2*" #ws "+" #k "(a1)\n\tlb t0, 3*" #ws "+" #k "(a1)\n\t"                                                   \
+    QUAD_MACS("t2", "t3", "t4", "t5", "lb a4, " #xs "+" #k "(a0)\n\t")                                                 \
+    QUAD_MACS("t6", "s0", "s1", "s2", "lb a4, 2*" #xs "+" #k "(a0)\n\t")                                               \
+    QUAD_MACS("s3", "s4", "s5", "s6", "lb a4, 3*" #xs "+" #k "(a0)\n\t")                                               \
     QUAD_MACS("s7", "s8", "s9", "s10", "")
+#define QUAD_TAIL_0(xs, ws) ""
+#define QUAD_TAIL_1(xs, ws) QUAD_ASM_TAP(xs, ws, 0)
 #define QUAD_ACCS(op)                                                                                                  \
     op " t2, 0(a2)\n\t" op " t3, 4(a2)\n\t" op " t4, 8(a2)\n\t" op " t5, 12(a2)\n\t" op " t6, 16(a2)\n\t"             \
     op " s0, 20(a2)\n\t" op " s1, 24(a2)\n\t" op " s2, 28(a2)\n\t" op " s3, 32(a2)\n\t" op " s4, 36(a2)\n\t"          \
@@ -311,52 +333,56 @@ typedef void (*quad_fn)(const int8_t *x, const int8_t *w, uint32_t *acc);
     op " s0, 0(sp)\n\t" op " s1, 4(sp)\n\t" op " s2, 8(sp)\n\t" op " s3, 12(sp)\n\t" op " s4, 16(sp)\n\t"              \
     op " s5, 20(sp)\n\t" op " s6, 24(sp)\n\t" op " s7, 28(sp)\n\t" op " s8, 32(sp)\n\t" op " s9, 36(sp)\n\t"          \
     op " s10, 40(sp)\n\t"
-#define QUAD_DEFINE(d)                                                                                                 \
-    void ariel_rv32_quad4_##d(const int8_t *x, const int8_t *w, uint32_t *acc);                                        \
-    __asm__(".section .text.ariel_rv32_quad4_" #d ",\"ax\",@progbits\n\t"                                              \
-            ".globl ariel_rv32_quad4_" #d "\n\t"                                                                       \
-            ".type ariel_rv32_quad4_" #d ", @function\n\t"                                                             \
+#define QUAD_DEFINE(name, filter, stride, in_c, xs, ws, n, tail)                                                       \
+    void ariel_rv32_quad4_##name(const int8_t *x, const int8_t *w, uint32_t *acc);                                     \
+    __asm__(".section .text.ariel_rv32_quad4_" #name ",\"ax\",@progbits\n\t"                                           \
+            ".globl ariel_rv32_quad4_" #name "\n\t"                                                                    \
+            ".type ariel_rv32_quad4_" #name ", @function\n\t"                                                          \
             ".balign 4\n"                                                                                              \
-            "ariel_rv32_quad4_" #d ":\n\t"                                                                             \
-            "addi sp, sp, -48\n\t" QUAD_SAVED("sw") QUAD_ACCS("lw") "addi a3, a0, " #d "\n\t"                          \
+            "ariel_rv32_quad4_" #name ":\n\t"                                                                          \
+            "addi sp, sp, -48\n\t" QUAD_SAVED("sw") QUAD_ACCS("lw") "addi a3, a0, " #n "-" #tail "\n\t"                \
             ".balign 4\n"                                                                                              \
-            "1:\n\t" QUAD_TAP(d, 0) QUAD_TAP(d, 1) QUAD_TAP(d, 2) QUAD_TAP(d, 3)                                        \
+            "1:\n\t" QUAD_ASM_TAP(xs, ws, 0) QUAD_ASM_TAP(xs, ws, 1) QUAD_ASM_TAP(xs, ws, 2)                           \
+            QUAD_ASM_TAP(xs, ws, 3)                                                                                    \
             "addi a0, a0, 4\n\t"                                                                                       \
             "addi a1, a1, 4\n\t"                                                                                       \
-            "bne a0, a3, 1b\n\t" QUAD_ACCS("sw") QUAD_SAVED("lw") "addi sp, sp, 48\n\t"                                \
+            "bne a0, a3, 1b\n\t" QUAD_TAIL_##tail(xs, ws) QUAD_ACCS("sw") QUAD_SAVED("lw") "addi sp, sp, 48\n\t"       \
             "ret\n\t"                                                                                                  \
-            ".size ariel_rv32_quad4_" #d ", .-ariel_rv32_quad4_" #d "\n\t"                                             \
+            ".size ariel_rv32_quad4_" #name ", .-ariel_rv32_quad4_" #name "\n\t"                                       \
             ".text\n");                                                                                                \
-    static void quad4_##d(const int8_t *x, const int8_t *w, uint32_t *acc) { ariel_rv32_quad4_##d(x, w, acc); }     \
-    static void quad3_##d(const int8_t *x, const int8_t *w, uint32_t *acc) { quad_mac(3, d, x, w, acc); }
+    static void quad4_##name(const int8_t *x, const int8_t *w, uint32_t *acc)                                         \
+    {                                                                                                                  \
+        ariel_rv32_quad4_##name(x, w, acc);                                                                            \
+    }                                                                                                                  \
+    static void quad3_##name(const int8_t *x, const int8_t *w, uint32_t *acc) { quad_mac(3, xs, ws, n, x, w, acc); }
 #else
-#define QUAD_DEFINE(d)                                                                                                 \
-    static void quad4_##d(const int8_t *x, const int8_t *w, uint32_t *acc) { quad_mac(4, d, x, w, acc); }            \
-    static void quad3_##d(const int8_t *x, const int8_t *w, uint32_t *acc) { quad_mac(3, d, x, w, acc); }
+#define QUAD_DEFINE(name, filter, stride, in_c, xs, ws, n, tail)                                                       \
+    static void quad4_##name(const int8_t *x, const int8_t *w, uint32_t *acc) { quad_mac(4, xs, ws, n, x, w, acc); }  \
+    static void quad3_##name(const int8_t *x, const int8_t *w, uint32_t *acc) { quad_mac(3, xs, ws, n, x, w, acc); }
 #endif
-QUAD_DEPTHS(QUAD_DEFINE)
+QUAD_SHAPES(QUAD_DEFINE)
 #undef QUAD_DEFINE
 
-/* the 4- and 3-pixel loops for depth in_c, or 0 */
-static void quad_pick(int32_t in_c, quad_fn *four, quad_fn *three)
+/* the 4- and 3-pixel loops of this convolution's shape (square filter, dilation_w 1), or 0 */
+static void quad_pick(const ariel_conv_geometry *g, quad_fn *four, quad_fn *three)
 {
-#define QUAD_CASE(d)                                                                                                   \
-    case d:                                                                                                            \
-        *four = quad4_##d;                                                                                             \
-        *three = quad3_##d;                                                                                            \
+    *four = *three = 0;
+    if (g->filter_h != g->filter_w) {
         return;
-    switch (in_c) {
-        QUAD_DEPTHS(QUAD_CASE)
-    default:
-        *four = *three = 0;
     }
+#define QUAD_CASE(name, filter_, stride_, depth_, xs, ws, n, tail)                                                     \
+    if (g->filter_w == filter_ && g->stride_w == stride_ && g->in_c == depth_) {                                       \
+        *four = quad4_##name;                                                                                          \
+        *three = quad3_##name;                                                                                         \
+        return;                                                                                                        \
+    }
+    QUAD_SHAPES(QUAD_CASE)
 #undef QUAD_CASE
 }
 
-/* P (3 or 4) pixels x output channels oc .. oc + 3 of a 1x1 stride-1 convolution; acc[4p + j]:
- * pixel p, channel oc + j */
-static void quad_block(int P, quad_fn mac, const conv_shape *s, const int8_t *x, int8_t *out, int32_t oc,
-                       const rq_channel *q)
+/* quad_block for a 1x1 filter (never padded): one call of the loop, the accumulators start at the biases */
+static NOINLINE void quad_block_1x1(int P, quad_fn mac, const conv_shape *s, const int8_t *x, int8_t *out, int32_t oc,
+                           const rq_channel *q)
 {
     const int32_t out_c = s->g->out_c;
     const uint32_t b0 = (uint32_t)q[0].bias, b1 = (uint32_t)q[1].bias, b2 = (uint32_t)q[2].bias,
@@ -364,6 +390,46 @@ static void quad_block(int P, quad_fn mac, const conv_shape *s, const int8_t *x,
     uint32_t acc[16] = {b0, b1, b2, b3, b0, b1, b2, b3, b0, b1, b2, b3, b0, b1, b2, b3};
     int32_t j;
     mac(x, s->weights + oc * s->window, acc);
+    out += oc;
+    for (j = 0; j < 4; j++) {
+        if (P > 3) {
+            store_channel(4, s, &q[j], acc[j], acc[4 + j], acc[8 + j], acc[12 + j], out + j, out_c);
+        } else {
+            store_channel(3, s, &q[j], acc[j], acc[4 + j], acc[8 + j], 0, out + j, out_c);
+        }
+    }
+}
+
+/* P (3 or 4) pixels x output channels oc .. oc + 3: x = the first inside tap of pixel 0, all pixels
+ * with the inside filter rows t->ky_lo .. t->ky_hi - 1 (and every column); acc[4p + j]: pixel p,
+ * channel oc + j */
+static void quad_block(int P, quad_fn mac, const conv_shape *s, const int8_t *x, const conv_taps *t, int8_t *out,
+                       int32_t oc, const rq_channel *q)
+{
+    const int32_t out_c = s->g->out_c;
+    const int8_t *w = s->weights + oc * s->window;
+    uint32_t b[4], acc[16];
+    int32_t j, ky;
+    if (s->g->filter_h == 1 && s->g->filter_w == 1) {
+        quad_block_1x1(P, mac, s, x, out, oc, q);
+        return;
+    }
+    for (j = 0; j < 4; j++) {
+        b[j] = (uint32_t)q[j].bias;
+        if (t->padded) {
+            b[j] += (uint32_t)(s->z * outside_weight_sum(s, w + j * s->window, t));
+        }
+    }
+    for (j = 0; j < 16; j += 4) {
+        acc[j] = b[0];
+        acc[j + 1] = b[1];
+        acc[j + 2] = b[2];
+        acc[j + 3] = b[3];
+    }
+    w += t->ky_lo * s->span;
+    for (ky = t->ky_lo; ky < t->ky_hi; ky++, x += s->row_step, w += s->span) {
+        mac(x, w, acc);
+    }
     out += oc;
     for (j = 0; j < 4; j++) {
         if (P > 3) {
@@ -412,11 +478,11 @@ static void conv_s8_rv32(const ariel_conv_params *p, const int8_t *input, const 
     s.zp = p->output_zero_point;
     s.lo = p->act_min;
     s.hi = p->act_max;
-    /* 1x1, stride 1 (no padding: every pixel inside) with a depth that has a 4-channel loop */
+    /* a shape with a 4-channel loop (QUAD_SHAPES) */
     quad_fn quad4, quad3;
     int quad;
-    quad_pick(in_c, &quad4, &quad3);
-    quad = g->filter_h == 1 && g->filter_w == 1 && g->stride_w == 1 && quad4 != 0;
+    quad_pick(g, &quad4, &quad3);
+    quad = quad4 != 0;
     ox_hi = ox_hi > g->out_w ? g->out_w : ox_hi;
     ox_hi = ox_hi < ox_lo ? ox_lo : ox_hi;
     for (item = begin; item < end; item++) {
@@ -445,7 +511,7 @@ static void conv_s8_rv32(const ariel_conv_params *p, const int8_t *input, const 
                     for (; ox + 4 <= ox_hi && !(quad && ox_hi - ox == 6); ox += 4, x += 4 * x_step) {
                         for (oc = c_begin; oc < c_end;) {
                             if (quad && oc + 4 <= c_end) {
-                                quad_block(4, quad4, &s, x, out + ox * g->out_c, oc, q + oc - c_begin);
+                                quad_block(4, quad4, &s, x, &rows, out + ox * g->out_c, oc, q + oc - c_begin);
                                 oc += 4;
                             } else {
                                 conv_block(4, &s, x, x_step, &rows, out + ox * g->out_c, oc, oc + 1 < c_end,
@@ -456,7 +522,7 @@ static void conv_s8_rv32(const ariel_conv_params *p, const int8_t *input, const 
                     }
                     if (quad && ox_hi - ox == 6) {
                         for (oc = c_begin; oc + 4 <= c_end; oc += 4) {
-                            quad_block(3, quad3, &s, x, out + ox * g->out_c, oc, q + oc - c_begin);
+                            quad_block(3, quad3, &s, x, &rows, out + ox * g->out_c, oc, q + oc - c_begin);
                         }
                         for (; oc < c_end; oc += 2) {
                             conv_block(3, &s, x, x_step, &rows, out + ox * g->out_c, oc, oc + 1 < c_end,
@@ -469,7 +535,7 @@ static void conv_s8_rv32(const ariel_conv_params *p, const int8_t *input, const 
                         int8_t *o = out + ox * g->out_c;
                         const int pair = oc + 1 < c_end;
                         if (ox_hi - ox == 3 && quad && oc + 4 <= c_end) {
-                            quad_block(3, quad3, &s, x, o, oc, q + oc - c_begin);
+                            quad_block(3, quad3, &s, x, &rows, o, oc, q + oc - c_begin);
                             oc += 4;
                             continue;
                         }
@@ -514,21 +580,24 @@ void ariel_conv_s8(const void *params, void *const *buffers, int32_t begin, int3
 }
 
 /* ---- DEPTHWISE_CONV_2D 3x3, depth multiplier 1 -----------------------------------------------------
- * Per work item (output row x channel block) and channel: the channel's 9 packed weights in
- * registers while the output row is swept column by column, raw sums into acc_row, then one
- * requantisation loop with the channel's constants in registers (two small functions: together
- * they would not fit the registers). A padded filter row (top or bottom border) gets weights 0 and
- * its constant z * (w0 + w1 + w2) goes into the bias, so every row pointer reads a real input row;
- * padded columns (left and right border) read z in all three rows. */
-#define DW_MAX_ROW 128 /* output columns per pass (rows wider than this are done in parts) */
+ * Per channel block, channel and run of output rows: the channel's 9 packed weights in registers
+ * while each output row is swept column by column (raw sums into acc), then one requantisation
+ * loop over the run with the channel's constants in registers (two small functions: together they
+ * would not fit the registers). The work items of a call are grouped by channel block, so a
+ * channel's setup serves every row of the call that the block owns (narrow late layers: 6 columns
+ * per row). A padded filter row (top or bottom border) reads one zero-point byte with a column step
+ * of 0; padded columns (left and right border) read z in all three rows. */
+#define DW_ACC 128 /* raw sums per pass: rows x columns (the stack holds them: 4 KiB per core) */
+#define DW_ROWS 16 /* rows per pass at most */
 
 typedef struct {
-    const int8_t *r0, *r1, *r2; /* the three input rows at column 0 of the channel (a padded row: any real row) */
-    int32_t step;               /* bytes between input columns: in_c */
-    int32_t in_w, pad_left, stride;
-    int32_t z;
-    int padded_rows; /* bit r: filter row r lies outside the input */
-} dw_rows;
+    const int8_t *r[3]; /* the filter rows' input rows at column 0 (a padded row: the zero-point byte) */
+    int32_t step[3];    /* bytes between input columns: in_c, or 0 for a padded row */
+} dw_row;
+
+typedef struct {
+    int32_t in_w, pad_left, stride, z;
+} dw_geometry;
 
 /* partial sums of one input column (rows t, m, b) for its three filter columns */
 #define DW_COLUMN(t, m, b, s0, s1, s2)                                                                                 \
@@ -538,131 +607,129 @@ typedef struct {
         s2 = (t) * w2 + (m) * w5 + (b) * w8;                                                                           \
     } while (0)
 
-/* acc_row[i] = window sum of output column ox_begin + i (i < n) for the channel whose packed weights
- * are w and whose rows are r->r0 + c ...; returns the padded rows' constant (to add to the bias).
- * Overflow: |sum| <= 9 * 2^14. */
-static NOINLINE int32_t dw3x3_row(const dw_rows *r, int32_t c, const int8_t *w, int32_t ox_begin, int32_t n, int32_t *acc_row)
+/* acc[i * n + j] = window sum of output column ox_begin + j of row rows[i] (i < rows_n, j < n) for
+ * channel c (packed weights w). Overflow: |sum| <= 9 * 2^14. */
+static NOINLINE void dw3x3_rows(const dw_geometry *geo, const dw_row *rows, int32_t rows_n, int32_t c,
+                                const int8_t *w, int32_t ox_begin, int32_t n, int32_t *acc)
 {
-    int32_t w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3], w4 = w[4], w5 = w[5], w6 = w[6], w7 = w[7], w8 = w[8];
-    const int32_t step = r->step, in_w = r->in_w, z = r->z;
-    const int8_t *a = r->r0 + c, *b = r->r1 + c, *d = r->r2 + c;
-    int32_t *const acc_end = acc_row + n;
-    int32_t row_constant = 0, zsum0, zsum1, zsum2, s0, s1, s2;
-    if (r->padded_rows) {
-        if (r->padded_rows & 1) { row_constant += z * (w0 + w1 + w2); w0 = w1 = w2 = 0; }
-        if (r->padded_rows & 2) { row_constant += z * (w3 + w4 + w5); w3 = w4 = w5 = 0; }
-        if (r->padded_rows & 4) { row_constant += z * (w6 + w7 + w8); w6 = w7 = w8 = 0; }
-    }
-    zsum0 = z * (w0 + w3 + w6);
-    zsum1 = z * (w1 + w4 + w7);
-    zsum2 = z * (w2 + w5 + w8);
-    if (r->stride == 1) {
-        /* column j feeds output j - j0 as its left tap, j - j0 - 1 as its middle, j - j0 - 2 as its right */
-        int32_t j = ox_begin - r->pad_left; /* first column of the first output */
-        const int32_t j_stop = j + n + 2;  /* one past the last column read */
-        const int32_t j_in = j_stop < in_w ? j_stop : in_w;
-        int32_t pend1, pend0; /* outputs waiting for their right tap, and for their middle and right taps */
-        if (j >= 0 && j < in_w) {
-            DW_COLUMN(a[j * step], b[j * step], d[j * step], s0, s1, s2);
-        } else {
-            s0 = zsum0;
-        }
-        pend1 = s0;
-        j++;
-        if (j >= 0 && j < in_w) {
-            DW_COLUMN(a[j * step], b[j * step], d[j * step], s0, s1, s2);
-        } else {
-            s0 = zsum0;
-            s1 = zsum1;
-        }
-        pend1 += s1;
-        pend0 = s0;
-        j++;
-        for (; j < 0 && acc_row != acc_end; j++) { /* a left padding wider than one column */
-            *acc_row++ = pend1 + zsum2;
-            pend1 = pend0 + zsum1;
-            pend0 = zsum0;
-        }
-        if (j < j_in) {
-            /* inside columns: 3 loads and 9 MACs per output */
-            int32_t *const inside_end = acc_row + (j_in - j);
-            a += j * step; b += j * step; d += j * step;
-            while (acc_row != inside_end) {
-                const int32_t xt = *a, xm = *b, xb = *d;
-                a += step; b += step; d += step;
-                DW_COLUMN(xt, xm, xb, s0, s1, s2);
-                *acc_row++ = pend1 + s2;
-                pend1 = pend0 + s1;
-                pend0 = s0;
+    const int32_t w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3], w4 = w[4], w5 = w[5], w6 = w[6], w7 = w[7], w8 = w[8];
+    const int32_t in_w = geo->in_w, z = geo->z;
+    const int32_t zsum0 = z * (w0 + w3 + w6), zsum1 = z * (w1 + w4 + w7), zsum2 = z * (w2 + w5 + w8);
+    const dw_row *const rows_end = rows + rows_n;
+    for (; rows != rows_end; rows++) {
+        const int32_t sa = rows->step[0], sb = rows->step[1], sd = rows->step[2];
+        const int8_t *a = rows->r[0] + (sa ? c : 0), *b = rows->r[1] + (sb ? c : 0), *d = rows->r[2] + (sd ? c : 0);
+        int32_t *const acc_end = acc + n;
+        int32_t s0, s1, s2;
+        if (geo->stride == 1) {
+            /* column j feeds output j - j0 as its left tap, j - j0 - 1 as its middle, j - j0 - 2 as its right */
+            int32_t j = ox_begin - geo->pad_left; /* first column of the first output */
+            const int32_t j_stop = j + n + 2;    /* one past the last column read */
+            const int32_t j_in = j_stop < in_w ? j_stop : in_w;
+            int32_t pend1, pend0; /* outputs waiting for their right tap, and for their middle and right taps */
+            if (j >= 0 && j < in_w) {
+                DW_COLUMN(a[j * sa], b[j * sb], d[j * sd], s0, s1, s2);
+            } else {
+                s0 = zsum0;
             }
-        }
-        while (acc_row != acc_end) { /* padded columns on the right */
-            *acc_row++ = pend1 + zsum2;
-            pend1 = pend0 + zsum1;
-            pend0 = zsum0;
-        }
-    } else {
-        /* stride 2: output i reads columns e, e + 1, e + 2 (e = 2i - pad_left); e + 2 is the next output's e */
-        int32_t e = 2 * ox_begin - r->pad_left;
-        int32_t carry; /* the left tap's partial sum of the current output */
-        if (e >= 0 && e < in_w) {
-            DW_COLUMN(a[e * step], b[e * step], d[e * step], s0, s1, s2);
-            carry = s0;
+            pend1 = s0;
+            j++;
+            if (j >= 0 && j < in_w) {
+                DW_COLUMN(a[j * sa], b[j * sb], d[j * sd], s0, s1, s2);
+            } else {
+                s0 = zsum0;
+                s1 = zsum1;
+            }
+            pend1 += s1;
+            pend0 = s0;
+            j++;
+            for (; j < 0 && acc != acc_end; j++) { /* a left padding wider than one column */
+                *acc++ = pend1 + zsum2;
+                pend1 = pend0 + zsum1;
+                pend0 = zsum0;
+            }
+            if (j < j_in) {
+                /* inside columns: 3 loads and 9 MACs per output */
+                int32_t *const inside_end = acc + (j_in - j);
+                a += j * sa; b += j * sb; d += j * sd;
+                while (acc != inside_end) {
+                    const int32_t xt = *a, xm = *b, xb = *d;
+                    a += sa; b += sb; d += sd;
+                    DW_COLUMN(xt, xm, xb, s0, s1, s2);
+                    *acc++ = pend1 + s2;
+                    pend1 = pend0 + s1;
+                    pend0 = s0;
+                }
+            }
+            while (acc != acc_end) { /* padded columns on the right */
+                *acc++ = pend1 + zsum2;
+                pend1 = pend0 + zsum1;
+                pend0 = zsum0;
+            }
         } else {
-            carry = zsum0;
-        }
-        /* outputs whose columns e + 1 and e + 2 are inside */
-        if (e + 1 >= 0) {
-            const int32_t inside = (in_w - 1 - e) / 2; /* e + 2i + 2 <= in_w - 1 */
-            int32_t *const inside_end = acc_row + (inside < n ? (inside > 0 ? inside : 0) : n);
-            const int32_t step2 = 2 * step;
-            const int8_t *a1 = a + (e + 1) * step, *b1 = b + (e + 1) * step, *d1 = d + (e + 1) * step;
-            while (acc_row != inside_end) {
-                const int32_t mt = a1[0], mm = b1[0], mb = d1[0];
-                const int32_t rt = a1[step], rm = b1[step], rb = d1[step];
-                a1 += step2; b1 += step2; d1 += step2;
-                *acc_row++ = carry + mt * w1 + mm * w4 + mb * w7 + rt * w2 + rm * w5 + rb * w8;
-                carry = rt * w0 + rm * w3 + rb * w6;
+            /* stride 2: output i reads columns e, e + 1, e + 2 (e = 2i - pad_left); e + 2 is the next output's e */
+            int32_t e = 2 * ox_begin - geo->pad_left;
+            int32_t carry; /* the left tap's partial sum of the current output */
+            if (e >= 0 && e < in_w) {
+                DW_COLUMN(a[e * sa], b[e * sb], d[e * sd], s0, s1, s2);
+                carry = s0;
+            } else {
+                carry = zsum0;
+            }
+            if (e + 1 >= 0) { /* outputs whose columns e + 1 and e + 2 are inside */
+                const int32_t inside = (in_w - 1 - e) / 2; /* e + 2i + 2 <= in_w - 1 */
+                int32_t *const inside_end = acc + (inside < n ? (inside > 0 ? inside : 0) : n);
+                const int8_t *a1 = a + (e + 1) * sa, *b1 = b + (e + 1) * sb, *d1 = d + (e + 1) * sd;
+                while (acc != inside_end) {
+                    const int32_t mt = a1[0], mm = b1[0], mb = d1[0];
+                    const int32_t rt = a1[sa], rm = b1[sb], rb = d1[sd];
+                    a1 += 2 * sa; b1 += 2 * sb; d1 += 2 * sd;
+                    *acc++ = carry + mt * w1 + mm * w4 + mb * w7 + rt * w2 + rm * w5 + rb * w8;
+                    carry = rt * w0 + rm * w3 + rb * w6;
+                    e += 2;
+                }
+            }
+            while (acc != acc_end) { /* border columns (either side), one at a time */
+                int32_t sum = carry;
+                if (e + 1 >= 0 && e + 1 < in_w) {
+                    sum += a[(e + 1) * sa] * w1 + b[(e + 1) * sb] * w4 + d[(e + 1) * sd] * w7;
+                } else {
+                    sum += zsum1;
+                }
+                if (e + 2 >= 0 && e + 2 < in_w) {
+                    DW_COLUMN(a[(e + 2) * sa], b[(e + 2) * sb], d[(e + 2) * sd], s0, s1, s2);
+                } else {
+                    s0 = zsum0;
+                    s2 = zsum2;
+                }
+                *acc++ = sum + s2;
+                carry = s0;
                 e += 2;
             }
         }
-        while (acc_row != acc_end) { /* border columns (either side), one at a time */
-            int32_t sum = carry;
-            if (e + 1 >= 0 && e + 1 < in_w) {
-                sum += a[(e + 1) * step] * w1 + b[(e + 1) * step] * w4 + d[(e + 1) * step] * w7;
-            } else {
-                sum += zsum1;
-            }
-            if (e + 2 >= 0 && e + 2 < in_w) {
-                DW_COLUMN(a[(e + 2) * step], b[(e + 2) * step], d[(e + 2) * step], s0, s1, s2);
-            } else {
-                s0 = zsum0;
-                s2 = zsum2;
-            }
-            *acc_row++ = sum + s2;
-            carry = s0;
-            e += 2;
-        }
     }
-    return row_constant;
 }
 
-/* requantise n raw sums of one channel (bias: the channel's bias plus its padded rows' constant)
- * into out, out + out_c, ... */
-static NOINLINE void dw_requant_row(const int32_t *acc_row, int32_t n, const rq_channel *q, uint32_t bias, const conv_shape *s,
-                           int8_t *out, int32_t out_c)
+/* requantise rows_n x n raw sums of one channel into out (rows row_stride bytes apart, columns
+ * out_c apart) */
+static NOINLINE void dw_requant_rows(const int32_t *acc, int32_t rows_n, int32_t n, const rq_channel *q,
+                                     const conv_shape *s, int8_t *out, int32_t out_c, int32_t row_stride)
 {
     const rq_channel c = *q;
     const int32_t zp = s->zp, lo = s->lo, hi = s->hi;
-    const int32_t *const end = acc_row + n;
-    if (c.fast) {
-        for (; acc_row != end; acc_row++, out += out_c) {
-            *out = clamp_output(rq_fast_apply((uint32_t)*acc_row + bias, &c), 0, lo, hi);
+    const uint32_t bias = (uint32_t)c.bias;
+    for (; rows_n > 0; rows_n--, out += row_stride) {
+        const int32_t *const end = acc + n;
+        int8_t *o = out;
+        if (c.fast) {
+            for (; acc != end; acc++, o += out_c) {
+                *o = clamp_output(rq_fast_apply((uint32_t)*acc + bias, &c), 0, lo, hi);
+            }
+        } else {
+            for (; acc != end; acc++, o += out_c) {
+                *o = clamp_output(rq_channel_apply((uint32_t)*acc + bias, &c), zp, lo, hi);
+            }
         }
-        return;
-    }
-    for (; acc_row != end; acc_row++, out += out_c) {
-        *out = clamp_output(rq_channel_apply((uint32_t)*acc_row + bias, &c), zp, lo, hi);
     }
 }
 
@@ -671,66 +738,65 @@ static void depthwise3x3_s8_rv32(const ariel_conv_params *p, const int8_t *input
 {
     const ariel_conv_geometry *g = &p->g;
     const int32_t row_bytes = g->in_w * g->in_c;
+    const int32_t blocks = (g->out_c + g->channel_block - 1) / g->channel_block;
+    /* columns per pass, and rows per pass (DW_ACC raw sums) */
+    const int32_t cols = g->out_w < DW_ACC ? g->out_w : DW_ACC;
+    const int32_t rows_per_pass = DW_ACC / cols < DW_ROWS ? DW_ACC / cols : DW_ROWS;
+    const int8_t zero_point = (int8_t)p->input_zero_point;
     conv_shape s;
-    dw_rows rows;
+    dw_geometry geo;
+    dw_row rows[DW_ROWS];
     rq_channel q[ARIEL_CONV_MAX_CHANNEL_BLOCK];
-    int32_t acc_row[DW_MAX_ROW];
-    int32_t item;
+    int32_t acc[DW_ACC];
+    int32_t block;
     s.g = g;
     s.zp = p->output_zero_point;
     s.lo = p->act_min;
     s.hi = p->act_max;
-    rows.step = g->in_c;
-    rows.in_w = g->in_w;
-    rows.pad_left = g->pad_left;
-    rows.stride = g->stride_w;
-    rows.z = p->input_zero_point;
-    for (item = begin; item < end; item++) {
-        int32_t row, c_begin, c_end, c;
-        ariel_conv_place(g, item, &row, &c_begin, &c_end);
-        if (!rq_prepare(p, c_begin, c_end - c_begin, 9, q)) {
-            depthwise_dm1_s8(p, input, output, item, item + 1);
+    geo.in_w = g->in_w;
+    geo.pad_left = g->pad_left;
+    geo.stride = g->stride_w;
+    geo.z = p->input_zero_point;
+    /* work item = row * blocks + block: by block, the rows of [begin, end) that it owns */
+    for (block = 0; block < blocks; block++) {
+        const int32_t c_begin = block * g->channel_block;
+        const int32_t c_end = c_begin + g->channel_block < g->out_c ? c_begin + g->channel_block : g->out_c;
+        const int32_t first_row = begin <= block ? 0 : (begin - block + blocks - 1) / blocks;
+        const int32_t stop_row = end <= block ? 0 : (end - 1 - block) / blocks + 1;
+        int32_t row;
+        if (first_row >= stop_row) {
             continue;
         }
-        {
-            const int32_t batch = row / g->out_h;
-            const int32_t oy = row - batch * g->out_h;
-            const int32_t iy0 = oy * g->stride_h - g->pad_top;
-            const int8_t *image = input + batch * g->in_h * row_bytes;
-            const int8_t *row_at[3];
-            int32_t first_valid = -1, r;
-            rows.padded_rows = 0;
-            for (r = 0; r < 3; r++) {
-                const int32_t iy = iy0 + r * g->dilation_h;
-                if (iy >= 0 && iy < g->in_h) {
-                    row_at[r] = image + iy * row_bytes;
-                    first_valid = first_valid < 0 ? r : first_valid;
-                } else {
-                    rows.padded_rows |= 1 << r;
-                }
+        if (!rq_prepare(p, c_begin, c_end - c_begin, 9, q)) {
+            for (row = first_row; row < stop_row; row++) {
+                depthwise_dm1_s8(p, input, output, row * blocks + block, row * blocks + block + 1);
             }
-            for (r = 0; r < 3; r++) {
-                if (rows.padded_rows & (1 << r)) {
-                    row_at[r] = first_valid >= 0 ? row_at[first_valid] : image; /* read, then multiplied by 0 */
+            continue;
+        }
+        for (row = first_row; row < stop_row; row += rows_per_pass) {
+            const int32_t rows_n = stop_row - row < rows_per_pass ? stop_row - row : rows_per_pass;
+            int32_t i, c, ox;
+            for (i = 0; i < rows_n; i++) {
+                const int32_t out_row = row + i;
+                const int32_t batch = out_row / g->out_h;
+                const int32_t iy0 = (out_row - batch * g->out_h) * g->stride_h - g->pad_top;
+                const int8_t *image = input + batch * g->in_h * row_bytes;
+                int32_t r;
+                for (r = 0; r < 3; r++) {
+                    const int32_t iy = iy0 + r * g->dilation_h;
+                    const int inside = iy >= 0 && iy < g->in_h;
+                    rows[i].r[r] = inside ? image + iy * row_bytes : &zero_point;
+                    rows[i].step[r] = inside ? g->in_c : 0;
                 }
-            }
-            rows.r0 = row_at[0];
-            rows.r1 = row_at[1];
-            rows.r2 = row_at[2];
-            if (first_valid < 0) {
-                rows.in_w = 0; /* no filter row inside: every column reads z (weights of padded rows zeroed) */
             }
             for (c = c_begin; c < c_end; c++) {
-                const int8_t *w = p->packed_weights + c * 9;
-                int32_t ox;
-                for (ox = 0; ox < g->out_w; ox += DW_MAX_ROW) {
-                    const int32_t n = g->out_w - ox < DW_MAX_ROW ? g->out_w - ox : DW_MAX_ROW;
-                    const int32_t constant = dw3x3_row(&rows, c, w, ox, n, acc_row);
-                    dw_requant_row(acc_row, n, &q[c - c_begin], (uint32_t)q[c - c_begin].bias + (uint32_t)constant, &s,
-                                   output + (row * g->out_w + ox) * g->out_c + c, g->out_c);
+                for (ox = 0; ox < g->out_w; ox += cols) {
+                    const int32_t n = g->out_w - ox < cols ? g->out_w - ox : cols;
+                    dw3x3_rows(&geo, rows, rows_n, c, p->packed_weights + c * 9, ox, n, acc);
+                    dw_requant_rows(acc, rows_n, n, &q[c - c_begin], &s, output + (row * g->out_w + ox) * g->out_c + c,
+                                    g->out_c, g->out_w * g->out_c);
                 }
             }
-            rows.in_w = g->in_w;
         }
     }
 }

@@ -410,10 +410,6 @@ static void quad_block(int P, quad_fn mac, const conv_shape *s, const int8_t *x,
     const int8_t *w = s->weights + oc * s->window;
     uint32_t b[4], acc[16];
     int32_t j, ky;
-    if (s->g->filter_h == 1 && s->g->filter_w == 1) {
-        quad_block_1x1(P, mac, s, x, out, oc, q);
-        return;
-    }
     for (j = 0; j < 4; j++) {
         b[j] = (uint32_t)q[j].bias;
         if (t->padded) {
@@ -481,6 +477,7 @@ static void conv_s8_rv32(const ariel_conv_params *p, const int8_t *input, const 
     /* a shape with a 4-channel loop (QUAD_SHAPES) */
     quad_fn quad4, quad3;
     int quad;
+    const int one_by_one = g->filter_h == 1 && g->filter_w == 1; /* never padded */
     quad_pick(g, &quad4, &quad3);
     quad = quad4 != 0;
     ox_hi = ox_hi > g->out_w ? g->out_w : ox_hi;
@@ -511,7 +508,11 @@ static void conv_s8_rv32(const ariel_conv_params *p, const int8_t *input, const 
                     for (; ox + 4 <= ox_hi && !(quad && ox_hi - ox == 6); ox += 4, x += 4 * x_step) {
                         for (oc = c_begin; oc < c_end;) {
                             if (quad && oc + 4 <= c_end) {
-                                quad_block(4, quad4, &s, x, &rows, out + ox * g->out_c, oc, q + oc - c_begin);
+                                if (one_by_one) {
+                                    quad_block_1x1(4, quad4, &s, x, out + ox * g->out_c, oc, q + oc - c_begin);
+                                } else {
+                                    quad_block(4, quad4, &s, x, &rows, out + ox * g->out_c, oc, q + oc - c_begin);
+                                }
                                 oc += 4;
                             } else {
                                 conv_block(4, &s, x, x_step, &rows, out + ox * g->out_c, oc, oc + 1 < c_end,
@@ -522,7 +523,11 @@ static void conv_s8_rv32(const ariel_conv_params *p, const int8_t *input, const 
                     }
                     if (quad && ox_hi - ox == 6) {
                         for (oc = c_begin; oc + 4 <= c_end; oc += 4) {
-                            quad_block(3, quad3, &s, x, &rows, out + ox * g->out_c, oc, q + oc - c_begin);
+                            if (one_by_one) {
+                                quad_block_1x1(3, quad3, &s, x, out + ox * g->out_c, oc, q + oc - c_begin);
+                            } else {
+                                quad_block(3, quad3, &s, x, &rows, out + ox * g->out_c, oc, q + oc - c_begin);
+                            }
                         }
                         for (; oc < c_end; oc += 2) {
                             conv_block(3, &s, x, x_step, &rows, out + ox * g->out_c, oc, oc + 1 < c_end,
@@ -535,7 +540,11 @@ static void conv_s8_rv32(const ariel_conv_params *p, const int8_t *input, const 
                         int8_t *o = out + ox * g->out_c;
                         const int pair = oc + 1 < c_end;
                         if (ox_hi - ox == 3 && quad && oc + 4 <= c_end) {
-                            quad_block(3, quad3, &s, x, &rows, o, oc, q + oc - c_begin);
+                            if (one_by_one) {
+                                quad_block_1x1(3, quad3, &s, x, o, oc, q + oc - c_begin);
+                            } else {
+                                quad_block(3, quad3, &s, x, &rows, o, oc, q + oc - c_begin);
+                            }
                             oc += 4;
                             continue;
                         }

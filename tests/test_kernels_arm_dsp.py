@@ -115,9 +115,13 @@ DEPTHWISE_SHAPES = [
     (4, (1, 7, 7, 5, 0), (3, 3), (1, 2), 0, {"dilation": (2, 2)}),         # dilated 3x3
     (5, (1, 6, 8, 9, 0), (5, 3), (1, 1), 0, {}),                           # other windows
     (6, (1, 5, 5, 6, 0), (3, 3), (1, 1), 0, {"multiplier": 2}),            # depth multiplier 2: portable loop
+    (13, (1, 5, 5, 6, 0), (2, 2), (1, 1), 0, {}),                          # 2x2: four channels per word
     (7, (1, 4, 4, 3, 0), (3, 3), (2, 2), 0, {}),                           # 3 channels, tiny
     (8, (1, 2, 1, 5, 0), (3, 3), (1, 1), 0, {}),                           # narrower than the window: edges only
     (9, (2, 3, 2, 17, 0), (3, 3), (2, 2), 0, {}),                          # padded rows and columns, 2 blocks
+    (10, (1, 4, 20, 9, 0), (3, 3), (1, 1), 0, {}),                         # rows >= 16 wide: the channel sweep
+    (11, (2, 5, 33, 19, 0), (3, 3), (2, 2), 1, {}),                        # the sweep, stride 2, VALID, 2 blocks
+    (12, (1, 3, 40, 4, 0), (3, 3), (1, 1), 0, {"big_scale": True}),        # the sweep, ariel_rq path
 ]
 
 

@@ -259,61 +259,191 @@ static inline int32_t requant_high(int32_t acc, int32_t multiplier, int32_t roun
     return hi >> shift;
 }
 
-/* a channel whose right shift is 0 or 1: ariel_rq for both pixels (out of line: rare) */
-static NOINLINE void requant_rare_2(const ariel_conv_params *p, int32_t a0, int32_t a1, const int32_t *rq,
-                                    int8_t *out0, int8_t *out1)
-{
-    const int32_t zp = p->output_zero_point, lo = p->act_min, hi = p->act_max;
-    int32_t v0 = ariel_rq(a0, rq) + zp, v1 = ariel_rq(a1, rq) + zp;
-    v0 = v0 < lo ? lo : v0 > hi ? hi : v0;
-    v1 = v1 < lo ? lo : v1 > hi ? hi : v1;
-    *out0 = (int8_t)v0;
-    *out1 = (int8_t)v1;
-}
+/* The requantisation of one output channel, prepared once per work item: the output zero point zp
+ * rides in the rounding term, round = 2^(right - 2) + zp 2^(right - 1) (adding a multiple of 2^shift
+ * before the arithmetic shift adds zp after it), so an output is requant_high(sum + bias, ...)
+ * clamped. No overflow: the high word is below 2^30 in magnitude and |round| < 2^30 for right <= 23
+ * (|zp| <= 128); right shifts of 0, 1 or above 23 take ariel_rq (shift = -1). */
+typedef struct {
+    int32_t bias, multiplier, round, shift;
+} rq_entry;
 
-/* requantise the window sums of two pixels (sums0[k], sums1[k]: channel c + k) and store them at
- * out0[c + k], out1[c + k]; the per-op constants stay in registers in this loop of its own */
-static NOINLINE void requant_pixels_2(const ariel_conv_params *p, const int32_t *sums0, const int32_t *sums1,
-                                      int8_t *out0, int8_t *out1, int32_t c, int32_t n)
+static void prepare_rq(const ariel_conv_params *p, int32_t c, int32_t n, rq_entry *table)
 {
-    const int32_t zp = p->output_zero_point, lo = p->act_min, hi = p->act_max;
-    const int32_t *bias = p->bias + c;
-    const int32_t *rq = p->rq + c * ARIEL_RQ_WORDS;
+    const int32_t zp = p->output_zero_point;
     int32_t k;
-    out0 += c, out1 += c;
-    for (k = 0; k < n; k++, rq += ARIEL_RQ_WORDS) {
-        const int32_t a0 = ariel_wrapping_add(sums0[k], bias[k]), a1 = ariel_wrapping_add(sums1[k], bias[k]);
+    for (k = 0; k < n; k++) {
+        const int32_t *rq = p->rq + (c + k) * ARIEL_RQ_WORDS;
         const int32_t right = rq[2];
-        if (right >= 2) {
-            const int32_t m = rq[0], round = (int32_t)((1u << right) >> 2);
-            int32_t v0 = requant_high(a0, m, round, right - 1) + zp;
-            int32_t v1 = requant_high(a1, m, round, right - 1) + zp;
-            v0 = v0 < lo ? lo : v0;
-            v1 = v1 < lo ? lo : v1;
-            out0[k] = (int8_t)(v0 > hi ? hi : v0);
-            out1[k] = (int8_t)(v1 > hi ? hi : v1);
+        table[k].bias = p->bias[c + k];
+        if (right >= 2 && right <= 23) {
+            table[k].multiplier = rq[0];
+            table[k].round = (int32_t)(1u << (right - 2)) + zp * (int32_t)(1u << (right - 1));
+            table[k].shift = right - 1;
         } else {
-            requant_rare_2(p, a0, a1, rq, out0 + k, out1 + k);
+            table[k].multiplier = c + k; /* the channel whose record ariel_rq reads */
+            table[k].shift = -1;
         }
     }
 }
 
+/* ariel_rq (plus the zero point) out of line: rare, and inlined it would take the registers of the
+ * loops around it */
+static NOINLINE int32_t requant_rare(const ariel_conv_params *p, int32_t acc, int32_t channel)
+{
+    return ariel_rq(acc, p->rq + channel * ARIEL_RQ_WORDS) + p->output_zero_point;
+}
+
+/* one output of a channel, before the activation clamp */
+static inline int32_t requant_entry(const ariel_conv_params *p, const rq_entry *e, int32_t sum)
+{
+    const int32_t acc = ariel_wrapping_add(sum, e->bias);
+    return e->shift >= 0 ? requant_high(acc, e->multiplier, e->round, e->shift) : requant_rare(p, acc, e->multiplier);
+}
+
+/* requantise the window sums of two pixels (sums0[k], sums1[k]: the channel of table[k]) into
+ * out0[k], out1[k] */
+static NOINLINE void requant_pixels_2(const ariel_conv_params *p, const rq_entry *table, const int32_t *sums0,
+                                      const int32_t *sums1, int8_t *out0, int8_t *out1, int32_t n)
+{
+    const int32_t lo = p->act_min, hi = p->act_max;
+    int32_t k;
+    for (k = 0; k < n; k++) {
+        int32_t v0 = requant_entry(p, &table[k], sums0[k]);
+        int32_t v1 = requant_entry(p, &table[k], sums1[k]);
+        v0 = v0 < lo ? lo : v0;
+        v1 = v1 < lo ? lo : v1;
+        v0 = v0 > hi ? hi : v0;
+        v1 = v1 > hi ? hi : v1;
+        out0[k] = (int8_t)v0;
+        out1[k] = (int8_t)v1;
+    }
+}
+
+/* the same for one pixel */
+static NOINLINE void requant_pixel(const ariel_conv_params *p, const rq_entry *table, const int32_t *sums, int8_t *out,
+                                   int32_t n)
+{
+    const int32_t lo = p->act_min, hi = p->act_max;
+    int32_t k;
+    for (k = 0; k < n; k++) {
+        int32_t v = requant_entry(p, &table[k], sums[k]);
+        v = v < lo ? lo : v;
+        v = v > hi ? hi : v;
+        out[k] = (int8_t)v;
+    }
+}
+
+/* The 2 pixel x 2 channel block over whole windows, for windows of whole words (every run 4 * words
+ * bytes): `pairs` channel pairs, sums0/sums1 (pixel 0 / 1) filled two channels at a time. A naked
+ * function in assembly: the inner loop needs 14 registers (4 accumulators, input and weight
+ * pointers, the distances to pixel 1 and channel 1, 6 widened words), so everything else lives in
+ * this struct or on the stack, and the compiler has no spill code to add around it. Per 16
+ * multiply-accumulates: 5 loads (pipelined on the M4/M33: 6 cycles), 8 SXTB16, 8 SMLAD. */
+typedef struct {
+    const int8_t *x0;     /*  0: pixel 0's first run */
+    int32_t dx;           /*  4: pixel 1 - pixel 0 */
+    const int8_t *w;      /*  8: the first channel's weights */
+    int32_t dw;           /* 12: channel 1 - channel 0 (window; 0 for a lone channel) */
+    int32_t words;        /* 16: words per run, >= 1 */
+    int32_t pairs;        /* 20: channel pairs, >= 1 (counts down) */
+    int32_t *sums0;       /* 24: pixel 0's sums (advances) */
+    int32_t *sums1;       /* 28: pixel 1's sums (advances) */
+    int32_t runs;         /* 32: runs per window, >= 1 */
+    int32_t run_skip;     /* 36: input bytes from the end of a run to the next */
+} block_2x2;
+
+__attribute__((naked, noinline)) static void mac_block_2x2(block_2x2 *b)
+{
+    __asm__ volatile(
+        "push   {r4-r11, lr}\n\t"
+        "sub    sp, sp, #12\n\t"              /* [sp] run end, [sp, #4] b, [sp, #8] runs left */
+        "str    r0, [sp, #4]\n\t"
+        "ldr    r2, [r0, #8]\n\t"             /* w */
+        "1:\n\t"                              /* channel pair */
+        "ldr    r0, [sp, #4]\n\t"
+        "ldr    r1, [r0, #0]\n\t"             /* x = x0 */
+        "ldr    r3, [r0, #32]\n\t"
+        "str    r3, [sp, #8]\n\t"
+        "movs   r5, #0\n\t"
+        "movs   r6, #0\n\t"
+        "movs   r7, #0\n\t"
+        "movs   r8, #0\n\t"
+        "2:\n\t"                              /* run */
+        "ldr    r0, [sp, #4]\n\t"
+        "ldr    r3, [r0, #16]\n\t"
+        "add    r3, r1, r3, lsl #2\n\t"
+        "str    r3, [sp]\n\t"
+        "ldr    r3, [r0, #4]\n\t"             /* dx */
+        "ldr    r4, [r0, #12]\n\t"
+        "sub    r4, r4, #4\n\t"               /* dw - 4: channel 1 read after w has advanced */
+        "3:\n\t"                              /* word */
+        "ldr    r10, [r1, r3]\n\t"            /* pixel 1 */
+        "ldr    r9, [r1], #4\n\t"             /* pixel 0 */
+        "ldr    r11, [r2], #4\n\t"            /* channel 0 */
+        "ldr    r12, [sp]\n\t"
+        "cmp    r1, r12\n\t"
+        "sxtb16 r12, r9\n\t"
+        "sxtb16 r9, r9, ror #8\n\t"
+        "sxtb16 lr, r10\n\t"
+        "sxtb16 r10, r10, ror #8\n\t"
+        "sxtb16 r0, r11\n\t"
+        "sxtb16 r11, r11, ror #8\n\t"
+        "smlad  r5, r12, r0, r5\n\t"          /* pixel 0 . channel 0 */
+        "smlad  r7, lr, r0, r7\n\t"           /* pixel 1 . channel 0 */
+        "ldr    r0, [r2, r4]\n\t"             /* channel 1 */
+        "smlad  r5, r9, r11, r5\n\t"
+        "smlad  r7, r10, r11, r7\n\t"
+        "sxtb16 r11, r0\n\t"
+        "sxtb16 r0, r0, ror #8\n\t"
+        "smlad  r6, r12, r11, r6\n\t"         /* pixel 0 . channel 1 */
+        "smlad  r8, lr, r11, r8\n\t"          /* pixel 1 . channel 1 */
+        "smlad  r6, r9, r0, r6\n\t"
+        "smlad  r8, r10, r0, r8\n\t"
+        "bne    3b\n\t"
+        "ldr    r0, [sp, #4]\n\t"
+        "ldr    r3, [r0, #36]\n\t"
+        "add    r1, r1, r3\n\t"               /* next run */
+        "ldr    r3, [sp, #8]\n\t"
+        "subs   r3, r3, #1\n\t"
+        "str    r3, [sp, #8]\n\t"
+        "bne    2b\n\t"
+        "ldr    r1, [r0, #24]\n\t"
+        "stmia  r1!, {r5, r6}\n\t"
+        "str    r1, [r0, #24]\n\t"
+        "ldr    r1, [r0, #28]\n\t"
+        "stmia  r1!, {r7, r8}\n\t"
+        "str    r1, [r0, #28]\n\t"
+        "ldr    r3, [r0, #12]\n\t"
+        "add    r2, r2, r3\n\t"               /* past channel 1: the next pair */
+        "ldr    r3, [r0, #20]\n\t"
+        "subs   r3, r3, #1\n\t"
+        "str    r3, [r0, #20]\n\t"
+        "bne    1b\n\t"
+        "add    sp, sp, #12\n\t"
+        "pop    {r4-r11, pc}\n\t");
+}
+
 /* two whole pixels (their windows inside the input; x1 = x0 + dx) x the channels [c_begin, c_end):
  * window sums for all the block's channels first, then one requantisation loop */
-static NOINLINE void conv_pixel_pair(const ariel_conv_params *p, const conv_window *s, const int8_t *x0, int32_t dx,
-                                     const int8_t *weights, int8_t *out0, int8_t *out1, int32_t c_begin,
-                                     int32_t c_end)
+static NOINLINE void conv_pixel_pair(const ariel_conv_params *p, const rq_entry *table, const conv_window *s,
+                                     const int8_t *x0, int32_t dx, const int8_t *weights, int8_t *out0, int8_t *out1,
+                                     int32_t c_begin, int32_t c_end)
 {
     const int32_t words = s->words, window = s->window, n = c_end - c_begin;
     int32_t sums0[ARIEL_CONV_MAX_CHANNEL_BLOCK + 1], sums1[ARIEL_CONV_MAX_CHANNEL_BLOCK + 1];
     const int8_t *w = weights + c_begin * window;
     int32_t k;
-    if (s->runs == 1 && s->tail == 0) { /* 1x1 convolutions (in_c a multiple of 4): one run of words */
-        for (k = 0; k < n; k += 2, w += 2 * window) {
-            const int8_t *x = x0, *wk = w;
-            int32_t acc[4] = {0, 0, 0, 0};
-            mac_2x2_words(&x, &wk, dx, k + 1 < n ? window : 0, words, acc); /* a lone channel twice */
-            sums0[k] = acc[0], sums0[k + 1] = acc[1], sums1[k] = acc[2], sums1[k + 1] = acc[3];
+    if (s->tail == 0 && words > 0) { /* whole words: the assembly block */
+        block_2x2 b;
+        b.x0 = x0, b.dx = dx, b.w = w, b.dw = window, b.words = words, b.pairs = n >> 1;
+        b.sums0 = sums0, b.sums1 = sums1, b.runs = s->runs, b.run_skip = s->run_skip;
+        if (b.pairs > 0) {
+            mac_block_2x2(&b);
+        }
+        if (n & 1) { /* a lone channel, paired with itself */
+            b.w = w + (n - 1) * window, b.dw = 0, b.pairs = 1;
+            mac_block_2x2(&b);
         }
     } else {
         const int32_t tail = s->tail, runs = s->runs, run_skip = s->run_skip;
@@ -336,7 +466,7 @@ static NOINLINE void conv_pixel_pair(const ariel_conv_params *p, const conv_wind
             sums0[k] = acc[0], sums0[k + 1] = acc[1], sums1[k] = acc[2], sums1[k + 1] = acc[3];
         }
     }
-    requant_pixels_2(p, sums0, sums1, out0, out1, c_begin, n);
+    requant_pixels_2(p, table, sums0, sums1, out0 + c_begin, out1 + c_begin, n);
 }
 
 /* one whole pixel x the channels [c_begin, c_end): four at a time, then pairs (the pixel paired with
@@ -420,6 +550,7 @@ static void conv_runs_s8(const ariel_conv_params *p, const int8_t *input, const 
     const int32_t x_step = g->stride_w * in_c;
     const int32_t last_dy = (g->filter_h - 1) * g->dilation_h, last_dx = g->filter_w - 1;
     conv_window s;
+    rq_entry table[ARIEL_CONV_MAX_CHANNEL_BLOCK];
     int32_t item;
     s.words = run >> 2;
     s.tail = run & 3;
@@ -429,6 +560,7 @@ static void conv_runs_s8(const ariel_conv_params *p, const int8_t *input, const 
     for (item = begin; item < end; item++) {
         int32_t row, c_begin, c_end, ox = 0;
         ariel_conv_place(g, item, &row, &c_begin, &c_end);
+        prepare_rq(p, c_begin, c_end - c_begin, table);
         {
             const int32_t batch = row / g->out_h;
             const int32_t oy = row - batch * g->out_h;
@@ -442,7 +574,7 @@ static void conv_runs_s8(const ariel_conv_params *p, const int8_t *input, const 
                 int8_t *o = out + ox * g->out_c;
                 if (rows_inside && ix0 >= 0 && ix0 + last_dx < g->in_w) {
                     if (ox + 1 < g->out_w && ix0 + g->stride_w + last_dx < g->in_w) {
-                        conv_pixel_pair(p, &s, x, x_step, weights, o, o + g->out_c, c_begin, c_end);
+                        conv_pixel_pair(p, table, &s, x, x_step, weights, o, o + g->out_c, c_begin, c_end);
                         ox += 2;
                         continue;
                     }
@@ -581,24 +713,16 @@ static void dw3x3_prepare(const int8_t *packed_weights, int32_t z, const int *va
 static NOINLINE void requant_strided(const ariel_conv_params *p, const int32_t *sums, int32_t n, int32_t oc,
                                      int32_t extra, int8_t *out, int32_t step)
 {
-    const int32_t zp = p->output_zero_point, lo = p->act_min, hi = p->act_max;
-    const int32_t *rq = p->rq + oc * ARIEL_RQ_WORDS;
-    const int32_t bias = ariel_wrapping_add(p->bias[oc], extra);
-    const int32_t right = rq[2];
+    const int32_t lo = p->act_min, hi = p->act_max;
+    rq_entry e;
     int32_t k;
-    if (right >= 2) {
-        const int32_t m = rq[0], round = (int32_t)((1u << right) >> 2), shift = right - 1;
-        for (k = 0; k < n; k++, out += step) {
-            int32_t v = requant_high(ariel_wrapping_add(sums[k], bias), m, round, shift) + zp;
-            v = v < lo ? lo : v;
-            *out = (int8_t)(v > hi ? hi : v);
-        }
-    } else {
-        for (k = 0; k < n; k++, out += step) {
-            int32_t v = ariel_rq(ariel_wrapping_add(sums[k], bias), rq) + zp;
-            v = v < lo ? lo : v;
-            *out = (int8_t)(v > hi ? hi : v);
-        }
+    prepare_rq(p, oc, 1, &e);
+    e.bias = ariel_wrapping_add(e.bias, extra);
+    for (k = 0; k < n; k++, out += step) {
+        int32_t v = requant_entry(p, &e, sums[k]);
+        v = v < lo ? lo : v;
+        v = v > hi ? hi : v;
+        *out = (int8_t)v;
     }
 }
 
@@ -649,11 +773,134 @@ static void depthwise_3x3_s8(const ariel_conv_params *p, const int8_t *input, in
     }
 }
 
+/* Narrow rows (the sweep's per-channel set-up would dominate) and small windows other than 3x3: one
+ * pixel at a time, four channels per input word. SXTB16 gives channels (c, c + 2) and, rotated,
+ * (c + 1, c + 3) as int16 lanes; the weights are widened the same way once per work item into a
+ * table on the stack, and SMLABB / SMLATT multiply lane by lane (a depthwise sum never mixes
+ * channels). Padded taps point at a row of zero points. */
+#define DW_SIMD_MAX_TAPS 9
+#define DW_SWEEP_MIN_WIDTH 16 /* output rows at least this wide take the 3x3 sweep */
+
+/* one tap of four channels: the input word at row + offset, its lanes times the table's */
+#define DW_TAP(row, entry)                                                                                       \
+    do {                                                                                                         \
+        const uint32_t x_ = load_word((row) + offset), we_ = (entry)[0], wo_ = (entry)[1];                       \
+        const uint32_t x_even_ = __sxtb16(x_), x_odd_ = widen_odd(x_);                                          \
+        a0 = __smlabb((int32_t)x_even_, (int32_t)we_, a0);                                                       \
+        a2 = __smlatt((int32_t)x_even_, (int32_t)we_, a2);                                                       \
+        a1 = __smlabb((int32_t)x_odd_, (int32_t)wo_, a1);                                                        \
+        a3 = __smlatt((int32_t)x_odd_, (int32_t)wo_, a3);                                                        \
+    } while (0)
+
+/* sums of four channels over `taps` taps: tap t reads the word at tap_row[t] + offset */
+static NOINLINE void dw_group_sums(const int8_t *const *tap_row, int32_t offset, const uint32_t *table, int32_t taps,
+                                   int32_t *sums)
+{
+    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, t;
+    if (taps == 9) { /* 3x3, unrolled */
+        DW_TAP(tap_row[0], table);
+        DW_TAP(tap_row[1], table + 2);
+        DW_TAP(tap_row[2], table + 4);
+        DW_TAP(tap_row[3], table + 6);
+        DW_TAP(tap_row[4], table + 8);
+        DW_TAP(tap_row[5], table + 10);
+        DW_TAP(tap_row[6], table + 12);
+        DW_TAP(tap_row[7], table + 14);
+        DW_TAP(tap_row[8], table + 16);
+    } else {
+        for (t = 0; t < taps; t++, table += 2) {
+            DW_TAP(tap_row[t], table);
+        }
+    }
+    sums[0] = a0, sums[1] = a1, sums[2] = a2, sums[3] = a3;
+}
+
+static void depthwise_dm1_simd(const ariel_conv_params *p, const int8_t *input, int8_t *output, int32_t begin,
+                               int32_t end)
+{
+    const ariel_conv_geometry *g = &p->g;
+    const int32_t taps = g->filter_h * g->filter_w;
+    const int32_t last_dy = (g->filter_h - 1) * g->dilation_h, last_dx = (g->filter_w - 1) * g->dilation_w;
+    const int8_t *tap_row[DW_SIMD_MAX_TAPS];
+    int32_t tap_offset[DW_SIMD_MAX_TAPS];
+    uint32_t table[ARIEL_CONV_MAX_CHANNEL_BLOCK / 4 * DW_SIMD_MAX_TAPS * 2];
+    int8_t zero_points[ARIEL_CONV_MAX_CHANNEL_BLOCK];
+    int32_t sums[ARIEL_CONV_MAX_CHANNEL_BLOCK];
+    rq_entry table_rq[ARIEL_CONV_MAX_CHANNEL_BLOCK];
+    int32_t item, k, ky, kx;
+    for (k = 0; k < ARIEL_CONV_MAX_CHANNEL_BLOCK; k++) {
+        zero_points[k] = (int8_t)p->input_zero_point;
+    }
+    for (ky = 0, k = 0; ky < g->filter_h; ky++) {
+        for (kx = 0; kx < g->filter_w; kx++, k++) {
+            tap_offset[k] = (ky * g->dilation_h * g->in_w + kx * g->dilation_w) * g->in_c;
+        }
+    }
+    for (item = begin; item < end; item++) {
+        int32_t row, c_begin, c_end, ox, ix0;
+        ariel_conv_place(g, item, &row, &c_begin, &c_end);
+        {
+            const int32_t n = c_end - c_begin, groups = n >> 2;
+            const int32_t batch = row / g->out_h;
+            const int32_t oy = row - batch * g->out_h;
+            const int32_t iy0 = oy * g->stride_h - g->pad_top;
+            const int rows_inside = iy0 >= 0 && iy0 + last_dy < g->in_h;
+            const int8_t *image = input + batch * g->in_h * g->in_w * g->in_c;
+            const int8_t *w = p->packed_weights + c_begin * taps;
+            int8_t *out = output + row * g->out_w * g->out_c;
+            int32_t grp, t;
+            prepare_rq(p, c_begin, n, table_rq);
+            /* the block's weights as int16 lanes: (c, c + 2) and (c + 1, c + 3) per tap */
+            for (grp = 0; grp < groups; grp++) {
+                const int8_t *wc = w + 4 * grp * taps;
+                for (t = 0; t < taps; t++) {
+                    uint32_t *entry = table + (grp * taps + t) * 2;
+                    entry[0] = (uint16_t)wc[t] | (uint32_t)(uint16_t)wc[2 * taps + t] << 16;
+                    entry[1] = (uint16_t)wc[taps + t] | (uint32_t)(uint16_t)wc[3 * taps + t] << 16;
+                }
+            }
+            for (ox = 0, ix0 = -g->pad_left; ox < g->out_w; ox++, ix0 += g->stride_w, out += g->out_c) {
+                if (rows_inside && ix0 >= 0 && ix0 + last_dx < g->in_w) {
+                    const int8_t *x = image + (iy0 * g->in_w + ix0) * g->in_c + c_begin;
+                    for (t = 0; t < taps; t++) {
+                        tap_row[t] = x + tap_offset[t];
+                    }
+                } else {
+                    for (ky = 0, t = 0; ky < g->filter_h; ky++) {
+                        const int32_t iy = iy0 + ky * g->dilation_h;
+                        for (kx = 0; kx < g->filter_w; kx++, t++) {
+                            const int32_t ix = ix0 + kx * g->dilation_w;
+                            tap_row[t] = iy >= 0 && iy < g->in_h && ix >= 0 && ix < g->in_w
+                                             ? image + (iy * g->in_w + ix) * g->in_c + c_begin
+                                             : zero_points;
+                        }
+                    }
+                }
+                for (grp = 0; grp < groups; grp++) {
+                    dw_group_sums(tap_row, 4 * grp, table + grp * taps * 2, taps, sums + 4 * grp);
+                }
+                for (k = 4 * groups; k < n; k++) { /* channels beyond the last group of four */
+                    int32_t acc = 0;
+                    for (t = 0; t < taps; t++) {
+                        acc += tap_row[t][k] * w[k * taps + t];
+                    }
+                    sums[k] = acc;
+                }
+                requant_pixel(p, table_rq, sums, out + c_begin, n);
+            }
+        }
+    }
+}
+
 void ariel_depthwise_conv_s8(const void *params, void *const *buffers, int32_t begin, int32_t end)
 {
     const ariel_conv_params *p = (const ariel_conv_params *)params;
     const ariel_conv_geometry *g = &p->g;
-    if (p->packed_weights != 0 && g->filter_h == 3 && g->filter_w == 3 && g->dilation_h == 1 && g->dilation_w == 1) {
+    if (p->packed_weights != 0 && g->filter_h * g->filter_w <= DW_SIMD_MAX_TAPS && (g->out_w < DW_SWEEP_MIN_WIDTH ||
+                                   g->filter_h != 3 || g->filter_w != 3 || g->dilation_h != 1 || g->dilation_w != 1)) {
+        depthwise_dm1_simd(p, (const int8_t *)buffers[0], (int8_t *)buffers[3], begin, end);
+    } else if (p->packed_weights != 0 && g->filter_h == 3 && g->filter_w == 3 && g->dilation_h == 1 &&
+               g->dilation_w == 1) {
         depthwise_3x3_s8(p, (const int8_t *)buffers[0], (int8_t *)buffers[3], begin, end);
     } else if (p->packed_weights != 0) { /* the compiler packs them for depth multiplier 1, <= DW_MAX_TAPS taps */
         depthwise_dm1_s8(p, (const int8_t *)buffers[0], (int8_t *)buffers[3], begin, end);

@@ -85,7 +85,8 @@ CONV_SHAPES = [
     (1, 5, 6, 80, 3, 3, 3, (1, 1), True),     # window of 720 bytes: portable fallback
 ]
 DEPTHWISE_SHAPES = [
-    (1, 7, 9, 20, 20, 3, 3, (1, 1), True),
+    (1, 7, 9, 20, 20, 3, 3, (1, 1), True),    # narrow rows: a zero-point-padded strip per work item
+    (1, 5, 40, 16, 16, 3, 3, (1, 1), True),   # wide rows: in place, border pixel pairs copied
     (1, 9, 8, 17, 17, 3, 3, (2, 2), True),
     (1, 11, 11, 6, 6, 5, 5, (2, 2), False),
     (1, 10, 9, 24, 24, 7, 7, (1, 1), True),   # 7x7 (MCUNet), 16 + 8 channels, every pixel near a border

@@ -741,6 +741,46 @@ static void dw_gather(const ariel_conv_params *p, const int8_t *image, int32_t i
     }
 }
 
+/* copy the input the whole output row reads (filter_h rows x `columns` input columns from -pad_left)
+ * for channels [c_begin, c_begin + n) to buf as [filter_h][columns][ARIEL_CONV_MAX_CHANNEL_BLOCK];
+ * padded taps read the zero point. One copy per work item instead of one per border window: rows of
+ * a few pixels (kws, 5 wide; VWW's last layers, 3 and 6) have every pixel at a border. */
+static void dw_strip(const ariel_conv_params *p, const int8_t *image, int32_t iy0, int32_t c_begin, int32_t n,
+                     int32_t columns, int8_t *buf)
+{
+    const ariel_conv_geometry *g = &p->g;
+    const int8_t z = (int8_t)p->input_zero_point;
+    const int words = n == ARIEL_CONV_MAX_CHANNEL_BLOCK &&
+                      (((uint32_t)(uintptr_t)image | (uint32_t)g->in_c | (uint32_t)c_begin) & 3u) == 0;
+    const uint32_t z_word = (uint32_t)(uint8_t)z * 0x01010101u;
+    int32_t ky, col;
+    for (ky = 0; ky < g->filter_h; ky++) {
+        const int32_t iy = iy0 + ky * g->dilation_h;
+        const int row_valid = iy >= 0 && iy < g->in_h;
+        int32_t ix = -g->pad_left;
+        for (col = 0; col < columns; col++, ix++, buf += ARIEL_CONV_MAX_CHANNEL_BLOCK) {
+            const int valid = row_valid && ix >= 0 && ix < g->in_w;
+            const int8_t *src = valid ? image + (iy * g->in_w + ix) * g->in_c + c_begin : image;
+            if (words) {
+                v6m_word *d = (v6m_word *)buf;
+                if (valid) {
+                    const v6m_word *w = (const v6m_word *)src;
+                    d[0] = w[0];
+                    d[1] = w[1];
+                    d[2] = w[2];
+                    d[3] = w[3];
+                } else {
+                    d[0] = d[1] = d[2] = d[3] = z_word;
+                }
+            } else if (valid) {
+                copy_run(buf, src, n);
+            } else {
+                fill_run(buf, z, n);
+            }
+        }
+    }
+}
+
 static void depthwise_pairs(const ariel_conv_params *p, const int8_t *input, int8_t *output, int32_t begin,
                             int32_t end)
 {
@@ -754,7 +794,12 @@ static void depthwise_pairs(const ariel_conv_params *p, const int8_t *input, int
     int32_t buf_words[2 * DW_GATHER_TAPS * ARIEL_CONV_MAX_CHANNEL_BLOCK / 4]; /* word-aligned for copy_run */
     int8_t *buf = (int8_t *)buf_words;
     int32_t acc[2 * ARIEL_CONV_MAX_CHANNEL_BLOCK];
-    v6m_dw_job in_place, copied; /* windows read from the input / from buf */
+    v6m_dw_job in_place, copied, strip; /* windows read from the input / from buf / from a strip in buf */
+    /* input columns one output row reads, from -pad_left; rows with a border pixel use a strip copy
+     * when it fits buf */
+    const int32_t columns = (g->out_w - 1) * g->stride_w + last_dx + 1;
+    const int strip_fits = g->filter_h * columns <= 2 * DW_GATHER_TAPS;
+    const int border_columns = g->pad_left > 0 || columns - g->pad_left > g->in_w;
     int32_t item;
     in_place.taps = copied.taps = taps;
     in_place.acc = copied.acc = acc;
@@ -764,6 +809,11 @@ static void depthwise_pairs(const ariel_conv_params *p, const int8_t *input, int
     copied.dx = ARIEL_CONV_MAX_CHANNEL_BLOCK;
     copied.row_advance = 0;
     copied.next_channel = 1 - taps * ARIEL_CONV_MAX_CHANNEL_BLOCK;
+    strip.taps = taps;
+    strip.acc = acc;
+    strip.dx = g->dilation_w * ARIEL_CONV_MAX_CHANNEL_BLOCK;
+    strip.row_advance = (columns - g->filter_w * g->dilation_w) * ARIEL_CONV_MAX_CHANNEL_BLOCK;
+    strip.next_channel = 1 - g->filter_h * columns * ARIEL_CONV_MAX_CHANNEL_BLOCK;
     for (item = begin; item < end; item++) {
         int32_t row, c_begin, c_end, ox;
         ariel_conv_place(g, item, &row, &c_begin, &c_end);
@@ -780,9 +830,19 @@ static void depthwise_pairs(const ariel_conv_params *p, const int8_t *input, int
             int32_t ix0 = -g->pad_left;
             block_requant rq;
             block_requant_init(p, c_begin, n, &rq);
-            in_place.w = copied.w = p->packed_weights + c_begin * taps;
-            in_place.n = copied.n = n;
-            in_place.bias = copied.bias = p->bias + c_begin;
+            in_place.w = copied.w = strip.w = p->packed_weights + c_begin * taps;
+            in_place.n = copied.n = strip.n = n;
+            in_place.bias = copied.bias = strip.bias = p->bias + c_begin;
+            if (strip_fits && (!rows_inside || border_columns)) {
+                dw_strip(p, image, iy0, c_begin, n, columns, buf);
+                for (ox = 0; ox < g->out_w; ox += 2, out += 2 * g->out_c) {
+                    const int pair = ox + 1 < g->out_w;
+                    strip.pixel_step = pair ? g->stride_w * ARIEL_CONV_MAX_CHANNEL_BLOCK : 0;
+                    kernel(buf + ox * g->stride_w * ARIEL_CONV_MAX_CHANNEL_BLOCK, &strip);
+                    requant_2px(p, &rq, acc, out, pair ? out + g->out_c : 0);
+                }
+                continue;
+            }
             for (ox = 0; ox < g->out_w; ox += 2, out += 2 * g->out_c, x_offset += 2 * pair_step, ix0 += 2 * g->stride_w) {
                 const int pair = ox + 1 < g->out_w;
                 const int32_t ix1 = pair ? ix0 + g->stride_w : ix0;

@@ -97,7 +97,7 @@ CONV_SHAPES = [
     (2, (2, 5, 7, 13, 7), (1, 1), (1, 1), 0, {}),                          # odd channels and width, batch 2
     (3, (1, 7, 7, 37, 35), (1, 1), (2, 2), 1, {}),                         # stride 2, 3 channel blocks
     (4, (1, 4, 5, 8, 5), (1, 1), (1, 1), 0, {"big_scale": True}),          # right shift 0/1: ariel_rq path
-    (5, (1, 9, 8, 3, 8), (3, 3), (2, 2), 0, {}),                           # first-layer shape (3 channels)
+    (5, (1, 9, 8, 3, 8), (3, 3), (2, 2), 0, {}),                           # first-layer shape: runs padded
     (6, (1, 8, 7, 16, 18), (3, 3), (1, 1), 0, {}),                         # 3x3 SAME: edges all round
     (7, (2, 6, 6, 5, 3), (3, 3), (1, 2), 1, {}),                           # VALID, odd runs, batch 2
     (8, (1, 10, 6, 1, 4), (5, 2), (2, 1), 0, {}),                          # one input channel (kws-like)
@@ -106,6 +106,7 @@ CONV_SHAPES = [
     (11, (1, 5, 6, 20, 19), (2, 3), (1, 1), 0, {"big_scale": True}),
     (12, (1, 3, 3, 64, 33), (1, 1), (1, 1), 0, {}),                        # 3 pixels a row: a lone pixel
     (13, (1, 2, 2, 6, 5), (3, 3), (1, 1), 0, {}),                          # every pixel at an edge
+    (14, (1, 6, 6, 13, 17), (3, 3), (1, 1), 0, {}),                        # odd runs, too big to pad: byte tails
 ]
 
 DEPTHWISE_SHAPES = [

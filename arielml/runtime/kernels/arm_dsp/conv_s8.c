@@ -427,12 +427,12 @@ __attribute__((naked, noinline)) static void mac_block_2x2(block_2x2 *b)
 /* two whole pixels (their windows inside the input; x1 = x0 + dx) x the channels [c_begin, c_end):
  * window sums for all the block's channels first, then one requantisation loop */
 static NOINLINE void conv_pixel_pair(const ariel_conv_params *p, const rq_entry *table, const conv_window *s,
-                                     const int8_t *x0, int32_t dx, const int8_t *weights, int8_t *out0, int8_t *out1,
-                                     int32_t c_begin, int32_t c_end)
+                                     const int8_t *x0, int32_t dx, const int8_t *block_weights, int8_t *out0,
+                                     int8_t *out1, int32_t c_begin, int32_t c_end)
 {
     const int32_t words = s->words, window = s->window, n = c_end - c_begin;
     int32_t sums0[ARIEL_CONV_MAX_CHANNEL_BLOCK + 1], sums1[ARIEL_CONV_MAX_CHANNEL_BLOCK + 1];
-    const int8_t *w = weights + c_begin * window;
+    const int8_t *w = block_weights; /* channel c_begin's */
     int32_t k;
     if (s->tail == 0 && words > 0) { /* whole words: the assembly block */
         block_2x2 b;
@@ -542,6 +542,12 @@ static NOINLINE int32_t conv_edge_sum(const ariel_conv_params *p, const int8_t *
 }
 
 /* CONV_2D with groups 1 and no column dilation (filter rows are contiguous runs) */
+/* Runs that end inside a word (e.g. 3x3 filters over 3 channels: 9 bytes) would leave the assembly
+ * block a byte loop per run. Instead the work item's weights are copied with each run padded by
+ * zeros to whole words, and the input is read past each run's end (those bytes meet zero weights):
+ * only where that over-read stays inside the batch's image, and only for blocks that fit here. */
+#define PADDED_WEIGHT_BYTES 1024
+
 static void conv_runs_s8(const ariel_conv_params *p, const int8_t *input, const int8_t *weights, int8_t *output,
                          int32_t begin, int32_t end)
 {
@@ -549,36 +555,63 @@ static void conv_runs_s8(const ariel_conv_params *p, const int8_t *input, const 
     const int32_t in_c = g->in_c, run = g->filter_w * in_c;
     const int32_t x_step = g->stride_w * in_c;
     const int32_t last_dy = (g->filter_h - 1) * g->dilation_h, last_dx = g->filter_w - 1;
-    conv_window s;
+    const int32_t row_step = g->dilation_h * g->in_w * in_c, image_bytes = g->in_h * g->in_w * in_c;
+    conv_window s, sp; /* as stored, and with runs padded to whole words */
     rq_entry table[ARIEL_CONV_MAX_CHANNEL_BLOCK];
+    uint32_t padded[PADDED_WEIGHT_BYTES / 4];
     int32_t item;
     s.words = run >> 2;
     s.tail = run & 3;
     s.runs = g->filter_h;
-    s.run_skip = g->dilation_h * g->in_w * in_c - run;
+    s.run_skip = row_step - run;
     s.window = g->filter_h * run;
+    sp.words = (run + 3) >> 2;
+    sp.tail = 0;
+    sp.runs = g->filter_h;
+    sp.run_skip = row_step - 4 * sp.words;
+    sp.window = g->filter_h * 4 * sp.words;
     for (item = begin; item < end; item++) {
         int32_t row, c_begin, c_end, ox = 0;
+        int use_padded;
         ariel_conv_place(g, item, &row, &c_begin, &c_end);
         prepare_rq(p, c_begin, c_end - c_begin, table);
+        use_padded = s.tail != 0 && (c_end - c_begin) * sp.window <= PADDED_WEIGHT_BYTES;
+        if (use_padded) {
+            int8_t *to = (int8_t *)padded;
+            const int8_t *from = weights + c_begin * s.window;
+            int32_t k, i;
+            for (k = 0; k < (c_end - c_begin) * s.runs; k++, from += run) {
+                for (i = 0; i < 4 * sp.words; i++) {
+                    *to++ = i < run ? from[i] : 0;
+                }
+            }
+        }
         {
             const int32_t batch = row / g->out_h;
             const int32_t oy = row - batch * g->out_h;
             const int32_t iy0 = oy * g->stride_h - g->pad_top;
             const int rows_inside = iy0 >= 0 && iy0 + last_dy < g->in_h;
-            const int8_t *image = input + batch * g->in_h * g->in_w * in_c;
+            const int8_t *image = input + batch * image_bytes;
             int8_t *out = output + row * g->out_w * g->out_c;
             while (ox < g->out_w) {
                 const int32_t ix0 = ox * g->stride_w - g->pad_left;
-                const int8_t *x = image + (iy0 * g->in_w + ix0) * in_c; /* only read when inside */
+                const int32_t at = (iy0 * g->in_w + ix0) * in_c; /* only read when inside */
                 int8_t *o = out + ox * g->out_c;
                 if (rows_inside && ix0 >= 0 && ix0 + last_dx < g->in_w) {
                     if (ox + 1 < g->out_w && ix0 + g->stride_w + last_dx < g->in_w) {
-                        conv_pixel_pair(p, table, &s, x, x_step, weights, o, o + g->out_c, c_begin, c_end);
+                        /* the last byte pixel 1 reads with padded runs */
+                        const int32_t read_end = at + x_step + (s.runs - 1) * row_step + 4 * sp.words;
+                        if (use_padded && read_end <= image_bytes) {
+                            conv_pixel_pair(p, table, &sp, image + at, x_step, (const int8_t *)padded, o,
+                                            o + g->out_c, c_begin, c_end);
+                        } else {
+                            conv_pixel_pair(p, table, &s, image + at, x_step, weights + c_begin * s.window, o,
+                                            o + g->out_c, c_begin, c_end);
+                        }
                         ox += 2;
                         continue;
                     }
-                    conv_pixel(p, &s, x, weights, o, c_begin, c_end);
+                    conv_pixel(p, &s, image + at, weights, o, c_begin, c_end);
                 } else {
                     int32_t oc;
                     for (oc = c_begin; oc < c_end; oc++) {

@@ -91,7 +91,7 @@ typedef struct core_ctx {
     uint64_t cache_misses;  /* this core's flash cache misses */
     uint64_t mispredicts;   /* conditional branches mispredicted (predictor cores) */
     uint32_t misaligned_target;  /* extra cycles of a jump to a 32-bit instruction at an address = 2 mod 4 */
-    uint32_t _pad2;
+    uint32_t data_lookups;  /* 1: data reads also look the cache up (exact mode) */
     flash_cache *dcache;    /* a separate cache for data reads from flash (Cortex-M7 D-cache; 0: `cache` serves both) */
     /* Cortex-M7 predictor state: 0 = never seen (static prediction: backward taken), 1-2 predict not
      * taken, 3-4 predict taken; Python's mirror stops before this array */
@@ -218,7 +218,9 @@ void ariel_block_hook(void *uc, uint64_t address, uint32_t size, void *user) {
     if (c->misaligned_target && address != c->prev_end && (address & 2u) && (e->flags & FLAG_FIRST32))
         c->cycles += c->misaligned_target; /* a jump to a 32-bit instruction that is not 32-bit aligned: two fetches */
     flash_cache *f = c->cache;
-    if (f && address >= f->base && address < f->end) {
+    /* a block that runs again at once hits on all its lines and leaves the LRU state as it was, unless
+     * data reads looked the cache up in between */
+    if (f && address >= f->base && address < f->end && (address != c->last_block || size != c->last_size || c->data_lookups)) {
         /* instruction fetch: the lines the block spans (the fetches come before its instructions) */
         uint64_t last = (address + size - 1 - f->base) >> f->line_shift;
         for (uint64_t line = (address - f->base) >> f->line_shift; line <= last; line++)

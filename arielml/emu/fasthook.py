@@ -55,7 +55,7 @@ class CoreCtx(ctypes.Structure):
         ("events", ctypes.c_void_p), ("table", ctypes.c_void_p), ("mask", ctypes.c_uint32), ("used", ctypes.c_uint32),
         ("predictor", ctypes.c_uint32), ("_pad", ctypes.c_uint32), ("predicted_pc", ctypes.c_uint64),
         ("cache", ctypes.c_void_p), ("cache_misses", ctypes.c_uint64), ("mispredicts", ctypes.c_uint64),
-        ("misaligned_target", ctypes.c_uint32), ("_pad2", ctypes.c_uint32), ("dcache", ctypes.c_void_p),
+        ("misaligned_target", ctypes.c_uint32), ("data_lookups", ctypes.c_uint32), ("dcache", ctypes.c_void_p),
     ]
 
 

@@ -227,6 +227,7 @@ class Machine:
         ctx.contents.cache = self._new_cache(cache)
         ctx.contents.dcache = self._new_cache(data_cache) if self.exact_flash_reads else None
         hook_flash_reads = self.exact_flash_reads and (flash_wait or cache is not None or data_cache is not None)
+        ctx.contents.data_lookups = 1 if hook_flash_reads and cache is not None and data_cache is None else 0
         fasthook.add_c_hooks(uc, ctx, (board.flash.base, board.flash.base + board.flash.size - 1)
                              if hook_flash_reads else None)
         uc.hook_add(uc_module.UC_HOOK_MEM_INVALID, self._make_invalid_hook(core))

@@ -10,34 +10,43 @@
  * accepts; the bias is added with int32 wrap-around). weight_offset != 0 takes the portable loop. */
 #include "ariel_fc_q8_portable.h"
 
+#if defined(__GNUC__)
+/* keep the unrolled sums in source order: reassociating them makes GCC hold all loads of a group at
+ * once (and spill), and pre-allocation scheduling does the same (see rv32/conv_s8.c) */
+#pragma GCC optimize("no-schedule-insns", "no-tree-reassoc")
+#endif
+
 /* acc[u] = sum_{k < n} x[k] * w_u[k] for the four weight rows w, w + n, w + 2n, w + 3n */
 static void fc_dot4_s8(const int8_t *x, const int8_t *w, int32_t n, int32_t *acc)
 {
     const int8_t *w0 = w, *w1 = w + n, *w2 = w + 2 * n, *w3 = w + 3 * n;
     const int8_t *x_end = x + (n & ~3);
-    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    uint32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0; /* exact: |dot| < 2^31 for the depths the compiler accepts */
+/* one tap: the input byte times the four rows' weights */
+#define FC_TAP(k)                                                                                                      \
+    do {                                                                                                               \
+        const int32_t t = x[k];                                                                                        \
+        a0 += (uint32_t)(t * w0[k]);                                                                                   \
+        a1 += (uint32_t)(t * w1[k]);                                                                                   \
+        a2 += (uint32_t)(t * w2[k]);                                                                                   \
+        a3 += (uint32_t)(t * w3[k]);                                                                                   \
+    } while (0)
     while (x != x_end) {
-        int32_t k;
-        for (k = 0; k < 4; k++) {
-            const int32_t t = x[k];
-            a0 += t * w0[k];
-            a1 += t * w1[k];
-            a2 += t * w2[k];
-            a3 += t * w3[k];
-        }
+        FC_TAP(0);
+        FC_TAP(1);
+        FC_TAP(2);
+        FC_TAP(3);
         x += 4; w0 += 4; w1 += 4; w2 += 4; w3 += 4;
     }
     for (n &= 3; n > 0; n--) {
-        const int32_t t = *x++;
-        a0 += t * *w0++;
-        a1 += t * *w1++;
-        a2 += t * *w2++;
-        a3 += t * *w3++;
+        FC_TAP(0);
+        x++; w0++; w1++; w2++; w3++;
     }
-    acc[0] = a0;
-    acc[1] = a1;
-    acc[2] = a2;
-    acc[3] = a3;
+#undef FC_TAP
+    acc[0] = (int32_t)a0;
+    acc[1] = (int32_t)a1;
+    acc[2] = (int32_t)a2;
+    acc[3] = (int32_t)a3;
 }
 
 /* the portable requantisation of one output (ariel_fc_q8_portable.h) */

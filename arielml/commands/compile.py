@@ -110,7 +110,8 @@ def weight_placement_lines(placement: dict | None, most: int = 8) -> list[str]:
         return [f"weights in SRAM ({placement['mode']}): none - {placement['reason']}"]
     per_image = f" ({placement['images']} images, a copy in each)" if placement["images"] > 1 else ""
     lines = [f"weights in SRAM ({placement['mode']}): {placement['sram_bytes']} bytes{per_image} of "
-             f"{placement['budget_bytes']} available, {len(copies)} arrays copied from flash at start-up, "
+             f"{placement['budget_bytes']} available, {len(copies)} constant arrays (weights, folded biases, "
+             f"requantisation records) copied from flash at start-up, "
              f"~{sum(c['estimated_cycles_saved'] for c in copies):,} flash-wait cycles saved per inference (estimate)"]
     for c in copies[:most]:
         lines.append(f"  {c['what']}: {c['bytes']} bytes, read ~{c['reads_per_inference']:g}x per inference")

@@ -118,6 +118,7 @@ typedef struct {
     int32_t window;   /* weight bytes per output channel */
     int32_t span;     /* weight bytes of one filter row: filter_w * in_c */
     int32_t row_step; /* input bytes between filter rows */
+    int32_t tap_bytes; /* bytes per filter column: in_c (a patch: the whole window, read as one tap) */
     int32_t z, zp, lo, hi;
 } conv_shape;
 
@@ -183,7 +184,7 @@ RV_INLINE void store_channel(const int P, const conv_shape *s, const rq_channel 
 RV_INLINE void conv_block(const int P, const conv_shape *s, const int8_t *x, int32_t x_step, const conv_taps *t,
                           int8_t *out, int32_t oc, int pair, const rq_channel *q)
 {
-    const int32_t in_c = s->g->in_c;
+    const int32_t in_c = s->tap_bytes;
     const int32_t n = (t->kx_hi - t->kx_lo) * in_c; /* bytes per filter row */
     const int8_t *w0 = s->weights + oc * s->window;
     const int8_t *w1 = pair ? w0 + s->window : w0;
@@ -453,6 +454,68 @@ static void row_taps(const ariel_conv_geometry *g, int32_t iy0, conv_taps *t)
     t->padded = lo != 0 || hi != g->filter_h;
 }
 
+/* ---- small filter rows: the windows copied into patches --------------------------------------------
+ * A filter row of fewer than 16 bytes (e.g. keyword spotting's first layer: 10 x 4 taps of one
+ * channel) leaves the blocked loop mostly loop overhead, and its border pixels (often most of them)
+ * need the padded-tap sums. Up to 4 pixels' windows are copied into one buffer instead, a padded tap
+ * as the zero point, each window laid out as the weights are ([ky][kx][c]): then every pixel is one
+ * run of `window` bytes and the 4 x 2 block runs over it without a border case. */
+#define PATCH_BYTES 128 /* window bytes at most (4 patches on the stack) */
+
+static void conv_patch_row(const conv_shape *s, const int8_t *image, int32_t iy0, int8_t *out, int32_t c_begin,
+                           int32_t c_end, const rq_channel *q)
+{
+    const ariel_conv_geometry *g = s->g;
+    const int8_t z = (int8_t)s->z;
+    const int32_t in_c = g->in_c;
+    const conv_taps whole = {0, 1, 0, 1, 0};
+    conv_shape ps = *s;
+    int8_t patch[4 * PATCH_BYTES];
+    int32_t ox;
+    ps.span = s->window;
+    ps.row_step = 0;
+    ps.tap_bytes = s->window;
+    for (ox = 0; ox < g->out_w; ox += 4) {
+        const int32_t pixels = g->out_w - ox < 4 ? g->out_w - ox : 4;
+        int32_t i, oc;
+        for (i = 0; i < pixels; i++) {
+            const int32_t ix0 = (ox + i) * g->stride_w - g->pad_left;
+            int8_t *dst = patch + i * s->window;
+            int32_t ky, kx, k;
+            for (ky = 0; ky < g->filter_h; ky++) {
+                const int32_t iy = iy0 + ky * g->dilation_h;
+                const int row_inside = iy >= 0 && iy < g->in_h;
+                for (kx = 0; kx < g->filter_w; kx++, dst += in_c) {
+                    const int32_t ix = ix0 + kx;
+                    if (row_inside && ix >= 0 && ix < g->in_w) {
+                        const int8_t *src = image + (iy * g->in_w + ix) * in_c;
+                        for (k = 0; k < in_c; k++) {
+                            dst[k] = src[k];
+                        }
+                    } else {
+                        for (k = 0; k < in_c; k++) {
+                            dst[k] = z;
+                        }
+                    }
+                }
+            }
+        }
+        for (oc = c_begin; oc < c_end; oc += 2) {
+            int8_t *o = out + ox * g->out_c;
+            const int pair = oc + 1 < c_end;
+            if (pixels == 4) {
+                conv_block(4, &ps, patch, s->window, &whole, o, oc, pair, q + oc - c_begin);
+            } else if (pixels == 3) {
+                conv_block(3, &ps, patch, s->window, &whole, o, oc, pair, q + oc - c_begin);
+            } else if (pixels == 2) {
+                conv_block(2, &ps, patch, s->window, &whole, o, oc, pair, q + oc - c_begin);
+            } else {
+                conv_block(1, &ps, patch, s->window, &whole, o, oc, pair, q + oc - c_begin);
+            }
+        }
+    }
+}
+
 static void conv_s8_rv32(const ariel_conv_params *p, const int8_t *input, const int8_t *weights, int8_t *output,
                          int32_t begin, int32_t end)
 {
@@ -470,6 +533,7 @@ static void conv_s8_rv32(const ariel_conv_params *p, const int8_t *input, const 
     s.window = g->filter_h * g->filter_w * in_c;
     s.span = g->filter_w * in_c;
     s.row_step = g->dilation_h * g->in_w * in_c;
+    s.tap_bytes = in_c;
     s.z = p->input_zero_point;
     s.zp = p->output_zero_point;
     s.lo = p->act_min;
@@ -478,8 +542,10 @@ static void conv_s8_rv32(const ariel_conv_params *p, const int8_t *input, const 
     quad_fn quad4, quad3;
     int quad;
     const int one_by_one = g->filter_h == 1 && g->filter_w == 1; /* never padded */
+    int patches;
     quad_pick(g, &quad4, &quad3);
     quad = quad4 != 0;
+    patches = !quad && s.span < 16 && s.window <= PATCH_BYTES;
     ox_hi = ox_hi > g->out_w ? g->out_w : ox_hi;
     ox_hi = ox_hi < ox_lo ? ox_lo : ox_hi;
     for (item = begin; item < end; item++) {
@@ -497,6 +563,10 @@ static void conv_s8_rv32(const ariel_conv_params *p, const int8_t *input, const 
             int8_t *out = output + row * g->out_w * g->out_c;
             conv_taps rows;
             int32_t ox, oc;
+            if (patches) {
+                conv_patch_row(&s, image, iy0, out, c_begin, c_end, q);
+                continue;
+            }
             row_taps(g, iy0, &rows);
             for (ox = 0; ox < g->out_w; ox++) {
                 const int32_t ix0 = ox * g->stride_w - g->pad_left;

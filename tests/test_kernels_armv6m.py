@@ -27,9 +27,11 @@ BASE_SEED = 46_000
 
 
 def add_conv(b: ModelBuilder, rng: np.random.Generator, n: int, h: int, w: int, c: int, o: int, kh: int, kw: int,
-             stride: tuple[int, int], same: bool, depthwise: bool = False, per_channel: bool = True):
+             stride: tuple[int, int], same: bool, depthwise: bool = False, per_channel: bool = True,
+             gain: float = 1.0):
     """One int8 CONV_2D / DEPTHWISE_CONV_2D (multiplier o / c) on its own input; returns (input tensor,
-    output tensor, input array, description)."""
+    output tensor, input array, description). gain scales the output scale: 2^20 makes the right shift
+    exceed 21 (the requantisation's exact path only), 2^-10 a multiplier above 1 (a left shift)."""
     sh, sw = stride
     out_h = -(-h // sh) if same else -(-(h - kh + 1) // sh)
     out_w = -(-w // sw) if same else -(-(w - kw + 1) // sw)
@@ -44,7 +46,7 @@ def add_conv(b: ModelBuilder, rng: np.random.Generator, n: int, h: int, w: int, 
     bias = b.tensor((o,), "int32", quant=([in_scale * s for s in w_scales], [0] * len(w_scales)),
                     data=rng.integers(-int(acc_std), int(acc_std) + 1, o))
     out_scale = in_scale * float(np.mean(w_scales)) * acc_std / (QMAX["int8"] / 2.5) * log_uniform(rng, 0.2, 5)
-    y = b.tensor((n, out_h, out_w, o), "int8", quant=(out_scale, zero_point(rng, "int8")))
+    y = b.tensor((n, out_h, out_w, o), "int8", quant=(out_scale * gain, zero_point(rng, "int8")))
     options = dict(padding=0 if same else 1, strideH=sh, strideW=sw, fusedActivationFunction=random_activation(rng),
                    dilationHFactor=1, dilationWFactor=1)
     if depthwise:
@@ -83,7 +85,10 @@ CONV_SHAPES = [
     (2, 6, 5, 7, 33, 3, 3, (1, 1), True),     # 3x3, three channel blocks, batch 2
     (1, 4, 5, 3, 70, 3, 3, (1, 1), True),     # 5 channel blocks: copied windows block by block
     (1, 5, 6, 80, 3, 3, 3, (1, 1), True),     # window of 720 bytes: portable fallback
+    (1, 32, 32, 2, 16, 1, 1, (1, 1), True),   # 16k outputs: many requantisations near a rounding step
 ]
+# (shape, gain): requantisation with a right shift > 21 (exact path only) and with a left shift
+GAIN_SHAPES = [((1, 6, 6, 8, 10, 1, 1, (1, 1), True), 2.0 ** 20), ((1, 5, 5, 1, 6, 3, 3, (1, 1), True), 2.0 ** -10)]
 DEPTHWISE_SHAPES = [
     (1, 7, 9, 20, 20, 3, 3, (1, 1), True),    # narrow rows: a zero-point-padded strip per work item
     (1, 5, 40, 16, 16, 3, 3, (1, 1), True),   # wide rows: in place, border pixel pairs copied
@@ -103,6 +108,7 @@ def random_model(seed: int) -> tuple[bytes, list[np.ndarray], list[str]]:
     inputs, outputs, arrays, names = [], [], [], []
     cases = [lambda s=s: add_conv(b, rng, *s) for s in CONV_SHAPES]
     cases += [lambda s=s: add_conv(b, rng, *s, depthwise=True) for s in DEPTHWISE_SHAPES]
+    cases += [lambda s=s, k=k: add_conv(b, rng, *s, gain=k) for s, k in GAIN_SHAPES]
     cases += [lambda s=s: add_fc(b, rng, *s) for s in FC_SHAPES]
     for make in cases:
         x, y, array, what = make()

@@ -174,13 +174,22 @@ __asm__(
  * refuses the others), with the record's left shift applied by the caller (it is 0 in nearly every
  * layer) and the output clamp done on the magnitude: with act_min <= zero point <= act_max, a
  * positive result only needs the upper bound (max_up = act_max - zp) and a negative one only the
- * lower (max_down = zp - act_min). The nudge 2^14 is folded into the carry term as 2^30 before the
- * logical shift by 16: that sum stays in [2^30 - 1, 2^31 + 2^30), so it does not wrap. The per-channel
- * constants (the multiplier's two halves, right shift, rounding half; computed once per work item
- * from the records) sit in r8-r11 for the channel's two outputs: about 38 cycles an output plus 13
- * per channel (the C loop takes ~70 an output). */
+ * lower (max_down = zp - act_min).
+ *
+ * Fast path. With u = |x|, neg = (x < 0), multiplier m and right shift r, ariel_rq's magnitude is
+ * floor((floor((u m + 2^30 - neg) / 2^31) + h) / 2^r), h = 2^(r-1) (0 for r = 0), and nested floors
+ * of integers merge: |R| = floor((u m + K) / 2^(31+r)), K = 2^30 - neg + 2^31 h. Split
+ * m = mf 2^t + ml, t = 9 + r (so mf < 2^(22-r)); then u m + K = Q 2^t + E with Q = u mf, E = u ml + K,
+ * and |R| = floor((Q + E / 2^t) / 2^22). For r <= 21, A = floor(K / 2^t) = 2^(21-r) + 2^21 [r >= 1]
+ * - neg exactly, and A <= E / 2^t < A + u + 1, so |R| lies between R1 = floor((Q + A) / 2^22) and
+ * R2 = floor((Q + A + u + 1) / 2^22). When R1 == R2 (all but a few percent of outputs: the bracket
+ * is u + 1 wide against a step of 2^22), that is |R|, from one MULS. u < 2^(9+r) keeps every sum
+ * below 2^32 (Q < 2^31); larger u, r > 21 and R1 != R2 take the exact path, ariel_rq's 4-MULS
+ * split (the 2^14 nudge folded into the carry term as 2^30 before the logical shift by 16: that sum
+ * stays in [2^30 - 1, 2^31 + 2^30), no wrap). About 24 cycles an output on the fast path (the C
+ * loop takes ~70). */
 typedef struct {
-    const int32_t *consts; /* 0: per channel {multiplier >> 15, multiplier & 0x7fff, right, (1 << right) >> 1} */
+    const int32_t *consts; /* 0: per channel V6M_RQ_CONSTS words (block_requant_init) */
     int32_t n;           /* 4: channels, >= 1 */
     int32_t out1_delta;  /* 8: out1 - out0 (pixel 1's outputs) */
     int32_t zero_point;  /* 12 */
@@ -188,60 +197,111 @@ typedef struct {
     int32_t max_down;    /* 20: zero point - act_min, >= 0 */
 } v6m_rq_job;
 
+/* per channel: {m >> (9 + r), 2^(21-r) + 2^21 [r >= 1], 2^(9+r) (0: never fast), its ariel_rq record} */
+#define V6M_RQ_CONSTS 4
+
 /* acc: per channel {pixel 0, pixel 1}; out0: pixel 0's first output */
 void v6m_requant_2px(const int32_t *acc, int8_t *out0, const v6m_rq_job *job);
 
-/* r0 = acc (ldm), r7 = out0. Locals: [sp] = consts, [sp, #4] = out0 end, [sp, #8] = out1 delta,
- * [sp, #12] = max_down. r8 = multiplier >> 15, r9 = multiplier & 0x7fff, r10 = right,
- * r11 = (1 << right) >> 1, r12 = zero point, lr = 2^30; [sp, #16] = max_up. */
+/* r0 = acc (ldm), r7 = out0. r8 = m >> (9 + r), r9 = A + neg, r10 = u bound, r11 = max_down,
+ * r12 = zero point, lr = max_up. Locals: [sp] = next channel's constants, [sp, #4] = out0 end,
+ * [sp, #8] = out1 delta. The exact path sits out of line (.subsection 1), so the fast path falls
+ * through and the channel loop stays within BNE's reach. */
 __asm__(
     "    .syntax unified\n"
-    "    .macro v6m_rq_one\n"            /* one output: acc at r0 (advanced) -> r6; uses r1-r6 */
+    "    .macro v6m_rq_one pixel\n"      /* one output: acc at r0 (advanced), stored; uses r1-r6 */
     "    ldm r0!, {r6}\n"
-    "    asrs r2, r6, #31\n"           /* sign */
+    "    asrs r2, r6, #31\n"           /* sign = -neg */
     "    eors r6, r2\n"
     "    subs r6, r6, r2\n"            /* u = |x| */
+    "    cmp r6, r10\n"
+    "    bhs .Lrq_exact\\@\n"
+    "    mov r3, r8\n"
+    "    muls r3, r6, r3\n"            /* Q = u mf */
+    "    add r3, r9\n"
+    "    adds r3, r3, r2\n"            /* Q + A */
+    "    adds r4, r3, r6\n"
+    "    adds r4, r4, #1\n"            /* Q + A + u + 1 */
+    "    lsrs r6, r3, #22\n"           /* R1 */
+    "    lsrs r4, r4, #22\n"           /* R2 */
+    "    cmp r6, r4\n"
+    "    bne .Lrq_exact\\@\n"
+    ".Lrq_mag\\@:\n"                   /* r6 = magnitude, r2 = sign */
+    "    cmp r2, #0\n"
+    "    bne .Lrq_down\\@\n"
+    "    cmp r6, lr\n"
+    "    bls .Lrq_up_ok\\@\n"
+    "    mov r6, lr\n"
+    ".Lrq_up_ok\\@:\n"
+    "    add r6, r12\n"
+    "    .if \\pixel\n"
+    "    ldr r1, [sp, #8]\n"
+    "    strb r6, [r7, r1]\n"
+    "    .else\n"
+    "    strb r6, [r7]\n"
+    "    .endif\n"
+    "    b .Lrq_done\\@\n"
+    ".Lrq_down\\@:\n"
+    "    cmp r6, r11\n"
+    "    bls .Lrq_down_ok\\@\n"
+    "    mov r6, r11\n"
+    ".Lrq_down_ok\\@:\n"
+    "    mov r1, r12\n"
+    "    subs r6, r1, r6\n"
+    "    .if \\pixel\n"
+    "    ldr r1, [sp, #8]\n"
+    "    strb r6, [r7, r1]\n"
+    "    .else\n"
+    "    strb r6, [r7]\n"
+    "    .endif\n"
+    ".Lrq_done\\@:\n"
+    "    .subsection 1\n"
+    ".Lrq_exact\\@:\n"                 /* ariel_rq's 4-MULS split; r0 and r7 lent */
+    "    subs r0, r0, #4\n"
+    "    ldm r0!, {r6}\n"
+    "    asrs r2, r6, #31\n"
+    "    eors r6, r2\n"
+    "    subs r6, r6, r2\n"            /* u again */
+    "    push {r0, r7}\n"
+    "    ldr r1, [sp, #8]\n"           /* next channel's constants */
+    "    subs r1, r1, #4\n"
+    "    ldr r1, [r1]\n"               /* this channel's ariel_rq record */
+    "    ldr r0, [r1, #0]\n"           /* m */
+    "    ldr r1, [r1, #8]\n"           /* r */
+    "    push {r1}\n"
+    "    lsls r7, r0, #17\n"
+    "    lsrs r7, r7, #17\n"           /* ml = m & 0x7fff */
+    "    lsrs r0, r0, #15\n"           /* mh = m >> 15 */
     "    uxth r1, r6\n"                /* ul */
     "    lsrs r6, r6, #16\n"           /* uh */
-    "    mov r3, r8\n"
-    "    mov r4, r3\n"
+    "    mov r4, r0\n"
     "    muls r4, r1, r4\n"            /* b = ul mh */
+    "    mov r3, r0\n"
     "    muls r3, r6, r3\n"            /* uh mh */
-    "    mov r5, r9\n"
-    "    muls r1, r5, r1\n"            /* ul ml */
-    "    muls r6, r5, r6\n"            /* uh ml */
+    "    muls r1, r7, r1\n"            /* ul ml */
+    "    muls r6, r7, r6\n"            /* uh ml */
     "    lsls r5, r4, #31\n"
     "    lsrs r5, r5, #16\n"           /* (b & 1) << 15 */
     "    adds r1, r1, r5\n"
     "    adds r1, r1, r2\n"            /* - neg */
-    "    add r1, lr\n"                /* + 2^30 */
+    "    movs r5, #1\n"
+    "    lsls r5, r5, #30\n"
+    "    adds r1, r1, r5\n"            /* + 2^30 */
     "    lsrs r1, r1, #16\n"           /* carry + nudge (2^14) */
     "    lsrs r4, r4, #1\n"
     "    adds r6, r6, r4\n"
     "    adds r6, r6, r1\n"            /* t */
     "    lsrs r6, r6, #15\n"
     "    adds r6, r6, r3\n"            /* high */
-    "    add r6, r11\n"
-    "    mov r1, r10\n"
+    "    pop {r1}\n"                   /* r */
+    "    movs r3, #1\n"
+    "    lsls r3, r1\n"
+    "    lsrs r3, r3, #1\n"            /* (1 << r) >> 1 */
+    "    adds r6, r6, r3\n"
     "    lsrs r6, r1\n"                /* magnitude */
-    "    cmp r2, #0\n"
-    "    bne .Lrq_down\\@\n"
-    "    ldr r1, [sp, #16]\n"
-    "    cmp r6, r1\n"
-    "    bls .Lrq_up_ok\\@\n"
-    "    mov r6, r1\n"
-    ".Lrq_up_ok\\@:\n"
-    "    add r6, r12\n"
-    "    b .Lrq_done\\@\n"
-    ".Lrq_down\\@:\n"
-    "    ldr r1, [sp, #12]\n"
-    "    cmp r6, r1\n"
-    "    bls .Lrq_down_ok\\@\n"
-    "    mov r6, r1\n"
-    ".Lrq_down_ok\\@:\n"
-    "    mov r1, r12\n"
-    "    subs r6, r1, r6\n"
-    ".Lrq_done\\@:\n"
+    "    pop {r0, r7}\n"
+    "    b .Lrq_mag\\@\n"
+    "    .subsection 0\n"
     "    .endm\n"
     );
 
@@ -261,7 +321,7 @@ __asm__(
     "    mov r6, r10\n"
     "    mov r7, r11\n"
     "    push {r4-r7}\n"
-    "    sub sp, #20\n"
+    "    sub sp, #12\n"
     "    mov r7, r1\n"
     "    ldm r2!, {r3, r4, r5, r6}\n"  /* consts, n, delta, zero point */
     "    str r3, [sp, #0]\n"
@@ -270,29 +330,22 @@ __asm__(
     "    str r5, [sp, #8]\n"
     "    mov r12, r6\n"
     "    ldm r2!, {r3, r4}\n"          /* max_up, max_down */
-    "    str r3, [sp, #16]\n"
-    "    str r4, [sp, #12]\n"
-    "    movs r3, #1\n"
-    "    lsls r3, r3, #30\n"
     "    mov lr, r3\n"
+    "    mov r11, r4\n"
     "3:\n"                             /* per channel: its constants */
     "    ldr r1, [sp, #0]\n"
-    "    ldm r1!, {r2, r3, r4, r5}\n"
+    "    ldm r1!, {r2, r3, r4, r5}\n"  /* fast constants, record (read by the exact path) */
     "    str r1, [sp, #0]\n"
     "    mov r8, r2\n"
     "    mov r9, r3\n"
     "    mov r10, r4\n"
-    "    mov r11, r5\n"
-    "    v6m_rq_one\n"                 /* pixel 0 -> r6 */
-    "    strb r6, [r7]\n"
-    "    v6m_rq_one\n"                 /* pixel 1 */
-    "    ldr r1, [sp, #8]\n"
-    "    strb r6, [r7, r1]\n"
+    "    v6m_rq_one 0\n"
+    "    v6m_rq_one 1\n"
     "    adds r7, r7, #1\n"
     "    ldr r1, [sp, #4]\n"
     "    cmp r7, r1\n"
     "    bne 3b\n"
-    "    add sp, #20\n"
+    "    add sp, #12\n"
     "    pop {r4-r7}\n"
     "    mov r8, r4\n"
     "    mov r9, r5\n"
@@ -324,7 +377,7 @@ static NOINLINE void requant_2px_c(const ariel_conv_params *p, const int32_t *ac
 /* how a work item's channel block is requantised: the assembly job, or the C loop */
 typedef struct {
     v6m_rq_job job;
-    int32_t consts[4 * ARIEL_CONV_MAX_CHANNEL_BLOCK];
+    int32_t consts[V6M_RQ_CONSTS * ARIEL_CONV_MAX_CHANNEL_BLOCK];
     const int32_t *rq; /* the block's first record */
     int use_asm;       /* double rounding and act_min <= zero point <= act_max */
     int any_left;      /* a record of the block shifts left (applied to acc before the assembly) */
@@ -346,11 +399,17 @@ static void block_requant_init(const ariel_conv_params *p, int32_t c_begin, int3
     for (i = 0; i < n; i++) {
         const int32_t *record = r->rq + i * ARIEL_RQ_WORDS;
         const uint32_t m = (uint32_t)record[0];
+        const int32_t right = record[2];
+        int32_t *c = r->consts + V6M_RQ_CONSTS * i;
         r->any_left |= record[1] != 0;
-        r->consts[4 * i] = (int32_t)(m >> 15);
-        r->consts[4 * i + 1] = (int32_t)(m & 0x7FFFu);
-        r->consts[4 * i + 2] = record[2];
-        r->consts[4 * i + 3] = (int32_t)((1u << record[2]) >> 1);
+        if (right <= 21) {
+            c[0] = (int32_t)(m >> (9 + right));
+            c[1] = (int32_t)((1u << (21 - right)) + (right >= 1 ? 1u << 21 : 0u));
+            c[2] = (int32_t)(1u << (9 + right));
+        } else { /* the fast path's sums would not fit: always exact */
+            c[0] = c[1] = c[2] = 0;
+        }
+        c[3] = (int32_t)(uintptr_t)record;
     }
     r->c_begin = c_begin;
     r->n = n;

@@ -100,13 +100,14 @@ CONV_SHAPES = [
     (5, (1, 9, 8, 3, 8), (3, 3), (2, 2), 0, {}),                           # first-layer shape: runs padded
     (6, (1, 8, 7, 16, 18), (3, 3), (1, 1), 0, {}),                         # 3x3 SAME: edges all round
     (7, (2, 6, 6, 5, 3), (3, 3), (1, 2), 1, {}),                           # VALID, odd runs, batch 2
-    (8, (1, 10, 6, 1, 4), (5, 2), (2, 1), 0, {}),                          # one input channel (kws-like)
+    (8, (1, 10, 6, 1, 4), (5, 2), (2, 1), 0, {}),                          # one channel, short runs: gathered
     (9, (1, 6, 7, 6, 9), (3, 3), (1, 1), 0, {"dilation": (2, 1)}),         # dilated rows (runs still merge)
     (10, (1, 7, 7, 4, 5), (3, 3), (1, 1), 0, {"dilation": (1, 2)}),        # dilated columns: portable loop
     (11, (1, 5, 6, 20, 19), (2, 3), (1, 1), 0, {"big_scale": True}),
     (12, (1, 3, 3, 64, 33), (1, 1), (1, 1), 0, {}),                        # 3 pixels a row: a lone pixel
     (13, (1, 2, 2, 6, 5), (3, 3), (1, 1), 0, {}),                          # every pixel at an edge
     (14, (1, 6, 6, 13, 17), (3, 3), (1, 1), 0, {}),                        # odd runs, too big to pad: byte tails
+    (15, (1, 4, 5, 40, 6), (3, 3), (1, 1), 0, {}),                         # edge windows gathered one at a time
 ]
 
 DEPTHWISE_SHAPES = [

@@ -546,7 +546,58 @@ static NOINLINE int32_t conv_edge_sum(const ariel_conv_params *p, const int8_t *
  * block a byte loop per run. Instead the work item's weights are copied with each run padded by
  * zeros to whole words, and the input is read past each run's end (those bytes meet zero weights):
  * only where that over-read stays inside the batch's image, and only for blocks that fit here. */
-#define PADDED_WEIGHT_BYTES 1024
+#define PADDED_WEIGHT_BYTES 512
+
+/* Pixels whose window crosses the input's edge, and windows made of short runs (e.g. 10x4 filters
+ * over one channel: 10 runs of 4 bytes), are gathered into a stack buffer first, zero points in
+ * the padded taps: the window is then one run, as the weights are. Two windows of up to GATHER_BYTES,
+ * or one of up to twice that (computed paired with itself). */
+#define GATHER_BYTES 320
+
+/* n bytes from any address to a word-aligned buffer */
+static void copy_bytes(int8_t *to, const int8_t *from, int32_t n)
+{
+    for (; n >= 4; n -= 4, to += 4, from += 4) {
+        const uint32_t v = load_word(from);
+        __builtin_memcpy(to, &v, 4);
+    }
+    for (; n > 0; n--) {
+        *to++ = *from++;
+    }
+}
+
+static void fill_bytes(int8_t *to, int8_t value, int32_t n)
+{
+    for (; n > 0; n--) {
+        *to++ = value;
+    }
+}
+
+/* the window of the pixel at input (iy0, ix0), padded taps read as the zero point */
+static void gather_window(const ariel_conv_params *p, const int8_t *image, int32_t iy0, int32_t ix0, int8_t *to)
+{
+    const ariel_conv_geometry *g = &p->g;
+    const int32_t in_c = g->in_c, run = g->filter_w * in_c;
+    const int8_t z = (int8_t)p->input_zero_point;
+    const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
+    const int32_t kx1 = ix0 + g->filter_w > g->in_w ? g->in_w - ix0 : g->filter_w;
+    int32_t ky;
+    for (ky = 0; ky < g->filter_h; ky++, to += run) {
+        const int32_t iy = iy0 + ky * g->dilation_h;
+        if (iy < 0 || iy >= g->in_h || kx1 <= kx0) {
+            fill_bytes(to, z, run);
+        } else {
+            fill_bytes(to, z, kx0 * in_c);
+            copy_bytes(to + kx0 * in_c, image + (iy * g->in_w + ix0 + kx0) * in_c, (kx1 - kx0) * in_c);
+            fill_bytes(to + kx1 * in_c, z, run - kx1 * in_c);
+        }
+    }
+}
+
+static inline int32_t s_window_of(const ariel_conv_geometry *g)
+{
+    return g->filter_h * g->filter_w * g->in_c;
+}
 
 static void conv_runs_s8(const ariel_conv_params *p, const int8_t *input, const int8_t *weights, int8_t *output,
                          int32_t begin, int32_t end)
@@ -556,9 +607,13 @@ static void conv_runs_s8(const ariel_conv_params *p, const int8_t *input, const 
     const int32_t x_step = g->stride_w * in_c;
     const int32_t last_dy = (g->filter_h - 1) * g->dilation_h, last_dx = g->filter_w - 1;
     const int32_t row_step = g->dilation_h * g->in_w * in_c, image_bytes = g->in_h * g->in_w * in_c;
-    conv_window s, sp; /* as stored, and with runs padded to whole words */
+    conv_window s, sp, flat; /* as stored, runs padded to whole words, one run (gathered windows) */
     rq_entry table[ARIEL_CONV_MAX_CHANNEL_BLOCK];
     uint32_t padded[PADDED_WEIGHT_BYTES / 4];
+    uint32_t gathered[2 * GATHER_BYTES / 4];
+    const int gather = s_window_of(g) <= 2 * GATHER_BYTES; /* above GATHER_BYTES: one pixel at a time */
+    const int gather_pairs = s_window_of(g) <= GATHER_BYTES;
+    const int gather_all = gather && g->filter_h > 1 && run <= 8; /* short runs: every pixel */
     int32_t item;
     s.words = run >> 2;
     s.tail = run & 3;
@@ -570,6 +625,11 @@ static void conv_runs_s8(const ariel_conv_params *p, const int8_t *input, const 
     sp.runs = g->filter_h;
     sp.run_skip = row_step - 4 * sp.words;
     sp.window = g->filter_h * 4 * sp.words;
+    flat.words = s.window >> 2;
+    flat.tail = s.window & 3;
+    flat.runs = 1;
+    flat.run_skip = 0;
+    flat.window = s.window;
     for (item = begin; item < end; item++) {
         int32_t row, c_begin, c_end, ox = 0;
         int use_padded;
@@ -596,8 +656,21 @@ static void conv_runs_s8(const ariel_conv_params *p, const int8_t *input, const 
             while (ox < g->out_w) {
                 const int32_t ix0 = ox * g->stride_w - g->pad_left;
                 const int32_t at = (iy0 * g->in_w + ix0) * in_c; /* only read when inside */
+                const int inside = rows_inside && ix0 >= 0 && ix0 + last_dx < g->in_w;
                 int8_t *o = out + ox * g->out_c;
-                if (rows_inside && ix0 >= 0 && ix0 + last_dx < g->in_w) {
+                if (gather && (gather_all || !inside)) { /* one or two gathered windows */
+                    int8_t *x0 = (int8_t *)gathered, *x1 = x0 + GATHER_BYTES;
+                    const int two = ox + 1 < g->out_w && gather_pairs;
+                    gather_window(p, image, iy0, ix0, x0);
+                    if (two) {
+                        gather_window(p, image, iy0, ix0 + g->stride_w, x1);
+                    }
+                    conv_pixel_pair(p, table, &flat, x0, two ? GATHER_BYTES : 0, weights + c_begin * s.window, o,
+                                    two ? o + g->out_c : o, c_begin, c_end);
+                    ox += 1 + two;
+                    continue;
+                }
+                if (inside) {
                     if (ox + 1 < g->out_w && ix0 + g->stride_w + last_dx < g->in_w) {
                         /* the last byte pixel 1 reads with padded runs */
                         const int32_t read_end = at + x_step + (s.runs - 1) * row_step + 4 * sp.words;

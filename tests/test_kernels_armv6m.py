@@ -28,33 +28,34 @@ BASE_SEED = 46_000
 
 def add_conv(b: ModelBuilder, rng: np.random.Generator, n: int, h: int, w: int, c: int, o: int, kh: int, kw: int,
              stride: tuple[int, int], same: bool, depthwise: bool = False, per_channel: bool = True,
-             gain: float = 1.0):
+             gain: float = 1.0, dilation: int = 1, groups: int = 1):
     """One int8 CONV_2D / DEPTHWISE_CONV_2D (multiplier o / c) on its own input; returns (input tensor,
     output tensor, input array, description). gain scales the output scale: 2^20 makes the right shift
     exceed 21 (the requantisation's exact path only), 2^-10 a multiplier above 1 (a left shift)."""
     sh, sw = stride
-    out_h = -(-h // sh) if same else -(-(h - kh + 1) // sh)
-    out_w = -(-w // sw) if same else -(-(w - kw + 1) // sw)
+    eff_h, eff_w = (kh - 1) * dilation + 1, (kw - 1) * dilation + 1
+    out_h = -(-h // sh) if same else -(-(h - eff_h + 1) // sh)
+    out_w = -(-w // sw) if same else -(-(w - eff_w + 1) // sw)
     in_scale = log_uniform(rng, 1e-3, 1.0)
     x = b.tensor((n, h, w, c), "int8", quant=(in_scale, zero_point(rng, "int8")))
-    w_shape = (1, kh, kw, o) if depthwise else (o, kh, kw, c)
+    w_shape = (1, kh, kw, o) if depthwise else (o, kh, kw, c // groups)
     w_scales = [log_uniform(rng, 1e-3, 1e-1) for _ in range(o if per_channel else 1)]
     wt = b.tensor(w_shape, "int8", quant=(w_scales, [0] * len(w_scales), 3 if depthwise else 0),
                   data=rng.integers(-127, 128, w_shape))
-    window = kh * kw * (1 if depthwise else c)
+    window = kh * kw * (1 if depthwise else c // groups)
     acc_std = (QMAX["int8"] / 1.7) ** 2 * np.sqrt(window)
     bias = b.tensor((o,), "int32", quant=([in_scale * s for s in w_scales], [0] * len(w_scales)),
                     data=rng.integers(-int(acc_std), int(acc_std) + 1, o))
     out_scale = in_scale * float(np.mean(w_scales)) * acc_std / (QMAX["int8"] / 2.5) * log_uniform(rng, 0.2, 5)
     y = b.tensor((n, out_h, out_w, o), "int8", quant=(out_scale * gain, zero_point(rng, "int8")))
     options = dict(padding=0 if same else 1, strideH=sh, strideW=sw, fusedActivationFunction=random_activation(rng),
-                   dilationHFactor=1, dilationWFactor=1)
+                   dilationHFactor=dilation, dilationWFactor=dilation)
     if depthwise:
         b.op("DEPTHWISE_CONV_2D", [x, wt, bias], [y], "DepthwiseConv2DOptions", depthMultiplier=o // c, **options)
     else:
         b.op("CONV_2D", [x, wt, bias], [y], "Conv2DOptions", **options)
     what = (f"{'DEPTHWISE' if depthwise else 'CONV'} in {(n, h, w, c)} weights {w_shape} stride {stride} "
-            f"{'SAME' if same else 'VALID'}")
+            f"{'SAME' if same else 'VALID'} dilation {dilation} groups {groups}")
     return x, y, random_input(rng, (n, h, w, c), "int8"), what
 
 
@@ -87,6 +88,11 @@ CONV_SHAPES = [
     (1, 5, 6, 80, 3, 3, 3, (1, 1), True),     # window of 720 bytes: portable fallback
     (1, 32, 32, 2, 16, 1, 1, (1, 1), True),   # 16k outputs: many requantisations near a rounding step
 ]
+# (shape, options): dilation (copied windows, depthwise in place and copied), groups (portable conv_q8)
+OPTION_SHAPES = [((1, 9, 10, 5, 7, 3, 3, (1, 1), True), dict(dilation=2)),
+                 ((1, 9, 12, 16, 16, 3, 3, (1, 1), False), dict(dilation=2, depthwise=True)),
+                 ((1, 7, 8, 16, 16, 3, 3, (2, 1), True), dict(dilation=2, depthwise=True)),
+                 ((1, 5, 6, 6, 4, 3, 3, (1, 1), True), dict(groups=2))]
 # (shape, gain): requantisation with a right shift > 21 (exact path only) and with a left shift
 GAIN_SHAPES = [((1, 6, 6, 8, 10, 1, 1, (1, 1), True), 2.0 ** 20), ((1, 5, 5, 1, 6, 3, 3, (1, 1), True), 2.0 ** -10)]
 DEPTHWISE_SHAPES = [
@@ -109,6 +115,7 @@ def random_model(seed: int) -> tuple[bytes, list[np.ndarray], list[str]]:
     cases = [lambda s=s: add_conv(b, rng, *s) for s in CONV_SHAPES]
     cases += [lambda s=s: add_conv(b, rng, *s, depthwise=True) for s in DEPTHWISE_SHAPES]
     cases += [lambda s=s, k=k: add_conv(b, rng, *s, gain=k) for s, k in GAIN_SHAPES]
+    cases += [lambda s=s, k=k: add_conv(b, rng, *s, **k) for s, k in OPTION_SHAPES]
     cases += [lambda s=s: add_fc(b, rng, *s) for s in FC_SHAPES]
     for make in cases:
         x, y, array, what = make()

@@ -8,15 +8,22 @@
  * loops keep that pair busy and spend as few loads as possible per MAC.
  *  - Byte loads (LB sign-extends) beat word loads here: extracting four signed bytes from a word takes
  *    seven shifts, four LBs take four cycles (Hazard3 also faults on unaligned LW).
- *  - CONV_2D (1x1 and general, dilation_w 1, one group): a register block of 4 output pixels x 2
- *    output channels; every input byte loaded serves 2 MACs, every weight byte 4; the k loop is
- *    unrolled by 4 so the pointer increments and the loop branch are paid once per 32 MACs.
+ *  - CONV_2D, common shapes (QUAD_SHAPES: 1x1 stride 1 of depth 8..256, 3x3 of depth 16..64, the RGB
+ *    first layer 3x3/2): 4 pixels x 4 output channels with the strides compile-time constants, so
+ *    every operand is an immediate off one input and one weight pointer and the 16 accumulators stay
+ *    in registers; the 4-pixel loop is assembly (2.55 cycles/MAC), 3 pixels in C.
+ *  - CONV_2D otherwise (dilation_w 1, one group): 4 pixels x 2 channels (every input byte serves 2
+ *    MACs, every weight byte 4), the k loop unrolled by 4; filter rows under 16 bytes (kws's 10 x 4 x 1)
+ *    run over per-pixel patches. Padded taps: z times the weights outside the window's inside part.
  *  - DEPTHWISE 3x3 (depth multiplier 1, weights packed channel-major by the compiler): per channel,
- *    its 9 weights stay in registers while the output row is swept column by column: a new input
+ *    its 9 weights stay in registers while each output row is swept column by column: a new input
  *    column (3 loads) gives its partial sums for the three outputs it belongs to (stride 1), so 9 MACs
- *    cost 3 loads; padded rows and columns are folded in as constants.
- *  - Requantisation with a 64-bit product (MULHSU + MUL), see rq_channel_apply; constants per channel
- *    are prepared once per work item.
+ *    cost 3 loads; work items grouped by channel block so a channel's setup serves all its rows.
+ *  - Requantisation with a 64-bit product (MULHSU + MUL), bit-exact with ariel_rq (rq_channel_apply,
+ *    and an 8-instruction form where the accumulator range allows it, rq_fast_apply); constants per
+ *    channel prepared once per work item.
+ * GCC is kept from reassociating the unrolled sums and from scheduling before register allocation
+ * (the pragma below): either makes the blocks spill. Stack: about 1.8 KiB at most (depthwise).
  * Shapes not specialised here (groups, dilation_w > 1, other depthwise filters or strides, a record
  * that is not double rounding) take the portable loops of ariel_conv_q8_portable.h, the oracle these
  * kernels are tested against (tests/test_kernels_rv32.py). */

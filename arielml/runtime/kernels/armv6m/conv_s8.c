@@ -16,13 +16,23 @@
  *    SXTB/ASRS/LSLS cost 1.5 cycles a byte plus the load, against 2 for LDRSB, and need registers
  *    this loop does not have.
  *
- * Paths: 1x1 filters without padding read the pixels in place; any other ungrouped convolution
- * whose window fits IM2COL_MAX bytes copies the windows of two output pixels into a stack buffer
- * (padded taps hold the input zero point, as the folded bias expects) and runs the same kernel over
- * filter_h * filter_w * in_c bytes at once: this is the first-layer path (kws conv #0: 1 input
- * channel, 10x4 filter, 40 bytes; VWW/MCUNet conv #0: 3x3x3, 27 bytes), where per-row calls would
- * pay the kernel's set-up for every 4 to 9 bytes. Grouped convolutions and larger windows take the
- * portable conv_q8; depthwise takes depthwise_dm1_s8 / depthwise_q8 (ariel_conv_q8_portable.h).
+ * Paths (ariel_conv_s8): 1x1 filters without padding read the pixels in place, a channel block's work
+ * items taken together so that a row's odd last pixel pairs with the next row's first; any other
+ * ungrouped convolution whose window fits IM2COL_MAX bytes copies the windows of two output pixels
+ * into a stack buffer (padded taps hold the input zero point, as the folded bias expects) and runs
+ * the same kernel over filter_h * filter_w * in_c bytes at once. That is the first-layer path (kws
+ * conv #0: 1 input channel, 10x4 filter, 40 bytes; VWW/MCUNet conv #0: 3x3x3, 27 bytes), where
+ * per-row calls would pay the kernel's set-up for every 4 to 9 bytes; with up to 4 channel blocks a
+ * pixel's window is copied once for all of them. Grouped convolutions and larger windows take the
+ * portable conv_q8.
+ * ariel_depthwise_conv_s8: depth multiplier 1 with square 3x3, 5x5 or 7x7 filters runs v6m_dw_2px_*
+ * (two pixels per channel, in place, or from a zero-point-padded strip / copied windows at the
+ * borders); other depthwise shapes take depthwise_dm1_s8 / depthwise_q8 (ariel_conv_q8_portable.h).
+ * Requantisation (v6m_requant_2px) has a one-MULS fast path with an exact fallback, see below.
+ *
+ * Stack (GCC -fstack-usage, deepest chain): ~2.9 KB for copied windows (1152 B of windows + 4
+ * blocks' requantisation constants), ~2.5 KB for depthwise (a 2 x 49 x 16-byte buffer), inside the
+ * 4 KB per core that the emulator and the library README give each core.
  *
  * Bit-exactness: the kernel starts every accumulator at the folded bias and adds raw products with
  * int32 wrap-around, which is the portable kernels' ariel_wrapping_add(sum, bias) (sums are exact
@@ -634,6 +644,12 @@ static void conv_copied_rows(const ariel_conv_params *p, const int8_t *input, co
     }
 }
 
+/* the portable loop in a frame of its own (inlined, its locals would sit under every path's frame) */
+static NOINLINE void conv_portable(const ariel_conv_params *p, void *const *buffers, int32_t begin, int32_t end)
+{
+    conv_q8(p, buffers, begin, end, 0);
+}
+
 void ariel_conv_s8(const void *params, void *const *buffers, int32_t begin, int32_t end)
 {
     const ariel_conv_params *p = (const ariel_conv_params *)params;
@@ -650,7 +666,7 @@ void ariel_conv_s8(const void *params, void *const *buffers, int32_t begin, int3
             conv_pairs(p, input, weights, output, begin, end, 0);
         }
     } else {
-        conv_q8(p, buffers, begin, end, 0);
+        conv_portable(p, buffers, begin, end);
     }
 }
 
@@ -922,6 +938,15 @@ static void depthwise_pairs(const ariel_conv_params *p, const int8_t *input, int
     }
 }
 
+static NOINLINE void depthwise_portable(const ariel_conv_params *p, void *const *buffers, int32_t begin, int32_t end)
+{
+    if (p->packed_weights != 0) { /* the compiler packs them for depth multiplier 1, <= DW_MAX_TAPS taps */
+        depthwise_dm1_s8(p, (const int8_t *)buffers[0], (int8_t *)buffers[3], begin, end);
+    } else {
+        depthwise_q8(p, buffers, begin, end, 0);
+    }
+}
+
 void ariel_depthwise_conv_s8(const void *params, void *const *buffers, int32_t begin, int32_t end)
 {
     const ariel_conv_params *p = (const ariel_conv_params *)params;
@@ -929,9 +954,7 @@ void ariel_depthwise_conv_s8(const void *params, void *const *buffers, int32_t b
     const int fast_width = (g->filter_w == 3 || g->filter_w == 5 || g->filter_w == 7) && g->filter_h == g->filter_w;
     if (p->packed_weights != 0 && fast_width && g->filter_h * g->filter_w <= DW_GATHER_TAPS) {
         depthwise_pairs(p, (const int8_t *)buffers[0], (int8_t *)buffers[3], begin, end);
-    } else if (p->packed_weights != 0) { /* the compiler packs them for depth multiplier 1, <= DW_MAX_TAPS taps */
-        depthwise_dm1_s8(p, (const int8_t *)buffers[0], (int8_t *)buffers[3], begin, end);
     } else {
-        depthwise_q8(p, buffers, begin, end, 0);
+        depthwise_portable(p, buffers, begin, end);
     }
 }

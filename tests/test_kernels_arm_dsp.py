@@ -43,11 +43,12 @@ def check_emulated(graph, inputs, configs, whats, semantics: str = "litert") -> 
 
 def add_conv(b: ModelBuilder, seed: int, n: int, h: int, w: int, c: int, o: int, k: tuple[int, int],
              stride: tuple[int, int], padding: int, depthwise: bool = False, multiplier: int = 1,
-             dilation: tuple[int, int] = (1, 1), big_scale: bool = False):
+             dilation: tuple[int, int] = (1, 1), big_scale: bool = False, tiny_scale: bool = False):
     """One int8 CONV_2D / DEPTHWISE_CONV_2D (per-channel weights, random zero points and activation)
     added to `b` with its own input and output; returns (input tensor, output tensor, input, what).
     big_scale: output scales close to the accumulator's, so requantisation shifts right by 0 or 1
-    (the kernels' exact 32-bit fallback), and most outputs saturate."""
+    (the kernels' exact 32-bit fallback), and most outputs saturate. tiny_scale: output scales far
+    above the accumulator's (right shifts up to 31, as in vww's nearly dead channels)."""
     rng = np.random.default_rng(seed)
     kh, kw = k
     if depthwise:
@@ -63,6 +64,8 @@ def add_conv(b: ModelBuilder, seed: int, n: int, h: int, w: int, c: int, o: int,
     bias = b.tensor((o,), "int32", quant=([in_scale * s for s in w_scales], [0] * o),
                     data=rng.integers(-int(acc_std), int(acc_std) + 1, o))
     factor = log_uniform(rng, 0.3, 3) if big_scale else acc_std / (QMAX["int8"] / 2.5) * log_uniform(rng, 0.3, 3)
+    if tiny_scale:
+        factor = acc_std * log_uniform(rng, 1e2, 1e6)
     out_scale = in_scale * float(np.mean(w_scales)) * factor
 
     def out_size(size, kk, s, d):
@@ -108,6 +111,7 @@ CONV_SHAPES = [
     (13, (1, 2, 2, 6, 5), (3, 3), (1, 1), 0, {}),                          # every pixel at an edge
     (14, (1, 6, 6, 13, 17), (3, 3), (1, 1), 0, {}),                        # odd runs, too big to pad: byte tails
     (15, (1, 4, 5, 40, 6), (3, 3), (1, 1), 0, {}),                         # edge windows gathered one at a time
+    (16, (1, 4, 6, 24, 10), (1, 1), (1, 1), 0, {"tiny_scale": True}),      # right shifts up to 31
 ]
 
 DEPTHWISE_SHAPES = [
@@ -124,6 +128,7 @@ DEPTHWISE_SHAPES = [
     (10, (1, 4, 20, 9, 0), (3, 3), (1, 1), 0, {}),                         # rows >= 16 wide: the channel sweep
     (11, (2, 5, 33, 19, 0), (3, 3), (2, 2), 1, {}),                        # the sweep, stride 2, VALID, 2 blocks
     (12, (1, 3, 40, 4, 0), (3, 3), (1, 1), 0, {"big_scale": True}),        # the sweep, ariel_rq path
+    (14, (1, 4, 5, 8, 0), (3, 3), (1, 1), 0, {"tiny_scale": True}),        # right shifts up to 31
 ]
 
 

@@ -49,7 +49,8 @@ static inline uint32_t widen_odd(uint32_t v)
  *     (hi32(x m + (n ? -2^30 : 2^30)) + 2^(right - 2)) >> (right - 1),
  * one SMLAL: |x m| < 2^62, the high word is below 2^30 in magnitude and adding 2^(right - 2) <= 2^29
  * cannot overflow. Right shifts of 0 and 1 (scales >= 1/4, rare) take ariel_rq. Checked against
- * ariel_mul_double on 60 M random and edge triples (right 2..31) and by the emulated tests. */
+ * ariel_mul_double on 60 M random and edge triples (right 2..31, multipliers 0 to 2^31 - 1) and by
+ * the emulated tests. */
 static inline int32_t requantize(int32_t acc, const int32_t *rq)
 {
     const int32_t right = rq[2];
@@ -259,26 +260,23 @@ static inline int32_t requant_high(int32_t acc, int32_t multiplier, int32_t roun
     return hi >> shift;
 }
 
-/* The requantisation of one output channel, prepared once per work item: the output zero point zp
- * rides in the rounding term, round = 2^(right - 2) + zp 2^(right - 1) (adding a multiple of 2^shift
- * before the arithmetic shift adds zp after it), so an output is requant_high(sum + bias, ...)
- * clamped. No overflow: the high word is below 2^30 in magnitude and |round| < 2^30 for right <= 23
- * (|zp| <= 128); right shifts of 0, 1 or above 23 take ariel_rq (shift = -1). */
+/* The requantisation of one output channel, prepared once per work item: requantize()'s fast form
+ * for right shifts 2..31 (any multiplier, 0 included: the formula holds for it), ariel_rq for 0 and 1
+ * (shift = -1). The output zero point is added after. */
 typedef struct {
     int32_t bias, multiplier, round, shift;
 } rq_entry;
 
 static void prepare_rq(const ariel_conv_params *p, int32_t c, int32_t n, rq_entry *table)
 {
-    const int32_t zp = p->output_zero_point;
     int32_t k;
     for (k = 0; k < n; k++) {
         const int32_t *rq = p->rq + (c + k) * ARIEL_RQ_WORDS;
         const int32_t right = rq[2];
         table[k].bias = p->bias[c + k];
-        if (right >= 2 && right <= 23) {
+        if (right >= 2) {
             table[k].multiplier = rq[0];
-            table[k].round = (int32_t)(1u << (right - 2)) + zp * (int32_t)(1u << (right - 1));
+            table[k].round = (int32_t)(1u << (right - 2));
             table[k].shift = right - 1;
         } else {
             table[k].multiplier = c + k; /* the channel whose record ariel_rq reads */
@@ -287,14 +285,13 @@ static void prepare_rq(const ariel_conv_params *p, int32_t c, int32_t n, rq_entr
     }
 }
 
-/* ariel_rq (plus the zero point) out of line: rare, and inlined it would take the registers of the
- * loops around it */
+/* ariel_rq out of line: rare, and inlined it would take the registers of the loops around it */
 static NOINLINE int32_t requant_rare(const ariel_conv_params *p, int32_t acc, int32_t channel)
 {
-    return ariel_rq(acc, p->rq + channel * ARIEL_RQ_WORDS) + p->output_zero_point;
+    return ariel_rq(acc, p->rq + channel * ARIEL_RQ_WORDS);
 }
 
-/* one output of a channel, before the activation clamp */
+/* one output of a channel, before the zero point and the activation clamp */
 static inline int32_t requant_entry(const ariel_conv_params *p, const rq_entry *e, int32_t sum)
 {
     const int32_t acc = ariel_wrapping_add(sum, e->bias);
@@ -306,11 +303,11 @@ static inline int32_t requant_entry(const ariel_conv_params *p, const rq_entry *
 static NOINLINE void requant_pixels_2(const ariel_conv_params *p, const rq_entry *table, const int32_t *sums0,
                                       const int32_t *sums1, int8_t *out0, int8_t *out1, int32_t n)
 {
-    const int32_t lo = p->act_min, hi = p->act_max;
+    const int32_t zp = p->output_zero_point, lo = p->act_min, hi = p->act_max;
     int32_t k;
     for (k = 0; k < n; k++) {
-        int32_t v0 = requant_entry(p, &table[k], sums0[k]);
-        int32_t v1 = requant_entry(p, &table[k], sums1[k]);
+        int32_t v0 = requant_entry(p, &table[k], sums0[k]) + zp;
+        int32_t v1 = requant_entry(p, &table[k], sums1[k]) + zp;
         v0 = v0 < lo ? lo : v0;
         v1 = v1 < lo ? lo : v1;
         v0 = v0 > hi ? hi : v0;
@@ -324,10 +321,10 @@ static NOINLINE void requant_pixels_2(const ariel_conv_params *p, const rq_entry
 static NOINLINE void requant_pixel(const ariel_conv_params *p, const rq_entry *table, const int32_t *sums, int8_t *out,
                                    int32_t n)
 {
-    const int32_t lo = p->act_min, hi = p->act_max;
+    const int32_t zp = p->output_zero_point, lo = p->act_min, hi = p->act_max;
     int32_t k;
     for (k = 0; k < n; k++) {
-        int32_t v = requant_entry(p, &table[k], sums[k]);
+        int32_t v = requant_entry(p, &table[k], sums[k]) + zp;
         v = v < lo ? lo : v;
         v = v > hi ? hi : v;
         out[k] = (int8_t)v;
@@ -843,13 +840,13 @@ static void dw3x3_prepare(const int8_t *packed_weights, int32_t z, const int *va
 static NOINLINE void requant_strided(const ariel_conv_params *p, const int32_t *sums, int32_t n, int32_t oc,
                                      int32_t extra, int8_t *out, int32_t step)
 {
-    const int32_t lo = p->act_min, hi = p->act_max;
+    const int32_t zp = p->output_zero_point, lo = p->act_min, hi = p->act_max;
     rq_entry e;
     int32_t k;
     prepare_rq(p, oc, 1, &e);
     e.bias = ariel_wrapping_add(e.bias, extra);
     for (k = 0; k < n; k++, out += step) {
-        int32_t v = requant_entry(p, &e, sums[k]);
+        int32_t v = requant_entry(p, &e, sums[k]) + zp;
         v = v < lo ? lo : v;
         v = v > hi ? hi : v;
         *out = (int8_t)v;

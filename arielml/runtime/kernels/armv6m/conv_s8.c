@@ -194,8 +194,9 @@ __asm__(
  * - neg exactly, and A <= E / 2^t < A + u + 1, so |R| lies between R1 = floor((Q + A) / 2^22) and
  * R2 = floor((Q + A + u + 1) / 2^22). When R1 == R2 (all but a few percent of outputs: the bracket
  * is u + 1 wide against a step of 2^22), that is |R|, from one MULS. u < 2^(9+r) keeps every sum
- * below 2^32 (Q < 2^31); larger u, r > 21 and R1 != R2 take the exact path, ariel_rq's 4-MULS
- * split (the 2^14 nudge folded into the carry term as 2^30 before the logical shift by 16: that sum
+ * below 2^32 (Q < 2^31). A larger u saturates when m >= 2^30 (TFLite's multipliers are normalised
+ * to [2^30, 2^31)): u m >= 2^(39+r) gives |R| >= 256, beyond both clamp bounds (<= 255). Larger u
+ * with a smaller m, r > 21 and R1 != R2 take the exact path, ariel_rq's 4-MULS split (the 2^14 nudge folded into the carry term as 2^30 before the logical shift by 16: that sum
  * stays in [2^30 - 1, 2^31 + 2^30), no wrap). About 24 cycles an output on the fast path (the C
  * loop takes ~70). */
 typedef struct {
@@ -207,7 +208,8 @@ typedef struct {
     int32_t max_down;    /* 20: zero point - act_min, >= 0 */
 } v6m_rq_job;
 
-/* per channel: {m >> (9 + r), 2^(21-r) + 2^21 [r >= 1], 2^(9+r) (0: never fast), its ariel_rq record} */
+/* per channel: {m >> (9 + r), 2^(21-r) + 2^21 [r >= 1], 2^(9+r), its ariel_rq record} for r <= 21;
+ * {0, 1, min(2^(r-1) - 1, 2^22 - 2), record} for r > 21 (a zero test, block_requant_init) */
 #define V6M_RQ_CONSTS 4
 
 /* acc: per channel {pixel 0, pixel 1}; out0: pixel 0's first output */
@@ -225,7 +227,7 @@ __asm__(
     "    eors r6, r2\n"
     "    subs r6, r6, r2\n"            /* u = |x| */
     "    cmp r6, r10\n"
-    "    bhs .Lrq_exact\\@\n"
+    "    bhs .Lrq_big\\@\n"
     "    mov r3, r8\n"
     "    muls r3, r6, r3\n"            /* Q = u mf */
     "    add r3, r9\n"
@@ -266,6 +268,18 @@ __asm__(
     "    .endif\n"
     ".Lrq_done\\@:\n"
     "    .subsection 1\n"
+    ".Lrq_big\\@:\n"                   /* u >= 2^(9+r): saturated when m >= 2^30 (r <= 21) */
+    "    ldr r1, [sp, #0]\n"
+    "    subs r1, r1, #4\n"
+    "    ldr r1, [r1]\n"               /* this channel's ariel_rq record */
+    "    ldr r3, [r1, #8]\n"           /* r */
+    "    cmp r3, #21\n"
+    "    bhi .Lrq_exact\\@\n"
+    "    ldr r1, [r1]\n"               /* m */
+    "    lsrs r1, r1, #30\n"
+    "    beq .Lrq_exact\\@\n"
+    "    movs r6, #255\n"              /* |R| >= 256: any magnitude >= both clamp bounds */
+    "    b .Lrq_mag\\@\n"
     ".Lrq_exact\\@:\n"                 /* ariel_rq's 4-MULS split; r0 and r7 lent */
     "    subs r0, r0, #4\n"
     "    ldm r0!, {r6}\n"
@@ -416,8 +430,13 @@ static void block_requant_init(const ariel_conv_params *p, int32_t c_begin, int3
             c[0] = (int32_t)(m >> (9 + right));
             c[1] = (int32_t)((1u << (21 - right)) + (right >= 1 ? 1u << 21 : 0u));
             c[2] = (int32_t)(1u << (9 + right));
-        } else { /* the fast path's sums would not fit: always exact */
-            c[0] = c[1] = c[2] = 0;
+        } else {
+            /* zero test: u <= 2^(r-1) - 2 gives u m + K < 2^(31+r), |R| = 0 (layers whose dead channels
+             * get shifts of 26-31); with mf = 0, A = 1 the fast path returns 0 for u < this bound */
+            const uint32_t zero_below = (1u << (right - 1)) - 1u;
+            c[0] = 0;
+            c[1] = 1;
+            c[2] = (int32_t)(zero_below < (1u << 22) - 2u ? zero_below : (1u << 22) - 2u);
         }
         c[3] = (int32_t)(uintptr_t)record;
     }

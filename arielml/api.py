@@ -157,12 +157,12 @@ class Model:
         arielml.backends.emulator.EmulatedRun (outputs, cycles, ms, per_op, flash_bytes, ram_bytes, ...).
         weights_in_sram: "auto" lets the compiler copy the most re-read weights to SRAM at start-up
         (boards whose flash is slower than SRAM, when RAM is left), "off" keeps them in flash."""
-        from arielml.backends.emulated_build import build_emulated_placed
+        from arielml.backends.emulator import build_emulated
         arrays = self.check_inputs(inputs)
         key = (target, cores, scheduler, semantics, cache_dir, weights_in_sram)
         if key not in self._emulated:
-            self._emulated[key] = build_emulated_placed(self, target, cores, scheduler, semantics, cache_dir,
-                                                        weights_in_sram)
+            self._emulated[key] = build_emulated(self, target, cores, scheduler, semantics, cache_dir,
+                                                 weights_in_sram)
         return self._emulated[key].run(arrays, quantum_cycles=quantum_cycles, seed=seed)
 
     def summary(self) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from arielml.cli import EXIT_USER_ERROR, main
-from arielml.codegen.library import RUNTIME, core_groups
+from arielml.codegen.library import RUNTIME, core_groups, image_sources
 from arielml.compile import compile_model
 from arielml.emu import ElfImage, Firmware, Machine
 from arielml.targets.boards import BOARDS, get_board
@@ -189,8 +189,8 @@ int ariel_main(unsigned core)
 
 def _link_image(directory: Path, group, script: str, out: Path) -> Path:
     """The README's recipe: library + port + crt0 + crt_main.c + the generated script, for the emulator."""
-    files = [str(p.relative_to(directory)) for p in sorted(directory.rglob("*.c"))
-             if "ports" not in p.parts and p.name != "app.c"]
+    files = image_sources([str(p.relative_to(directory)) for p in sorted(directory.rglob("*.c"))
+                           if "ports" not in p.parts and p.name != "app.c"], group.core_type)  # this core type's kernels
     # as the README says: GCC's multilib matching does not know _zicsr (the libc ABI is the same without it)
     flags = [flag.replace("_zicsr", "") for flag in group.core_type.gcc_flags]
     command = [group.core_type.toolchain + "gcc", *flags, "--specs=picolibc.specs", "-std=c99",

@@ -151,13 +151,13 @@ def test_emulated_runs_are_bit_exact_and_no_slower(target, cores, cache):
     """The cycle model may treat flash data reads as free (then both runs take the same cycles) or
     charge them (XIP cache, wait states): the copies can only remove cycles. The RAM of the linked
     firmware grows by the copies, its flash does not."""
-    from arielml.backends.emulated_build import build_emulated_placed
+    from arielml.backends.emulator import build_emulated
     model = arielml.load(KWS)
     inputs = model.random_inputs(5)
     reference = model.run(inputs)
     runs = {}
     for mode in ("off", "auto"):
-        firmware = build_emulated_placed(model, target, cores, weights_in_sram=mode, cache_dir=cache / "emulator")
+        firmware = build_emulated(model, target, cores, weights_in_sram=mode, cache_dir=cache / "emulator")
         runs[mode] = (firmware, firmware.run(inputs))
         assert all(np.array_equal(a, b) for a, b in zip(runs[mode][1].outputs, reference)), mode
     (off_fw, off), (auto_fw, auto) = runs["off"], runs["auto"]
@@ -174,7 +174,7 @@ def test_copies_save_cycles_when_flash_reads_cost_wait_states(monkeypatch, cache
     import inspect as pyinspect
 
     import arielml.backends.emulator as emulator_backend
-    from arielml.backends.emulated_build import build_emulated_placed
+    from arielml.backends.emulator import build_emulated
     if "exact_flash_reads" not in pyinspect.signature(emulator_backend.Machine).parameters:
         pytest.skip("the emulator has no exact flash-read mode any more")
     machine = emulator_backend.Machine
@@ -183,7 +183,7 @@ def test_copies_save_cycles_when_flash_reads_cost_wait_states(monkeypatch, cache
     inputs = model.random_inputs(1)
     cycles = {}
     for mode in ("off", "auto"):
-        run = build_emulated_placed(model, "rp2040", 1, weights_in_sram=mode, cache_dir=cache / "emulator").run(inputs)
+        run = build_emulated(model, "rp2040", 1, weights_in_sram=mode, cache_dir=cache / "emulator").run(inputs)
         assert all(np.array_equal(a, b) for a, b in zip(run.outputs, model.run(inputs)))
         cycles[mode] = run.cycles
     assert cycles["auto"] < cycles["off"]
@@ -202,10 +202,14 @@ def test_cli_option(tmp_path, capsys):
     assert "weights in SRAM (auto):" in capsys.readouterr().out
     for command in (["compile", str(KWS), "--target", "rp2040", "-o", str(tmp_path / "d")],
                     ["profile", str(KWS), "--target", "rp2040"],
-                    ["inspect", str(KWS), "--target", "rp2040"]):
+                    ["inspect", str(KWS), "--target", "rp2040"],
+                    ["run", str(KWS), "--backend", "emulator", "--target", "rp2040", "-o", str(tmp_path / "e")]):
         assert main(command + ["--weights-in-sram", "sometimes"]) == 2
         err = capsys.readouterr().err
         assert "unknown --weights-in-sram 'sometimes'" in err and "auto, off" in err
+    for backend in ("reference", "native"):  # the option places weights on a board: refused elsewhere
+        assert main(["run", str(KWS), "--backend", backend, "--weights-in-sram", "off", "-o", str(tmp_path / "f")]) == 2
+        assert "--weights-in-sram" in capsys.readouterr().err
     assert main(["inspect", str(KWS), "--target", "nrf52840", "--json"]) == 0
     plan = json.loads(capsys.readouterr().out)["plan"]
     assert plan["weights_in_sram"]["copies"] and plan["arena_bytes"] > 0

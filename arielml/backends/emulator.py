@@ -203,12 +203,15 @@ def harness_source(compiled: CompileResult) -> str:
 
 
 def build_emulated(model_or_graph, target: str, cores: int, scheduler: str = "static", semantics: str = "litert",
-                   cache_dir: str | Path | None = None) -> EmulatedFirmware:
+                   cache_dir: str | Path | None = None, weights_in_sram: str = "auto") -> EmulatedFirmware:
     """Compile for `target` (refused with FitError when the plan cannot fit the board), add the
-    harness, cross-compile and link (cached by content under cache_dir). Reusable: `.run(inputs)`."""
+    harness, cross-compile and link (cached by content under cache_dir). Reusable: `.run(inputs)`.
+    weights_in_sram: "auto" lets the compiler copy the most re-read weights to SRAM (passes/
+    weight_placement.py), "off" keeps every constant in flash."""
     board = emulated_board(target)
     model = _model_of(model_or_graph)
-    compiled = compile_model(model.graph, target=board.name, cores=cores, scheduler=scheduler, semantics=semantics)
+    compiled = compile_model(model.graph, target=board.name, cores=cores, scheduler=scheduler, semantics=semantics,
+                             weights_in_sram=weights_in_sram)
     cache = absolute(cache_dir) if cache_dir is not None else default_cache_dir()
     fasthook.hook_library(cache / "hook" if cache_dir is not None else None)  # built where the caller said
     # build_firmware adds the board's port and start-up itself (with ARIEL_EMULATOR defined): the
@@ -234,9 +237,9 @@ def build_emulated(model_or_graph, target: str, cores: int, scheduler: str = "st
 
 def run_emulated(model_or_graph, inputs, target: str, cores: int, scheduler: str = "static", semantics: str = "litert",
                  quantum_cycles: int | None = None, seed: int | None = None,
-                 cache_dir: str | Path | None = None) -> EmulatedRun:
+                 cache_dir: str | Path | None = None, weights_in_sram: str = "auto") -> EmulatedRun:
     """build_emulated, then one run (inputs are checked before anything is built)."""
     model = _model_of(model_or_graph)
     arrays = model.check_inputs(inputs)
-    return build_emulated(model, target, cores, scheduler, semantics, cache_dir).run(
+    return build_emulated(model, target, cores, scheduler, semantics, cache_dir, weights_in_sram).run(
         arrays, quantum_cycles=quantum_cycles, seed=seed)

@@ -86,10 +86,10 @@ def kernel_variant_files(plan: Plan, kernel_sources) -> dict[str, str]:
     files = {}
     for group in core_groups(plan) if not is_host(plan) else ():
         for directory in group.core_type.kernel_dirs:
-            for source in kernel_sources:
-                rel = f"kernels/{directory}/{source}"
-                if (RUNTIME / rel).is_file():
-                    files[f"ariel/{rel}"] = (RUNTIME / rel).read_text()
+            used = [f"kernels/{directory}/{s}" for s in kernel_sources if (RUNTIME / "kernels" / directory / s).is_file()]
+            if used:  # with the headers they share (included by relative path)
+                used += [f"kernels/{directory}/{h.name}" for h in sorted((RUNTIME / "kernels" / directory).glob("*.h"))]
+            files.update({f"ariel/{rel}": (RUNTIME / rel).read_text() for rel in used})
     return files
 
 

@@ -113,7 +113,7 @@ def profile_command(
     """Profile a model on an emulated board: cycles per operator and per core, utilisation, idle time
     at barriers, flash and RAM, and a Gantt chart."""
     import arielml
-    from arielml.backends.emulated_build import build_emulated_placed
+    from arielml.backends.emulator import build_emulated
     from arielml.backends.emulator import emulated_board
     from arielml.bench.emulated import same_outputs
     from arielml.cache import cache_dir as user_cache_dir
@@ -128,9 +128,9 @@ def profile_command(
     model = arielml.load(model_path)
     inputs = model.random_inputs(seed)
     with stderr_console().status(f"building the firmware for {board.name} ({cores} core(s)) and emulating..."):
-        firmware = build_emulated_placed(model, board.name, cores, scheduler, semantics,
-                                         cache_dir=None if cache_dir is None else user_cache_dir("emulator", root=cache_dir),
-                                         weights_in_sram=weights_in_sram)
+        firmware = build_emulated(model, board.name, cores, scheduler, semantics,
+                                  cache_dir=None if cache_dir is None else user_cache_dir("emulator", root=cache_dir),
+                                  weights_in_sram=weights_in_sram)
         run = firmware.run(inputs)
     try:
         reference = model.run(inputs, semantics=semantics)

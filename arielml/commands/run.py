@@ -25,6 +25,7 @@ class RunOptions:
     cores: int | None = None
     scheduler: str | None = None
     cache_dir: Path | None = None  # root of the build caches (--cache-dir); None: arielml.cache's default
+    weights_in_sram: str | None = None  # emulator only: "auto" or "off" (None: the compiler's default, auto)
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,8 @@ Runner = Callable[[Any, list[np.ndarray], RunOptions], RunReport]
 
 def _run_reference(model, inputs: list[np.ndarray], options: RunOptions) -> RunReport:
     ignored = [name for name, value in (("--target", options.target), ("--cores", options.cores),
-                                        ("--scheduler", options.scheduler), ("--cache-dir", options.cache_dir))
+                                        ("--scheduler", options.scheduler), ("--cache-dir", options.cache_dir),
+                                        ("--weights-in-sram", options.weights_in_sram))
                if value is not None]
     if ignored:
         raise TargetError(f"{', '.join(ignored)} only apply to compiled backends; the reference backend runs the "
@@ -60,6 +62,9 @@ def _run_native(model, inputs: list[np.ndarray], options: RunOptions) -> RunRepo
     from arielml.targets import check_cores, get_board
     target, cores, scheduler = options.target or "host", (1 if options.cores is None else options.cores), options.scheduler or "static"
     check_cores(get_board(target), cores)
+    if options.weights_in_sram is not None:
+        raise TargetError("--weights-in-sram places weights on a board (--backend emulator, or arielml compile); the "
+                          "native backend runs on this machine's memory (drop the option)")
     result = model.run_native(inputs, cores=cores, scheduler=scheduler, semantics=options.semantics, target=target,
                               cache_dir=_cache(options, "native"))
     from arielml.backends.native import threads_note
@@ -91,8 +96,12 @@ def _run_emulator(model, inputs: list[np.ndarray], options: RunOptions) -> RunRe
         raise TargetError("--backend emulator needs --target BOARD; emulated boards: "
                           + ", ".join(name for name, board in BOARDS.items() if board.emulated))
     board = emulated_board(options.target)
-    run = model.run_emulated(inputs, board.name, cores=(1 if options.cores is None else options.cores), scheduler=options.scheduler or "static",
-                             semantics=options.semantics, cache_dir=_cache(options, "emulator"))
+    cores, scheduler = (1 if options.cores is None else options.cores), options.scheduler or "static"
+    weights_in_sram = options.weights_in_sram or "auto"
+    from arielml.commands.compile import check_compile_options
+    check_compile_options(board.name, cores, scheduler, "model", weights_in_sram)
+    run = model.run_emulated(inputs, board.name, cores=cores, scheduler=scheduler, semantics=options.semantics,
+                             cache_dir=_cache(options, "emulator"), weights_in_sram=weights_in_sram)
     return RunReport(outputs=run.outputs, fields=run.summary())
 
 
@@ -130,6 +139,9 @@ def run_command(
     target: Optional[str] = typer.Option(None, "--target", help="Board to compile for (compiled backends)."),
     cores: Optional[int] = typer.Option(None, "--cores", help="Number of cores (compiled backends)."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Tile scheduler (compiled backends)."),
+    weights_in_sram: Optional[str] = typer.Option(None, "--weights-in-sram", metavar="auto|off",
+                                                  help="Emulator backend: auto (default) lets the compiler copy the "
+                                                       "most re-read weights to SRAM; off keeps them in flash."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of a table."),
     cache_dir: Optional[Path] = typer.Option(None, "--cache-dir",
                                              help="Root of the build caches (compiled backends). Default: "
@@ -140,7 +152,7 @@ def run_command(
     import arielml
 
     options = RunOptions(backend=backend, semantics=semantics, target=target, cores=cores, scheduler=scheduler,
-                         cache_dir=cache_dir)
+                         cache_dir=cache_dir, weights_in_sram=weights_in_sram)
     if backend not in RUNNERS:
         raise TargetError(f"unknown backend '{backend}'; choose one of: {', '.join(RUNNERS)}")
     model = arielml.load(model_path)

@@ -305,6 +305,13 @@ static NOINLINE void requant_pixels_2(const ariel_conv_params *p, const rq_entry
 {
     const int32_t zp = p->output_zero_point, lo = p->act_min, hi = p->act_max;
     int32_t k;
+    if (lo == -128 && hi == 127) { /* no activation clamp: one SSAT */
+        for (k = 0; k < n; k++) {
+            out0[k] = (int8_t)__ssat(requant_entry(p, &table[k], sums0[k]) + zp, 8);
+            out1[k] = (int8_t)__ssat(requant_entry(p, &table[k], sums1[k]) + zp, 8);
+        }
+        return;
+    }
     for (k = 0; k < n; k++) {
         int32_t v0 = requant_entry(p, &table[k], sums0[k]) + zp;
         int32_t v1 = requant_entry(p, &table[k], sums1[k]) + zp;
@@ -323,6 +330,12 @@ static NOINLINE void requant_pixel(const ariel_conv_params *p, const rq_entry *t
 {
     const int32_t zp = p->output_zero_point, lo = p->act_min, hi = p->act_max;
     int32_t k;
+    if (lo == -128 && hi == 127) {
+        for (k = 0; k < n; k++) {
+            out[k] = (int8_t)__ssat(requant_entry(p, &table[k], sums[k]) + zp, 8);
+        }
+        return;
+    }
     for (k = 0; k < n; k++) {
         int32_t v = requant_entry(p, &table[k], sums[k]) + zp;
         v = v < lo ? lo : v;
@@ -845,6 +858,12 @@ static NOINLINE void requant_strided(const ariel_conv_params *p, const int32_t *
     int32_t k;
     prepare_rq(p, oc, 1, &e);
     e.bias = ariel_wrapping_add(e.bias, extra);
+    if (lo == -128 && hi == 127) {
+        for (k = 0; k < n; k++, out += step) {
+            *out = (int8_t)__ssat(requant_entry(p, &e, sums[k]) + zp, 8);
+        }
+        return;
+    }
     for (k = 0; k < n; k++, out += step) {
         int32_t v = requant_entry(p, &e, sums[k]) + zp;
         v = v < lo ? lo : v;

@@ -69,12 +69,13 @@ def test_code_larger_than_the_cache_misses_after_warm_up(run):
 
 
 def test_rp2350_has_the_cache_and_its_own_miss_cost(run):
+    """The same Thumb-1 program on both chips: the same lines miss, each costs 10 cycles more on the
+    RP2350; the M33 also saves 3 cycles on the program's loads and stores (1 cycle each, not 2: the
+    entry's ldr r4, the exit's ldr and str; its ldr/bx pairs cost the same, 1 + a load-use stall + 2)."""
     rp2040, rp2350 = run("code_small_1"), run("code_small_1", board="rp2350-arm")
     assert rp2350.cache_misses == rp2040.cache_misses
-    # the program is straight-line ALU code, 1 cycle per instruction on both cores: the difference is
-    # the miss cost alone
     extra = get_board("rp2350-arm").flash_cache.miss_cycles - get_board("rp2040").flash_cache.miss_cycles
-    assert rp2350.cycles[0] - rp2040.cycles[0] == extra * rp2040.cache_misses[0]
+    assert rp2350.cycles[0] - rp2040.cycles[0] == extra * rp2040.cache_misses[0] - 3
 
 
 def test_same_elf_same_counts(run):

@@ -57,7 +57,7 @@ class ArmTiming:
     fp_mac: float = 3  # VMLA/VMLS/VFMA/VFMS
     fp_div: float = 14  # VDIV/VSQRT
     fp_load: float = 2
-    dual_issue: bool = False  # Cortex-M7: pairs of simple instructions issue together
+    load_use_stall: float = 0  # a load whose result the next instruction reads (3-stage M33 pipeline)
 
 
 M0PLUS = ArmTiming("cortex-m0plus", div=0, pipelined_access=None, refill=1, bl_extra=1, barrier=3, system=3,
@@ -66,11 +66,14 @@ M0PLUS = ArmTiming("cortex-m0plus", div=0, pipelined_access=None, refill=1, bl_e
 # instruction is fetched whole, +1 for a 32-bit target instruction at an address = 2 mod 4 (two
 # fetches), +1 for a target that comes from a register or memory (not speculated early)
 M4F = ArmTiming("cortex-m4f", refill=1, indirect_extra=1, misaligned_target=1)
-M33 = ArmTiming("cortex-m33", refill=1, div=6)
-M7 = ArmTiming("cortex-m7", load=1, store=1, pipelined_access=None, refill=0, div=6, barrier=2, system=1,
-               fp_mac=1, dual_issue=True)
+# M33: a new 3-stage pipeline, not the M4's: branches resolve in stage 2 (P = 1), and load/store
+# addresses are formed in stage 2, so a load or store takes one cycle where the M3/M4 take two; the
+# data arrives in stage 3, a cycle after the next instruction's ALU stage wants it (load-use stall).
+# Its dual issue of 16-bit pairs is not modelled (no public rules). docs/cycle-model.md.
+M33 = ArmTiming("cortex-m33", load=1, store=1, pipelined_access=None, load_use_stall=1, refill=1, div=6)
+# The Cortex-M7 has its own classifier (cyclemodel_m7.py).
 
-ARM_TIMINGS = {t.name: t for t in (M0PLUS, M4F, M33, M7)}
+ARM_TIMINGS = {t.name: t for t in (M0PLUS, M4F, M33)}
 
 _COND_BRANCHES = {"cbz", "cbnz"}
 _BRANCHES = {"b", "bl", "bx", "blx", "cbz", "cbnz", "tbb", "tbh"}
@@ -163,6 +166,25 @@ def _is_conditional_branch(insn) -> bool:
     return _strip_condition(name, cc) in _BRANCHES or _writes_pc(insn)
 
 
+def _loaded_register_read_next(insn, following) -> bool:
+    """Is `insn` a load (LDR*, not into PC) whose destination `following` reads?"""
+    name = _strip_condition(_base_mnemonic(insn), insn.cc)
+    if name not in _LOADS and name not in ("vldr", "ldrd"):
+        return False
+    try:
+        _, written = insn.regs_access()
+        read, _ = following.regs_access()
+    except capstone.CsError:
+        return False
+    loaded = {r for r in written if r not in (arm_const.ARM_REG_PC, arm_const.ARM_REG_SP)}
+    # a post/pre-indexed load also writes its base register: that result is ready at once
+    if insn.writeback:
+        for op in insn.operands:
+            if op.type == arm_const.ARM_OP_MEM:
+                loaded.discard(op.mem.base)
+    return bool(loaded & set(read))
+
+
 def _is_literal_load(insn) -> bool:
     return any(op.type == arm_const.ARM_OP_MEM and op.mem.base == arm_const.ARM_REG_PC for op in insn.operands)
 
@@ -182,18 +204,14 @@ class ArmClassifier:
         timing = self.timing
         insns = list(self.disassembler.disasm(code, address))
         total, previous_access, flags = 0.0, False, 0
-        simple_pending = False  # M7: an unpaired simple instruction waiting for a partner
         in_flash = self.flash[0] <= address < self.flash[1]
-        for insn in insns:
+        for index, insn in enumerate(insns):
             cost, is_access = _arm_insn_cost(insn, timing, previous_access)
             if in_flash and self.literal_wait and is_access and _is_literal_load(insn):
                 cost += self.literal_wait
-            if timing.dual_issue and cost <= 1 and not is_access:
-                # pairs of simple instructions (ALU, MUL, MAC) issue in one cycle on the M7
-                cost = 0.0 if simple_pending else 1.0
-                simple_pending = not simple_pending
-            else:
-                simple_pending = False
+            if timing.load_use_stall and is_access and index + 1 < len(insns) and \
+                    _loaded_register_read_next(insn, insns[index + 1]):
+                cost += timing.load_use_stall
             total += cost
             previous_access = is_access
             name = _base_mnemonic(insn)
@@ -204,7 +222,7 @@ class ArmClassifier:
             last = insns[-1]
             if _is_conditional_branch(last):
                 flags |= FLAG_COND_BRANCH
-                taken_extra = int(timing.refill)  # the M7 predicts (refill 0); the others refill
+                taken_extra = int(timing.refill)
             if _base_mnemonic(last) == "wfe":
                 flags |= FLAG_WFE_END
             if insns[0].size == 4:

@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.cross, needs_cross]
 
 # (board, cores, scheduler): the M33 alone and with its twin, the M7 with the M4 beside it, the M4F alone
 CONFIGS = [("rp2350-arm", 1, "static"), ("rp2350-arm", 2, "dynamic"), ("stm32h747", 2, "static"),
-           ("stm32h747", 2, "dynamic"), ("nrf52840", 1, "static")]
+           ("nrf52840", 1, "static")]
 
 
 def check_emulated(graph, inputs, configs, whats, semantics: str = "litert") -> None:
@@ -144,7 +144,7 @@ def test_depthwise_matches_reference(config):
     check_emulated(graph, inputs, [config], whats)
 
 
-@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("seed", range(3))
 def test_random_geometry_int8_conv_and_depthwise(seed):
     """tests/conv_cases.py's random geometry (groups, dilation, any window and padding)."""
     for depthwise in (False, True):

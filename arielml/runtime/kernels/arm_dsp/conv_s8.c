@@ -72,53 +72,6 @@ static inline void put(const ariel_conv_params *p, int8_t *out, int32_t sum, int
     *out = (int8_t)(v > p->act_max ? p->act_max : v);
 }
 
-/* what the requantisation of one output channel needs, loaded once for every pixel of a block
- * (stores through int8_t pointers would otherwise make the compiler reload the params) */
-typedef struct {
-    int32_t bias, multiplier, right;
-    const int32_t *record;
-} channel_rq;
-
-typedef struct {
-    int32_t zero_point, lo, hi;
-} output_range;
-
-static inline channel_rq channel_of(const ariel_conv_params *p, int32_t oc)
-{
-    channel_rq c;
-    c.record = p->rq + oc * ARIEL_RQ_WORDS;
-    c.bias = p->bias[oc];
-    c.multiplier = c.record[0];
-    c.right = c.record[2];
-    return c;
-}
-
-static inline output_range range_of(const ariel_conv_params *p)
-{
-    output_range r;
-    r.zero_point = p->output_zero_point;
-    r.lo = p->act_min;
-    r.hi = p->act_max;
-    return r;
-}
-
-/* requantize() with the channel's values at hand */
-static inline int8_t requant_channel(int32_t sum, const channel_rq *c, const output_range *r)
-{
-    const int32_t acc = ariel_wrapping_add(sum, c->bias);
-    int32_t v;
-    if (c->right < 2) {
-        v = ariel_rq(acc, c->record);
-    } else {
-        const int32_t nudge = (int32_t)(((uint32_t)acc & 0x80000000u) | 0x40000000u);
-        const int64_t product = (int64_t)acc * c->multiplier + nudge;
-        v = ((int32_t)(product >> 32) + (int32_t)((1u << c->right) >> 2)) >> (c->right - 1);
-    }
-    v += r->zero_point;
-    v = v < r->lo ? r->lo : v;
-    return (int8_t)(v > r->hi ? r->hi : v);
-}
-
 /* ---- CONV_2D ------------------------------------------------------------------------------------ */
 
 typedef struct {
@@ -198,52 +151,6 @@ static inline __attribute__((always_inline)) void window_1x4(const conv_window *
         w0 += s->tail, w1 += s->tail, w2 += s->tail, w3 += s->tail;
     }
     acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
-}
-
-/* 2 pixels x 2 channels over `words` input words: acc = {x0.w0, x0.w1, x1.w0, x1.w1} where x1 = x0 + dx,
- * w1 = w0 + dw; x0 and w0 advance past the words. Written in assembly because the compiler spills
- * pointers inside the loop: 14 registers hold the 4 accumulators, 2 pointers, 2 distances and 6
- * widened words, so the loop end is read from the stack (its load pipelines with the other loads
- * on the M4/M33). Per 16 multiply-accumulates: 5 loads, 8 SXTB16, 8 SMLAD. words >= 1. */
-static inline __attribute__((always_inline)) void mac_2x2_words(const int8_t **x0, const int8_t **w0, int32_t dx,
-                                                                int32_t dw, int32_t words, int32_t *acc)
-{
-    const int8_t *x = *x0, *w = *w0;
-    const int8_t *const x_end = x + 4 * words;
-    const int32_t dw_after = dw - 4; /* w1 read after w0 has advanced */
-    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
-    uint32_t t0, t1, t2, t3, t4, t5;
-    __asm__ volatile(
-        "1:\n\t"
-        "ldr    %[t1], [%[x], %[dx]]\n\t"        /* pixel 1 */
-        "ldr    %[t0], [%[x]], #4\n\t"           /* pixel 0 */
-        "ldr    %[t2], [%[w]], #4\n\t"           /* channel 0 */
-        "ldr    %[t3], %[x_end]\n\t"
-        "cmp    %[x], %[t3]\n\t"
-        "sxtb16 %[t3], %[t0]\n\t"
-        "sxtb16 %[t0], %[t0], ror #8\n\t"
-        "sxtb16 %[t4], %[t1]\n\t"
-        "sxtb16 %[t1], %[t1], ror #8\n\t"
-        "sxtb16 %[t5], %[t2]\n\t"
-        "sxtb16 %[t2], %[t2], ror #8\n\t"
-        "smlad  %[a00], %[t3], %[t5], %[a00]\n\t"
-        "smlad  %[a10], %[t4], %[t5], %[a10]\n\t"
-        "ldr    %[t5], [%[w], %[dw]]\n\t"        /* channel 1 */
-        "smlad  %[a00], %[t0], %[t2], %[a00]\n\t"
-        "smlad  %[a10], %[t1], %[t2], %[a10]\n\t"
-        "sxtb16 %[t2], %[t5]\n\t"
-        "sxtb16 %[t5], %[t5], ror #8\n\t"
-        "smlad  %[a01], %[t3], %[t2], %[a01]\n\t"
-        "smlad  %[a11], %[t4], %[t2], %[a11]\n\t"
-        "smlad  %[a01], %[t0], %[t5], %[a01]\n\t"
-        "smlad  %[a11], %[t1], %[t5], %[a11]\n\t"
-        "bne    1b\n\t"
-        : [x] "+r"(x), [w] "+r"(w), [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11),
-          [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4), [t5] "=&r"(t5)
-        : [dx] "r"(dx), [dw] "r"(dw_after), [x_end] "m"(x_end)
-        : "cc", "memory");
-    acc[0] = a00, acc[1] = a01, acc[2] = a10, acc[3] = a11;
-    *x0 = x, *w0 = w;
 }
 
 /* requantize()'s fast form for right >= 2: round = 2^(right - 2) rides in the high word of the SMLAL's
@@ -364,7 +271,7 @@ typedef struct {
     int32_t run_skip;     /* 36: input bytes from the end of a run to the next */
 } block_2x2;
 
-__attribute__((naked, noinline)) static void mac_block_2x2(block_2x2 *b)
+__attribute__((naked, noinline)) static void mac_block_2x2(block_2x2 *b __attribute__((unused)))
 {
     __asm__ volatile(
         "push   {r4-r11, lr}\n\t"
@@ -479,24 +386,10 @@ static NOINLINE void conv_pixel_pair(const ariel_conv_params *p, const rq_entry 
             b.w = w + (n - 1) * window, b.dw = 0, b.pairs = 1;
             mac_block_2x2(&b);
         }
-    } else {
-        const int32_t tail = s->tail, runs = s->runs, run_skip = s->run_skip;
+    } else { /* runs ending inside a word that could not be padded: SIMD words and byte tails in C */
         for (k = 0; k < n; k += 2, w += 2 * window) {
-            const int32_t dw = k + 1 < n ? window : 0;
-            const int8_t *x = x0, *wk = w;
-            int32_t acc[4] = {0, 0, 0, 0};
-            int32_t r, i;
-            for (r = 0; r < runs; r++) {
-                if (words > 0) {
-                    mac_2x2_words(&x, &wk, dx, dw, words, acc);
-                }
-                for (i = 0; i < tail; i++) {
-                    const int32_t u = x[i], v = x[dx + i], wa = wk[i], wb = wk[dw + i];
-                    acc[0] += u * wa, acc[1] += u * wb, acc[2] += v * wa, acc[3] += v * wb;
-                }
-                x += tail + run_skip;
-                wk += tail;
-            }
+            int32_t acc[4];
+            window_2x2(s, x0, x0 + dx, w, k + 1 < n ? w + window : w, acc);
             sums0[k] = acc[0], sums0[k + 1] = acc[1], sums1[k] = acc[2], sums1[k + 1] = acc[3];
         }
     }

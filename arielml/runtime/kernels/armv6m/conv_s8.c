@@ -379,6 +379,120 @@ __asm__(
     "    .size v6m_requant_2px, .-v6m_requant_2px\n"
     "    .text\n");
 
+/* The exact-only routine (the 4-MULS split inline, per-channel constants {m >> 15, m & 0x7fff, r,
+ * (1 << r) >> 1} in r8-r11): for blocks where the fast path would mostly fall back (a channel with
+ * r > 13, where the bracket is often split, or a multiplier below 2^30; VWW's deep layers have
+ * channels with shifts of 26-31), ~38 cycles an output. */
+void v6m_requant_2px_exact(const int32_t *acc, int8_t *out0, const v6m_rq_job *job);
+
+__asm__(
+    "    .syntax unified\n"
+    "    .macro v6m_rq_exact_one\n"            /* one output: acc at r0 (advanced) -> r6; uses r1-r6 */
+    "    ldm r0!, {r6}\n"
+    "    asrs r2, r6, #31\n"           /* sign */
+    "    eors r6, r2\n"
+    "    subs r6, r6, r2\n"            /* u = |x| */
+    "    uxth r1, r6\n"                /* ul */
+    "    lsrs r6, r6, #16\n"           /* uh */
+    "    mov r3, r8\n"
+    "    mov r4, r3\n"
+    "    muls r4, r1, r4\n"            /* b = ul mh */
+    "    muls r3, r6, r3\n"            /* uh mh */
+    "    mov r5, r9\n"
+    "    muls r1, r5, r1\n"            /* ul ml */
+    "    muls r6, r5, r6\n"            /* uh ml */
+    "    lsls r5, r4, #31\n"
+    "    lsrs r5, r5, #16\n"           /* (b & 1) << 15 */
+    "    adds r1, r1, r5\n"
+    "    adds r1, r1, r2\n"            /* - neg */
+    "    add r1, lr\n"                /* + 2^30 */
+    "    lsrs r1, r1, #16\n"           /* carry + nudge (2^14) */
+    "    lsrs r4, r4, #1\n"
+    "    adds r6, r6, r4\n"
+    "    adds r6, r6, r1\n"            /* t */
+    "    lsrs r6, r6, #15\n"
+    "    adds r6, r6, r3\n"            /* high */
+    "    add r6, r11\n"
+    "    mov r1, r10\n"
+    "    lsrs r6, r1\n"                /* magnitude */
+    "    cmp r2, #0\n"
+    "    bne .Lrqx_down\\@\n"
+    "    ldr r1, [sp, #16]\n"
+    "    cmp r6, r1\n"
+    "    bls .Lrqx_up_ok\\@\n"
+    "    mov r6, r1\n"
+    ".Lrqx_up_ok\\@:\n"
+    "    add r6, r12\n"
+    "    b .Lrqx_done\\@\n"
+    ".Lrqx_down\\@:\n"
+    "    ldr r1, [sp, #12]\n"
+    "    cmp r6, r1\n"
+    "    bls .Lrqx_down_ok\\@\n"
+    "    mov r6, r1\n"
+    ".Lrqx_down_ok\\@:\n"
+    "    mov r1, r12\n"
+    "    subs r6, r1, r6\n"
+    ".Lrqx_done\\@:\n"
+    "    .endm\n"
+    );
+
+__asm__(
+    "    .section .text.v6m_requant_2px_exact,\"ax\",%progbits\n"
+    "    .syntax unified\n"
+    "    .thumb\n"
+    "    .balign 4\n"
+    "    .global v6m_requant_2px_exact\n"
+    "    .hidden v6m_requant_2px_exact\n"
+    "    .thumb_func\n"
+    "    .type v6m_requant_2px_exact, %function\n"
+    "v6m_requant_2px_exact:\n"
+    "    push {r4-r7, lr}\n"
+    "    mov r4, r8\n"
+    "    mov r5, r9\n"
+    "    mov r6, r10\n"
+    "    mov r7, r11\n"
+    "    push {r4-r7}\n"
+    "    sub sp, #20\n"
+    "    mov r7, r1\n"
+    "    ldm r2!, {r3, r4, r5, r6}\n"  /* consts, n, delta, zero point */
+    "    str r3, [sp, #0]\n"
+    "    adds r4, r4, r1\n"
+    "    str r4, [sp, #4]\n"
+    "    str r5, [sp, #8]\n"
+    "    mov r12, r6\n"
+    "    ldm r2!, {r3, r4}\n"          /* max_up, max_down */
+    "    str r3, [sp, #16]\n"
+    "    str r4, [sp, #12]\n"
+    "    movs r3, #1\n"
+    "    lsls r3, r3, #30\n"
+    "    mov lr, r3\n"
+    "3:\n"                             /* per channel: its constants */
+    "    ldr r1, [sp, #0]\n"
+    "    ldm r1!, {r2, r3, r4, r5}\n"
+    "    str r1, [sp, #0]\n"
+    "    mov r8, r2\n"
+    "    mov r9, r3\n"
+    "    mov r10, r4\n"
+    "    mov r11, r5\n"
+    "    v6m_rq_exact_one\n"                 /* pixel 0 -> r6 */
+    "    strb r6, [r7]\n"
+    "    v6m_rq_exact_one\n"                 /* pixel 1 */
+    "    ldr r1, [sp, #8]\n"
+    "    strb r6, [r7, r1]\n"
+    "    adds r7, r7, #1\n"
+    "    ldr r1, [sp, #4]\n"
+    "    cmp r7, r1\n"
+    "    bne 3b\n"
+    "    add sp, #20\n"
+    "    pop {r4-r7}\n"
+    "    mov r8, r4\n"
+    "    mov r9, r5\n"
+    "    mov r10, r6\n"
+    "    mov r11, r7\n"
+    "    pop {r4-r7, pc}\n"
+    "    .size v6m_requant_2px_exact, .-v6m_requant_2px_exact\n"
+    "    .text\n");
+
 /* the C form, for what v6m_requant_2px does not take (a clamp range without the zero point) */
 static NOINLINE void requant_2px_c(const ariel_conv_params *p, const int32_t *acc, int8_t *out0, int8_t *out1,
                                    int32_t c_begin, int32_t n)
@@ -404,6 +518,7 @@ typedef struct {
     int32_t consts[V6M_RQ_CONSTS * ARIEL_CONV_MAX_CHANNEL_BLOCK];
     const int32_t *rq; /* the block's first record */
     int use_asm;       /* double rounding and act_min <= zero point <= act_max */
+    int exact_only;    /* v6m_requant_2px_exact (constants {m >> 15, m & 0x7fff, r, (1 << r) >> 1}) */
     int any_left;      /* a record of the block shifts left (applied to acc before the assembly) */
     int32_t c_begin, n;
 } block_requant;
@@ -420,13 +535,23 @@ static void block_requant_init(const ariel_conv_params *p, int32_t c_begin, int3
     r->job.max_down = zp - p->act_min;
     r->use_asm = p->rounding == ARIEL_ROUND_DOUBLE && r->job.max_up >= 0 && r->job.max_down >= 0;
     r->any_left = 0;
+    r->exact_only = 0;
+    for (i = 0; i < n; i++) {
+        const int32_t *record = r->rq + i * ARIEL_RQ_WORDS;
+        r->any_left |= record[1] != 0;
+        r->exact_only |= record[2] > 13 || (uint32_t)record[0] < (1u << 30);
+    }
     for (i = 0; i < n; i++) {
         const int32_t *record = r->rq + i * ARIEL_RQ_WORDS;
         const uint32_t m = (uint32_t)record[0];
         const int32_t right = record[2];
         int32_t *c = r->consts + V6M_RQ_CONSTS * i;
-        r->any_left |= record[1] != 0;
-        if (right <= 21) {
+        if (r->exact_only) {
+            c[0] = (int32_t)(m >> 15);
+            c[1] = (int32_t)(m & 0x7FFFu);
+            c[2] = right;
+            c[3] = (int32_t)((1u << right) >> 1);
+        } else if (right <= 21) {
             c[0] = (int32_t)(m >> (9 + right));
             c[1] = (int32_t)((1u << (21 - right)) + (right >= 1 ? 1u << 21 : 0u));
             c[2] = (int32_t)(1u << (9 + right));
@@ -438,7 +563,9 @@ static void block_requant_init(const ariel_conv_params *p, int32_t c_begin, int3
             c[1] = 1;
             c[2] = (int32_t)(zero_below < (1u << 22) - 2u ? zero_below : (1u << 22) - 2u);
         }
-        c[3] = (int32_t)(uintptr_t)record;
+        if (!r->exact_only) {
+            c[3] = (int32_t)(uintptr_t)record;
+        }
     }
     r->c_begin = c_begin;
     r->n = n;
@@ -462,7 +589,11 @@ static void requant_2px(const ariel_conv_params *p, block_requant *r, int32_t *a
         }
     }
     r->job.out1_delta = (int32_t)((out1 != 0 ? out1 : spare) - out0);
-    v6m_requant_2px(acc, out0, &r->job);
+    if (r->exact_only) {
+        v6m_requant_2px_exact(acc, out0, &r->job);
+    } else {
+        v6m_requant_2px(acc, out0, &r->job);
+    }
 }
 
 /* the block's channels [c_begin, c_begin + n) for two windows (x1 may repeat x0); odd n: the last

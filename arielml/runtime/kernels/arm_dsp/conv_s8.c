@@ -396,28 +396,92 @@ static NOINLINE void conv_pixel_pair(const ariel_conv_params *p, const rq_entry 
     requant_pixels_2(p, table, sums0, sums1, out0 + c_begin, out1 + c_begin, n);
 }
 
+/* One pixel against four output channels over a window of whole words (one run): the assembly of
+ * kernels/arm_dsp/fully_connected_s8.c's four-unit loop (channels as units, the window as depth).
+ * 13 registers; per 16 multiply-accumulates 5 loads, 10 SXTB16, 8 SMLAD. words >= 1. */
+typedef struct {
+    const int8_t *x;    /*  0: the window */
+    const int8_t *w;    /*  4: channel 0's weights */
+    int32_t window;     /*  8: bytes between channels */
+    int32_t words;      /* 12 */
+    int32_t *acc;       /* 16: four sums out */
+} block_1x4;
+
+__attribute__((naked, noinline)) static void mac_block_1x4(const block_1x4 *b __attribute__((unused)))
+{
+    __asm__ volatile(
+        "push   {r4-r11, lr}\n\t"
+        "ldr    r1, [r0, #4]\n\t"
+        "ldr    r2, [r0, #8]\n\t"
+        "ldr    r3, [r0, #12]\n\t"
+        "ldr    r12, [r0, #16]\n\t"
+        "ldr    r0, [r0, #0]\n\t"
+        "push   {r12}\n\t"
+        "add    r3, r0, r3, lsl #2\n\t"       /* window end */
+        "movs   r4, #0\n\t"
+        "movs   r5, #0\n\t"
+        "movs   r6, #0\n\t"
+        "movs   r7, #0\n\t"
+        "1:\n\t"
+        "ldr    r8, [r0], #4\n\t"             /* input word */
+        "ldr    r10, [r1]\n\t"                /* channel 0 */
+        "ldr    r11, [r1, r2]\n\t"            /* channel 1 */
+        "add    r12, r1, r2, lsl #1\n\t"
+        "sxtb16 r9, r8, ror #8\n\t"
+        "sxtb16 r8, r8\n\t"
+        "sxtb16 lr, r10\n\t"
+        "sxtb16 r10, r10, ror #8\n\t"
+        "smlad  r4, r8, lr, r4\n\t"
+        "smlad  r4, r9, r10, r4\n\t"
+        "sxtb16 lr, r11\n\t"
+        "sxtb16 r11, r11, ror #8\n\t"
+        "smlad  r5, r8, lr, r5\n\t"
+        "smlad  r5, r9, r11, r5\n\t"
+        "ldr    r10, [r12]\n\t"               /* channel 2 */
+        "ldr    r11, [r12, r2]\n\t"           /* channel 3 */
+        "sxtb16 lr, r10\n\t"
+        "sxtb16 r10, r10, ror #8\n\t"
+        "smlad  r6, r8, lr, r6\n\t"
+        "smlad  r6, r9, r10, r6\n\t"
+        "sxtb16 lr, r11\n\t"
+        "sxtb16 r11, r11, ror #8\n\t"
+        "smlad  r7, r8, lr, r7\n\t"
+        "smlad  r7, r9, r11, r7\n\t"
+        "add    r1, r1, #4\n\t"
+        "cmp    r0, r3\n\t"
+        "bne    1b\n\t"
+        "pop    {r12}\n\t"
+        "stmia  r12, {r4, r5, r6, r7}\n\t"
+        "pop    {r4-r11, pc}\n\t");
+}
+
 /* one whole pixel x the channels [c_begin, c_end): four at a time, then pairs (the pixel paired with
  * itself; a lone channel with itself) */
-static NOINLINE void conv_pixel(const ariel_conv_params *p, const conv_window *s, const int8_t *x,
-                                const int8_t *weights, int8_t *out, int32_t c_begin, int32_t c_end)
+static NOINLINE void conv_pixel(const ariel_conv_params *p, const rq_entry *table, const conv_window *s,
+                                const int8_t *x, const int8_t *weights, int8_t *out, int32_t c_begin, int32_t c_end)
 {
-    int32_t oc = c_begin, k;
-    int32_t acc[4];
+    const int one_run = s->runs == 1 && s->tail == 0 && s->words > 0;
+    int32_t sums[ARIEL_CONV_MAX_CHANNEL_BLOCK];
+    int32_t oc = c_begin;
     for (; oc + 4 <= c_end; oc += 4) {
-        window_1x4(s, x, weights + oc * s->window, acc);
-        for (k = 0; k < 4; k++) {
-            put(p, out + oc + k, acc[k], oc + k);
+        if (one_run) {
+            block_1x4 b;
+            b.x = x, b.w = weights + oc * s->window, b.window = s->window, b.words = s->words, b.acc = sums + oc - c_begin;
+            mac_block_1x4(&b);
+        } else {
+            window_1x4(s, x, weights + oc * s->window, sums + oc - c_begin);
         }
     }
     for (; oc < c_end; oc += 2) {
         const int8_t *w0 = weights + oc * s->window;
-        const int pair = oc + 1 < c_end;
-        window_2x2(s, x, x, w0, pair ? w0 + s->window : w0, acc);
-        put(p, out + oc, acc[0], oc);
-        if (pair) {
-            put(p, out + oc + 1, acc[1], oc + 1);
+        int32_t acc[4];
+        window_2x2(s, x, x, w0, oc + 1 < c_end ? w0 + s->window : w0, acc);
+        sums[oc - c_begin] = acc[0];
+        if (oc + 1 < c_end) {
+            sums[oc + 1 - c_begin] = acc[1];
         }
     }
+    requant_pixel(p, table, sums, out + c_begin, c_end - c_begin);
 }
 
 /* sum x[i] * w[i] over n bytes */
@@ -611,7 +675,7 @@ static void conv_runs_s8(const ariel_conv_params *p, const int8_t *input, const 
                         ox += 2;
                         continue;
                     }
-                    conv_pixel(p, &s, image + at, weights, o, c_begin, c_end);
+                    conv_pixel(p, table, &s, image + at, weights, o, c_begin, c_end);
                 } else {
                     int32_t oc;
                     for (oc = c_begin; oc < c_end; oc++) {

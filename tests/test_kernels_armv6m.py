@@ -92,7 +92,9 @@ CONV_SHAPES = [
 OPTION_SHAPES = [((1, 9, 10, 5, 7, 3, 3, (1, 1), True), dict(dilation=2)),
                  ((1, 9, 12, 16, 16, 3, 3, (1, 1), False), dict(dilation=2, depthwise=True)),
                  ((1, 7, 8, 16, 16, 3, 3, (2, 1), True), dict(dilation=2, depthwise=True)),
-                 ((1, 5, 6, 6, 4, 3, 3, (1, 1), True), dict(groups=2))]
+                 ((1, 5, 6, 6, 4, 3, 3, (1, 1), True), dict(groups=2)),
+                 ((1, 6, 7, 16, 16, 3, 3, (1, 1), True), dict(depthwise=True, gain=2.0 ** 20)),  # exact-only
+                 ((1, 6, 7, 16, 16, 3, 3, (1, 1), True), dict(depthwise=True, gain=2.0 ** -6))]  # shifts 6-17
 # (shape, gain): requantisation with a right shift > 21 (exact path only) and with a left shift
 GAIN_SHAPES = [((1, 6, 6, 8, 10, 1, 1, (1, 1), True), 2.0 ** 20), ((1, 5, 5, 1, 6, 3, 3, (1, 1), True), 2.0 ** -10)]
 DEPTHWISE_SHAPES = [

@@ -40,6 +40,8 @@
  * int32 value. */
 #include "ariel_conv_q8_portable.h"
 
+#define CONV_FAST_RIGHT_MAX 13 /* see block_requant_init */
+#define DW_FAST_RIGHT_MAX 17
 #define IM2COL_MAX 576 /* window bytes per pixel for the copied path (3x3x64); two pixels on the stack */
 
 /* words of bytes, for copies between aligned runs (the GCC extension may_alias keeps them legal) */
@@ -381,8 +383,8 @@ __asm__(
 
 /* The exact-only routine (the 4-MULS split inline, per-channel constants {m >> 15, m & 0x7fff, r,
  * (1 << r) >> 1} in r8-r11): for blocks where the fast path would mostly fall back (a channel with
- * r > 13, where the bracket is often split, or a multiplier below 2^30; VWW's deep layers have
- * channels with shifts of 26-31), ~38 cycles an output. */
+ * a right shift above CONV_FAST_RIGHT_MAX / DW_FAST_RIGHT_MAX, where the bracket is often split, or a
+ * multiplier below 2^30; VWW's deep layers have channels with shifts of 26-31), ~38 cycles an output. */
 void v6m_requant_2px_exact(const int32_t *acc, int8_t *out0, const v6m_rq_job *job);
 
 __asm__(
@@ -523,7 +525,11 @@ typedef struct {
     int32_t c_begin, n;
 } block_requant;
 
-static void block_requant_init(const ariel_conv_params *p, int32_t c_begin, int32_t n, block_requant *r)
+/* fast_right_max: the largest right shift the one-MULS path is tried for. Its bracket is u + 1 wide
+ * against a step of 2^22, so it pays while accumulators stay well below 2^22: depthwise windows (9 to
+ * 49 products) allow larger shifts than convolutions summing hundreds of products. */
+static void block_requant_init(const ariel_conv_params *p, int32_t c_begin, int32_t n, int32_t fast_right_max,
+                               block_requant *r)
 {
     const int32_t zp = p->output_zero_point;
     int32_t i;
@@ -539,7 +545,7 @@ static void block_requant_init(const ariel_conv_params *p, int32_t c_begin, int3
     for (i = 0; i < n; i++) {
         const int32_t *record = r->rq + i * ARIEL_RQ_WORDS;
         r->any_left |= record[1] != 0;
-        r->exact_only |= record[2] > 13 || (uint32_t)record[0] < (1u << 30);
+        r->exact_only |= record[2] > fast_right_max || (uint32_t)record[0] < (1u << 30);
     }
     for (i = 0; i < n; i++) {
         const int32_t *record = r->rq + i * ARIEL_RQ_WORDS;
@@ -683,7 +689,7 @@ static void conv_pairs(const ariel_conv_params *p, const int8_t *input, const in
             continue;
         }
         ariel_conv_place(g, first, &row, &c_begin, &c_end);
-        block_requant_init(p, c_begin, c_end - c_begin, &rq);
+        block_requant_init(p, c_begin, c_end - c_begin, CONV_FAST_RIGHT_MAX, &rq);
         for (item = first; item < end; item += blocks) {
             const int32_t r = item / blocks;
             const int32_t batch = r / g->out_h;
@@ -766,7 +772,7 @@ static void conv_copied_rows(const ariel_conv_params *p, const int8_t *input, co
             if (!ready[b]) {
                 const int32_t c_begin = b * g->channel_block;
                 const int32_t c_end = c_begin + g->channel_block < g->out_c ? c_begin + g->channel_block : g->out_c;
-                block_requant_init(p, c_begin, c_end - c_begin, &rq[b]);
+                block_requant_init(p, c_begin, c_end - c_begin, CONV_FAST_RIGHT_MAX, &rq[b]);
                 ready[b] = 1;
             }
         }
@@ -1054,7 +1060,7 @@ static void depthwise_pairs(const ariel_conv_params *p, const int8_t *input, int
             int8_t *out = output + row * g->out_w * g->out_c + c_begin;
             int32_t ix0 = -g->pad_left;
             block_requant rq;
-            block_requant_init(p, c_begin, n, &rq);
+            block_requant_init(p, c_begin, n, DW_FAST_RIGHT_MAX, &rq);
             in_place.w = copied.w = strip.w = p->packed_weights + c_begin * taps;
             in_place.n = copied.n = strip.n = n;
             in_place.bias = copied.bias = strip.bias = p->bias + c_begin;

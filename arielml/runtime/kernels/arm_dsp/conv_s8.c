@@ -930,7 +930,8 @@ static void depthwise_dm1_simd(const ariel_conv_params *p, const int8_t *input, 
     int8_t zero_points[ARIEL_CONV_MAX_CHANNEL_BLOCK];
     int32_t sums[ARIEL_CONV_MAX_CHANNEL_BLOCK];
     rq_entry table_rq[ARIEL_CONV_MAX_CHANNEL_BLOCK];
-    int32_t item, k, ky, kx;
+    const int32_t blocks = (g->out_c + g->channel_block - 1) / g->channel_block;
+    int32_t first, item, k, ky, kx;
     for (k = 0; k < ARIEL_CONV_MAX_CHANNEL_BLOCK; k++) {
         zero_points[k] = (int8_t)p->input_zero_point;
     }
@@ -939,29 +940,33 @@ static void depthwise_dm1_simd(const ariel_conv_params *p, const int8_t *input, 
             tap_offset[k] = (ky * g->dilation_h * g->in_w + kx * g->dilation_w) * g->in_c;
         }
     }
-    for (item = begin; item < end; item++) {
-        int32_t row, c_begin, c_end, ox, ix0;
-        ariel_conv_place(g, item, &row, &c_begin, &c_end);
-        {
-            const int32_t n = c_end - c_begin, groups = n >> 2;
+    /* work items channel block by channel block (any order gives the same bytes): the tables are
+     * built once per block and call */
+    for (first = begin; first < end && first < begin + blocks; first++) {
+        const int32_t c_begin = (first % blocks) * g->channel_block;
+        const int32_t c_end = c_begin + g->channel_block < g->out_c ? c_begin + g->channel_block : g->out_c;
+        const int32_t n = c_end - c_begin, groups = n >> 2;
+        const int8_t *w = p->packed_weights + c_begin * taps;
+        int32_t grp, t;
+        prepare_rq(p, c_begin, n, table_rq);
+        /* the block's weights as int16 lanes: (c, c + 2) and (c + 1, c + 3) per tap */
+        for (grp = 0; grp < groups; grp++) {
+            const int8_t *wc = w + 4 * grp * taps;
+            for (t = 0; t < taps; t++) {
+                uint32_t *entry = table + (grp * taps + t) * 2;
+                entry[0] = (uint16_t)wc[t] | (uint32_t)(uint16_t)wc[2 * taps + t] << 16;
+                entry[1] = (uint16_t)wc[taps + t] | (uint32_t)(uint16_t)wc[3 * taps + t] << 16;
+            }
+        }
+        for (item = first; item < end; item += blocks) {
+            const int32_t row = item / blocks;
             const int32_t batch = row / g->out_h;
             const int32_t oy = row - batch * g->out_h;
             const int32_t iy0 = oy * g->stride_h - g->pad_top;
             const int rows_inside = iy0 >= 0 && iy0 + last_dy < g->in_h;
             const int8_t *image = input + batch * g->in_h * g->in_w * g->in_c;
-            const int8_t *w = p->packed_weights + c_begin * taps;
             int8_t *out = output + row * g->out_w * g->out_c;
-            int32_t grp, t;
-            prepare_rq(p, c_begin, n, table_rq);
-            /* the block's weights as int16 lanes: (c, c + 2) and (c + 1, c + 3) per tap */
-            for (grp = 0; grp < groups; grp++) {
-                const int8_t *wc = w + 4 * grp * taps;
-                for (t = 0; t < taps; t++) {
-                    uint32_t *entry = table + (grp * taps + t) * 2;
-                    entry[0] = (uint16_t)wc[t] | (uint32_t)(uint16_t)wc[2 * taps + t] << 16;
-                    entry[1] = (uint16_t)wc[taps + t] | (uint32_t)(uint16_t)wc[3 * taps + t] << 16;
-                }
-            }
+            int32_t ox, ix0;
             for (ox = 0, ix0 = -g->pad_left; ox < g->out_w; ox++, ix0 += g->stride_w, out += g->out_c) {
                 if (rows_inside && ix0 >= 0 && ix0 + last_dx < g->in_w) {
                     const int8_t *x = image + (iy0 * g->in_w + ix0) * g->in_c + c_begin;

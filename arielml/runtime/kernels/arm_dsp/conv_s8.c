@@ -737,6 +737,69 @@ static NOINLINE void dw3x3_interior(const int8_t *r0, const int8_t *r1, const in
     }
 }
 
+/* dw3x3_interior for strides 1 and 2 in assembly: a row's three byte loads issue back to back
+ * (pipelined on the M4/M33), the 9 taps stay in 5 registers, 14 registers in all (the loop end is
+ * read from the stack). n >= 1. */
+typedef struct {
+    const int8_t *rows[3]; /*  0, 4, 8 */
+    int32_t in_c;          /* 12 */
+    int32_t stride;        /* 16: 1 or 2 */
+    const int32_t *taps;   /* 20: five packed words */
+    int32_t *sums;         /* 24 */
+    int32_t n;             /* 28 */
+} dw_run;
+
+#define DW_PIXEL_ASM(advance)                                                                                     \
+    "ldrsb  r10, [r0]\n\t"                                                                                       \
+    "ldrsb  r11, [r0, r3]\n\t"                                                                                   \
+    "ldrsb  r12, [r0, r3, lsl #1]\n\t"                                                                           \
+    "smulbb lr, r10, r5\n\t"                                                                                     \
+    "smlabt lr, r11, r5, lr\n\t"                                                                                 \
+    "smlabb lr, r12, r6, lr\n\t"                                                                                 \
+    "ldrsb  r10, [r1]\n\t"                                                                                       \
+    "ldrsb  r11, [r1, r3]\n\t"                                                                                   \
+    "ldrsb  r12, [r1, r3, lsl #1]\n\t"                                                                           \
+    "smlabt lr, r10, r6, lr\n\t"                                                                                 \
+    "smlabb lr, r11, r7, lr\n\t"                                                                                 \
+    "smlabt lr, r12, r7, lr\n\t"                                                                                 \
+    "ldrsb  r10, [r2]\n\t"                                                                                       \
+    "ldrsb  r11, [r2, r3]\n\t"                                                                                   \
+    "ldrsb  r12, [r2, r3, lsl #1]\n\t"                                                                           \
+    "smlabb lr, r10, r8, lr\n\t"                                                                                 \
+    "smlabt lr, r11, r8, lr\n\t"                                                                                 \
+    "smlabb lr, r12, r9, lr\n\t"                                                                                 \
+    "add    r0, r0, r3" advance "\n\t"                                                                           \
+    "add    r1, r1, r3" advance "\n\t"                                                                           \
+    "add    r2, r2, r3" advance "\n\t"                                                                           \
+    "str    lr, [r4], #4\n\t"                                                                                    \
+    "ldr    r10, [sp]\n\t"                                                                                       \
+    "cmp    r4, r10\n\t"
+
+__attribute__((naked, noinline)) static void dw3x3_interior_asm(const dw_run *d __attribute__((unused)))
+{
+    __asm__ volatile(
+        "push   {r4-r11, lr}\n\t"
+        "ldr    r4, [r0, #24]\n\t"            /* sums */
+        "ldr    r1, [r0, #28]\n\t"
+        "add    r1, r4, r1, lsl #2\n\t"       /* sums end */
+        "push   {r1}\n\t"
+        "ldr    r1, [r0, #20]\n\t"
+        "ldmia  r1, {r5-r9}\n\t"              /* taps */
+        "ldr    r3, [r0, #12]\n\t"            /* in_c */
+        "ldr    r12, [r0, #16]\n\t"           /* stride */
+        "ldr    r1, [r0, #4]\n\t"
+        "ldr    r2, [r0, #8]\n\t"
+        "ldr    r0, [r0, #0]\n\t"
+        "cmp    r12, #2\n\t"
+        "beq    2f\n\t"
+        "1:\n\t" DW_PIXEL_ASM("") "bne    1b\n\t"
+        "b      3f\n\t"
+        "2:\n\t" DW_PIXEL_ASM(", lsl #1") "bne    2b\n\t"
+        "3:\n\t"
+        "pop    {r1}\n\t"
+        "pop    {r4-r11, pc}\n\t");
+}
+
 /* one channel's taps as the sweep uses them: tap rows outside the input zeroed (their z * w is in
  * `extra`), packed in int16 halves for dw3x3_interior, and plain for edge pixels */
 typedef struct {
@@ -776,8 +839,15 @@ static NOINLINE void dw3x3_sums(const dw_band *b, const int8_t *const *rows, con
     }
     if (last > first) {
         const int32_t at = (first * sw - b->pad_left) * in_c;
-        dw3x3_interior(rows[0] + at, rows[1] + at, rows[2] + at, in_c, sw * in_c, t->packed, last - first,
-                       sums + first - ox);
+        if (sw <= 2) {
+            dw_run d;
+            d.rows[0] = rows[0] + at, d.rows[1] = rows[1] + at, d.rows[2] = rows[2] + at;
+            d.in_c = in_c, d.stride = sw, d.taps = t->packed, d.sums = sums + first - ox, d.n = last - first;
+            dw3x3_interior_asm(&d);
+        } else {
+            dw3x3_interior(rows[0] + at, rows[1] + at, rows[2] + at, in_c, sw * in_c, t->packed, last - first,
+                           sums + first - ox);
+        }
     }
     for (k = last; k < ox + n; k++) {
         sums[k - ox] = dw3x3_edge(b, rows, t->w, k * sw - b->pad_left);

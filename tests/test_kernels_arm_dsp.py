@@ -112,6 +112,7 @@ CONV_SHAPES = [
     (14, (1, 6, 6, 13, 17), (3, 3), (1, 1), 0, {}),                        # odd runs, too big to pad: byte tails
     (15, (1, 4, 5, 40, 6), (3, 3), (1, 1), 0, {}),                         # edge windows gathered one at a time
     (16, (1, 4, 6, 24, 10), (1, 1), (1, 1), 0, {"tiny_scale": True}),      # right shifts up to 31
+    (17, (1, 5, 6, 36, 12), (1, 1), (1, 1), 0, {}),                        # 9 words: every loop entry point
 ]
 
 DEPTHWISE_SHAPES = [

@@ -257,7 +257,7 @@ static NOINLINE void requant_pixel(const ariel_conv_params *p, const rq_entry *t
  * pointers, the distances to pixel 1 and channel 1, 6 widened words), so everything else lives in
  * this struct or on the stack, and the compiler has no spill code to add around it. Per 16
  * multiply-accumulates: 4 loads (pipelined on the M4/M33), 8 SXTB16, 8 SMLAD; the loop end is read
- * from the stack and tested every second word. */
+ * from the stack and tested every fourth word (the entry point takes the remainder). */
 typedef struct {
     const int8_t *x0;     /*  0: pixel 0's first run */
     int32_t dx;           /*  4: pixel 1 - pixel 0 */
@@ -290,14 +290,18 @@ __attribute__((naked, noinline)) static void mac_block_2x2(block_2x2 *b __attrib
         "2:\n\t"                              /* run */
         "ldr    r0, [sp, #4]\n\t"
         "ldr    r3, [r0, #16]\n\t"
-        "tst    r3, #1\n\t"                   /* an odd word count enters at the second word */
-        "add    r3, r1, r3, lsl #2\n\t"
-        "str    r3, [sp]\n\t"
+        "add    r12, r1, r3, lsl #2\n\t"
+        "str    r12, [sp]\n\t"                /* run end */
+        "and    r12, r3, #3\n\t"              /* words % 4 picks the entry: one end test per 4 words */
         "ldr    r3, [r0, #4]\n\t"             /* dx */
         "ldr    r4, [r0, #12]\n\t"
         "sub    r4, r4, #4\n\t"               /* dw - 4: channel 1 read after w has advanced */
-        "bne    4f\n\t"
-        "3:\n\t"                              /* two words a step: one end test */
+        "cmp    r12, #2\n\t"
+        "beq    5f\n\t"
+        "bhi    4f\n\t"
+        "cmp    r12, #1\n\t"
+        "beq    6f\n\t"
+        "3:\n\t"
         "ldr    r10, [r1, r3]\n\t"            /* pixel 1 */
         "ldr    r9, [r1], #4\n\t"             /* pixel 0 */
         "ldr    r11, [r2], #4\n\t"            /* channel 0 */
@@ -319,6 +323,48 @@ __attribute__((naked, noinline)) static void mac_block_2x2(block_2x2 *b __attrib
         "smlad  r6, r9, r0, r6\n\t"
         "smlad  r8, r10, r0, r8\n\t"
         "4:\n\t"
+        "ldr    r10, [r1, r3]\n\t"            /* pixel 1 */
+        "ldr    r9, [r1], #4\n\t"             /* pixel 0 */
+        "ldr    r11, [r2], #4\n\t"            /* channel 0 */
+        "sxtb16 r12, r9\n\t"
+        "sxtb16 r9, r9, ror #8\n\t"
+        "sxtb16 lr, r10\n\t"
+        "sxtb16 r10, r10, ror #8\n\t"
+        "sxtb16 r0, r11\n\t"
+        "sxtb16 r11, r11, ror #8\n\t"
+        "smlad  r5, r12, r0, r5\n\t"          /* pixel 0 . channel 0 */
+        "smlad  r7, lr, r0, r7\n\t"           /* pixel 1 . channel 0 */
+        "ldr    r0, [r2, r4]\n\t"             /* channel 1 */
+        "smlad  r5, r9, r11, r5\n\t"
+        "smlad  r7, r10, r11, r7\n\t"
+        "sxtb16 r11, r0\n\t"
+        "sxtb16 r0, r0, ror #8\n\t"
+        "smlad  r6, r12, r11, r6\n\t"         /* pixel 0 . channel 1 */
+        "smlad  r8, lr, r11, r8\n\t"          /* pixel 1 . channel 1 */
+        "smlad  r6, r9, r0, r6\n\t"
+        "smlad  r8, r10, r0, r8\n\t"
+        "5:\n\t"
+        "ldr    r10, [r1, r3]\n\t"            /* pixel 1 */
+        "ldr    r9, [r1], #4\n\t"             /* pixel 0 */
+        "ldr    r11, [r2], #4\n\t"            /* channel 0 */
+        "sxtb16 r12, r9\n\t"
+        "sxtb16 r9, r9, ror #8\n\t"
+        "sxtb16 lr, r10\n\t"
+        "sxtb16 r10, r10, ror #8\n\t"
+        "sxtb16 r0, r11\n\t"
+        "sxtb16 r11, r11, ror #8\n\t"
+        "smlad  r5, r12, r0, r5\n\t"          /* pixel 0 . channel 0 */
+        "smlad  r7, lr, r0, r7\n\t"           /* pixel 1 . channel 0 */
+        "ldr    r0, [r2, r4]\n\t"             /* channel 1 */
+        "smlad  r5, r9, r11, r5\n\t"
+        "smlad  r7, r10, r11, r7\n\t"
+        "sxtb16 r11, r0\n\t"
+        "sxtb16 r0, r0, ror #8\n\t"
+        "smlad  r6, r12, r11, r6\n\t"         /* pixel 0 . channel 1 */
+        "smlad  r8, lr, r11, r8\n\t"          /* pixel 1 . channel 1 */
+        "smlad  r6, r9, r0, r6\n\t"
+        "smlad  r8, r10, r0, r8\n\t"
+        "6:\n\t"
         "ldr    r10, [r1, r3]\n\t"            /* pixel 1 */
         "ldr    r9, [r1], #4\n\t"             /* pixel 0 */
         "ldr    r11, [r2], #4\n\t"            /* channel 0 */

@@ -28,10 +28,12 @@ BASE_SEED = 46_000
 
 def add_conv(b: ModelBuilder, rng: np.random.Generator, n: int, h: int, w: int, c: int, o: int, kh: int, kw: int,
              stride: tuple[int, int], same: bool, depthwise: bool = False, per_channel: bool = True,
-             gain: float = 1.0, dilation: int = 1, groups: int = 1):
+             gain: float = 1.0, dilation: int = 1, groups: int = 1, dead: int = 0):
     """One int8 CONV_2D / DEPTHWISE_CONV_2D (multiplier o / c) on its own input; returns (input tensor,
     output tensor, input array, description). gain scales the output scale: 2^20 makes the right shift
-    exceed 21 (the requantisation's exact path only), 2^-10 a multiplier above 1 (a left shift)."""
+    exceed 21 (the requantisation's exact path only), 2^-10 a multiplier above 1 (a left shift). dead:
+    that many channels get a weight scale of 1e-6 or 1e-9 (right shifts > 21, multipliers of 0) among
+    ordinary channels."""
     sh, sw = stride
     eff_h, eff_w = (kh - 1) * dilation + 1, (kw - 1) * dilation + 1
     out_h = -(-h // sh) if same else -(-(h - eff_h + 1) // sh)
@@ -40,6 +42,7 @@ def add_conv(b: ModelBuilder, rng: np.random.Generator, n: int, h: int, w: int, 
     x = b.tensor((n, h, w, c), "int8", quant=(in_scale, zero_point(rng, "int8")))
     w_shape = (1, kh, kw, o) if depthwise else (o, kh, kw, c // groups)
     w_scales = [log_uniform(rng, 1e-3, 1e-1) for _ in range(o if per_channel else 1)]
+    w_scales[:dead] = [1e-9 if i % 2 else 1e-6 for i in range(dead)]  # multiplier 0 / right shift > 21
     wt = b.tensor(w_shape, "int8", quant=(w_scales, [0] * len(w_scales), 3 if depthwise else 0),
                   data=rng.integers(-127, 128, w_shape))
     window = kh * kw * (1 if depthwise else c // groups)
@@ -94,7 +97,8 @@ OPTION_SHAPES = [((1, 9, 10, 5, 7, 3, 3, (1, 1), True), dict(dilation=2)),
                  ((1, 7, 8, 16, 16, 3, 3, (2, 1), True), dict(dilation=2, depthwise=True)),
                  ((1, 5, 6, 6, 4, 3, 3, (1, 1), True), dict(groups=2)),
                  ((1, 6, 7, 16, 16, 3, 3, (1, 1), True), dict(depthwise=True, gain=2.0 ** 20)),  # exact-only
-                 ((1, 6, 7, 16, 16, 3, 3, (1, 1), True), dict(depthwise=True, gain=2.0 ** -6))]  # shifts 6-17
+                 ((1, 6, 7, 16, 16, 3, 3, (1, 1), True), dict(depthwise=True, gain=2.0 ** -6)),  # shifts 6-17
+                 ((1, 4, 6, 24, 32, 1, 1, (1, 1), True), dict(dead=19))]  # 3 of 16 dead / 16 of 16 dead
 # (shape, gain): requantisation with a right shift > 21 (exact path only) and with a left shift
 GAIN_SHAPES = [((1, 6, 6, 8, 10, 1, 1, (1, 1), True), 2.0 ** 20), ((1, 5, 5, 1, 6, 3, 3, (1, 1), True), 2.0 ** -10)]
 DEPTHWISE_SHAPES = [

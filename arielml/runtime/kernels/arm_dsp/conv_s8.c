@@ -214,14 +214,18 @@ static NOINLINE void requant_pixels_2(const ariel_conv_params *p, const rq_entry
     int32_t k;
     if (lo == -128 && hi == 127) { /* no activation clamp: one SSAT */
         for (k = 0; k < n; k++) {
-            out0[k] = (int8_t)__ssat(requant_entry(p, &table[k], sums0[k]) + zp, 8);
-            out1[k] = (int8_t)__ssat(requant_entry(p, &table[k], sums1[k]) + zp, 8);
+            const rq_entry e = table[k]; /* read once: the int8_t stores may alias it for the compiler */
+            const int32_t v0 = __ssat(requant_entry(p, &e, sums0[k]) + zp, 8);
+            const int32_t v1 = __ssat(requant_entry(p, &e, sums1[k]) + zp, 8);
+            out0[k] = (int8_t)v0;
+            out1[k] = (int8_t)v1;
         }
         return;
     }
     for (k = 0; k < n; k++) {
-        int32_t v0 = requant_entry(p, &table[k], sums0[k]) + zp;
-        int32_t v1 = requant_entry(p, &table[k], sums1[k]) + zp;
+        const rq_entry e = table[k];
+        int32_t v0 = requant_entry(p, &e, sums0[k]) + zp;
+        int32_t v1 = requant_entry(p, &e, sums1[k]) + zp;
         v0 = v0 < lo ? lo : v0;
         v1 = v1 < lo ? lo : v1;
         v0 = v0 > hi ? hi : v0;

@@ -25,9 +25,9 @@
  * per-row calls would pay the kernel's set-up for every 4 to 9 bytes; with up to 4 channel blocks a
  * pixel's window is copied once for all of them. Grouped convolutions and larger windows take the
  * portable conv_q8.
- * ariel_depthwise_conv_s8: depth multiplier 1 with square 3x3, 5x5 or 7x7 filters runs v6m_dw_2px_*
- * (two pixels per channel, in place, or from a zero-point-padded strip / copied windows at the
- * borders); other depthwise shapes take depthwise_dm1_s8 / depthwise_q8 (ariel_conv_q8_portable.h).
+ * ariel_depthwise_conv_s8: depth multiplier 1 with square 3x3, 5x5 or 7x7 filters runs v6m_dw_4px_*
+ * (3x3, 5x5) and v6m_dw_2px_* (four / two pixels per channel, in place, or from a zero-point-padded
+ * strip / copied windows at the borders); other depthwise shapes take depthwise_dm1_s8 / depthwise_q8 (ariel_conv_q8_portable.h).
  * Requantisation (v6m_requant_2px) has a one-MULS fast path with an exact fallback, see below.
  *
  * Stack (GCC -fstack-usage, deepest chain): ~2.9 KB for copied windows (1152 B of windows + 4
@@ -928,6 +928,128 @@ __asm__(
     "    v6m_dw_fn v6m_dw_2px_7, 7\n"
     "    .text\n");
 
+/* Four horizontally adjacent pixels per channel (3x3 and 5x5: the tap index fits LDRB's immediate):
+ * per tap LDRB + SXTB the weight once, then four LDRSB / MULS / ADD, 20 cycles per 4 MACs against 24
+ * for two 2-pixel steps, and the per-channel overhead is shared by four outputs. */
+typedef struct {
+    const int8_t *w;      /* 0: packed weights of the block's first channel */
+    int32_t taps;         /* 4 */
+    int32_t dx;           /* 8 */
+    int32_t row_advance;  /* 12 */
+    int32_t pixel_step;   /* 16: between consecutive pixels of the four */
+    int32_t n;            /* 20 */
+    const int32_t *bias;  /* 24 */
+    int32_t *acc01;       /* 28: out: per channel {pixel 0, pixel 1} */
+    int32_t *acc23;       /* 32: out: per channel {pixel 2, pixel 3} */
+    int32_t next_channel; /* 36 */
+} v6m_dw4_job;
+
+void v6m_dw_4px_3(const int8_t *x0, const v6m_dw4_job *job);
+void v6m_dw_4px_5(const int8_t *x0, const v6m_dw4_job *job);
+
+/* r0 = tap pointer of pixel 0, r1/r2/r3 = 1/2/3 pixel steps, r4 = 0, r5 = the channel's weights,
+ * r6/r7 = input byte / weight; r8-r11 = the four sums, r12 = dx, lr = row_advance.
+ * Locals: [sp] = bias, [sp, #4] = acc01, [sp, #8] = acc23, [sp, #12] = next_channel,
+ * [sp, #16] = end of the weights. */
+__asm__(
+    "    .syntax unified\n"
+    "    .macro v6m_dw4_fn name, fw\n"
+    "    .section .text.\\name,\"ax\",%progbits\n"
+    "    .balign 4\n"
+    "    .global \\name\n"
+    "    .hidden \\name\n"
+    "    .thumb_func\n"
+    "    .type \\name, %function\n"
+    "\\name:\n"
+    "    push {r4-r7, lr}\n"
+    "    mov r4, r8\n"
+    "    mov r5, r9\n"
+    "    mov r6, r10\n"
+    "    mov r7, r11\n"
+    "    push {r4-r7}\n"
+    "    sub sp, #20\n"
+    "    ldm r1!, {r2, r3, r4, r5, r6}\n"  /* w, taps, dx, row_advance, pixel_step */
+    "    mov r12, r4\n"
+    "    mov lr, r5\n"
+    "    mov r5, r2\n"                    /* weights */
+    "    ldm r1!, {r2, r4, r7}\n"          /* n, bias, acc01 */
+    "    str r4, [sp, #0]\n"
+    "    str r7, [sp, #4]\n"
+    "    muls r2, r3, r2\n"
+    "    adds r2, r2, r5\n"
+    "    str r2, [sp, #16]\n"              /* end of the weights */
+    "    ldm r1!, {r4, r7}\n"              /* acc23, next_channel */
+    "    str r4, [sp, #8]\n"
+    "    str r7, [sp, #12]\n"
+    "    mov r1, r6\n"
+    "    adds r2, r6, r6\n"
+    "    adds r3, r2, r6\n"
+    "    movs r4, #0\n"
+    ".Ldw4_channel\\@:\n"
+    "    ldr r6, [sp, #0]\n"
+    "    ldm r6!, {r7}\n"
+    "    str r6, [sp, #0]\n"
+    "    mov r8, r7\n"
+    "    mov r9, r7\n"
+    "    mov r10, r7\n"
+    "    mov r11, r7\n"
+    "    .set v6m_tap, 0\n"
+    "    .rept \\fw\n"
+    "    .rept \\fw\n"
+    "    ldrb r7, [r5, #v6m_tap]\n"
+    "    sxtb r7, r7\n"
+    "    ldrsb r6, [r0, r4]\n"
+    "    muls r6, r7, r6\n"
+    "    add r8, r6\n"
+    "    ldrsb r6, [r0, r1]\n"
+    "    muls r6, r7, r6\n"
+    "    add r9, r6\n"
+    "    ldrsb r6, [r0, r2]\n"
+    "    muls r6, r7, r6\n"
+    "    add r10, r6\n"
+    "    ldrsb r6, [r0, r3]\n"
+    "    muls r6, r7, r6\n"
+    "    add r11, r6\n"
+    "    add r0, r12\n"
+    "    .set v6m_tap, v6m_tap + 1\n"
+    "    .endr\n"
+    "    add r0, lr\n"
+    "    .endr\n"
+    "    ldr r6, [sp, #4]\n"
+    "    mov r7, r8\n"
+    "    str r7, [r6, #0]\n"
+    "    mov r7, r9\n"
+    "    str r7, [r6, #4]\n"
+    "    adds r6, r6, #8\n"
+    "    str r6, [sp, #4]\n"
+    "    ldr r6, [sp, #8]\n"
+    "    mov r7, r10\n"
+    "    str r7, [r6, #0]\n"
+    "    mov r7, r11\n"
+    "    str r7, [r6, #4]\n"
+    "    adds r6, r6, #8\n"
+    "    str r6, [sp, #8]\n"
+    "    ldr r6, [sp, #12]\n"
+    "    adds r0, r0, r6\n"                /* next channel's first tap */
+    "    adds r5, r5, #(\\fw * \\fw)\n"  /* next channel's weights */
+    "    ldr r6, [sp, #16]\n"
+    "    cmp r5, r6\n"
+    "    beq .Ldw4_done\\@\n"
+    "    b .Ldw4_channel\\@\n"
+    ".Ldw4_done\\@:\n"
+    "    add sp, #20\n"
+    "    pop {r4-r7}\n"
+    "    mov r8, r4\n"
+    "    mov r9, r5\n"
+    "    mov r10, r6\n"
+    "    mov r11, r7\n"
+    "    pop {r4-r7, pc}\n"
+    "    .size \\name, .-\\name\n"
+    "    .endm\n"
+    "    v6m_dw4_fn v6m_dw_4px_3, 3\n"
+    "    v6m_dw4_fn v6m_dw_4px_5, 5\n"
+    "    .text\n");
+
 #define DW_GATHER_TAPS 49 /* copied windows up to 7x7: two pixels x 49 taps x 16 channels on the stack */
 
 /* copy output pixel (iy0, ix0)'s window for channels [c_begin, c_begin + n) to buf as
@@ -1011,6 +1133,20 @@ static void dw_strip(const ariel_conv_params *p, const int8_t *image, int32_t iy
     }
 }
 
+static void dw4_from(const v6m_dw_job *two, int32_t pixel_step, int32_t *acc01, int32_t *acc23, v6m_dw4_job *four)
+{
+    four->w = two->w;
+    four->taps = two->taps;
+    four->dx = two->dx;
+    four->row_advance = two->row_advance;
+    four->pixel_step = pixel_step;
+    four->n = two->n;
+    four->bias = two->bias;
+    four->acc01 = acc01;
+    four->acc23 = acc23;
+    four->next_channel = two->next_channel;
+}
+
 static void depthwise_pairs(const ariel_conv_params *p, const int8_t *input, int8_t *output, int32_t begin,
                             int32_t end)
 {
@@ -1019,12 +1155,17 @@ static void depthwise_pairs(const ariel_conv_params *p, const int8_t *input, int
     const int32_t last_dy = (g->filter_h - 1) * g->dilation_h;
     const int32_t last_dx = (g->filter_w - 1) * g->dilation_w;
     const int32_t pair_step = g->stride_w * g->in_c; /* input bytes between the pair's pixels */
+    const int32_t out_step = g->out_c;
     void (*kernel)(const int8_t *, const v6m_dw_job *) =
         g->filter_w == 3 ? v6m_dw_2px_3 : g->filter_w == 5 ? v6m_dw_2px_5 : v6m_dw_2px_7;
+    void (*kernel4)(const int8_t *, const v6m_dw4_job *) =
+        g->filter_w == 3 ? v6m_dw_4px_3 : g->filter_w == 5 ? v6m_dw_4px_5 : 0;
     int32_t buf_words[2 * DW_GATHER_TAPS * ARIEL_CONV_MAX_CHANNEL_BLOCK / 4]; /* word-aligned for copy_run */
     int8_t *buf = (int8_t *)buf_words;
     int32_t acc[2 * ARIEL_CONV_MAX_CHANNEL_BLOCK];
+    int32_t acc23[2 * ARIEL_CONV_MAX_CHANNEL_BLOCK];
     v6m_dw_job in_place, copied, strip; /* windows read from the input / from buf / from a strip in buf */
+    v6m_dw4_job four;
     /* input columns one output row reads, from -pad_left; rows with a border pixel use a strip copy
      * when it fits buf */
     const int32_t columns = (g->out_w - 1) * g->stride_w + last_dx + 1;
@@ -1065,17 +1206,41 @@ static void depthwise_pairs(const ariel_conv_params *p, const int8_t *input, int
             in_place.bias = copied.bias = strip.bias = p->bias + c_begin;
             if (strip_fits && (!rows_inside || border_columns)) {
                 dw_strip(p, image, iy0, c_begin, n, columns, buf);
-                for (ox = 0; ox < g->out_w; ox += 2, out += 2 * g->out_c) {
-                    const int pair = ox + 1 < g->out_w;
-                    strip.pixel_step = pair ? g->stride_w * ARIEL_CONV_MAX_CHANNEL_BLOCK : 0;
-                    kernel(buf + ox * g->stride_w * ARIEL_CONV_MAX_CHANNEL_BLOCK, &strip);
-                    requant_2px(p, &rq, acc, out, pair ? out + g->out_c : 0);
+                dw4_from(&strip, g->stride_w * ARIEL_CONV_MAX_CHANNEL_BLOCK, acc, acc23, &four);
+                for (ox = 0; ox < g->out_w;) {
+                    const int8_t *x0 = buf + ox * g->stride_w * ARIEL_CONV_MAX_CHANNEL_BLOCK;
+                    if (kernel4 != 0 && ox + 3 < g->out_w) {
+                        kernel4(x0, &four);
+                        requant_2px(p, &rq, acc, out, out + out_step);
+                        requant_2px(p, &rq, acc23, out + 2 * out_step, out + 3 * out_step);
+                        ox += 4;
+                        out += 4 * out_step;
+                    } else {
+                        const int pair = ox + 1 < g->out_w;
+                        strip.pixel_step = pair ? g->stride_w * ARIEL_CONV_MAX_CHANNEL_BLOCK : 0;
+                        kernel(x0, &strip);
+                        requant_2px(p, &rq, acc, out, pair ? out + out_step : 0);
+                        ox += 2;
+                        out += 2 * out_step;
+                    }
                 }
                 continue;
             }
-            for (ox = 0; ox < g->out_w; ox += 2, out += 2 * g->out_c, x_offset += 2 * pair_step, ix0 += 2 * g->stride_w) {
+            dw4_from(&in_place, pair_step, acc, acc23, &four);
+            for (ox = 0; ox < g->out_w;) {
                 const int pair = ox + 1 < g->out_w;
                 const int32_t ix1 = pair ? ix0 + g->stride_w : ix0;
+                if (kernel4 != 0 && ox + 3 < g->out_w && rows_inside && ix0 >= 0 &&
+                    ix0 + 3 * g->stride_w + last_dx < g->in_w) {
+                    kernel4(image + x_offset, &four);
+                    requant_2px(p, &rq, acc, out, out + out_step);
+                    requant_2px(p, &rq, acc23, out + 2 * out_step, out + 3 * out_step);
+                    ox += 4;
+                    out += 4 * out_step;
+                    x_offset += 4 * pair_step;
+                    ix0 += 4 * g->stride_w;
+                    continue;
+                }
                 if (rows_inside && ix0 >= 0 && ix1 + last_dx < g->in_w) {
                     in_place.pixel_step = pair ? pair_step : 0;
                     kernel(image + x_offset, &in_place);
@@ -1087,7 +1252,11 @@ static void depthwise_pairs(const ariel_conv_params *p, const int8_t *input, int
                     copied.pixel_step = pair ? taps * ARIEL_CONV_MAX_CHANNEL_BLOCK : 0;
                     kernel(buf, &copied);
                 }
-                requant_2px(p, &rq, acc, out, pair ? out + g->out_c : 0);
+                requant_2px(p, &rq, acc, out, pair ? out + out_step : 0);
+                ox += 2;
+                out += 2 * out_step;
+                x_offset += 2 * pair_step;
+                ix0 += 2 * g->stride_w;
             }
         }
     }

@@ -27,6 +27,20 @@ def test_invalid_access_names_core_pc_symbol_and_address(out):
     assert "PC 0x" in message
 
 
+@pytest.mark.parametrize("exact", [False, True])
+@pytest.mark.parametrize("entry", ["store_to_flash_code", "store_to_flash_data"])
+def test_a_store_to_flash_faults(out, entry, exact):
+    """Flash is read-only whether a page holds code (RAM-mapped) or constants (default mode: an MMIO
+    window without a write callback; exact mode: RAM-mapped with a memory hook). A store to a page of
+    code ends as Unicorn's CPU exception (it does not report the address), one to constants names it."""
+    elf = link_standalone("faults_thumb.S", out, "arm", 0x1000_0000, entry, cpu="cortex-m33")
+    with pytest.raises(FirmwareFault) as fault:
+        run_firmware(get_board("rp2040"), elf, cores=1, exact_flash_reads=exact)
+    assert f"{entry}+0x" in str(fault.value)
+    if entry == "store_to_flash_data":
+        assert "write to read-only address 0x10001000" in str(fault.value)
+
+
 def test_thumb2_instruction_faults_on_cortex_m0plus_but_runs_on_m33(out):
     elf_m0 = link_standalone("faults_thumb.S", out, "arm", 0x1000_0000, "thumb2_on_m0", cpu="cortex-m33")
     with pytest.raises(FirmwareFault, match="undefined instruction.*cortex-m0plus"):

@@ -5,12 +5,12 @@
  * is looked up in a per-core open-addressing table; on a miss the Python classifier (capstone, cached)
  * is called once through a function pointer and the answer is stored.  Whether the previous block's
  * conditional branch was taken is known exactly here: the branch was taken iff this block does not
- * start where the previous one ended.  `ariel_flash_read_hook` charges wait states per data read that
- * hits the flash range (Unicorn filters the range before calling it).
+ * start where the previous one ended.  Data reads from flash are charged (wait states, or the cache) by
+ * `ariel_flash_mmio_read`, the read callback of the flash pages that hold no code (default mode), or by
+ * `ariel_flash_read_hook`, a memory hook on the whole flash (exact mode).
  *
  * Flash cache (RP2040/RP2350 XIP cache): every block that lies in flash looks up the cache lines it
- * spans, and the flash read hook (exact mode) the line of each data read; a miss costs the board's miss
- * cycles.  Each core has its own copy of the cache's state: the chip's one cache is shared, but which
+ * spans, and every data read from flash the lines it spans; a miss costs the board's miss cycles.  Each core has its own copy of the cache's state: the chip's one cache is shared, but which
  * core fills a line first is a race that the time slices would decide, and the counts must not depend
  * on the slices (docs/cycle-model.md says what this leaves out).
  *
@@ -91,7 +91,7 @@ typedef struct core_ctx {
     uint64_t cache_misses;  /* this core's flash cache misses */
     uint64_t mispredicts;   /* conditional branches mispredicted (predictor cores) */
     uint32_t misaligned_target;  /* extra cycles of a jump to a 32-bit instruction at an address = 2 mod 4 */
-    uint32_t data_lookups;  /* 1: data reads also look the cache up (exact mode) */
+    uint32_t data_touched;  /* 1: a data read looked `cache` up since the last block (its LRU state moved) */
     flash_cache *dcache;    /* a separate cache for data reads from flash (Cortex-M7 D-cache; 0: `cache` serves both) */
     /* Cortex-M7 predictor state: 0 = never seen (static prediction: backward taken), 1-2 predict not
      * taken, 3-4 predict taken; Python's mirror stops before this array */
@@ -220,7 +220,8 @@ void ariel_block_hook(void *uc, uint64_t address, uint32_t size, void *user) {
     flash_cache *f = c->cache;
     /* a block that runs again at once hits on all its lines and leaves the LRU state as it was, unless
      * data reads looked the cache up in between */
-    if (f && address >= f->base && address < f->end && (address != c->last_block || size != c->last_size || c->data_lookups)) {
+    if (f && address >= f->base && address < f->end && (address != c->last_block || size != c->last_size || c->data_touched)) {
+        c->data_touched = 0;
         /* instruction fetch: the lines the block spans (the fetches come before its instructions) */
         uint64_t last = (address + size - 1 - f->base) >> f->line_shift;
         for (uint64_t line = (address - f->base) >> f->line_shift; line <= last; line++)
@@ -243,16 +244,81 @@ void ariel_block_hook(void *uc, uint64_t address, uint32_t size, void *user) {
     }
 }
 
-void ariel_flash_read_hook(void *uc, int type, uint64_t address, int size, int64_t value, void *user) {
-    core_ctx *c = (core_ctx *)user;
-    (void)uc; (void)type; (void)size; (void)value;
+/* One data read from flash of `size` bytes at `address`: the cache lines it spans, or the wait states. */
+static inline void charge_flash_read(core_ctx *c, uint64_t address, uint32_t size) {
     flash_cache *f = c->dcache ? c->dcache : c->cache;
-    if (f && address >= f->base && address < f->end)
-        c->cycles += cache_access(c, f, (address - f->base) >> f->line_shift);
-    else
+    if (f && address >= f->base && address < f->end) {
+        uint64_t first = (address - f->base) >> f->line_shift, last = (address + size - 1 - f->base) >> f->line_shift;
+        for (uint64_t line = first; line <= last; line++)
+            c->cycles += cache_access(c, f, line);
+        if (f == c->cache) c->data_touched = 1;
+    } else {
         c->cycles += c->flash_wait;
+    }
     c->flash_reads++;
 }
+
+/* exact mode: a Unicorn memory hook on the whole flash (every load and store then takes Unicorn's slow path) */
+void ariel_flash_read_hook(void *uc, int type, uint64_t address, int size, int64_t value, void *user) {
+    (void)uc; (void)type; (void)value;
+    charge_flash_read((core_ctx *)user, address, (uint32_t)size);
+}
+
+/* Default mode: the flash pages that hold no code (.rodata and the load images of initialised data start
+ * on a page of their own, see linker.py) are mapped as MMIO with this read callback, so only data reads
+ * from flash leave QEMU's fast path; code pages stay RAM-mapped.  The window is one MMIO mapping: its
+ * core and the bytes it shows (the machine's flash buffer at the mapping's start). */
+typedef struct flash_window {
+    core_ctx *core;
+    const uint8_t *bytes;
+    uint64_t base;        /* guest address of bytes[0] */
+    flash_cache *cache;   /* the cache data reads look up (the D-cache if the core has one), or 0 */
+    uint32_t shared;      /* 1: `cache` also serves instruction fetch */
+    uint32_t line_mask;   /* line bytes - 1 */
+} flash_window;
+
+uint64_t ariel_flash_mmio_read(void *uc, uint64_t offset, unsigned size, void *user) {
+    flash_window *w = (flash_window *)user;
+    core_ctx *c = w->core;
+    const uint8_t *p = w->bytes + offset;
+    uint64_t value;
+    (void)uc;
+    /* little-endian host, as the guests */
+    switch (size) {
+    case 1: value = *p; break;
+    case 2: { uint16_t v; memcpy(&v, p, 2); value = v; break; }
+    case 4: { uint32_t v; memcpy(&v, p, 4); value = v; break; }
+    default: value = 0; memcpy(&value, p, size < 8 ? size : 8); break;
+    }
+    c->flash_reads++;
+    flash_cache *f = w->cache;
+    if (!f) {
+        c->cycles += c->flash_wait;
+        return value;
+    }
+    uint64_t address = w->base + offset;
+    uint64_t line = (address - f->base) >> f->line_shift;
+    c->cycles += cache_access(c, f, line);
+    if ((address & w->line_mask) + size > w->line_mask + 1)  /* an unaligned read across two lines */
+        c->cycles += cache_access(c, f, line + 1);
+    c->data_touched |= w->shared;
+    return value;
+}
+
+flash_window *ariel_window_new(core_ctx *c, const uint8_t *bytes, uint64_t base) {
+    flash_window *w = calloc(1, sizeof(flash_window));
+    if (!w) return 0;
+    w->core = c;
+    w->bytes = bytes;
+    w->base = base;
+    w->cache = c->dcache ? c->dcache : c->cache;  /* set up before the windows (machine.py) */
+    if (w->cache && (base < w->cache->base || base >= w->cache->end)) w->cache = 0;
+    w->shared = w->cache && w->cache == c->cache;
+    w->line_mask = w->cache ? (1u << w->cache->line_shift) - 1 : 0;
+    return w;
+}
+
+void ariel_window_free(flash_window *w) { free(w); }
 
 core_ctx *ariel_core_new(uint32_t core_index, void *uc, uc_emu_stop_fn emu_stop, classify_fn classify,
                          machine_events *events, uint32_t flash_wait, uint64_t ticks_per_cycle) {

@@ -55,7 +55,7 @@ class CoreCtx(ctypes.Structure):
         ("events", ctypes.c_void_p), ("table", ctypes.c_void_p), ("mask", ctypes.c_uint32), ("used", ctypes.c_uint32),
         ("predictor", ctypes.c_uint32), ("_pad", ctypes.c_uint32), ("predicted_pc", ctypes.c_uint64),
         ("cache", ctypes.c_void_p), ("cache_misses", ctypes.c_uint64), ("mispredicts", ctypes.c_uint64),
-        ("misaligned_target", ctypes.c_uint32), ("data_lookups", ctypes.c_uint32), ("dcache", ctypes.c_void_p),
+        ("misaligned_target", ctypes.c_uint32), ("data_touched", ctypes.c_uint32), ("dcache", ctypes.c_void_p),
     ]
 
 
@@ -110,6 +110,9 @@ def _load(cache_dir: Path | None) -> ctypes.CDLL:
     lib.ariel_cache_new.restype = ctypes.POINTER(FlashCache)
     lib.ariel_cache_new.argtypes = [ctypes.c_uint64, ctypes.c_uint64, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_uint32]
     lib.ariel_cache_free.argtypes = [ctypes.POINTER(FlashCache)]
+    lib.ariel_window_new.restype = ctypes.c_void_p
+    lib.ariel_window_new.argtypes = [ctypes.POINTER(CoreCtx), ctypes.c_void_p, ctypes.c_uint64]
+    lib.ariel_window_free.argtypes = [ctypes.c_void_p]
     return lib
 
 
@@ -132,8 +135,8 @@ def _address_of(function) -> int:
 
 
 def add_c_hooks(uc, ctx: ctypes.POINTER(CoreCtx), flash_range: tuple[int, int] | None) -> list[int]:
-    """Register the block hook (all addresses) and, if flash has wait states, the flash data-read hook
-    (only for the flash address range). Returns the hook handles."""
+    """Register the block hook (all addresses) and, in exact mode, the flash data-read hook (only for the
+    flash address range). Returns the hook handles."""
     lib = hook_library()
     handles = []
     hooks = [(UC.UC_HOOK_BLOCK, lib.ariel_block_hook, 1, 0)]
@@ -147,6 +150,19 @@ def add_c_hooks(uc, ctx: ctypes.POINTER(CoreCtx), flash_range: tuple[int, int] |
             raise BuildError(f"registering the emulator's C hook failed (unicorn error {status})")
         handles.append(handle.value)
     return handles
+
+
+def map_flash_window(uc, window: int, address: int, size: int) -> None:
+    """Map `size` bytes of flash at `address` (page-aligned) as MMIO whose reads are served, and charged,
+    by cycle_hook.c's ariel_flash_mmio_read for `window` (from ariel_window_new). No write callback:
+    Unicorn then maps the range without write permission, so a store faults as on RAM-mapped flash."""
+    lib = hook_library()
+    status = uclib.uc_mmio_map(uc._uch, ctypes.c_uint64(address), ctypes.c_uint64(size),
+                               ctypes.c_void_p(_address_of(lib.ariel_flash_mmio_read)), ctypes.c_void_p(window),
+                               None, None)
+    if status != UC.UC_ERR_OK:
+        raise BuildError(f"mapping flash at {address:#x} for the emulator's data-read model failed "
+                         f"(unicorn error {status})")
 
 
 def emu_stop_address() -> int:

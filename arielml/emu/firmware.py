@@ -143,8 +143,12 @@ def _section_sizes(elf_path: Path) -> dict[str, tuple[int, int]]:
 
 
 def _flash_bytes(elf_path: Path) -> int:
+    """Flash the image spans: from its first to the end of its last loaded byte (every loaded segment
+    sits in flash; the span includes the gap before .rodata's page, linker.py)."""
     with open(elf_path, "rb") as handle:
-        return sum(seg["p_filesz"] for seg in ELFFile(handle).iter_segments() if seg["p_type"] == "PT_LOAD")
+        spans = [(seg["p_paddr"], seg["p_paddr"] + seg["p_filesz"]) for seg in ELFFile(handle).iter_segments()
+                 if seg["p_type"] == "PT_LOAD" and seg["p_filesz"] > 0]
+    return max(end for _, end in spans) - min(start for start, _ in spans) if spans else 0
 
 
 def _shared_symbols(elf_path: Path, shared: tuple[int, int]) -> dict[str, tuple[int, int]]:

@@ -1,8 +1,8 @@
 """Linker scripts from board data.
 
 Every image gets three regions:
-  FLASH  - its code, constants and the load images of its initialised data (images follow each other
-           in the board's flash, 4 KiB aligned);
+  FLASH  - its code, then (from a new 4 KiB page) its constants and the load images of its initialised
+           data (images follow each other in the board's flash, 4 KiB aligned);
   SHARED - the start of SRAM, identical in every image: a 64-byte boot block (release flag, per-image
            ready flags) then the ARIEL_SHARED / ARIEL_SHARED_ZERO variables;
   RAM    - the image's private SRAM: .data, TLS, .bss, then one stack per core of the image.
@@ -59,6 +59,13 @@ SECTIONS
     KEEP(*(.vectors))
     KEEP(*(.text.ariel_reset))
     *(.text .text.*)
+    . = ALIGN(4);
+  }} > FLASH
+  /* constants start on a 4 KiB page of their own: the emulator maps code pages for fast fetches and
+     the pages after them (constants, load images of initialised data) through a read callback that
+     charges every flash data read (docs/emulator.md); on a chip this costs < 4 KiB of flash */
+  .rodata : ALIGN(4096)
+  {{
     *(.rodata .rodata.* .srodata .srodata.*)
     . = ALIGN(4);
   }} > FLASH

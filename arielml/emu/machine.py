@@ -88,6 +88,7 @@ class _Image:
     segments: list[tuple[int, bytes]]
     symbol_starts: list[int]
     symbol_names: list[str]
+    code_ranges: list[tuple[int, int]]  # [start, end) of every allocated executable section
 
 
 def _load_elf(path: Path) -> _Image:
@@ -108,8 +109,10 @@ def _load_elf(path: Path) -> _Image:
         for address, data in segments:
             if address <= vector_address < address + len(data) - 4:
                 initial_sp = int.from_bytes(data[vector_address - address: vector_address - address + 4], "little")
+        code = [(s["sh_addr"], s["sh_addr"] + s["sh_size"]) for s in elf.iter_sections()
+                if s["sh_flags"] & 0x6 == 0x6 and s["sh_size"] and s["sh_type"] != "SHT_NOBITS"]  # SHF_ALLOC|SHF_EXECINSTR
         return _Image(Path(path), arch, elf["e_entry"], initial_sp, segments, [a for a, _ in functions],
-                      [n for _, n in functions])
+                      [n for _, n in functions], code)
 
 
 class Machine:
@@ -138,8 +141,10 @@ class Machine:
         self.quantum = quantum_cycles if quantum_cycles is not None else board.emu_quantum_cycles
         self.seed = seed
         self.max_instructions = max_instructions
-        # exact: every data read that hits flash pays the wait states (a memory hook; ~5x slower).
-        # default: only literal-pool loads pay them, statically (docs/cycle-model.md)
+        # default: data reads from the flash pages without code (.rodata, .data's load image) are charged
+        # by an MMIO read callback in C, literal-pool loads statically; exact: a memory hook on the whole
+        # flash charges every data read from flash, those from code pages too (every load and store then
+        # takes Unicorn's slow path: ~4x slower; a check of the default, docs/cycle-model.md)
         self.exact_flash_reads = exact_flash_reads
         self.core_types = [board.core(c)[0] for c in range(cores)]
         self.clocks = [board.core(c)[1] for c in range(cores)]
@@ -157,6 +162,7 @@ class Machine:
         self._lib = fasthook.hook_library()
         self._events = self._lib.ariel_events_new(cores)
         self._caches = []  # one flash cache state per core (cycle_hook.c says why)
+        self._windows = []  # the MMIO windows on flash data pages (C objects), per core
         self._flash = mmap.mmap(-1, _page_align(board.flash.size))
         self._sram = mmap.mmap(-1, _page_align(board.sram.size))
         for image in self._images.values():
@@ -194,9 +200,7 @@ class Machine:
         else:
             uc = uc_module.Uc(uc_module.UC_ARCH_RISCV, uc_module.UC_MODE_RISCV32)
         board = self.board
-        flash_ptr = ctypes.addressof(ctypes.c_char.from_buffer(self._flash))
         sram_ptr = ctypes.addressof(ctypes.c_char.from_buffer(self._sram))
-        uc.mem_map_ptr(board.flash.base, len(self._flash), uc_module.UC_PROT_READ | uc_module.UC_PROT_EXEC, flash_ptr)
         uc.mem_map_ptr(board.sram.base, len(self._sram), uc_module.UC_PROT_ALL, sram_ptr)
         state = self.state
         self._mmio(uc, CONTROL_BASE, CONTROL_SIZE, core,
@@ -218,18 +222,18 @@ class Machine:
         classify = fasthook.CLASSIFY_FN(self._make_classifier(core, uc))
         cache, data_cache = (c if c is not None and c.serves(core_type) else None
                              for c in (board.flash_cache, board.flash_data_cache))
-        flash_wait = board.flash.wait_states if self.exact_flash_reads and cache is None and data_cache is None else 0
+        flash_wait = board.flash.wait_states if cache is None and data_cache is None else 0
         ctx = self._lib.ariel_core_new(core, ctypes.c_void_p(uc._uch.value), fasthook.emu_stop_address(), classify,
                                        self._events, flash_wait, self.ticks_per_cycle[core])
         ctx.contents.predictor = {"hazard3": fasthook.PREDICTOR_HAZARD3, "cortex-m7": fasthook.PREDICTOR_M7}.get(
             core_type, fasthook.PREDICTOR_NONE)
         ctx.contents.misaligned_target = misaligned_target_cycles(core_type)
         ctx.contents.cache = self._new_cache(cache)
-        ctx.contents.dcache = self._new_cache(data_cache) if self.exact_flash_reads else None
-        hook_flash_reads = self.exact_flash_reads and (flash_wait or cache is not None or data_cache is not None)
-        ctx.contents.data_lookups = 1 if hook_flash_reads and cache is not None and data_cache is None else 0
+        ctx.contents.dcache = self._new_cache(data_cache)
+        charged = bool(flash_wait) or cache is not None or data_cache is not None
+        self._map_flash(uc, ctx, charged and not self.exact_flash_reads)
         fasthook.add_c_hooks(uc, ctx, (board.flash.base, board.flash.base + board.flash.size - 1)
-                             if hook_flash_reads else None)
+                             if charged and self.exact_flash_reads else None)
         uc.hook_add(uc_module.UC_HOOK_MEM_INVALID, self._make_invalid_hook(core))
         self._keep_alive.append(classify)
         if image.arch == "arm":
@@ -237,6 +241,46 @@ class Machine:
         self.ucs.append(uc)
         self.ctxs.append(ctx)
         self._pcs = getattr(self, "_pcs", []) + [image.entry & ~1]
+
+    def _map_flash(self, uc, ctx, data_windows: bool) -> None:
+        """Map the flash into a core: pages that hold code RAM-mapped (QEMU's fast path for fetches and
+        literal loads), and, if `data_windows`, every other page as MMIO read by cycle_hook.c, which
+        charges each data read (wait states or the cache). Without data windows all of it is RAM-mapped."""
+        base, size = self.board.flash.base, len(self._flash)
+        flash_ptr = ctypes.addressof(ctypes.c_char.from_buffer(self._flash))
+        for start, end, is_code in self._flash_runs(data_windows):
+            if is_code:
+                uc.mem_map_ptr(base + start, end - start, uc_module.UC_PROT_READ | uc_module.UC_PROT_EXEC,
+                               flash_ptr + start)
+            else:
+                window = self._lib.ariel_window_new(ctx, flash_ptr + start, base + start)
+                if not window:
+                    raise MemoryError("no memory for the emulated flash")
+                self._windows.append(window)
+                fasthook.map_flash_window(uc, window, base + start, end - start)
+
+    def _flash_runs(self, data_windows: bool) -> list[tuple[int, int, bool]]:
+        """The flash as runs of whole pages, [(start offset, end offset, holds code)]. A page holds code if
+        an executable section of any image touches it (linker.py starts .rodata on a page of its own, so
+        with our images no constant shares a page with code; a foreign ELF's constants beside code are
+        read for free, as literal pools are)."""
+        size = len(self._flash)
+        if not data_windows:
+            return [(0, size, True)]
+        base = self.board.flash.base
+        code = bytearray(size // _PAGE)
+        for image in self._images.values():
+            for start, end in image.code_ranges:
+                first, last = max(start, base), min(end, base + size)
+                for page in range((first - base) // _PAGE, (last - base + _PAGE - 1) // _PAGE):
+                    code[page] = 1
+        runs = []
+        for page, flag in enumerate(code):
+            if runs and runs[-1][2] == bool(flag):
+                runs[-1] = (runs[-1][0], (page + 1) * _PAGE, bool(flag))
+            else:
+                runs.append((page * _PAGE, (page + 1) * _PAGE, bool(flag)))
+        return runs
 
     def _new_cache(self, cache) -> int | None:
         """A fresh cache state in C for one core (its address), or None."""
@@ -403,7 +447,10 @@ class Machine:
     def _read_string(self, core: int, address: int) -> str:
         raw = bytearray()
         while len(raw) < 4096:
-            chunk = bytes(self.ucs[core].mem_read(address + len(raw), 64))
+            at = address + len(raw)
+            found = self._buffer_of(at, 1)
+            room = 64 if found is None else min(64, len(found[0]) - found[1])  # not past a buffer's end
+            chunk = self.read(at, room)
             end = chunk.find(b"\0")
             raw += chunk if end < 0 else chunk[:end]
             if end >= 0:
@@ -568,11 +615,29 @@ class Machine:
 
     # ---- memory access for callers (inputs/outputs of a model) ---------------------------------------
 
+    def _buffer_of(self, address: int, size: int):
+        """(buffer, offset) of the flash or SRAM bytes at `address`, or None."""
+        for region, buffer in ((self.board.flash, self._flash), (self.board.sram, self._sram)):
+            if region.base <= address and address + size <= region.base + len(buffer):
+                return buffer, address - region.base
+        return None
+
     def read(self, address: int, size: int) -> bytes:
-        return bytes(self.ucs[0].mem_read(address, size))
+        # straight from the memory buffers: a host read of flash data pages must not go through (and
+        # charge) the cores' MMIO windows
+        found = self._buffer_of(address, size)
+        if found is None:
+            return bytes(self.ucs[0].mem_read(address, size))
+        buffer, offset = found
+        return bytes(buffer[offset: offset + size])
 
     def write(self, address: int, data: bytes) -> None:
-        self.ucs[0].mem_write(address, bytes(data))
+        found = self._buffer_of(address, len(data))
+        if found is None:
+            self.ucs[0].mem_write(address, bytes(data))
+            return
+        buffer, offset = found
+        buffer[offset: offset + len(data)] = bytes(data)
 
     def symbol_address(self, name: str, core: int = 0) -> int:
         image = self.core_image[core]
@@ -593,11 +658,17 @@ class Machine:
         for state in self._caches:
             self._lib.ariel_cache_free(state)
         self._caches = []
-        self.ucs = []
+        self.ucs = []  # the Ucs (and their MMIO mappings) go before the windows they point to
+        for window in self._windows:
+            self._lib.ariel_window_free(window)
+        self._windows = []
+
+
+_PAGE = 0x1000  # Unicorn maps memory in 4 KiB pages
 
 
 def _page_align(size: int) -> int:
-    return (size + 0xFFF) & ~0xFFF
+    return (size + _PAGE - 1) & ~(_PAGE - 1)
 
 
 def run_firmware(board: Board, firmware: Firmware | str | Path, cores: int | None = None,

@@ -76,7 +76,9 @@ done:
     b .
     .ltorg
 
+    /* on a page of its own, as linker.py lays out .rodata: the emulator charges data reads from flash
+     * pages that hold no code (default mode) */
     .section .rodata
-    .align 3
+    .align 12
 table:
     .space 32768, 1

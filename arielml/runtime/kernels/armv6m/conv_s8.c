@@ -26,7 +26,7 @@
  * pixel's window is copied once for all of them. Grouped convolutions and larger windows take the
  * portable conv_q8.
  * ariel_depthwise_conv_s8: depth multiplier 1 with square 3x3, 5x5 or 7x7 filters runs v6m_dw_4px_*
- * (3x3, 5x5) and v6m_dw_2px_* (four / two pixels per channel, in place, or from a zero-point-padded
+ * and v6m_dw_2px_* (four / two pixels per channel, in place, or from a zero-point-padded
  * strip / copied windows at the borders); other depthwise shapes take depthwise_dm1_s8 / depthwise_q8 (ariel_conv_q8_portable.h).
  * Requantisation (v6m_requant_2px) has a one-MULS fast path with an exact fallback, see below.
  *
@@ -928,7 +928,8 @@ __asm__(
     "    v6m_dw_fn v6m_dw_2px_7, 7\n"
     "    .text\n");
 
-/* Four horizontally adjacent pixels per channel (3x3 and 5x5: the tap index fits LDRB's immediate):
+/* Four horizontally adjacent pixels per channel (the weight pointer steps by a filter row, so a tap's
+ * offset fits LDRB's immediate):
  * per tap LDRB + SXTB the weight once, then four LDRSB / MULS / ADD, 20 cycles per 4 MACs against 24
  * for two 2-pixel steps, and the per-channel overhead is shared by four outputs. */
 typedef struct {
@@ -946,6 +947,7 @@ typedef struct {
 
 void v6m_dw_4px_3(const int8_t *x0, const v6m_dw4_job *job);
 void v6m_dw_4px_5(const int8_t *x0, const v6m_dw4_job *job);
+void v6m_dw_4px_7(const int8_t *x0, const v6m_dw4_job *job);
 
 /* r0 = tap pointer of pixel 0, r1/r2/r3 = 1/2/3 pixel steps, r4 = 0, r5 = the channel's weights,
  * r6/r7 = input byte / weight; r8-r11 = the four sums, r12 = dx, lr = row_advance.
@@ -993,8 +995,8 @@ __asm__(
     "    mov r9, r7\n"
     "    mov r10, r7\n"
     "    mov r11, r7\n"
-    "    .set v6m_tap, 0\n"
     "    .rept \\fw\n"
+    "    .set v6m_tap, 0\n"
     "    .rept \\fw\n"
     "    ldrb r7, [r5, #v6m_tap]\n"
     "    sxtb r7, r7\n"
@@ -1014,6 +1016,7 @@ __asm__(
     "    .set v6m_tap, v6m_tap + 1\n"
     "    .endr\n"
     "    add r0, lr\n"
+    "    adds r5, r5, #\\fw\n"            /* next filter row's weights (ends at the next channel's) */
     "    .endr\n"
     "    ldr r6, [sp, #4]\n"
     "    mov r7, r8\n"
@@ -1031,7 +1034,6 @@ __asm__(
     "    str r6, [sp, #8]\n"
     "    ldr r6, [sp, #12]\n"
     "    adds r0, r0, r6\n"                /* next channel's first tap */
-    "    adds r5, r5, #(\\fw * \\fw)\n"  /* next channel's weights */
     "    ldr r6, [sp, #16]\n"
     "    cmp r5, r6\n"
     "    beq .Ldw4_done\\@\n"
@@ -1048,6 +1050,7 @@ __asm__(
     "    .endm\n"
     "    v6m_dw4_fn v6m_dw_4px_3, 3\n"
     "    v6m_dw4_fn v6m_dw_4px_5, 5\n"
+    "    v6m_dw4_fn v6m_dw_4px_7, 7\n"
     "    .text\n");
 
 #define DW_GATHER_TAPS 49 /* copied windows up to 7x7: two pixels x 49 taps x 16 channels on the stack */
@@ -1159,7 +1162,7 @@ static void depthwise_pairs(const ariel_conv_params *p, const int8_t *input, int
     void (*kernel)(const int8_t *, const v6m_dw_job *) =
         g->filter_w == 3 ? v6m_dw_2px_3 : g->filter_w == 5 ? v6m_dw_2px_5 : v6m_dw_2px_7;
     void (*kernel4)(const int8_t *, const v6m_dw4_job *) =
-        g->filter_w == 3 ? v6m_dw_4px_3 : g->filter_w == 5 ? v6m_dw_4px_5 : 0;
+        g->filter_w == 3 ? v6m_dw_4px_3 : g->filter_w == 5 ? v6m_dw_4px_5 : v6m_dw_4px_7;
     int32_t buf_words[2 * DW_GATHER_TAPS * ARIEL_CONV_MAX_CHANNEL_BLOCK / 4]; /* word-aligned for copy_run */
     int8_t *buf = (int8_t *)buf_words;
     int32_t acc[2 * ARIEL_CONV_MAX_CHANNEL_BLOCK];

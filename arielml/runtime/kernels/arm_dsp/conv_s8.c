@@ -415,6 +415,142 @@ __attribute__((naked, noinline)) static void mac_block_2x2(block_2x2 *b __attrib
         "pop    {r4-r11, pc}\n\t");
 }
 
+/* mac_block_2x2 for windows of one run (1x1 convolutions, gathered windows): the run's end, the
+ * distances and the loop entry are set once for all channel pairs, which matters for short windows
+ * (8 or 16 input channels: two or four words per pair). */
+__attribute__((naked, noinline)) static void mac_block_2x2_one_run(block_2x2 *b __attribute__((unused)))
+{
+    __asm__ volatile(
+        "push   {r4-r11, lr}\n\t"
+        "sub    sp, sp, #12\n\t"              /* [sp] run end, [sp, #4] b, [sp, #8] words % 4 */
+        "str    r0, [sp, #4]\n\t"
+        "ldr    r2, [r0, #8]\n\t"             /* w */
+        "ldr    r1, [r0, #0]\n\t"
+        "ldr    r3, [r0, #16]\n\t"
+        "add    r12, r1, r3, lsl #2\n\t"
+        "str    r12, [sp]\n\t"
+        "and    r3, r3, #3\n\t"
+        "str    r3, [sp, #8]\n\t"
+        "ldr    r3, [r0, #4]\n\t"             /* dx */
+        "ldr    r4, [r0, #12]\n\t"
+        "sub    r4, r4, #4\n\t"               /* dw - 4 */
+        "1:\n\t"                              /* channel pair */
+        "ldr    r0, [sp, #4]\n\t"
+        "ldr    r1, [r0, #0]\n\t"             /* x = x0 */
+        "ldr    r12, [sp, #8]\n\t"
+        "movs   r5, #0\n\t"
+        "movs   r6, #0\n\t"
+        "movs   r7, #0\n\t"
+        "movs   r8, #0\n\t"
+        "cmp    r12, #2\n\t"
+        "beq    5f\n\t"
+        "bhi    4f\n\t"
+        "cmp    r12, #1\n\t"
+        "beq    6f\n\t"
+        "3:\n\t"
+        "ldr    r10, [r1, r3]\n\t"            /* pixel 1 */
+        "ldr    r9, [r1], #4\n\t"             /* pixel 0 */
+        "ldr    r11, [r2], #4\n\t"            /* channel 0 */
+        "sxtb16 r12, r9\n\t"
+        "sxtb16 r9, r9, ror #8\n\t"
+        "sxtb16 lr, r10\n\t"
+        "sxtb16 r10, r10, ror #8\n\t"
+        "sxtb16 r0, r11\n\t"
+        "sxtb16 r11, r11, ror #8\n\t"
+        "smlad  r5, r12, r0, r5\n\t"          /* pixel 0 . channel 0 */
+        "smlad  r7, lr, r0, r7\n\t"           /* pixel 1 . channel 0 */
+        "ldr    r0, [r2, r4]\n\t"             /* channel 1 */
+        "smlad  r5, r9, r11, r5\n\t"
+        "smlad  r7, r10, r11, r7\n\t"
+        "sxtb16 r11, r0\n\t"
+        "sxtb16 r0, r0, ror #8\n\t"
+        "smlad  r6, r12, r11, r6\n\t"         /* pixel 0 . channel 1 */
+        "smlad  r8, lr, r11, r8\n\t"          /* pixel 1 . channel 1 */
+        "smlad  r6, r9, r0, r6\n\t"
+        "smlad  r8, r10, r0, r8\n\t"
+        "4:\n\t"
+        "ldr    r10, [r1, r3]\n\t"            /* pixel 1 */
+        "ldr    r9, [r1], #4\n\t"             /* pixel 0 */
+        "ldr    r11, [r2], #4\n\t"            /* channel 0 */
+        "sxtb16 r12, r9\n\t"
+        "sxtb16 r9, r9, ror #8\n\t"
+        "sxtb16 lr, r10\n\t"
+        "sxtb16 r10, r10, ror #8\n\t"
+        "sxtb16 r0, r11\n\t"
+        "sxtb16 r11, r11, ror #8\n\t"
+        "smlad  r5, r12, r0, r5\n\t"          /* pixel 0 . channel 0 */
+        "smlad  r7, lr, r0, r7\n\t"           /* pixel 1 . channel 0 */
+        "ldr    r0, [r2, r4]\n\t"             /* channel 1 */
+        "smlad  r5, r9, r11, r5\n\t"
+        "smlad  r7, r10, r11, r7\n\t"
+        "sxtb16 r11, r0\n\t"
+        "sxtb16 r0, r0, ror #8\n\t"
+        "smlad  r6, r12, r11, r6\n\t"         /* pixel 0 . channel 1 */
+        "smlad  r8, lr, r11, r8\n\t"          /* pixel 1 . channel 1 */
+        "smlad  r6, r9, r0, r6\n\t"
+        "smlad  r8, r10, r0, r8\n\t"
+        "5:\n\t"
+        "ldr    r10, [r1, r3]\n\t"            /* pixel 1 */
+        "ldr    r9, [r1], #4\n\t"             /* pixel 0 */
+        "ldr    r11, [r2], #4\n\t"            /* channel 0 */
+        "sxtb16 r12, r9\n\t"
+        "sxtb16 r9, r9, ror #8\n\t"
+        "sxtb16 lr, r10\n\t"
+        "sxtb16 r10, r10, ror #8\n\t"
+        "sxtb16 r0, r11\n\t"
+        "sxtb16 r11, r11, ror #8\n\t"
+        "smlad  r5, r12, r0, r5\n\t"          /* pixel 0 . channel 0 */
+        "smlad  r7, lr, r0, r7\n\t"           /* pixel 1 . channel 0 */
+        "ldr    r0, [r2, r4]\n\t"             /* channel 1 */
+        "smlad  r5, r9, r11, r5\n\t"
+        "smlad  r7, r10, r11, r7\n\t"
+        "sxtb16 r11, r0\n\t"
+        "sxtb16 r0, r0, ror #8\n\t"
+        "smlad  r6, r12, r11, r6\n\t"         /* pixel 0 . channel 1 */
+        "smlad  r8, lr, r11, r8\n\t"          /* pixel 1 . channel 1 */
+        "smlad  r6, r9, r0, r6\n\t"
+        "smlad  r8, r10, r0, r8\n\t"
+        "6:\n\t"
+        "ldr    r10, [r1, r3]\n\t"            /* pixel 1 */
+        "ldr    r9, [r1], #4\n\t"             /* pixel 0 */
+        "ldr    r11, [r2], #4\n\t"            /* channel 0 */
+        "ldr    r12, [sp]\n\t"
+        "cmp    r1, r12\n\t"
+        "sxtb16 r12, r9\n\t"
+        "sxtb16 r9, r9, ror #8\n\t"
+        "sxtb16 lr, r10\n\t"
+        "sxtb16 r10, r10, ror #8\n\t"
+        "sxtb16 r0, r11\n\t"
+        "sxtb16 r11, r11, ror #8\n\t"
+        "smlad  r5, r12, r0, r5\n\t"          /* pixel 0 . channel 0 */
+        "smlad  r7, lr, r0, r7\n\t"           /* pixel 1 . channel 0 */
+        "ldr    r0, [r2, r4]\n\t"             /* channel 1 */
+        "smlad  r5, r9, r11, r5\n\t"
+        "smlad  r7, r10, r11, r7\n\t"
+        "sxtb16 r11, r0\n\t"
+        "sxtb16 r0, r0, ror #8\n\t"
+        "smlad  r6, r12, r11, r6\n\t"         /* pixel 0 . channel 1 */
+        "smlad  r8, lr, r11, r8\n\t"          /* pixel 1 . channel 1 */
+        "smlad  r6, r9, r0, r6\n\t"
+        "smlad  r8, r10, r0, r8\n\t"
+        "bne    3b\n\t"
+        "ldr    r0, [sp, #4]\n\t"
+        "ldr    r1, [r0, #24]\n\t"
+        "stmia  r1!, {r5, r6}\n\t"
+        "str    r1, [r0, #24]\n\t"
+        "ldr    r1, [r0, #28]\n\t"
+        "stmia  r1!, {r7, r8}\n\t"
+        "str    r1, [r0, #28]\n\t"
+        "add    r2, r2, r4\n\t"               /* past channel 1: the next pair */
+        "add    r2, r2, #4\n\t"
+        "ldr    r1, [r0, #20]\n\t"
+        "subs   r1, r1, #1\n\t"
+        "str    r1, [r0, #20]\n\t"
+        "bne    1b\n\t"
+        "add    sp, sp, #12\n\t"
+        "pop    {r4-r11, pc}\n\t");
+}
+
 /* two whole pixels (their windows inside the input; x1 = x0 + dx) x the channels [c_begin, c_end):
  * window sums for all the block's channels first, then one requantisation loop */
 static NOINLINE void conv_pixel_pair(const ariel_conv_params *p, const rq_entry *table, const conv_window *s,
@@ -430,7 +566,7 @@ static NOINLINE void conv_pixel_pair(const ariel_conv_params *p, const rq_entry 
         b.x0 = x0, b.dx = dx, b.w = w, b.dw = window, b.words = words, b.pairs = n >> 1;
         b.sums0 = sums0, b.sums1 = sums1, b.runs = s->runs, b.run_skip = s->run_skip;
         if (b.pairs > 0) {
-            mac_block_2x2(&b);
+            (b.runs == 1 ? mac_block_2x2_one_run : mac_block_2x2)(&b);
         }
         if (n & 1) { /* a lone channel, paired with itself */
             b.w = w + (n - 1) * window, b.dw = 0, b.pairs = 1;

@@ -603,26 +603,26 @@ static void requant_2px(const ariel_conv_params *p, block_requant *r, int32_t *a
 
 /* the block's channels [c_begin, c_begin + n) for two windows (x1 may repeat x0); odd n: the last
  * channel runs as a pair of itself (w_step 0) */
-static void block_2px(const ariel_conv_params *p, const int8_t *x0, const int8_t *x1, const int8_t *w,
-                      int32_t window, int32_t c_begin, int32_t n, int32_t *acc)
+static void block_2px(const int32_t *bias, const int8_t *x0, const int8_t *x1, const int8_t *w, int32_t window,
+                      int32_t n, int32_t *acc)
 {
     v6m_job job;
     job.w = w;
     job.n = window;
     job.w_step = window;
     job.pairs = n >> 1;
-    job.bias = p->bias + c_begin;
+    job.bias = bias;
     job.acc = acc;
     if (job.pairs > 0) {
         v6m_mac_2x2(x0, x1, &job);
     }
     if (n & 1) {
-        int32_t bias[2];
-        bias[0] = bias[1] = p->bias[c_begin + n - 1];
+        int32_t odd_bias[2];
+        odd_bias[0] = odd_bias[1] = bias[n - 1];
         job.w = w + (n - 1) * window;
         job.w_step = 0;
         job.pairs = 1;
-        job.bias = bias;
+        job.bias = odd_bias;
         job.acc = acc + 2 * (n - 1);
         v6m_mac_2x2(x0, x1, &job);
     }
@@ -711,33 +711,34 @@ static void conv_pairs(const ariel_conv_params *p, const int8_t *input, const in
                     x0 = x;
                     out0 = out;
                 } else {
-                    block_2px(p, x0, x, weights + c_begin * window, window, c_begin, c_end - c_begin, acc);
+                    block_2px(p->bias + c_begin, x0, x, weights + c_begin * window, window, c_end - c_begin, acc);
                     requant_2px(p, &rq, acc, out0, out);
                     out0 = 0;
                 }
             }
         }
         if (out0 != 0) {
-            block_2px(p, x0, x0, weights + c_begin * window, window, c_begin, c_end - c_begin, acc);
+            block_2px(p->bias + c_begin, x0, x0, weights + c_begin * window, window, c_end - c_begin, acc);
             requant_2px(p, &rq, acc, out0, 0);
         }
     }
 }
 
+#define SMALL_WEIGHTS 512 /* bytes of weights a copied-window convolution reads from a stack copy */
 #define ROW_MAJOR_BLOCKS 4 /* copied windows shared by up to 4 channel blocks (64 output channels) */
 
 /* Copied windows, a row at a time: each pixel pair's windows are gathered once and used by every
  * channel block of the row in [begin, end) (kws's first layer has 4 blocks of 16 channels over a
  * 40-byte window: gathering per block cost about as much as its MACs). A row's odd last pixel pairs
  * with the next row's first when both rows have the same blocks in the range. */
-static void pair_blocks(const ariel_conv_params *p, const int8_t *weights, int32_t window, const int8_t *x0,
-                        const int8_t *x1, int8_t *out0, int8_t *out1, block_requant *rq, int32_t b_first,
-                        int32_t b_end, int32_t *acc)
+static void pair_blocks(const ariel_conv_params *p, const int32_t *bias, const int8_t *weights, int32_t window,
+                        const int8_t *x0, const int8_t *x1, int8_t *out0, int8_t *out1, block_requant *rq,
+                        int32_t b_first, int32_t b_end, int32_t *acc)
 {
     int32_t b;
     for (b = b_first; b < b_end; b++) {
         const int32_t c_begin = rq[b].c_begin;
-        block_2px(p, x0, x1, weights + c_begin * window, window, c_begin, rq[b].n, acc);
+        block_2px(bias + c_begin, x0, x1, weights + c_begin * window, window, rq[b].n, acc);
         requant_2px(p, &rq[b], acc, out0 + c_begin, out1 != 0 ? out1 + c_begin : 0);
     }
 }
@@ -757,6 +758,24 @@ static void conv_copied_rows(const ariel_conv_params *p, const int8_t *input, co
     int8_t *pending = 0; /* output of the pixel whose window is in slot 0, waiting for a partner */
     int32_t pending_first = 0, pending_end = 0;
     int32_t item = begin;
+    /* Small layers (first layers: VWW 216 weight bytes, MCUNet 432) read their weights and biases from
+     * a copy in the unused end of buf (the two windows take 2 x window bytes): from flash they would
+     * share the XIP cache with the code for every pixel pair (VWW conv #0 6.2M -> 5.0M cycles). */
+    const int32_t windows_words = (2 * window + 3) / 4;
+    const int32_t weight_words = (g->out_c * window + 3) / 4;
+    const int32_t *bias = p->bias;
+    if (g->out_c * window <= SMALL_WEIGHTS &&
+        windows_words + weight_words + g->out_c <= (int32_t)(sizeof buf_words / sizeof buf_words[0])) {
+        int32_t *weights_copy = buf_words + windows_words;
+        int32_t *bias_copy = weights_copy + weight_words;
+        copy_run((int8_t *)weights_copy, weights, g->out_c * window);
+        for (item = 0; item < g->out_c; item++) {
+            bias_copy[item] = p->bias[item];
+        }
+        weights = (const int8_t *)weights_copy;
+        bias = bias_copy;
+        item = begin;
+    }
     while (item < end) {
         const int32_t r = item / blocks;
         const int32_t b_first = item - r * blocks;
@@ -776,7 +795,7 @@ static void conv_copied_rows(const ariel_conv_params *p, const int8_t *input, co
             }
         }
         if (pending != 0 && (pending_first != b_first || pending_end != b_end)) {
-            pair_blocks(p, weights, window, buf, buf, pending, 0, rq, pending_first, pending_end, acc);
+            pair_blocks(p, bias, weights, window, buf, buf, pending, 0, rq, pending_first, pending_end, acc);
             pending = 0;
         }
         for (ox = 0; ox < g->out_w; ox++, out += g->out_c) {
@@ -788,14 +807,14 @@ static void conv_copied_rows(const ariel_conv_params *p, const int8_t *input, co
                 pending_end = b_end;
             } else {
                 gather_window(g, image, iy0, ix0, zero_point, buf + window);
-                pair_blocks(p, weights, window, buf, buf + window, pending, out, rq, b_first, b_end, acc);
+                pair_blocks(p, bias, weights, window, buf, buf + window, pending, out, rq, b_first, b_end, acc);
                 pending = 0;
             }
         }
         item += b_end - b_first;
     }
     if (pending != 0) {
-        pair_blocks(p, weights, window, buf, buf, pending, 0, rq, pending_first, pending_end, acc);
+        pair_blocks(p, bias, weights, window, buf, buf, pending, 0, rq, pending_first, pending_end, acc);
     }
 }
 

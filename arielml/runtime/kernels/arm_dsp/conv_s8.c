@@ -17,7 +17,12 @@
  * most 128 * 128 and the compiler bounds the window), int32 sums are exact; the bias wraps.
  *
  * Unaligned input rows: Cortex-M4/M7/M33 load words from any address with LDR (not LDRD/LDM); the
- * words are read through __builtin_memcpy so the compiler never merges them into LDRD. */
+ * words are read through __builtin_memcpy so the compiler never merges them into LDRD.
+ *
+ * Stack: CONV_2D keeps up to ~1.7 KB of work buffers on it (zero-padded weights 512 B, two gathered
+ * windows 640 B, requantisation table 256 B, window sums), DEPTHWISE_CONV_2D ~0.8 KB; the emulator
+ * gives every core 4 KB. The hot loops are naked assembly functions (14 registers each, no compiler
+ * spills); the file builds at any optimisation level, -std=c99. */
 #include <arm_acle.h>
 
 #include "ariel_conv_q8_portable.h"

@@ -4,10 +4,12 @@ The cost tables are in arielml/emu/cyclemodel.py and docs/cycle-model.md. Every 
 derived by hand from those tables and the program text in tests/emu_src."""
 from __future__ import annotations
 
+import time
+
 import pytest
 
-from arielml.emu import run_firmware
-from arielml.emu.speed import measure
+from arielml.emu import build_firmware, run_firmware
+from arielml.emu.speed import BENCH, measure
 from arielml.targets.boards import get_board
 from tests.emu_helpers import link_standalone, needs_cross
 
@@ -79,7 +81,17 @@ def test_same_elf_same_cycles_every_run(tmp_path):
 
 
 def test_speed_at_least_50_mips(tmp_path):
-    """The brief's floor (measured here: several hundred MIPS on an idle machine). Best of three runs,
-    because other jobs share this machine's two cores."""
-    best = max(measure("rp2040", repeat=60, out_dir=tmp_path).mips for _ in range(3))
+    """The brief's floor, on the emulator's worst case: the benchmark streams its weights from flash (a
+    byte per 8 instructions), and every flash data read goes through the C MMIO callback that charges
+    the XIP cache (measured: 70-115 M instructions per second; several hundred without flash data
+    reads). Emulated instructions per CPU second of this process, best of three: other jobs share this
+    machine's two cores, and wall time would measure them."""
+    board = get_board("rp2040")
+    firmware = build_firmware(board, [BENCH], defines={"BENCH_REPEAT": 60}, out_dir=tmp_path)
+    best = 0.0
+    for _ in range(3):
+        started = time.process_time()
+        result = run_firmware(board, firmware)
+        best = max(best, result.total_instructions / (time.process_time() - started) / 1e6)
+    assert sum(result.flash_reads) > result.total_instructions // 10  # the worst case, as stated
     assert best >= 50.0, f"emulator ran at {best:.1f} MIPS"

@@ -59,9 +59,10 @@ def cross_compile(directory: Path, core_type, sources: list[str], defines: tuple
         assert result.returncode == 0, f"{' '.join(command)}\n{result.stderr}"
 
 
-def library_sources(files: list[str], port: str) -> list[str]:
+def library_sources(files: list[str], group) -> list[str]:
+    """One image's C files, as the README lists them: its core type's kernels, its port."""
     portable = [f for f in files if f.endswith(".c") and not f.startswith("ariel/ports/")]
-    return portable + [f"ariel/ports/{port}/port.c"]
+    return image_sources(portable, group.core_type) + [f"ariel/ports/{group.port}/port.c"]
 
 
 # paths the README names: backticked or in code blocks; `<...>` marks the user's own files
@@ -96,7 +97,7 @@ def test_board_library_cross_compiles_for_the_chip(target, tmp_path):
         assert {g.core_type.name for g in groups} == {board.core(c)[0].name for c in range(cores)}
         for group in groups:
             assert group.port == board.port_for(group.core_type) and f"ariel/ports/{group.port}/port.c" in files
-            cross_compile(out, group.core_type, library_sources(files, group.port))
+            cross_compile(out, group.core_type, library_sources(files, group))
         assert not any(f.startswith("ariel/ports/baremetal") or "posix" in f for f in files)  # no --with-startup
         named = assert_readme_names_existing_files(out)
         readme = (out / "README.md").read_text()

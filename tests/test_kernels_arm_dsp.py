@@ -113,6 +113,8 @@ CONV_SHAPES = [
     (15, (1, 4, 5, 40, 6), (3, 3), (1, 1), 0, {}),                         # edge windows gathered one at a time
     (16, (1, 4, 6, 24, 10), (1, 1), (1, 1), 0, {"tiny_scale": True}),      # right shifts up to 31
     (17, (1, 5, 6, 36, 12), (1, 1), (1, 1), 0, {}),                        # 9 words: every loop entry point
+    (18, (1, 3, 8, 8, 16), (1, 1), (1, 1), 0, {}),                         # 8 channels: two words in registers
+    (19, (1, 6, 5, 4, 9), (2, 1), (2, 1), 0, {}),                          # gathered 8-byte windows, odd channels
 ]
 
 DEPTHWISE_SHAPES = [

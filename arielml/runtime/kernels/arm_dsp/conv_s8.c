@@ -556,6 +556,63 @@ __attribute__((naked, noinline)) static void mac_block_2x2_one_run(block_2x2 *b 
         "pop    {r4-r11, pc}\n\t");
 }
 
+/* Windows of two words (1x1 convolutions over 8 channels, gathered 8-byte windows): the two pixels'
+ * widened words stay in 8 registers for all the channels, so a channel costs its 2 weight loads,
+ * 4 SXTB16 and 8 SMLAD/SMUAD (16 multiply-accumulates), with no per-pair set-up. Pixel 1's sums are
+ * stored SUMS_ROW words after pixel 0's. 14 registers; the sums' end is read from the stack. Uses
+ * block_2x2's x0, dx, w (channels 8 bytes apart), pairs (here: channels, >= 1) and sums0. */
+#define SUMS_ROW (ARIEL_CONV_MAX_CHANNEL_BLOCK + 1)
+#define ARIEL_STR_(x) #x
+#define ARIEL_STR(x) ARIEL_STR_(x)
+
+__attribute__((naked, noinline)) static void mac_two_words(const block_2x2 *b __attribute__((unused)))
+{
+    __asm__ volatile(
+        "push   {r4-r11, lr}\n\t"
+        "ldr    r12, [r0, #0]\n\t"            /* x0 */
+        "ldr    r2, [r0, #4]\n\t"
+        "add    r2, r12, r2\n\t"              /* x1 */
+        "ldr    r1, [r12]\n\t"
+        "ldr    r3, [r12, #4]\n\t"
+        "ldr    r5, [r2]\n\t"
+        "ldr    r7, [r2, #4]\n\t"
+        "sxtb16 r4, r1, ror #8\n\t"           /* r1/r4, r3/r6: pixel 0's words 0 and 1, even/odd lanes */
+        "sxtb16 r1, r1\n\t"
+        "sxtb16 r6, r3, ror #8\n\t"
+        "sxtb16 r3, r3\n\t"
+        "sxtb16 r8, r5, ror #8\n\t"           /* r5/r8, r7/r9: pixel 1's */
+        "sxtb16 r5, r5\n\t"
+        "sxtb16 r9, r7, ror #8\n\t"
+        "sxtb16 r7, r7\n\t"
+        "ldr    r2, [r0, #8]\n\t"             /* w */
+        "ldr    r12, [r0, #20]\n\t"           /* channels */
+        "ldr    lr, [r0, #24]\n\t"            /* sums0 */
+        "add    r12, lr, r12, lsl #2\n\t"
+        "push   {r12}\n\t"                    /* [sp]: sums0's end */
+        "1:\n\t"
+        "ldr    r12, [r2], #4\n\t"            /* the channel's word 0 */
+        "ldr    r0, [r2], #4\n\t"             /* word 1 */
+        "sxtb16 r11, r12\n\t"
+        "sxtb16 r12, r12, ror #8\n\t"
+        "smuad  r10, r1, r11\n\t"
+        "smuad  r11, r5, r11\n\t"
+        "smlad  r10, r4, r12, r10\n\t"
+        "smlad  r11, r8, r12, r11\n\t"
+        "sxtb16 r12, r0\n\t"
+        "sxtb16 r0, r0, ror #8\n\t"
+        "smlad  r10, r3, r12, r10\n\t"
+        "smlad  r11, r7, r12, r11\n\t"
+        "ldr    r12, [sp]\n\t"
+        "smlad  r10, r6, r0, r10\n\t"
+        "smlad  r11, r9, r0, r11\n\t"
+        "str    r11, [lr, #" ARIEL_STR(SUMS_ROW) " * 4]\n\t"
+        "str    r10, [lr], #4\n\t"
+        "cmp    lr, r12\n\t"
+        "bne    1b\n\t"
+        "pop    {r12}\n\t"
+        "pop    {r4-r11, pc}\n\t");
+}
+
 /* two whole pixels (their windows inside the input; x1 = x0 + dx) x the channels [c_begin, c_end):
  * window sums for all the block's channels first, then one requantisation loop */
 static NOINLINE void conv_pixel_pair(const ariel_conv_params *p, const rq_entry *table, const conv_window *s,
@@ -563,10 +620,15 @@ static NOINLINE void conv_pixel_pair(const ariel_conv_params *p, const rq_entry 
                                      int8_t *out1, int32_t c_begin, int32_t c_end)
 {
     const int32_t words = s->words, window = s->window, n = c_end - c_begin;
-    int32_t sums0[ARIEL_CONV_MAX_CHANNEL_BLOCK + 1], sums1[ARIEL_CONV_MAX_CHANNEL_BLOCK + 1];
+    int32_t sums[2][SUMS_ROW]; /* pixel 0's, pixel 1's (SUMS_ROW apart: mac_two_words) */
+    int32_t *const sums0 = sums[0], *const sums1 = sums[1];
     const int8_t *w = block_weights; /* channel c_begin's */
     int32_t k;
-    if (s->tail == 0 && words > 0) { /* whole words: the assembly block */
+    if (s->tail == 0 && words == 2 && s->runs == 1 && n > 0) { /* windows of two words: inputs kept in registers */
+        block_2x2 b;
+        b.x0 = x0, b.dx = dx, b.w = w, b.pairs = n, b.sums0 = sums0;
+        mac_two_words(&b);
+    } else if (s->tail == 0 && words > 0) { /* whole words: the assembly block */
         block_2x2 b;
         b.x0 = x0, b.dx = dx, b.w = w, b.dw = window, b.words = words, b.pairs = n >> 1;
         b.sums0 = sums0, b.sums1 = sums1, b.runs = s->runs, b.run_skip = s->run_skip;

@@ -297,8 +297,8 @@ def _read_options(op, op_name: str, index: int):
         options = getattr(tflite, opdef.tflite_options)()
         options.Init(table.Bytes, table.Pos)
     for f in dataclasses.fields(opdef.options_type):
-        if options is None:
-            continue  # absent options table: dataclass defaults are the schema defaults
+        if options is None or f.metadata.get("compiler_only"):
+            continue  # absent options table: dataclass defaults are the schema defaults; compiler fields: ours
         if str(f.type).startswith("tuple"):  # vector fields are read whole
             vector = getattr(options, _camel(f.name) + "AsNumpy")()
             values[f.name] = tuple(int(v) for v in _int_vector(vector))

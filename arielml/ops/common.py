@@ -2,6 +2,8 @@
 clamp ranges of fused activations."""
 from __future__ import annotations
 
+import dataclasses
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -99,9 +101,16 @@ def _pad_before(size: int, effective_filter: int, stride: int, out: int) -> int:
 
 
 def window_2d(in_h: int, in_w: int, filter_h: int, filter_w: int, stride_h: int, stride_w: int,
-              padding: int, dilation_h: int = 1, dilation_w: int = 1) -> Window2D:
+              padding: int, dilation_h: int = 1, dilation_w: int = 1,
+              explicit_padding: tuple[int, ...] = ()) -> Window2D:
     """Output size 0 means the window does not fit (VALID with a filter larger than the input);
-    callers reject that in `check`."""
+    callers reject that in `check`. `explicit_padding` (top, bottom, left, right; a PAD folded into
+    the operator by passes/fold_pad.py) pads the input that much, then the window is VALID."""
+    if explicit_padding:
+        top, bottom, left, right = explicit_padding
+        win = window_2d(in_h + top + bottom, in_w + left + right, filter_h, filter_w, stride_h, stride_w,
+                        PADDING_VALID, dilation_h, dilation_w)
+        return dataclasses.replace(win, pad_top=top, pad_left=left)
     eff_h, eff_w = (filter_h - 1) * dilation_h + 1, (filter_w - 1) * dilation_w + 1
     out_h, out_w = _out_size(padding, in_h, eff_h, stride_h), _out_size(padding, in_w, eff_w, stride_w)
     return Window2D(filter_h, filter_w, stride_h, stride_w, dilation_h, dilation_w, out_h, out_w,

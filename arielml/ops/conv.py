@@ -27,7 +27,7 @@ The quantised accumulation runs as a float64 matrix product (BLAS). It is exact:
 back to int64 before the bias and the requantisation."""
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -55,6 +55,8 @@ class Conv2DOptions:
     dilation_h_factor: int = 1
     # 16x8 only: the bias type LiteRT reads (schema TensorType; 0 = unset means int64)
     quantized_bias_type: int = 0
+    # (top, bottom, left, right): a PAD folded in by passes/fold_pad.py (never read from a file)
+    explicit_padding: tuple[int, ...] = field(default=(), metadata={"compiler_only": True})
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,7 @@ class DepthwiseConv2DOptions:
     fused_activation_function: int = 0
     dilation_w_factor: int = 1
     dilation_h_factor: int = 1
+    explicit_padding: tuple[int, ...] = field(default=(), metadata={"compiler_only": True})  # as Conv2DOptions
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,7 @@ def _window(node: Node, graph: Graph) -> Window2D:
     x, w = graph.tensors[node.inputs[0]], graph.tensors[node.inputs[1]]
     o = node.options
     return window_2d(x.shape[1], x.shape[2], w.shape[1], w.shape[2], o.stride_h, o.stride_w, o.padding,
-                     o.dilation_h_factor, o.dilation_w_factor)
+                     o.dilation_h_factor, o.dilation_w_factor, o.explicit_padding)
 
 
 def _out_channels(node: Node, graph: Graph) -> int:

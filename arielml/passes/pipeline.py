@@ -12,6 +12,7 @@ from typing import Callable
 from arielml.errors import ArielError
 from arielml.ir import Graph
 from arielml.ir.verify import verify
+from arielml.passes.fold_pad import fold_pad
 from arielml.passes.lower import alias_inplace, alias_views, lower
 from arielml.passes.memory_plan import buffer_requests, check_layout, plan_memory
 from arielml.passes.plan import NOT_IN_ARENA, CompileOptions, Plan
@@ -22,6 +23,7 @@ from arielml.schedule.assign import schedule
 Pass = Callable[[Plan], Plan]
 
 PASSES: tuple[tuple[str, Pass], ...] = (
+    ("fold_pad", fold_pad),  # PADs read only by a VALID convolution become its explicit padding
     ("lower", lower),  # prepare every node, attach its C kernel call and work items
     ("alias_views", alias_views),  # RESHAPE/SQUEEZE/EXPAND_DIMS share their input's bytes
     ("alias_inplace", alias_inplace),  # elementwise outputs over dead inputs

@@ -55,7 +55,8 @@ def _window(node: Node, graph: Graph, filter_h: int, filter_w: int):
     x = graph.tensors[node.inputs[0]]
     o = node.options
     return window_2d(x.shape[1], x.shape[2], filter_h, filter_w, o.stride_h, o.stride_w, o.padding,
-                     getattr(o, "dilation_h_factor", 1), getattr(o, "dilation_w_factor", 1))
+                     getattr(o, "dilation_h_factor", 1), getattr(o, "dilation_w_factor", 1),
+                     getattr(o, "explicit_padding", ()))
 
 
 def _is_pointwise(node: Node, graph: Graph) -> bool:

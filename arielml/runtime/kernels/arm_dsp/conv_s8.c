@@ -179,9 +179,21 @@ typedef struct {
     int32_t bias, multiplier, round, shift;
 } rq_entry;
 
-static void prepare_rq(const ariel_conv_params *p, int32_t c, int32_t n, rq_entry *table)
+/* How a channel block's outputs are finished, chosen once per block so the per-output loops carry
+ * neither the ariel_rq branch nor clamps that cannot bite: RQ_ANY when a channel needs ariel_rq,
+ * else by the activation range (after SSAT to int8, a bound of -128 or 127 is no clamp). */
+enum { RQ_SSAT, RQ_MIN_SSAT, RQ_MAX_SSAT, RQ_CLAMP, RQ_ANY };
+
+typedef struct {
+    rq_entry e[ARIEL_CONV_MAX_CHANNEL_BLOCK];
+    int32_t mode;
+} rq_table;
+
+/* fills table[0..n) for channels c.. and returns the block's RQ_ mode */
+static int32_t prepare_rq(const ariel_conv_params *p, int32_t c, int32_t n, rq_entry *table)
 {
-    int32_t k;
+    const int32_t lo = p->act_min, hi = p->act_max;
+    int32_t k, mode = lo == -128 ? (hi == 127 ? RQ_SSAT : RQ_MIN_SSAT) : (hi == 127 ? RQ_MAX_SSAT : RQ_CLAMP);
     for (k = 0; k < n; k++) {
         const int32_t *rq = p->rq + (c + k) * ARIEL_RQ_WORDS;
         const int32_t right = rq[2];
@@ -193,8 +205,10 @@ static void prepare_rq(const ariel_conv_params *p, int32_t c, int32_t n, rq_entr
         } else {
             table[k].multiplier = c + k; /* the channel whose record ariel_rq reads */
             table[k].shift = -1;
+            mode = RQ_ANY;
         }
     }
+    return mode;
 }
 
 /* ariel_rq out of line: rare, and inlined it would take the registers of the loops around it */
@@ -210,25 +224,65 @@ static inline int32_t requant_entry(const ariel_conv_params *p, const rq_entry *
     return e->shift >= 0 ? requant_high(acc, e->multiplier, e->round, e->shift) : requant_rare(p, acc, e->multiplier);
 }
 
-/* requantise the window sums of two pixels (sums0[k], sums1[k]: the channel of table[k]) into
+/* the activation clamp of an output (zero point added) as `mode` needs it (mode is a constant) */
+static inline __attribute__((always_inline)) int32_t finish(int32_t v, int32_t lo, int32_t hi, int32_t mode)
+{
+    if (mode == RQ_SSAT) {
+        return __ssat(v, 8);
+    }
+    if (mode == RQ_MIN_SSAT) { /* act_min -128: SSAT is the lower bound */
+        return __ssat(v > hi ? hi : v, 8);
+    }
+    if (mode == RQ_MAX_SSAT) { /* act_max 127: SSAT is the upper bound */
+        return __ssat(v < lo ? lo : v, 8);
+    }
+    v = v < lo ? lo : v;
+    return v > hi ? hi : v;
+}
+
+/* requant_pixels_2 for blocks without ariel_rq channels, `mode` a constant */
+static inline __attribute__((always_inline)) void requant_pixels_2_fast(const ariel_conv_params *p,
+                                                                        const rq_entry *table, const int32_t *sums0,
+                                                                        const int32_t *sums1, int8_t *out0,
+                                                                        int8_t *out1, int32_t n, int32_t mode)
+{
+    const int32_t zp = p->output_zero_point, lo = p->act_min, hi = p->act_max;
+    int32_t k;
+    for (k = 0; k < n; k++) {
+        const rq_entry e = table[k]; /* read once: the int8_t stores may alias it for the compiler */
+        const int32_t a0 = ariel_wrapping_add(sums0[k], e.bias), a1 = ariel_wrapping_add(sums1[k], e.bias);
+        const int32_t v0 = finish(requant_high(a0, e.multiplier, e.round, e.shift) + zp, lo, hi, mode);
+        const int32_t v1 = finish(requant_high(a1, e.multiplier, e.round, e.shift) + zp, lo, hi, mode);
+        out0[k] = (int8_t)v0;
+        out1[k] = (int8_t)v1;
+    }
+}
+
+/* requantise the window sums of two pixels (sums0[k], sums1[k]: the channel of table->e[k]) into
  * out0[k], out1[k] */
-static NOINLINE void requant_pixels_2(const ariel_conv_params *p, const rq_entry *table, const int32_t *sums0,
+static NOINLINE void requant_pixels_2(const ariel_conv_params *p, const rq_table *table, const int32_t *sums0,
                                       const int32_t *sums1, int8_t *out0, int8_t *out1, int32_t n)
 {
     const int32_t zp = p->output_zero_point, lo = p->act_min, hi = p->act_max;
     int32_t k;
-    if (lo == -128 && hi == 127) { /* no activation clamp: one SSAT */
-        for (k = 0; k < n; k++) {
-            const rq_entry e = table[k]; /* read once: the int8_t stores may alias it for the compiler */
-            const int32_t v0 = __ssat(requant_entry(p, &e, sums0[k]) + zp, 8);
-            const int32_t v1 = __ssat(requant_entry(p, &e, sums1[k]) + zp, 8);
-            out0[k] = (int8_t)v0;
-            out1[k] = (int8_t)v1;
-        }
+    switch (table->mode) {
+    case RQ_SSAT:
+        requant_pixels_2_fast(p, table->e, sums0, sums1, out0, out1, n, RQ_SSAT);
         return;
+    case RQ_MIN_SSAT:
+        requant_pixels_2_fast(p, table->e, sums0, sums1, out0, out1, n, RQ_MIN_SSAT);
+        return;
+    case RQ_MAX_SSAT:
+        requant_pixels_2_fast(p, table->e, sums0, sums1, out0, out1, n, RQ_MAX_SSAT);
+        return;
+    case RQ_CLAMP:
+        requant_pixels_2_fast(p, table->e, sums0, sums1, out0, out1, n, RQ_CLAMP);
+        return;
+    default:
+        break;
     }
     for (k = 0; k < n; k++) {
-        const rq_entry e = table[k];
+        const rq_entry e = table->e[k];
         int32_t v0 = requant_entry(p, &e, sums0[k]) + zp;
         int32_t v1 = requant_entry(p, &e, sums1[k]) + zp;
         v0 = v0 < lo ? lo : v0;
@@ -240,20 +294,61 @@ static NOINLINE void requant_pixels_2(const ariel_conv_params *p, const rq_entry
     }
 }
 
+/* requantise n sums of one pixel, or of one channel at `step` bytes apart (entry e[k * entry_step]) */
+static inline __attribute__((always_inline)) void requant_run_fast(const ariel_conv_params *p, const rq_entry *table,
+                                                                   int32_t entry_step, const int32_t *sums,
+                                                                   int8_t *out, int32_t step, int32_t n, int32_t mode)
+{
+    const int32_t zp = p->output_zero_point, lo = p->act_min, hi = p->act_max;
+    int32_t k;
+    if (entry_step == 0) { /* one channel: its entry read once (the int8_t stores may alias it) */
+        const rq_entry e = *table;
+        for (k = 0; k < n; k++, out += step) {
+            *out = (int8_t)finish(requant_high(ariel_wrapping_add(sums[k], e.bias), e.multiplier, e.round, e.shift) + zp,
+                                  lo, hi, mode);
+        }
+        return;
+    }
+    for (k = 0; k < n; k++, out += step, table += entry_step) {
+        const rq_entry e = *table;
+        *out = (int8_t)finish(requant_high(ariel_wrapping_add(sums[k], e.bias), e.multiplier, e.round, e.shift) + zp,
+                              lo, hi, mode);
+    }
+}
+
+/* requant_pixel / requant_strided: the fast loops by mode; 0 when the block needs ariel_rq */
+static int requant_run(const ariel_conv_params *p, const rq_entry *table, int32_t mode, int32_t entry_step,
+                       const int32_t *sums, int8_t *out, int32_t step, int32_t n)
+{
+    switch (mode) {
+    case RQ_SSAT:
+        requant_run_fast(p, table, entry_step, sums, out, step, n, RQ_SSAT);
+        return 1;
+    case RQ_MIN_SSAT:
+        requant_run_fast(p, table, entry_step, sums, out, step, n, RQ_MIN_SSAT);
+        return 1;
+    case RQ_MAX_SSAT:
+        requant_run_fast(p, table, entry_step, sums, out, step, n, RQ_MAX_SSAT);
+        return 1;
+    case RQ_CLAMP:
+        requant_run_fast(p, table, entry_step, sums, out, step, n, RQ_CLAMP);
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 /* the same for one pixel */
-static NOINLINE void requant_pixel(const ariel_conv_params *p, const rq_entry *table, const int32_t *sums, int8_t *out,
+static NOINLINE void requant_pixel(const ariel_conv_params *p, const rq_table *table, const int32_t *sums, int8_t *out,
                                    int32_t n)
 {
     const int32_t zp = p->output_zero_point, lo = p->act_min, hi = p->act_max;
     int32_t k;
-    if (lo == -128 && hi == 127) {
-        for (k = 0; k < n; k++) {
-            out[k] = (int8_t)__ssat(requant_entry(p, &table[k], sums[k]) + zp, 8);
-        }
+    if (requant_run(p, table->e, table->mode, 1, sums, out, 1, n)) {
         return;
     }
     for (k = 0; k < n; k++) {
-        int32_t v = requant_entry(p, &table[k], sums[k]) + zp;
+        int32_t v = requant_entry(p, &table->e[k], sums[k]) + zp;
         v = v < lo ? lo : v;
         v = v > hi ? hi : v;
         out[k] = (int8_t)v;
@@ -615,7 +710,7 @@ __attribute__((naked, noinline)) static void mac_two_words(const block_2x2 *b __
 
 /* two whole pixels (their windows inside the input; x1 = x0 + dx) x the channels [c_begin, c_end):
  * window sums for all the block's channels first, then one requantisation loop */
-static NOINLINE void conv_pixel_pair(const ariel_conv_params *p, const rq_entry *table, const conv_window *s,
+static NOINLINE void conv_pixel_pair(const ariel_conv_params *p, const rq_table *table, const conv_window *s,
                                      const int8_t *x0, int32_t dx, const int8_t *block_weights, int8_t *out0,
                                      int8_t *out1, int32_t c_begin, int32_t c_end)
 {
@@ -710,7 +805,7 @@ __attribute__((naked, noinline)) static void mac_block_1x4(const block_1x4 *b __
 
 /* one whole pixel x the channels [c_begin, c_end): four at a time, then pairs (the pixel paired with
  * itself; a lone channel with itself) */
-static NOINLINE void conv_pixel(const ariel_conv_params *p, const rq_entry *table, const conv_window *s,
+static NOINLINE void conv_pixel(const ariel_conv_params *p, const rq_table *table, const conv_window *s,
                                 const int8_t *x, const int8_t *weights, int8_t *out, int32_t c_begin, int32_t c_end)
 {
     const int one_run = s->runs == 1 && s->tail == 0 && s->words > 0;
@@ -852,7 +947,7 @@ static void conv_runs_s8(const ariel_conv_params *p, const int8_t *input, const 
     const int32_t last_dy = (g->filter_h - 1) * g->dilation_h, last_dx = g->filter_w - 1;
     const int32_t row_step = g->dilation_h * g->in_w * in_c, image_bytes = g->in_h * g->in_w * in_c;
     conv_window s, sp, flat; /* as stored, runs padded to whole words, one run (gathered windows) */
-    rq_entry table[ARIEL_CONV_MAX_CHANNEL_BLOCK];
+    rq_table table;
     uint32_t padded[PADDED_WEIGHT_BYTES / 4];
     uint32_t gathered[2 * GATHER_BYTES / 4];
     const int gather = s_window_of(g) <= 2 * GATHER_BYTES; /* above GATHER_BYTES: one pixel at a time */
@@ -878,7 +973,7 @@ static void conv_runs_s8(const ariel_conv_params *p, const int8_t *input, const 
         int32_t row, c_begin, c_end, ox = 0;
         int use_padded;
         ariel_conv_place(g, item, &row, &c_begin, &c_end);
-        prepare_rq(p, c_begin, c_end - c_begin, table);
+        table.mode = prepare_rq(p, c_begin, c_end - c_begin, table.e);
         use_padded = s.tail != 0 && (c_end - c_begin) * sp.window <= PADDED_WEIGHT_BYTES;
         if (use_padded) {
             int8_t *to = (int8_t *)padded;
@@ -909,7 +1004,7 @@ static void conv_runs_s8(const ariel_conv_params *p, const int8_t *input, const 
                     if (two) {
                         gather_window(p, image, iy0, ix0 + g->stride_w, x1);
                     }
-                    conv_pixel_pair(p, table, &flat, x0, two ? GATHER_BYTES : 0, weights + c_begin * s.window, o,
+                    conv_pixel_pair(p, &table, &flat, x0, two ? GATHER_BYTES : 0, weights + c_begin * s.window, o,
                                     two ? o + g->out_c : o, c_begin, c_end);
                     ox += 1 + two;
                     continue;
@@ -919,16 +1014,16 @@ static void conv_runs_s8(const ariel_conv_params *p, const int8_t *input, const 
                         /* the last byte pixel 1 reads with padded runs */
                         const int32_t read_end = at + x_step + (s.runs - 1) * row_step + 4 * sp.words;
                         if (use_padded && read_end <= image_bytes) {
-                            conv_pixel_pair(p, table, &sp, image + at, x_step, (const int8_t *)padded, o,
+                            conv_pixel_pair(p, &table, &sp, image + at, x_step, (const int8_t *)padded, o,
                                             o + g->out_c, c_begin, c_end);
                         } else {
-                            conv_pixel_pair(p, table, &s, image + at, x_step, weights + c_begin * s.window, o,
+                            conv_pixel_pair(p, &table, &s, image + at, x_step, weights + c_begin * s.window, o,
                                             o + g->out_c, c_begin, c_end);
                         }
                         ox += 2;
                         continue;
                     }
-                    conv_pixel(p, table, &s, image + at, weights, o, c_begin, c_end);
+                    conv_pixel(p, &table, &s, image + at, weights, o, c_begin, c_end);
                 } else {
                     int32_t oc;
                     for (oc = c_begin; oc < c_end; oc++) {
@@ -1135,13 +1230,10 @@ static NOINLINE void requant_strided(const ariel_conv_params *p, const int32_t *
 {
     const int32_t zp = p->output_zero_point, lo = p->act_min, hi = p->act_max;
     rq_entry e;
+    const int32_t mode = prepare_rq(p, oc, 1, &e);
     int32_t k;
-    prepare_rq(p, oc, 1, &e);
     e.bias = ariel_wrapping_add(e.bias, extra);
-    if (lo == -128 && hi == 127) {
-        for (k = 0; k < n; k++, out += step) {
-            *out = (int8_t)__ssat(requant_entry(p, &e, sums[k]) + zp, 8);
-        }
+    if (requant_run(p, &e, mode, 0, sums, out, step, n)) {
         return;
     }
     for (k = 0; k < n; k++, out += step) {
@@ -1252,7 +1344,7 @@ static void depthwise_dm1_simd(const ariel_conv_params *p, const int8_t *input, 
     uint32_t table[ARIEL_CONV_MAX_CHANNEL_BLOCK / 4 * DW_SIMD_MAX_TAPS * 2];
     int8_t zero_points[ARIEL_CONV_MAX_CHANNEL_BLOCK];
     int32_t sums[ARIEL_CONV_MAX_CHANNEL_BLOCK];
-    rq_entry table_rq[ARIEL_CONV_MAX_CHANNEL_BLOCK];
+    rq_table table_rq;
     const int32_t blocks = (g->out_c + g->channel_block - 1) / g->channel_block;
     int32_t first, item, k, ky, kx;
     for (k = 0; k < ARIEL_CONV_MAX_CHANNEL_BLOCK; k++) {
@@ -1271,7 +1363,7 @@ static void depthwise_dm1_simd(const ariel_conv_params *p, const int8_t *input, 
         const int32_t n = c_end - c_begin, groups = n >> 2;
         const int8_t *w = p->packed_weights + c_begin * taps;
         int32_t grp, t;
-        prepare_rq(p, c_begin, n, table_rq);
+        table_rq.mode = prepare_rq(p, c_begin, n, table_rq.e);
         /* the block's weights as int16 lanes: (c, c + 2) and (c + 1, c + 3) per tap */
         for (grp = 0; grp < groups; grp++) {
             const int8_t *wc = w + 4 * grp * taps;
@@ -1317,7 +1409,7 @@ static void depthwise_dm1_simd(const ariel_conv_params *p, const int8_t *input, 
                     }
                     sums[k] = acc;
                 }
-                requant_pixel(p, table_rq, sums, out + c_begin, n);
+                requant_pixel(p, &table_rq, sums, out + c_begin, n);
             }
         }
     }

@@ -79,8 +79,10 @@ def build_with_tiles(graph: Graph, target: str, cores: int, scheduler: str, tile
     choice: the calibration must not depend on the costs it measures); static: all on `on_core` if given."""
     board = get_board(target)
     passes = tuple((name, _forced_tiles(tiles, on_core) if name == "tile" else fn) for name, fn in PASSES)
-    plan = run_pipeline(graph, CompileOptions(target=target, cores=cores, scheduler=scheduler, name="calib"),
-                        passes=passes)
+    # weights stay in flash: the kernels' costs then include reading them through the flash cache or
+    # wait states, as most weights of real models are read (the micro-models' would all fit in SRAM)
+    plan = run_pipeline(graph, CompileOptions(target=target, cores=cores, scheduler=scheduler, name="calib",
+                                              weights_in_sram="off"), passes=passes)
     sources, weights_bytes = emit(plan)
     compiled = CompileResult(plan.arena_bytes, weights_bytes, tuple(sources), plan, sources)
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()

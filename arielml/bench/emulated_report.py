@@ -265,11 +265,13 @@ def render_markdown(bench: EmulatorBench, command: str) -> str:
         "random input (seed 0). cycles/MAC 1 core compares with the ≈14 cycles/MAC of TFLM + CMSIS-NN on the "
         "RP2040.",
         "",
-        "Known optimism of the cycle model: weights and constant tables live in flash, but data reads from "
-        "flash are charged as SRAM reads (instruction fetches and literal loads do pay the flash wait "
-        "states). On an RP2040 the weights stream through a 16 KB XIP cache, so real layers whose weights "
-        "miss that cache will be slower than shown; `exact_flash_reads=True` in arielml.emu charges every "
-        "flash data read its wait states (at about 75 million instructions per second instead of ~250).",
+        "Flash: instruction fetches and data reads from flash go through each board's flash cache (the "
+        "RP2040/RP2350 16 KB XIP cache, the STM32H7 M7's I- and D-caches) or pay its wait states "
+        "(nRF52840, the STM32H7's M4); by default the compiler copies the most re-read weights to SRAM when "
+        "RAM is left (`--weights-in-sram auto`: RAM includes the copies). The cycle model's error per core "
+        "type, measured with CoreMark against published GCC runs on real boards, is in docs/cycle-model.md; "
+        "it does not model contention between the cores for SRAM banks (estimated below 1%) or for the XIP "
+        "cache's port.",
         "",
     ]
     for target in BOARD_TARGETS:

@@ -98,11 +98,11 @@ class Board:
     hsem_base: int | None = None  # STM32H7 hardware semaphores, if any
     timer_base: int | None = None  # RP2040 1 MHz TIMER block, if emulated
     emu_quantum_cycles: int = 20_000  # emulator: time slice per round-robin turn, in cycles of the fastest core
-    # the emulator models this cache for instruction fetch and (exact_flash_reads) data reads from flash in
-    # place of flash.wait_states; flash.wait_states stays the average cost per flash data read that the
-    # weight placement pass plans with
+    # the emulator models this cache for instruction fetch and data reads from flash in place of
+    # flash.wait_states; flash.wait_states stays the average cost per flash data read that the weight
+    # placement pass plans with
     flash_cache: FlashCache | None = None
-    # a separate cache for data reads from flash (exact_flash_reads), if the core has one (Cortex-M7 D-cache)
+    # a separate cache for data reads from flash, if the core has one (Cortex-M7 D-cache)
     flash_data_cache: FlashCache | None = None
 
     def port_for(self, core_type: CoreType) -> str | None:

@@ -215,6 +215,9 @@ typedef struct {
 
 /* acc: per channel {pixel 0, pixel 1}; out0: pixel 0's first output */
 void v6m_requant_2px(const int32_t *acc, int8_t *out0, const v6m_rq_job *job);
+/* the same for max_down = 0 (ReLU / ReLU6 whose lower bound is the zero point: ~half the
+ * accumulators are <= 0 and store the zero point after one compare) */
+void v6m_requant_2px_relu(const int32_t *acc, int8_t *out0, const v6m_rq_job *job);
 
 /* r0 = acc (ldm), r7 = out0. r8 = m >> (9 + r), r9 = A + neg, r10 = u bound, r11 = max_down,
  * r12 = zero point, lr = max_up. Locals: [sp] = next channel's constants, [sp, #4] = out0 end,
@@ -222,17 +225,24 @@ void v6m_requant_2px(const int32_t *acc, int8_t *out0, const v6m_rq_job *job);
  * through and the channel loop stays within BNE's reach. */
 __asm__(
     "    .syntax unified\n"
-    "    .macro v6m_rq_one pixel\n"      /* one output: acc at r0 (advanced), stored; uses r1-r6 */
+    "    .macro v6m_rq_one pixel, relu\n" /* one output: acc at r0 (advanced), stored; uses r1-r6 */
     "    ldm r0!, {r6}\n"
+    "    .if \\relu\n"                /* max_down = 0: x <= 0 gives the zero point (|R| >= 0) */
+    "    cmp r6, #0\n"
+    "    ble .Lrq_zero\\@\n"
+    "    .else\n"
     "    asrs r2, r6, #31\n"           /* sign = -neg */
     "    eors r6, r2\n"
     "    subs r6, r6, r2\n"            /* u = |x| */
+    "    .endif\n"
     "    cmp r6, r10\n"
     "    bhs .Lrq_big\\@\n"
     "    mov r3, r8\n"
     "    muls r3, r6, r3\n"            /* Q = u mf */
     "    add r3, r9\n"
+    "    .if !\\relu\n"
     "    adds r3, r3, r2\n"            /* Q + A */
+    "    .endif\n"
     "    adds r4, r3, r6\n"
     "    adds r4, r4, #1\n"            /* Q + A + u + 1 */
     "    lsrs r6, r3, #22\n"           /* R1 */
@@ -240,6 +250,20 @@ __asm__(
     "    cmp r6, r4\n"
     "    bne .Lrq_exact\\@\n"
     ".Lrq_mag\\@:\n"                   /* r6 = magnitude, r2 = sign */
+    "    .if \\relu\n"                /* positive x only */
+    "    cmp r6, lr\n"
+    "    bls .Lrq_up_ok\\@\n"
+    "    mov r6, lr\n"
+    ".Lrq_up_ok\\@:\n"
+    "    add r6, r12\n"
+    ".Lrq_store\\@:\n"
+    "    .if \\pixel\n"
+    "    ldr r1, [sp, #8]\n"
+    "    strb r6, [r7, r1]\n"
+    "    .else\n"
+    "    strb r6, [r7]\n"
+    "    .endif\n"
+    "    .else\n"
     "    cmp r2, #0\n"
     "    bne .Lrq_down\\@\n"
     "    cmp r6, lr\n"
@@ -267,8 +291,14 @@ __asm__(
     "    .else\n"
     "    strb r6, [r7]\n"
     "    .endif\n"
+    "    .endif\n"
     ".Lrq_done\\@:\n"
     "    .subsection 1\n"
+    "    .if \\relu\n"
+    ".Lrq_zero\\@:\n"
+    "    mov r6, r12\n"
+    "    b .Lrq_store\\@\n"
+    "    .endif\n"
     ".Lrq_big\\@:\n"                   /* u >= 2^(9+r): saturated when m >= 2^30 (r <= 21) */
     "    ldr r1, [sp, #0]\n"
     "    subs r1, r1, #4\n"
@@ -331,15 +361,16 @@ __asm__(
     );
 
 __asm__(
-    "    .section .text.v6m_requant_2px,\"ax\",%progbits\n"
     "    .syntax unified\n"
+    "    .macro v6m_rq_fn name, relu\n"
+    "    .section .text.\\name,\"ax\",%progbits\n"
     "    .thumb\n"
     "    .balign 4\n"
-    "    .global v6m_requant_2px\n"
-    "    .hidden v6m_requant_2px\n"
+    "    .global \\name\n"
+    "    .hidden \\name\n"
     "    .thumb_func\n"
-    "    .type v6m_requant_2px, %function\n"
-    "v6m_requant_2px:\n"
+    "    .type \\name, %function\n"
+    "\\name:\n"
     "    push {r4-r7, lr}\n"
     "    mov r4, r8\n"
     "    mov r5, r9\n"
@@ -364,8 +395,8 @@ __asm__(
     "    mov r8, r2\n"
     "    mov r9, r3\n"
     "    mov r10, r4\n"
-    "    v6m_rq_one 0\n"
-    "    v6m_rq_one 1\n"
+    "    v6m_rq_one 0, \\relu\n"
+    "    v6m_rq_one 1, \\relu\n"
     "    adds r7, r7, #1\n"
     "    ldr r1, [sp, #4]\n"
     "    cmp r7, r1\n"
@@ -377,21 +408,30 @@ __asm__(
     "    mov r10, r6\n"
     "    mov r11, r7\n"
     "    pop {r4-r7, pc}\n"
-    "    .size v6m_requant_2px, .-v6m_requant_2px\n"
+    "    .size \\name, .-\\name\n"
+    "    .endm\n"
+    "    v6m_rq_fn v6m_requant_2px, 0\n"
+    "    v6m_rq_fn v6m_requant_2px_relu, 1\n"
     "    .text\n");
 
 /* The exact-only routine (the 4-MULS split inline, per-channel constants {m >> 15, m & 0x7fff, r,
  * (1 << r) >> 1} in r8-r11): for blocks where half the channels or more are ones the fast path
  * cannot serve (right shift above FAST_RIGHT_MAX or a multiplier below 2^30), ~38 cycles an output. */
 void v6m_requant_2px_exact(const int32_t *acc, int8_t *out0, const v6m_rq_job *job);
+void v6m_requant_2px_exact_relu(const int32_t *acc, int8_t *out0, const v6m_rq_job *job); /* max_down = 0 */
 
 __asm__(
     "    .syntax unified\n"
-    "    .macro v6m_rq_exact_one\n"            /* one output: acc at r0 (advanced) -> r6; uses r1-r6 */
+    "    .macro v6m_rq_exact_one relu\n"       /* one output: acc at r0 (advanced) -> r6; uses r1-r6 */
     "    ldm r0!, {r6}\n"
+    "    .if \\relu\n"                /* max_down = 0: x <= 0 gives the zero point */
+    "    cmp r6, #0\n"
+    "    ble .Lrqx_zero\\@\n"
+    "    .else\n"
     "    asrs r2, r6, #31\n"           /* sign */
     "    eors r6, r2\n"
     "    subs r6, r6, r2\n"            /* u = |x| */
+    "    .endif\n"
     "    uxth r1, r6\n"                /* ul */
     "    lsrs r6, r6, #16\n"           /* uh */
     "    mov r3, r8\n"
@@ -404,7 +444,9 @@ __asm__(
     "    lsls r5, r4, #31\n"
     "    lsrs r5, r5, #16\n"           /* (b & 1) << 15 */
     "    adds r1, r1, r5\n"
+    "    .if !\\relu\n"
     "    adds r1, r1, r2\n"            /* - neg */
+    "    .endif\n"
     "    add r1, lr\n"                /* + 2^30 */
     "    lsrs r1, r1, #16\n"           /* carry + nudge (2^14) */
     "    lsrs r4, r4, #1\n"
@@ -415,14 +457,21 @@ __asm__(
     "    add r6, r11\n"
     "    mov r1, r10\n"
     "    lsrs r6, r1\n"                /* magnitude */
+    "    .if !\\relu\n"
     "    cmp r2, #0\n"
     "    bne .Lrqx_down\\@\n"
+    "    .endif\n"
     "    ldr r1, [sp, #16]\n"
     "    cmp r6, r1\n"
     "    bls .Lrqx_up_ok\\@\n"
     "    mov r6, r1\n"
     ".Lrqx_up_ok\\@:\n"
     "    add r6, r12\n"
+    "    .if \\relu\n"
+    "    b .Lrqx_done\\@\n"
+    ".Lrqx_zero\\@:\n"
+    "    mov r6, r12\n"
+    "    .else\n"
     "    b .Lrqx_done\\@\n"
     ".Lrqx_down\\@:\n"
     "    ldr r1, [sp, #12]\n"
@@ -432,20 +481,22 @@ __asm__(
     ".Lrqx_down_ok\\@:\n"
     "    mov r1, r12\n"
     "    subs r6, r1, r6\n"
+    "    .endif\n"
     ".Lrqx_done\\@:\n"
     "    .endm\n"
     );
 
 __asm__(
-    "    .section .text.v6m_requant_2px_exact,\"ax\",%progbits\n"
     "    .syntax unified\n"
+    "    .macro v6m_rqx_fn name, relu\n"
+    "    .section .text.\\name,\"ax\",%progbits\n"
     "    .thumb\n"
     "    .balign 4\n"
-    "    .global v6m_requant_2px_exact\n"
-    "    .hidden v6m_requant_2px_exact\n"
+    "    .global \\name\n"
+    "    .hidden \\name\n"
     "    .thumb_func\n"
-    "    .type v6m_requant_2px_exact, %function\n"
-    "v6m_requant_2px_exact:\n"
+    "    .type \\name, %function\n"
+    "\\name:\n"
     "    push {r4-r7, lr}\n"
     "    mov r4, r8\n"
     "    mov r5, r9\n"
@@ -474,9 +525,9 @@ __asm__(
     "    mov r9, r3\n"
     "    mov r10, r4\n"
     "    mov r11, r5\n"
-    "    v6m_rq_exact_one\n"                 /* pixel 0 -> r6 */
+    "    v6m_rq_exact_one \\relu\n"         /* pixel 0 -> r6 */
     "    strb r6, [r7]\n"
-    "    v6m_rq_exact_one\n"                 /* pixel 1 */
+    "    v6m_rq_exact_one \\relu\n"         /* pixel 1 */
     "    ldr r1, [sp, #8]\n"
     "    strb r6, [r7, r1]\n"
     "    adds r7, r7, #1\n"
@@ -490,7 +541,10 @@ __asm__(
     "    mov r10, r6\n"
     "    mov r11, r7\n"
     "    pop {r4-r7, pc}\n"
-    "    .size v6m_requant_2px_exact, .-v6m_requant_2px_exact\n"
+    "    .size \\name, .-\\name\n"
+    "    .endm\n"
+    "    v6m_rqx_fn v6m_requant_2px_exact, 0\n"
+    "    v6m_rqx_fn v6m_requant_2px_exact_relu, 1\n"
     "    .text\n");
 
 /* the C form, for what v6m_requant_2px does not take (a clamp range without the zero point) */
@@ -595,9 +649,9 @@ static void requant_2px(const ariel_conv_params *p, block_requant *r, int32_t *a
     }
     r->job.out1_delta = (int32_t)((out1 != 0 ? out1 : spare) - out0);
     if (r->exact_only) {
-        v6m_requant_2px_exact(acc, out0, &r->job);
+        (r->job.max_down == 0 ? v6m_requant_2px_exact_relu : v6m_requant_2px_exact)(acc, out0, &r->job);
     } else {
-        v6m_requant_2px(acc, out0, &r->job);
+        (r->job.max_down == 0 ? v6m_requant_2px_relu : v6m_requant_2px)(acc, out0, &r->job);
     }
 }
 

@@ -115,6 +115,7 @@ CONV_SHAPES = [
     (17, (1, 5, 6, 36, 12), (1, 1), (1, 1), 0, {}),                        # 9 words: every loop entry point
     (18, (1, 3, 8, 8, 16), (1, 1), (1, 1), 0, {}),                         # 8 channels: two words in registers
     (19, (1, 6, 5, 4, 9), (2, 1), (2, 1), 0, {}),                          # gathered 8-byte windows, odd channels
+    (20, (1, 7, 9, 3, 16), (3, 3), (1, 1), 1, {}),                         # 27-byte windows gathered whole, 16 channels
 ]
 
 DEPTHWISE_SHAPES = [

@@ -935,6 +935,20 @@ static void gather_window(const ariel_conv_params *p, const int8_t *image, int32
     }
 }
 
+/* gather_window for a window inside the input whose runs may be read to a whole word past their
+ * end (inside the image): each run copied a word at a time, the next run written over the
+ * previous one's extra bytes; up to 3 bytes past the window are written (the buffer has room) */
+static void gather_inside(const int8_t *from, int32_t row_step, int32_t run, int32_t runs, int32_t words, int8_t *to)
+{
+    int32_t r, i;
+    for (r = 0; r < runs; r++, from += row_step, to += run) {
+        for (i = 0; i < words; i++) {
+            const uint32_t v = load_word(from + 4 * i);
+            __builtin_memcpy(to + 4 * i, &v, 4);
+        }
+    }
+}
+
 static inline int32_t s_window_of(const ariel_conv_geometry *g)
 {
     return g->filter_h * g->filter_w * g->in_c;
@@ -948,13 +962,18 @@ static void conv_runs_s8(const ariel_conv_params *p, const int8_t *input, const 
     const int32_t x_step = g->stride_w * in_c;
     const int32_t last_dy = (g->filter_h - 1) * g->dilation_h, last_dx = g->filter_w - 1;
     const int32_t row_step = g->dilation_h * g->in_w * in_c, image_bytes = g->in_h * g->in_w * in_c;
-    conv_window s, sp, flat; /* as stored, runs padded to whole words, one run (gathered windows) */
+    conv_window s, sp, flat, flat_padded; /* as stored, runs padded to whole words, one run (gathered
+                                            * windows), one run padded to whole words */
     rq_table table;
     uint32_t padded[PADDED_WEIGHT_BYTES / 4];
     uint32_t gathered[2 * GATHER_BYTES / 4];
     const int gather = s_window_of(g) <= 2 * GATHER_BYTES; /* above GATHER_BYTES: one pixel at a time */
     const int gather_pairs = s_window_of(g) <= GATHER_BYTES;
     const int gather_all = gather && g->filter_h > 1 && run <= 8; /* short runs: every pixel */
+    /* Runs ending inside a word (3x3 over 3 channels: 9 bytes) padded one by one waste a quarter of
+     * the block's work (27 -> 36 bytes) and take a run loop; gathered, the window is padded once
+     * (27 -> 28) and is one run: every pixel is gathered when the padded weights fit. */
+    const int gather_whole = s_window_of(g) % 4 != 0 && s_window_of(g) + 3 <= GATHER_BYTES; /* gather_inside's over-write */
     int32_t item;
     s.words = run >> 2;
     s.tail = run & 3;
@@ -971,12 +990,29 @@ static void conv_runs_s8(const ariel_conv_params *p, const int8_t *input, const 
     flat.runs = 1;
     flat.run_skip = 0;
     flat.window = s.window;
+    flat_padded.words = (s.window + 3) >> 2;
+    flat_padded.tail = 0;
+    flat_padded.runs = 1;
+    flat_padded.run_skip = 0;
+    flat_padded.window = 4 * flat_padded.words;
     for (item = begin; item < end; item++) {
         int32_t row, c_begin, c_end, ox = 0;
-        int use_padded;
+        int use_padded, whole;
         ariel_conv_place(g, item, &row, &c_begin, &c_end);
         table.mode = prepare_rq(p, c_begin, c_end - c_begin, table.e);
-        use_padded = s.tail != 0 && (c_end - c_begin) * sp.window <= PADDED_WEIGHT_BYTES;
+        /* the gathered window's bytes past s.window are not written: they meet zero weights */
+        whole = gather_whole && s.tail != 0 && (c_end - c_begin) * flat_padded.window <= PADDED_WEIGHT_BYTES;
+        use_padded = !whole && s.tail != 0 && (c_end - c_begin) * sp.window <= PADDED_WEIGHT_BYTES;
+        if (whole) {
+            int8_t *to = (int8_t *)padded;
+            const int8_t *from = weights + c_begin * s.window;
+            int32_t k, i;
+            for (k = 0; k < c_end - c_begin; k++, from += s.window) {
+                for (i = 0; i < flat_padded.window; i++) {
+                    *to++ = i < s.window ? from[i] : 0;
+                }
+            }
+        }
         if (use_padded) {
             int8_t *to = (int8_t *)padded;
             const int8_t *from = weights + c_begin * s.window;
@@ -999,14 +1035,25 @@ static void conv_runs_s8(const ariel_conv_params *p, const int8_t *input, const 
                 const int32_t at = (iy0 * g->in_w + ix0) * in_c; /* only read when inside */
                 const int inside = rows_inside && ix0 >= 0 && ix0 + last_dx < g->in_w;
                 int8_t *o = out + ox * g->out_c;
-                if (gather && (gather_all || !inside)) { /* one or two gathered windows */
+                if (gather && (gather_all || whole || !inside)) { /* one or two gathered windows */
                     int8_t *x0 = (int8_t *)gathered, *x1 = x0 + GATHER_BYTES;
                     const int two = ox + 1 < g->out_w && gather_pairs;
-                    gather_window(p, image, iy0, ix0, x0);
-                    if (two) {
-                        gather_window(p, image, iy0, ix0 + g->stride_w, x1);
+                    if (whole && inside && at + (s.runs - 1) * row_step + 4 * sp.words <= image_bytes) {
+                        gather_inside(image + at, row_step, run, s.runs, sp.words, x0);
+                    } else {
+                        gather_window(p, image, iy0, ix0, x0);
                     }
-                    conv_pixel_pair(p, &table, &flat, x0, two ? GATHER_BYTES : 0, weights + c_begin * s.window, o,
+                    if (two) {
+                        const int32_t at1 = at + x_step;
+                        if (whole && rows_inside && ix0 + g->stride_w + last_dx < g->in_w &&
+                            at1 + (s.runs - 1) * row_step + 4 * sp.words <= image_bytes) {
+                            gather_inside(image + at1, row_step, run, s.runs, sp.words, x1);
+                        } else {
+                            gather_window(p, image, iy0, ix0 + g->stride_w, x1);
+                        }
+                    }
+                    conv_pixel_pair(p, &table, whole ? &flat_padded : &flat, x0, two ? GATHER_BYTES : 0,
+                                    whole ? (const int8_t *)padded : weights + c_begin * s.window, o,
                                     two ? o + g->out_c : o, c_begin, c_end);
                     ox += 1 + two;
                     continue;

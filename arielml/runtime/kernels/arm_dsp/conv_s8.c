@@ -974,6 +974,8 @@ static void conv_runs_s8(const ariel_conv_params *p, const int8_t *input, const 
      * the block's work (27 -> 36 bytes) and take a run loop; gathered, the window is padded once
      * (27 -> 28) and is one run: every pixel is gathered when the padded weights fit. */
     const int gather_whole = s_window_of(g) % 4 != 0 && s_window_of(g) + 3 <= GATHER_BYTES; /* gather_inside's over-write */
+    /* gathered windows inside the input are copied a word at a time (gather_inside) */
+    const int copy_inside = s_window_of(g) + 3 <= GATHER_BYTES;
     int32_t item;
     s.words = run >> 2;
     s.tail = run & 3;
@@ -1038,14 +1040,14 @@ static void conv_runs_s8(const ariel_conv_params *p, const int8_t *input, const 
                 if (gather && (gather_all || whole || !inside)) { /* one or two gathered windows */
                     int8_t *x0 = (int8_t *)gathered, *x1 = x0 + GATHER_BYTES;
                     const int two = ox + 1 < g->out_w && gather_pairs;
-                    if (whole && inside && at + (s.runs - 1) * row_step + 4 * sp.words <= image_bytes) {
+                    if (copy_inside && inside && at + (s.runs - 1) * row_step + 4 * sp.words <= image_bytes) {
                         gather_inside(image + at, row_step, run, s.runs, sp.words, x0);
                     } else {
                         gather_window(p, image, iy0, ix0, x0);
                     }
                     if (two) {
                         const int32_t at1 = at + x_step;
-                        if (whole && rows_inside && ix0 + g->stride_w + last_dx < g->in_w &&
+                        if (copy_inside && rows_inside && ix0 + g->stride_w + last_dx < g->in_w &&
                             at1 + (s.runs - 1) * row_step + 4 * sp.words <= image_bytes) {
                             gather_inside(image + at1, row_step, run, s.runs, sp.words, x1);
                         } else {

@@ -116,6 +116,7 @@ CONV_SHAPES = [
     (18, (1, 3, 8, 8, 16), (1, 1), (1, 1), 0, {}),                         # 8 channels: two words in registers
     (19, (1, 6, 5, 4, 9), (2, 1), (2, 1), 0, {}),                          # gathered 8-byte windows, odd channels
     (20, (1, 7, 9, 3, 16), (3, 3), (1, 1), 1, {}),                         # 27-byte windows gathered whole, 16 channels
+    (21, (1, 4, 5, 37, 7), (3, 3), (1, 1), 0, {}),                         # lone gathered windows with byte tails
 ]
 
 DEPTHWISE_SHAPES = [

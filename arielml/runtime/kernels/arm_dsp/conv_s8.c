@@ -1054,6 +1054,11 @@ static void conv_runs_s8(const ariel_conv_params *p, const int8_t *input, const 
                             gather_window(p, image, iy0, ix0 + g->stride_w, x1);
                         }
                     }
+                    if (!two && !whole) { /* one pixel against four channels, not paired with itself */
+                        conv_pixel(p, &table, &flat, x0, weights, o, c_begin, c_end);
+                        ox++;
+                        continue;
+                    }
                     conv_pixel_pair(p, &table, whole ? &flat_padded : &flat, x0, two ? GATHER_BYTES : 0,
                                     whole ? (const int8_t *)padded : weights + c_begin * s.window, o,
                                     two ? o + g->out_c : o, c_begin, c_end);

@@ -909,6 +909,10 @@ static void copy_bytes(int8_t *to, const int8_t *from, int32_t n)
 
 static void fill_bytes(int8_t *to, int8_t value, int32_t n)
 {
+    const uint32_t word = (uint8_t)value * 0x01010101u;
+    for (; n >= 4; n -= 4, to += 4) {
+        __builtin_memcpy(to, &word, 4);
+    }
     for (; n > 0; n--) {
         *to++ = value;
     }

@@ -26,6 +26,7 @@
 #include <arm_acle.h>
 
 #include "ariel_conv_q8_portable.h"
+#include "arm_dsp_dot4.h"
 
 static inline uint32_t load_word(const int8_t *p)
 {
@@ -772,34 +773,7 @@ __attribute__((naked, noinline)) static void mac_block_1x4(const block_1x4 *b __
         "movs   r5, #0\n\t"
         "movs   r6, #0\n\t"
         "movs   r7, #0\n\t"
-        "1:\n\t"
-        "ldr    r8, [r0], #4\n\t"             /* input word */
-        "ldr    r10, [r1]\n\t"                /* channel 0 */
-        "ldr    r11, [r1, r2]\n\t"            /* channel 1 */
-        "add    r12, r1, r2, lsl #1\n\t"
-        "sxtb16 r9, r8, ror #8\n\t"
-        "sxtb16 r8, r8\n\t"
-        "sxtb16 lr, r10\n\t"
-        "sxtb16 r10, r10, ror #8\n\t"
-        "smlad  r4, r8, lr, r4\n\t"
-        "smlad  r4, r9, r10, r4\n\t"
-        "sxtb16 lr, r11\n\t"
-        "sxtb16 r11, r11, ror #8\n\t"
-        "smlad  r5, r8, lr, r5\n\t"
-        "smlad  r5, r9, r11, r5\n\t"
-        "ldr    r10, [r12]\n\t"               /* channel 2 */
-        "ldr    r11, [r12, r2]\n\t"           /* channel 3 */
-        "sxtb16 lr, r10\n\t"
-        "sxtb16 r10, r10, ror #8\n\t"
-        "smlad  r6, r8, lr, r6\n\t"
-        "smlad  r6, r9, r10, r6\n\t"
-        "sxtb16 lr, r11\n\t"
-        "sxtb16 r11, r11, ror #8\n\t"
-        "smlad  r7, r8, lr, r7\n\t"
-        "smlad  r7, r9, r11, r7\n\t"
-        "add    r1, r1, #4\n\t"
-        "cmp    r0, r3\n\t"
-        "bne    1b\n\t"
+        ARIEL_DSP_DOT4_LOOP
         "pop    {r12}\n\t"
         "stmia  r12, {r4, r5, r6, r7}\n\t"
         "pop    {r4-r11, pc}\n\t");

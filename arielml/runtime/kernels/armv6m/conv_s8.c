@@ -92,6 +92,29 @@ typedef struct {
 
 void v6m_mac_2x2(const int8_t *x0, const int8_t *x1, const v6m_job *job);
 
+/* four 2x2 steps (x0, x1 = r0, r1 + r4; w0, w1 = r2, r3 + r4; sums in r8-r11), r4 counting up */
+__asm__(
+    "    .syntax unified\n"
+    "    .macro v6m_mac_steps\n"
+    "    .rept 4\n"                /* 14 instructions, 28 bytes a step (the entry computation) */
+    "    ldrsb r5, [r0, r4]\n"     /* x0 */
+    "    ldrsb r6, [r2, r4]\n"     /* w0 */
+    "    mov r7, r5\n"
+    "    muls r7, r6, r7\n"        /* x0 w0 */
+    "    add r8, r7\n"
+    "    ldrsb r7, [r3, r4]\n"     /* w1 */
+    "    muls r5, r7, r5\n"        /* x0 w1: x0's last use */
+    "    add r9, r5\n"
+    "    ldrsb r5, [r1, r4]\n"     /* x1 */
+    "    muls r6, r5, r6\n"        /* x1 w0: w0's last use */
+    "    add r10, r6\n"
+    "    muls r5, r7, r5\n"        /* x1 w1 */
+    "    add r11, r5\n"
+    "    adds r4, r4, #1\n"
+    "    .endr\n"
+    "    .endm\n");
+
+
 /* r0 = x0, r1 = x1 (windows of n bytes), r2 = job. Locals: [sp] = -n, [sp, #4] = 2 * w_step, [sp, #12] = loop entry,
  * [sp, #8] = end of acc; r12 = acc, lr = bias (lr is saved by the push). */
 __asm__(
@@ -154,22 +177,7 @@ __asm__(
     "    bx r5\n"                  /* the first round runs n mod 4 steps (all 4 when n mod 4 = 0) */
     "    .balign 4\n"
     "1:\n"
-    "    .rept 4\n"                /* 14 instructions, 28 bytes a step (the entry computation) */
-    "    ldrsb r5, [r0, r4]\n"     /* x0 */
-    "    ldrsb r6, [r2, r4]\n"     /* w0 */
-    "    mov r7, r5\n"
-    "    muls r7, r6, r7\n"        /* x0 w0 */
-    "    add r8, r7\n"
-    "    ldrsb r7, [r3, r4]\n"     /* w1 */
-    "    muls r5, r7, r5\n"        /* x0 w1: x0's last use */
-    "    add r9, r5\n"
-    "    ldrsb r5, [r1, r4]\n"     /* x1 */
-    "    muls r6, r5, r6\n"        /* x1 w0: w0's last use */
-    "    add r10, r6\n"
-    "    muls r5, r7, r5\n"        /* x1 w1 */
-    "    add r11, r5\n"
-    "    adds r4, r4, #1\n"
-    "    .endr\n"
+    "    v6m_mac_steps\n"
     "    bne 1b\n"
     "    mov r4, r12\n"
     "    mov r5, r8\n"
@@ -193,6 +201,131 @@ __asm__(
     "    mov r11, r7\n"
     "    pop {r4-r7, pc}\n"
     "    .size v6m_mac_2x2, .-v6m_mac_2x2\n"
+    "    .text\n");
+
+/* v6m_mac_2x2 for windows read in place as `rows` runs of `span` bytes, `row_stride` apart (a
+ * first layer's inside windows: no copy). w_step must be n = rows * span, or 0 with pairs = 1. */
+typedef struct {
+    v6m_job job;        /* 0-23: as for v6m_mac_2x2, job.n = rows * span */
+    int32_t span;       /* 24: bytes of a window row, >= 1 */
+    int32_t row_stride; /* 28: input bytes from one window row to the next */
+    int32_t rows;       /* 32: >= 1 */
+} v6m_rows_job;
+
+void v6m_mac_2x2_rows(const int8_t *x0, const int8_t *x1, const v6m_rows_job *job);
+
+/* Registers as in v6m_mac_2x2, ends of the current row. Locals: [sp] = -span, [sp, #4] =
+ * 2 * w_step - n (weights after a pair's rows -> next pair), [sp, #8] = end of acc, [sp, #12] =
+ * loop entry, [sp, #16] = row_stride, [sp, #20] = rows, [sp, #24] = rows left, [sp, #28] =
+ * rows * row_stride. Per window row ~17 cycles beyond the steps. */
+__asm__(
+    "    .section .text.v6m_mac_2x2_rows,\"ax\",%progbits\n"
+    "    .syntax unified\n"
+    "    .thumb\n"
+    "    .balign 4\n"
+    "    .global v6m_mac_2x2_rows\n"
+    "    .hidden v6m_mac_2x2_rows\n"
+    "    .thumb_func\n"
+    "    .type v6m_mac_2x2_rows, %function\n"
+    "v6m_mac_2x2_rows:\n"
+    "    push {r4-r7, lr}\n"
+    "    mov r4, r8\n"
+    "    mov r5, r9\n"
+    "    mov r6, r10\n"
+    "    mov r7, r11\n"
+    "    push {r4-r7}\n"
+    "    sub sp, #32\n"
+    "    ldr r4, [r2, #24]\n"      /* span */
+    "    adds r0, r0, r4\n"        /* x0 row end */
+    "    adds r1, r1, r4\n"        /* x1 row end */
+    "    ldr r3, [r2, #0]\n"
+    "    adds r3, r3, r4\n"        /* w0 row end */
+    "    negs r4, r4\n"
+    "    str r4, [sp, #0]\n"
+    "    movs r5, #3\n"
+    "    ands r5, r4\n"           /* steps to skip in a row's first round: (-span) & 3 */
+    "    lsls r6, r5, #5\n"
+    "    lsls r5, r5, #2\n"
+    "    subs r6, r6, r5\n"       /* times 28 bytes a step */
+    "    adr r5, 1f\n"
+    "    adds r5, r5, r6\n"
+    "    adds r5, r5, #1\n"
+    "    str r5, [sp, #12]\n"
+    "    ldr r5, [r2, #8]\n"       /* w_step */
+    "    adds r4, r3, r5\n"        /* w1 row end */
+    "    lsls r5, r5, #1\n"
+    "    ldr r6, [r2, #4]\n"       /* n */
+    "    subs r5, r5, r6\n"
+    "    str r5, [sp, #4]\n"
+    "    ldr r5, [r2, #28]\n"
+    "    str r5, [sp, #16]\n"      /* row_stride */
+    "    ldr r6, [r2, #32]\n"
+    "    str r6, [sp, #20]\n"      /* rows */
+    "    muls r5, r6, r5\n"
+    "    str r5, [sp, #28]\n"      /* rows * row_stride */
+    "    ldr r5, [r2, #16]\n"
+    "    mov lr, r5\n"             /* bias */
+    "    ldr r5, [r2, #12]\n"      /* pairs */
+    "    ldr r6, [r2, #20]\n"      /* acc */
+    "    mov r12, r6\n"
+    "    lsls r5, r5, #4\n"
+    "    adds r5, r5, r6\n"
+    "    str r5, [sp, #8]\n"       /* acc end */
+    "    mov r2, r3\n"
+    "    mov r3, r4\n"
+    "2:\n"                         /* per channel pair: accumulators start at the bias */
+    "    mov r4, lr\n"
+    "    ldm r4!, {r5, r6}\n"
+    "    mov lr, r4\n"
+    "    mov r8, r5\n"
+    "    mov r10, r5\n"
+    "    mov r9, r6\n"
+    "    mov r11, r6\n"
+    "    ldr r4, [sp, #20]\n"
+    "    str r4, [sp, #24]\n"      /* rows left */
+    "5:\n"                         /* per window row */
+    "    ldr r4, [sp, #0]\n"
+    "    ldr r5, [sp, #12]\n"
+    "    bx r5\n"
+    "    .balign 4\n"
+    "1:\n"
+    "    v6m_mac_steps\n"
+    "    bne 1b\n"
+    "    ldr r5, [sp, #16]\n"
+    "    adds r0, r0, r5\n"        /* next input row */
+    "    adds r1, r1, r5\n"
+    "    ldr r5, [sp, #0]\n"
+    "    subs r2, r2, r5\n"        /* weights: + span */
+    "    subs r3, r3, r5\n"
+    "    ldr r5, [sp, #24]\n"
+    "    subs r5, r5, #1\n"
+    "    str r5, [sp, #24]\n"
+    "    bne 5b\n"
+    "    ldr r5, [sp, #28]\n"
+    "    subs r0, r0, r5\n"        /* back to the windows' first rows */
+    "    subs r1, r1, r5\n"
+    "    mov r4, r12\n"
+    "    mov r5, r8\n"
+    "    mov r6, r10\n"
+    "    mov r7, r9\n"
+    "    stm r4!, {r5, r6, r7}\n"
+    "    mov r5, r11\n"
+    "    stm r4!, {r5}\n"
+    "    mov r12, r4\n"
+    "    ldr r5, [sp, #4]\n"
+    "    adds r2, r2, r5\n"
+    "    adds r3, r3, r5\n"
+    "    ldr r5, [sp, #8]\n"
+    "    cmp r4, r5\n"
+    "    bne 2b\n"
+    "    add sp, #32\n"
+    "    pop {r4-r7}\n"
+    "    mov r8, r4\n"
+    "    mov r9, r5\n"
+    "    mov r10, r6\n"
+    "    mov r11, r7\n"
+    "    pop {r4-r7, pc}\n"
+    "    .size v6m_mac_2x2_rows, .-v6m_mac_2x2_rows\n"
     "    .text\n");
 
 /* ---- requantisation of pixel pairs ----------------------------------------------------------------
@@ -697,6 +830,35 @@ static void block_2px(const int32_t *bias, const int8_t *x0, const int8_t *x1, c
     }
 }
 
+/* block_2px over windows read in place: `rows` runs of window / rows bytes, row_stride apart */
+static void block_2px_rows(const int32_t *bias, const int8_t *x0, const int8_t *x1, const int8_t *w,
+                           int32_t window, int32_t n, int32_t rows, int32_t row_stride, int32_t *acc)
+{
+    v6m_rows_job job;
+    job.job.w = w;
+    job.job.n = window;
+    job.job.w_step = window;
+    job.job.pairs = n >> 1;
+    job.job.bias = bias;
+    job.job.acc = acc;
+    job.span = window / rows;
+    job.row_stride = row_stride;
+    job.rows = rows;
+    if (job.job.pairs > 0) {
+        v6m_mac_2x2_rows(x0, x1, &job);
+    }
+    if (n & 1) {
+        int32_t odd_bias[2];
+        odd_bias[0] = odd_bias[1] = bias[n - 1];
+        job.job.w = w + (n - 1) * window;
+        job.job.w_step = 0;
+        job.job.pairs = 1;
+        job.job.bias = odd_bias;
+        job.job.acc = acc + 2 * (n - 1);
+        v6m_mac_2x2_rows(x0, x1, &job);
+    }
+}
+
 /* copy output pixel (iy0, ix0)'s window (filter_h x filter_w x in_c bytes, the weights' order) to
  * buf; taps outside the input read the zero point */
 static void gather_window(const ariel_conv_geometry *g, const int8_t *image, int32_t iy0, int32_t ix0,
@@ -802,12 +964,17 @@ static void conv_pairs(const ariel_conv_params *p, const int8_t *input, const in
  * with the next row's first when both rows have the same blocks in the range. */
 static void pair_blocks(const ariel_conv_params *p, const int32_t *bias, const int8_t *weights, int32_t window,
                         const int8_t *x0, const int8_t *x1, int8_t *out0, int8_t *out1, block_requant *rq,
-                        int32_t b_first, int32_t b_end, int32_t *acc)
+                        int32_t b_first, int32_t b_end, int32_t *acc, int32_t rows, int32_t row_stride)
 {
     int32_t b;
     for (b = b_first; b < b_end; b++) {
         const int32_t c_begin = rq[b].c_begin;
-        block_2px(bias + c_begin, x0, x1, weights + c_begin * window, window, rq[b].n, acc);
+        if (rows > 0) {
+            block_2px_rows(bias + c_begin, x0, x1, weights + c_begin * window, window, rq[b].n, rows, row_stride,
+                           acc);
+        } else {
+            block_2px(bias + c_begin, x0, x1, weights + c_begin * window, window, rq[b].n, acc);
+        }
         requant_2px(p, &rq[b], acc, out0 + c_begin, out1 != 0 ? out1 + c_begin : 0);
     }
 }
@@ -825,8 +992,19 @@ static void conv_copied_rows(const ariel_conv_params *p, const int8_t *input, co
     block_requant rq[ROW_MAJOR_BLOCKS];
     int ready[ROW_MAJOR_BLOCKS] = {0};
     int8_t *pending = 0; /* output of the pixel whose window is in slot 0, waiting for a partner */
+    const int8_t *pending_direct = 0; /* its window in the input, when read in place (not in slot 0) */
     int32_t pending_first = 0, pending_end = 0;
     int32_t item = begin;
+    const int32_t span = g->filter_w * g->in_c;
+    const int32_t row_stride = g->dilation_h * g->in_w * g->in_c;
+    /* Windows inside the input can be read in place, filter_h runs of span bytes: that costs ~17
+     * cycles per window row and channel pair in the MAC kernel, against gathering the two windows
+     * (~150 + filter_h * (60 + 8 * span) cycles each, measured ~465 for VWW's 3x3x3). Worth it for few
+     * channels over short rows (VWW / MCUNet conv #0: 4-8 channel pairs, 3 rows), not for kws's 64
+     * channels over 10 rows of 4 bytes. */
+    const int32_t pairs_in_row = (g->out_c + 1) >> 1;
+    const int direct_pays = g->dilation_w == 1 &&
+                            pairs_in_row * g->filter_h * 17 < 2 * (150 + g->filter_h * (60 + 8 * span));
     /* Small layers (first layers: VWW 216 weight bytes, MCUNet 432) read their weights and biases from
      * a copy in the unused end of buf (the two windows take 2 x window bytes): from flash they would
      * share the XIP cache with the code for every pixel pair (VWW conv #0 6.2M -> 5.0M cycles). */
@@ -853,6 +1031,7 @@ static void conv_copied_rows(const ariel_conv_params *p, const int8_t *input, co
         const int32_t oy = r - batch * g->out_h;
         const int8_t *image = input + batch * g->in_h * g->in_w * g->in_c;
         const int32_t iy0 = oy * g->stride_h - g->pad_top;
+        const int rows_inside = iy0 >= 0 && iy0 + (g->filter_h - 1) * g->dilation_h < g->in_h;
         int8_t *out = output + r * g->out_w * g->out_c;
         int32_t ox, b;
         for (b = b_first; b < b_end; b++) {
@@ -864,26 +1043,52 @@ static void conv_copied_rows(const ariel_conv_params *p, const int8_t *input, co
             }
         }
         if (pending != 0 && (pending_first != b_first || pending_end != b_end)) {
-            pair_blocks(p, bias, weights, window, buf, buf, pending, 0, rq, pending_first, pending_end, acc);
+            if (pending_direct != 0) {
+                pair_blocks(p, bias, weights, window, pending_direct, pending_direct, pending, 0, rq, pending_first,
+                            pending_end, acc, g->filter_h, row_stride);
+            } else {
+                pair_blocks(p, bias, weights, window, buf, buf, pending, 0, rq, pending_first, pending_end, acc, 0, 0);
+            }
             pending = 0;
         }
         for (ox = 0; ox < g->out_w; ox++, out += g->out_c) {
             const int32_t ix0 = ox * g->stride_w - g->pad_left;
+            const int8_t *direct = direct_pays && rows_inside && ix0 >= 0 && ix0 + g->filter_w <= g->in_w
+                                       ? image + (iy0 * g->in_w + ix0) * g->in_c
+                                       : 0;
             if (pending == 0) {
-                gather_window(g, image, iy0, ix0, zero_point, buf);
+                pending_direct = direct;
+                if (direct == 0) {
+                    gather_window(g, image, iy0, ix0, zero_point, buf);
+                }
                 pending = out;
                 pending_first = b_first;
                 pending_end = b_end;
+            } else if (pending_direct != 0 && direct != 0) {
+                pair_blocks(p, bias, weights, window, pending_direct, direct, pending, out, rq, b_first, b_end, acc,
+                            g->filter_h, row_stride);
+                pending = 0;
             } else {
+                if (pending_direct != 0) { /* copy the pending window's rows to slot 0 */
+                    int32_t ky;
+                    for (ky = 0; ky < g->filter_h; ky++) {
+                        copy_run(buf + ky * span, pending_direct + ky * row_stride, span);
+                    }
+                }
                 gather_window(g, image, iy0, ix0, zero_point, buf + window);
-                pair_blocks(p, bias, weights, window, buf, buf + window, pending, out, rq, b_first, b_end, acc);
+                pair_blocks(p, bias, weights, window, buf, buf + window, pending, out, rq, b_first, b_end, acc, 0, 0);
                 pending = 0;
             }
         }
         item += b_end - b_first;
     }
     if (pending != 0) {
-        pair_blocks(p, bias, weights, window, buf, buf, pending, 0, rq, pending_first, pending_end, acc);
+        if (pending_direct != 0) {
+            pair_blocks(p, bias, weights, window, pending_direct, pending_direct, pending, 0, rq, pending_first,
+                        pending_end, acc, g->filter_h, row_stride);
+        } else {
+            pair_blocks(p, bias, weights, window, buf, buf, pending, 0, rq, pending_first, pending_end, acc, 0, 0);
+        }
     }
 }
 

@@ -690,15 +690,15 @@ __attribute__((naked, noinline)) static void mac_two_words(const block_2x2 *b __
         "1:\n\t"
         "ldr    r12, [r2], #4\n\t"            /* the channel's word 0 */
         "ldr    r0, [r2], #4\n\t"             /* word 1 */
-        "sxtb16 r11, r12\n\t"
-        "sxtb16 r12, r12, ror #8\n\t"
+        "sxtb16 r11, r12\n\t"               /* (the order pairs each multiply on the M7) */
         "smuad  r10, r1, r11\n\t"
+        "sxtb16 r12, r12, ror #8\n\t"
         "smuad  r11, r5, r11\n\t"
         "smlad  r10, r4, r12, r10\n\t"
         "smlad  r11, r8, r12, r11\n\t"
         "sxtb16 r12, r0\n\t"
-        "sxtb16 r0, r0, ror #8\n\t"
         "smlad  r10, r3, r12, r10\n\t"
+        "sxtb16 r0, r0, ror #8\n\t"
         "smlad  r11, r7, r12, r11\n\t"
         "ldr    r12, [sp]\n\t"
         "smlad  r10, r6, r0, r10\n\t"

@@ -114,7 +114,8 @@ DEPTHWISE_SHAPES = [
     (1, 6, 6, 5, 5, 2, 4, (1, 1), True),      # width 4: portable fallback
     (2, 5, 6, 4, 8, 3, 3, (1, 1), True),      # depth multiplier 2: portable
 ]
-FC_SHAPES = [(1, 67, 21, True), (3, 16, 5, False), (2, 129, 4, True), (1, 5, 1, False)]
+# depths 67, 16, 129, 5, 30: every depth mod 4 (the unrolled loops are entered at depth mod 4 steps)
+FC_SHAPES = [(1, 67, 21, True), (3, 16, 5, False), (2, 129, 4, True), (1, 5, 1, False), (2, 30, 7, True)]
 
 
 def random_model(seed: int) -> tuple[bytes, list[np.ndarray], list[str]]:

@@ -135,6 +135,7 @@ DEPTHWISE_SHAPES = [
     (12, (1, 3, 40, 4, 0), (3, 3), (1, 1), 0, {"big_scale": True}),        # the sweep, ariel_rq path
     (14, (1, 4, 5, 8, 0), (3, 3), (1, 1), 0, {"tiny_scale": True}),        # right shifts up to 31
     (15, (1, 4, 50, 5, 0), (3, 3), (1, 3), 0, {}),                         # the sweep, stride 3 (C loop)
+    (16, (1, 3, 70, 6, 0), (3, 3), (1, 1), 0, {}),                         # rows over DW_CHUNK (64) pixels
 ]
 
 

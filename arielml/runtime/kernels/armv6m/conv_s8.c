@@ -24,8 +24,9 @@
  * the same kernel over filter_h * filter_w * in_c bytes at once. That is the first-layer path (kws
  * conv #0: 1 input channel, 10x4 filter, 40 bytes; VWW/MCUNet conv #0: 3x3x3, 27 bytes), where
  * per-row calls would pay the kernel's set-up for every 4 to 9 bytes; with up to 4 channel blocks a
- * pixel's window is copied once for all of them. Grouped convolutions and larger windows take the
- * portable conv_q8.
+ * pixel's window is copied once for all of them; with few channels over short window rows (VWW and
+ * MCUNet conv #0) windows inside the input are read in place instead, filter_h runs at a time
+ * (v6m_mac_2x2_rows). Grouped convolutions and larger windows take the portable conv_q8.
  * ariel_depthwise_conv_s8: depth multiplier 1 with square 3x3, 5x5 or 7x7 filters runs v6m_dw_4px_*
  * and v6m_dw_2px_* (four / two pixels per channel, in place, or from a zero-point-padded
  * strip / copied windows at the borders); other depthwise shapes take depthwise_dm1_s8 / depthwise_q8 (ariel_conv_q8_portable.h).

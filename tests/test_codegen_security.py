@@ -142,7 +142,7 @@ def test_hostile_model_board_library_cross_compiles(hostile, tmp_path, target):
     path, _ = hostile
     result = compile_model(path, target=target, cores=get_board(target).core_count, out_dir=tmp_path / target)
     for group in core_groups(result.plan):
-        cross_compile(tmp_path / target, group.core_type, library_sources(list(result.files), group.port))
+        cross_compile(tmp_path / target, group.core_type, library_sources(list(result.files), group))
 
 
 def test_file_name_reaches_the_library_only_sanitised(tmp_path, cache):

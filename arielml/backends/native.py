@@ -262,8 +262,13 @@ def build_native(result: CompileResult, cache_dir: Path | None = None) -> Native
 def _host_sources(result: CompileResult) -> dict[str, str]:
     """The generated sources plus the posix port (plans made with another target's cost model
     still run here, on threads). A board's bare-metal port and start-up, which a library compiled
-    for that board carries, are left out: they are for the board, not this host."""
+    for that board carries, are left out: they are for the board, not this host; so are its core
+    types' ISA-specific kernels (the host compiles the portable ones)."""
+    from arielml.codegen.library import image_sources
+    from arielml.targets.boards import HOST
     portable = {rel: text for rel, text in result.sources.items() if not rel.startswith("ariel/ports/")}
+    units = set(image_sources([rel for rel in portable if rel.endswith(".c")], HOST))
+    portable = {rel: text for rel, text in portable.items() if not rel.endswith(".c") or rel in units}
     return {**portable, **posix_files(result.plan)}
 
 

@@ -138,8 +138,10 @@ def micro_models() -> tuple[Graph, ...]:
                  (10, 10, 16, 16, 3, 3, 1, VALID), (24, 24, 3, 8, 3, 3, 2, VALID)]:
         add_conv(conv, *args)
     pointwise = GraphBuilder("calib_conv_1x1", 2)
+    # the last rows: MobileNet-sized layers (long rows, many work items per channel block), where the
+    # ISA-specific kernels' per-block set-up spreads over more pixels than in the small ones
     for args in [(8, 8, 16, 16), (5, 5, 64, 64), (6, 6, 8, 32), (4, 4, 128, 16), (10, 10, 4, 24), (3, 3, 96, 48),
-                 (12, 12, 32, 64, 2)]:
+                 (12, 12, 32, 64, 2), (24, 24, 16, 32), (12, 12, 64, 64), (20, 6, 48, 48)]:
         add_conv(pointwise, *args[:4], 1, 1, *args[4:])
     depthwise = GraphBuilder("calib_depthwise", 3)
     for args in [(25, 5, 64, 3), (12, 12, 8, 3), (10, 10, 32, 3, 2), (6, 6, 128, 3), (9, 9, 16, 5),

@@ -1,4 +1,4 @@
-/* kernels/arm_dsp/arm_dsp_dot4.h - the inner loop shared by conv_s8.c's one pixel x four channels
+/* kernels/arm_dsp/arm_dsp_dot4.h - word helpers (load_word, widen_odd) and the inner loop shared by conv_s8.c's one pixel x four channels
  * block and fully_connected_s8.c's four-unit dot product (an assembly string for their naked
  * functions). Registers on entry: r0 the input (advances a word a step), r1 row 0's weights
  * (advances), r2 the bytes between rows, r3 the input's end, r4-r7 the four sums; r8-r12 and lr
@@ -7,6 +7,26 @@
  * row loads that share a step stay back to back (pipelined on the M4). */
 #ifndef ARIEL_ARM_DSP_DOT4_H
 #define ARIEL_ARM_DSP_DOT4_H
+
+#include <stdint.h>
+
+/* four bytes from any address (the cores load words unaligned; LDRD/LDM would fault, and
+ * __builtin_memcpy keeps the compiler from pairing these loads into them) */
+static inline uint32_t load_word(const int8_t *p)
+{
+    uint32_t v;
+    __builtin_memcpy(&v, p, 4);
+    return v;
+}
+
+/* bytes 1 and 3 of v, sign-extended to two int16 lanes (SXTB16 with its rotation; GCC's arm_acle.h
+ * has no __ror to fold) */
+static inline uint32_t widen_odd(uint32_t v)
+{
+    uint32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+    return r;
+}
 
 #define ARIEL_DSP_DOT4_LOOP                                                                                     \
     "1:\n\t"                                                                                                    \

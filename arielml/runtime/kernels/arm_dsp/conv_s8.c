@@ -28,21 +28,6 @@
 #include "ariel_conv_q8_portable.h"
 #include "arm_dsp_dot4.h"
 
-static inline uint32_t load_word(const int8_t *p)
-{
-    uint32_t v;
-    __builtin_memcpy(&v, p, 4);
-    return v;
-}
-
-/* bytes 1 and 3 of v, sign-extended to int16 lanes (GCC's arm_acle.h has no __ror to fold) */
-static inline uint32_t widen_odd(uint32_t v)
-{
-    uint32_t r;
-    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
-    return r;
-}
-
 /* ---- requantisation ---------------------------------------------------------------------------
  * Double rounding (conv: ARIEL_ROUND_DOUBLE always) of a record {multiplier m, left, right, nudge16}.
  * For right >= 2 (then left = 0) the result of ariel_mul_double(x, m, -right) is

@@ -16,24 +16,6 @@
 #include "ariel_fc_q8_portable.h"
 #include "arm_dsp_dot4.h"
 
-/* four bytes from any address (the cores load words unaligned; LDRD/LDM would fault, and
- * __builtin_memcpy keeps the compiler from pairing these loads into them) */
-static inline uint32_t load_word(const int8_t *p)
-{
-    uint32_t v;
-    __builtin_memcpy(&v, p, 4);
-    return v;
-}
-
-/* bytes 1 and 3 of v, sign-extended to two int16 lanes (SXTB16 with its rotation; GCC's arm_acle.h
- * has no __ror to fold) */
-static inline uint32_t widen_odd(uint32_t v)
-{
-    uint32_t r;
-    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
-    return r;
-}
-
 /* sum x[i] * w_u[i] over `words` words for four weight rows w, w + depth, w + 2 depth, w + 3 depth
  * (acc[0..3]). A naked function in assembly (the compiler spilled the five pointers of the C loop):
  * 13 registers hold the input and weight pointers, depth, a scratch pointer, the loop end, four

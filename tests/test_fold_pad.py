@@ -10,7 +10,7 @@ import arielml
 from arielml.ir import Graph, Node, QuantParams, Tensor
 from arielml.ops.common import PADDING_VALID
 from arielml.ops.conv import Conv2DOptions, DepthwiseConv2DOptions
-from arielml.passes.pipeline import run_pipeline, verify_plan
+from arielml.passes.pipeline import PASSES, run_pipeline, verify_plan
 from arielml.passes.plan import CompileOptions
 from tests.emu_helpers import needs_cross
 
@@ -69,8 +69,7 @@ def test_a_pad_with_the_zero_point_folds_and_gives_the_same_bytes(op):
     assert plan.graph.nodes[0].options.explicit_padding == PAD_SIDES
     assert any("PAD #0 folded" in note for note in plan.notes)
     unfolded = run_pipeline(graph, CompileOptions(cores=2, target="host"),
-                            passes=tuple(p for p in __import__("arielml.passes.pipeline", fromlist=["PASSES"]).PASSES
-                                         if p[0] != "fold_pad"))
+                            passes=tuple(p for p in PASSES if p[0] != "fold_pad"))
     assert plan.arena_bytes < unfolded.arena_bytes  # the padded copy is gone
     model = arielml.Model(graph=graph)
     for seed in range(3):

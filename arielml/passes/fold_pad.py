@@ -25,7 +25,7 @@ _QUANTISED = ("int8", "uint8", "int16")
 
 def _fold(pad: Node, conv: Node, graph: Graph, readers: dict[int, int]) -> tuple[int, ...] | None:
     """(top, bottom, left, right) when `pad` can fold into `conv`, else None."""
-    from arielml.ops.slice import _pad_plan
+    from arielml.ops.slice import _pad_plan  # the PAD's own reading of its paddings and pad value
     if conv.options is None or conv.options.padding != PADDING_VALID or conv.options.explicit_padding:
         return None
     padded = pad.outputs[0]

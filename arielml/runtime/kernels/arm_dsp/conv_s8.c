@@ -363,6 +363,30 @@ typedef struct {
     int32_t run_skip;     /* 36: input bytes from the end of a run to the next */
 } block_2x2;
 
+/* one step of the 2-pixel x 2-channel block below: a word of each pixel and of each channel's weights,
+ * four SMLAD pairs (the loops repeat it four times, entered by the remainder of the word count) */
+#define DSP_2X2_STEP \
+    "ldr    r11, [r2], #4\n\t"            /* channel 0 */           \
+    "ldr    r10, [r1, r3]\n\t"            /* pixel 1 */             \
+    "ldr    r9, [r1], #4\n\t"             /* pixel 0 */             \
+    "sxtb16 r0, r11\n\t"                                            \
+    "sxtb16 r11, r11, ror #8\n\t"                                   \
+    "sxtb16 lr, r10\n\t"                                            \
+    "smlad  r7, lr, r0, r7\n\t"           /* pixel 1 . channel 0 */ \
+    "sxtb16 r10, r10, ror #8\n\t"                                   \
+    "smlad  r7, r10, r11, r7\n\t"                                   \
+    "sxtb16 r12, r9\n\t"                                            \
+    "smlad  r5, r12, r0, r5\n\t"          /* pixel 0 . channel 0 */ \
+    "ldr    r0, [r2, r4]\n\t"             /* channel 1 */           \
+    "sxtb16 r9, r9, ror #8\n\t"                                     \
+    "smlad  r5, r9, r11, r5\n\t"                                    \
+    "sxtb16 r11, r0\n\t"                                            \
+    "smlad  r6, r12, r11, r6\n\t"         /* pixel 0 . channel 1 */ \
+    "sxtb16 r0, r0, ror #8\n\t"                                     \
+    "smlad  r8, lr, r11, r8\n\t"          /* pixel 1 . channel 1 */ \
+    "smlad  r6, r9, r0, r6\n\t"                                     \
+    "smlad  r8, r10, r0, r8\n\t"
+
 __attribute__((naked, noinline)) static void mac_block_2x2(block_2x2 *b __attribute__((unused)))
 {
     __asm__ volatile(
@@ -394,68 +418,11 @@ __attribute__((naked, noinline)) static void mac_block_2x2(block_2x2 *b __attrib
         "cmp    r12, #1\n\t"
         "beq    6f\n\t"
         "3:\n\t"
-        "ldr    r11, [r2], #4\n\t"            /* channel 0 */
-        "ldr    r10, [r1, r3]\n\t"            /* pixel 1 */
-        "ldr    r9, [r1], #4\n\t"             /* pixel 0 */
-        "sxtb16 r0, r11\n\t"
-        "sxtb16 r11, r11, ror #8\n\t"
-        "sxtb16 lr, r10\n\t"
-        "smlad  r7, lr, r0, r7\n\t"           /* pixel 1 . channel 0 */
-        "sxtb16 r10, r10, ror #8\n\t"
-        "smlad  r7, r10, r11, r7\n\t"
-        "sxtb16 r12, r9\n\t"
-        "smlad  r5, r12, r0, r5\n\t"          /* pixel 0 . channel 0 */
-        "ldr    r0, [r2, r4]\n\t"             /* channel 1 */
-        "sxtb16 r9, r9, ror #8\n\t"
-        "smlad  r5, r9, r11, r5\n\t"
-        "sxtb16 r11, r0\n\t"
-        "smlad  r6, r12, r11, r6\n\t"         /* pixel 0 . channel 1 */
-        "sxtb16 r0, r0, ror #8\n\t"
-        "smlad  r8, lr, r11, r8\n\t"          /* pixel 1 . channel 1 */
-        "smlad  r6, r9, r0, r6\n\t"
-        "smlad  r8, r10, r0, r8\n\t"
+        DSP_2X2_STEP
         "4:\n\t"
-        "ldr    r11, [r2], #4\n\t"            /* channel 0 */
-        "ldr    r10, [r1, r3]\n\t"            /* pixel 1 */
-        "ldr    r9, [r1], #4\n\t"             /* pixel 0 */
-        "sxtb16 r0, r11\n\t"
-        "sxtb16 r11, r11, ror #8\n\t"
-        "sxtb16 lr, r10\n\t"
-        "smlad  r7, lr, r0, r7\n\t"           /* pixel 1 . channel 0 */
-        "sxtb16 r10, r10, ror #8\n\t"
-        "smlad  r7, r10, r11, r7\n\t"
-        "sxtb16 r12, r9\n\t"
-        "smlad  r5, r12, r0, r5\n\t"          /* pixel 0 . channel 0 */
-        "ldr    r0, [r2, r4]\n\t"             /* channel 1 */
-        "sxtb16 r9, r9, ror #8\n\t"
-        "smlad  r5, r9, r11, r5\n\t"
-        "sxtb16 r11, r0\n\t"
-        "smlad  r6, r12, r11, r6\n\t"         /* pixel 0 . channel 1 */
-        "sxtb16 r0, r0, ror #8\n\t"
-        "smlad  r8, lr, r11, r8\n\t"          /* pixel 1 . channel 1 */
-        "smlad  r6, r9, r0, r6\n\t"
-        "smlad  r8, r10, r0, r8\n\t"
+        DSP_2X2_STEP
         "5:\n\t"
-        "ldr    r11, [r2], #4\n\t"            /* channel 0 */
-        "ldr    r10, [r1, r3]\n\t"            /* pixel 1 */
-        "ldr    r9, [r1], #4\n\t"             /* pixel 0 */
-        "sxtb16 r0, r11\n\t"
-        "sxtb16 r11, r11, ror #8\n\t"
-        "sxtb16 lr, r10\n\t"
-        "smlad  r7, lr, r0, r7\n\t"           /* pixel 1 . channel 0 */
-        "sxtb16 r10, r10, ror #8\n\t"
-        "smlad  r7, r10, r11, r7\n\t"
-        "sxtb16 r12, r9\n\t"
-        "smlad  r5, r12, r0, r5\n\t"          /* pixel 0 . channel 0 */
-        "ldr    r0, [r2, r4]\n\t"             /* channel 1 */
-        "sxtb16 r9, r9, ror #8\n\t"
-        "smlad  r5, r9, r11, r5\n\t"
-        "sxtb16 r11, r0\n\t"
-        "smlad  r6, r12, r11, r6\n\t"         /* pixel 0 . channel 1 */
-        "sxtb16 r0, r0, ror #8\n\t"
-        "smlad  r8, lr, r11, r8\n\t"          /* pixel 1 . channel 1 */
-        "smlad  r6, r9, r0, r6\n\t"
-        "smlad  r8, r10, r0, r8\n\t"
+        DSP_2X2_STEP
         "6:\n\t"
         "ldr    r11, [r2], #4\n\t"            /* channel 0 */
         "ldr    r10, [r1, r3]\n\t"            /* pixel 1 */
@@ -536,68 +503,11 @@ __attribute__((naked, noinline)) static void mac_block_2x2_one_run(block_2x2 *b 
         "cmp    r12, #1\n\t"
         "beq    6f\n\t"
         "3:\n\t"
-        "ldr    r11, [r2], #4\n\t"            /* channel 0 */
-        "ldr    r10, [r1, r3]\n\t"            /* pixel 1 */
-        "ldr    r9, [r1], #4\n\t"             /* pixel 0 */
-        "sxtb16 r0, r11\n\t"
-        "sxtb16 r11, r11, ror #8\n\t"
-        "sxtb16 lr, r10\n\t"
-        "smlad  r7, lr, r0, r7\n\t"           /* pixel 1 . channel 0 */
-        "sxtb16 r10, r10, ror #8\n\t"
-        "smlad  r7, r10, r11, r7\n\t"
-        "sxtb16 r12, r9\n\t"
-        "smlad  r5, r12, r0, r5\n\t"          /* pixel 0 . channel 0 */
-        "ldr    r0, [r2, r4]\n\t"             /* channel 1 */
-        "sxtb16 r9, r9, ror #8\n\t"
-        "smlad  r5, r9, r11, r5\n\t"
-        "sxtb16 r11, r0\n\t"
-        "smlad  r6, r12, r11, r6\n\t"         /* pixel 0 . channel 1 */
-        "sxtb16 r0, r0, ror #8\n\t"
-        "smlad  r8, lr, r11, r8\n\t"          /* pixel 1 . channel 1 */
-        "smlad  r6, r9, r0, r6\n\t"
-        "smlad  r8, r10, r0, r8\n\t"
+        DSP_2X2_STEP
         "4:\n\t"
-        "ldr    r11, [r2], #4\n\t"            /* channel 0 */
-        "ldr    r10, [r1, r3]\n\t"            /* pixel 1 */
-        "ldr    r9, [r1], #4\n\t"             /* pixel 0 */
-        "sxtb16 r0, r11\n\t"
-        "sxtb16 r11, r11, ror #8\n\t"
-        "sxtb16 lr, r10\n\t"
-        "smlad  r7, lr, r0, r7\n\t"           /* pixel 1 . channel 0 */
-        "sxtb16 r10, r10, ror #8\n\t"
-        "smlad  r7, r10, r11, r7\n\t"
-        "sxtb16 r12, r9\n\t"
-        "smlad  r5, r12, r0, r5\n\t"          /* pixel 0 . channel 0 */
-        "ldr    r0, [r2, r4]\n\t"             /* channel 1 */
-        "sxtb16 r9, r9, ror #8\n\t"
-        "smlad  r5, r9, r11, r5\n\t"
-        "sxtb16 r11, r0\n\t"
-        "smlad  r6, r12, r11, r6\n\t"         /* pixel 0 . channel 1 */
-        "sxtb16 r0, r0, ror #8\n\t"
-        "smlad  r8, lr, r11, r8\n\t"          /* pixel 1 . channel 1 */
-        "smlad  r6, r9, r0, r6\n\t"
-        "smlad  r8, r10, r0, r8\n\t"
+        DSP_2X2_STEP
         "5:\n\t"
-        "ldr    r11, [r2], #4\n\t"            /* channel 0 */
-        "ldr    r10, [r1, r3]\n\t"            /* pixel 1 */
-        "ldr    r9, [r1], #4\n\t"             /* pixel 0 */
-        "sxtb16 r0, r11\n\t"
-        "sxtb16 r11, r11, ror #8\n\t"
-        "sxtb16 lr, r10\n\t"
-        "smlad  r7, lr, r0, r7\n\t"           /* pixel 1 . channel 0 */
-        "sxtb16 r10, r10, ror #8\n\t"
-        "smlad  r7, r10, r11, r7\n\t"
-        "sxtb16 r12, r9\n\t"
-        "smlad  r5, r12, r0, r5\n\t"          /* pixel 0 . channel 0 */
-        "ldr    r0, [r2, r4]\n\t"             /* channel 1 */
-        "sxtb16 r9, r9, ror #8\n\t"
-        "smlad  r5, r9, r11, r5\n\t"
-        "sxtb16 r11, r0\n\t"
-        "smlad  r6, r12, r11, r6\n\t"         /* pixel 0 . channel 1 */
-        "sxtb16 r0, r0, ror #8\n\t"
-        "smlad  r8, lr, r11, r8\n\t"          /* pixel 1 . channel 1 */
-        "smlad  r6, r9, r0, r6\n\t"
-        "smlad  r8, r10, r0, r8\n\t"
+        DSP_2X2_STEP
         "6:\n\t"
         "ldr    r11, [r2], #4\n\t"            /* channel 0 */
         "ldr    r10, [r1, r3]\n\t"            /* pixel 1 */

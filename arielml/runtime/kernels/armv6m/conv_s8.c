@@ -41,6 +41,7 @@
  * while window * 2^14 < 2^31, which the compiler checks). Requantisation is ariel_rq on the same
  * int32 value. */
 #include "ariel_conv_q8_portable.h"
+#include "v6m_asm.h"
 
 #define IM2COL_MAX 576 /* window bytes per pixel for the copied path (3x3x64); two pixels on the stack */
 
@@ -127,12 +128,7 @@ __asm__(
     "    .thumb_func\n"
     "    .type v6m_mac_2x2, %function\n"
     "v6m_mac_2x2:\n"
-    "    push {r4-r7, lr}\n"
-    "    mov r4, r8\n"
-    "    mov r5, r9\n"
-    "    mov r6, r10\n"
-    "    mov r7, r11\n"
-    "    push {r4-r7}\n"
+    V6M_SAVE_R4_R11
     "    sub sp, #16\n"
     "    ldr r4, [r2, #4]\n"       /* n */
     "    adds r0, r0, r4\n"        /* x0 end */
@@ -194,12 +190,7 @@ __asm__(
     "    cmp r4, r5\n"
     "    bne 2b\n"
     "    add sp, #16\n"
-    "    pop {r4-r7}\n"
-    "    mov r8, r4\n"
-    "    mov r9, r5\n"
-    "    mov r10, r6\n"
-    "    mov r11, r7\n"
-    "    pop {r4-r7, pc}\n"
+    V6M_RESTORE_R4_R11_RETURN
     "    .size v6m_mac_2x2, .-v6m_mac_2x2\n"
     "    .text\n");
 
@@ -228,12 +219,7 @@ __asm__(
     "    .thumb_func\n"
     "    .type v6m_mac_2x2_rows, %function\n"
     "v6m_mac_2x2_rows:\n"
-    "    push {r4-r7, lr}\n"
-    "    mov r4, r8\n"
-    "    mov r5, r9\n"
-    "    mov r6, r10\n"
-    "    mov r7, r11\n"
-    "    push {r4-r7}\n"
+    V6M_SAVE_R4_R11
     "    sub sp, #32\n"
     "    ldr r4, [r2, #24]\n"      /* span */
     "    adds r0, r0, r4\n"        /* x0 row end */
@@ -319,12 +305,7 @@ __asm__(
     "    cmp r4, r5\n"
     "    bne 2b\n"
     "    add sp, #32\n"
-    "    pop {r4-r7}\n"
-    "    mov r8, r4\n"
-    "    mov r9, r5\n"
-    "    mov r10, r6\n"
-    "    mov r11, r7\n"
-    "    pop {r4-r7, pc}\n"
+    V6M_RESTORE_R4_R11_RETURN
     "    .size v6m_mac_2x2_rows, .-v6m_mac_2x2_rows\n"
     "    .text\n");
 
@@ -685,12 +666,7 @@ __asm__(
     "    .thumb_func\n"
     "    .type \\name, %function\n"
     "\\name:\n"
-    "    push {r4-r7, lr}\n"
-    "    mov r4, r8\n"
-    "    mov r5, r9\n"
-    "    mov r6, r10\n"
-    "    mov r7, r11\n"
-    "    push {r4-r7}\n"
+    V6M_SAVE_R4_R11
     "    sub sp, #8\n"
     "    ldm r1!, {r2, r3, r4, r5, r6}\n"  /* w, taps, dx, row_advance, pixel_step */
     "    mov r10, r4\n"
@@ -737,12 +713,7 @@ __asm__(
     "    b .Ldw_channel\\@\n"
     ".Ldw_done\\@:\n"
     "    add sp, #8\n"
-    "    pop {r4-r7}\n"
-    "    mov r8, r4\n"
-    "    mov r9, r5\n"
-    "    mov r10, r6\n"
-    "    mov r11, r7\n"
-    "    pop {r4-r7, pc}\n"
+    V6M_RESTORE_R4_R11_RETURN
     "    .size \\name, .-\\name\n"
     "    .endm\n"
     "    v6m_dw_fn v6m_dw_2px_3, 3\n"
@@ -785,12 +756,7 @@ __asm__(
     "    .thumb_func\n"
     "    .type \\name, %function\n"
     "\\name:\n"
-    "    push {r4-r7, lr}\n"
-    "    mov r4, r8\n"
-    "    mov r5, r9\n"
-    "    mov r6, r10\n"
-    "    mov r7, r11\n"
-    "    push {r4-r7}\n"
+    V6M_SAVE_R4_R11
     "    sub sp, #20\n"
     "    ldm r1!, {r2, r3, r4, r5, r6}\n"  /* w, taps, dx, row_advance, pixel_step */
     "    mov r12, r4\n"
@@ -862,12 +828,7 @@ __asm__(
     "    b .Ldw4_channel\\@\n"
     ".Ldw4_done\\@:\n"
     "    add sp, #20\n"
-    "    pop {r4-r7}\n"
-    "    mov r8, r4\n"
-    "    mov r9, r5\n"
-    "    mov r10, r6\n"
-    "    mov r11, r7\n"
-    "    pop {r4-r7, pc}\n"
+    V6M_RESTORE_R4_R11_RETURN
     "    .size \\name, .-\\name\n"
     "    .endm\n"
     "    v6m_dw4_fn v6m_dw_4px_3, 3\n"

@@ -13,6 +13,7 @@
  * exact while depth * 2^14 < 2^31), then the same wrapping bias add, accumulator clamp and ariel_rq.
  * Weights with a zero point (weight_offset != 0) take the portable loop. */
 #include "ariel_fc_q8_portable.h"
+#include "v6m_asm.h"
 
 /* what v6m_fc_1x4 reads (offsets used by the assembly: keep the order) */
 typedef struct {
@@ -34,12 +35,7 @@ __asm__(
     "    .thumb_func\n"
     "    .type v6m_fc_1x4, %function\n"
     "v6m_fc_1x4:\n"
-    "    push {r4-r7, lr}\n"
-    "    mov r4, r8\n"
-    "    mov r5, r9\n"
-    "    mov r6, r10\n"
-    "    mov r7, r11\n"
-    "    push {r4-r7}\n"
+    V6M_SAVE_R4_R11
     "    mov lr, r0\n"              /* job */
     "    ldr r5, [r0, #20]\n"       /* depth */
     "    ldr r6, [r0, #0]\n"
@@ -94,12 +90,7 @@ __asm__(
     "    mov r3, r10\n"
     "    mov r4, r11\n"
     "    stm r0!, {r1, r2, r3, r4}\n"
-    "    pop {r4-r7}\n"
-    "    mov r8, r4\n"
-    "    mov r9, r5\n"
-    "    mov r10, r6\n"
-    "    mov r11, r7\n"
-    "    pop {r4-r7, pc}\n"
+    V6M_RESTORE_R4_R11_RETURN
     "    .size v6m_fc_1x4, .-v6m_fc_1x4\n"
     "    .text\n");
 

@@ -6,6 +6,8 @@
 #ifndef ARIEL_V6M_REQUANT_H
 #define ARIEL_V6M_REQUANT_H
 
+#include "v6m_asm.h"
+
 #define FAST_RIGHT_MAX 21 /* the one-MULS requantisation's limit (see block_requant_init) */
 
 /* ---- requantisation of pixel pairs ----------------------------------------------------------------
@@ -199,12 +201,7 @@ __asm__(
     "    .thumb_func\n"
     "    .type \\name, %function\n"
     "\\name:\n"
-    "    push {r4-r7, lr}\n"
-    "    mov r4, r8\n"
-    "    mov r5, r9\n"
-    "    mov r6, r10\n"
-    "    mov r7, r11\n"
-    "    push {r4-r7}\n"
+    V6M_SAVE_R4_R11
     "    sub sp, #12\n"
     "    mov r7, r1\n"
     "    ldm r2!, {r3, r4, r5, r6}\n"  /* consts, n, delta, zero point */
@@ -230,12 +227,7 @@ __asm__(
     "    cmp r7, r1\n"
     "    bne 3b\n"
     "    add sp, #12\n"
-    "    pop {r4-r7}\n"
-    "    mov r8, r4\n"
-    "    mov r9, r5\n"
-    "    mov r10, r6\n"
-    "    mov r11, r7\n"
-    "    pop {r4-r7, pc}\n"
+    V6M_RESTORE_R4_R11_RETURN
     "    .size \\name, .-\\name\n"
     "    .endm\n"
     "    v6m_rq_fn v6m_requant_2px, 0\n"
@@ -325,12 +317,7 @@ __asm__(
     "    .thumb_func\n"
     "    .type \\name, %function\n"
     "\\name:\n"
-    "    push {r4-r7, lr}\n"
-    "    mov r4, r8\n"
-    "    mov r5, r9\n"
-    "    mov r6, r10\n"
-    "    mov r7, r11\n"
-    "    push {r4-r7}\n"
+    V6M_SAVE_R4_R11
     "    sub sp, #20\n"
     "    mov r7, r1\n"
     "    ldm r2!, {r3, r4, r5, r6}\n"  /* consts, n, delta, zero point */
@@ -363,12 +350,7 @@ __asm__(
     "    cmp r7, r1\n"
     "    bne 3b\n"
     "    add sp, #20\n"
-    "    pop {r4-r7}\n"
-    "    mov r8, r4\n"
-    "    mov r9, r5\n"
-    "    mov r10, r6\n"
-    "    mov r11, r7\n"
-    "    pop {r4-r7, pc}\n"
+    V6M_RESTORE_R4_R11_RETURN
     "    .size \\name, .-\\name\n"
     "    .endm\n"
     "    v6m_rqx_fn v6m_requant_2px_exact, 0\n"

@@ -60,7 +60,8 @@ class _Names:
             return "0"
         root = self.plan.root(tensor)
         if self.plan.graph.tensors[root].is_constant:
-            return f"(void *){self.constant(root)}"
+            inside = self.plan.offset_in_root(tensor)
+            return f"(void *){self.constant(root)}" if not inside else f"(void *)((const uint8_t *){self.constant(root)} + {inside})"
         offset = self.plan.offsets[tensor]
         assert offset != NOT_IN_ARENA, f"tensor {tensor} has no bytes"
         return f"(void *)&{self.p}_arena.bytes[{offset}]"

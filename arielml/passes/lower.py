@@ -40,33 +40,42 @@ def lower(plan: Plan) -> Plan:
         raise UnsupportedOperatorError(
             f"no C kernel yet for {', '.join(missing)}; run this model with backend='reference', "
             "or add the kernel (docs/runtime.md, 'how to add a kernel')")
-    return replace(plan, steps=tuple(steps), alias=tuple(range(len(graph.tensors))))
+    # a pass before lowering (bands) may already have placed tensors inside others' bytes
+    alias = plan.alias or tuple(range(len(graph.tensors)))
+    return replace(plan, steps=tuple(steps), alias=alias,
+                   alias_offset=plan.alias_offset or tuple(0 for _ in graph.tensors))
 
 
-def _roots(alias: list[int]) -> list[int]:
-    """The root of every tensor, each alias chain walked once (a long chain of views stays linear)."""
+def _roots(alias: list[int], offset: list[int] | None = None) -> tuple[list[int], list[int]]:
+    """The root of every tensor and its byte offset in the root, each alias chain walked once (a
+    long chain of views stays linear). `offset[t]` is t's offset in `alias[t]` (None: all 0)."""
+    offset = offset if offset is not None else [0] * len(alias)
     root = [-1] * len(alias)
+    total = [0] * len(alias)
     for t in range(len(alias)):
         path = []
         while root[t] < 0 and alias[t] != t:
             path.append(t)
             t = alias[t]
-        r = root[t] if root[t] >= 0 else t
-        root[t] = r
-        for u in path:
-            root[u] = r
-    return root
+        r, base = (root[t], total[t]) if root[t] >= 0 else (t, 0)
+        root[t], total[t] = r, base
+        for u in reversed(path):  # nearest the root first: each adds its offset in its target
+            base += offset[u]
+            root[u], total[u] = r, base
+    return root, total
 
 
 def alias_views(plan: Plan) -> Plan:
     """A view's output shares its input's bytes (also when the input is a constant: then the output
     points into the weights). Aliases point straight at the root, so `Plan.root` is one step."""
-    alias = list(plan.alias)
+    alias, offset = list(plan.alias), list(plan.alias_offset)
     for step in plan.steps:
         if step.is_view:
             node = plan.graph.nodes[step.node]
             alias[node.outputs[0]] = node.inputs[0]
-    return replace(plan, alias=tuple(_roots(alias)))
+            offset[node.outputs[0]] = 0
+    root, total = _roots(alias, offset)
+    return replace(plan, alias=tuple(root), alias_offset=tuple(total))
 
 
 def _last_reads(graph: Graph, steps: tuple[Step, ...]) -> dict[int, int]:
@@ -94,7 +103,7 @@ def alias_inplace(plan: Plan) -> Plan:
     last = _last_reads(graph, plan.steps)
     protected = set(graph.inputs) | set(graph.outputs)
     notes = list(plan.notes)
-    root = _roots(list(plan.alias))
+    root, offset = _roots(list(plan.alias), list(plan.alias_offset))
     members: dict[int, list[int]] = {}
     for t, r in enumerate(root):
         members.setdefault(r, []).append(t)
@@ -120,10 +129,11 @@ def alias_inplace(plan: Plan) -> Plan:
                 or root[out] != out):
             continue
         moved = members.pop(out)
-        for t in moved:
+        for t in moved:  # out's family moves to src's bytes (out was its root, at offset 0)
             root[t] = r
+            offset[t] += offset[src]
         members[r].extend(moved)
         family_protected[r] = family_protected[r] or family_protected.pop(out)
         family_last[r] = max(family_last[r], family_last.pop(out))
         notes.append(f"{node.op} #{node.index} writes '{b.name}' in place over '{a.name}'")
-    return replace(plan, alias=tuple(root), notes=tuple(notes))
+    return replace(plan, alias=tuple(root), alias_offset=tuple(offset), notes=tuple(notes))

@@ -145,11 +145,11 @@ def buffer_requests(plan) -> tuple[list[BufferRequest], list[int], list[int]]:
     for t in graph.outputs:
         touch(t, end)
     roots = sorted(first)
-    size: dict[int, int] = {}  # a root's bytes hold its largest alias
+    size: dict[int, int] = {}  # a root's bytes hold every alias, at its offset
     for t, tensor in enumerate(graph.tensors):
         r = plan.root(t)
         if r in first:
-            size[r] = max(size.get(r, 0), tensor.nbytes)
+            size[r] = max(size.get(r, 0), plan.offset_in_root(t) + tensor.nbytes)
     requests = [BufferRequest(size[r], first[r], last[r]) for r in roots]
     scratch_steps = [i for i, s in enumerate(steps) if s.scratch_bytes]
     for i in scratch_steps:
@@ -168,7 +168,8 @@ def plan_memory(plan):
     requests, roots, scratch_steps = buffer_requests(plan)
     layout = PLANNERS[plan.options.planner](requests, plan.options.alignment)
     root_offset = dict(zip(roots, layout.offsets))
-    offsets = tuple(root_offset.get(plan.root(t), NOT_IN_ARENA) for t in range(len(plan.graph.tensors)))
+    offsets = tuple(root_offset[plan.root(t)] + plan.offset_in_root(t) if plan.root(t) in root_offset else NOT_IN_ARENA
+                    for t in range(len(plan.graph.tensors)))
     scratch = [NOT_IN_ARENA] * len(plan.steps)
     for i, off in zip(scratch_steps, layout.offsets[len(roots):]):
         scratch[i] = off

@@ -133,6 +133,9 @@ class Plan:
     steps: tuple[Step, ...] = ()
     # per tensor: the tensor whose bytes it shares (itself when it owns its bytes)
     alias: tuple[int, ...] = ()
+    # per tensor: where its bytes start inside its root's, in bytes (empty: all 0). Plain views and
+    # in-place outputs start at 0; the rows of a band (passes/bands.py) start further in
+    alias_offset: tuple[int, ...] = ()
     # per tensor: arena offset of its bytes, NOT_IN_ARENA for constants; empty before memory planning
     offsets: tuple[int, ...] = ()
     # per step: arena offset of its per-core scratch block (cores x scratch_bytes), NOT_IN_ARENA if none
@@ -147,6 +150,10 @@ class Plan:
         while self.alias and self.alias[tensor] != tensor:
             tensor = self.alias[tensor]
         return tensor
+
+    def offset_in_root(self, tensor: int) -> int:
+        """Bytes from the start of the root's buffer to `tensor`'s first byte."""
+        return self.alias_offset[tensor] if self.alias_offset else 0
 
     @property
     def kernel_steps(self) -> tuple[Step, ...]:

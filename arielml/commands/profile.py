@@ -1,5 +1,5 @@
 """`arielml profile MODEL --target BOARD --cores N [--scheduler S] [--weights-in-sram auto|off]
-[--gantt FILE.png] [--json]`: run the model's firmware once on the emulated board and show where the
+[--gantt FILE.png] [--memory FILE.png] [--json]`: run the model's firmware once on the emulated board and show where the
 cycles go - per operator (wall cycles, each core's busy cycles, tiles per core, idle at the barrier
 after it), per core (utilisation, idle at barriers), totals (cycles, ms at the clock, flash, RAM; the
 RAM includes the weights copied to SRAM), which weights were copied to SRAM - and draw a Gantt chart
@@ -103,6 +103,8 @@ def profile_command(
     semantics: str = typer.Option("litert", "--semantics", help="litert (TFLite reference kernels) or tflm."),
     weights_in_sram: str = weights_in_sram_option(),
     gantt: Optional[Path] = typer.Option(None, "--gantt", help="Write a Gantt chart of the cores to this PNG."),
+    memory: Optional[Path] = typer.Option(None, "--memory", help="Write a chart of the arena over time (the buffers "
+                                          "alive at each step, where the peak is) to this PNG; drawn from the plan."),
     seed: int = typer.Option(0, "--random", help="Seed of the random inputs."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
     cache_dir: Optional[Path] = typer.Option(None, "--cache-dir",
@@ -127,6 +129,14 @@ def profile_command(
         raise ArielError(f"--gantt writes a PNG image; give a file name ending in .png (got {gantt})")
     model = arielml.load(model_path)
     inputs = model.random_inputs(seed)
+    chart = None
+    if memory is not None:  # from the plan alone: drawn before the build, also when the plan does not fit
+        from rich.markup import escape
+        from arielml.compile import plan_model
+        from arielml.memory_chart import draw_memory_chart
+        chart = draw_memory_chart(plan_model(model, board.name, cores, scheduler, semantics,
+                                             weights_in_sram=weights_in_sram), memory, model_path.stem)
+        (stderr_console() if as_json else stdout_console()).print(escape(chart.summary()), soft_wrap=True)
     with stderr_console().status(f"building the firmware for {board.name} ({cores} core(s)) and emulating..."):
         firmware = build_emulated(model, board.name, cores, scheduler, semantics,
                                   cache_dir=None if cache_dir is None else user_cache_dir("emulator", root=cache_dir),
@@ -148,6 +158,8 @@ def profile_command(
     placement = firmware.plan.weight_placement
     data = profile_json(run, board, model_path, semantics, bit_exact, written,
                         None if placement is None else placement.to_json())
+    if chart is not None:
+        data["memory"] = chart.to_json()
     if as_json:
         print_json(data)
     else:

@@ -226,17 +226,19 @@ def draw_memory_chart(plan, path: str | Path, model_name: str | None = None) -> 
     bottom.set_xlabel(f"execution step (operator: model index and type; x N: N steps of one operator), "
                       f"{len(steps)} steps")
 
-    top.step(range(len(per_step)), per_step, where="mid", color="#393b79", linewidth=1.2)
-    top.fill_between(range(len(per_step)), per_step, step="mid", color="#9edae5", alpha=0.6)
+    edges = [i - 0.5 for i in range(len(per_step) + 1)]  # step i spans i - 0.5 .. i + 0.5, as below
+    top.stairs(per_step, edges, fill=True, color="#9edae5", alpha=0.6)
+    top.stairs(per_step, edges, color="#393b79", linewidth=1.2)
     top.axhline(plan.arena_bytes, color="grey", linestyle="--", linewidth=0.8)
-    top.text(count - 0.5, plan.arena_bytes, f"arena {plan.arena_bytes:,} B", ha="right", va="bottom",
-             fontsize=7, color="grey")
+    peak_on_left = peak_step < count * 0.6
+    top.text(count - 0.5 if peak_on_left else -0.5, plan.arena_bytes, f"arena {plan.arena_bytes:,} B",
+             ha="right" if peak_on_left else "left", va="bottom", fontsize=7, color="grey")
     top.plot([peak_step], [peak_bytes], "o", color="black", markersize=4)
     peak_node = graph.nodes[steps[peak_step].node] if steps else None
     peak_text = f"peak {peak_bytes:,} B at step {peak_step}" + (
         f" (#{peak_node.index} {peak_node.op})" if peak_node else "")
-    top.annotate(peak_text, (peak_step, peak_bytes), xytext=(6, -12), textcoords="offset points", fontsize=7,
-                 ha="left" if peak_step < count * 0.6 else "right")
+    top.annotate(peak_text, (peak_step, peak_bytes), xytext=(6 if peak_on_left else -6, 3),
+                 textcoords="offset points", fontsize=7, va="bottom", ha="left" if peak_on_left else "right")
     top.set_ylim(0, arena * 1.18)
     top.yaxis.set_major_locator(MultipleLocator(_byte_tick_step(arena) * 2))
     top.yaxis.set_major_formatter(FuncFormatter(_kib))

@@ -119,6 +119,10 @@ def test_profile_memory_writes_the_png_and_reports_the_peak(capsys, tmp_path):
     assert f"memory chart: {path} (peak {peak:,} B" in err
     data = path.read_bytes()
     assert data.startswith(PNG_SIGNATURE) and len(data) > 10_000
+    path.unlink()
+    code, out, err = cli(capsys, "profile", HELLO, "--target", "rp2040", "--cores", "2", "--memory", path)
+    assert code == 0, err
+    assert out.startswith(f"memory chart: {path} (peak {peak:,} B") and path.read_bytes().startswith(PNG_SIGNATURE)
 
 
 def test_profile_memory_bad_paths_are_one_line(capsys, tmp_path):

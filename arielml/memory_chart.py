@@ -122,16 +122,19 @@ def memory_peak(plan) -> tuple[int, int]:
 
 def _short_op(op: str) -> str:
     return {"CONV_2D": "conv", "DEPTHWISE_CONV_2D": "dw", "FULLY_CONNECTED": "fc", "AVERAGE_POOL_2D": "avgpool",
-            "MAX_POOL_2D": "maxpool", "SOFTMAX": "softmax"}.get(op, op.lower())
+            "MAX_POOL_2D": "maxpool", "SOFTMAX": "softmax", "ARIEL_COPY_ROWS": "copy rows"}.get(op, op.lower())
 
 
 def step_runs(plan) -> list[tuple[int, int, int]]:
-    """(first step, last step, node) of each run of consecutive steps of one graph node: a node
-    executed patch by patch (or band by band) is one run, labelled once."""
+    """(first step, last step, graph node of the first) of each run of consecutive steps of one model
+    operator (same model index and type): an operator executed patch by patch or band by band, one
+    graph node or step per band, is one run, labelled once."""
     runs: list[tuple[int, int, int]] = []
+    same = lambda a, b: (a.index, a.op) == (b.index, b.op)  # noqa: E731
+    nodes = plan.graph.nodes
     for i, step in enumerate(plan.steps):
-        if runs and runs[-1][2] == step.node and runs[-1][1] == i - 1:
-            runs[-1] = (runs[-1][0], i, step.node)
+        if runs and same(nodes[runs[-1][2]], nodes[step.node]):
+            runs[-1] = (runs[-1][0], i, runs[-1][2])
         else:
             runs.append((i, i, step.node))
     return runs
@@ -218,7 +221,9 @@ def draw_memory_chart(plan, path: str | Path, model_name: str | None = None) -> 
         if run == peak_run:
             bold = len(ticks)
         ticks.append(centre)
-        labels.append(f"#{node.index} {_short_op(node.op)}" + (f" x{last - first + 1}" if last > first else ""))
+        # a step the compiler made (ARIEL_COPY_ROWS) is no model operator: no model index
+        index = "" if node.op.startswith("ARIEL_") else f"#{node.index} "
+        labels.append(f"{index}{_short_op(node.op)}" + (f" x{last - first + 1}" if last > first else ""))
         reach = centre
     bottom.set_xticks(ticks, labels, rotation=90, fontsize=6)
     if bold is not None:
@@ -246,7 +251,9 @@ def draw_memory_chart(plan, path: str | Path, model_name: str | None = None) -> 
     top.grid(axis="y", linestyle=":", linewidth=0.5)
 
     options = plan.options
-    top.set_title(f"{name} on {options.target}, {options.cores} core(s): arena {plan.arena_bytes:,} B, "
+    optimize = getattr(options, "optimize", "latency")  # --optimize memory: band execution, in-place
+    top.set_title(f"{name} on {options.target}, {options.cores} core(s)"
+                  f"{'' if optimize == 'latency' else f', optimize {optimize}'}: arena {plan.arena_bytes:,} B, "
                   f"peak in use {peak_bytes:,} B")
     kinds = [k for k in KIND_COLOURS if any(b.kind == k for b in buffers)]
     handles = [Patch(facecolor=KIND_COLOURS[k], alpha=0.8, label=KIND_NAMES[k]) for k in kinds]

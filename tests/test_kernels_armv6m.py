@@ -99,6 +99,9 @@ OPTION_SHAPES = [((1, 9, 10, 5, 7, 3, 3, (1, 1), True), dict(dilation=2)),
                  ((1, 5, 6, 6, 4, 3, 3, (1, 1), True), dict(groups=2)),
                  ((1, 6, 7, 16, 16, 3, 3, (1, 1), True), dict(depthwise=True, gain=2.0 ** 20)),  # exact-only
                  ((1, 6, 7, 16, 16, 3, 3, (1, 1), True), dict(depthwise=True, gain=2.0 ** -6)),  # shifts 6-17
+                 # left shifts through the 4-pixel requantisation: in place (VALID) and from a strip (SAME)
+                 ((1, 5, 13, 16, 16, 3, 3, (1, 1), False), dict(depthwise=True, gain=2.0 ** -10)),
+                 ((1, 4, 9, 20, 20, 3, 3, (1, 1), True), dict(depthwise=True, gain=2.0 ** -10)),
                  ((1, 4, 6, 24, 32, 1, 1, (1, 1), True), dict(dead=19)),
                  # 7x7 in place, four pixels then two; no activation (a narrow clamp could hide errors)
                  ((1, 8, 14, 16, 16, 7, 7, (1, 1), False), dict(depthwise=True, activation=0))]  # 3 of 16 dead / 16 of 16 dead
@@ -110,6 +113,8 @@ DEPTHWISE_SHAPES = [
     (1, 9, 8, 17, 17, 3, 3, (2, 2), True),
     (1, 11, 11, 6, 6, 5, 5, (2, 2), False),
     (1, 10, 9, 24, 24, 7, 7, (1, 1), True),   # 7x7 (MCUNet), 16 + 8 channels, every pixel near a border
+    (1, 12, 19, 40, 40, 5, 5, (2, 2), True),  # MCUNet's 5x5 stride 2: border pairs gathered, 4 pixels in place
+    (1, 7, 8, 40, 40, 7, 7, (2, 2), True),    # 7x7 stride 2 over a strip, 16 + 16 + 8 channels
     (2, 4, 7, 3, 3, 1, 5, (1, 3), False),     # 1x5, stride 3, batch 2
     (1, 6, 6, 5, 5, 2, 4, (1, 1), True),      # width 4: portable fallback
     (2, 5, 6, 4, 8, 3, 3, (1, 1), True),      # depth multiplier 2: portable

@@ -30,7 +30,15 @@
  * ariel_depthwise_conv_s8: depth multiplier 1 with square 3x3, 5x5 or 7x7 filters runs v6m_dw_4px_*
  * and v6m_dw_2px_* (four / two pixels per channel, in place, or from a zero-point-padded
  * strip / copied windows at the borders); other depthwise shapes take depthwise_dm1_s8 / depthwise_q8 (ariel_conv_q8_portable.h).
- * Requantisation (v6m_requant_2px, v6m_requant.h) has a one-MULS fast path with an exact fallback.
+ * Requantisation (v6m_requant_2px, v6m_requant.h) has a one-MULS fast path with an exact fallback;
+ * depthwise four-pixel blocks requantise a channel's four outputs together (v6m_requant_4px).
+ *
+ * Code in SRAM: v6m_mac_2x2 and the fast requantisation routines (~2.3 KB) sit in .data.* sections,
+ * which start-up copies to SRAM with the initialised data (the Pico SDK does the same for its
+ * time-critical code). They run for every output, and from flash they shared the 2-way XIP cache with
+ * the C drivers and the weights streamed from flash: wherever a code change moved the drivers onto
+ * their sets, whole 1x1 layers slowed by up to 19% (MCUNet-10fps, measured). Out of flash, the layer
+ * times no longer depend on where the linker puts the rest of the code.
  *
  * Stack (GCC -fstack-usage, deepest chain): ~2.9 KB for copied windows (1152 B of windows + 4
  * blocks' requantisation constants), ~2.5 KB for depthwise (a 2 x 49 x 16-byte buffer), inside the
@@ -119,7 +127,7 @@ __asm__(
 /* r0 = x0, r1 = x1 (windows of n bytes), r2 = job. Locals: [sp] = -n, [sp, #4] = 2 * w_step, [sp, #12] = loop entry,
  * [sp, #8] = end of acc; r12 = acc, lr = bias (lr is saved by the push). */
 __asm__(
-    "    .section .text.v6m_mac_2x2,\"ax\",%progbits\n"
+    "    .section .data.v6m_mac_2x2,\"ax\",%progbits\n"
     "    .syntax unified\n"
     "    .thumb\n"
     "    .balign 4\n"
@@ -733,9 +741,8 @@ typedef struct {
     int32_t pixel_step;   /* 16: between consecutive pixels of the four */
     int32_t n;            /* 20 */
     const int32_t *bias;  /* 24 */
-    int32_t *acc01;       /* 28: out: per channel {pixel 0, pixel 1} */
-    int32_t *acc23;       /* 32: out: per channel {pixel 2, pixel 3} */
-    int32_t next_channel; /* 36 */
+    int32_t *acc;         /* 28: out: per channel {pixel 0, 1, 2, 3} (v6m_requant_4px's layout) */
+    int32_t next_channel; /* 32 */
 } v6m_dw4_job;
 
 void v6m_dw_4px_3(const int8_t *x0, const v6m_dw4_job *job);
@@ -744,8 +751,7 @@ void v6m_dw_4px_7(const int8_t *x0, const v6m_dw4_job *job);
 
 /* r0 = tap pointer of pixel 0, r1/r2/r3 = 1/2/3 pixel steps, r4 = 0, r5 = the channel's weights,
  * r6/r7 = input byte / weight; r8-r11 = the four sums, r12 = dx, lr = row_advance.
- * Locals: [sp] = bias, [sp, #4] = acc01, [sp, #8] = acc23, [sp, #12] = next_channel,
- * [sp, #16] = end of the weights. */
+ * Locals: [sp] = bias, [sp, #4] = acc, [sp, #12] = next_channel, [sp, #16] = end of the weights. */
 __asm__(
     "    .syntax unified\n"
     "    .macro v6m_dw4_fn name, fw\n"
@@ -762,14 +768,13 @@ __asm__(
     "    mov r12, r4\n"
     "    mov lr, r5\n"
     "    mov r5, r2\n"                    /* weights */
-    "    ldm r1!, {r2, r4, r7}\n"          /* n, bias, acc01 */
+    "    ldm r1!, {r2, r4, r7}\n"          /* n, bias, acc */
     "    str r4, [sp, #0]\n"
     "    str r7, [sp, #4]\n"
     "    muls r2, r3, r2\n"
     "    adds r2, r2, r5\n"
     "    str r2, [sp, #16]\n"              /* end of the weights */
-    "    ldm r1!, {r4, r7}\n"              /* acc23, next_channel */
-    "    str r4, [sp, #8]\n"
+    "    ldm r1!, {r7}\n"                  /* next_channel */
     "    str r7, [sp, #12]\n"
     "    mov r1, r6\n"
     "    adds r2, r6, r6\n"
@@ -811,15 +816,12 @@ __asm__(
     "    str r7, [r6, #0]\n"
     "    mov r7, r9\n"
     "    str r7, [r6, #4]\n"
-    "    adds r6, r6, #8\n"
-    "    str r6, [sp, #4]\n"
-    "    ldr r6, [sp, #8]\n"
     "    mov r7, r10\n"
-    "    str r7, [r6, #0]\n"
+    "    str r7, [r6, #8]\n"
     "    mov r7, r11\n"
-    "    str r7, [r6, #4]\n"
-    "    adds r6, r6, #8\n"
-    "    str r6, [sp, #8]\n"
+    "    str r7, [r6, #12]\n"
+    "    adds r6, r6, #16\n"
+    "    str r6, [sp, #4]\n"
     "    ldr r6, [sp, #12]\n"
     "    adds r0, r0, r6\n"                /* next channel's first tap */
     "    ldr r6, [sp, #16]\n"
@@ -919,7 +921,7 @@ static void dw_strip(const ariel_conv_params *p, const int8_t *image, int32_t iy
     }
 }
 
-static void dw4_from(const v6m_dw_job *two, int32_t pixel_step, int32_t *acc01, int32_t *acc23, v6m_dw4_job *four)
+static void dw4_from(const v6m_dw_job *two, int32_t pixel_step, int32_t *acc4, v6m_dw4_job *four)
 {
     four->w = two->w;
     four->taps = two->taps;
@@ -928,8 +930,7 @@ static void dw4_from(const v6m_dw_job *two, int32_t pixel_step, int32_t *acc01, 
     four->pixel_step = pixel_step;
     four->n = two->n;
     four->bias = two->bias;
-    four->acc01 = acc01;
-    four->acc23 = acc23;
+    four->acc = acc4;
     four->next_channel = two->next_channel;
 }
 
@@ -949,7 +950,7 @@ static void depthwise_pairs(const ariel_conv_params *p, const int8_t *input, int
     int32_t buf_words[2 * DW_GATHER_TAPS * ARIEL_CONV_MAX_CHANNEL_BLOCK / 4]; /* word-aligned for copy_run */
     int8_t *buf = (int8_t *)buf_words;
     int32_t acc[2 * ARIEL_CONV_MAX_CHANNEL_BLOCK];
-    int32_t acc23[2 * ARIEL_CONV_MAX_CHANNEL_BLOCK];
+    int32_t acc4[4 * ARIEL_CONV_MAX_CHANNEL_BLOCK];
     v6m_dw_job in_place, copied, strip; /* windows read from the input / from buf / from a strip in buf */
     v6m_dw4_job four;
     /* input columns one output row reads, from -pad_left; rows with a border pixel use a strip copy
@@ -1002,13 +1003,12 @@ static void depthwise_pairs(const ariel_conv_params *p, const int8_t *input, int
             in_place.bias = copied.bias = strip.bias = p->bias + c_begin;
             if (strip_fits && (!rows_inside || border_columns)) {
                 dw_strip(p, image, iy0, c_begin, n, columns, buf);
-                dw4_from(&strip, g->stride_w * ARIEL_CONV_MAX_CHANNEL_BLOCK, acc, acc23, &four);
+                dw4_from(&strip, g->stride_w * ARIEL_CONV_MAX_CHANNEL_BLOCK, acc4, &four);
                 for (ox = 0; ox < g->out_w;) {
                     const int8_t *x0 = buf + ox * g->stride_w * ARIEL_CONV_MAX_CHANNEL_BLOCK;
                     if (kernel4 != 0 && ox + 3 < g->out_w) {
                         kernel4(x0, &four);
-                        requant_2px(p, &rq, acc, out, out + out_step);
-                        requant_2px(p, &rq, acc23, out + 2 * out_step, out + 3 * out_step);
+                        requant_4px(p, &rq, acc4, out, out_step);
                         ox += 4;
                         out += 4 * out_step;
                     } else {
@@ -1022,15 +1022,14 @@ static void depthwise_pairs(const ariel_conv_params *p, const int8_t *input, int
                 }
                 continue;
             }
-            dw4_from(&in_place, pair_step, acc, acc23, &four);
+            dw4_from(&in_place, pair_step, acc4, &four);
             for (ox = 0; ox < g->out_w;) {
                 const int pair = ox + 1 < g->out_w;
                 const int32_t ix1 = pair ? ix0 + g->stride_w : ix0;
                 if (kernel4 != 0 && ox + 3 < g->out_w && rows_inside && ix0 >= 0 &&
                     ix0 + 3 * g->stride_w + last_dx < g->in_w) {
                     kernel4(image + x_offset, &four);
-                    requant_2px(p, &rq, acc, out, out + out_step);
-                    requant_2px(p, &rq, acc23, out + 2 * out_step, out + 3 * out_step);
+                    requant_4px(p, &rq, acc4, out, out_step);
                     ox += 4;
                     out += 4 * out_step;
                     x_offset += 4 * pair_step;

@@ -51,22 +51,22 @@ void v6m_requant_2px_relu(const int32_t *acc, int8_t *out0, const v6m_rq_job *jo
 
 /* r0 = acc (ldm), r7 = out0. r8 = m >> (9 + r), r9 = A + neg, r10 = u bound, r11 = max_down,
  * r12 = zero point, lr = max_up. Locals: [sp] = next channel's constants, [sp, #4] = out0 end,
- * [sp, #8] = out1 delta. The exact path sits out of line (.subsection 1), so the fast path falls
+ * [sp, #4 + 4k] = pixel k's output delta (k >= 1). The exact path sits out of line (.subsection 1), so the fast path falls
  * through and the channel loop stays within BNE's reach. */
 __asm__(
     "    .syntax unified\n"
-    "    .macro v6m_rq_one pixel, relu\n" /* one output: acc at r0 (advanced), stored; uses r1-r6 */
+    "    .macro v6m_rq_fast pixel, relu, tag\n" /* one output: acc at r0 (advanced), stored; uses r1-r6 */
     "    ldm r0!, {r6}\n"
     "    .if \\relu\n"                /* max_down = 0: x <= 0 gives the zero point (|R| >= 0) */
     "    cmp r6, #0\n"
-    "    ble .Lrq_zero\\@\n"
+    "    ble .Lrq_zero\\tag\n"
     "    .else\n"
     "    asrs r2, r6, #31\n"           /* sign = -neg */
     "    eors r6, r2\n"
     "    subs r6, r6, r2\n"            /* u = |x| */
     "    .endif\n"
     "    cmp r6, r10\n"
-    "    bhs .Lrq_big\\@\n"
+    "    bhs .Lrq_big\\tag\n"
     "    mov r3, r8\n"
     "    muls r3, r6, r3\n"            /* Q = u mf */
     "    add r3, r9\n"
@@ -78,70 +78,71 @@ __asm__(
     "    lsrs r6, r3, #22\n"           /* R1 */
     "    lsrs r4, r4, #22\n"           /* R2 */
     "    cmp r6, r4\n"
-    "    bne .Lrq_exact\\@\n"
-    ".Lrq_mag\\@:\n"                   /* r6 = magnitude, r2 = sign */
+    "    bne .Lrq_exact\\tag\n"
+    ".Lrq_mag\\tag:\n"                   /* r6 = magnitude, r2 = sign */
     "    .if \\relu\n"                /* positive x only */
     "    cmp r6, lr\n"
-    "    bls .Lrq_up_ok\\@\n"
+    "    bls .Lrq_up_ok\\tag\n"
     "    mov r6, lr\n"
-    ".Lrq_up_ok\\@:\n"
+    ".Lrq_up_ok\\tag:\n"
     "    add r6, r12\n"
-    ".Lrq_store\\@:\n"
+    ".Lrq_store\\tag:\n"
     "    .if \\pixel\n"
-    "    ldr r1, [sp, #8]\n"
+    "    ldr r1, [sp, #(4 + 4 * \\pixel)]\n"  /* pixel k's output delta */
     "    strb r6, [r7, r1]\n"
     "    .else\n"
     "    strb r6, [r7]\n"
     "    .endif\n"
     "    .else\n"
     "    cmp r2, #0\n"
-    "    bne .Lrq_down\\@\n"
+    "    bne .Lrq_down\\tag\n"
     "    cmp r6, lr\n"
-    "    bls .Lrq_up_ok\\@\n"
+    "    bls .Lrq_up_ok\\tag\n"
     "    mov r6, lr\n"
-    ".Lrq_up_ok\\@:\n"
+    ".Lrq_up_ok\\tag:\n"
     "    add r6, r12\n"
     "    .if \\pixel\n"
-    "    ldr r1, [sp, #8]\n"
+    "    ldr r1, [sp, #(4 + 4 * \\pixel)]\n"  /* pixel k's output delta */
     "    strb r6, [r7, r1]\n"
     "    .else\n"
     "    strb r6, [r7]\n"
     "    .endif\n"
-    "    b .Lrq_done\\@\n"
-    ".Lrq_down\\@:\n"
+    "    b .Lrq_done\\tag\n"
+    ".Lrq_down\\tag:\n"
     "    cmp r6, r11\n"
-    "    bls .Lrq_down_ok\\@\n"
+    "    bls .Lrq_down_ok\\tag\n"
     "    mov r6, r11\n"
-    ".Lrq_down_ok\\@:\n"
+    ".Lrq_down_ok\\tag:\n"
     "    mov r1, r12\n"
     "    subs r6, r1, r6\n"
     "    .if \\pixel\n"
-    "    ldr r1, [sp, #8]\n"
+    "    ldr r1, [sp, #(4 + 4 * \\pixel)]\n"  /* pixel k's output delta */
     "    strb r6, [r7, r1]\n"
     "    .else\n"
     "    strb r6, [r7]\n"
     "    .endif\n"
     "    .endif\n"
-    ".Lrq_done\\@:\n"
-    "    .subsection 1\n"
+    ".Lrq_done\\tag:\n"
+    "    .endm\n"
+    "    .macro v6m_rq_slow relu, tag\n" /* v6m_rq_fast's out-of-line paths (same tag) */
     "    .if \\relu\n"
-    ".Lrq_zero\\@:\n"
+    ".Lrq_zero\\tag:\n"
     "    mov r6, r12\n"
-    "    b .Lrq_store\\@\n"
+    "    b .Lrq_store\\tag\n"
     "    .endif\n"
-    ".Lrq_big\\@:\n"                   /* u >= 2^(9+r): saturated when m >= 2^30 (r <= 21) */
+    ".Lrq_big\\tag:\n"                   /* u >= 2^(9+r): saturated when m >= 2^30 (r <= 21) */
     "    ldr r1, [sp, #0]\n"
     "    subs r1, r1, #4\n"
     "    ldr r1, [r1]\n"               /* this channel's ariel_rq record */
     "    ldr r3, [r1, #8]\n"           /* r */
     "    cmp r3, #21\n"
-    "    bhi .Lrq_exact\\@\n"
+    "    bhi .Lrq_exact\\tag\n"
     "    ldr r1, [r1]\n"               /* m */
     "    lsrs r1, r1, #30\n"
-    "    beq .Lrq_exact\\@\n"
+    "    beq .Lrq_exact\\tag\n"
     "    movs r6, #255\n"              /* |R| >= 256: any magnitude >= both clamp bounds */
-    "    b .Lrq_mag\\@\n"
-    ".Lrq_exact\\@:\n"                 /* ariel_rq's 4-MULS split; r0 and r7 lent */
+    "    b .Lrq_mag\\tag\n"
+    ".Lrq_exact\\tag:\n"                 /* ariel_rq's 4-MULS split; r0 and r7 lent */
     "    subs r0, r0, #4\n"
     "    ldm r0!, {r6}\n"
     "    asrs r2, r6, #31\n"
@@ -185,7 +186,12 @@ __asm__(
     "    adds r6, r6, r3\n"
     "    lsrs r6, r1\n"                /* magnitude */
     "    pop {r0, r7}\n"
-    "    b .Lrq_mag\\@\n"
+    "    b .Lrq_mag\\tag\n"
+    "    .endm\n"
+    "    .macro v6m_rq_one pixel, relu, tag\n" /* the fast path, its slow paths in .subsection 1 */
+    "    v6m_rq_fast \\pixel, \\relu, \\tag\n"
+    "    .subsection 1\n"
+    "    v6m_rq_slow \\relu, \\tag\n"
     "    .subsection 0\n"
     "    .endm\n"
     );
@@ -193,7 +199,7 @@ __asm__(
 __asm__(
     "    .syntax unified\n"
     "    .macro v6m_rq_fn name, relu\n"
-    "    .section .text.\\name,\"ax\",%progbits\n"
+    "    .section .data.\\name,\"ax\",%progbits\n"
     "    .thumb\n"
     "    .balign 4\n"
     "    .global \\name\n"
@@ -220,8 +226,8 @@ __asm__(
     "    mov r8, r2\n"
     "    mov r9, r3\n"
     "    mov r10, r4\n"
-    "    v6m_rq_one 0, \\relu\n"
-    "    v6m_rq_one 1, \\relu\n"
+    "    v6m_rq_one 0, \\relu, 2p0_\\relu\n"
+    "    v6m_rq_one 1, \\relu, 2p1_\\relu\n"
     "    adds r7, r7, #1\n"
     "    ldr r1, [sp, #4]\n"
     "    cmp r7, r1\n"
@@ -232,6 +238,74 @@ __asm__(
     "    .endm\n"
     "    v6m_rq_fn v6m_requant_2px, 0\n"
     "    v6m_rq_fn v6m_requant_2px_relu, 1\n"
+    "    .text\n");
+
+/* Four pixels per channel: acc holds per channel {pixel 0, 1, 2, 3}; a channel's constants are loaded
+ * once for its four outputs (the 2-pixel routine pays that load and the loop test, ~18 cycles, every
+ * two outputs). Pixel k's outputs start at out0 + delta_k (v6m_rq4_job). */
+typedef struct {
+    v6m_rq_job job;     /* 0-23: as for v6m_requant_2px (out1_delta is pixel 1's) */
+    int32_t out2_delta; /* 24 */
+    int32_t out3_delta; /* 28 */
+} v6m_rq4_job;
+
+void v6m_requant_4px(const int32_t *acc, int8_t *out0, const v6m_rq4_job *job);
+void v6m_requant_4px_relu(const int32_t *acc, int8_t *out0, const v6m_rq4_job *job); /* max_down = 0 */
+
+/* registers as in v6m_requant_2px; locals [sp] = constants, [sp, #4] = out0 end, [sp, #8/#12/#16] =
+ * pixel 1/2/3 deltas. The channel loop's body is beyond BNE's reach: BEQ out, B back. */
+__asm__(
+    "    .syntax unified\n"
+    "    .macro v6m_rq4_fn name, relu\n"
+    "    .section .data.\\name,\"ax\",%progbits\n"
+    "    .thumb\n"
+    "    .balign 4\n"
+    "    .global \\name\n"
+    "    .hidden \\name\n"
+    "    .thumb_func\n"
+    "    .type \\name, %function\n"
+    "\\name:\n"
+    V6M_SAVE_R4_R11
+    "    sub sp, #20\n"
+    "    mov r7, r1\n"
+    "    ldm r2!, {r3, r4, r5, r6}\n"  /* consts, n, delta 1, zero point */
+    "    str r3, [sp, #0]\n"
+    "    adds r4, r4, r1\n"
+    "    str r4, [sp, #4]\n"
+    "    str r5, [sp, #8]\n"
+    "    mov r12, r6\n"
+    "    ldm r2!, {r3, r4, r5, r6}\n"  /* max_up, max_down, delta 2, delta 3 */
+    "    mov lr, r3\n"
+    "    mov r11, r4\n"
+    "    str r5, [sp, #12]\n"
+    "    str r6, [sp, #16]\n"
+    "3:\n"
+    "    ldr r1, [sp, #0]\n"
+    "    ldm r1!, {r2, r3, r4, r5}\n"
+    "    str r1, [sp, #0]\n"
+    "    mov r8, r2\n"
+    "    mov r9, r3\n"
+    "    mov r10, r4\n"
+    "    v6m_rq_fast 0, \\relu, 4p0_\\relu\n"
+    "    v6m_rq_fast 1, \\relu, 4p1_\\relu\n"
+    "    b 5f\n"                         /* over pixels 0 and 1's slow paths (BNE/BHS reach them) */
+    "    v6m_rq_slow \\relu, 4p0_\\relu\n"
+    "    v6m_rq_slow \\relu, 4p1_\\relu\n"
+    "5:\n"
+    "    v6m_rq_one 2, \\relu, 4p2_\\relu\n"
+    "    v6m_rq_one 3, \\relu, 4p3_\\relu\n"
+    "    adds r7, r7, #1\n"
+    "    ldr r1, [sp, #4]\n"
+    "    cmp r7, r1\n"
+    "    beq 4f\n"
+    "    b 3b\n"
+    "4:\n"
+    "    add sp, #20\n"
+    V6M_RESTORE_R4_R11_RETURN
+    "    .size \\name, .-\\name\n"
+    "    .endm\n"
+    "    v6m_rq4_fn v6m_requant_4px, 0\n"
+    "    v6m_rq4_fn v6m_requant_4px_relu, 1\n"
     "    .text\n");
 
 /* The exact-only routine (the 4-MULS split inline, per-channel constants {m >> 15, m & 0x7fff, r,
@@ -462,6 +536,39 @@ static void requant_2px(const ariel_conv_params *p, block_requant *r, int32_t *a
         (r->job.max_down == 0 ? v6m_requant_2px_exact_relu : v6m_requant_2px_exact)(acc, out0, &r->job);
     } else {
         (r->job.max_down == 0 ? v6m_requant_2px_relu : v6m_requant_2px)(acc, out0, &r->job);
+    }
+}
+
+/* requantise acc (per channel {pixel 0, 1, 2, 3}) into out, out + out_step, out + 2 out_step and
+ * out + 3 out_step. The assembly's fast form when the block allows it; otherwise (exact-only blocks,
+ * no assembly) the pixels are regrouped in pairs for requant_2px. */
+static void requant_4px(const ariel_conv_params *p, block_requant *r, int32_t *acc, int8_t *out, int32_t out_step)
+{
+    int32_t i, k;
+    if (r->use_asm && !r->exact_only) {
+        v6m_rq4_job job;
+        if (r->any_left) { /* ariel_rq's first step, x = acc << left (wrapping) */
+            for (i = 0; i < r->n; i++) {
+                const int32_t left = r->rq[i * ARIEL_RQ_WORDS + 1];
+                for (k = 0; k < 4; k++) {
+                    acc[4 * i + k] = (int32_t)((uint32_t)acc[4 * i + k] << left);
+                }
+            }
+        }
+        job.job = r->job;
+        job.job.out1_delta = out_step;
+        job.out2_delta = 2 * out_step;
+        job.out3_delta = 3 * out_step;
+        (r->job.max_down == 0 ? v6m_requant_4px_relu : v6m_requant_4px)(acc, out, &job);
+        return;
+    }
+    for (k = 0; k < 4; k += 2) {
+        int32_t pair[2 * ARIEL_CONV_MAX_CHANNEL_BLOCK];
+        for (i = 0; i < r->n; i++) {
+            pair[2 * i] = acc[4 * i + k];
+            pair[2 * i + 1] = acc[4 * i + k + 1];
+        }
+        requant_2px(p, r, pair, out + k * out_step, out + (k + 1) * out_step);
     }
 }
 

@@ -106,7 +106,9 @@ OPTION_SHAPES = [((1, 9, 10, 5, 7, 3, 3, (1, 1), True), dict(dilation=2)),
                  # 7x7 in place, four pixels then two; no activation (a narrow clamp could hide errors)
                  ((1, 8, 14, 16, 16, 7, 7, (1, 1), False), dict(depthwise=True, activation=0))]  # 3 of 16 dead / 16 of 16 dead
 # (shape, gain): requantisation with a right shift > 21 (exact path only) and with a left shift
-GAIN_SHAPES = [((1, 6, 6, 8, 10, 1, 1, (1, 1), True), 2.0 ** 20), ((1, 5, 5, 1, 6, 3, 3, (1, 1), True), 2.0 ** -10)]
+# the 1x1 left shift: 18 pixels (four fours, then a pair) over 11 channels (an odd last channel)
+GAIN_SHAPES = [((1, 6, 6, 8, 10, 1, 1, (1, 1), True), 2.0 ** 20), ((1, 5, 5, 1, 6, 3, 3, (1, 1), True), 2.0 ** -10),
+               ((1, 3, 6, 12, 11, 1, 1, (1, 1), True), 2.0 ** -10)]
 DEPTHWISE_SHAPES = [
     (1, 7, 9, 20, 20, 3, 3, (1, 1), True),    # narrow rows: a zero-point-padded strip per work item
     (1, 5, 40, 16, 16, 3, 3, (1, 1), True),   # wide rows: in place, border pixel pairs copied

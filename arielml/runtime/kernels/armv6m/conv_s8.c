@@ -18,7 +18,8 @@
  *    this loop does not have.
  *
  * Paths (ariel_conv_s8): 1x1 filters without padding read the pixels in place, a channel block's work
- * items taken together so that a row's odd last pixel pairs with the next row's first; any other
+ * items taken together, four pixels at a time (two 2x2 passes into v6m_requant_4px's layout, so a
+ * channel's requantisation constants serve four outputs), across row ends; any other
  * ungrouped convolution whose window fits IM2COL_MAX bytes copies the windows of two output pixels
  * into a stack buffer (padded taps hold the input zero point, as the folded bias expects) and runs
  * the same kernel over filter_h * filter_w * in_c bytes at once. That is the first-layer path (kws
@@ -100,6 +101,9 @@ typedef struct {
 } v6m_job;
 
 void v6m_mac_2x2(const int8_t *x0, const int8_t *x1, const v6m_job *job);
+/* the same, acc laid out for v6m_requant_4px: per channel {pixel 0, 1, 2, 3}, this call's two pixels
+ * at acc[0..1] of each channel (pass acc + 2 for pixels 2 and 3): a pair's channels 16 bytes apart */
+void v6m_mac_2x2_quad(const int8_t *x0, const int8_t *x1, const v6m_job *job);
 
 /* four 2x2 steps (x0, x1 = r0, r1 + r4; w0, w1 = r2, r3 + r4; sums in r8-r11), r4 counting up */
 __asm__(
@@ -127,15 +131,16 @@ __asm__(
 /* r0 = x0, r1 = x1 (windows of n bytes), r2 = job. Locals: [sp] = -n, [sp, #4] = 2 * w_step, [sp, #12] = loop entry,
  * [sp, #8] = end of acc; r12 = acc, lr = bias (lr is saved by the push). */
 __asm__(
-    "    .section .data.v6m_mac_2x2,\"ax\",%progbits\n"
     "    .syntax unified\n"
+    "    .macro v6m_mac_2x2_fn name, quad\n"
+    "    .section .data.\\name,\"ax\",%progbits\n"
     "    .thumb\n"
     "    .balign 4\n"
-    "    .global v6m_mac_2x2\n"
-    "    .hidden v6m_mac_2x2\n"
+    "    .global \\name\n"
+    "    .hidden \\name\n"
     "    .thumb_func\n"
-    "    .type v6m_mac_2x2, %function\n"
-    "v6m_mac_2x2:\n"
+    "    .type \\name, %function\n"
+    "\\name:\n"
     V6M_SAVE_R4_R11
     "    sub sp, #16\n"
     "    ldr r4, [r2, #4]\n"       /* n */
@@ -163,7 +168,7 @@ __asm__(
     "    ldr r5, [r2, #12]\n"      /* pairs */
     "    ldr r6, [r2, #20]\n"      /* acc */
     "    mov r12, r6\n"
-    "    lsls r5, r5, #4\n"
+    "    lsls r5, r5, #(4 + \\quad)\n" /* 16 (32 with quad) bytes of acc a pair */
     "    adds r5, r5, r6\n"
     "    str r5, [sp, #8]\n"       /* acc end */
     "    mov r2, r3\n"
@@ -184,12 +189,23 @@ __asm__(
     "    v6m_mac_steps\n"
     "    bne 1b\n"
     "    mov r4, r12\n"
+    "    .if \\quad\n"               /* channel 0's pixels, 8 bytes skipped, channel 1's, 8 skipped */
+    "    mov r5, r8\n"
+    "    mov r6, r10\n"
+    "    stm r4!, {r5, r6}\n"
+    "    adds r4, r4, #8\n"
+    "    mov r5, r9\n"
+    "    mov r6, r11\n"
+    "    stm r4!, {r5, r6}\n"
+    "    adds r4, r4, #8\n"
+    "    .else\n"
     "    mov r5, r8\n"
     "    mov r6, r10\n"
     "    mov r7, r9\n"
     "    stm r4!, {r5, r6, r7}\n"
     "    mov r5, r11\n"
     "    stm r4!, {r5}\n"
+    "    .endif\n"
     "    mov r12, r4\n"
     "    ldr r5, [sp, #4]\n"
     "    adds r2, r2, r5\n"
@@ -199,7 +215,10 @@ __asm__(
     "    bne 2b\n"
     "    add sp, #16\n"
     V6M_RESTORE_R4_R11_RETURN
-    "    .size v6m_mac_2x2, .-v6m_mac_2x2\n"
+    "    .size \\name, .-\\name\n"
+    "    .endm\n"
+    "    v6m_mac_2x2_fn v6m_mac_2x2, 0\n"
+    "    v6m_mac_2x2_fn v6m_mac_2x2_quad, 1\n"
     "    .text\n");
 
 /* v6m_mac_2x2 for windows read in place as `rows` runs of `span` bytes, `row_stride` apart (a
@@ -348,6 +367,33 @@ static void block_2px(const int32_t *bias, const int8_t *x0, const int8_t *x1, c
     }
 }
 
+/* the same into v6m_requant_4px's layout (per channel 4 words; acc + 2 for pixels 2 and 3); acc
+ * holds 4 * (n + 1) words (an odd last channel's pair-of-itself writes a spare channel's slots) */
+static void block_2px_quad(const int32_t *bias, const int8_t *x0, const int8_t *x1, const int8_t *w,
+                           int32_t window, int32_t n, int32_t *acc)
+{
+    v6m_job job;
+    job.w = w;
+    job.n = window;
+    job.w_step = window;
+    job.pairs = n >> 1;
+    job.bias = bias;
+    job.acc = acc;
+    if (job.pairs > 0) {
+        v6m_mac_2x2_quad(x0, x1, &job);
+    }
+    if (n & 1) {
+        int32_t odd_bias[2];
+        odd_bias[0] = odd_bias[1] = bias[n - 1];
+        job.w = w + (n - 1) * window;
+        job.w_step = 0;
+        job.pairs = 1;
+        job.bias = odd_bias;
+        job.acc = acc + 4 * (n - 1);
+        v6m_mac_2x2_quad(x0, x1, &job);
+    }
+}
+
 /* block_2px over windows read in place: `rows` runs of window / rows bytes, row_stride apart */
 static void block_2px_rows(const int32_t *bias, const int8_t *x0, const int8_t *x1, const int8_t *w,
                            int32_t window, int32_t n, int32_t rows, int32_t row_stride, int32_t *acc)
@@ -404,6 +450,72 @@ static void gather_window(const ariel_conv_geometry *g, const int8_t *image, int
                     fill_run(buf, zero_point, in_c);
                 }
             }
+        }
+    }
+}
+
+/* 1x1 CONV_2D without padding, windows read in place, pixels in fours: a channel block's items are
+ * taken together (consecutive output rows, so the block's pixels follow each other in the output,
+ * out_c bytes apart, across row ends too) and every four pixels run as two 2x2 passes into one
+ * accumulator block, requantised together (v6m_requant_4px: a channel's constants loaded once per
+ * four outputs instead of two). The block's last 1-3 pixels run as pairs. */
+static void conv_1x1_quads(const ariel_conv_params *p, const int8_t *input, const int8_t *weights, int8_t *output,
+                           int32_t begin, int32_t end)
+{
+    const ariel_conv_geometry *g = &p->g;
+    const int32_t window = g->in_c;
+    const int32_t blocks = (g->out_c + g->channel_block - 1) / g->channel_block;
+    int32_t acc[4 * (ARIEL_CONV_MAX_CHANNEL_BLOCK + 1)];
+    int32_t b;
+    if (end <= begin) {
+        return;
+    }
+    for (b = 0; b < blocks; b++) {
+        const int32_t first = begin + (b - begin % blocks + blocks) % blocks; /* first item of block b */
+        int32_t row, c_begin, c_end, item, n, pending = 0;
+        const int8_t *x[4];
+        int8_t *out0 = 0;
+        const int32_t *bias;
+        const int8_t *w;
+        block_requant rq;
+        if (first >= end) {
+            continue;
+        }
+        ariel_conv_place(g, first, &row, &c_begin, &c_end);
+        n = c_end - c_begin;
+        bias = p->bias + c_begin;
+        w = weights + c_begin * window;
+        block_requant_init(p, c_begin, n, &rq);
+        for (item = first; item < end; item += blocks) {
+            const int32_t r = item / blocks;
+            const int32_t batch = r / g->out_h;
+            const int32_t oy = r - batch * g->out_h;
+            const int8_t *pixel = input + ((batch * g->in_h + oy * g->stride_h) * g->in_w) * g->in_c;
+            int8_t *out = output + r * g->out_w * g->out_c + c_begin;
+            int32_t ox;
+            for (ox = 0; ox < g->out_w; ox++, out += g->out_c, pixel += g->stride_w * g->in_c) {
+                if (pending == 0) {
+                    out0 = out;
+                }
+                x[pending++] = pixel;
+                if (pending == 4) {
+                    block_2px_quad(bias, x[0], x[1], w, window, n, acc);
+                    block_2px_quad(bias, x[2], x[3], w, window, n, acc + 2);
+                    requant_4px(p, &rq, acc, out0, g->out_c);
+                    pending = 0;
+                }
+            }
+        }
+        if (pending >= 2) {
+            block_2px(bias, x[0], x[1], w, window, n, acc);
+            requant_2px(p, &rq, acc, out0, out0 + g->out_c);
+            x[0] = x[2];
+            out0 += 2 * g->out_c;
+            pending -= 2;
+        }
+        if (pending == 1) {
+            block_2px(bias, x[0], x[0], w, window, n, acc);
+            requant_2px(p, &rq, acc, out0, 0);
         }
     }
 }
@@ -624,7 +736,7 @@ void ariel_conv_s8(const void *params, void *const *buffers, int32_t begin, int3
     const int8_t *weights = (const int8_t *)buffers[1];
     int8_t *output = (int8_t *)buffers[3];
     if (g->groups == 1 && g->filter_h == 1 && g->filter_w == 1 && g->pad_top == 0 && g->pad_left == 0) {
-        conv_pairs(p, input, weights, output, begin, end, 1);
+        conv_1x1_quads(p, input, weights, output, begin, end);
     } else if (g->groups == 1 && g->filter_h * g->filter_w * g->in_c <= IM2COL_MAX) {
         if ((g->out_c + g->channel_block - 1) / g->channel_block <= ROW_MAJOR_BLOCKS) {
             conv_copied_rows(p, input, weights, output, begin, end);

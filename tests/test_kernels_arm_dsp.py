@@ -135,7 +135,13 @@ DEPTHWISE_SHAPES = [
     (12, (1, 3, 40, 4, 0), (3, 3), (1, 1), 0, {"big_scale": True}),        # the sweep, ariel_rq path
     (14, (1, 4, 5, 8, 0), (3, 3), (1, 1), 0, {"tiny_scale": True}),        # right shifts up to 31
     (15, (1, 4, 50, 5, 0), (3, 3), (1, 3), 0, {}),                         # the sweep, stride 3 (C loop)
-    (16, (1, 3, 70, 6, 0), (3, 3), (1, 1), 0, {}),                         # rows over DW_CHUNK (64) pixels
+    (16, (1, 3, 70, 6, 0), (3, 3), (1, 1), 0, {}),                         # rows over a strip (65 pixels)
+    (17, (1, 6, 6, 13, 0), (3, 3), (1, 1), 0, {}),                         # narrow rows, last group of 1 channel
+    (18, (1, 7, 7, 30, 0), (3, 3), (2, 2), 0, {}),                         # stride 2, odd width, groups of 2
+    (19, (1, 5, 80, 7, 0), (3, 3), (2, 2), 0, {}),                         # stride 2 over two strips (33 pixels)
+    (20, (1, 4, 3, 40, 0), (3, 3), (1, 1), 0, {}),                         # 3-pixel rows: a pair and a lone pixel
+    (21, (1, 5, 9, 11, 0), (3, 3), (2, 1), 1, {"big_scale": True}),        # slow requantisation, VALID
+    (22, (1, 4, 9, 8, 0), (3, 3), (1, 2), 0, {"tiny_scale": True}),        # right shifts over 22: slow blocks
 ]
 
 

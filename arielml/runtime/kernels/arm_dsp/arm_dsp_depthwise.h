@@ -4,257 +4,398 @@
 #define ARIEL_ARM_DSP_DEPTHWISE_H
 
 /* ---- DEPTHWISE_CONV_2D ----------------------------------------------------------------------------
- * Depth multiplier 1, 3x3 window, no dilation (MobileNet's layers): the compiler's channel-major
- * packed_weights hold a channel's 9 taps together. Each channel of a work item is swept along the
- * output row with its taps in 5 registers (two int16 halves each: SMLABB / SMLABT pick them) and its
- * requantisation constants in registers for the whole row. Padding: a filter row above or below the
- * input contributes z * (its weights) to every pixel of the output row, so its weights are zeroed
- * and that constant joins the bias, and its row pointer is replaced by a valid row (read, then
- * multiplied by 0); a column beyond the left or right edge (edge pixels only) reads z. */
+ * Depth multiplier 1 (the compiler's channel-major packed_weights hold a channel's taps together):
+ * 3x3 windows without dilation (MobileNet's layers) take depthwise_3x3_groups, other windows of up to
+ * DW_SIMD_MAX_TAPS taps depthwise_dm1_simd; the rest the portable loops. */
 
-#define DW_CHUNK 64 /* pixels whose window sums are kept on the stack before requantisation */
+/* ---- 3x3 depthwise, depth multiplier 1, no dilation: four channels per word -----------------------
+ * A work item's channel block is taken four channels (a "group") at a time. The group's input words
+ * under the three filter rows are copied once per strip of output pixels into a small column-major
+ * table on the stack (strip[3 * column + filter row]), padded columns and rows written as the zero
+ * point, so every window reads its 9 words at fixed offsets and edges cost nothing extra. SXTB16 splits
+ * a word into channels (c, c + 2) and, rotated, (c + 1, c + 3) as int16 lanes; the group's weights are
+ * widened the same way once per call (dw3_table), and SMLABB / SMLATT multiply lane by lane (a depthwise
+ * sum never mixes channels). Two output pixels share each loaded weight pair: 8 accumulators.
+ *
+ * Requantisation is fused into the pixel loop. For the common case (every channel of the block with a
+ * right shift r in 1..22, no left shift, |bias| <= 2^29: "fast" blocks) the weights are doubled in the
+ * table and the accumulators start at 2 * bias, so they hold X = 2x with x = bias + window sum; then
+ *     SMMLAR(X, m, K - n) >> r,   n = [x < 0],  K = 2^(r - 1) + zp 2^r
+ * is the requantised value plus the output zero point zp. Why: SMMLAR gives
+ * floor((2 x m + 2^31 + (K - n) 2^32) / 2^32) = floor((x m + 2^30 + (K - n) 2^31) / 2^31), so the shift
+ * gives floor((x m + 2^30 - 2^31 n + 2^31 2^(r - 1)) / 2^(31 + r)) + zp: requantize()'s merged form
+ * (conv_s8.c's requantisation comment; n may follow the sign of x there) with zp folded in as a
+ * multiple of 2^(31 + r). Bounds: |window sum| <= 9 * 128 * 128 < 2^18 (inputs are raw bytes, the
+ * input offset is in the bias), so |x| < 2^30 and X fits int32; doubled weights fit the int16 lanes;
+ * |x m / 2^31| < 2^30 and |K| < 2^(r + 7) <= 2^29, so SMMLAR's result and the shift stay in int32.
+ * Other blocks ("slow": rare scales) keep the plain weights and requantise through requant_entry. */
+#define DW3_STRIP_COLUMNS 67 /* a strip: 65 pixels at stride 1, 33 at stride 2 */
+#define DW3_FAST_MAX_RIGHT 22
+#define DW3_GROUPS (ARIEL_CONV_MAX_CHANNEL_BLOCK / 4)
 
+/* one channel group's widened weights and requantisation constants, together so that one base register
+ * reaches them all by immediate offsets */
 typedef struct {
-    const int8_t *rows[3]; /* tap row k of channel 0 at input column 0 */
-    int32_t in_c, in_w, stride_w, pad_left;
-    int32_t zero_point;
-} dw_band;
+    uint32_t weights[9][2]; /* per tap: lanes (c, c + 2), (c + 1, c + 3) */
+    int32_t start[4];       /* accumulator start: 2 * bias (fast blocks), 0 (slow) */
+    int32_t rq[4][3];       /* fast blocks, per lane: multiplier, K, shift */
+} dw3_group;
 
-/* window sums of one channel for n pixels whose windows are inside the input columns: r0, r1, r2 at
- * the first pixel's tap (k, 0), `step` bytes between pixels; taps in int16 halves (w01 = w0 | w1 << 16,
- * ...). 9 byte loads and 9 multiply-accumulates per pixel. */
-static NOINLINE void dw3x3_interior(const int8_t *r0, const int8_t *r1, const int8_t *r2, int32_t in_c, int32_t step,
-                                    const int32_t *taps, int32_t n, int32_t *sums)
+/* one channel block's groups */
+typedef struct {
+    dw3_group group[DW3_GROUPS];
+    rq_entry slow[ARIEL_CONV_MAX_CHANNEL_BLOCK]; /* slow blocks: prepare_rq's entries */
+    int32_t fast, mode;
+} dw3_table;
+
+/* widens and (fast blocks) doubles the weights of channels [c, c + n), prepares their constants */
+static void dw3_prepare(const ariel_conv_params *p, int32_t c, int32_t n, dw3_table *t)
 {
-    const int32_t w01 = taps[0], w23 = taps[1], w45 = taps[2], w67 = taps[3], w8 = taps[4];
-    const int32_t *const end = sums + n;
-    while (sums != end) {
-        int32_t acc = __smlabb(r0[0], w01, 0);
-        acc = __smlabt(r0[in_c], w01, acc);
-        acc = __smlabb(r0[2 * in_c], w23, acc);
-        acc = __smlabt(r1[0], w23, acc);
-        acc = __smlabb(r1[in_c], w45, acc);
-        acc = __smlabt(r1[2 * in_c], w45, acc);
-        acc = __smlabb(r2[0], w67, acc);
-        acc = __smlabt(r2[in_c], w67, acc);
-        *sums++ = __smlabb(r2[2 * in_c], w8, acc);
-        r0 += step, r1 += step, r2 += step;
+    const int8_t *w = p->packed_weights + c * 9;
+    const int32_t zp = p->output_zero_point;
+    int32_t k, tap, fast = 1, scale;
+    t->mode = prepare_rq(p, c, n, t->slow);
+    for (k = 0; k < n; k++) {
+        const int32_t *rq = p->rq + (c + k) * ARIEL_RQ_WORDS;
+        const int32_t bias = p->bias[c + k];
+        fast = fast && rq[1] == 0 && rq[2] >= 1 && rq[2] <= DW3_FAST_MAX_RIGHT && bias <= (1 << 29) &&
+               bias >= -(1 << 29);
     }
-}
-
-/* dw3x3_interior for strides 1 and 2 in assembly: a row's three byte loads issue back to back
- * (pipelined on the M4/M33), the 9 taps stay in 5 registers, 14 registers in all (the loop end is
- * read from the stack). n >= 1. */
-typedef struct {
-    const int8_t *rows[3]; /*  0, 4, 8 */
-    int32_t in_c;          /* 12 */
-    int32_t stride;        /* 16: 1 or 2 */
-    const int32_t *taps;   /* 20: five packed words */
-    int32_t *sums;         /* 24 */
-    int32_t n;             /* 28 */
-} dw_run;
-
-#define DW_PIXEL_ASM(advance)                                                                                     \
-    "ldrsb  r10, [r0]\n\t"                                                                                       \
-    "ldrsb  r11, [r0, r3]\n\t"                                                                                   \
-    "ldrsb  r12, [r0, r3, lsl #1]\n\t"                                                                           \
-    "smulbb lr, r10, r5\n\t"                                                                                     \
-    "smlabt lr, r11, r5, lr\n\t"                                                                                 \
-    "smlabb lr, r12, r6, lr\n\t"                                                                                 \
-    "ldrsb  r10, [r1]\n\t"                                                                                       \
-    "ldrsb  r11, [r1, r3]\n\t"                                                                                   \
-    "ldrsb  r12, [r1, r3, lsl #1]\n\t"                                                                           \
-    "smlabt lr, r10, r6, lr\n\t"                                                                                 \
-    "smlabb lr, r11, r7, lr\n\t"                                                                                 \
-    "smlabt lr, r12, r7, lr\n\t"                                                                                 \
-    "ldrsb  r10, [r2]\n\t"                                                                                       \
-    "ldrsb  r11, [r2, r3]\n\t"                                                                                   \
-    "ldrsb  r12, [r2, r3, lsl #1]\n\t"                                                                           \
-    "smlabb lr, r10, r8, lr\n\t"                                                                                 \
-    "smlabt lr, r11, r8, lr\n\t"                                                                                 \
-    "smlabb lr, r12, r9, lr\n\t"                                                                                 \
-    "add    r0, r0, r3" advance "\n\t"                                                                           \
-    "add    r1, r1, r3" advance "\n\t"                                                                           \
-    "add    r2, r2, r3" advance "\n\t"                                                                           \
-    "str    lr, [r4], #4\n\t"                                                                                    \
-    "ldr    r10, [sp]\n\t"                                                                                       \
-    "cmp    r4, r10\n\t"
-
-__attribute__((naked, noinline)) static void dw3x3_interior_asm(const dw_run *d __attribute__((unused)))
-{
-    __asm__ volatile(
-        "push   {r4-r11, lr}\n\t"
-        "ldr    r4, [r0, #24]\n\t"            /* sums */
-        "ldr    r1, [r0, #28]\n\t"
-        "add    r1, r4, r1, lsl #2\n\t"       /* sums end */
-        "push   {r1}\n\t"
-        "ldr    r1, [r0, #20]\n\t"
-        "ldmia  r1, {r5-r9}\n\t"              /* taps */
-        "ldr    r3, [r0, #12]\n\t"            /* in_c */
-        "ldr    r12, [r0, #16]\n\t"           /* stride */
-        "ldr    r1, [r0, #4]\n\t"
-        "ldr    r2, [r0, #8]\n\t"
-        "ldr    r0, [r0, #0]\n\t"
-        "cmp    r12, #2\n\t"
-        "beq    2f\n\t"
-        "1:\n\t" DW_PIXEL_ASM("") "bne    1b\n\t"
-        "b      3f\n\t"
-        "2:\n\t" DW_PIXEL_ASM(", lsl #1") "bne    2b\n\t"
-        "3:\n\t"
-        "pop    {r1}\n\t"
-        "pop    {r4-r11, pc}\n\t");
-}
-
-/* one channel's taps as the sweep uses them: tap rows outside the input zeroed (their z * w is in
- * `extra`), packed in int16 halves for dw3x3_interior, and plain for edge pixels */
-typedef struct {
-    int32_t packed[5];
-    int32_t w[9];
-    int32_t extra;
-} dw_taps;
-
-/* the window sum of one channel at an edge pixel (input column ix0 of tap column 0): columns outside
- * the input read the zero point */
-static int32_t dw3x3_edge(const dw_band *b, const int8_t *const *rows, const int32_t *w, int32_t ix0)
-{
-    int32_t acc = 0, kx;
-    for (kx = 0; kx < 3; kx++, w++) {
-        const int32_t ix = ix0 + kx;
-        if (ix >= 0 && ix < b->in_w) {
-            const int32_t at = ix * b->in_c;
-            acc += rows[0][at] * w[0] + rows[1][at] * w[3] + rows[2][at] * w[6];
+    t->fast = fast;
+    scale = 1 + fast; /* weights times 2 in fast blocks */
+    for (k = 0; k < n; k += 4, w += 36) {
+        dw3_group *gr = &t->group[k >> 2];
+        const int32_t lanes = n - k < 4 ? n - k : 4, lane_step[4] = {0, 9, 18, 27};
+        int32_t lane;
+        if (lanes == 4) {
+            for (tap = 0; tap < 9; tap++) { /* lanes (0, 2) and (1, 3), each int16 */
+                gr->weights[tap][0] = (uint16_t)(w[tap] * scale) | (uint32_t)(w[18 + tap] * scale) << 16;
+                gr->weights[tap][1] = (uint16_t)(w[9 + tap] * scale) | (uint32_t)(w[27 + tap] * scale) << 16;
+            }
         } else {
-            acc += b->zero_point * (w[0] + w[3] + w[6]);
+            for (tap = 0; tap < 9; tap++) {
+                int32_t v[4] = {0, 0, 0, 0};
+                for (lane = 0; lane < lanes; lane++) {
+                    v[lane] = w[lane_step[lane] + tap] * scale;
+                }
+                gr->weights[tap][0] = (uint16_t)v[0] | (uint32_t)v[2] << 16;
+                gr->weights[tap][1] = (uint16_t)v[1] | (uint32_t)v[3] << 16;
+            }
         }
-    }
-    return acc;
-}
-
-/* the window sums of one channel (rows already offset to it) for output pixels [ox, ox + n); the
- * interior pixels are [first, last) */
-static NOINLINE void dw3x3_sums(const dw_band *b, const int8_t *const *rows, const dw_taps *t, int32_t first,
-                                int32_t last, int32_t ox, int32_t n, int32_t *sums)
-{
-    const int32_t in_c = b->in_c, sw = b->stride_w;
-    int32_t k;
-    first = first < ox ? ox : first > ox + n ? ox + n : first;
-    last = last < first ? first : last > ox + n ? ox + n : last;
-    for (k = ox; k < first; k++) {
-        sums[k - ox] = dw3x3_edge(b, rows, t->w, k * sw - b->pad_left);
-    }
-    if (last > first) {
-        const int32_t at = (first * sw - b->pad_left) * in_c;
-        if (sw <= 2) {
-            dw_run d;
-            d.rows[0] = rows[0] + at, d.rows[1] = rows[1] + at, d.rows[2] = rows[2] + at;
-            d.in_c = in_c, d.stride = sw, d.taps = t->packed, d.sums = sums + first - ox, d.n = last - first;
-            dw3x3_interior_asm(&d);
-        } else {
-            dw3x3_interior(rows[0] + at, rows[1] + at, rows[2] + at, in_c, sw * in_c, t->packed, last - first,
-                           sums + first - ox);
-        }
-    }
-    for (k = last; k < ox + n; k++) {
-        sums[k - ox] = dw3x3_edge(b, rows, t->w, k * sw - b->pad_left);
-    }
-}
-
-/* the taps of channel c with the filter rows that are not `valid` zeroed */
-static void dw3x3_prepare(const int8_t *packed_weights, int32_t z, const int *valid, dw_taps *t)
-{
-    int32_t *w = t->w;
-    int32_t k;
-    for (k = 0; k < 9; k++) {
-        w[k] = packed_weights[k];
-    }
-    t->extra = 0;
-    if (!(valid[0] && valid[1] && valid[2])) { /* padded filter rows: z * w for every pixel of the output row */
-        for (k = 0; k < 9; k++) {
-            if (!valid[k / 3]) {
-                t->extra += z * w[k];
-                w[k] = 0;
+        for (lane = 0; lane < 4; lane++) {
+            const int32_t ch = c + k + lane;
+            gr->start[lane] = 0, gr->rq[lane][0] = 0, gr->rq[lane][1] = 0, gr->rq[lane][2] = 0;
+            if (lane < lanes && fast) {
+                const int32_t r = p->rq[ch * ARIEL_RQ_WORDS + 2];
+                gr->start[lane] = 2 * p->bias[ch];
+                gr->rq[lane][0] = p->rq[ch * ARIEL_RQ_WORDS];
+                gr->rq[lane][1] = (int32_t)((1u << (r - 1)) + (uint32_t)zp * (1u << r));
+                gr->rq[lane][2] = r;
             }
         }
     }
-    t->packed[0] = (w[0] & 0xFFFF) | (w[1] << 16), t->packed[1] = (w[2] & 0xFFFF) | (w[3] << 16);
-    t->packed[2] = (w[4] & 0xFFFF) | (w[5] << 16), t->packed[3] = (w[6] & 0xFFFF) | (w[7] << 16);
-    t->packed[4] = w[8];
 }
 
-/* requantise n window sums of output channel oc (constant `extra` added) into out[0], out[step], ... */
-static NOINLINE void requant_strided(const ariel_conv_params *p, const int32_t *sums, int32_t n, int32_t oc,
-                                     int32_t extra, int8_t *out, int32_t step)
+/* one tap of four channels for one pixel: the strip word x, the tap's lanes (even, odd) */
+#define DW3_TAP(x, even, odd, s0, s1, s2, s3)                                                                   \
+    do {                                                                                                        \
+        const uint32_t x_ = (x);                                                                                \
+        const int32_t e_ = (int32_t)__sxtb16(x_), o_ = (int32_t)widen_odd(x_);                                  \
+        s0 = __smlabb(e_, (int32_t)(even), s0);                                                                 \
+        s2 = __smlatt(e_, (int32_t)(even), s2);                                                                 \
+        s1 = __smlabb(o_, (int32_t)(odd), s1);                                                                  \
+        s3 = __smlatt(o_, (int32_t)(odd), s3);                                                                  \
+    } while (0)
+
+/* tap t = 3 * ky + kx of the window whose first column starts at strip word 0 */
+#define DW3_WORD(x, t) ((x)[3 * ((t) % 3) + (t) / 3])
+
+/* The same in assembly for the hot loops (GCC hoists the SXTB16s of a plain C body and spills them).
+ * T is the tap as a string ("0".."8"); the assembler computes the offsets: the tap's weight lanes at
+ * w + 8 T, its strip word at 4 (3 (T % 3) + T / 3), pixel 1's STEP bytes further. Every loaded register
+ * is first read two or more instructions later (no load-use stall on the M33). */
+#define DW3_OFFSET(T) "4*(3*((" T ")%%3)+(" T ")/3)" /* %% : a percent sign in asm text */
+#define DW3_ASM_PAIR_TAP(T, STEP)                                                                               \
+    "ldr    %[s2], [%[x], #" DW3_OFFSET(T) "]\n\t"                                                              \
+    "ldr    %[s0], [%[w], #8*" T "]\n\t"                                                                        \
+    "sxtb16 %[s3], %[s2]\n\t"                                                                                   \
+    "ldr    %[s1], [%[w], #8*" T "+4]\n\t"                                                                      \
+    "smlabb %[a0], %[s3], %[s0], %[a0]\n\t"                                                                     \
+    "smlatt %[a2], %[s3], %[s0], %[a2]\n\t"                                                                     \
+    "sxtb16 %[s2], %[s2], ror #8\n\t"                                                                           \
+    "ldr    %[s3], [%[x], #" DW3_OFFSET(T) "+" STEP "]\n\t"                                                     \
+    "smlabb %[a1], %[s2], %[s1], %[a1]\n\t"                                                                     \
+    "smlatt %[a3], %[s2], %[s1], %[a3]\n\t"                                                                     \
+    "sxtb16 %[s2], %[s3]\n\t"                                                                                   \
+    "sxtb16 %[s3], %[s3], ror #8\n\t"                                                                           \
+    "smlabb %[b0], %[s2], %[s0], %[b0]\n\t"                                                                     \
+    "smlatt %[b2], %[s2], %[s0], %[b2]\n\t"                                                                     \
+    "smlabb %[b1], %[s3], %[s1], %[b1]\n\t"                                                                     \
+    "smlatt %[b3], %[s3], %[s1], %[b3]\n\t"
+#define DW3_ASM_PAIR(STEP)                                                                                      \
+    DW3_ASM_PAIR_TAP("0", STEP) DW3_ASM_PAIR_TAP("1", STEP) DW3_ASM_PAIR_TAP("2", STEP)                         \
+    DW3_ASM_PAIR_TAP("3", STEP) DW3_ASM_PAIR_TAP("4", STEP) DW3_ASM_PAIR_TAP("5", STEP)                         \
+    DW3_ASM_PAIR_TAP("6", STEP) DW3_ASM_PAIR_TAP("7", STEP) DW3_ASM_PAIR_TAP("8", STEP)
+#define DW3_ASM_ONE_TAP(T)                                                                                      \
+    "ldr    %[s2], [%[x], #" DW3_OFFSET(T) "]\n\t"                                                              \
+    "ldr    %[s0], [%[w], #8*" T "]\n\t"                                                                        \
+    "ldr    %[s1], [%[w], #8*" T "+4]\n\t"                                                                      \
+    "sxtb16 %[s3], %[s2]\n\t"                                                                                   \
+    "sxtb16 %[s2], %[s2], ror #8\n\t"                                                                           \
+    "smlabb %[a0], %[s3], %[s0], %[a0]\n\t"                                                                     \
+    "smlatt %[a2], %[s3], %[s0], %[a2]\n\t"                                                                     \
+    "smlabb %[a1], %[s2], %[s1], %[a1]\n\t"                                                                     \
+    "smlatt %[a3], %[s2], %[s1], %[a3]\n\t"
+
+/* a fast block's output: SMMLAR(acc, m, k - n) >> shift (see above), clamped as `mode` says */
+static inline __attribute__((always_inline)) int32_t dw3_requant(int32_t acc, int32_t m, int32_t k, int32_t shift,
+                                                                 int32_t lo, int32_t hi, int32_t mode)
 {
+    int32_t v;
+    __asm__("add    %0, %1, %2, asr #31\n\t"
+            "smmlar %0, %2, %3, %0"
+            : "=&r"(v)
+            : "r"(k), "r"(acc), "r"(m));
+    return finish(v >> shift, lo, hi, mode);
+}
+
+/* lane j's constants read once for both pixels' outputs */
+#define DW3_PUT_PAIR(j, acc0, acc1)                                                                             \
+    do {                                                                                                        \
+        const int32_t m_ = gr->rq[j][0], k_ = gr->rq[j][1], s_ = gr->rq[j][2];                                  \
+        out[j] = (int8_t)dw3_requant(acc0, m_, k_, s_, lo, hi, mode);                                           \
+        out[out_step + j] = (int8_t)dw3_requant(acc1, m_, k_, s_, lo, hi, mode);                                \
+    } while (0)
+
+/* n output pixels of one group of a fast block, 3 * stride strip words apart; channel lane j of pixel
+ * i goes to out[i * out_step + j]. Strides 1 and 2 take two pixels a round (stride a constant here):
+ * 18 strip loads, 18 weight loads, 36 SXTB16, 72 SMLAxy for 72 multiply-accumulates, then 8 outputs at
+ * ~7 instructions each; other strides and a last odd pixel one at a time. */
+static inline __attribute__((always_inline)) void dw3_run_fast(const ariel_conv_params *p, const dw3_table *t,
+                                                               int32_t group, const uint32_t *strip, int32_t stride,
+                                                               int32_t n, int8_t *out, int32_t out_step, int32_t mode)
+{
+    const dw3_group *gr = &t->group[group];
+    const uint32_t *w = gr->weights[0];
+    const int32_t *start = gr->start;
+    const int32_t lo = p->act_min, hi = p->act_max, step = 3 * stride;
+    int32_t i = 0;
+    if (stride == 1 || stride == 2) {
+        for (; i + 1 < n; i += 2, strip += 2 * step, out += 2 * out_step) {
+            int32_t a0 = start[0], a1 = start[1], a2 = start[2], a3 = start[3];
+            int32_t b0 = a0, b1 = a1, b2 = a2, b3 = a3;
+            uint32_t s0, s1, s2, s3;
+            if (stride == 1) {
+                __asm__(DW3_ASM_PAIR("12")
+                        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [b0] "+r"(b0), [b1] "+r"(b1),
+                          [b2] "+r"(b2), [b3] "+r"(b3), [s0] "=&r"(s0), [s1] "=&r"(s1), [s2] "=&r"(s2),
+                          [s3] "=&r"(s3)
+                        : [x] "r"(strip), [w] "r"(w), "m"(*(const uint32_t(*)[DW3_STRIP_COLUMNS * 3])strip),
+                          "m"(*gr));
+            } else {
+                __asm__(DW3_ASM_PAIR("24")
+                        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [b0] "+r"(b0), [b1] "+r"(b1),
+                          [b2] "+r"(b2), [b3] "+r"(b3), [s0] "=&r"(s0), [s1] "=&r"(s1), [s2] "=&r"(s2),
+                          [s3] "=&r"(s3)
+                        : [x] "r"(strip), [w] "r"(w), "m"(*(const uint32_t(*)[DW3_STRIP_COLUMNS * 3])strip),
+                          "m"(*gr));
+            }
+            DW3_PUT_PAIR(0, a0, b0);
+            DW3_PUT_PAIR(1, a1, b1);
+            DW3_PUT_PAIR(2, a2, b2);
+            DW3_PUT_PAIR(3, a3, b3);
+        }
+    }
+    for (; i < n; i++, strip += step, out += out_step) {
+        int32_t a0 = start[0], a1 = start[1], a2 = start[2], a3 = start[3];
+        uint32_t s0, s1, s2, s3;
+        __asm__(DW3_ASM_ONE_TAP("0") DW3_ASM_ONE_TAP("1") DW3_ASM_ONE_TAP("2") DW3_ASM_ONE_TAP("3")
+                DW3_ASM_ONE_TAP("4") DW3_ASM_ONE_TAP("5") DW3_ASM_ONE_TAP("6") DW3_ASM_ONE_TAP("7")
+                DW3_ASM_ONE_TAP("8")
+                : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [s0] "=&r"(s0), [s1] "=&r"(s1),
+                  [s2] "=&r"(s2), [s3] "=&r"(s3)
+                : [x] "r"(strip), [w] "r"(w), "m"(*(const uint32_t(*)[DW3_STRIP_COLUMNS * 3])strip),
+                  "m"(*gr));
+        out[0] = (int8_t)dw3_requant(a0, gr->rq[0][0], gr->rq[0][1], gr->rq[0][2], lo, hi, mode);
+        out[1] = (int8_t)dw3_requant(a1, gr->rq[1][0], gr->rq[1][1], gr->rq[1][2], lo, hi, mode);
+        out[2] = (int8_t)dw3_requant(a2, gr->rq[2][0], gr->rq[2][1], gr->rq[2][2], lo, hi, mode);
+        out[3] = (int8_t)dw3_requant(a3, gr->rq[3][0], gr->rq[3][1], gr->rq[3][2], lo, hi, mode);
+    }
+}
+
+/* the same for a slow block: one pixel at a time, requant_entry per output */
+static NOINLINE void dw3_run_slow(const ariel_conv_params *p, const dw3_table *t, int32_t group, const uint32_t *strip,
+                                  int32_t stride, int32_t n, int8_t *out, int32_t out_step)
+{
+    const uint32_t(*w)[2] = t->group[group].weights;
     const int32_t zp = p->output_zero_point, lo = p->act_min, hi = p->act_max;
-    rq_entry e;
-    const int32_t mode = prepare_rq(p, oc, 1, &e);
-    int32_t k;
-    e.bias = ariel_wrapping_add(e.bias, extra);
-    if (requant_run(p, &e, mode, 0, sums, out, step, n)) {
-        return;
-    }
-    for (k = 0; k < n; k++, out += step) {
-        int32_t v = requant_entry(p, &e, sums[k]) + zp;
-        v = v < lo ? lo : v;
-        v = v > hi ? hi : v;
-        *out = (int8_t)v;
+    int32_t i, tap, j;
+    for (i = 0; i < n; i++, strip += 3 * stride, out += out_step) {
+        int32_t a[4] = {0, 0, 0, 0};
+        for (tap = 0; tap < 9; tap++) {
+            DW3_TAP(DW3_WORD(strip, tap), w[tap][0], w[tap][1], a[0], a[1], a[2], a[3]);
+        }
+        for (j = 0; j < 4; j++) { /* lanes past the block's channels are computed, not stored by the caller */
+            int32_t v = requant_entry(p, &t->slow[4 * group + j], a[j]) + zp;
+            v = v < lo ? lo : v;
+            out[j] = (int8_t)(v > hi ? hi : v);
+        }
     }
 }
 
-static void depthwise_3x3_s8(const ariel_conv_params *p, const int8_t *input, int8_t *output, int32_t begin,
-                             int32_t end)
+/* `groups` groups from `group` over n pixels: group k's strip at strip + k * group_words; a group of
+ * fewer than four channels (the block's last) goes through a small buffer so that no byte beyond its
+ * channels is written */
+static NOINLINE void dw3_run(const ariel_conv_params *p, const dw3_table *t, int32_t group, int32_t groups,
+                             int32_t lanes_last, const uint32_t *strip, int32_t group_words, int32_t stride, int32_t n,
+                             int8_t *out, int32_t out_step)
 {
-    const ariel_conv_geometry *g = &p->g;
-    const int32_t sw = g->stride_w;
-    /* interior pixels [first, last): ix0 = ox * sw - pad_left >= 0 and ix0 + 2 < in_w */
-    const int32_t first = (g->pad_left + sw - 1) / sw;
-    const int32_t last = g->in_w >= 3 ? (g->in_w - 3 + g->pad_left) / sw + 1 : first;
-    dw_band b;
-    dw_taps taps[ARIEL_CONV_MAX_CHANNEL_BLOCK];
-    int32_t sums[DW_CHUNK];
-    int32_t item;
-    b.in_c = g->in_c, b.in_w = g->in_w, b.stride_w = sw, b.pad_left = g->pad_left;
-    b.zero_point = p->input_zero_point;
-    for (item = begin; item < end; item++) {
-        int32_t row, c_begin, c_end, c, r;
-        int valid[3];
-        ariel_conv_place(g, item, &row, &c_begin, &c_end);
-        {
-            const int32_t batch = row / g->out_h;
-            const int32_t oy = row - batch * g->out_h;
-            const int32_t iy0 = oy * g->stride_h - g->pad_top;
-            const int8_t *image = input + batch * g->in_h * g->in_w * g->in_c;
-            const int32_t some_row = iy0 < 0 ? 0 : iy0 > g->in_h - 1 ? g->in_h - 1 : iy0; /* a valid row */
-            int8_t *out = output + row * g->out_w * g->out_c;
-            for (r = 0; r < 3; r++) {
-                valid[r] = iy0 + r >= 0 && iy0 + r < g->in_h;
-                b.rows[r] = image + (valid[r] ? iy0 + r : some_row) * g->in_w * g->in_c;
+    int8_t narrow[4 * DW3_STRIP_COLUMNS];
+    int32_t k;
+    for (k = 0; k < groups; k++, strip += group_words, out += 4) {
+        const int partial = k == groups - 1 && lanes_last < 4;
+        int8_t *to = partial ? narrow : out;
+        const int32_t to_step = partial ? 4 : out_step;
+        if (!t->fast) {
+            dw3_run_slow(p, t, group + k, strip, stride, n, to, to_step);
+        } else {
+            switch (t->mode) {
+            case RQ_SSAT:
+                dw3_run_fast(p, t, group + k, strip, stride, n, to, to_step, RQ_SSAT);
+                break;
+            case RQ_MIN_SSAT:
+                dw3_run_fast(p, t, group + k, strip, stride, n, to, to_step, RQ_MIN_SSAT);
+                break;
+            case RQ_MAX_SSAT:
+                dw3_run_fast(p, t, group + k, strip, stride, n, to, to_step, RQ_MAX_SSAT);
+                break;
+            default:
+                dw3_run_fast(p, t, group + k, strip, stride, n, to, to_step, RQ_CLAMP);
+                break;
             }
-            for (c = c_begin; c < c_end; c++) {
-                dw3x3_prepare(p->packed_weights + c * 9, b.zero_point, valid, &taps[c - c_begin]);
-            }
-            for (c = c_begin; c < c_end; c++) {
-                const dw_taps *t = &taps[c - c_begin];
-                const int8_t *rows[3];
-                int32_t ox;
-                rows[0] = b.rows[0] + c, rows[1] = b.rows[1] + c, rows[2] = b.rows[2] + c;
-                for (ox = 0; ox < g->out_w; ox += DW_CHUNK) {
-                    const int32_t n = g->out_w - ox < DW_CHUNK ? g->out_w - ox : DW_CHUNK;
-                    dw3x3_sums(&b, rows, t, first, last, ox, n, sums);
-                    requant_strided(p, sums, n, c, t->extra, out + ox * g->out_c + c, g->out_c);
+        }
+        if (partial) {
+            int32_t i, j;
+            for (i = 0; i < n; i++) {
+                for (j = 0; j < lanes_last; j++) {
+                    out[i * out_step + j] = narrow[4 * i + j];
                 }
             }
         }
     }
 }
 
-/* Narrow rows (the sweep's per-channel set-up would dominate) and small windows other than 3x3: one
- * pixel at a time, four channels per input word. SXTB16 gives channels (c, c + 2) and, rotated,
+/* the strips of `groups` groups from channel c: columns [ix_first, ix_first + columns) of the three
+ * filter rows (rows[ky] 0 when that row is padding), group k's column x, row ky at
+ * strip[k * 3 * columns + 3 * x + ky]; padding reads zp_word. Whole words are read while c + 4 <=
+ * in_c (lanes past the block's channels read other channels, times zero weights); the tensor's last
+ * group of fewer than four channels byte by byte (nothing read past the pixel) */
+static NOINLINE void dw3_gather(const int8_t *const *rows, int32_t in_c, int32_t in_w, int32_t c, int32_t groups,
+                                int32_t ix_first, int32_t columns, uint32_t zp_word, uint32_t *strip)
+{
+    const int32_t inside_lo = ix_first < 0 ? -ix_first : 0;
+    const int32_t inside_hi = in_w - ix_first < columns ? in_w - ix_first : columns;
+    int32_t k, ky, col;
+    for (k = 0; k < groups; k++, c += 4, strip += 3 * columns) {
+        if (rows[0] != 0 && rows[1] != 0 && rows[2] != 0 && c + 4 <= in_c) { /* a column's 3 words at a time */
+            const int32_t at = (ix_first + inside_lo) * in_c + c;
+            const int8_t *r0 = rows[0] + at, *r1 = rows[1] + at, *r2 = rows[2] + at;
+            uint32_t *to = strip;
+            for (col = 0; col < inside_lo; col++, to += 3) {
+                to[0] = zp_word, to[1] = zp_word, to[2] = zp_word;
+            }
+            for (; col < inside_hi; col++, to += 3, r0 += in_c, r1 += in_c, r2 += in_c) {
+                const uint32_t w0 = load_word(r0), w1 = load_word(r1), w2 = load_word(r2);
+                to[0] = w0, to[1] = w1, to[2] = w2;
+            }
+            for (; col < columns; col++, to += 3) {
+                to[0] = zp_word, to[1] = zp_word, to[2] = zp_word;
+            }
+            continue;
+        }
+        for (ky = 0; ky < 3; ky++) { /* padded rows, or the tensor's last channels */
+            uint32_t *to = strip + ky;
+            if (rows[ky] == 0) {
+                for (col = 0; col < columns; col++, to += 3) {
+                    *to = zp_word;
+                }
+                continue;
+            }
+            for (col = 0; col < inside_lo; col++, to += 3) {
+                *to = zp_word;
+            }
+            for (; col < inside_hi; col++, to += 3) {
+                const int8_t *x = rows[ky] + (ix_first + col) * in_c + c;
+                uint32_t word = 0;
+                int32_t lane;
+                if (c + 4 <= in_c) {
+                    word = load_word(x);
+                } else {
+                    for (lane = 0; c + lane < in_c; lane++) {
+                        word |= (uint32_t)(uint8_t)x[lane] << (8 * lane);
+                    }
+                }
+                *to = word;
+            }
+            for (; col < columns; col++, to += 3) {
+                *to = zp_word;
+            }
+        }
+    }
+}
+
+static void depthwise_3x3_groups(const ariel_conv_params *p, const int8_t *input, int8_t *output, int32_t begin,
+                                 int32_t end)
+{
+    const ariel_conv_geometry *g = &p->g;
+    const int32_t sw = g->stride_w, chunk = (DW3_STRIP_COLUMNS - 3) / sw + 1;
+    const int32_t blocks = (g->out_c + g->channel_block - 1) / g->channel_block;
+    const uint32_t zp_word = (uint32_t)(uint8_t)p->input_zero_point * 0x01010101u;
+    dw3_table table;
+    uint32_t strip[DW3_STRIP_COLUMNS * 3];
+    int32_t first, item;
+    /* work items channel block by channel block (any order gives the same bytes): the table is built
+     * once per block and call */
+    for (first = begin; first < end && first < begin + blocks; first++) {
+        const int32_t c_begin = (first % blocks) * g->channel_block;
+        const int32_t c_end = c_begin + g->channel_block < g->out_c ? c_begin + g->channel_block : g->out_c;
+        const int32_t groups = (c_end - c_begin + 3) >> 2;
+        dw3_prepare(p, c_begin, c_end - c_begin, &table);
+        for (item = first; item < end; item += blocks) {
+            const int32_t row = item / blocks;
+            const int32_t batch = row / g->out_h;
+            const int32_t iy0 = (row - batch * g->out_h) * g->stride_h - g->pad_top;
+            const int8_t *image = input + batch * g->in_h * g->in_w * g->in_c;
+            int8_t *out_row = output + row * g->out_w * g->out_c;
+            const int8_t *rows[3];
+            int32_t ky, ox;
+            for (ky = 0; ky < 3; ky++) {
+                rows[ky] = iy0 + ky >= 0 && iy0 + ky < g->in_h ? image + (iy0 + ky) * g->in_w * g->in_c : 0;
+            }
+            for (ox = 0; ox < g->out_w; ox += chunk) {
+                const int32_t n = g->out_w - ox < chunk ? g->out_w - ox : chunk;
+                const int32_t columns = (n - 1) * sw + 3;
+                /* as many groups a pass as the strip holds (all of a narrow row's: one call for them) */
+                const int32_t per_pass = DW3_STRIP_COLUMNS / columns;
+                int32_t group;
+                for (group = 0; group < groups; group += per_pass) {
+                    const int32_t count = groups - group < per_pass ? groups - group : per_pass;
+                    const int32_t c = c_begin + 4 * group;
+                    const int32_t lanes_last = c_end - (c + 4 * (count - 1));
+                    dw3_gather(rows, g->in_c, g->in_w, c, count, ox * sw - g->pad_left, columns, zp_word, strip);
+                    dw3_run(p, &table, group, count, lanes_last > 4 ? 4 : lanes_last, strip, 3 * columns, sw, n,
+                            out_row + ox * g->out_c + c, g->out_c);
+                }
+            }
+        }
+    }
+}
+
+/* Windows other than 3x3 (or dilated): one pixel at a time, four channels per input word. SXTB16 gives channels (c, c + 2) and, rotated,
  * (c + 1, c + 3) as int16 lanes; the weights are widened the same way once per work item into a
  * table on the stack, and SMLABB / SMLATT multiply lane by lane (a depthwise sum never mixes
  * channels). Padded taps point at a row of zero points. */
 #define DW_SIMD_MAX_TAPS 9
-#define DW_SWEEP_MIN_WIDTH 16 /* output rows at least this wide take the 3x3 sweep */
 
 /* one tap of four channels: the input word at row + offset, its lanes times the table's */
 #define DW_TAP(row, entry)                                                                                       \

@@ -20,8 +20,9 @@
  * words are read through __builtin_memcpy so the compiler never merges them into LDRD.
  *
  * Stack: CONV_2D keeps up to ~1.7 KB of work buffers on it (zero-padded weights 512 B, two gathered
- * windows 640 B, requantisation table 256 B, window sums), DEPTHWISE_CONV_2D ~1.3 KB (the taps of
- * 16 channels 960 B, 64 window sums); the emulator gives every core 4 KB. The hot loops are naked assembly functions (14 registers each, no compiler
+ * windows 640 B, requantisation table 256 B, window sums), DEPTHWISE_CONV_2D ~1.9 KB (a channel
+ * block's widened weights and constants 808 B, a strip of input words 804 B, a narrow group's outputs
+ * 268 B; arm_dsp_depthwise.h); the emulator gives every core 4 KB. The hot loops are naked assembly functions (14 registers each, no compiler
  * spills); the file builds at any optimisation level, -std=c99. */
 #include <arm_acle.h>
 
@@ -981,13 +982,12 @@ void ariel_depthwise_conv_s8(const void *params, void *const *buffers, int32_t b
 {
     const ariel_conv_params *p = (const ariel_conv_params *)params;
     const ariel_conv_geometry *g = &p->g;
-    if (p->packed_weights != 0 && g->filter_h * g->filter_w <= DW_SIMD_MAX_TAPS && (g->out_w < DW_SWEEP_MIN_WIDTH ||
-                                   g->filter_h != 3 || g->filter_w != 3 || g->dilation_h != 1 || g->dilation_w != 1)) {
+    const int is_3x3 = g->filter_h == 3 && g->filter_w == 3 && g->dilation_h == 1 && g->dilation_w == 1;
+    if (p->packed_weights != 0 && is_3x3) { /* the compiler packs them for depth multiplier 1 */
+        depthwise_3x3_groups(p, (const int8_t *)buffers[0], (int8_t *)buffers[3], begin, end);
+    } else if (p->packed_weights != 0 && g->filter_h * g->filter_w <= DW_SIMD_MAX_TAPS) {
         depthwise_dm1_simd(p, (const int8_t *)buffers[0], (int8_t *)buffers[3], begin, end);
-    } else if (p->packed_weights != 0 && g->filter_h == 3 && g->filter_w == 3 && g->dilation_h == 1 &&
-               g->dilation_w == 1) {
-        depthwise_3x3_s8(p, (const int8_t *)buffers[0], (int8_t *)buffers[3], begin, end);
-    } else if (p->packed_weights != 0) { /* the compiler packs them for depth multiplier 1, <= DW_MAX_TAPS taps */
+    } else if (p->packed_weights != 0) { /* <= DW_MAX_TAPS taps */
         depthwise_dm1_s8(p, (const int8_t *)buffers[0], (int8_t *)buffers[3], begin, end);
     } else {
         depthwise_q8(p, buffers, begin, end, 0);

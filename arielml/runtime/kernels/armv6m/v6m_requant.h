@@ -82,8 +82,7 @@ __asm__(
     ".Lrq_mag\\tag:\n"                   /* r6 = magnitude, r2 = sign */
     "    .if \\relu\n"                /* positive x only */
     "    cmp r6, lr\n"
-    "    bls .Lrq_up_ok\\tag\n"
-    "    mov r6, lr\n"
+    "    bhi .Lrq_clamp_up\\tag\n"      /* rare: out of line, so the usual case falls through */
     ".Lrq_up_ok\\tag:\n"
     "    add r6, r12\n"
     ".Lrq_store\\tag:\n"
@@ -97,8 +96,7 @@ __asm__(
     "    cmp r2, #0\n"
     "    bne .Lrq_down\\tag\n"
     "    cmp r6, lr\n"
-    "    bls .Lrq_up_ok\\tag\n"
-    "    mov r6, lr\n"
+    "    bhi .Lrq_clamp_up\\tag\n"
     ".Lrq_up_ok\\tag:\n"
     "    add r6, r12\n"
     "    .if \\pixel\n"
@@ -110,8 +108,7 @@ __asm__(
     "    b .Lrq_done\\tag\n"
     ".Lrq_down\\tag:\n"
     "    cmp r6, r11\n"
-    "    bls .Lrq_down_ok\\tag\n"
-    "    mov r6, r11\n"
+    "    bhi .Lrq_clamp_down\\tag\n"
     ".Lrq_down_ok\\tag:\n"
     "    mov r1, r12\n"
     "    subs r6, r1, r6\n"
@@ -125,6 +122,14 @@ __asm__(
     ".Lrq_done\\tag:\n"
     "    .endm\n"
     "    .macro v6m_rq_slow relu, tag\n" /* v6m_rq_fast's out-of-line paths (same tag) */
+    ".Lrq_clamp_up\\tag:\n"           /* magnitude above max_up */
+    "    mov r6, lr\n"
+    "    b .Lrq_up_ok\\tag\n"
+    "    .if !\\relu\n"
+    ".Lrq_clamp_down\\tag:\n"         /* magnitude above max_down */
+    "    mov r6, r11\n"
+    "    b .Lrq_down_ok\\tag\n"
+    "    .endif\n"
     "    .if \\relu\n"
     ".Lrq_zero\\tag:\n"
     "    mov r6, r12\n"

@@ -76,11 +76,14 @@ def _check_cores(target: str, cores) -> int:
 def plan_model(model_or_graph, target: str = "host", cores: int = 1, scheduler: str = "static",
                semantics: str | Semantics = "litert", name: str = "model", planner: str = "greedy",
                alignment: int = 8, check=None, kernels_required: bool = True,
-               weights_in_sram: str = "auto") -> Plan:
+               weights_in_sram: str = "auto", optimize: str = "latency", ram_budget: int | None = None) -> Plan:
     """Run the pass pipeline only (no files). `check(plan, pass_name)` runs after every pass.
     kernels_required=False plans operators without a C kernel too (memory/tiling analysis).
     weights_in_sram: "auto" copies the hottest weights to SRAM at start-up where the board's flash
-    is slower than its SRAM and RAM is left after the arena and stacks; "off" keeps them in flash."""
+    is slower than its SRAM and RAM is left after the arena and stacks; "off" keeps them in flash.
+    optimize: "latency" (layer by layer) or "memory" (band execution and in-place depthwise
+    convolutions where they lower the arena); ram_budget: the fastest plan whose RAM fits that many
+    bytes, or FitError with the least RAM any plan reaches (passes/memory_choice.py)."""
     cores = _check_cores(target, cores)
     check_library_name(name)
     if isinstance(semantics, str):
@@ -89,14 +92,19 @@ def plan_model(model_or_graph, target: str = "host", cores: int = 1, scheduler: 
         semantics = SEMANTICS[semantics]
     options = CompileOptions(target=target, cores=cores, scheduler=scheduler, semantics=semantics, name=name,
                              planner=planner, alignment=alignment, kernels_required=kernels_required,
-                             weights_in_sram=weights_in_sram)
-    return run_pipeline(_graph_of(model_or_graph), options, check=check)
+                             weights_in_sram=weights_in_sram, optimize=optimize)
+    graph = _graph_of(model_or_graph)
+    if ram_budget is not None:
+        from arielml.passes.memory_choice import plan_within_budget
+        return plan_within_budget(graph, options, ram_budget, check=check)
+    return run_pipeline(graph, options, check=check)
 
 
 def compile_model(model_or_graph, target: str = "host", cores: int = 1, scheduler: str = "static",
                   out_dir: str | Path | None = None, semantics: str | Semantics = "litert", name: str = "model",
                   planner: str = "greedy", alignment: int = 8, startup: bool = False,
-                  weights_in_sram: str = "auto") -> CompileResult:
+                  weights_in_sram: str = "auto", optimize: str = "latency",
+                  ram_budget: int | None = None) -> CompileResult:
     """Compile a model (path, arielml Model or Graph) into a C99 library; write it to `out_dir`
     when given. Raises UnsupportedOperatorError for operators without a C kernel and TargetError
     for bad options, FitError when the arena or the weights alone exceed the board's RAM or flash.
@@ -106,9 +114,9 @@ def compile_model(model_or_graph, target: str = "host", cores: int = 1, schedule
     have (codegen/output_dir.py); files arielml did not write are never removed or overwritten.
     weights_in_sram="auto" (default) lets the compiler copy the most re-read weights from flash to
     SRAM at start-up on boards whose flash is slower (result.plan.weight_placement says which);
-    "off" keeps every constant in flash."""
+    "off" keeps every constant in flash. optimize and ram_budget: as plan_model."""
     plan = plan_model(model_or_graph, target, cores, scheduler, semantics, name, planner, alignment,
-                      weights_in_sram=weights_in_sram)
+                      weights_in_sram=weights_in_sram, optimize=optimize, ram_budget=ram_budget)
     sources, weights_bytes = emit(plan, startup=startup)
     check_fit(plan, weights_bytes)
     files = tuple(sources)

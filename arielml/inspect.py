@@ -222,6 +222,8 @@ def operator_table_markdown() -> str:
     lines = ["| Operator | Family | MACs counted |", "|---|---|---|"]
     for name in sorted(REGISTRY):
         opdef = REGISTRY[name]
+        if opdef.compiler_only:
+            continue
         family = opdef.evaluate.__module__.rsplit(".", 1)[-1]
         counted = "yes" if opdef.macs.__name__ != "_no_macs" else "-"
         lines.append(f"| `{name}` | {family} | {counted} |")

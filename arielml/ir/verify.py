@@ -146,7 +146,7 @@ def _check_quant(graph: Graph) -> None:
 from arielml.ops.registry import lookup  # noqa: E402
 
 
-def verify(graph: Graph) -> Graph:
+def verify(graph: Graph, placed: frozenset[int] = frozenset()) -> Graph:
     """Raise ModelFormatError (or UnsupportedOperatorError) when the graph is malformed; return it
     unchanged otherwise.
 
@@ -154,8 +154,9 @@ def verify(graph: Graph) -> Graph:
     inputs and outputs it needs; every non-constant tensor a node reads is a graph input or written
     earlier (execution order is a topological order); each tensor has one writer; constant data
     matches its shape; quantisation parameters fit their tensor; every operator's inferred output
-    shapes match the tensors."""
-    _verify(graph, allow_unsupported=False)
+    shapes match the tensors. `placed`: tensors whose bytes lie inside another tensor's (a plan's
+    band rows, passes/bands.py): other tensors' writers fill them, so reading them is no error."""
+    _verify(graph, allow_unsupported=False, placed=placed)
     return graph
 
 
@@ -165,7 +166,7 @@ def unsupported_operators(graph: Graph) -> dict[int, str]:
     return _verify(graph, allow_unsupported=True)
 
 
-def _verify(graph: Graph, allow_unsupported: bool) -> dict[int, str]:
+def _verify(graph: Graph, allow_unsupported: bool, placed: frozenset[int] = frozenset()) -> dict[int, str]:
     from arielml.ops.registry import REGISTRY
 
     n = len(graph.tensors)
@@ -188,8 +189,8 @@ def _verify(graph: Graph, allow_unsupported: bool) -> dict[int, str]:
         if tensor.data is not None and tuple(tensor.data.shape) != tensor.shape:
             raise ModelFormatError(f"constant '{tensor.name}' data shape {tensor.data.shape} != {tensor.shape}")
     _check_quant(graph)
-    written: set[int] = set(graph.inputs)
     writers = {t for node in graph.nodes for t in node.outputs}
+    written: set[int] = set(graph.inputs) | (placed - writers)
     for position, node in enumerate(graph.nodes):
         where = f"{node.op} (operator #{node.index})"
         known = node.op in REGISTRY

@@ -75,6 +75,8 @@ class OpDef:
     # defaults in arielml.ir.verify.DEFAULT_ARITY
     num_inputs: tuple[int, int | None] | None = None
     num_outputs: tuple[int, int | None] | None = None
+    # made by a compiler pass, never read from a model file (not listed as a supported operator)
+    compiler_only: bool = False
 
 
 REGISTRY: dict[str, OpDef] = {}
@@ -92,7 +94,7 @@ def lookup(node: Node) -> OpDef:
     except KeyError:
         raise UnsupportedOperatorError(
             f"operator {node.op} (operator #{node.index}) is not supported by arielml; "
-            f"supported operators: {', '.join(sorted(REGISTRY))}"
+            f"supported operators: {', '.join(sorted(n for n, op in REGISTRY.items() if not op.compiler_only))}"
         ) from None
 
 

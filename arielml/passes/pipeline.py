@@ -12,6 +12,7 @@ from typing import Callable
 from arielml.errors import ArielError
 from arielml.ir import Graph
 from arielml.ir.verify import verify
+from arielml.passes.bands import plan_bands
 from arielml.passes.fold_pad import fold_pad
 from arielml.passes.lower import alias_inplace, alias_views, lower
 from arielml.passes.memory_plan import buffer_requests, check_layout, plan_memory
@@ -24,6 +25,7 @@ Pass = Callable[[Plan], Plan]
 
 PASSES: tuple[tuple[str, Pass], ...] = (
     ("fold_pad", fold_pad),  # PADs read only by a VALID convolution become its explicit padding
+    ("bands", plan_bands),  # optimize="memory": regions of row-local operators run band of rows by band
     ("lower", lower),  # prepare every node, attach its C kernel call and work items
     ("alias_views", alias_views),  # RESHAPE/SQUEEZE/EXPAND_DIMS share their input's bytes
     ("alias_inplace", alias_inplace),  # elementwise outputs over dead inputs
@@ -54,7 +56,10 @@ def _fail(after: str, why: str) -> None:
 
 def verify_plan(plan: Plan, after: str = "?") -> Plan:
     """Check the invariants of whatever the passes have filled in so far."""
-    graph = verify(plan.graph)
+    # tensors sharing bytes (band rows and the tensors holding them, views, in-place outputs) may be
+    # filled by each other's writers
+    shared = {t for t, r in enumerate(plan.alias) if r != t}
+    graph = verify(plan.graph, frozenset(shared | {plan.alias[t] for t in shared}))
     if plan.steps:
         if [s.node for s in plan.steps] != list(range(len(graph.nodes))):
             _fail(after, "steps do not follow the graph's nodes in order")

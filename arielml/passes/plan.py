@@ -18,6 +18,9 @@ PLANNERS = ("greedy", "linear")
 # "auto": copy the hottest weights from flash to SRAM where the board's flash is slower and RAM is
 # left (passes/weight_placement.py); "off": every constant stays in flash
 WEIGHTS_IN_SRAM = ("auto", "off")
+# "latency": the layer-by-layer plan; "memory": also band execution and in-place depthwise where
+# they lower the arena (passes/bands.py, passes/inplace_depthwise.py)
+OPTIMIZE = ("latency", "memory")
 NOT_IN_ARENA = -1  # offset of a tensor without arena bytes (constants, absent optional inputs)
 
 
@@ -33,8 +36,13 @@ class CompileOptions:
     # False: plan operators without a C kernel too (memory and tiling analysis only; no codegen)
     kernels_required: bool = True
     weights_in_sram: str = "auto"  # one of WEIGHTS_IN_SRAM
+    optimize: str = "latency"  # one of OPTIMIZE
 
     def __post_init__(self) -> None:
+        if self.optimize not in OPTIMIZE:
+            raise TargetError(f"unknown optimize '{self.optimize}'; choose one of: {', '.join(OPTIMIZE)} (latency: "
+                              f"the fastest plan; memory: the smallest arena, by band execution and in-place "
+                              f"depthwise convolutions)")
         if self.weights_in_sram not in WEIGHTS_IN_SRAM:
             raise TargetError(f"unknown weights_in_sram '{self.weights_in_sram}'; choose one of: "
                               f"{', '.join(WEIGHTS_IN_SRAM)} (auto copies the hottest weights to SRAM when the "

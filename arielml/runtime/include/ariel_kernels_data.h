@@ -191,4 +191,14 @@ void ariel_mean_s16(const void *params, void *const *buffers, int32_t begin, int
 void ariel_mean_s32(const void *params, void *const *buffers, int32_t begin, int32_t end);
 void ariel_mean_f32(const void *params, void *const *buffers, int32_t begin, int32_t end);
 
+/* ---- ARIEL_COPY_ROWS (compiler-made: the halo rows a band keeps, passes/bands.py) ---------------
+ * buffers: source rows, destination rows (of the same buffer, the destination lower). Work item k
+ * = rows [k * item_rows, (k + 1) * item_rows): one row each, or all rows in one item when source
+ * and destination overlap (memmove). */
+typedef struct {
+    int32_t item_bytes; /* row bytes x rows per item */
+} ariel_copy_rows_params;
+
+void ariel_copy_rows(const void *params, void *const *buffers, int32_t begin, int32_t end);
+
 #endif /* ARIEL_KERNELS_DATA_H */

@@ -192,3 +192,13 @@ void ariel_pad(const void *params, void *const *buffers, int32_t begin, int32_t 
         }
     }
 }
+
+/* ---- copy rows -------------------------------------------------------------------------------- */
+
+void ariel_copy_rows(const void *params, void *const *buffers, int32_t begin, int32_t end)
+{
+    const ariel_copy_rows_params *p = (const ariel_copy_rows_params *)params;
+    const int32_t n = p->item_bytes;
+    /* memmove: the one work item of an overlapping copy moves rows down over themselves */
+    memmove((uint8_t *)buffers[1] + begin * n, (const uint8_t *)buffers[0] + begin * n, (size_t)((end - begin) * n));
+}

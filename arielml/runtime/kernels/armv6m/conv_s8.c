@@ -32,9 +32,11 @@
  * and v6m_dw_2px_* (four / two pixels per channel, in place, or from a zero-point-padded
  * strip / copied windows at the borders); other depthwise shapes take depthwise_dm1_s8 / depthwise_q8 (ariel_conv_q8_portable.h).
  * Requantisation (v6m_requant_2px, v6m_requant.h) has a one-MULS fast path with an exact fallback;
- * depthwise four-pixel blocks requantise a channel's four outputs together (v6m_requant_4px).
+ * depthwise four-pixel blocks and 1x1 pixel fours requantise a channel's four outputs together
+ * (v6m_requant_4px).
  *
- * Code in SRAM: v6m_mac_2x2 and the fast requantisation routines (~2.3 KB) sit in .data.* sections,
+ * Code in SRAM: v6m_mac_2x2(_quad), the fast requantisation routines and the depthwise driver
+ * depthwise_pairs (~4.8 KB together) sit in .data.* sections,
  * which start-up copies to SRAM with the initialised data (the Pico SDK does the same for its
  * time-critical code). They run for every output, and from flash they shared the 2-way XIP cache with
  * the C drivers and the weights streamed from flash: wherever a code change moved the drivers onto
@@ -56,6 +58,10 @@
 
 /* words of bytes, for copies between aligned runs (the GCC extension may_alias keeps them legal) */
 typedef uint32_t __attribute__((may_alias)) v6m_word;
+/* one 16-channel column of a depthwise strip, moved whole (GCC copies it with LDM/STM) */
+typedef struct {
+    v6m_word w[4];
+} __attribute__((may_alias)) v6m_quad;
 
 /* dst[0..n) = src[0..n): a word at a time when both runs and n are word-aligned (channel blocks
  * of 16 in layers of 4k channels), else a byte at a time */
@@ -1005,31 +1011,45 @@ static void dw_strip(const ariel_conv_params *p, const int8_t *image, int32_t iy
     const int words = n == ARIEL_CONV_MAX_CHANNEL_BLOCK &&
                       (((uint32_t)(uintptr_t)image | (uint32_t)g->in_c | (uint32_t)c_begin) & 3u) == 0;
     const uint32_t z_word = (uint32_t)(uint8_t)z * 0x01010101u;
+    /* column col reads input column col - pad_left: the first `left` columns and those from
+     * left + inside on are padding, whatever the row */
+    const int32_t left = g->pad_left < columns ? g->pad_left : columns;
+    const int32_t inside_end = g->pad_left + g->in_w < columns ? g->pad_left + g->in_w : columns;
+    const int32_t inside = inside_end > left ? inside_end - left : 0;
     int32_t ky, col;
     for (ky = 0; ky < g->filter_h; ky++) {
         const int32_t iy = iy0 + ky * g->dilation_h;
         const int row_valid = iy >= 0 && iy < g->in_h;
-        int32_t ix = -g->pad_left;
-        for (col = 0; col < columns; col++, ix++, buf += ARIEL_CONV_MAX_CHANNEL_BLOCK) {
-            const int valid = row_valid && ix >= 0 && ix < g->in_w;
-            const int8_t *src = valid ? image + (iy * g->in_w + ix) * g->in_c + c_begin : image;
-            if (words) {
-                v6m_word *d = (v6m_word *)buf;
-                if (valid) {
-                    const v6m_word *w = (const v6m_word *)src;
-                    d[0] = w[0];
-                    d[1] = w[1];
-                    d[2] = w[2];
-                    d[3] = w[3];
-                } else {
-                    d[0] = d[1] = d[2] = d[3] = z_word;
-                }
-            } else if (valid) {
-                copy_run(buf, src, n);
-            } else {
-                fill_run(buf, z, n);
+        const int32_t pad_before = row_valid ? left : columns;
+        const int32_t copied = row_valid ? inside : 0;
+        const int8_t *src = image + iy * g->in_w * g->in_c + c_begin; /* input column 0 (rows inside only) */
+        if (words) { /* a column is 4 words: whole 16-byte moves (LDM/STM pairs), pointers stepped */
+            v6m_quad *d = (v6m_quad *)buf;
+            const v6m_quad *s = (const v6m_quad *)src;
+            const int32_t step_words = g->in_c >> 2;
+            for (col = 0; col < pad_before; col++, d++) {
+                d->w[0] = d->w[1] = d->w[2] = d->w[3] = z_word;
+            }
+            for (col = 0; col < copied; col++, d++) {
+                *d = *s;
+                s = (const v6m_quad *)((const v6m_word *)s + step_words);
+            }
+            for (col = pad_before + copied; col < columns; col++, d++) {
+                d->w[0] = d->w[1] = d->w[2] = d->w[3] = z_word;
+            }
+        } else {
+            int8_t *d = buf;
+            for (col = 0; col < pad_before; col++, d += ARIEL_CONV_MAX_CHANNEL_BLOCK) {
+                fill_run(d, z, n);
+            }
+            for (col = 0; col < copied; col++, d += ARIEL_CONV_MAX_CHANNEL_BLOCK, src += g->in_c) {
+                copy_run(d, src, n);
+            }
+            for (col = pad_before + copied; col < columns; col++, d += ARIEL_CONV_MAX_CHANNEL_BLOCK) {
+                fill_run(d, z, n);
             }
         }
+        buf += columns * ARIEL_CONV_MAX_CHANNEL_BLOCK;
     }
 }
 
@@ -1046,8 +1066,10 @@ static void dw4_from(const v6m_dw_job *two, int32_t pixel_step, int32_t *acc4, v
     four->next_channel = two->next_channel;
 }
 
-static void depthwise_pairs(const ariel_conv_params *p, const int8_t *input, int8_t *output, int32_t begin,
-                            int32_t end)
+/* in SRAM with the assembly loops (see the header comment): its per-pixel loop and the strip copy
+ * inlined into it run for every four outputs */
+static __attribute__((section(".data.depthwise_pairs"))) void depthwise_pairs(
+    const ariel_conv_params *p, const int8_t *input, int8_t *output, int32_t begin, int32_t end)
 {
     const ariel_conv_geometry *g = &p->g;
     const int32_t taps = g->filter_h * g->filter_w;

@@ -135,15 +135,9 @@ __asm__(
     "    mov r6, r12\n"
     "    b .Lrq_store\\tag\n"
     "    .endif\n"
-    ".Lrq_big\\tag:\n"                   /* u >= 2^(9+r): saturated when m >= 2^30 (r <= 21) */
-    "    ldr r1, [sp, #0]\n"
-    "    subs r1, r1, #4\n"
-    "    ldr r1, [r1]\n"               /* this channel's ariel_rq record */
-    "    ldr r3, [r1, #8]\n"           /* r */
-    "    cmp r3, #21\n"
-    "    bhi .Lrq_exact\\tag\n"
-    "    ldr r1, [r1]\n"               /* m */
-    "    lsrs r1, r1, #30\n"
+    ".Lrq_big\\tag:\n"                   /* u >= the channel's bound (block_requant_init): */
+    "    mov r3, r8\n"                /* mf != 0 only for r <= 21 and m >= 2^30, where u >= 2^(9+r) */
+    "    cmp r3, #0\n"                /* saturates; mf = 0 (r > 21, m < 2^30): the exact path */
     "    beq .Lrq_exact\\tag\n"
     "    movs r6, #255\n"              /* |R| >= 256: any magnitude >= both clamp bounds */
     "    b .Lrq_mag\\tag\n"
@@ -499,10 +493,17 @@ static void block_requant_init(const ariel_conv_params *p, int32_t c_begin, int3
             c[1] = (int32_t)(m & 0x7FFFu);
             c[2] = right;
             c[3] = (int32_t)((1u << right) >> 1);
-        } else if (right <= 21) {
-            c[0] = (int32_t)(m >> (9 + right));
+        } else if (right <= 21 && m >= (1u << 30)) {
+            c[0] = (int32_t)(m >> (9 + right)); /* >= 1: the saturation test in v6m_rq_slow relies on it */
             c[1] = (int32_t)((1u << (21 - right)) + (right >= 1 ? 1u << 21 : 0u));
             c[2] = (int32_t)(1u << (9 + right));
+        } else if (right <= 21) {
+            /* a multiplier below 2^30: 0 (dead channels) gives |R| = 0 for every u, the zero test below
+             * with its widest bound; any other (not TFLite's normalised form) bound 0, so that every
+             * output (but ReLU's x <= 0) takes the slow path, where mf = 0 selects the exact routine */
+            c[0] = 0;
+            c[1] = 1;
+            c[2] = m == 0 ? (int32_t)((1u << 22) - 2u) : 0;
         } else {
             /* zero test: u <= 2^(r-1) - 2 gives u m + K < 2^(31+r), |R| = 0 (layers whose dead channels
              * get shifts of 26-31); with mf = 0, A = 1 the fast path returns 0 for u < this bound */

@@ -1110,7 +1110,7 @@ static __attribute__((section(".data.depthwise_pairs"))) void depthwise_pairs(
     /* items block by block (b, b + blocks, ...), so a block's requantisation constants are prepared
      * once per call rather than once per output row (rows of 3-6 pixels paid ~700 cycles per 100 or so
      * outputs); every item in [begin, end) is still computed exactly once */
-    for (b = 0; b < blocks && b < end - begin; b++) {
+    for (b = 0; b < blocks; b++) { /* b is a block index, not an offset: tile [2, 3) of 3 blocks is block 2 */
         const int32_t first = begin + (b - begin % blocks + blocks) % blocks; /* first item of block b */
         int32_t row, c_begin, c_end;
         block_requant rq;

@@ -107,9 +107,15 @@ typedef struct {
 } v6m_job;
 
 void v6m_mac_2x2(const int8_t *x0, const int8_t *x1, const v6m_job *job);
-/* the same, acc laid out for v6m_requant_4px: per channel {pixel 0, 1, 2, 3}, this call's two pixels
- * at acc[0..1] of each channel (pass acc + 2 for pixels 2 and 3): a pair's channels 16 bytes apart */
-void v6m_mac_2x2_quad(const int8_t *x0, const int8_t *x1, const v6m_job *job);
+/* four pixels: v6m_mac_2x2 over x0, x1, then over x2, x3 in the same call, acc laid out for
+ * v6m_requant_4px (per channel {pixel 0, 1, 2, 3}) */
+typedef struct {
+    v6m_job job;        /* 0-23: as for v6m_mac_2x2; acc: per channel 4 words */
+    const int8_t *x2;   /* 24: the second pass's windows (non-zero) */
+    const int8_t *x3;   /* 28 */
+} v6m_quad_job;
+
+void v6m_mac_2x2_quad(const int8_t *x0, const int8_t *x1, const v6m_quad_job *job);
 
 /* four 2x2 steps (x0, x1 = r0, r1 + r4; w0, w1 = r2, r3 + r4; sums in r8-r11), r4 counting up */
 __asm__(
@@ -135,7 +141,9 @@ __asm__(
 
 
 /* r0 = x0, r1 = x1 (windows of n bytes), r2 = job. Locals: [sp] = -n, [sp, #4] = 2 * w_step, [sp, #12] = loop entry,
- * [sp, #8] = end of acc; r12 = acc, lr = bias (lr is saved by the push). */
+ * [sp, #8] = end of acc; r12 = acc, lr = bias (lr is saved by the push). The quad form keeps what
+ * its second pass restarts from: [sp, #16/#20] = x2/x3 (x2 zeroed once it runs), [sp, #24/#28] =
+ * the weights' ends, [sp, #32] = bias, [sp, #36] = acc + 8 (pixels 2 and 3's slots). */
 __asm__(
     "    .syntax unified\n"
     "    .macro v6m_mac_2x2_fn name, quad\n"
@@ -148,7 +156,7 @@ __asm__(
     "    .type \\name, %function\n"
     "\\name:\n"
     V6M_SAVE_R4_R11
-    "    sub sp, #16\n"
+    "    sub sp, #(16 + 24 * \\quad)\n"
     "    ldr r4, [r2, #4]\n"       /* n */
     "    adds r0, r0, r4\n"        /* x0 end */
     "    adds r1, r1, r4\n"        /* x1 end */
@@ -171,9 +179,23 @@ __asm__(
     "    str r5, [sp, #4]\n"
     "    ldr r5, [r2, #16]\n"
     "    mov lr, r5\n"             /* bias */
+    "    .if \\quad\n"
+    "    str r5, [sp, #32]\n"
+    "    ldr r5, [r2, #24]\n"
+    "    str r5, [sp, #16]\n"      /* x2 */
+    "    ldr r5, [r2, #28]\n"
+    "    str r5, [sp, #20]\n"      /* x3 */
+    "    str r3, [sp, #24]\n"      /* w0 end */
+    "    str r4, [sp, #28]\n"      /* w1 end */
+    "    .endif\n"
     "    ldr r5, [r2, #12]\n"      /* pairs */
     "    ldr r6, [r2, #20]\n"      /* acc */
     "    mov r12, r6\n"
+    "    .if \\quad\n"
+    "    movs r7, #8\n"
+    "    adds r7, r7, r6\n"
+    "    str r7, [sp, #36]\n"
+    "    .endif\n"
     "    lsls r5, r5, #(4 + \\quad)\n" /* 16 (32 with quad) bytes of acc a pair */
     "    adds r5, r5, r6\n"
     "    str r5, [sp, #8]\n"       /* acc end */
@@ -219,7 +241,29 @@ __asm__(
     "    ldr r5, [sp, #8]\n"
     "    cmp r4, r5\n"
     "    bne 2b\n"
-    "    add sp, #16\n"
+    "    .if \\quad\n"              /* after pixels 0 and 1: once more for 2 and 3 */
+    "    ldr r5, [sp, #16]\n"
+    "    cmp r5, #0\n"
+    "    beq 3f\n"
+    "    ldr r4, [sp, #0]\n"       /* -n */
+    "    subs r0, r5, r4\n"        /* x2 end */
+    "    ldr r5, [sp, #20]\n"
+    "    subs r1, r5, r4\n"        /* x3 end */
+    "    movs r5, #0\n"
+    "    str r5, [sp, #16]\n"
+    "    ldr r2, [sp, #24]\n"
+    "    ldr r3, [sp, #28]\n"
+    "    ldr r5, [sp, #32]\n"
+    "    mov lr, r5\n"
+    "    ldr r5, [sp, #36]\n"
+    "    mov r12, r5\n"
+    "    ldr r5, [sp, #8]\n"
+    "    adds r5, r5, #8\n"
+    "    str r5, [sp, #8]\n"       /* acc end, 8 bytes on */
+    "    b 2b\n"
+    "3:\n"
+    "    .endif\n"
+    "    add sp, #(16 + 24 * \\quad)\n"
     V6M_RESTORE_R4_R11_RETURN
     "    .size \\name, .-\\name\n"
     "    .endm\n"
@@ -373,30 +417,32 @@ static void block_2px(const int32_t *bias, const int8_t *x0, const int8_t *x1, c
     }
 }
 
-/* the same into v6m_requant_4px's layout (per channel 4 words; acc + 2 for pixels 2 and 3); acc
- * holds 4 * (n + 1) words (an odd last channel's pair-of-itself writes a spare channel's slots) */
-static void block_2px_quad(const int32_t *bias, const int8_t *x0, const int8_t *x1, const int8_t *w,
-                           int32_t window, int32_t n, int32_t *acc)
+/* block_2px for four windows into v6m_requant_4px's layout (per channel 4 words); acc holds
+ * 4 * (n + 1) words (an odd last channel's pair-of-itself writes a spare channel's slots) */
+static void block_2px_quad(const int32_t *bias, const int8_t *const x[4], const int8_t *w, int32_t window,
+                           int32_t n, int32_t *acc)
 {
-    v6m_job job;
-    job.w = w;
-    job.n = window;
-    job.w_step = window;
-    job.pairs = n >> 1;
-    job.bias = bias;
-    job.acc = acc;
-    if (job.pairs > 0) {
-        v6m_mac_2x2_quad(x0, x1, &job);
+    v6m_quad_job job;
+    job.job.w = w;
+    job.job.n = window;
+    job.job.w_step = window;
+    job.job.pairs = n >> 1;
+    job.job.bias = bias;
+    job.job.acc = acc;
+    job.x2 = x[2];
+    job.x3 = x[3];
+    if (job.job.pairs > 0) {
+        v6m_mac_2x2_quad(x[0], x[1], &job);
     }
     if (n & 1) {
         int32_t odd_bias[2];
         odd_bias[0] = odd_bias[1] = bias[n - 1];
-        job.w = w + (n - 1) * window;
-        job.w_step = 0;
-        job.pairs = 1;
-        job.bias = odd_bias;
-        job.acc = acc + 4 * (n - 1);
-        v6m_mac_2x2_quad(x0, x1, &job);
+        job.job.w = w + (n - 1) * window;
+        job.job.w_step = 0;
+        job.job.pairs = 1;
+        job.job.bias = odd_bias;
+        job.job.acc = acc + 4 * (n - 1);
+        v6m_mac_2x2_quad(x[0], x[1], &job);
     }
 }
 
@@ -505,8 +551,7 @@ static void conv_1x1_quads(const ariel_conv_params *p, const int8_t *input, cons
                 }
                 x[pending++] = pixel;
                 if (pending == 4) {
-                    block_2px_quad(bias, x[0], x[1], w, window, n, acc);
-                    block_2px_quad(bias, x[2], x[3], w, window, n, acc + 2);
+                    block_2px_quad(bias, x, w, window, n, acc);
                     requant_4px(p, &rq, acc, out0, g->out_c);
                     pending = 0;
                 }

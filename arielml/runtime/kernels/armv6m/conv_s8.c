@@ -27,7 +27,7 @@
  * per-row calls would pay the kernel's set-up for every 4 to 9 bytes; with up to 4 channel blocks a
  * pixel's window is copied once for all of them; with few channels over short window rows (VWW and
  * MCUNet conv #0) windows inside the input are read in place instead, filter_h runs at a time
- * (v6m_mac_2x2_rows). Grouped convolutions and larger windows take the portable conv_q8.
+ * (v6m_mac_2x2_rows; v6m_mac_2x2_3x9 fully unrolled for the RGB 3x3 windows). Grouped convolutions and larger windows take the portable conv_q8.
  * ariel_depthwise_conv_s8: depth multiplier 1 with square 3x3, 5x5 or 7x7 filters runs v6m_dw_4px_*
  * and v6m_dw_2px_* (four / two pixels per channel, in place, or from a zero-point-padded
  * strip / copied windows at the borders); other depthwise shapes take depthwise_dm1_s8 / depthwise_q8 (ariel_conv_q8_portable.h).
@@ -122,6 +122,10 @@ __asm__(
     "    .syntax unified\n"
     "    .macro v6m_mac_steps\n"
     "    .rept 4\n"                /* 14 instructions, 28 bytes a step (the entry computation) */
+    "    v6m_mac_step\n"
+    "    .endr\n"
+    "    .endm\n"
+    "    .macro v6m_mac_step\n"
     "    ldrsb r5, [r0, r4]\n"     /* x0 */
     "    ldrsb r6, [r2, r4]\n"     /* w0 */
     "    mov r7, r5\n"
@@ -136,7 +140,6 @@ __asm__(
     "    muls r5, r7, r5\n"        /* x1 w1 */
     "    add r11, r5\n"
     "    adds r4, r4, #1\n"
-    "    .endr\n"
     "    .endm\n");
 
 
@@ -386,6 +389,95 @@ __asm__(
     "    .size v6m_mac_2x2_rows, .-v6m_mac_2x2_rows\n"
     "    .text\n");
 
+/* v6m_mac_2x2_rows for the RGB first layers' windows (3 rows of 9 bytes: 3x3 filters over 3 input
+ * channels, VWW and MCUNet conv #0), fully unrolled: the 27 steps run straight, the input pointers
+ * jump to the next window row between the runs (ADD from r12), no per-row loop set-up or computed
+ * entry (~526 cycles a channel pair and pixel pair against ~600). In flash: it serves only those
+ * layers, whose small weights are read from the stack. */
+void v6m_mac_2x2_3x9(const int8_t *x0, const int8_t *x1, const v6m_rows_job *job);
+
+/* r0/r1 = the windows' current rows, r2/r3 = w0/w1, r4 = step index (0..26 over a channel's weights;
+ * the input pointers are moved back by 9 each row, so [r0, r4] is the row's byte), r12 = row_stride
+ * - 9, lr = bias. Locals: [sp] = acc, [sp, #4] = 2 * w_step, [sp, #8] = end of acc, [sp, #12] =
+ * 2 * (row_stride - 9) (the rewind after a pair). */
+__asm__(
+    "    .section .text.v6m_mac_2x2_3x9,\"ax\",%progbits\n"
+    "    .syntax unified\n"
+    "    .thumb\n"
+    "    .balign 4\n"
+    "    .global v6m_mac_2x2_3x9\n"
+    "    .hidden v6m_mac_2x2_3x9\n"
+    "    .thumb_func\n"
+    "    .type v6m_mac_2x2_3x9, %function\n"
+    "v6m_mac_2x2_3x9:\n"
+    V6M_SAVE_R4_R11
+    "    sub sp, #16\n"
+    "    ldr r3, [r2, #28]\n"      /* row_stride */
+    "    subs r3, r3, #9\n"
+    "    mov r12, r3\n"
+    "    lsls r3, r3, #1\n"
+    "    str r3, [sp, #12]\n"
+    "    ldr r5, [r2, #8]\n"       /* w_step */
+    "    lsls r6, r5, #1\n"
+    "    str r6, [sp, #4]\n"
+    "    ldr r3, [r2, #0]\n"       /* w0 */
+    "    adds r4, r3, r5\n"        /* w1 */
+    "    ldr r5, [r2, #16]\n"
+    "    mov lr, r5\n"             /* bias */
+    "    ldr r5, [r2, #12]\n"      /* pairs */
+    "    ldr r6, [r2, #20]\n"      /* acc */
+    "    str r6, [sp, #0]\n"
+    "    lsls r5, r5, #4\n"
+    "    adds r5, r5, r6\n"
+    "    str r5, [sp, #8]\n"       /* acc end */
+    "    mov r2, r3\n"
+    "    mov r3, r4\n"
+    "2:\n"
+    "    mov r4, lr\n"
+    "    ldm r4!, {r5, r6}\n"
+    "    mov lr, r4\n"
+    "    mov r8, r5\n"
+    "    mov r10, r5\n"
+    "    mov r9, r6\n"
+    "    mov r11, r6\n"
+    "    movs r4, #0\n"
+    "    .rept 9\n"
+    "    v6m_mac_step\n"
+    "    .endr\n"
+    "    add r0, r12\n"
+    "    add r1, r12\n"
+    "    .rept 9\n"
+    "    v6m_mac_step\n"
+    "    .endr\n"
+    "    add r0, r12\n"
+    "    add r1, r12\n"
+    "    .rept 9\n"
+    "    v6m_mac_step\n"
+    "    .endr\n"
+    "    ldr r4, [sp, #12]\n"
+    "    subs r0, r0, r4\n"        /* back to the windows' first rows */
+    "    subs r1, r1, r4\n"
+    "    ldr r4, [sp, #0]\n"
+    "    mov r5, r8\n"
+    "    mov r6, r10\n"
+    "    mov r7, r9\n"
+    "    stm r4!, {r5, r6, r7}\n"
+    "    mov r5, r11\n"
+    "    stm r4!, {r5}\n"
+    "    str r4, [sp, #0]\n"
+    "    ldr r5, [sp, #4]\n"
+    "    adds r2, r2, r5\n"
+    "    adds r3, r3, r5\n"
+    "    ldr r5, [sp, #8]\n"
+    "    cmp r4, r5\n"
+    "    beq 3f\n"                 /* the unrolled body is beyond BNE's reach */
+    "    b 2b\n"
+    "3:\n"
+    "    add sp, #16\n"
+    V6M_RESTORE_R4_R11_RETURN
+    "    .size v6m_mac_2x2_3x9, .-v6m_mac_2x2_3x9\n"
+    "    .text\n");
+
 /* here rather than at the top: the functions keep the order they had in one file (with the
  * requantisation routines first, vww_96_int8 measured 0.35% slower: code placement) */
 #include "v6m_requant.h"
@@ -450,6 +542,7 @@ static void block_2px_quad(const int32_t *bias, const int8_t *const x[4], const 
 static void block_2px_rows(const int32_t *bias, const int8_t *x0, const int8_t *x1, const int8_t *w,
                            int32_t window, int32_t n, int32_t rows, int32_t row_stride, int32_t *acc)
 {
+    void (*kernel)(const int8_t *, const int8_t *, const v6m_rows_job *) = v6m_mac_2x2_rows;
     v6m_rows_job job;
     job.job.w = w;
     job.job.n = window;
@@ -460,8 +553,11 @@ static void block_2px_rows(const int32_t *bias, const int8_t *x0, const int8_t *
     job.span = window / rows;
     job.row_stride = row_stride;
     job.rows = rows;
+    if (rows == 3 && job.span == 9) {
+        kernel = v6m_mac_2x2_3x9;
+    }
     if (job.job.pairs > 0) {
-        v6m_mac_2x2_rows(x0, x1, &job);
+        kernel(x0, x1, &job);
     }
     if (n & 1) {
         int32_t odd_bias[2];
@@ -471,7 +567,7 @@ static void block_2px_rows(const int32_t *bias, const int8_t *x0, const int8_t *
         job.job.pairs = 1;
         job.job.bias = odd_bias;
         job.job.acc = acc + 2 * (n - 1);
-        v6m_mac_2x2_rows(x0, x1, &job);
+        kernel(x0, x1, &job);
     }
 }
 

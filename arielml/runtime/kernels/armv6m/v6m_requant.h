@@ -27,9 +27,12 @@
  * is u + 1 wide against a step of 2^22), that is |R|, from one MULS. u < 2^(9+r) keeps every sum
  * below 2^32 (Q < 2^31). A larger u saturates when m >= 2^30 (TFLite's multipliers are normalised
  * to [2^30, 2^31)): u m >= 2^(39+r) gives |R| >= 256, beyond both clamp bounds (<= 255). Larger u
- * with a smaller m, r > 21 and R1 != R2 take the exact path, ariel_rq's 4-MULS split (the 2^14 nudge folded into the carry term as 2^30 before the logical shift by 16: that sum
- * stays in [2^30 - 1, 2^31 + 2^30), no wrap). About 24 cycles an output on the fast path (the C
- * loop takes ~70). */
+ * with a smaller m, r > 21 and R1 != R2 take the exact path, ariel_rq's 4-MULS split (the 2^14
+ * nudge folded into the carry term as 2^30 before the logical shift by 16: that sum stays in
+ * [2^30 - 1, 2^31 + 2^30), no wrap). About 20 cycles an output on the fast path plus the channel's
+ * constants (v6m_requant_4px loads them once per four outputs); the C loop takes ~70. The clamps
+ * and the saturated / exact cases branch out of line (v6m_rq_slow), so the usual output falls
+ * through. */
 typedef struct {
     const int32_t *consts; /* 0: per channel V6M_RQ_CONSTS words (block_requant_init) */
     int32_t n;           /* 4: channels, >= 1 */
@@ -39,8 +42,10 @@ typedef struct {
     int32_t max_down;    /* 20: zero point - act_min, >= 0 */
 } v6m_rq_job;
 
-/* per channel: {m >> (9 + r), 2^(21-r) + 2^21 [r >= 1], 2^(9+r), its ariel_rq record} for r <= 21;
- * {0, 1, min(2^(r-1) - 1, 2^22 - 2), record} for r > 21 (a zero test, block_requant_init) */
+/* per channel: {m >> (9 + r), 2^(21-r) + 2^21 [r >= 1], 2^(9+r), its ariel_rq record} for r <= 21
+ * and m >= 2^30; {0, 1, min(2^(r-1) - 1, 2^22 - 2), record} for r > 21 and {0, 1, 2^22 - 2, record}
+ * for m = 0 (zero tests); {0, 1, 0, record} for 0 < m < 2^30 (every output exact). A first word of 0
+ * tells the slow path "exact", any other "saturated" (block_requant_init) */
 #define V6M_RQ_CONSTS 4
 
 /* acc: per channel {pixel 0, pixel 1}; out0: pixel 0's first output */

@@ -108,61 +108,67 @@ class Model:
         return result
 
     def run(self, inputs, backend: str = "reference", semantics: str = "litert", cores: int = 1,
-            scheduler: str = "static", target: str | None = None) -> list[np.ndarray]:
+            scheduler: str = "static", target: str | None = None, optimize: str = "latency",
+            ram_budget: int | None = None) -> list[np.ndarray]:
         """Run on `backend`; `semantics` picks whose arithmetic to match bit for bit: "litert"
         (TFLite's reference kernels, the default) or "tflm" (TFLite Micro). `cores` and
         `scheduler` ("static" or "dynamic") apply to the native backend (threads) and the emulator;
         `target` is the board the emulator runs (required there) or the native plan's cost model.
         The reference backend evaluates the graph in numpy, one operator after the other: it has no
         cores, scheduler or board, so asking for them there is refused rather than ignored (results
-        would be the same, but a caller asking for them meant another backend)."""
+        would be the same, but a caller asking for them meant another backend). `optimize`
+        ("latency" or "memory") and `ram_budget` (bytes) pick the plan of the native and emulator
+        backends (arielml.compile.plan_model); the reference runs the model layer by layer."""
         arrays = self.check_inputs(inputs)
         if semantics not in SEMANTICS:
             raise TargetError(f"unknown semantics '{semantics}'; choose one of: {', '.join(SEMANTICS)}")
         if backend == "reference":
-            _refuse_placement_options(cores, scheduler, target)
+            _refuse_placement_options(cores, scheduler, target, optimize, ram_budget)
             from arielml.backends.reference import prepare_all, run_reference
             if semantics not in self._prepared:
                 self._prepared[semantics] = prepare_all(self.graph, SEMANTICS[semantics])
             return run_reference(self.graph, arrays, self._prepared[semantics])
         if backend == "native":
             return self.run_native(arrays, cores=cores, scheduler=scheduler, semantics=semantics,
-                                   target=target or "host").outputs
+                                   target=target or "host", optimize=optimize, ram_budget=ram_budget).outputs
         if backend == "emulator":
             if target is None:
                 from arielml.targets.boards import BOARDS
                 raise TargetError("the emulator backend needs a target board, e.g. target=\"rp2040\"; emulated boards: "
                                   + ", ".join(name for name, board in BOARDS.items() if board.emulated))
-            return self.run_emulated(arrays, target, cores=cores, scheduler=scheduler, semantics=semantics).outputs
+            return self.run_emulated(arrays, target, cores=cores, scheduler=scheduler, semantics=semantics,
+                                     optimize=optimize, ram_budget=ram_budget).outputs
         raise TargetError(f"unknown backend '{backend}'; choose one of: {', '.join(BACKENDS)}")
 
     def run_native(self, inputs, cores: int = 1, scheduler: str = "static", semantics: str = "litert",
-                   target: str = "host", cache_dir: Path | None = None):
+                   target: str = "host", cache_dir: Path | None = None, optimize: str = "latency",
+                   ram_budget: int | None = None):
         """Compile to C, build with the host compiler (cached by content hash), run on `cores`
         threads. Returns arielml.backends.native.NativeResult (outputs, per_op times, arena_bytes).
         `target` picks the cost model the plan is made with; the code runs on this host."""
         from arielml.backends.native import build_native
         from arielml.compile import compile_model
         arrays = self.check_inputs(inputs)
-        key = (cores, scheduler, semantics, target, cache_dir)
+        key = (cores, scheduler, semantics, target, cache_dir, optimize, ram_budget)
         if key not in self._native:
-            result = compile_model(self.graph, target=target, cores=cores, scheduler=scheduler, semantics=semantics)
+            result = compile_model(self.graph, target=target, cores=cores, scheduler=scheduler, semantics=semantics,
+                                   optimize=optimize, ram_budget=ram_budget)
             self._native[key] = build_native(result, cache_dir)
         return self._native[key].run(arrays)
 
     def run_emulated(self, inputs, target: str, cores: int = 1, scheduler: str = "static", semantics: str = "litert",
                      quantum_cycles: int | None = None, seed: int | None = None, cache_dir: Path | None = None,
-                     weights_in_sram: str = "auto"):
+                     weights_in_sram: str = "auto", optimize: str = "latency", ram_budget: int | None = None):
         """Compile for the board `target`, cross-build (cached) and run on the emulated MCU. Returns
         arielml.backends.emulator.EmulatedRun (outputs, cycles, ms, per_op, flash_bytes, ram_bytes, ...).
         weights_in_sram: "auto" lets the compiler copy the most re-read weights to SRAM at start-up
         (boards whose flash is slower than SRAM, when RAM is left), "off" keeps them in flash."""
         from arielml.backends.emulator import build_emulated
         arrays = self.check_inputs(inputs)
-        key = (target, cores, scheduler, semantics, cache_dir, weights_in_sram)
+        key = (target, cores, scheduler, semantics, cache_dir, weights_in_sram, optimize, ram_budget)
         if key not in self._emulated:
             self._emulated[key] = build_emulated(self, target, cores, scheduler, semantics, cache_dir,
-                                                 weights_in_sram)
+                                                 weights_in_sram, optimize, ram_budget)
         return self._emulated[key].run(arrays, quantum_cycles=quantum_cycles, seed=seed)
 
     def summary(self) -> str:
@@ -170,9 +176,11 @@ class Model:
         return summarize_text(self.graph)
 
 
-def _refuse_placement_options(cores, scheduler: str, target: str | None) -> None:
+def _refuse_placement_options(cores, scheduler: str, target: str | None, optimize: str = "latency",
+                              ram_budget: int | None = None) -> None:
     given = [f"{name}={value!r}" for name, value, default in
-             (("cores", cores, 1), ("scheduler", scheduler, "static"), ("target", target, None)) if value != default]
+             (("cores", cores, 1), ("scheduler", scheduler, "static"), ("target", target, None),
+              ("optimize", optimize, "latency"), ("ram_budget", ram_budget, None)) if value != default]
     if given:
         raise TargetError(f"{', '.join(given)} does not apply to the reference backend (numpy, one operator at "
                           "a time); use backend='native' (host threads) or backend='emulator' (a board)")

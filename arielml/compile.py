@@ -7,7 +7,7 @@
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -45,11 +45,23 @@ class CompileResult:
                 "sram_weights_bytes": self.sram_weights_bytes,
                 "weights_in_sram": None if placement is None else placement.to_json(),
                 "cores": self.plan.options.cores, "scheduler": self.plan.options.scheduler,
-                "target": self.plan.options.target,
+                "target": self.plan.options.target, "optimize": self.plan.options.optimize,
+                "ram_budget": self.plan.options.ram_budget, "ram_bytes": plan_ram(self.plan),
+                "macs": self.plan.model_macs, "macs_executed": self.plan.macs_executed,
+                "notes": list(self.plan.notes),
                 "estimated_ms": 1e3 * sum(s.estimated_seconds for s in self.plan.kernel_steps),
                 "ops": [{"op": s.op, "work_items": s.work_items, "tiles": len(s.tiles),
                          "cores": sorted(set(s.tile_core)), "estimated_ms": 1e3 * s.estimated_seconds}
                         for s in self.plan.kernel_steps]}
+
+
+def plan_ram(plan: Plan) -> int | None:
+    """The plan's RAM as `ram_budget` counts it (arena, runtime state, stacks, weight copies); None
+    on the host, which has no board RAM to count."""
+    if plan.options.target == "host":
+        return None
+    from arielml.passes.memory_choice import plan_ram_with_copies
+    return plan_ram_with_copies(plan)
 
 
 def _graph_of(model_or_graph) -> Graph:
@@ -93,6 +105,8 @@ def plan_model(model_or_graph, target: str = "host", cores: int = 1, scheduler: 
     options = CompileOptions(target=target, cores=cores, scheduler=scheduler, semantics=semantics, name=name,
                              planner=planner, alignment=alignment, kernels_required=kernels_required,
                              weights_in_sram=weights_in_sram, optimize=optimize)
+    if ram_budget is not None:  # checked before any pass, like the other options
+        options = replace(options, ram_budget=ram_budget)
     graph = _graph_of(model_or_graph)
     if ram_budget is not None:
         from arielml.passes.memory_choice import plan_within_budget

@@ -203,15 +203,32 @@ def harness_source(compiled: CompileResult) -> str:
 
 
 def build_emulated(model_or_graph, target: str, cores: int, scheduler: str = "static", semantics: str = "litert",
-                   cache_dir: str | Path | None = None, weights_in_sram: str = "auto") -> EmulatedFirmware:
+                   cache_dir: str | Path | None = None, weights_in_sram: str = "auto", optimize: str = "latency",
+                   ram_budget: int | None = None) -> EmulatedFirmware:
     """Compile for `target` (refused with FitError when the plan cannot fit the board), add the
     harness, cross-compile and link (cached by content under cache_dir). Reusable: `.run(inputs)`.
     weights_in_sram: "auto" lets the compiler copy the most re-read weights to SRAM (passes/
-    weight_placement.py), "off" keeps every constant in flash."""
+    weight_placement.py), "off" keeps every constant in flash. optimize, ram_budget: as
+    arielml.compile.plan_model."""
     board = emulated_board(target)
     model = _model_of(model_or_graph)
     compiled = compile_model(model.graph, target=board.name, cores=cores, scheduler=scheduler, semantics=semantics,
-                             weights_in_sram=weights_in_sram)
+                             weights_in_sram=weights_in_sram, optimize=optimize, ram_budget=ram_budget)
+    return _build(compiled, board, model, cache_dir)
+
+
+def build_firmware_for_plan(model_or_graph, plan, cache_dir: str | Path | None = None) -> EmulatedFirmware:
+    """The firmware of a plan made elsewhere (tests: plans with chosen band regions)."""
+    from arielml.compile import CompileResult, check_fit
+    from arielml.codegen.emit import emit
+    board = emulated_board(plan.options.target)
+    sources, weights_bytes = emit(plan)
+    check_fit(plan, weights_bytes)
+    compiled = CompileResult(plan.arena_bytes, weights_bytes, tuple(sources), plan, sources)
+    return _build(compiled, board, _model_of(model_or_graph), cache_dir)
+
+
+def _build(compiled, board, model, cache_dir) -> EmulatedFirmware:
     cache = absolute(cache_dir) if cache_dir is not None else default_cache_dir()
     fasthook.hook_library(cache / "hook" if cache_dir is not None else None)  # built where the caller said
     # build_firmware adds the board's port and start-up itself (with ARIEL_EMULATOR defined): the
@@ -237,9 +254,11 @@ def build_emulated(model_or_graph, target: str, cores: int, scheduler: str = "st
 
 def run_emulated(model_or_graph, inputs, target: str, cores: int, scheduler: str = "static", semantics: str = "litert",
                  quantum_cycles: int | None = None, seed: int | None = None,
-                 cache_dir: str | Path | None = None, weights_in_sram: str = "auto") -> EmulatedRun:
+                 cache_dir: str | Path | None = None, weights_in_sram: str = "auto", optimize: str = "latency",
+                 ram_budget: int | None = None) -> EmulatedRun:
     """build_emulated, then one run (inputs are checked before anything is built)."""
     model = _model_of(model_or_graph)
     arrays = model.check_inputs(inputs)
-    return build_emulated(model, target, cores, scheduler, semantics, cache_dir, weights_in_sram).run(
+    return build_emulated(model, target, cores, scheduler, semantics, cache_dir, weights_in_sram, optimize,
+                          ram_budget).run(
         arrays, quantum_cycles=quantum_cycles, seed=seed)

@@ -114,13 +114,20 @@ def emit_weights(plan: Plan) -> tuple[str, int]:
     return "\n".join(out) + "\n", total
 
 
-def _params(prefix: str, call: KernelCall, in_sram=lambda field: False) -> list[str]:
-    """The params struct of one op and its arrays; `in_sram(field)`: that array is copied to SRAM."""
+def _params(prefix: str, call: KernelCall, in_sram=lambda field: False, emitted: dict | None = None) -> list[str]:
+    """The params struct of one op and its arrays; `in_sram(field)`: that array is copied to SRAM.
+    `emitted` maps (type, values, in SRAM) to the name of an array already written: the bands of one
+    operator (passes/bands.py) share its prepared arrays instead of repeating them in flash."""
     lines, inits = [], []
+    emitted = {} if emitted is None else emitted
     for field, value in call.fields:
         if isinstance(value, CArray):
-            array = f"{prefix}_{field}"
             sram = in_sram(field)
+            key = (value.ctype, value.values, sram)
+            if key in emitted:
+                inits.append(f"    .{field} = {emitted[key]},")
+                continue
+            array = emitted[key] = f"{prefix}_{field}"
             if sram:
                 lines.append(f"/* .{field}: {SRAM_COPY_NOTE} */")
             lines.append(f"static {_qualifier(sram)}{value.ctype} {array}[{max(len(value.values), 1)}] = {{\n"
@@ -151,13 +158,13 @@ def emit_model_c(plan: Plan) -> str:
     out += ["", "/* the activation arena; the union aligns it for any buffer type */",
             f"static ARIEL_SHARED_ZERO union {{ uint64_t align; uint8_t bytes[{max(plan.arena_bytes, 8)}]; }} "
             f"{p}_arena;", ""]
-    rows = []
+    rows, arrays = [], {}
     for k, step in enumerate(steps):
         node = graph.nodes[step.node]
         prefix = f"{p}_op{k}"
         out.append(f"/* op {k}: {comment_text(step.op)} (operator #{node.index}), {step.work_items} work items, "
                    f"{len(step.tiles)} tile(s) */")
-        out += _params(f"{prefix}_params", step.call, lambda field, k=k: _in_sram(plan, op=k, field=field))
+        out += _params(f"{prefix}_params", step.call, lambda field, k=k: _in_sram(plan, op=k, field=field), arrays)
         pointers = ", ".join(names.pointer(t) for t in step.call.buffers)
         out.append(f"static void *const {prefix}_buffers[{len(step.call.buffers)}] = {{{pointers}}};")
         starts = [b for b, _ in step.tiles] + [step.tiles[-1][1]]

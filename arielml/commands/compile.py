@@ -9,6 +9,7 @@ compiler's "no C kernel yet" message (which names the operators)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import typer
 
@@ -24,6 +25,29 @@ WEIGHTS_IN_SRAM_HELP = ("auto: copy the most re-read weights from flash to SRAM 
 def weights_in_sram_option():
     """The --weights-in-sram option, the same for every command that compiles."""
     return typer.Option("auto", "--weights-in-sram", metavar="auto|off", help=WEIGHTS_IN_SRAM_HELP)
+
+
+OPTIMIZE_HELP = ("latency: the fastest plan (layer by layer); memory: the smallest arena (band execution of "
+                 "row-local layers, in-place depthwise convolutions; weights stay in flash).")
+RAM_BUDGET_HELP = ("RAM the plan may take, in bytes (arena, runtime state, stacks, weights copied to SRAM): the fastest "
+                   "plan that fits, or an error saying the least RAM any plan needs.")
+
+
+def optimize_option():
+    """The --optimize option, the same for every command that plans."""
+    return typer.Option("latency", "--optimize", metavar="latency|memory", help=OPTIMIZE_HELP)
+
+
+def ram_budget_option():
+    return typer.Option(None, "--ram-budget", metavar="BYTES", help=RAM_BUDGET_HELP)
+
+
+def check_plan_choice(optimize: str, ram_budget: int | None) -> None:
+    from arielml.passes.plan import OPTIMIZE
+    if optimize not in OPTIMIZE:
+        raise TargetError(f"unknown --optimize '{optimize}'; choose one of: {', '.join(OPTIMIZE)} ({OPTIMIZE_HELP})")
+    if ram_budget is not None and ram_budget <= 0:
+        raise TargetError(f"--ram-budget must be a positive number of bytes, got {ram_budget}")
 
 
 def check_compile_options(target: str, cores: int, scheduler: str, name: str, weights_in_sram: str = "auto") -> None:
@@ -59,8 +83,11 @@ def compile_command(
                                          "write are never touched: arielml refuses instead."),
     name: str = typer.Option("model", "--name", help="C prefix of the generated files and symbols."),
     weights_in_sram: str = weights_in_sram_option(),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object (arena_bytes, weights_bytes, "
-                                                      "sram_weights_bytes, weights_in_sram, files, ...)."),
+    optimize: str = optimize_option(),
+    ram_budget: Optional[int] = ram_budget_option(),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object (arena_bytes, macs_executed, "
+                                                      "ram_bytes, weights_bytes, sram_weights_bytes, weights_in_sram, "
+                                                      "files, ...)."),
     with_startup: bool = typer.Option(False, "--with-startup",
                                       help="Also write the bare-metal start-up (crt0, crt_main.c, the board's linker "
                                            "script) under ariel/ports/baremetal/, for firmware without an SDK."),
@@ -69,8 +96,10 @@ def compile_command(
     from arielml.compile import compile_model
 
     check_compile_options(target, cores, scheduler, name, weights_in_sram)
+    check_plan_choice(optimize, ram_budget)
     result = compile_model(model_path, target=target, cores=cores, scheduler=scheduler, semantics=semantics,
-                           name=name, startup=with_startup, out_dir=output_dir, weights_in_sram=weights_in_sram)
+                           name=name, startup=with_startup, out_dir=output_dir, weights_in_sram=weights_in_sram,
+                           optimize=optimize, ram_budget=ram_budget)
     summary = {"model": str(model_path), "output_dir": str(output_dir), "semantics": semantics, **result.summary()}
     if as_json:
         print_json(summary)
@@ -87,7 +116,13 @@ def _print_summary(summary: dict) -> None:
     console = stdout_console()
     console.print(f"wrote {len(summary['files'])} files to [bold]{escape(summary['output_dir'])}[/bold] "
                   f"(target {summary['target']}, {summary['cores']} core(s), {summary['scheduler']} scheduler)")
-    console.print(f"arena {summary['arena_bytes']} bytes, weights {summary['weights_bytes']} bytes")
+    ram = f", RAM {summary['ram_bytes']} bytes with stacks and state" if summary.get("ram_bytes") is not None else ""
+    console.print(f"arena {summary['arena_bytes']} bytes{ram}, weights {summary['weights_bytes']} bytes "
+                  f"(optimize {summary['optimize']}; {summary['macs_executed']:,} MACs executed, the model has "
+                  f"{summary['macs']:,})")
+    for note in summary.get("notes", []):
+        if "bands of rows" in note or "in place over" in note and "DEPTHWISE" in note or "ram_budget" in note:
+            console.print(escape(note))
     for line in weight_placement_lines(summary["weights_in_sram"]):
         console.print(escape(line))
     table = Table(title="operators")

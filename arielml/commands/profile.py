@@ -14,7 +14,8 @@ from typing import Optional
 import typer
 
 from arielml.commands._common import check_seed, mathtext_literal, print_json, stderr_console, stdout_console
-from arielml.commands.compile import weight_placement_lines, weights_in_sram_option
+from arielml.commands.compile import (optimize_option, ram_budget_option, weight_placement_lines,
+                                      weights_in_sram_option)
 
 
 def _cycles(value: int) -> str:
@@ -102,6 +103,8 @@ def profile_command(
                                   help="static (tiles assigned by the cost model) or dynamic (shared tile counter)."),
     semantics: str = typer.Option("litert", "--semantics", help="litert (TFLite reference kernels) or tflm."),
     weights_in_sram: str = weights_in_sram_option(),
+    optimize: str = optimize_option(),
+    ram_budget: Optional[int] = ram_budget_option(),
     gantt: Optional[Path] = typer.Option(None, "--gantt", help="Write a Gantt chart of the cores to this PNG."),
     memory: Optional[Path] = typer.Option(None, "--memory", help="Write a chart of the arena over time (the buffers "
                                           "alive at each step, where the peak is) to this PNG; drawn from the plan."),
@@ -119,10 +122,11 @@ def profile_command(
     from arielml.backends.emulator import emulated_board
     from arielml.bench.emulated import same_outputs
     from arielml.cache import cache_dir as user_cache_dir
-    from arielml.commands.compile import check_compile_options
+    from arielml.commands.compile import check_compile_options, check_plan_choice
     from arielml.errors import ArielError
 
     check_compile_options(target, cores, scheduler, "model", weights_in_sram)
+    check_plan_choice(optimize, ram_budget)
     check_seed(seed)
     board = emulated_board(target)
     if gantt is not None and gantt.suffix.lower() != ".png":
@@ -135,12 +139,13 @@ def profile_command(
         from arielml.compile import plan_model
         from arielml.memory_chart import draw_memory_chart
         chart = draw_memory_chart(plan_model(model, board.name, cores, scheduler, semantics,
-                                             weights_in_sram=weights_in_sram), memory, model_path.stem)
+                                             weights_in_sram=weights_in_sram, optimize=optimize,
+                                             ram_budget=ram_budget), memory, model_path.stem)
         (stderr_console() if as_json else stdout_console()).print(escape(chart.summary()), soft_wrap=True)
     with stderr_console().status(f"building the firmware for {board.name} ({cores} core(s)) and emulating..."):
         firmware = build_emulated(model, board.name, cores, scheduler, semantics,
                                   cache_dir=None if cache_dir is None else user_cache_dir("emulator", root=cache_dir),
-                                  weights_in_sram=weights_in_sram)
+                                  weights_in_sram=weights_in_sram, optimize=optimize, ram_budget=ram_budget)
         run = firmware.run(inputs)
     try:
         reference = model.run(inputs, semantics=semantics)

@@ -26,6 +26,8 @@ class RunOptions:
     scheduler: str | None = None
     cache_dir: Path | None = None  # root of the build caches (--cache-dir); None: arielml.cache's default
     weights_in_sram: str | None = None  # emulator only: "auto" or "off" (None: the compiler's default, auto)
+    optimize: str | None = None  # compiled backends: "latency" or "memory" (None: latency)
+    ram_budget: int | None = None  # compiled backends: bytes of RAM the plan may take
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,8 @@ Runner = Callable[[Any, list[np.ndarray], RunOptions], RunReport]
 def _run_reference(model, inputs: list[np.ndarray], options: RunOptions) -> RunReport:
     ignored = [name for name, value in (("--target", options.target), ("--cores", options.cores),
                                         ("--scheduler", options.scheduler), ("--cache-dir", options.cache_dir),
-                                        ("--weights-in-sram", options.weights_in_sram))
+                                        ("--weights-in-sram", options.weights_in_sram),
+                                        ("--optimize", options.optimize), ("--ram-budget", options.ram_budget))
                if value is not None]
     if ignored:
         raise TargetError(f"{', '.join(ignored)} only apply to compiled backends; the reference backend runs the "
@@ -65,8 +68,11 @@ def _run_native(model, inputs: list[np.ndarray], options: RunOptions) -> RunRepo
     if options.weights_in_sram is not None:
         raise TargetError("--weights-in-sram places weights on a board (--backend emulator, or arielml compile); the "
                           "native backend runs on this machine's memory (drop the option)")
+    from arielml.commands.compile import check_plan_choice
+    optimize = options.optimize or "latency"
+    check_plan_choice(optimize, options.ram_budget)
     result = model.run_native(inputs, cores=cores, scheduler=scheduler, semantics=options.semantics, target=target,
-                              cache_dir=_cache(options, "native"))
+                              cache_dir=_cache(options, "native"), optimize=optimize, ram_budget=options.ram_budget)
     from arielml.backends.native import threads_note
     fields = {"target": target, "cores": cores, "scheduler": scheduler, "arena_bytes": result.arena_bytes,
               "seconds": result.seconds,
@@ -100,8 +106,12 @@ def _run_emulator(model, inputs: list[np.ndarray], options: RunOptions) -> RunRe
     weights_in_sram = options.weights_in_sram or "auto"
     from arielml.commands.compile import check_compile_options
     check_compile_options(board.name, cores, scheduler, "model", weights_in_sram)
+    from arielml.commands.compile import check_plan_choice
+    optimize = options.optimize or "latency"
+    check_plan_choice(optimize, options.ram_budget)
     run = model.run_emulated(inputs, board.name, cores=cores, scheduler=scheduler, semantics=options.semantics,
-                             cache_dir=_cache(options, "emulator"), weights_in_sram=weights_in_sram)
+                             cache_dir=_cache(options, "emulator"), weights_in_sram=weights_in_sram,
+                             optimize=optimize, ram_budget=options.ram_budget)
     return RunReport(outputs=run.outputs, fields=run.summary())
 
 
@@ -142,6 +152,10 @@ def run_command(
     weights_in_sram: Optional[str] = typer.Option(None, "--weights-in-sram", metavar="auto|off",
                                                   help="Emulator backend: auto (default) lets the compiler copy the "
                                                        "most re-read weights to SRAM; off keeps them in flash."),
+    optimize: Optional[str] = typer.Option(None, "--optimize", metavar="latency|memory",
+                                           help="Compiled backends: latency (default) or memory (smallest arena)."),
+    ram_budget: Optional[int] = typer.Option(None, "--ram-budget", metavar="BYTES",
+                                             help="Compiled backends: the fastest plan whose RAM fits this many bytes."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of a table."),
     cache_dir: Optional[Path] = typer.Option(None, "--cache-dir",
                                              help="Root of the build caches (compiled backends). Default: "
@@ -152,7 +166,8 @@ def run_command(
     import arielml
 
     options = RunOptions(backend=backend, semantics=semantics, target=target, cores=cores, scheduler=scheduler,
-                         cache_dir=cache_dir, weights_in_sram=weights_in_sram)
+                         cache_dir=cache_dir, weights_in_sram=weights_in_sram, optimize=optimize,
+                         ram_budget=ram_budget)
     if backend not in RUNNERS:
         raise TargetError(f"unknown backend '{backend}'; choose one of: {', '.join(RUNNERS)}")
     model = arielml.load(model_path)

@@ -347,10 +347,23 @@ CHANNEL_BLOCK = 16  # output channels per work item (ARIEL_CONV_MAX_CHANNEL_BLOC
 DW_MAX_TAPS = 64  # filter taps of the repacked int8 depthwise kernel (DW_MAX_TAPS in ariel_conv_q8_portable.h)
 
 
+MIN_WORK_ITEMS = 8  # enough for the scheduler to balance two to four cores
+
+
+def channel_block(rows: int, out_c: int) -> int:
+    """Output channels per work item: CHANNEL_BLOCK, or fewer (multiples of 4, which the SIMD kernels
+    take whole) when an output of few rows (a band of rows, passes/bands.py; a small map) would
+    otherwise leave fewer than MIN_WORK_ITEMS work items to share among cores."""
+    block = min(out_c, CHANNEL_BLOCK)
+    while block > 4 and rows * -(-out_c // block) < MIN_WORK_ITEMS:
+        block -= 4
+    return block
+
+
 def work_items(node: Node, graph: Graph) -> int:
-    """Output rows (batch folded in) x blocks of CHANNEL_BLOCK output channels."""
+    """Output rows (batch folded in) x blocks of channel_block output channels."""
     n, out_h, _, out_c = graph.tensors[node.outputs[0]].shape
-    return n * out_h * -(-out_c // min(out_c, CHANNEL_BLOCK))
+    return n * out_h * -(-out_c // channel_block(n * out_h, out_c))
 
 
 def _geometry_fields(x: Tensor, out: Tensor, p: ConvParams) -> tuple[tuple[str, int], ...]:
@@ -359,7 +372,7 @@ def _geometry_fields(x: Tensor, out: Tensor, p: ConvParams) -> tuple[tuple[str, 
                   out_c=out.shape[3], filter_h=win.filter_h, filter_w=win.filter_w, stride_h=win.stride_h,
                   stride_w=win.stride_w, dilation_h=win.dilation_h, dilation_w=win.dilation_w,
                   pad_top=win.pad_top, pad_left=win.pad_left, groups=p.groups, depth_multiplier=p.depth_multiplier,
-                  channel_block=min(out.shape[3], CHANNEL_BLOCK))
+                  channel_block=channel_block(out.shape[0] * out.shape[1], out.shape[3]))
     return tuple((f"g.{name}", int(v)) for name, v in values.items())
 
 

@@ -42,7 +42,9 @@ class PlanError(ArielError):
 
 def run_pipeline(graph: Graph, options: CompileOptions, check: Callable[[Plan, str], None] | None = None,
                  passes: tuple[tuple[str, Pass], ...] = PASSES) -> Plan:
-    plan = Plan(graph=graph, options=options)
+    from arielml.ops.registry import REGISTRY
+    macs = sum(int(REGISTRY[n.op].macs(n, graph)) for n in graph.nodes if n.op in REGISTRY)
+    plan = Plan(graph=graph, options=options, model_macs=macs)
     for name, fn in passes:
         plan = fn(plan)
         if check is not None:

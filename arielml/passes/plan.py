@@ -37,8 +37,13 @@ class CompileOptions:
     kernels_required: bool = True
     weights_in_sram: str = "auto"  # one of WEIGHTS_IN_SRAM
     optimize: str = "latency"  # one of OPTIMIZE
+    # RAM the plan may take (passes/weight_placement.plan_ram_bytes + weight copies); None: the board's
+    ram_budget: int | None = None
 
     def __post_init__(self) -> None:
+        if self.ram_budget is not None and (isinstance(self.ram_budget, bool) or not isinstance(self.ram_budget, int)
+                                            or self.ram_budget <= 0):
+            raise TargetError(f"ram_budget must be a positive number of bytes, got {self.ram_budget!r}")
         if self.optimize not in OPTIMIZE:
             raise TargetError(f"unknown optimize '{self.optimize}'; choose one of: {', '.join(OPTIMIZE)} (latency: "
                               f"the fastest plan; memory: the smallest arena, by band execution and in-place "
@@ -152,6 +157,8 @@ class Plan:
     notes: tuple[str, ...] = field(default=())  # decisions worth telling the user (aliases made, ...)
     # constant arrays copied from flash to SRAM at start-up (passes/weight_placement.py); None before
     weight_placement: WeightPlacement | None = None
+    # the model's multiply-accumulates, layer by layer (what macs_executed is compared with)
+    model_macs: int = 0
 
     def root(self, tensor: int) -> int:
         """The tensor that owns the bytes of `tensor` (follows view and in-place aliases)."""
@@ -162,6 +169,11 @@ class Plan:
     def offset_in_root(self, tensor: int) -> int:
         """Bytes from the start of the root's buffer to `tensor`'s first byte."""
         return self.alias_offset[tensor] if self.alias_offset else 0
+
+    @property
+    def macs_executed(self) -> int:
+        """Multiply-accumulates the plan's kernels execute (a recomputed halo would count here)."""
+        return int(round(sum(s.item_macs * s.work_items for s in self.steps)))
 
     @property
     def kernel_steps(self) -> tuple[Step, ...]:

@@ -62,16 +62,24 @@ def runtime_state_bytes(plan: Plan) -> int:
     return 12 + 4 * (len(plan.kernel_steps) + 1)
 
 
-def sram_budget(plan: Plan) -> int:
-    """SRAM bytes the copies may take, all images together (never negative)."""
+def plan_ram_bytes(plan: Plan) -> int:
+    """RAM the plan needs besides weight copies: arena, runtime state and op stamps as the linker
+    places them (with its slack), the boot flags and every core's stack. What `ram_budget` is
+    measured against, the weight copies added (the application's own data comes on top)."""
     from arielml.codegen.library import STARTUP_STACK_BYTES, shared_bytes
-
-    board = get_board(plan.options.target)
     # shared_bytes: arena + runtime state + op stamps as the linker aligns them, plus the slack the
     # linker scripts keep; BOOT_BLOCK_BYTES: the boot flags before them (arielml/emu/linker.py)
-    used = (shared_bytes(plan) + BOOT_BLOCK_BYTES + STARTUP_STACK_BYTES * plan.options.cores
-            + SRAM_RESERVE_BYTES)
-    return max(0, board.sram.size - used)
+    return shared_bytes(plan) + BOOT_BLOCK_BYTES + STARTUP_STACK_BYTES * plan.options.cores
+
+
+def sram_budget(plan: Plan) -> int:
+    """SRAM bytes the copies may take, all images together (never negative): what the board has
+    left, and no more than what the plan's ram_budget leaves."""
+    board = get_board(plan.options.target)
+    budget = board.sram.size - plan_ram_bytes(plan) - SRAM_RESERVE_BYTES
+    if plan.options.ram_budget is not None:
+        budget = min(budget, plan.options.ram_budget - plan_ram_bytes(plan))
+    return max(0, budget)
 
 
 def _itemsize(dtype: str) -> int:
@@ -171,6 +179,9 @@ def place_weights(plan: Plan) -> Plan:
         return replace(plan, weight_placement=WeightPlacement(mode, "not applicable: the host has no flash"))
     if mode == "off":
         return replace(plan, weight_placement=WeightPlacement(mode, "turned off with weights_in_sram=off"))
+    if plan.options.optimize == "memory" and plan.options.ram_budget is None:
+        return replace(plan, weight_placement=WeightPlacement(
+            mode, "optimize=memory keeps every weight in flash (give a ram_budget to spend RAM on copies)"))
     if board.flash.wait_states == 0:
         return replace(plan, weight_placement=WeightPlacement(mode, f"{board.name}'s flash is as fast as its SRAM"))
     if any(s.call is None for s in plan.kernel_steps):  # analysis-only plans: no arrays to emit

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 from arielml.ir import Graph, Node
 from arielml.ops.common import window_2d
+from arielml.ops.conv import channel_block
 
 GENERIC = "generic"
-CHANNEL_BLOCK = 16  # output channels per conv / depthwise / pool work item (ops/conv.py, ops/pool.py)
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def _row_profile(node: Node, graph: Graph) -> tuple[tuple[float, float], ...]:
     where it crosses the edge; 1x1 conv: one dot product per pair of output channels."""
     x, w, out = graph.tensors[node.inputs[0]], graph.tensors[node.inputs[1]], graph.tensors[node.outputs[0]]
     _, out_h, out_w, out_c = out.shape
-    block = min(out_c, CHANNEL_BLOCK)
+    block = channel_block(out.shape[0] * out_h, out_c)
     channels = out_c / -(-out_c // block)  # per item, on average over the blocks
     if node.op == "CONV_2D" and _is_pointwise(node, graph):
         return ((out_w * -(-block // 2), 0.0),)

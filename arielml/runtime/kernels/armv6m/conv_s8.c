@@ -1114,35 +1114,45 @@ static void dw_gather(const ariel_conv_params *p, const int8_t *image, int32_t i
 {
     const ariel_conv_geometry *g = &p->g;
     const int8_t z = (int8_t)p->input_zero_point;
-    const int32_t pixel_bytes = g->dilation_w * g->in_c;
-    /* a whole block of 16 aligned channels (the common case): four word copies per tap */
+    const int32_t d = g->dilation_w;
+    const int32_t fw = g->filter_w;
+    const int32_t pixel_bytes = d * g->in_c;
+    /* a whole block of 16 aligned channels (the common case): a tap is one 16-byte move */
     const int words = n == ARIEL_CONV_MAX_CHANNEL_BLOCK &&
                       (((uint32_t)(uintptr_t)image | (uint32_t)g->in_c | (uint32_t)c_begin) & 3u) == 0;
     const uint32_t z_word = (uint32_t)(uint8_t)z * 0x01010101u;
+    /* taps [kx_first, kx_end) of a row lie inside the input's columns (once per window, not per tap) */
+    int32_t kx_first = ix0 >= 0 ? 0 : d == 1 ? -ix0 : (-ix0 + d - 1) / d;
+    int32_t kx_end = ix0 >= g->in_w ? 0 : d == 1 ? g->in_w - ix0 : (g->in_w - ix0 + d - 1) / d;
     int32_t ky, kx;
-    for (ky = 0; ky < g->filter_h; ky++) {
+    kx_end = kx_end < fw ? kx_end : fw;
+    kx_first = kx_first < kx_end ? kx_first : kx_end;
+    for (ky = 0; ky < g->filter_h; ky++, buf += fw * ARIEL_CONV_MAX_CHANNEL_BLOCK) {
         const int32_t iy = iy0 + ky * g->dilation_h;
         const int row_valid = iy >= 0 && iy < g->in_h;
-        const int8_t *src = image + (iy * g->in_w + ix0) * g->in_c + c_begin;
-        int32_t ix = ix0;
-        for (kx = 0; kx < g->filter_w; kx++, buf += ARIEL_CONV_MAX_CHANNEL_BLOCK, src += pixel_bytes,
-             ix += g->dilation_w) {
-            const int valid = row_valid && ix >= 0 && ix < g->in_w;
-            if (words) {
-                v6m_word *d = (v6m_word *)buf;
-                if (valid) {
-                    const v6m_word *w = (const v6m_word *)src;
-                    d[0] = w[0];
-                    d[1] = w[1];
-                    d[2] = w[2];
-                    d[3] = w[3];
-                } else {
-                    d[0] = d[1] = d[2] = d[3] = z_word;
-                }
-            } else if (valid) {
-                copy_run(buf, src, n);
-            } else {
-                fill_run(buf, z, n);
+        const int32_t first = row_valid ? kx_first : fw, end = row_valid ? kx_end : fw;
+        const int8_t *src = image + (iy * g->in_w + ix0 + first * d) * g->in_c + c_begin; /* rows inside only */
+        if (words) {
+            v6m_quad *t = (v6m_quad *)buf;
+            for (kx = 0; kx < first; kx++, t++) {
+                t->w[0] = t->w[1] = t->w[2] = t->w[3] = z_word;
+            }
+            for (; kx < end; kx++, t++, src += pixel_bytes) {
+                *t = *(const v6m_quad *)src;
+            }
+            for (; kx < fw; kx++, t++) {
+                t->w[0] = t->w[1] = t->w[2] = t->w[3] = z_word;
+            }
+        } else {
+            int8_t *t = buf;
+            for (kx = 0; kx < first; kx++, t += ARIEL_CONV_MAX_CHANNEL_BLOCK) {
+                fill_run(t, z, n);
+            }
+            for (; kx < end; kx++, t += ARIEL_CONV_MAX_CHANNEL_BLOCK, src += pixel_bytes) {
+                copy_run(t, src, n);
+            }
+            for (; kx < fw; kx++, t += ARIEL_CONV_MAX_CHANNEL_BLOCK) {
+                fill_run(t, z, n);
             }
         }
     }

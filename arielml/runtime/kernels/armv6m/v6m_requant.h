@@ -22,9 +22,10 @@
  * of integers merge: |R| = floor((u m + K) / 2^(31+r)), K = 2^30 - neg + 2^31 h. Split
  * m = mf 2^t + ml, t = 9 + r (so mf < 2^(22-r)); then u m + K = Q 2^t + E with Q = u mf, E = u ml + K,
  * and |R| = floor((Q + E / 2^t) / 2^22). For r <= 21, A = floor(K / 2^t) = 2^(21-r) + 2^21 [r >= 1]
- * - neg exactly, and A <= E / 2^t < A + u + 1, so |R| lies between R1 = floor((Q + A) / 2^22) and
- * R2 = floor((Q + A + u + 1) / 2^22). When R1 == R2 (all but a few percent of outputs: the bracket
- * is u + 1 wide against a step of 2^22), that is |R|, from one MULS. u < 2^(9+r) keeps every sum
+ * - neg exactly, and K / 2^t <= E / 2^t < K / 2^t + u, so A <= floor(E / 2^t) <= A + u (floor(K / 2^t)
+ * = A and K / 2^t < A + 1) and |R| lies between R1 = floor((Q + A) / 2^22) and
+ * R2 = floor((Q + A + u) / 2^22). When R1 == R2 (all but a few percent of outputs: the bracket
+ * is u wide against a step of 2^22), that is |R|, from one MULS. u < 2^(9+r) keeps every sum
  * below 2^32 (Q < 2^31). A larger u saturates when m >= 2^30 (TFLite's multipliers are normalised
  * to [2^30, 2^31)): u m >= 2^(39+r) gives |R| >= 256, beyond both clamp bounds (<= 255). Larger u
  * with a smaller m, r > 21 and R1 != R2 take the exact path, ariel_rq's 4-MULS split (the 2^14
@@ -78,8 +79,7 @@ __asm__(
     "    .if !\\relu\n"
     "    adds r3, r3, r2\n"            /* Q + A */
     "    .endif\n"
-    "    adds r4, r3, r6\n"
-    "    adds r4, r4, #1\n"            /* Q + A + u + 1 */
+    "    adds r4, r3, r6\n"            /* Q + A + u */
     "    lsrs r6, r3, #22\n"           /* R1 */
     "    lsrs r4, r4, #22\n"           /* R2 */
     "    cmp r6, r4\n"

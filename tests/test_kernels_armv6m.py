@@ -164,3 +164,48 @@ def test_zoo_models_bit_exact_on_two_rp2040_cores():
         got = model.run_emulated(inputs, "rp2040", cores=2).outputs
         for ours, theirs in zip(got, want):
             assert np.array_equal(ours, theirs), f"{name}: {(ours != theirs).sum()} values differ"
+
+
+def _tflite_double_rounding(x: np.ndarray, m: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """TFLite's MultiplyByQuantizedMultiplier for a right shift r: SaturatingRoundingDoublingHighMul
+    (C division truncating toward zero) then RoundingDivideByPOT (half away from zero)."""
+    ab = x * m
+    nudge = np.where(ab >= 0, 1 << 30, 1 - (1 << 30))
+    s = ab + nudge
+    high = np.where(s >= 0, s >> 31, -((-s) >> 31))
+    mask = (np.int64(1) << r) - 1
+    remainder = high & mask
+    threshold = (mask >> 1) + (high < 0)
+    return (high >> r) + (remainder > threshold)
+
+
+def test_fast_requantisation_bracket_is_exact():
+    """v6m_requant.h's one-MULS path, its arithmetic mirrored here: whenever R1 = floor((Q + A) / 2^22)
+    equals R2 = floor((Q + A + u) / 2^22) (u < 2^(9+r) below the channel's bound, m normalised), R1 is
+    the exact magnitude. Random accumulators and ones placed just below a rounding step of Q + A."""
+    rng = np.random.default_rng(BASE_SEED)
+    count = 200_000
+    r = rng.integers(0, 22, count).astype(np.int64)
+    m = rng.integers(1 << 30, 1 << 31, count).astype(np.int64)
+    neg = rng.integers(0, 2, count).astype(np.int64)
+    mf = m >> (9 + r)
+    a = (np.int64(1) << (21 - r)) + np.where(r >= 1, np.int64(1) << 21, 0) - neg
+    random_u = (rng.random(count) * (np.int64(1) << (9 + r))).astype(np.int64)
+    step = rng.integers(1, 256, count).astype(np.int64)  # just below a multiple of 2^22 of Q + A
+    near_u = np.clip(np.clip((step << 22) - a, 0, None) // mf + rng.integers(-2, 3, count), 0,
+                     (np.int64(1) << (9 + r)) - 1)
+    # the bracket's upper end reached: x < 0 and the multiplier's low 9 + r bits all ones make
+    # floor(E / 2^t) = A + u, so a bracket one narrower would decide some of these wrongly
+    ones = (mf << (9 + r)) | ((np.int64(1) << (9 + r)) - 1)
+    a_neg = (np.int64(1) << (21 - r)) + np.where(r >= 1, np.int64(1) << 21, 0) - 1
+    edge_u = np.clip(np.clip((step << 22) - a_neg, 0, None) // (mf + 1) + rng.integers(-2, 3, count), 0,
+                     (np.int64(1) << (9 + r)) - 1)  # Q + A + u at a multiple of 2^22
+    for u, m_, neg_ in ((random_u, m, neg), (near_u, m, neg), (edge_u, ones, np.ones_like(neg))):
+        a_ = (np.int64(1) << (21 - r)) + np.where(r >= 1, np.int64(1) << 21, 0) - neg_
+        q = u * mf
+        r1, r2 = (q + a_) >> 22, (q + a_ + u) >> 22
+        assert ((q + a_ + u) < (1 << 32)).all()
+        want = np.abs(_tflite_double_rounding(np.where(neg_ == 1, -u, u), m_, r))
+        decided = r1 == r2
+        assert decided.sum() > count // 10  # the test decides enough cases to mean something
+        assert np.array_equal(r1[decided], want[decided])

@@ -55,10 +55,11 @@ void v6m_requant_2px(const int32_t *acc, int8_t *out0, const v6m_rq_job *job);
  * accumulators are <= 0 and store the zero point after one compare) */
 void v6m_requant_2px_relu(const int32_t *acc, int8_t *out0, const v6m_rq_job *job);
 
-/* r0 = acc (ldm), r7 = out0. r8 = m >> (9 + r), r9 = A + neg, r10 = u bound, r11 = max_down,
- * r12 = zero point, lr = max_up. Locals: [sp] = next channel's constants, [sp, #4] = out0 end,
- * [sp, #4 + 4k] = pixel k's output delta (k >= 1). The exact path sits out of line (.subsection 1), so the fast path falls
- * through and the channel loop stays within BNE's reach. */
+/* r0 = acc (ldm), r7 = out0. r8 = m >> (9 + r), r9 = A + neg, r10 = u bound, r11 = max_down (the
+ * ReLU forms, whose max_down is 0, keep the end of out0 there), r12 = zero point, lr = max_up.
+ * Locals: [sp] = next channel's constants, [sp, #4] = out0 end, [sp, #4 + 4k] = pixel k's output
+ * delta (k >= 1). The slow paths sit out of line (.subsection 1), so the fast path falls through and
+ * the 2-pixel channel loop stays within BNE's reach. */
 __asm__(
     "    .syntax unified\n"
     "    .macro v6m_rq_fast pixel, relu, tag\n" /* one output: acc at r0 (advanced), stored; uses r1-r6 */
@@ -223,6 +224,10 @@ __asm__(
     "    ldm r2!, {r3, r4}\n"          /* max_up, max_down */
     "    mov lr, r3\n"
     "    mov r11, r4\n"
+    "    .if \\relu\n"                /* max_down = 0 is not read: r11 holds the end instead */
+    "    ldr r4, [sp, #4]\n"
+    "    mov r11, r4\n"
+    "    .endif\n"
     "3:\n"                             /* per channel: its constants */
     "    ldr r1, [sp, #0]\n"
     "    ldm r1!, {r2, r3, r4, r5}\n"  /* fast constants, record (read by the exact path) */
@@ -233,8 +238,12 @@ __asm__(
     "    v6m_rq_one 0, \\relu, 2p0_\\relu\n"
     "    v6m_rq_one 1, \\relu, 2p1_\\relu\n"
     "    adds r7, r7, #1\n"
+    "    .if \\relu\n"
+    "    cmp r7, r11\n"
+    "    .else\n"
     "    ldr r1, [sp, #4]\n"
     "    cmp r7, r1\n"
+    "    .endif\n"
     "    bne 3b\n"
     "    add sp, #12\n"
     V6M_RESTORE_R4_R11_RETURN
@@ -283,6 +292,10 @@ __asm__(
     "    mov r11, r4\n"
     "    str r5, [sp, #12]\n"
     "    str r6, [sp, #16]\n"
+    "    .if \\relu\n"                /* max_down = 0 is not read: r11 holds the end instead */
+    "    ldr r4, [sp, #4]\n"
+    "    mov r11, r4\n"
+    "    .endif\n"
     "3:\n"
     "    ldr r1, [sp, #0]\n"
     "    ldm r1!, {r2, r3, r4, r5}\n"
@@ -299,8 +312,12 @@ __asm__(
     "    v6m_rq_one 2, \\relu, 4p2_\\relu\n"
     "    v6m_rq_one 3, \\relu, 4p3_\\relu\n"
     "    adds r7, r7, #1\n"
+    "    .if \\relu\n"
+    "    cmp r7, r11\n"
+    "    .else\n"
     "    ldr r1, [sp, #4]\n"
     "    cmp r7, r1\n"
+    "    .endif\n"
     "    beq 4f\n"
     "    b 3b\n"
     "4:\n"

@@ -147,16 +147,11 @@ static void dw3_prepare(const ariel_conv_params *p, int32_t c, int32_t n, dw3_ta
     "smlabb %[a1], %[s2], %[s1], %[a1]\n\t"                                                                     \
     "smlatt %[a3], %[s2], %[s1], %[a3]\n\t"
 
-/* a fast block's output: SMMLAR(acc, m, k - n) >> shift (see above), clamped as `mode` says */
+/* a fast block's output (requant_smmlar), clamped as `mode` says */
 static inline __attribute__((always_inline)) int32_t dw3_requant(int32_t acc, int32_t m, int32_t k, int32_t shift,
                                                                  int32_t lo, int32_t hi, int32_t mode)
 {
-    int32_t v;
-    __asm__("add    %0, %1, %2, asr #31\n\t"
-            "smmlar %0, %2, %3, %0"
-            : "=&r"(v)
-            : "r"(k), "r"(acc), "r"(m));
-    return finish(v >> shift, lo, hi, mode);
+    return finish(requant_smmlar(acc, m, k, shift), lo, hi, mode);
 }
 
 /* lane j's constants read once for both pixels' outputs */
@@ -180,6 +175,7 @@ static inline __attribute__((always_inline)) void dw3_run_fast(const ariel_conv_
     const int32_t *start = gr->start;
     const int32_t lo = p->act_min, hi = p->act_max, step = 3 * stride;
     int32_t i = 0;
+#if defined(__OPTIMIZE__) /* the pair's 14 registers: without optimisation r7 is the frame pointer (13 left) */
     if (stride == 1 || stride == 2) {
         for (; i + 1 < n; i += 2, strip += 2 * step, out += 2 * out_step) {
             int32_t a0 = start[0], a1 = start[1], a2 = start[2], a3 = start[3];
@@ -190,15 +186,15 @@ static inline __attribute__((always_inline)) void dw3_run_fast(const ariel_conv_
                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [b0] "+r"(b0), [b1] "+r"(b1),
                           [b2] "+r"(b2), [b3] "+r"(b3), [s0] "=&r"(s0), [s1] "=&r"(s1), [s2] "=&r"(s2),
                           [s3] "=&r"(s3)
-                        : [x] "r"(strip), [w] "r"(w), "m"(*(const uint32_t(*)[DW3_STRIP_COLUMNS * 3])strip),
-                          "m"(*gr));
+                        : [x] "r"(strip), [w] "r"(w)
+                        : "memory"); /* reads the strip and the group's weights */
             } else {
                 __asm__(DW3_ASM_PAIR("24")
                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [b0] "+r"(b0), [b1] "+r"(b1),
                           [b2] "+r"(b2), [b3] "+r"(b3), [s0] "=&r"(s0), [s1] "=&r"(s1), [s2] "=&r"(s2),
                           [s3] "=&r"(s3)
-                        : [x] "r"(strip), [w] "r"(w), "m"(*(const uint32_t(*)[DW3_STRIP_COLUMNS * 3])strip),
-                          "m"(*gr));
+                        : [x] "r"(strip), [w] "r"(w)
+                        : "memory"); /* reads the strip and the group's weights */
             }
             DW3_PUT_PAIR(0, a0, b0);
             DW3_PUT_PAIR(1, a1, b1);
@@ -206,6 +202,7 @@ static inline __attribute__((always_inline)) void dw3_run_fast(const ariel_conv_
             DW3_PUT_PAIR(3, a3, b3);
         }
     }
+#endif
     for (; i < n; i++, strip += step, out += out_step) {
         int32_t a0 = start[0], a1 = start[1], a2 = start[2], a3 = start[3];
         uint32_t s0, s1, s2, s3;
@@ -214,8 +211,8 @@ static inline __attribute__((always_inline)) void dw3_run_fast(const ariel_conv_
                 DW3_ASM_ONE_TAP("8")
                 : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [s0] "=&r"(s0), [s1] "=&r"(s1),
                   [s2] "=&r"(s2), [s3] "=&r"(s3)
-                : [x] "r"(strip), [w] "r"(w), "m"(*(const uint32_t(*)[DW3_STRIP_COLUMNS * 3])strip),
-                  "m"(*gr));
+                : [x] "r"(strip), [w] "r"(w)
+                : "memory");
         out[0] = (int8_t)dw3_requant(a0, gr->rq[0][0], gr->rq[0][1], gr->rq[0][2], lo, hi, mode);
         out[1] = (int8_t)dw3_requant(a1, gr->rq[1][0], gr->rq[1][1], gr->rq[1][2], lo, hi, mode);
         out[2] = (int8_t)dw3_requant(a2, gr->rq[2][0], gr->rq[2][1], gr->rq[2][2], lo, hi, mode);
@@ -462,6 +459,7 @@ static void depthwise_dm1_simd(const ariel_conv_params *p, const int8_t *input, 
         const int8_t *w = p->packed_weights + c_begin * taps;
         int32_t grp, t;
         table_rq.mode = prepare_rq(p, c_begin, n, table_rq.e);
+        prepare_smmlar(p, c_begin, n, taps, &table_rq);
         /* the block's weights as int16 lanes: (c, c + 2) and (c + 1, c + 3) per tap */
         for (grp = 0; grp < groups; grp++) {
             const int8_t *wc = w + 4 * grp * taps;

@@ -52,6 +52,28 @@ static inline int32_t requant_high(int32_t acc, int32_t multiplier, int32_t roun
     return hi >> shift;
 }
 
+/* The SMMLAR form, for blocks whose every channel has a right shift r in 1..RQ_SMMLAR_MAX_RIGHT and no
+ * left shift, and whose 2 x = 2 (bias + window sum) fits int32 (prepare_smmlar checks the bounds):
+ *     SMMLAR(2 x, m, K - n) >> r,   n = [x < 0],  K = 2^(r - 1) + zp 2^r
+ * is the requantised value with the output zero point zp added. Why: SMMLAR gives
+ * floor((2 x m + 2^31 + (K - n) 2^32) / 2^32) = floor((x m + 2^30 + (K - n) 2^31) / 2^31), and the
+ * shift gives floor((x m + 2^30 - 2^31 n + 2^31 2^(r - 1)) / 2^(31 + r)) + zp: requantize()'s merged
+ * form (with h = 2^(r - 1); n may follow the sign of x as argued there, for r >= 1 too) with zp
+ * folded in as a multiple of 2^(31 + r). Bounds: |x m / 2^31| < |x| < 2^30 and
+ * |K| <= 2^21 + 128 2^22 <= 2^29, so SMMLAR's result and the shift stay in int32. 4 instructions
+ * with the doubling (ADD with LSL #1 folds it into the bias: the entry holds 2 bias), against 7 for
+ * requant_high and the zero point. Checked by the emulated tests against the reference. */
+#define RQ_SMMLAR_MAX_RIGHT 22
+static inline int32_t requant_smmlar(int32_t twice, int32_t multiplier, int32_t k, int32_t shift)
+{
+    int32_t v;
+    __asm__("add    %0, %1, %2, asr #31\n\t"
+            "smmlar %0, %2, %3, %0"
+            : "=&r"(v)
+            : "r"(k), "r"(twice), "r"(multiplier));
+    return v >> shift;
+}
+
 /* The requantisation of one output channel, prepared once per work item: requantize()'s fast form
  * for right shifts 2..31 (any multiplier, 0 included: the formula holds for it), ariel_rq for 0 and 1
  * (shift = -1). The output zero point is added after. */
@@ -67,13 +89,20 @@ enum { RQ_SSAT, RQ_MIN_SSAT, RQ_MAX_SSAT, RQ_CLAMP, RQ_ANY };
 typedef struct {
     rq_entry e[ARIEL_CONV_MAX_CHANNEL_BLOCK];
     int32_t mode;
+    int32_t smmlar; /* entries in the SMMLAR form (prepare_smmlar) */
 } rq_table;
+
+/* the RQ_ mode of the activation range alone */
+static int32_t clamp_mode(const ariel_conv_params *p)
+{
+    const int32_t lo = p->act_min, hi = p->act_max;
+    return lo == -128 ? (hi == 127 ? RQ_SSAT : RQ_MIN_SSAT) : (hi == 127 ? RQ_MAX_SSAT : RQ_CLAMP);
+}
 
 /* fills table[0..n) for channels c.. and returns the block's RQ_ mode */
 static int32_t prepare_rq(const ariel_conv_params *p, int32_t c, int32_t n, rq_entry *table)
 {
-    const int32_t lo = p->act_min, hi = p->act_max;
-    int32_t k, mode = lo == -128 ? (hi == 127 ? RQ_SSAT : RQ_MIN_SSAT) : (hi == 127 ? RQ_MAX_SSAT : RQ_CLAMP);
+    int32_t k, mode = clamp_mode(p);
     for (k = 0; k < n; k++) {
         const int32_t *rq = p->rq + (c + k) * ARIEL_RQ_WORDS;
         const int32_t right = rq[2];
@@ -89,6 +118,36 @@ static int32_t prepare_rq(const ariel_conv_params *p, int32_t c, int32_t n, rq_e
         }
     }
     return mode;
+}
+
+/* switches a table filled by prepare_rq to the SMMLAR form ({2 bias, m, K, r}) when every channel
+ * allows it; window_bytes: the bytes of one channel's window (|sum| <= window_bytes 2^14 <= 2^29, and
+ * |bias| <= 2^28: |x| < 2^30) */
+static void prepare_smmlar(const ariel_conv_params *p, int32_t c, int32_t n, int32_t window_bytes, rq_table *t)
+{
+    const uint32_t zp = (uint32_t)p->output_zero_point;
+    int32_t k;
+    t->smmlar = 0;
+    if (window_bytes > (1 << 15)) {
+        return;
+    }
+    for (k = 0; k < n; k++) {
+        const int32_t *rq = p->rq + (c + k) * ARIEL_RQ_WORDS;
+        const int32_t bias = p->bias[c + k];
+        if (rq[1] != 0 || rq[2] < 1 || rq[2] > RQ_SMMLAR_MAX_RIGHT || bias > (1 << 28) || bias < -(1 << 28)) {
+            return;
+        }
+    }
+    for (k = 0; k < n; k++) {
+        const int32_t *rq = p->rq + (c + k) * ARIEL_RQ_WORDS;
+        const int32_t r = rq[2];
+        t->e[k].bias = 2 * p->bias[c + k];
+        t->e[k].multiplier = rq[0];
+        t->e[k].round = (int32_t)((1u << (r - 1)) + zp * (1u << r)); /* K */
+        t->e[k].shift = r;
+    }
+    t->mode = clamp_mode(p);
+    t->smmlar = 1;
 }
 
 /* ariel_rq out of line: rare, and inlined it would take the registers of the loops around it */
@@ -120,19 +179,29 @@ static inline __attribute__((always_inline)) int32_t finish(int32_t v, int32_t l
     return v > hi ? hi : v;
 }
 
-/* requant_pixels_2 for blocks without ariel_rq channels, `mode` a constant */
+/* one output of a fast table's entry, zero point included, before the clamp (`smmlar` a constant) */
+static inline __attribute__((always_inline)) int32_t requant_fast(const rq_entry *e, int32_t sum, int32_t zp,
+                                                                  int32_t smmlar)
+{
+    if (smmlar) {
+        return requant_smmlar((int32_t)((uint32_t)e->bias + ((uint32_t)sum << 1)), e->multiplier, e->round, e->shift);
+    }
+    return requant_high(ariel_wrapping_add(sum, e->bias), e->multiplier, e->round, e->shift) + zp;
+}
+
+/* requant_pixels_2 for blocks without ariel_rq channels, `mode` and `smmlar` constants */
 static inline __attribute__((always_inline)) void requant_pixels_2_fast(const ariel_conv_params *p,
                                                                         const rq_entry *table, const int32_t *sums0,
                                                                         const int32_t *sums1, int8_t *out0,
-                                                                        int8_t *out1, int32_t n, int32_t mode)
+                                                                        int8_t *out1, int32_t n, int32_t mode,
+                                                                        int32_t smmlar)
 {
     const int32_t zp = p->output_zero_point, lo = p->act_min, hi = p->act_max;
     int32_t k;
     for (k = 0; k < n; k++) {
         const rq_entry e = table[k]; /* read once: the int8_t stores may alias it for the compiler */
-        const int32_t a0 = ariel_wrapping_add(sums0[k], e.bias), a1 = ariel_wrapping_add(sums1[k], e.bias);
-        const int32_t v0 = finish(requant_high(a0, e.multiplier, e.round, e.shift) + zp, lo, hi, mode);
-        const int32_t v1 = finish(requant_high(a1, e.multiplier, e.round, e.shift) + zp, lo, hi, mode);
+        const int32_t v0 = finish(requant_fast(&e, sums0[k], zp, smmlar), lo, hi, mode);
+        const int32_t v1 = finish(requant_fast(&e, sums1[k], zp, smmlar), lo, hi, mode);
         out0[k] = (int8_t)v0;
         out1[k] = (int8_t)v1;
     }
@@ -145,18 +214,34 @@ static NOINLINE void requant_pixels_2(const ariel_conv_params *p, const rq_table
 {
     const int32_t zp = p->output_zero_point, lo = p->act_min, hi = p->act_max;
     int32_t k;
+    if (table->smmlar) {
+        switch (table->mode) {
+        case RQ_SSAT:
+            requant_pixels_2_fast(p, table->e, sums0, sums1, out0, out1, n, RQ_SSAT, 1);
+            return;
+        case RQ_MIN_SSAT:
+            requant_pixels_2_fast(p, table->e, sums0, sums1, out0, out1, n, RQ_MIN_SSAT, 1);
+            return;
+        case RQ_MAX_SSAT:
+            requant_pixels_2_fast(p, table->e, sums0, sums1, out0, out1, n, RQ_MAX_SSAT, 1);
+            return;
+        default:
+            requant_pixels_2_fast(p, table->e, sums0, sums1, out0, out1, n, RQ_CLAMP, 1);
+            return;
+        }
+    }
     switch (table->mode) {
     case RQ_SSAT:
-        requant_pixels_2_fast(p, table->e, sums0, sums1, out0, out1, n, RQ_SSAT);
+        requant_pixels_2_fast(p, table->e, sums0, sums1, out0, out1, n, RQ_SSAT, 0);
         return;
     case RQ_MIN_SSAT:
-        requant_pixels_2_fast(p, table->e, sums0, sums1, out0, out1, n, RQ_MIN_SSAT);
+        requant_pixels_2_fast(p, table->e, sums0, sums1, out0, out1, n, RQ_MIN_SSAT, 0);
         return;
     case RQ_MAX_SSAT:
-        requant_pixels_2_fast(p, table->e, sums0, sums1, out0, out1, n, RQ_MAX_SSAT);
+        requant_pixels_2_fast(p, table->e, sums0, sums1, out0, out1, n, RQ_MAX_SSAT, 0);
         return;
     case RQ_CLAMP:
-        requant_pixels_2_fast(p, table->e, sums0, sums1, out0, out1, n, RQ_CLAMP);
+        requant_pixels_2_fast(p, table->e, sums0, sums1, out0, out1, n, RQ_CLAMP, 0);
         return;
     default:
         break;
@@ -174,44 +259,50 @@ static NOINLINE void requant_pixels_2(const ariel_conv_params *p, const rq_table
     }
 }
 
-/* requantise n sums of one pixel, or of one channel at `step` bytes apart (entry e[k * entry_step]) */
+/* requantise n sums of one pixel, `mode` and `smmlar` constants */
 static inline __attribute__((always_inline)) void requant_run_fast(const ariel_conv_params *p, const rq_entry *table,
-                                                                   int32_t entry_step, const int32_t *sums,
-                                                                   int8_t *out, int32_t step, int32_t n, int32_t mode)
+                                                                   const int32_t *sums, int8_t *out, int32_t n,
+                                                                   int32_t mode, int32_t smmlar)
 {
     const int32_t zp = p->output_zero_point, lo = p->act_min, hi = p->act_max;
     int32_t k;
-    if (entry_step == 0) { /* one channel: its entry read once (the int8_t stores may alias it) */
-        const rq_entry e = *table;
-        for (k = 0; k < n; k++, out += step) {
-            *out = (int8_t)finish(requant_high(ariel_wrapping_add(sums[k], e.bias), e.multiplier, e.round, e.shift) + zp,
-                                  lo, hi, mode);
-        }
-        return;
-    }
-    for (k = 0; k < n; k++, out += step, table += entry_step) {
-        const rq_entry e = *table;
-        *out = (int8_t)finish(requant_high(ariel_wrapping_add(sums[k], e.bias), e.multiplier, e.round, e.shift) + zp,
-                              lo, hi, mode);
+    for (k = 0; k < n; k++) {
+        const rq_entry e = table[k];
+        out[k] = (int8_t)finish(requant_fast(&e, sums[k], zp, smmlar), lo, hi, mode);
     }
 }
 
-/* requant_pixel / requant_strided: the fast loops by mode; 0 when the block needs ariel_rq */
-static int requant_run(const ariel_conv_params *p, const rq_entry *table, int32_t mode, int32_t entry_step,
-                       const int32_t *sums, int8_t *out, int32_t step, int32_t n)
+/* requant_pixel's fast loops by mode; 0 when the block needs ariel_rq */
+static int requant_run(const ariel_conv_params *p, const rq_table *table, const int32_t *sums, int8_t *out, int32_t n)
 {
-    switch (mode) {
+    if (table->smmlar) {
+        switch (table->mode) {
+        case RQ_SSAT:
+            requant_run_fast(p, table->e, sums, out, n, RQ_SSAT, 1);
+            return 1;
+        case RQ_MIN_SSAT:
+            requant_run_fast(p, table->e, sums, out, n, RQ_MIN_SSAT, 1);
+            return 1;
+        case RQ_MAX_SSAT:
+            requant_run_fast(p, table->e, sums, out, n, RQ_MAX_SSAT, 1);
+            return 1;
+        default:
+            requant_run_fast(p, table->e, sums, out, n, RQ_CLAMP, 1);
+            return 1;
+        }
+    }
+    switch (table->mode) {
     case RQ_SSAT:
-        requant_run_fast(p, table, entry_step, sums, out, step, n, RQ_SSAT);
+        requant_run_fast(p, table->e, sums, out, n, RQ_SSAT, 0);
         return 1;
     case RQ_MIN_SSAT:
-        requant_run_fast(p, table, entry_step, sums, out, step, n, RQ_MIN_SSAT);
+        requant_run_fast(p, table->e, sums, out, n, RQ_MIN_SSAT, 0);
         return 1;
     case RQ_MAX_SSAT:
-        requant_run_fast(p, table, entry_step, sums, out, step, n, RQ_MAX_SSAT);
+        requant_run_fast(p, table->e, sums, out, n, RQ_MAX_SSAT, 0);
         return 1;
     case RQ_CLAMP:
-        requant_run_fast(p, table, entry_step, sums, out, step, n, RQ_CLAMP);
+        requant_run_fast(p, table->e, sums, out, n, RQ_CLAMP, 0);
         return 1;
     default:
         return 0;
@@ -224,7 +315,7 @@ static NOINLINE void requant_pixel(const ariel_conv_params *p, const rq_table *t
 {
     const int32_t zp = p->output_zero_point, lo = p->act_min, hi = p->act_max;
     int32_t k;
-    if (requant_run(p, table->e, table->mode, 1, sums, out, 1, n)) {
+    if (requant_run(p, table, sums, out, n)) {
         return;
     }
     for (k = 0; k < n; k++) {

@@ -645,6 +645,7 @@ static void conv_runs_s8(const ariel_conv_params *p, const int8_t *input, const 
         int use_padded, whole;
         ariel_conv_place(g, item, &row, &c_begin, &c_end);
         table.mode = prepare_rq(p, c_begin, c_end - c_begin, table.e);
+        prepare_smmlar(p, c_begin, c_end - c_begin, s.window, &table);
         /* the gathered window's bytes past s.window are not written: they meet zero weights */
         whole = gather_whole && s.tail != 0 && (c_end - c_begin) * flat_padded.window <= PADDED_WEIGHT_BYTES;
         use_padded = !whole && s.tail != 0 && (c_end - c_begin) * sp.window <= PADDED_WEIGHT_BYTES;

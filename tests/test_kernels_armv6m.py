@@ -7,7 +7,9 @@ covers them all): CONV_2D 1x1 (the in-place path, strides 1 and 2), 3x3 and firs
 border), windows too large to copy (portable fallback), odd channel counts (a channel pair of
 itself), odd output widths (a pixel pair of itself), batch > 1, DEPTHWISE_CONV_2D and
 FULLY_CONNECTED. With 2 cores the plan splits every operator into tiles, so work items start and
-end inside rows and channel blocks. A failing case names its seed and shape."""
+end inside rows and channel blocks; one run replaces the plan's tiles by random cuts on random cores.
+The one-multiply requantisation's bracket is also checked on its own against TFLite's rounding. A
+failing case names its seed and shape."""
 from __future__ import annotations
 
 import numpy as np
@@ -154,6 +156,38 @@ def test_random_int8_ops_bit_exact_on_rp2040(cores):
     for name, ours, want in zip(names, got, expected):
         assert np.array_equal(ours, want), f"seed {seed} cores {cores}: {name}: {(ours != want).sum()} of " \
                                            f"{want.size} values differ"
+
+
+def _random_tiles(plan, rng: np.random.Generator, cores: int):
+    """The plan with every kernel step cut into random [begin, end) tiles on random cores: tiles that
+    start and end mid-row and mid-block, fewer items than channel blocks, single items."""
+    from dataclasses import replace
+    steps = []
+    for step in plan.steps:
+        if step.is_view or step.work_items < 2:
+            steps.append(step)
+            continue
+        count = int(rng.integers(1, min(step.work_items, 12) + 1))
+        cuts = sorted(rng.choice(np.arange(1, step.work_items), count - 1, replace=False).tolist())
+        bounds = [0, *cuts, step.work_items]
+        tiles = tuple((int(a), int(b)) for a, b in zip(bounds, bounds[1:]))
+        steps.append(replace(step, tiles=tiles, tile_core=tuple(int(c) for c in rng.integers(0, cores, len(tiles)))))
+    return replace(plan, steps=tuple(steps))
+
+
+def test_random_tile_ranges_bit_exact_on_two_rp2040_cores():
+    """Every kernel of the random model with its work items cut at random points (any [begin, end)
+    must give the reference's bytes: the kernels take items block by block inside a range)."""
+    from arielml.backends.emulator import build_firmware_for_plan
+    from arielml.compile import plan_model
+    seed = BASE_SEED + 7
+    model_bytes, arrays, names = random_model(seed)
+    model = Model(verify(parse_tflite(model_bytes)))
+    expected = model.run(arrays)
+    plan = _random_tiles(plan_model(model, "rp2040", 2), np.random.default_rng(seed), 2)
+    got = build_firmware_for_plan(model, plan).run(arrays).outputs
+    for name, ours, want in zip(names, got, expected):
+        assert np.array_equal(ours, want), f"seed {seed}: {name}: {(ours != want).sum()} of {want.size} values differ"
 
 
 def test_zoo_models_bit_exact_on_two_rp2040_cores():

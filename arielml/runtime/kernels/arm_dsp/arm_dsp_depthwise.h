@@ -163,7 +163,7 @@ static inline __attribute__((always_inline)) int32_t dw3_requant(int32_t acc, in
     } while (0)
 
 /* n output pixels of one group of a fast block, 3 * stride strip words apart; channel lane j of pixel
- * i goes to out[i * out_step + j]. Strides 1 and 2 take two pixels a round (stride a constant here):
+ * i goes to out[i * out_step + j], clamped as `mode` (a constant) says. Strides 1 and 2 take two pixels a round (stride a constant here):
  * 18 strip loads, 18 weight loads, 36 SXTB16, 72 SMLAxy for 72 multiply-accumulates, then 8 outputs at
  * ~7 instructions each; other strides and a last odd pixel one at a time. */
 static inline __attribute__((always_inline)) void dw3_run_fast(const ariel_conv_params *p, const dw3_table *t,
@@ -256,19 +256,10 @@ static NOINLINE void dw3_run(const ariel_conv_params *p, const dw3_table *t, int
         if (!t->fast) {
             dw3_run_slow(p, t, group + k, strip, stride, n, to, to_step);
         } else {
-            switch (t->mode) {
-            case RQ_SSAT:
+            if (t->mode == RQ_SSAT) { /* SSAT alone, or both bounds (two copies of the loops, not four) */
                 dw3_run_fast(p, t, group + k, strip, stride, n, to, to_step, RQ_SSAT);
-                break;
-            case RQ_MIN_SSAT:
-                dw3_run_fast(p, t, group + k, strip, stride, n, to, to_step, RQ_MIN_SSAT);
-                break;
-            case RQ_MAX_SSAT:
-                dw3_run_fast(p, t, group + k, strip, stride, n, to, to_step, RQ_MAX_SSAT);
-                break;
-            default:
+            } else {
                 dw3_run_fast(p, t, group + k, strip, stride, n, to, to_step, RQ_CLAMP);
-                break;
             }
         }
         if (partial) {

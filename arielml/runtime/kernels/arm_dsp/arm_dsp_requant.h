@@ -214,21 +214,13 @@ static NOINLINE void requant_pixels_2(const ariel_conv_params *p, const rq_table
 {
     const int32_t zp = p->output_zero_point, lo = p->act_min, hi = p->act_max;
     int32_t k;
-    if (table->smmlar) {
-        switch (table->mode) {
-        case RQ_SSAT:
+    if (table->smmlar) { /* SSAT alone, or both bounds (fewer copies of the loop: the XIP cache) */
+        if (table->mode == RQ_SSAT) {
             requant_pixels_2_fast(p, table->e, sums0, sums1, out0, out1, n, RQ_SSAT, 1);
-            return;
-        case RQ_MIN_SSAT:
-            requant_pixels_2_fast(p, table->e, sums0, sums1, out0, out1, n, RQ_MIN_SSAT, 1);
-            return;
-        case RQ_MAX_SSAT:
-            requant_pixels_2_fast(p, table->e, sums0, sums1, out0, out1, n, RQ_MAX_SSAT, 1);
-            return;
-        default:
+        } else {
             requant_pixels_2_fast(p, table->e, sums0, sums1, out0, out1, n, RQ_CLAMP, 1);
-            return;
         }
+        return;
     }
     switch (table->mode) {
     case RQ_SSAT:
@@ -276,20 +268,12 @@ static inline __attribute__((always_inline)) void requant_run_fast(const ariel_c
 static int requant_run(const ariel_conv_params *p, const rq_table *table, const int32_t *sums, int8_t *out, int32_t n)
 {
     if (table->smmlar) {
-        switch (table->mode) {
-        case RQ_SSAT:
+        if (table->mode == RQ_SSAT) {
             requant_run_fast(p, table->e, sums, out, n, RQ_SSAT, 1);
-            return 1;
-        case RQ_MIN_SSAT:
-            requant_run_fast(p, table->e, sums, out, n, RQ_MIN_SSAT, 1);
-            return 1;
-        case RQ_MAX_SSAT:
-            requant_run_fast(p, table->e, sums, out, n, RQ_MAX_SSAT, 1);
-            return 1;
-        default:
+        } else {
             requant_run_fast(p, table->e, sums, out, n, RQ_CLAMP, 1);
-            return 1;
         }
+        return 1;
     }
     switch (table->mode) {
     case RQ_SSAT:

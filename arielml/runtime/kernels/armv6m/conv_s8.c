@@ -36,9 +36,9 @@
  * (v6m_requant_4px).
  *
  * Code in SRAM: v6m_mac_2x2(_quad), the fast requantisation routines and the depthwise driver
- * depthwise_pairs (~4.8 KB together) sit in .data.* sections,
- * which start-up copies to SRAM with the initialised data (the Pico SDK does the same for its
- * time-critical code). They run for every output, and from flash they shared the 2-way XIP cache with
+ * depthwise_pairs (~4.3 KB with the linker's long-call veneers between SRAM and flash) sit in .data.*
+ * sections, which start-up copies to SRAM with the initialised data (the Pico SDK does the same for
+ * its time-critical code). They run for every output, and from flash they shared the 2-way XIP cache with
  * the C drivers and the weights streamed from flash: wherever a code change moved the drivers onto
  * their sets, whole 1x1 layers slowed by up to 19% (MCUNet-10fps, measured). Out of flash, the layer
  * times no longer depend on where the linker puts the rest of the code.

@@ -240,35 +240,39 @@ static NOINLINE void dw3_run_slow(const ariel_conv_params *p, const dw3_table *t
     }
 }
 
-/* `groups` groups from `group` over n pixels: group k's strip at strip + k * group_words; a group of
- * fewer than four channels (the block's last) goes through a small buffer so that no byte beyond its
- * channels is written */
+/* `groups` whole groups from `group` over n pixels (group k's strip at strip + k * group_words, its
+ * outputs 4 k bytes further); the clamp form and the block's kind chosen once for all of them */
 static NOINLINE void dw3_run(const ariel_conv_params *p, const dw3_table *t, int32_t group, int32_t groups,
-                             int32_t lanes_last, const uint32_t *strip, int32_t group_words, int32_t stride, int32_t n,
-                             int8_t *out, int32_t out_step)
+                             const uint32_t *strip, int32_t group_words, int32_t stride, int32_t n, int8_t *out,
+                             int32_t out_step)
+{
+    const int32_t last = group + groups;
+    if (!t->fast) {
+        for (; group < last; group++, strip += group_words, out += 4) {
+            dw3_run_slow(p, t, group, strip, stride, n, out, out_step);
+        }
+    } else if (t->mode == RQ_SSAT) { /* SSAT alone, or both bounds (two copies of the loops, not four) */
+        for (; group < last; group++, strip += group_words, out += 4) {
+            dw3_run_fast(p, t, group, strip, stride, n, out, out_step, RQ_SSAT);
+        }
+    } else {
+        for (; group < last; group++, strip += group_words, out += 4) {
+            dw3_run_fast(p, t, group, strip, stride, n, out, out_step, RQ_CLAMP);
+        }
+    }
+}
+
+/* dw3_run for one group of fewer than four channels (the block's last): through a small buffer, so
+ * that no byte beyond its `lanes` channels is written */
+static NOINLINE void dw3_run_narrow(const ariel_conv_params *p, const dw3_table *t, int32_t group, int32_t lanes,
+                                    const uint32_t *strip, int32_t stride, int32_t n, int8_t *out, int32_t out_step)
 {
     int8_t narrow[4 * DW3_STRIP_COLUMNS];
-    int32_t k;
-    for (k = 0; k < groups; k++, strip += group_words, out += 4) {
-        const int partial = k == groups - 1 && lanes_last < 4;
-        int8_t *to = partial ? narrow : out;
-        const int32_t to_step = partial ? 4 : out_step;
-        if (!t->fast) {
-            dw3_run_slow(p, t, group + k, strip, stride, n, to, to_step);
-        } else {
-            if (t->mode == RQ_SSAT) { /* SSAT alone, or both bounds (two copies of the loops, not four) */
-                dw3_run_fast(p, t, group + k, strip, stride, n, to, to_step, RQ_SSAT);
-            } else {
-                dw3_run_fast(p, t, group + k, strip, stride, n, to, to_step, RQ_CLAMP);
-            }
-        }
-        if (partial) {
-            int32_t i, j;
-            for (i = 0; i < n; i++) {
-                for (j = 0; j < lanes_last; j++) {
-                    out[i * out_step + j] = narrow[4 * i + j];
-                }
-            }
+    int32_t i, j;
+    dw3_run(p, t, group, 1, strip, 0, stride, n, narrow, 4);
+    for (i = 0; i < n; i++) {
+        for (j = 0; j < lanes; j++) {
+            out[i * out_step + j] = narrow[4 * i + j];
         }
     }
 }
@@ -285,14 +289,18 @@ static NOINLINE void dw3_gather(const int8_t *const *rows, int32_t in_c, int32_t
     const int32_t inside_hi = in_w - ix_first < columns ? in_w - ix_first : columns;
     int32_t k, ky, col;
     for (k = 0; k < groups; k++, c += 4, strip += 3 * columns) {
-        if (rows[0] != 0 && rows[1] != 0 && rows[2] != 0 && c + 4 <= in_c) { /* a column's 3 words at a time */
+        if (c + 4 <= in_c) { /* a column's 3 words at a time; a padded row reads zp_word in place */
             const int32_t at = (ix_first + inside_lo) * in_c + c;
-            const int8_t *r0 = rows[0] + at, *r1 = rows[1] + at, *r2 = rows[2] + at;
+            const int8_t *r0 = rows[0] != 0 ? rows[0] + at : (const int8_t *)&zp_word;
+            const int8_t *r1 = rows[1] != 0 ? rows[1] + at : (const int8_t *)&zp_word;
+            const int8_t *r2 = rows[2] != 0 ? rows[2] + at : (const int8_t *)&zp_word;
+            const int32_t step0 = rows[0] != 0 ? in_c : 0, step1 = rows[1] != 0 ? in_c : 0;
+            const int32_t step2 = rows[2] != 0 ? in_c : 0;
             uint32_t *to = strip;
             for (col = 0; col < inside_lo; col++, to += 3) {
                 to[0] = zp_word, to[1] = zp_word, to[2] = zp_word;
             }
-            for (; col < inside_hi; col++, to += 3, r0 += in_c, r1 += in_c, r2 += in_c) {
+            for (; col < inside_hi; col++, to += 3, r0 += step0, r1 += step1, r2 += step2) {
                 const uint32_t w0 = load_word(r0), w1 = load_word(r1), w2 = load_word(r2);
                 to[0] = w0, to[1] = w1, to[2] = w2;
             }
@@ -301,7 +309,7 @@ static NOINLINE void dw3_gather(const int8_t *const *rows, int32_t in_c, int32_t
             }
             continue;
         }
-        for (ky = 0; ky < 3; ky++) { /* padded rows, or the tensor's last channels */
+        for (ky = 0; ky < 3; ky++) { /* the tensor's last channels, byte by byte */
             uint32_t *to = strip + ky;
             if (rows[ky] == 0) {
                 for (col = 0; col < columns; col++, to += 3) {
@@ -316,12 +324,8 @@ static NOINLINE void dw3_gather(const int8_t *const *rows, int32_t in_c, int32_t
                 const int8_t *x = rows[ky] + (ix_first + col) * in_c + c;
                 uint32_t word = 0;
                 int32_t lane;
-                if (c + 4 <= in_c) {
-                    word = load_word(x);
-                } else {
-                    for (lane = 0; c + lane < in_c; lane++) {
-                        word |= (uint32_t)(uint8_t)x[lane] << (8 * lane);
-                    }
+                for (lane = 0; c + lane < in_c; lane++) {
+                    word |= (uint32_t)(uint8_t)x[lane] << (8 * lane);
                 }
                 *to = word;
             }
@@ -370,9 +374,15 @@ static void depthwise_3x3_groups(const ariel_conv_params *p, const int8_t *input
                     const int32_t count = groups - group < per_pass ? groups - group : per_pass;
                     const int32_t c = c_begin + 4 * group;
                     const int32_t lanes_last = c_end - (c + 4 * (count - 1));
+                    int8_t *out = out_row + ox * g->out_c + c;
                     dw3_gather(rows, g->in_c, g->in_w, c, count, ox * sw - g->pad_left, columns, zp_word, strip);
-                    dw3_run(p, &table, group, count, lanes_last > 4 ? 4 : lanes_last, strip, 3 * columns, sw, n,
-                            out_row + ox * g->out_c + c, g->out_c);
+                    if (lanes_last >= 4) {
+                        dw3_run(p, &table, group, count, strip, 3 * columns, sw, n, out, g->out_c);
+                    } else {
+                        dw3_run(p, &table, group, count - 1, strip, 3 * columns, sw, n, out, g->out_c);
+                        dw3_run_narrow(p, &table, group + count - 1, lanes_last, strip + (count - 1) * 3 * columns,
+                                       sw, n, out + 4 * (count - 1), g->out_c);
+                    }
                 }
             }
         }

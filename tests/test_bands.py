@@ -75,7 +75,20 @@ def _banded(graph: Graph, regions: tuple[BandRegion, ...], cores: int = 1, targe
 
 
 REGIONS = [(BandRegion(0, 3, 2),), (BandRegion(0, 3, 20),), (BandRegion(0, 5, 3),), (BandRegion(0, 5, 10),),
-           (BandRegion(1, 2, 7),), (BandRegion(0, 2, 5), BandRegion(4, 5, 4))]
+           (BandRegion(1, 2, 7),), (BandRegion(0, 2, 5), BandRegion(4, 5, 4)),
+           # outputs written over their dead inputs: a block over the graph input, in-place depthwise
+           (BandRegion(0, 3, 5, True),), (BandRegion(1, 1, 20, True), BandRegion(4, 4, 10, True)),
+           (BandRegion(0, 5, 10, True),)]
+
+
+def test_an_output_over_its_input_overlaps_it_by_design():
+    graph = _block_graph()
+    plan = _banded(graph, REGIONS[7])
+    assert len(plan.ties) == 2
+    for a, b, delta in plan.ties:  # the output starts a few rows before its input, inside its bytes
+        assert plan.offsets[b] == plan.offsets[a] + delta
+        assert plan.offsets[b] < plan.offsets[a] < plan.offsets[b] + plan.graph.tensors[b].nbytes
+    assert plan.arena_bytes < _banded(graph, ()).arena_bytes
 
 
 def test_regions_and_rows():
@@ -168,7 +181,7 @@ def test_banded_plans_are_bit_exact_on_each_core_types_kernels(target):
     x = model.random_inputs(4)
     expected = model.run(x)
     from arielml.backends.emulator import EmulatedFirmware, build_firmware_for_plan
-    for regions in (REGIONS[1], REGIONS[3], REGIONS[5]):
+    for regions in (REGIONS[1], REGIONS[3], REGIONS[5], REGIONS[7], REGIONS[8]):
         for cores in (1, 2):
             firmware: EmulatedFirmware = build_firmware_for_plan(model, _banded(graph, regions, cores, target))
             out = firmware.run(x).outputs

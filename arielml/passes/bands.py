@@ -48,6 +48,9 @@ class BandRegion:
     first: int  # position in graph.nodes of the region's first node
     last: int  # ... and of its last node (inclusive)
     bands: int  # bands of the region output's rows
+    # the region's output overlaps its input, written over input rows no later band reads
+    # (over_input_shift); the input must die in the region
+    over_input: bool = False
 
 
 @dataclass(frozen=True)
@@ -89,8 +92,8 @@ def row_map(node: Node, graph: Graph) -> _Rows | None:
             if x.is_constant:
                 if len(x.shape) >= 3 and x.shape[-3] != 1:  # a constant with rows of its own
                     return None
-            elif x.shape != out.shape or not _is_row_tensor(x):
-                return None
+            elif x.shape != out.shape or not (_is_row_tensor(x) or node.op == "QUANTIZE" and x.dtype == "float32"):
+                return None  # (QUANTIZE maps each float to its own int8: a band of a float input is exact)
         return _Rows()
     return None
 
@@ -148,6 +151,8 @@ def band_rows(graph: Graph, region: BandRegion, out: int) -> list[_BandRows]:
     node reads. Rows computed by an earlier band are kept, never recomputed."""
     positions = range(region.first, region.last + 1)
     made = {graph.nodes[i].outputs[0] for i in positions}
+    maps = {i: row_map(graph.nodes[i], graph) for i in positions}
+    inputs = {i: _row_inputs(graph.nodes[i], graph) for i in positions}
     done: dict[int, int] = {}  # intermediate -> rows computed so far: [0, done)
     bands = []
     for y0, y1 in split_rows(graph.tensors[out].shape[1], region.bands):
@@ -164,8 +169,8 @@ def band_rows(graph: Graph, region: BandRegion, out: int) -> list[_BandRows]:
             if lo >= hi:
                 continue
             computed[i] = (lo, hi)
-            rows = row_map(node, graph)
-            for x in _row_inputs(node, graph):
+            rows = maps[i]
+            for x in inputs[i]:
                 r0, r1, above, below = rows.input_rows(lo, hi, graph.tensors[x].shape[1])
                 reads[(i, x)] = (r0, r1, above, below)
                 if x in made:
@@ -262,6 +267,43 @@ def apply_region(graph: Graph, region: BandRegion, builder: _Builder) -> list[No
     return nodes
 
 
+def region_input(graph: Graph, region: BandRegion) -> int | None:
+    """The region's one non-constant input read from outside when it dies inside the region (read
+    by no later node, not a graph output): the tensor its output may overwrite, else None."""
+    positions = range(region.first, region.last + 1)
+    made = {graph.nodes[i].outputs[0] for i in positions}
+    outside = {t for i in positions for t in _row_inputs(graph.nodes[i], graph) if t not in made}
+    if len(outside) != 1:
+        return None
+    x = outside.pop()
+    if x in graph.outputs or any(x in n.inputs for n in graph.nodes[region.last + 1:]):
+        return None
+    return x
+
+
+def over_input_shift(graph: Graph, region: BandRegion, alignment: int) -> int:
+    """How many bytes before its input the region's output must start so that every band writes its
+    output rows over input rows that neither its own last node nor any later band reads."""
+    out, x = region_output(graph, region.first, region.last), region_input(graph, region)
+    bands = band_rows(graph, region, out)
+    out_row = graph.tensors[out].nbytes // graph.tensors[out].shape[1]
+    in_row = graph.tensors[x].nbytes // graph.tensors[x].shape[1]
+    shift = 0
+    later_low = None  # lowest input row read by bands after the current one
+    for band in reversed(bands):
+        low = later_low
+        for (i, t), (r0, _, _, _) in band.reads.items():
+            if t == x and i == region.last:
+                low = r0 if low is None else min(low, r0)
+        end = band.computed[region.last][1]
+        if low is not None:
+            shift = max(shift, end * out_row - low * in_row)
+        for (i, t), (r0, _, _, _) in band.reads.items():
+            if t == x:
+                later_low = r0 if later_low is None else min(later_low, r0)
+    return -(-shift // alignment) * alignment
+
+
 def band_plan(plan: Plan, regions: tuple[BandRegion, ...]) -> Plan:
     """The plan's graph with every region replaced by its bands (regions sorted, disjoint)."""
     if not regions:
@@ -276,18 +318,24 @@ def band_plan(plan: Plan, regions: tuple[BandRegion, ...]) -> Plan:
         nodes.extend(apply_region(graph, region, builder))
         position = region.last + 1
         a, b = graph.nodes[region.first].index, graph.nodes[region.last].index
-        notes.append(f"operators #{a}..#{b} run in {region.bands} bands of rows (halo rows kept, not recomputed)")
+        over = ", output written over its dead input rows" if region.over_input else ""
+        notes.append(f"operators #{a}..#{b} run in {region.bands} bands of rows (halo rows kept, not recomputed{over})")
     nodes.extend(graph.nodes[position:])
     banded = replace(graph, tensors=tuple(builder.tensors), nodes=tuple(nodes))
+    ties = tuple((region_input(graph, r), region_output(graph, r.first, r.last),
+                  -over_input_shift(graph, r, plan.options.alignment)) for r in regions if r.over_input)
     return replace(plan, graph=banded, alias=tuple(builder.alias), alias_offset=tuple(builder.offset),
-                   notes=(*plan.notes, *notes))
+                   notes=(*plan.notes, *notes), ties=(*plan.ties, *ties))
 
 
 # ---- choosing regions ------------------------------------------------------------------------------
 
+MAX_REGION_NODES = 14  # longer regions are not tried: the search stays quick, and a longer region
+# rarely lowers the peak more (its buffers add up)
+
+
 def candidate_regions(graph: Graph) -> list[tuple[int, int]]:
-    """Every maximal-or-not run [first, last] of bandable nodes that is a region (O(n^2) tests,
-    n = nodes; only runs of row-local nodes are tried, which are short in practice)."""
+    """Every run [first, last] of at most MAX_REGION_NODES row-local nodes that is a region."""
     ok = [row_map(n, graph) is not None for n in graph.nodes]
     spans = []
     for first in range(len(graph.nodes)):
@@ -296,14 +344,16 @@ def candidate_regions(graph: Graph) -> list[tuple[int, int]]:
         last = first
         while last + 1 < len(graph.nodes) and ok[last + 1]:
             last += 1
-        for end in range(first + 1, last + 1):  # regions of at least two nodes
+        for end in range(first, min(last, first + MAX_REGION_NODES - 1) + 1):  # one window op alone: in place
+            if end == first and graph.nodes[first].op not in WINDOW_OPS:
+                continue
             if region_output(graph, first, end) is not None:
                 spans.append((first, end))
     return spans
 
 
 def choose_regions(plan: Plan, arena_of: Callable[[Plan], tuple[int, int]], max_regions: int = 4,
-                   band_counts: tuple[int, ...] = (2, 3, 4, 6, 8, 12, 16, 24, 32, 48)) -> tuple[tuple[BandRegion, ...], int]:
+                   band_counts: tuple[int, ...] = (2, 4, 8, 16, 32)) -> tuple[tuple[BandRegion, ...], int]:
     """Greedy: add the region and band count that lowers the arena most, up to `max_regions`
     disjoint regions; on ties fewer bands, then a shorter region. Only regions holding the node of
     the current peak can lower it. `arena_of(plan) -> (arena bytes, position in plan.graph.nodes
@@ -318,17 +368,19 @@ def choose_regions(plan: Plan, arena_of: Callable[[Plan], tuple[int, int]], max_
             if not first <= peak <= last or any(not (last < r.first or first > r.last) for r in chosen):
                 continue
             rows = graph.tensors[graph.nodes[last].outputs[0]].shape[1]
-            for bands in band_counts:
-                if bands > rows:
-                    break
-                candidate = (*chosen, BandRegion(first, last, bands))
-                arena, at = arena_of(band_plan(plan, candidate))
-                key = (arena, bands, last - first)
-                if arena < best and (round_best is None or key < round_best[0]):
-                    round_best = (key, candidate, at)
+            overs = (False, True) if region_input(graph, BandRegion(first, last, 1)) is not None else (False,)
+            for bands in sorted({b for b in band_counts if b < rows} | {rows}):
+                for over in overs:
+                    if first == last and not over:
+                        continue  # one operator in bands only pays when it overwrites its input
+                    candidate = (*chosen, BandRegion(first, last, bands, over))
+                    arena, at = arena_of(band_plan(plan, candidate))
+                    key = (arena, bands, last - first, over)
+                    if arena < best and (round_best is None or key < round_best[0]):
+                        round_best = (key, candidate, at)
         if round_best is None:
             break
-        (best, _, _), chosen, at = round_best
+        (best, *_), chosen, at = round_best
         peak = _model_position(plan.graph, band_plan(plan, chosen).graph, at)
         if peak is None:  # the peak is inside a region now: no other region can lower it
             break
@@ -349,7 +401,7 @@ def estimate_arena(plan: Plan, scratch_of: dict[int, int]) -> tuple[int, int]:
     as lowering would), scratch taken per operator index from `scratch_of` (the model's lowering)."""
     from arielml.ops.registry import lookup
     from arielml.passes.lower import alias_inplace, alias_views
-    from arielml.passes.memory_plan import buffer_requests, plan_greedy
+    from arielml.passes.memory_plan import buffer_requests, plan_greedy, request_ties
     from arielml.passes.plan import Step
     graph = plan.graph
     steps = tuple(Step(node=i, op=n.op, params=None, view=lookup(n).view, scratch_bytes=scratch_of.get(n.index, 0))
@@ -357,13 +409,13 @@ def estimate_arena(plan: Plan, scratch_of: dict[int, int]) -> tuple[int, int]:
     alias = plan.alias or tuple(range(len(graph.tensors)))
     offsets = plan.alias_offset or tuple(0 for _ in graph.tensors)
     laid = alias_inplace(alias_views(replace(plan, steps=steps, alias=alias, alias_offset=offsets)))
-    requests, _, _ = buffer_requests(laid)
+    requests, roots, _ = buffer_requests(laid)
     live = [0] * (len(steps) + 1)
     for r in requests:
         for k in range(r.first_use, r.last_use + 1):
             live[k] += r.size
     peak = max(range(len(steps)), key=lambda k: live[k]) if steps else 0
-    return plan_greedy(requests, plan.options.alignment).arena_bytes, peak
+    return plan_greedy(requests, plan.options.alignment, request_ties(laid, roots)).arena_bytes, peak
 
 
 def plan_bands(plan: Plan) -> Plan:

@@ -37,18 +37,48 @@ def lifetimes_overlap(a: BufferRequest, b: BufferRequest) -> bool:
     return a.first_use <= b.last_use and b.first_use <= a.last_use
 
 
-def plan_linear(buffers: Sequence[BufferRequest], alignment: int = 8) -> ArenaLayout:
-    offsets, end = [], 0
-    for buf in buffers:
-        offsets.append(end)
-        end = align_up(end + buf.size, alignment)
+def plan_linear(buffers: Sequence[BufferRequest], alignment: int = 8, ties: Sequence["Tie"] = ()) -> ArenaLayout:
+    offsets, end = [0] * len(buffers), 0
+    for group in _groups(len(buffers), ties):
+        for i, rel in group:
+            offsets[i] = end + rel
+        end = align_up(max(end + rel + buffers[i].size for i, rel in group), alignment)
     return ArenaLayout(tuple(offsets), end)
 
 
-def plan_greedy(buffers: Sequence[BufferRequest], alignment: int = 8) -> ArenaLayout:
+@dataclass(frozen=True)
+class Tie:
+    """Buffer `second` starts `delta` bytes after buffer `first` (delta may be negative): a writer
+    whose output may overwrite its input's bytes that no later read needs (passes/bands.py). Tied
+    buffers may overlap; the planner places them together."""
+
+    first: int
+    second: int
+    delta: int
+
+
+def _groups(count: int, ties: Sequence[Tie]) -> list[list[tuple[int, int]]]:
+    """Requests grouped by ties: each group a list of (request, offset from the group's start)."""
+    where = {i: (i, 0) for i in range(count)}  # request -> (group leader, offset from the leader)
+    members = {i: [i] for i in range(count)}
+    for tie in ties:
+        (la, oa), (lb, ob) = where[tie.first], where[tie.second]
+        assert la != lb, f"tie {tie} closes a cycle"
+        shift = oa + tie.delta - ob  # leader b's offset from leader a
+        for m in members.pop(lb):
+            where[m] = (la, where[m][1] + shift)
+            members[la].append(m)
+    groups = []
+    for leader, ms in members.items():
+        low = min(where[m][1] for m in ms)
+        groups.append(sorted((m, where[m][1] - low) for m in ms))
+    return groups
+
+
+def plan_greedy(buffers: Sequence[BufferRequest], alignment: int = 8, ties: Sequence[Tie] = ()) -> ArenaLayout:
     """Largest first (ties: earlier first use, then request order - deterministic); each buffer goes
     at the lowest aligned offset where it does not overlap any already placed buffer that is live at
-    the same time.
+    the same time. Tied buffers move as one group, placed when its largest member's turn comes.
 
     The placed buffers live at the same time are found through an index by time (a list of placed
     buffers per time point), not by testing every placed buffer: a long chain of operators has
@@ -58,25 +88,36 @@ def plan_greedy(buffers: Sequence[BufferRequest], alignment: int = 8) -> ArenaLa
     points = sorted({b.first_use for b in buffers})
     position = {t: k for k, t in enumerate(points)}
     live_at: list[list[int]] = [[] for _ in points]
-    order = sorted(range(len(buffers)), key=lambda i: (-buffers[i].size, buffers[i].first_use, i))
+    groups = _groups(len(buffers), ties)
+
+    def rank(group):
+        big = max(group, key=lambda m: (buffers[m[0]].size, -buffers[m[0]].first_use, -m[0]))[0]
+        return (-buffers[big].size, buffers[big].first_use, big)
+
     offsets: list[int] = [0] * len(buffers)
     arena = 0
-    for i in order:
-        buf = buffers[i]
-        covered = range(position[buf.first_use], bisect.bisect_right(points, buf.last_use))
-        # occupied ranges of the placed buffers that live at the same time, by start offset
-        overlapping = {j for k in covered for j in live_at[k]}
-        busy = sorted((offsets[j], offsets[j] + buffers[j].size) for j in overlapping)
-        candidate = 0
-        for start, end in busy:
-            if candidate + buf.size <= start:
-                break  # fits in the gap before this range
-            candidate = max(candidate, align_up(end, alignment))
-        offsets[i] = candidate
-        if buf.size:  # an empty buffer occupies nothing
-            for k in covered:
-                live_at[k].append(i)
-        arena = max(arena, align_up(candidate + buf.size, alignment))
+    for group in sorted(groups, key=rank):
+        forbidden = []  # open intervals of group starts that would overlap a placed, live buffer
+        for i, rel in group:
+            buf = buffers[i]
+            if not buf.size:
+                continue
+            covered = range(position[buf.first_use], bisect.bisect_right(points, buf.last_use))
+            for j in {j for k in covered for j in live_at[k]}:
+                forbidden.append((offsets[j] - rel - buf.size, offsets[j] + buffers[j].size - rel))
+        start = 0
+        for low, high in sorted(forbidden):
+            if start <= low:
+                break  # no interval from here on contains it
+            if start < high:
+                start = align_up(high, alignment)
+        for i, rel in group:
+            buf = buffers[i]
+            offsets[i] = start + rel
+            if buf.size:  # an empty buffer occupies nothing
+                for k in range(position[buf.first_use], bisect.bisect_right(points, buf.last_use)):
+                    live_at[k].append(i)
+            arena = max(arena, align_up(start + rel + buf.size, alignment))
     return ArenaLayout(tuple(offsets), arena)
 
 
@@ -101,14 +142,21 @@ class ArenaPlanner:
         return self.planner(self.requests, self.alignment)
 
 
-def check_layout(buffers: Sequence[BufferRequest], layout: ArenaLayout, alignment: int) -> None:
-    """Assert the layout is valid: aligned, inside the arena, no overlap of simultaneously live buffers."""
+def check_layout(buffers: Sequence[BufferRequest], layout: ArenaLayout, alignment: int,
+                 ties: Sequence[Tie] = ()) -> None:
+    """Assert the layout is valid: aligned, inside the arena, no overlap of simultaneously live
+    buffers except tied ones, which sit exactly `delta` apart."""
+    together = {}
+    for number, group in enumerate(_groups(len(buffers), ties)):
+        together.update({i: number for i, _ in group})
+    for tie in ties:
+        assert layout.offsets[tie.second] == layout.offsets[tie.first] + tie.delta, f"{tie} not kept"
     for i, (buf, off) in enumerate(zip(buffers, layout.offsets)):
         assert off % alignment == 0, f"buffer {i} at {off} is not {alignment}-aligned"
         assert off + buf.size <= layout.arena_bytes, f"buffer {i} ends past the arena"
         for j in range(i):
             other, o = buffers[j], layout.offsets[j]
-            if buf.size and other.size and lifetimes_overlap(buf, other):
+            if buf.size and other.size and lifetimes_overlap(buf, other) and together[i] != together[j]:
                 assert off + buf.size <= o or o + other.size <= off, (
                     f"buffers {j} and {i} are live at the same time and overlap: {other}@{o}, {buf}@{off}")
 
@@ -158,6 +206,18 @@ def buffer_requests(plan) -> tuple[list[BufferRequest], list[int], list[int]]:
     return requests, roots, scratch_steps
 
 
+def request_ties(plan, roots: Sequence[int]) -> list[Tie]:
+    """Plan.ties (tensor b's bytes start `delta` after tensor a's) as ties between the requests of
+    their roots (buffer_requests' order)."""
+    index = {r: k for k, r in enumerate(roots)}
+    ties = []
+    for a, b, delta in plan.ties:
+        ra, rb = plan.root(a), plan.root(b)
+        if ra in index and rb in index:
+            ties.append(Tie(index[ra], index[rb], plan.offset_in_root(a) + delta - plan.offset_in_root(b)))
+    return ties
+
+
 def plan_memory(plan):
     """Assign every tensor an arena offset (aliases share their root's), and every step with
     scratch a block of cores x scratch bytes."""
@@ -166,7 +226,7 @@ def plan_memory(plan):
     from arielml.passes.plan import NOT_IN_ARENA
 
     requests, roots, scratch_steps = buffer_requests(plan)
-    layout = PLANNERS[plan.options.planner](requests, plan.options.alignment)
+    layout = PLANNERS[plan.options.planner](requests, plan.options.alignment, request_ties(plan, roots))
     root_offset = dict(zip(roots, layout.offsets))
     offsets = tuple(root_offset[plan.root(t)] + plan.offset_in_root(t) if plan.root(t) in root_offset else NOT_IN_ARENA
                     for t in range(len(plan.graph.tensors)))

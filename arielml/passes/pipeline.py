@@ -81,10 +81,11 @@ def verify_plan(plan: Plan, after: str = "?") -> Plan:
                 _fail(after, f"tensor {t} reaches past the constant it aliases")
     if plan.offsets:
         requests, roots, _ = buffer_requests(plan)
-        from arielml.passes.memory_plan import ArenaLayout
+        from arielml.passes.memory_plan import ArenaLayout, request_ties
         offs = [plan.offsets[r] for r in roots] + [o for o in plan.scratch_offsets if o != NOT_IN_ARENA]
         try:
-            check_layout(requests, ArenaLayout(tuple(offs), plan.arena_bytes), plan.options.alignment)
+            check_layout(requests, ArenaLayout(tuple(offs), plan.arena_bytes), plan.options.alignment,
+                         request_ties(plan, roots))
         except AssertionError as e:
             _fail(after, str(e))
         for t in graph.inputs + graph.outputs:

@@ -159,6 +159,9 @@ class Plan:
     weight_placement: WeightPlacement | None = None
     # the model's multiply-accumulates, layer by layer (what macs_executed is compared with)
     model_macs: int = 0
+    # (a, b, delta): tensor b's bytes start delta bytes after tensor a's, overlapping where b's
+    # writer only overwrites bytes of a that no later read needs (passes/bands.py)
+    ties: tuple[tuple[int, int, int], ...] = ()
 
     def root(self, tensor: int) -> int:
         """The tensor that owns the bytes of `tensor` (follows view and in-place aliases)."""

@@ -163,7 +163,8 @@ static inline __attribute__((always_inline)) int32_t dw3_requant(int32_t acc, in
     } while (0)
 
 /* n output pixels of one group of a fast block, 3 * stride strip words apart; channel lane j of pixel
- * i goes to out[i * out_step + j], clamped as `mode` (a constant) says. Strides 1 and 2 take two pixels a round (stride a constant here):
+ * i goes to out[i * out_step + j], clamped as `mode` (a constant) says. Strides 1 and 2 take two
+ * pixels a round (stride a constant in the assembly):
  * 18 strip loads, 18 weight loads, 36 SXTB16, 72 SMLAxy for 72 multiply-accumulates, then 8 outputs at
  * ~7 instructions each; other strides and a last odd pixel one at a time. */
 static inline __attribute__((always_inline)) void dw3_run_fast(const ariel_conv_params *p, const dw3_table *t,

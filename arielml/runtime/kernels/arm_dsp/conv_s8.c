@@ -619,7 +619,9 @@ static void conv_runs_s8(const ariel_conv_params *p, const int8_t *input, const 
     const int gather_whole = s_window_of(g) % 4 != 0 && s_window_of(g) + 3 <= GATHER_BYTES; /* gather_inside's over-write */
     /* gathered windows inside the input are copied a word at a time (gather_inside) */
     const int copy_inside = s_window_of(g) + 3 <= GATHER_BYTES;
-    int32_t item;
+    const int32_t blocks = (g->out_c + g->channel_block - 1) / g->channel_block;
+    int use_padded = 0, whole = 0;
+    int32_t first, item;
     s.words = run >> 2;
     s.tail = run & 3;
     s.runs = g->filter_h;
@@ -640,97 +642,102 @@ static void conv_runs_s8(const ariel_conv_params *p, const int8_t *input, const 
     flat_padded.runs = 1;
     flat_padded.run_skip = 0;
     flat_padded.window = 4 * flat_padded.words;
-    for (item = begin; item < end; item++) {
-        int32_t row, c_begin, c_end, ox = 0;
-        int use_padded, whole;
-        ariel_conv_place(g, item, &row, &c_begin, &c_end);
-        table.mode = prepare_rq(p, c_begin, c_end - c_begin, table.e);
-        prepare_smmlar(p, c_begin, c_end - c_begin, s.window, &table);
-        /* the gathered window's bytes past s.window are not written: they meet zero weights */
-        whole = gather_whole && s.tail != 0 && (c_end - c_begin) * flat_padded.window <= PADDED_WEIGHT_BYTES;
-        use_padded = !whole && s.tail != 0 && (c_end - c_begin) * sp.window <= PADDED_WEIGHT_BYTES;
-        if (whole) {
-            int8_t *to = (int8_t *)padded;
-            const int8_t *from = weights + c_begin * s.window;
-            int32_t k, i;
-            for (k = 0; k < c_end - c_begin; k++, from += s.window) {
-                for (i = 0; i < flat_padded.window; i++) {
-                    *to++ = i < s.window ? from[i] : 0;
+    /* work items channel block by channel block (any order gives the same bytes): the requantisation
+     * table and the padded weights are prepared once per block and call */
+    for (first = begin; first < end && first < begin + blocks; first++) {
+        for (item = first; item < end; item += blocks) {
+            int32_t row, c_begin, c_end, ox = 0;
+            ariel_conv_place(g, item, &row, &c_begin, &c_end);
+            if (item == first) {
+                table.mode = prepare_rq(p, c_begin, c_end - c_begin, table.e);
+                prepare_smmlar(p, c_begin, c_end - c_begin, s.window, &table);
+                /* the gathered window's bytes past s.window are not written: they meet zero weights */
+                whole = gather_whole && s.tail != 0 && (c_end - c_begin) * flat_padded.window <= PADDED_WEIGHT_BYTES;
+                use_padded = !whole && s.tail != 0 && (c_end - c_begin) * sp.window <= PADDED_WEIGHT_BYTES;
+                if (whole) {
+                    int8_t *to = (int8_t *)padded;
+                    const int8_t *from = weights + c_begin * s.window;
+                    int32_t k, i;
+                    for (k = 0; k < c_end - c_begin; k++, from += s.window) {
+                        for (i = 0; i < flat_padded.window; i++) {
+                            *to++ = i < s.window ? from[i] : 0;
+                        }
+                    }
+                }
+                if (use_padded) {
+                    int8_t *to = (int8_t *)padded;
+                    const int8_t *from = weights + c_begin * s.window;
+                    int32_t k, i;
+                    for (k = 0; k < (c_end - c_begin) * s.runs; k++, from += run) {
+                        for (i = 0; i < 4 * sp.words; i++) {
+                            *to++ = i < run ? from[i] : 0;
+                        }
+                    }
                 }
             }
-        }
-        if (use_padded) {
-            int8_t *to = (int8_t *)padded;
-            const int8_t *from = weights + c_begin * s.window;
-            int32_t k, i;
-            for (k = 0; k < (c_end - c_begin) * s.runs; k++, from += run) {
-                for (i = 0; i < 4 * sp.words; i++) {
-                    *to++ = i < run ? from[i] : 0;
-                }
-            }
-        }
-        {
-            const int32_t batch = row / g->out_h;
-            const int32_t oy = row - batch * g->out_h;
-            const int32_t iy0 = oy * g->stride_h - g->pad_top;
-            const int rows_inside = iy0 >= 0 && iy0 + last_dy < g->in_h;
-            const int8_t *image = input + batch * image_bytes;
-            int8_t *out = output + row * g->out_w * g->out_c;
-            while (ox < g->out_w) {
-                const int32_t ix0 = ox * g->stride_w - g->pad_left;
-                const int32_t at = (iy0 * g->in_w + ix0) * in_c; /* only read when inside */
-                const int inside = rows_inside && ix0 >= 0 && ix0 + last_dx < g->in_w;
-                int8_t *o = out + ox * g->out_c;
-                if (gather && (gather_all || whole || !inside)) { /* one or two gathered windows */
-                    int8_t *x0 = (int8_t *)gathered, *x1 = x0 + GATHER_BYTES;
-                    const int two = ox + 1 < g->out_w && gather_pairs;
-                    if (copy_inside && inside && at + (s.runs - 1) * row_step + 4 * sp.words <= image_bytes) {
-                        gather_inside(image + at, row_step, run, s.runs, sp.words, x0);
+            {
+                const int32_t batch = row / g->out_h;
+                const int32_t oy = row - batch * g->out_h;
+                const int32_t iy0 = oy * g->stride_h - g->pad_top;
+                const int rows_inside = iy0 >= 0 && iy0 + last_dy < g->in_h;
+                const int8_t *image = input + batch * image_bytes;
+                int8_t *out = output + row * g->out_w * g->out_c;
+                while (ox < g->out_w) {
+                    const int32_t ix0 = ox * g->stride_w - g->pad_left;
+                    const int32_t at = (iy0 * g->in_w + ix0) * in_c; /* only read when inside */
+                    const int inside = rows_inside && ix0 >= 0 && ix0 + last_dx < g->in_w;
+                    int8_t *o = out + ox * g->out_c;
+                    if (gather && (gather_all || whole || !inside)) { /* one or two gathered windows */
+                        int8_t *x0 = (int8_t *)gathered, *x1 = x0 + GATHER_BYTES;
+                        const int two = ox + 1 < g->out_w && gather_pairs;
+                        if (copy_inside && inside && at + (s.runs - 1) * row_step + 4 * sp.words <= image_bytes) {
+                            gather_inside(image + at, row_step, run, s.runs, sp.words, x0);
+                        } else {
+                            gather_window(p, image, iy0, ix0, x0);
+                        }
+                        if (two) {
+                            const int32_t at1 = at + x_step;
+                            if (copy_inside && rows_inside && ix0 + g->stride_w + last_dx < g->in_w &&
+                                at1 + (s.runs - 1) * row_step + 4 * sp.words <= image_bytes) {
+                                gather_inside(image + at1, row_step, run, s.runs, sp.words, x1);
+                            } else {
+                                gather_window(p, image, iy0, ix0 + g->stride_w, x1);
+                            }
+                        }
+                        if (!two && !whole) { /* one pixel against four channels, not paired with itself */
+                            conv_pixel(p, &table, &flat, x0, weights, o, c_begin, c_end);
+                            ox++;
+                            continue;
+                        }
+                        conv_pixel_pair(p, &table, whole ? &flat_padded : &flat, x0, two ? GATHER_BYTES : 0,
+                                        whole ? (const int8_t *)padded : weights + c_begin * s.window, o,
+                                        two ? o + g->out_c : o, c_begin, c_end);
+                        ox += 1 + two;
+                        continue;
+                    }
+                    if (inside) {
+                        if (ox + 1 < g->out_w && ix0 + g->stride_w + last_dx < g->in_w) {
+                            /* the last byte pixel 1 reads with padded runs */
+                            const int32_t read_end = at + x_step + (s.runs - 1) * row_step + 4 * sp.words;
+                            if (use_padded && read_end <= image_bytes) {
+                                conv_pixel_pair(p, &table, &sp, image + at, x_step, (const int8_t *)padded, o,
+                                                o + g->out_c, c_begin, c_end);
+                            } else {
+                                conv_pixel_pair(p, &table, &s, image + at, x_step, weights + c_begin * s.window, o,
+                                                o + g->out_c, c_begin, c_end);
+                            }
+                            ox += 2;
+                            continue;
+                        }
+                        conv_pixel(p, &table, &s, image + at, weights, o, c_begin, c_end);
                     } else {
-                        gather_window(p, image, iy0, ix0, x0);
-                    }
-                    if (two) {
-                        const int32_t at1 = at + x_step;
-                        if (copy_inside && rows_inside && ix0 + g->stride_w + last_dx < g->in_w &&
-                            at1 + (s.runs - 1) * row_step + 4 * sp.words <= image_bytes) {
-                            gather_inside(image + at1, row_step, run, s.runs, sp.words, x1);
-                        } else {
-                            gather_window(p, image, iy0, ix0 + g->stride_w, x1);
+                        int32_t oc;
+                        for (oc = c_begin; oc < c_end; oc++) {
+                            put(p, o + oc, conv_edge_sum(p, image, iy0, ix0, weights + oc * s.window), oc);
                         }
                     }
-                    if (!two && !whole) { /* one pixel against four channels, not paired with itself */
-                        conv_pixel(p, &table, &flat, x0, weights, o, c_begin, c_end);
-                        ox++;
-                        continue;
-                    }
-                    conv_pixel_pair(p, &table, whole ? &flat_padded : &flat, x0, two ? GATHER_BYTES : 0,
-                                    whole ? (const int8_t *)padded : weights + c_begin * s.window, o,
-                                    two ? o + g->out_c : o, c_begin, c_end);
-                    ox += 1 + two;
-                    continue;
+                    ox++;
                 }
-                if (inside) {
-                    if (ox + 1 < g->out_w && ix0 + g->stride_w + last_dx < g->in_w) {
-                        /* the last byte pixel 1 reads with padded runs */
-                        const int32_t read_end = at + x_step + (s.runs - 1) * row_step + 4 * sp.words;
-                        if (use_padded && read_end <= image_bytes) {
-                            conv_pixel_pair(p, &table, &sp, image + at, x_step, (const int8_t *)padded, o,
-                                            o + g->out_c, c_begin, c_end);
-                        } else {
-                            conv_pixel_pair(p, &table, &s, image + at, x_step, weights + c_begin * s.window, o,
-                                            o + g->out_c, c_begin, c_end);
-                        }
-                        ox += 2;
-                        continue;
-                    }
-                    conv_pixel(p, &table, &s, image + at, weights, o, c_begin, c_end);
-                } else {
-                    int32_t oc;
-                    for (oc = c_begin; oc < c_end; oc++) {
-                        put(p, o + oc, conv_edge_sum(p, image, iy0, ix0, weights + oc * s.window), oc);
-                    }
-                }
-                ox++;
             }
         }
     }

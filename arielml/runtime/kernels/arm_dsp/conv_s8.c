@@ -1,7 +1,8 @@
 /* kernels/arm_dsp/conv_s8.c - int8 CONV_2D and DEPTHWISE_CONV_2D for cores with the Arm DSP
  * extension (Cortex-M4F, M7, M33). The portable loops of ariel_conv_q8_portable.h are the oracle
  * (tests/test_kernels_arm_dsp.py) and the fallback for the shapes not specialised here: grouped or
- * column-dilated convolutions, depth multipliers other than 1, windows over DW_MAX_TAPS taps.
+ * column-dilated convolutions, depth multipliers other than 1, windows over DW_MAX_TAPS taps. The
+ * requantisation lives in arm_dsp_requant.h, the depthwise loops in arm_dsp_depthwise.h.
  *
  * CONV_2D (groups 1, no column dilation): a filter row reads filter_w * in_c contiguous input bytes
  * (a "run"), and the weights of one output channel are contiguous (OHWI), so a window is filter_h

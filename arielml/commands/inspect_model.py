@@ -13,13 +13,22 @@ from arielml.commands.compile import weight_placement_lines, weights_in_sram_opt
 
 
 def target_memory(graph, target: str, cores: int, weights_in_sram: str) -> dict:
-    """The plan's memory on a board (analysis only: operators without a C kernel are planned too,
-    and then no weights are placed): arena bytes and Plan.weight_placement."""
-    from arielml.compile import plan_model
-    plan = plan_model(graph, target=target, cores=cores, kernels_required=False, weights_in_sram=weights_in_sram)
+    """The plans' memory on a board (analysis only: operators without a C kernel are planned too,
+    and then no weights are placed): for the latency plan (the default) its arena, RAM and
+    Plan.weight_placement; for the memory plan (optimize="memory") its arena, RAM, MACs executed
+    and what it changed."""
+    from arielml.compile import plan_model, plan_ram
+    plans = {optimize: plan_model(graph, target=target, cores=cores, kernels_required=False,
+                                  weights_in_sram=weights_in_sram, optimize=optimize)
+             for optimize in ("latency", "memory")}
+    plan = plans["latency"]
     placement = plan.weight_placement
     return {"target": target, "cores": cores, "arena_bytes": plan.arena_bytes,
-            "weights_in_sram": None if placement is None else placement.to_json()}
+            "weights_in_sram": None if placement is None else placement.to_json(),
+            "plans": {name: {"arena_bytes": p.arena_bytes, "ram_bytes": plan_ram(p), "macs_executed": p.macs_executed,
+                             "steps": len(p.kernel_steps), "estimated_ms": 1e3 * sum(s.estimated_seconds for s in p.steps),
+                             "changes": [n for n in p.notes if "bands of rows" in n]}
+                      for name, p in plans.items()}}
 
 
 def inspect_command(
@@ -51,6 +60,12 @@ def inspect_command(
         console.print(f"on {memory['target']} ({memory['cores']} core(s)): arena {memory['arena_bytes']:,} bytes")
         for line in weight_placement_lines(memory["weights_in_sram"]):
             console.print(escape(line))
+        for name, p in memory["plans"].items():
+            ram = f", RAM {p['ram_bytes']:,} bytes (stacks, state, weight copies)" if p["ram_bytes"] is not None else ""
+            console.print(f"--optimize {name}: arena {p['arena_bytes']:,} bytes{ram}, {p['macs_executed']:,} MACs "
+                          f"executed, {p['steps']} steps, ~{p['estimated_ms']:.1f} ms estimated")
+            for change in p["changes"]:
+                console.print(escape(f"  {change}"))
 
 
 def register(app: typer.Typer) -> None:

@@ -43,12 +43,14 @@ def check_emulated(graph, inputs, configs, whats, semantics: str = "litert") -> 
 
 def add_conv(b: ModelBuilder, seed: int, n: int, h: int, w: int, c: int, o: int, k: tuple[int, int],
              stride: tuple[int, int], padding: int, depthwise: bool = False, multiplier: int = 1,
-             dilation: tuple[int, int] = (1, 1), big_scale: bool = False, tiny_scale: bool = False):
+             dilation: tuple[int, int] = (1, 1), big_scale: bool = False, tiny_scale: bool = False,
+             activation: int | None = None):
     """One int8 CONV_2D / DEPTHWISE_CONV_2D (per-channel weights, random zero points and activation)
     added to `b` with its own input and output; returns (input tensor, output tensor, input, what).
     big_scale: output scales close to the accumulator's, so requantisation shifts right by 0 or 1
     (the kernels' exact 32-bit fallback), and most outputs saturate. tiny_scale: output scales far
-    above the accumulator's (right shifts up to 31, as in vww's nearly dead channels)."""
+    above the accumulator's (right shifts up to 31, as in vww's nearly dead channels). activation: the
+    fused activation code (random when None)."""
     rng = np.random.default_rng(seed)
     kh, kw = k
     if depthwise:
@@ -72,7 +74,8 @@ def add_conv(b: ModelBuilder, seed: int, n: int, h: int, w: int, c: int, o: int,
         return -(-size // s) if padding == 0 else -(-(size - (kk - 1) * d) // s)
     out_h, out_w = out_size(h, kh, stride[0], dilation[0]), out_size(w, kw, stride[1], dilation[1])
     y = b.tensor((n, out_h, out_w, o), "int8", quant=(out_scale, int(rng.integers(-128, 128))))
-    options = dict(padding=padding, strideH=stride[0], strideW=stride[1], fusedActivationFunction=random_activation(rng),
+    act = random_activation(rng) if activation is None else activation
+    options = dict(padding=padding, strideH=stride[0], strideW=stride[1], fusedActivationFunction=act,
                    dilationHFactor=dilation[0], dilationWFactor=dilation[1])
     if depthwise:
         b.op("DEPTHWISE_CONV_2D", [x, weights, bias], [y], "DepthwiseConv2DOptions", depthMultiplier=multiplier,
@@ -154,6 +157,24 @@ def test_conv_matches_reference(config):
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda c: f"{c[0]}x{c[1]}-{c[2]}")
 def test_depthwise_matches_reference(config):
     graph, inputs, whats = bundle(DEPTHWISE_SHAPES, 9_300, depthwise=True)
+    check_emulated(graph, inputs, [config], whats)
+
+
+# 1x1 over 8 input channels at stride 1 without activation clamps (SSAT only): the channel sweep
+# (conv_sweep_1x1x8); with clamps, strides or rare scales: the pixel pairs
+SWEEP_SHAPES = [
+    (1, (1, 5, 9, 8, 16), (1, 1), (1, 1), 0, {"activation": 0}),          # one block of 16, odd width
+    (2, (2, 3, 7, 8, 5), (1, 1), (1, 1), 1, {"activation": 0}),           # batch 2, 5 channels
+    (3, (1, 4, 6, 8, 37), (1, 1), (1, 1), 0, {"activation": 0}),          # 3 channel blocks
+    (4, (1, 4, 6, 8, 12), (1, 1), (1, 1), 0, {"activation": 0, "tiny_scale": True}),  # not SMMLAR
+    (5, (1, 4, 6, 8, 12), (1, 1), (1, 1), 0, {"activation": 3}),          # RELU6 clamps: pixel pairs
+    (6, (1, 5, 8, 8, 9), (1, 1), (2, 2), 0, {"activation": 0}),           # stride 2: pixel pairs
+]
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: f"{c[0]}x{c[1]}-{c[2]}")
+def test_conv_1x1_over_8_channels_matches_reference(config):
+    graph, inputs, whats = bundle(SWEEP_SHAPES, 9_400, depthwise=False)
     check_emulated(graph, inputs, [config], whats)
 
 

@@ -377,6 +377,78 @@ __attribute__((naked, noinline)) static void mac_two_words(const block_2x2 *b __
         "pop    {r4-r11, pc}\n\t");
 }
 
+/* 1x1 convolutions over 8 input channels at stride 1 (vww's second layer: 7 MACs of work per output
+ * against ~20 of per-pixel-pair set-up and requantisation): one output channel swept along the row
+ * with its widened weights and its SMMLAR requantisation constants (requant_smmlar) in registers,
+ * one output per step: 2 loads, 4 SXTB16, 4 SMUAD/SMLAD, 6 instructions of requantisation (SSAT
+ * blocks only) and the store. The input offset is in the bias (the window sum is of raw bytes). */
+typedef struct {
+    const int8_t *x;      /*  0: pixel 0's 8 bytes (pixels 8 bytes apart) */
+    const int8_t *w;      /*  4: the channel's 8 weights */
+    const rq_entry *e;    /*  8: its SMMLAR entry {2 bias, m, K, shift} */
+    int8_t *out;          /* 12: pixel 0's output */
+    int32_t out_c;        /* 16: bytes between outputs */
+    int32_t n;            /* 20: pixels, >= 1 */
+} sweep_1x1x8;
+
+__attribute__((naked, noinline)) static void conv_sweep_1x1x8(const sweep_1x1x8 *a __attribute__((unused)))
+{
+    __asm__ volatile(
+        "push   {r4-r11, lr}\n\t"
+        "ldr    r1, [r0, #16]\n\t"
+        "push   {r1}\n\t"                     /* [sp]: out_c */
+        "ldr    r1, [r0, #4]\n\t"
+        "ldr    r2, [r1]\n\t"
+        "ldr    r4, [r1, #4]\n\t"
+        "sxtb16 r3, r2, ror #8\n\t"           /* r2/r3, r4/r5: the weights' even/odd lanes */
+        "sxtb16 r2, r2\n\t"
+        "sxtb16 r5, r4, ror #8\n\t"
+        "sxtb16 r4, r4\n\t"
+        "ldr    r1, [r0, #8]\n\t"
+        "ldmia  r1, {r6-r9}\n\t"              /* 2 bias, m, K, shift */
+        "ldr    lr, [r0, #20]\n\t"
+        "ldr    r1, [r0, #12]\n\t"            /* out */
+        "ldr    r0, [r0, #0]\n\t"             /* x */
+        "add    lr, r0, lr, lsl #3\n\t"       /* x's end */
+        "1:\n\t"
+        "ldr    r10, [r0], #4\n\t"
+        "ldr    r11, [r0], #4\n\t"
+        "sxtb16 r12, r10\n\t"
+        "smuad  r12, r12, r2\n\t"
+        "sxtb16 r10, r10, ror #8\n\t"
+        "smlad  r12, r10, r3, r12\n\t"
+        "sxtb16 r10, r11\n\t"
+        "smlad  r12, r10, r4, r12\n\t"
+        "sxtb16 r11, r11, ror #8\n\t"
+        "smlad  r12, r11, r5, r12\n\t"        /* the window sum */
+        "add    r12, r6, r12, lsl #1\n\t"     /* 2 (bias + sum) */
+        "add    r10, r8, r12, asr #31\n\t"    /* K - [x < 0] */
+        "smmlar r10, r12, r7, r10\n\t"
+        "ldr    r11, [sp]\n\t"
+        "asr    r10, r10, r9\n\t"
+        "ssat   r10, #8, r10\n\t"
+        "strb   r10, [r1]\n\t"
+        "add    r1, r1, r11\n\t"
+        "cmp    r0, lr\n\t"
+        "bne    1b\n\t"
+        "pop    {r1}\n\t"
+        "pop    {r4-r11, pc}\n\t");
+}
+
+/* a row of a 1x1 convolution over 8 input channels, stride 1, through conv_sweep_1x1x8 channel by
+ * channel (table: SMMLAR entries, SSAT clamp) */
+static NOINLINE void conv_row_1x1x8(const rq_table *table, const int8_t *x, const int8_t *block_weights, int8_t *out,
+                                    int32_t out_c, int32_t n, int32_t channels)
+{
+    sweep_1x1x8 a;
+    int32_t k;
+    a.x = x, a.out_c = out_c, a.n = n;
+    for (k = 0; k < channels; k++) {
+        a.w = block_weights + 8 * k, a.e = &table->e[k], a.out = out + k;
+        conv_sweep_1x1x8(&a);
+    }
+}
+
 /* two whole pixels (their windows inside the input; x1 = x0 + dx) x the channels [c_begin, c_end):
  * window sums for all the block's channels first, then one requantisation loop */
 static NOINLINE void conv_pixel_pair(const ariel_conv_params *p, const rq_table *table, const conv_window *s,
@@ -621,6 +693,8 @@ static void conv_runs_s8(const ariel_conv_params *p, const int8_t *input, const 
     /* gathered windows inside the input are copied a word at a time (gather_inside) */
     const int copy_inside = s_window_of(g) + 3 <= GATHER_BYTES;
     const int32_t blocks = (g->out_c + g->channel_block - 1) / g->channel_block;
+    const int sweep_1x1x8 = g->filter_h == 1 && g->filter_w == 1 && in_c == 8 && g->stride_w == 1 &&
+                            g->pad_left == 0 && g->out_w == g->in_w;
     int use_padded = 0, whole = 0;
     int32_t first, item;
     s.words = run >> 2;
@@ -683,6 +757,11 @@ static void conv_runs_s8(const ariel_conv_params *p, const int8_t *input, const 
                 const int rows_inside = iy0 >= 0 && iy0 + last_dy < g->in_h;
                 const int8_t *image = input + batch * image_bytes;
                 int8_t *out = output + row * g->out_w * g->out_c;
+                if (sweep_1x1x8 && rows_inside && table.smmlar && table.mode == RQ_SSAT) {
+                    conv_row_1x1x8(&table, image + iy0 * g->in_w * in_c, weights + c_begin * 8, out + c_begin,
+                                   g->out_c, g->out_w, c_end - c_begin);
+                    continue;
+                }
                 while (ox < g->out_w) {
                     const int32_t ix0 = ox * g->stride_w - g->pad_left;
                     const int32_t at = (iy0 * g->in_w + ix0) * in_c; /* only read when inside */

@@ -344,9 +344,8 @@ def candidate_regions(graph: Graph) -> list[tuple[int, int]]:
         last = first
         while last + 1 < len(graph.nodes) and ok[last + 1]:
             last += 1
-        for end in range(first, min(last, first + MAX_REGION_NODES - 1) + 1):  # one window op alone: in place
-            if end == first and graph.nodes[first].op not in WINDOW_OPS:
-                continue
+        # one operator alone too: run in place over its input (depthwise, QUANTIZE of a float input)
+        for end in range(first, min(last, first + MAX_REGION_NODES - 1) + 1):
             if region_output(graph, first, end) is not None:
                 spans.append((first, end))
     return spans
@@ -357,11 +356,11 @@ def choose_regions(plan: Plan, arena_of: Callable[[Plan], tuple[int, int]], max_
     """Greedy: add the region and band count that lowers the arena most, up to `max_regions`
     disjoint regions; on ties fewer bands, then a shorter region. Only regions holding the node of
     the current peak can lower it. `arena_of(plan) -> (arena bytes, position in plan.graph.nodes
-    of the node at the peak)`. Returns (regions, arena)."""
+    of the node at the peak, bytes live there)`. Returns (regions, arena)."""
     graph = plan.graph
     spans = candidate_regions(graph)
     chosen: tuple[BandRegion, ...] = ()
-    best, peak = arena_of(plan)
+    best, peak, peak_bytes = arena_of(plan)
     for _ in range(max_regions):
         round_best = None
         for first, last in spans:
@@ -374,13 +373,15 @@ def choose_regions(plan: Plan, arena_of: Callable[[Plan], tuple[int, int]], max_
                     if first == last and not over:
                         continue  # one operator in bands only pays when it overwrites its input
                     candidate = (*chosen, BandRegion(first, last, bands, over))
-                    arena, at = arena_of(band_plan(plan, candidate))
-                    key = (arena, bands, last - first, over)
-                    if arena < best and (round_best is None or key < round_best[0]):
+                    arena, at, at_bytes = arena_of(band_plan(plan, candidate))
+                    # a step that only lowers the bytes at this peak (the arena held by another
+                    # peak of the same size) still counts: the next round can take the other one
+                    key = (arena, at_bytes, bands, last - first, over)
+                    if (arena, at_bytes) < (best, peak_bytes) and (round_best is None or key < round_best[0]):
                         round_best = (key, candidate, at)
         if round_best is None:
             break
-        (best, *_), chosen, at = round_best
+        (best, peak_bytes, *_), chosen, at = round_best
         peak = _model_position(plan.graph, band_plan(plan, chosen).graph, at)
         if peak is None:  # the peak is inside a region now: no other region can lower it
             break
@@ -395,8 +396,9 @@ def _model_position(model: Graph, banded: Graph, position: int) -> int | None:
     return matches[0] if matches else None
 
 
-def estimate_arena(plan: Plan, scratch_of: dict[int, int]) -> tuple[int, int]:
-    """(arena bytes, position of the node where the most bytes are live) of a plan before lowering,
+def estimate_arena(plan: Plan, scratch_of: dict[int, int]) -> tuple[int, int, int]:
+    """(arena bytes, position of the node where the most bytes are live, those bytes: tied buffers'
+    shared bytes counted once) of a plan before lowering,
     without preparing any operator: steps stand for the nodes (views and in-place outputs decided
     as lowering would), scratch taken per operator index from `scratch_of` (the model's lowering)."""
     from arielml.ops.registry import lookup
@@ -410,12 +412,21 @@ def estimate_arena(plan: Plan, scratch_of: dict[int, int]) -> tuple[int, int]:
     offsets = plan.alias_offset or tuple(0 for _ in graph.tensors)
     laid = alias_inplace(alias_views(replace(plan, steps=steps, alias=alias, alias_offset=offsets)))
     requests, roots, _ = buffer_requests(laid)
-    live = [0] * (len(steps) + 1)
-    for r in requests:
+    layout = plan_greedy(requests, plan.options.alignment, request_ties(laid, roots))
+    spans: list[list[tuple[int, int]]] = [[] for _ in range(len(steps) + 1)]
+    for r, offset in zip(requests, layout.offsets):
         for k in range(r.first_use, r.last_use + 1):
-            live[k] += r.size
+            spans[k].append((offset, offset + r.size))
+    live = []
+    for intervals in spans:  # bytes covered by the live buffers
+        covered, reach = 0, 0
+        for a, b in sorted(intervals):
+            if b > reach:
+                covered += b - max(a, reach)
+                reach = b
+        live.append(covered)
     peak = max(range(len(steps)), key=lambda k: live[k]) if steps else 0
-    return plan_greedy(requests, plan.options.alignment, request_ties(laid, roots)).arena_bytes, peak
+    return layout.arena_bytes, peak, live[peak] if steps else 0
 
 
 def plan_bands(plan: Plan) -> Plan:

@@ -10,6 +10,17 @@
 
 #include <stdint.h>
 
+/* A hot function's own section among the initialised data: start-up copies it to SRAM with the data
+ * (like the Pico SDK's time-critical code; the assembler warns that the section is executable). From
+ * flash the 1x1 path (2x2 block, two-word block, row driver, requantisation; ~1.9 KB) shares the
+ * RP2350's 2-way 16 KB XIP cache with the drivers, and wherever the linker put the rest, one layer's
+ * code could thrash another's sets: adding conv_row_pairs made vww's first convolution 1.66 M ->
+ * 2.17 M cycles from flash (17.04 M -> 17.28 M for the model), 16.77 M with these four in SRAM; all
+ * of conv_s8.c's hot code (13.5 KB) gave 16.70 M. nrf52840 and stm32h747 run equally fast either way
+ * (measured): the SRAM is the only cost there. Calls between SRAM and flash go through the linker's
+ * long-branch veneers. */
+#define ARIEL_DSP_IN_SRAM(name) __attribute__((section(".data.arm_dsp_" #name)))
+
 /* four bytes from any address (the cores load words unaligned; LDRD/LDM would fault, and
  * __builtin_memcpy keeps the compiler from pairing these loads into them) */
 static inline uint32_t load_word(const int8_t *p)

@@ -244,7 +244,7 @@ __attribute__((naked, noinline)) static void mac_block_2x2(block_2x2 *b __attrib
 /* mac_block_2x2 for windows of one run (1x1 convolutions, gathered windows): the run's end, the
  * distances and the loop entry are set once for all channel pairs, which matters for short windows
  * (8 or 16 input channels: two or four words per pair). */
-__attribute__((naked, noinline)) static void mac_block_2x2_one_run(block_2x2 *b __attribute__((unused)))
+__attribute__((naked, noinline)) ARIEL_DSP_IN_SRAM(mac_block_2x2_one_run) static void mac_block_2x2_one_run(block_2x2 *b __attribute__((unused)))
 {
     __asm__ volatile(
         "push   {r4-r11, lr}\n\t"
@@ -329,7 +329,7 @@ __attribute__((naked, noinline)) static void mac_block_2x2_one_run(block_2x2 *b 
 #define ARIEL_STR_(x) #x
 #define ARIEL_STR(x) ARIEL_STR_(x)
 
-__attribute__((naked, noinline)) static void mac_two_words(const block_2x2 *b __attribute__((unused)))
+__attribute__((naked, noinline)) ARIEL_DSP_IN_SRAM(mac_two_words) static void mac_two_words(const block_2x2 *b __attribute__((unused)))
 {
     __asm__ volatile(
         "push   {r4-r11, lr}\n\t"
@@ -546,6 +546,41 @@ static NOINLINE void conv_pixel(const ariel_conv_params *p, const rq_table *tabl
     requant_pixel(p, table, sums, out + c_begin, c_end - c_begin);
 }
 
+/* a row of a 1x1 convolution (windows of whole words, no padding): conv_pixel_pair's work for every
+ * pixel pair, with the 2x2 block's fixed fields set once and none of conv_runs_s8's per-pixel tests */
+static NOINLINE ARIEL_DSP_IN_SRAM(conv_row_pairs) void conv_row_pairs(const ariel_conv_params *p, const rq_table *table, const conv_window *s,
+                                    const int8_t *x, int32_t x_step, const int8_t *weights, int8_t *out,
+                                    int32_t c_begin, int32_t c_end)
+{
+    const ariel_conv_geometry *g = &p->g;
+    const int32_t n = c_end - c_begin, out_step = g->out_c;
+    const int8_t *block_weights = weights + c_begin * s->window;
+    int32_t sums[2][SUMS_ROW]; /* SUMS_ROW apart: mac_two_words */
+    block_2x2 b;
+    int32_t ox;
+    b.dx = x_step, b.words = s->words, b.runs = 1, b.run_skip = 0;
+    for (ox = 0; ox + 1 < g->out_w; ox += 2, x += 2 * x_step, out += 2 * out_step) {
+        b.x0 = x, b.w = block_weights, b.dw = s->window, b.sums0 = sums[0], b.sums1 = sums[1];
+        if (s->words == 2) {
+            b.pairs = n;
+            mac_two_words(&b);
+        } else {
+            b.pairs = n >> 1;
+            if (b.pairs > 0) {
+                mac_block_2x2_one_run(&b);
+            }
+            if (n & 1) { /* a lone channel, paired with itself */
+                b.w = block_weights + (n - 1) * s->window, b.dw = 0, b.pairs = 1;
+                mac_block_2x2(&b);
+            }
+        }
+        requant_pixels_2(p, table, sums[0], sums[1], out + c_begin, out + out_step + c_begin, n);
+    }
+    if (ox < g->out_w) {
+        conv_pixel(p, table, s, x, weights, out, c_begin, c_end);
+    }
+}
+
 /* sum x[i] * w[i] over n bytes */
 static int32_t dot_s8_dsp(const int8_t *x, const int8_t *w, int32_t n)
 {
@@ -695,6 +730,9 @@ static void conv_runs_s8(const ariel_conv_params *p, const int8_t *input, const 
     const int32_t blocks = (g->out_c + g->channel_block - 1) / g->channel_block;
     const int sweep_1x1x8 = g->filter_h == 1 && g->filter_w == 1 && in_c == 8 && g->stride_w == 1 &&
                             g->pad_left == 0 && g->out_w == g->in_w;
+    /* 1x1 windows of whole words inside the input: conv_row_pairs */
+    const int row_1x1 = g->filter_h == 1 && g->filter_w == 1 && s_window_of(g) % 4 == 0 && g->pad_left == 0 &&
+                        (g->out_w - 1) * g->stride_w < g->in_w;
     int use_padded = 0, whole = 0;
     int32_t first, item;
     s.words = run >> 2;
@@ -760,6 +798,10 @@ static void conv_runs_s8(const ariel_conv_params *p, const int8_t *input, const 
                 if (sweep_1x1x8 && rows_inside && table.smmlar && table.mode == RQ_SSAT) {
                     conv_row_1x1x8(&table, image + iy0 * g->in_w * in_c, weights + c_begin * 8, out + c_begin,
                                    g->out_c, g->out_w, c_end - c_begin);
+                    continue;
+                }
+                if (row_1x1 && rows_inside) {
+                    conv_row_pairs(p, &table, &s, image + iy0 * g->in_w * in_c, x_step, weights, out, c_begin, c_end);
                     continue;
                 }
                 while (ox < g->out_w) {

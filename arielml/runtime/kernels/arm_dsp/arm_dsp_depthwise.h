@@ -54,7 +54,6 @@ static void dw3_prepare(const ariel_conv_params *p, int32_t c, int32_t n, dw3_ta
     const int8_t *w = p->packed_weights + c * 9;
     const int32_t zp = p->output_zero_point;
     int32_t k, tap, fast = 1, scale;
-    t->mode = prepare_rq(p, c, n, t->slow);
     for (k = 0; k < n; k++) {
         const int32_t *rq = p->rq + (c + k) * ARIEL_RQ_WORDS;
         const int32_t bias = p->bias[c + k];
@@ -62,6 +61,8 @@ static void dw3_prepare(const ariel_conv_params *p, int32_t c, int32_t n, dw3_ta
                bias >= -(1 << 29);
     }
     t->fast = fast;
+    /* slow blocks requantise through prepare_rq's entries; fast ones need only the clamp form */
+    t->mode = fast ? clamp_mode(p) : prepare_rq(p, c, n, t->slow);
     scale = 1 + fast; /* weights times 2 in fast blocks */
     for (k = 0; k < n; k += 4, w += 36) {
         dw3_group *gr = &t->group[k >> 2];

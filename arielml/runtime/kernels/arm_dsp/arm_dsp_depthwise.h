@@ -253,9 +253,13 @@ static NOINLINE void dw3_run(const ariel_conv_params *p, const dw3_table *t, int
         for (; group < last; group++, strip += group_words, out += 4) {
             dw3_run_slow(p, t, group, strip, stride, n, out, out_step);
         }
-    } else if (t->mode == RQ_SSAT) { /* SSAT alone, or both bounds (two copies of the loops, not four) */
+    } else if (t->mode == RQ_SSAT) { /* SSAT alone, ReLU's lower bound, or both bounds */
         for (; group < last; group++, strip += group_words, out += 4) {
             dw3_run_fast(p, t, group, strip, stride, n, out, out_step, RQ_SSAT);
+        }
+    } else if (t->mode == RQ_MAX_SSAT) {
+        for (; group < last; group++, strip += group_words, out += 4) {
+            dw3_run_fast(p, t, group, strip, stride, n, out, out_step, RQ_MAX_SSAT);
         }
     } else {
         for (; group < last; group++, strip += group_words, out += 4) {

@@ -181,7 +181,7 @@ def test_banded_plans_are_bit_exact_on_each_core_types_kernels(target):
     x = model.random_inputs(4)
     expected = model.run(x)
     from arielml.backends.emulator import EmulatedFirmware, build_firmware_for_plan
-    for regions in (REGIONS[1], REGIONS[3], REGIONS[5], REGIONS[7], REGIONS[8]):
+    for regions in (REGIONS[3], REGIONS[5], REGIONS[7]):  # halos, two regions, in place over inputs
         for cores in (1, 2):
             firmware: EmulatedFirmware = build_firmware_for_plan(model, _banded(graph, regions, cores, target))
             out = firmware.run(x).outputs

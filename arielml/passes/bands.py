@@ -351,10 +351,14 @@ def candidate_regions(graph: Graph) -> list[tuple[int, int]]:
     return spans
 
 
+ARENA_SLACK = 0.03
+
+
 def choose_regions(plan: Plan, arena_of: Callable[[Plan], tuple[int, int]], max_regions: int = 4,
                    band_counts: tuple[int, ...] = (2, 4, 8, 16, 32)) -> tuple[tuple[BandRegion, ...], int]:
     """Greedy: add the region and band count that lowers the arena most, up to `max_regions`
-    disjoint regions; on ties fewer bands, then a shorter region. Only regions holding the node of
+    disjoint regions; among those within ARENA_SLACK of the lowest, the fewest bands, then the
+    smallest arena, then a shorter region. Only regions holding the node of
     the current peak can lower it. `arena_of(plan) -> (arena bytes, position in plan.graph.nodes
     of the node at the peak, bytes live there)`. Returns (regions, arena)."""
     graph = plan.graph
@@ -362,7 +366,7 @@ def choose_regions(plan: Plan, arena_of: Callable[[Plan], tuple[int, int]], max_
     chosen: tuple[BandRegion, ...] = ()
     best, peak, peak_bytes = arena_of(plan)
     for _ in range(max_regions):
-        round_best = None
+        improving = []
         for first, last in spans:
             if not first <= peak <= last or any(not (last < r.first or first > r.last) for r in chosen):
                 continue
@@ -376,12 +380,16 @@ def choose_regions(plan: Plan, arena_of: Callable[[Plan], tuple[int, int]], max_
                     arena, at, at_bytes = arena_of(band_plan(plan, candidate))
                     # a step that only lowers the bytes at this peak (the arena held by another
                     # peak of the same size) still counts: the next round can take the other one
-                    key = (arena, at_bytes, bands, last - first, over)
-                    if (arena, at_bytes) < (best, peak_bytes) and (round_best is None or key < round_best[0]):
-                        round_best = (key, candidate, at)
-        if round_best is None:
+                    if (arena, at_bytes) < (best, peak_bytes):
+                        improving.append(((arena, at_bytes), candidate, at))
+        if not improving:
             break
-        (best, peak_bytes, *_), chosen, at = round_best
+        # within ARENA_SLACK of the smallest arena, the fewest bands: fewer, larger steps run faster
+        # and split better over cores, for a few bytes
+        least = min(arena for (arena, _), _, _ in improving)
+        (best, peak_bytes), chosen, at = min(
+            (c for c in improving if c[0][0] <= least * (1 + ARENA_SLACK)),
+            key=lambda c: (c[1][-1].bands, c[0], c[1][-1].last - c[1][-1].first, c[1][-1].over_input))
         peak = _model_position(plan.graph, band_plan(plan, chosen).graph, at)
         if peak is None:  # the peak is inside a region now: no other region can lower it
             break

@@ -186,3 +186,13 @@ def test_banded_plans_are_bit_exact_on_each_core_types_kernels(target):
             firmware: EmulatedFirmware = build_firmware_for_plan(model, _banded(graph, regions, cores, target))
             out = firmware.run(x).outputs
             assert all(np.array_equal(a, b) for a, b in zip(expected, out)), (regions, cores)
+
+
+def test_inspect_shows_both_plans(capsys):
+    from arielml.cli import main
+    assert main(["inspect", str(VWW), "--target", "rp2040", "--cores", "2", "--json"]) == 0
+    plans = json.loads(capsys.readouterr().out)["plan"]["plans"]
+    latency, memory = plans["latency"], plans["memory"]
+    assert memory["arena_bytes"] < latency["arena_bytes"] and memory["ram_bytes"] < latency["ram_bytes"]
+    assert memory["macs_executed"] == latency["macs_executed"] == 7_489_664
+    assert memory["changes"] and not latency["changes"]

@@ -37,9 +37,9 @@ from arielml.passes.plan import Plan
 WINDOW_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D")
 # row-local elementwise operators: output row r reads row r of every non-constant input
 ELEMENTWISE_OPS = ("ADD", "SUB", "MUL", "RELU", "RELU6", "RELU_N1_TO_1", "LEAKY_RELU", "LOGISTIC", "TANH",
-                   "HARD_SWISH", "QUANTIZE", "DEQUANTIZE")
-# activations whose kernels do not depend on the whole tensor (a hybrid convolution quantises its
-# float input from that input's range: a band's range would differ)
+                   "HARD_SWISH", "QUANTIZE")
+# the element types a band's tensors may have: quantised only (a hybrid convolution quantises its
+# float input from that input's whole range, which a band's rows would change)
 _QUANTISED = ("int8", "uint8", "int16")
 
 

@@ -4,6 +4,7 @@ type's kernels with one and two cores; the arena shrinks; no multiply-accumulate
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -23,9 +24,10 @@ from tests.emu_helpers import needs_cross
 VWW = ZOO / "mlcommons_tiny" / "vww_96_int8.tflite"
 
 
-def _block_graph(h: int = 20, w: int = 12, c: int = 8, seed: int = 3) -> Graph:
+def _block_graph(h: int = 20, w: int = 12, c: int = 8, seed: int = 3, float_input: bool = False) -> Graph:
     """An inverted-residual block and a strided block, MobileNetV2-style: expand 1x1, depthwise 3x3
-    (SAME), project 1x1, residual ADD, depthwise 5x5 stride 2 (SAME), 1x1."""
+    (SAME), project 1x1, residual ADD, depthwise 5x5 stride 2 (SAME), 1x1; float_input: a QUANTIZE
+    of a float32 input first (MCUNet's own exports)."""
     rng = np.random.default_rng(seed)
     tensors: list[Tensor] = []
 
@@ -44,7 +46,12 @@ def _block_graph(h: int = 20, w: int = 12, c: int = 8, seed: int = 3) -> Graph:
         return len(tensors) - 1
 
     nodes = []
+    if float_input:
+        tensors.append(Tensor("x_float", (1, h, w, c), "float32"))
+        source = len(tensors) - 1
     x = act("x", (1, h, w, c), -5)
+    if float_input:
+        nodes.append(Node("QUANTIZE", (source,), (x,), None, 0))
     e = act("expand", (1, h, w, 3 * c), -128)
     nodes.append(Node("CONV_2D", (x, weights("we", (3 * c, 1, 1, c), 0), bias("be", 3 * c)), (e,),
                       Conv2DOptions(PADDING_SAME, 1, 1, 3), 0))
@@ -63,7 +70,9 @@ def _block_graph(h: int = 20, w: int = 12, c: int = 8, seed: int = 3) -> Graph:
     y = act("y", (1, oh, ow, 12), 3)
     nodes.append(Node("CONV_2D", (d2, weights("wy", (12, 1, 1, c), 0), bias("by", 12)), (y,),
                       Conv2DOptions(PADDING_SAME, 1, 1, 0), 5))
-    return Graph(tuple(tensors), tuple(nodes), (x,), (y,))
+    if float_input:
+        nodes = [nodes[0]] + [replace(n, index=n.index + 1) for n in nodes[1:]]
+    return Graph(tuple(tensors), tuple(nodes), (source if float_input else x,), (y,))
 
 
 def _banded(graph: Graph, regions: tuple[BandRegion, ...], cores: int = 1, target: str = "host") -> Plan:
@@ -96,7 +105,6 @@ def test_regions_and_rows():
     assert region_output(graph, 0, 3) == graph.nodes[3].outputs[0]
     assert region_output(graph, 0, 1) == graph.nodes[1].outputs[0]
     assert region_output(graph, 1, 3) == graph.nodes[3].outputs[0]  # reads x and the expansion whole
-    from dataclasses import replace
     leaky = replace(graph, outputs=(*graph.outputs, graph.nodes[0].outputs[0]))
     assert region_output(leaky, 0, 1) is None  # the expansion leaves too: two tensors cross the cut
     bands = band_rows(graph, BandRegion(0, 5, 5), graph.outputs[0])
@@ -186,6 +194,10 @@ def test_banded_plans_are_bit_exact_on_each_core_types_kernels(target):
             firmware: EmulatedFirmware = build_firmware_for_plan(model, _banded(graph, regions, cores, target))
             out = firmware.run(x).outputs
             assert all(np.array_equal(a, b) for a, b in zip(expected, out)), (regions, cores)
+    floating = arielml.Model(graph=_block_graph(float_input=True))  # QUANTIZE in place, then bands
+    xf = floating.random_inputs(6)
+    out = floating.run_emulated(xf, target, cores=2, optimize="memory").outputs
+    assert all(np.array_equal(a, b) for a, b in zip(floating.run(xf), out))
 
 
 def test_inspect_shows_both_plans(capsys):
@@ -196,3 +208,19 @@ def test_inspect_shows_both_plans(capsys):
     assert memory["arena_bytes"] < latency["arena_bytes"] and memory["ram_bytes"] < latency["ram_bytes"]
     assert memory["macs_executed"] == latency["macs_executed"] == 7_489_664
     assert memory["changes"] and not latency["changes"]
+
+
+def test_a_float_input_is_quantised_in_place_first_and_stays_exact(cache):
+    """The memory plan converts a float input to int8 in place, a row at a time (the int8 rows
+    written over float rows already read), before banding what follows; bit-exact on 1 and 2 threads."""
+    graph = _block_graph(float_input=True)
+    model = arielml.Model(graph=graph)
+    x = model.random_inputs(5)
+    latency = run_pipeline(graph, CompileOptions(target="rp2040", cores=2), check=verify_plan)
+    memory = run_pipeline(graph, CompileOptions(target="rp2040", cores=2, optimize="memory"), check=verify_plan)
+    quantize = next(i for i, n in enumerate(graph.nodes) if n.op == "QUANTIZE")
+    assert any(a == graph.nodes[quantize].inputs[0] for a, _, _ in memory.ties)
+    assert memory.arena_bytes < latency.arena_bytes
+    for cores in (1, 2):
+        out = model.run_native(x, cores=cores, target="rp2040", optimize="memory", cache_dir=cache).outputs
+        assert all(np.array_equal(a, b) for a, b in zip(model.run(x), out)), cores

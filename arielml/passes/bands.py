@@ -355,7 +355,8 @@ ARENA_SLACK = 0.03
 
 
 def choose_regions(plan: Plan, arena_of: Callable[[Plan], tuple[int, int]], max_regions: int = 4,
-                   band_counts: tuple[int, ...] = (2, 4, 8, 16, 32)) -> tuple[tuple[BandRegion, ...], int]:
+                   band_counts: tuple[int, ...] = (2, 4, 8, 16, 32),
+                   start: tuple[BandRegion, ...] = ()) -> tuple[tuple[BandRegion, ...], int]:
     """Greedy: add the region and band count that lowers the arena most, up to `max_regions`
     disjoint regions; among those within ARENA_SLACK of the lowest, the fewest bands, then the
     smallest arena, then a shorter region. Only regions holding the node of
@@ -363,9 +364,12 @@ def choose_regions(plan: Plan, arena_of: Callable[[Plan], tuple[int, int]], max_
     of the node at the peak, bytes live there)`. Returns (regions, arena)."""
     graph = plan.graph
     spans = candidate_regions(graph)
-    chosen: tuple[BandRegion, ...] = ()
-    best, peak, peak_bytes = arena_of(plan)
-    for _ in range(max_regions):
+    chosen = start
+    best, peak, peak_bytes = arena_of(band_plan(plan, chosen))
+    if start:
+        at = _model_position(plan.graph, band_plan(plan, chosen).graph, peak)
+        peak = at if at is not None else -1
+    for _ in range(max_regions - len(start)):
         improving = []
         for first, last in spans:
             if not first <= peak <= last or any(not (last < r.first or first > r.last) for r in chosen):
@@ -446,5 +450,18 @@ def plan_bands(plan: Plan) -> Plan:
     for step in lower(replace(plan, options=replace(plan.options, kernels_required=False))).steps:
         index = plan.graph.nodes[step.node].index
         scratch_of[index] = max(scratch_of.get(index, 0), step.scratch_bytes)
-    regions, _ = choose_regions(plan, lambda p: estimate_arena(p, scratch_of))
+    arena_of = lambda p: estimate_arena(p, scratch_of)  # noqa: E731
+    regions, arena = choose_regions(plan, arena_of)
+    # A float input converted by QUANTIZE is often the biggest tensor of all, and its peak shares the
+    # arena with others: the greedy search, one region at a time, never sees that converting it in
+    # place first pays. Try that start too and keep the smaller arena.
+    graph = plan.graph
+    quantize_first = tuple(BandRegion(i, i, graph.tensors[n.outputs[0]].shape[1], True) for i, n in enumerate(graph.nodes)
+                           if n.op == "QUANTIZE" and row_map(n, graph) is not None and
+                           graph.tensors[n.inputs[0]].dtype == "float32" and
+                           region_input(graph, BandRegion(i, i, 1)) is not None)
+    if quantize_first:
+        other, other_arena = choose_regions(plan, arena_of, start=quantize_first)
+        if other_arena < arena:
+            regions = other
     return band_plan(plan, regions)

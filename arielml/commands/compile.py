@@ -121,7 +121,7 @@ def _print_summary(summary: dict) -> None:
                   f"(optimize {summary['optimize']}; {summary['macs_executed']:,} MACs executed, the model has "
                   f"{summary['macs']:,})")
     for note in summary.get("notes", []):
-        if "bands of rows" in note or "in place over" in note and "DEPTHWISE" in note or "ram_budget" in note:
+        if "bands of rows" in note or "ram_budget" in note:
             console.print(escape(note))
     for line in weight_placement_lines(summary["weights_in_sram"]):
         console.print(escape(line))

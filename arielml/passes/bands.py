@@ -319,7 +319,11 @@ def band_plan(plan: Plan, regions: tuple[BandRegion, ...]) -> Plan:
         position = region.last + 1
         a, b = graph.nodes[region.first].index, graph.nodes[region.last].index
         over = ", output written over its dead input rows" if region.over_input else ""
-        notes.append(f"operators #{a}..#{b} run in {region.bands} bands of rows (halo rows kept, not recomputed{over})")
+        if region.first == region.last:
+            op = graph.nodes[region.first].op
+            notes.append(f"{op} #{a} runs in place in {region.bands} bands of rows{over}")
+        else:
+            notes.append(f"operators #{a}..#{b} run in {region.bands} bands of rows (halo rows kept, not recomputed{over})")
     nodes.extend(graph.nodes[position:])
     banded = replace(graph, tensors=tuple(builder.tensors), nodes=tuple(nodes))
     ties = tuple((region_input(graph, r), region_output(graph, r.first, r.last),

@@ -934,13 +934,7 @@ void v6m_dw_2px_7(const int8_t *x0, const v6m_dw_job *job);
 __asm__(
     "    .syntax unified\n"
     "    .macro v6m_dw_fn name, fw\n"
-    "    .section .text.\\name,\"ax\",%progbits\n"
-    "    .balign 4\n"
-    "    .global \\name\n"
-    "    .hidden \\name\n"
-    "    .thumb_func\n"
-    "    .type \\name, %function\n"
-    "\\name:\n"
+    V6M_MACRO_FUNCTION_HEAD
     V6M_SAVE_R4_R11
     "    sub sp, #8\n"
     "    ldm r1!, {r2, r3, r4, r5, r6}\n"  /* w, taps, dx, row_advance, pixel_step */
@@ -1022,13 +1016,7 @@ void v6m_dw_4px_7(const int8_t *x0, const v6m_dw4_job *job);
 __asm__(
     "    .syntax unified\n"
     "    .macro v6m_dw4_fn name, fw\n"
-    "    .section .text.\\name,\"ax\",%progbits\n"
-    "    .balign 4\n"
-    "    .global \\name\n"
-    "    .hidden \\name\n"
-    "    .thumb_func\n"
-    "    .type \\name, %function\n"
-    "\\name:\n"
+    V6M_MACRO_FUNCTION_HEAD
     V6M_SAVE_R4_R11
     "    sub sp, #20\n"
     "    ldm r1!, {r2, r3, r4, r5, r6}\n"  /* w, taps, dx, row_advance, pixel_step */

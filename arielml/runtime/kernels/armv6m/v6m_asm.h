@@ -11,6 +11,17 @@
     "    mov r7, r11\n"      \
     "    push {r4-r7}\n"
 
+/* the head of a gas .macro that defines a global, hidden Thumb function named by its `name`
+ * argument in a section of its own (each size of a kernel family is one expansion) */
+#define V6M_MACRO_FUNCTION_HEAD                          \
+    "    .section .text.\\name,\"ax\",%progbits\n"  \
+    "    .balign 4\n"                                   \
+    "    .global \\name\n"                            \
+    "    .hidden \\name\n"                            \
+    "    .thumb_func\n"                                 \
+    "    .type \\name, %function\n"                   \
+    "\\name:\n"
+
 /* restores r4-r11 and returns */
 #define V6M_RESTORE_R4_R11_RETURN \
     "    pop {r4-r7}\n"      \

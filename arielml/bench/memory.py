@@ -87,9 +87,11 @@ def table(models: list[Path], target: str) -> str:
     lines = ["| model | MACs | plan | arena B | firmware RAM B (2 cores) | MACs executed | ms 1 core | ms 2 cores | "
              "speedup | bit-exact | TFLM arena B | arena / TFLM | published peak SRAM (STM32H743) |",
              "|---|--:|---|--:|--:|--:|--:|--:|--:|---|--:|--:|---|"]
+    import arielml
+    from arielml.ops import lookup
     for path in models:
-        import arielml
-        macs = sum(int(arielml.ops.lookup(n).macs(n, arielml.load(path).graph)) for n in arielml.load(path).graph.nodes)
+        graph = arielml.load(path).graph
+        macs = sum(int(lookup(n).macs(n, graph)) for n in graph.nodes)
         head = tflm.get(str(path))
         peers = ", ".join(f"{k} {v}" for k, v in PUBLISHED_PEAK_SRAM.get(path.stem, {}).items()) or "-"
         for optimize in ("latency", "memory"):

@@ -49,7 +49,7 @@ class CompileResult:
                 "ram_budget": self.plan.options.ram_budget, "ram_bytes": plan_ram(self.plan),
                 "macs": self.plan.model_macs, "macs_executed": self.plan.macs_executed,
                 "notes": list(self.plan.notes),
-                "estimated_ms": 1e3 * sum(s.estimated_seconds for s in self.plan.kernel_steps),
+                "estimated_ms": 1e3 * self.plan.estimated_seconds,
                 "ops": [{"op": s.op, "work_items": s.work_items, "tiles": len(s.tiles),
                          "cores": sorted(set(s.tile_core)), "estimated_ms": 1e3 * s.estimated_seconds}
                         for s in self.plan.kernel_steps]}
@@ -105,12 +105,10 @@ def plan_model(model_or_graph, target: str = "host", cores: int = 1, scheduler: 
     options = CompileOptions(target=target, cores=cores, scheduler=scheduler, semantics=semantics, name=name,
                              planner=planner, alignment=alignment, kernels_required=kernels_required,
                              weights_in_sram=weights_in_sram, optimize=optimize)
-    if ram_budget is not None:  # checked before any pass, like the other options
-        options = replace(options, ram_budget=ram_budget)
     graph = _graph_of(model_or_graph)
-    if ram_budget is not None:
+    if ram_budget is not None:  # options checked first, like the others
         from arielml.passes.memory_choice import plan_within_budget
-        return plan_within_budget(graph, options, ram_budget, check=check)
+        return plan_within_budget(graph, replace(options, ram_budget=ram_budget), ram_budget, check=check)
     return run_pipeline(graph, options, check=check)
 
 

@@ -22,11 +22,6 @@ def plan_ram_with_copies(plan: Plan) -> int:
     return plan_ram_bytes(plan) + copies
 
 
-def estimated_seconds(plan: Plan) -> float:
-    """The cost model's latency estimate of a plan: its steps' estimates, one after the other."""
-    return sum(s.estimated_seconds for s in plan.steps)
-
-
 def plan_within_budget(graph: Graph, options: CompileOptions, ram_budget: int,
                        check: Callable[[Plan, str], None] | None = None) -> Plan:
     fitting, smallest = [], None
@@ -38,7 +33,7 @@ def plan_within_budget(graph: Graph, options: CompileOptions, ram_budget: int,
         if smallest is None or ram < smallest[0]:
             smallest = (ram, plan)
     if fitting:
-        best = min(fitting, key=estimated_seconds)
+        best = min(fitting, key=lambda plan: plan.estimated_seconds)
         return replace(best, notes=(*best.notes, f"ram_budget {ram_budget} bytes: the optimize={best.options.optimize} "
                                                  f"plan fits with {plan_ram_with_copies(best)} bytes"))
     ram, plan = smallest

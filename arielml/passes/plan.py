@@ -174,6 +174,11 @@ class Plan:
         return self.alias_offset[tensor] if self.alias_offset else 0
 
     @property
+    def estimated_seconds(self) -> float:
+        """The cost model's latency estimate: the steps' estimates one after the other (views: 0)."""
+        return sum(s.estimated_seconds for s in self.steps)
+
+    @property
     def macs_executed(self) -> int:
         """Multiply-accumulates the plan's kernels execute (a recomputed halo would count here)."""
         return int(round(sum(s.item_macs * s.work_items for s in self.steps)))

@@ -11,6 +11,7 @@ import numpy as np
 
 from arielml.codegen.header import C_TYPE_OF, render_header
 from arielml.codegen.kernel_call import CArray, KernelCall
+from arielml.codegen.kernel_interface import kernel_interfaces
 from arielml.codegen.library import kernel_variant_files, port_files, port_sources, startup_files
 from arielml.codegen.names import check_library_name, comment_text
 from arielml.codegen.readme import render_readme
@@ -149,6 +150,7 @@ def emit_model_c(plan: Plan) -> str:
            f" * target {o.target}, {o.cores} core(s), {o.scheduler} scheduler, semantics {o.semantics.name} */",
            "#include <math.h>", "#include <stdint.h>", "", f'#include "{p}.h"', '#include "ariel_kernels.h"',
            '#include "ariel_runtime.h"', ""]
+    out += kernel_interfaces(sorted({s.call.source for s in steps}))
     for t in used_constants(plan):
         tensor = graph.tensors[t]
         out.append(f"extern {_qualifier(_in_sram(plan, tensor=t))}{C_TYPE_OF[tensor.dtype]} "

@@ -1,6 +1,7 @@
 """What an operator's C lowering returns: which kernel to call, with which params struct and
 buffers. The code generator turns it into a `static const <params_type>` initializer and one row of
-the op table; the struct itself is declared in `runtime/include/ariel_kernels.h`."""
+the op table; the struct itself is declared in the kernel file's interface block
+(codegen/kernel_interface.py) or, for the older kernels, in `runtime/include/ariel_kernels_*.h`."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -3,8 +3,9 @@
  * work items [begin, end) of its op and nothing else. All compile-time work (multipliers, shifts,
  * clamp ranges, paddings) was done by the compiler; int8 kernels use no floating point.
  *
- * Adding a kernel: declare its params struct and function here, write kernels/<family>.c, and
- * give the op a `lower` in Python that fills the struct (docs/runtime.md, "how to add a kernel"). */
+ * Adding a kernel: write kernels/<op>.c declaring its params struct and function in its own
+ * interface block (arielml/codegen/kernel_interface.py), and give the op a `lower` in Python that
+ * fills the struct (docs/runtime.md, "how to add a kernel"). The families below predate that. */
 #ifndef ARIEL_KERNELS_H
 #define ARIEL_KERNELS_H
 

@@ -91,12 +91,20 @@ def compile_command(
     with_startup: bool = typer.Option(False, "--with-startup",
                                       help="Also write the bare-metal start-up (crt0, crt_main.c, the board's linker "
                                            "script) under ariel/ports/baremetal/, for firmware without an SDK."),
+    lang: str = typer.Option("c", "--lang", metavar="c|rust",
+                             help="c: the C99 library; rust: a no_std Cargo crate around it (build.rs, safe API, "
+                                  "host `cargo test` against the reference executor; docs/rust.md)."),
 ) -> None:
     """Compile a model into a C99 library for a board: plan, tiles, runtime and kernels."""
     from arielml.compile import compile_model
 
     check_compile_options(target, cores, scheduler, name, weights_in_sram)
     check_plan_choice(optimize, ram_budget)
+    if lang != "c":
+        from arielml.rust.cli import compile_rust_crate  # the Rust crate: arielml/rust/
+        compile_rust_crate(lang, model_path, target, cores, scheduler, semantics, output_dir, name, weights_in_sram,
+                           optimize, ram_budget, as_json, with_startup)
+        return
     result = compile_model(model_path, target=target, cores=cores, scheduler=scheduler, semantics=semantics,
                            name=name, startup=with_startup, out_dir=output_dir, weights_in_sram=weights_in_sram,
                            optimize=optimize, ram_budget=ram_budget)

@@ -3,8 +3,10 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 APT_PACKAGES := gcc-arm-none-eabi picolibc-arm-none-eabi gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf
+# Rust 1.96 with the standard library's source (the plain `rustc` package is 1.63); docs/rust.md
+RUST_PACKAGES := rustc-web cargo-web rust-web-src
 
-.PHONY: setup toolchains demo test bench clean
+.PHONY: setup toolchains rust demo test bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -21,7 +23,17 @@ toolchains:
 	  else echo "note: cross toolchains missing; run as root or install: $(APT_PACKAGES)"; fi; \
 	fi
 
-setup: $(STAMP) toolchains
+# Debian's Rust (always used by full path: rustup's proxies in ~/.cargo/bin are never run), then the
+# core sysroots of the MCU targets, built once per machine into arielml's build cache (~1 min each).
+rust: $(STAMP)
+	@if [ ! -x /usr/bin/rustc ] || [ ! -x /usr/bin/cargo ] || [ ! -d /usr/lib/rustlib/src/rust/library ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(RUST_PACKAGES); \
+	  else echo "note: Rust missing; run as root or install: $(RUST_PACKAGES)"; fi; \
+	fi
+	@if [ -x /usr/bin/rustc ]; then $(PY) -m arielml.rust.toolchain --all; fi
+
+setup: $(STAMP) toolchains rust
 
 demo: setup
 	$(VENV)/bin/arielml demo

@@ -1,0 +1,257 @@
+/* kernels/indexing.c - data movement the offset-table gather of kernels/data.c cannot express:
+ * SPACE_TO_BATCH_ND (its padding couples the output's batch axis with rows and columns), lookups whose indices are
+ * a run-time tensor (GATHER, GATHER_ND, EMBEDDING_LOOKUP, with the hybrid int8/uint8 -> float32
+ * EMBEDDING_LOOKUP), DYNAMIC_UPDATE_SLICE (start indices read at run time) and an output that is a
+ * compile-time constant (SHAPE, BROADCAST_ARGS on static shapes).
+ *
+ * Run-time indices are never trusted: an index outside its axis makes the kernel write zero bytes
+ * for that slice instead of reading outside the input (LiteRT and TFLite Micro fail the inference
+ * there; the runtime has no error path, so the output is defined and memory stays intact).
+ * Element pointers are aligned for their size (the arena is 8-byte aligned, every buffer starts on
+ * an element boundary), so int64 indices are read as int64_t. */
+#include <string.h>
+
+#include "ariel_kernels.h"
+
+/* ariel:interface */
+/* ---- SPACE_TO_BATCH_ND (kernels/indexing.c) ---------------------------------------------------
+ * buffers: input, output. The output seen as [batches, out_rows, out_cols, depth]: output pixel
+ * (b, r, c) is the input pixel at element offset row_offsets[b * out_rows + r] +
+ * col_offsets[b * out_cols + c] (depth elements, contiguous), or `fill` when either offset is -1
+ * (padding). Work item k = output row k (b = k / out_rows). */
+typedef struct {
+    int32_t element_size;        /* bytes: 1, 2, 4 or 8 */
+    int32_t depth;
+    int32_t out_rows;
+    int32_t out_cols;
+    const int32_t *row_offsets;  /* [batches * out_rows] */
+    const int32_t *col_offsets;  /* [batches * out_cols] */
+    const uint8_t *fill;         /* [element_size], as stored in memory */
+} ariel_space_to_batch_params;
+
+void ariel_space_to_batch(const void *params, void *const *buffers, int32_t begin, int32_t end);
+
+/* ---- lookups by run-time indices: GATHER, GATHER_ND, EMBEDDING_LOOKUP (kernels/indexing.c) -----
+ * buffers: input, indices, output. The input is a sequence of blocks of block_slices slices of
+ * slice_elements elements; the indices are `batches` groups of `lookups` tuples of `depth`
+ * coordinates (int32 or int64). Output slice r (row-major over [block, lookup]) copies input slice
+ * block * block_slices + sum_j index_j * strides[j] of block r / lookups, where the tuple is
+ * lookup r % lookups of batch (r / lookups) / blocks_per_batch. A coordinate outside [0, dims[j])
+ * makes the output slice zero bytes. dequantize: the input is int8 (uint8 read as int8, as LiteRT
+ * does) and the output float32 = value * scale. Work item k = output slices
+ * [k * slices_per_item, (k + 1) * slices_per_item). */
+#define ARIEL_LOOKUP_MAX_DEPTH 8
+
+typedef struct {
+    int32_t lookups;          /* index tuples per batch */
+    int32_t blocks_per_batch; /* GATHER: the product of the axes between batch_dims and axis */
+    int32_t total_slices;     /* output slices */
+    int32_t slices_per_item;
+    int32_t depth;            /* 1..ARIEL_LOOKUP_MAX_DEPTH */
+    int32_t index_size;       /* 4 (int32) or 8 (int64) */
+    int32_t slice_elements;
+    int32_t block_slices;
+    int32_t element_size;     /* input bytes per element */
+    int32_t dequantize;
+    float scale;
+    const int32_t *dims;      /* [depth] */
+    const int32_t *strides;   /* [depth], in slices */
+} ariel_lookup_params;
+
+void ariel_lookup(const void *params, void *const *buffers, int32_t begin, int32_t end);
+
+/* ---- DYNAMIC_UPDATE_SLICE (kernels/indexing.c) --------------------------------------------------
+ * buffers: operand, update, start indices (int32 or int64, one per axis), output (may be the
+ * operand's buffer: then only the update is written). Each start is clamped to
+ * [0, dims[a] - update_dims[a]] as LiteRT does. Work item k = output row k (all axes but the
+ * last, row-major). */
+#define ARIEL_UPDATE_MAX_RANK 8
+
+typedef struct {
+    int32_t rank;         /* 1..ARIEL_UPDATE_MAX_RANK */
+    int32_t element_size;
+    int32_t index_size;   /* 4 or 8 */
+    const int32_t *dims;        /* [rank] operand = output */
+    const int32_t *update_dims; /* [rank] */
+} ariel_dynamic_update_slice_params;
+
+void ariel_dynamic_update_slice(const void *params, void *const *buffers, int32_t begin, int32_t end);
+
+/* ---- an output known at compile time: SHAPE, BROADCAST_ARGS (kernels/indexing.c) ---------------
+ * buffers: the operator's inputs (unread), then the output, buffers[output_buffer]. One work item:
+ * copies `bytes`. */
+typedef struct {
+    int32_t output_buffer;
+    int32_t nbytes;
+    const uint8_t *bytes;
+} ariel_constant_output_params;
+
+void ariel_constant_output(const void *params, void *const *buffers, int32_t begin, int32_t end);
+/* ariel:end-interface */
+
+/* ---- SPACE_TO_BATCH_ND ------------------------------------------------------------------------- */
+
+static void fill_elements(uint8_t *dst, const uint8_t *value, int32_t n, int32_t size)
+{
+    int32_t j;
+    switch (size) {
+    case 1:
+        memset(dst, *value, (size_t)n);
+        break;
+    case 2:
+        for (j = 0; j < n; j++) {
+            ((uint16_t *)(void *)dst)[j] = *(const uint16_t *)(const void *)value;
+        }
+        break;
+    case 4:
+        for (j = 0; j < n; j++) {
+            ((uint32_t *)(void *)dst)[j] = *(const uint32_t *)(const void *)value;
+        }
+        break;
+    default:
+        for (j = 0; j < n; j++) {
+            ((uint64_t *)(void *)dst)[j] = *(const uint64_t *)(const void *)value;
+        }
+        break;
+    }
+}
+
+void ariel_space_to_batch(const void *params, void *const *buffers, int32_t begin, int32_t end)
+{
+    const ariel_space_to_batch_params *p = (const ariel_space_to_batch_params *)params;
+    const uint8_t *input = (const uint8_t *)buffers[0];
+    uint8_t *output = (uint8_t *)buffers[1];
+    const int32_t pixel_bytes = p->depth * p->element_size;
+    int32_t item, c;
+
+    if (p->out_rows == 0 || p->out_cols == 0) {
+        return; /* an empty output (the compiler still gives it one work item) */
+    }
+    for (item = begin; item < end; item++) {
+        const int32_t row = p->row_offsets[item];
+        const int32_t *cols = p->col_offsets + (item / p->out_rows) * p->out_cols;
+        uint8_t *dst = output + item * p->out_cols * pixel_bytes;
+        for (c = 0; c < p->out_cols; c++, dst += pixel_bytes) {
+            if (row < 0 || cols[c] < 0) {
+                fill_elements(dst, p->fill, p->depth, p->element_size);
+            } else {
+                memcpy(dst, input + (row + cols[c]) * p->element_size, (size_t)pixel_bytes);
+            }
+        }
+    }
+}
+
+/* ---- lookups by run-time indices --------------------------------------------------------------- */
+
+static int64_t read_index(const uint8_t *indices, int32_t i, int32_t index_size)
+{
+    return index_size == 8 ? ((const int64_t *)(const void *)indices)[i]
+                           : (int64_t)((const int32_t *)(const void *)indices)[i];
+}
+
+void ariel_lookup(const void *params, void *const *buffers, int32_t begin, int32_t end)
+{
+    const ariel_lookup_params *p = (const ariel_lookup_params *)params;
+    const uint8_t *input = (const uint8_t *)buffers[0];
+    const uint8_t *indices = (const uint8_t *)buffers[1];
+    uint8_t *output = (uint8_t *)buffers[2];
+    const int32_t out_size = p->dequantize ? 4 : p->element_size;
+    const int32_t slice_bytes = p->slice_elements * p->element_size;
+    const int32_t out_slice_bytes = p->slice_elements * out_size;
+    int32_t r = begin * p->slices_per_item;
+    int32_t stop = end * p->slices_per_item;
+
+    if (stop > p->total_slices) {
+        stop = p->total_slices;
+    }
+    for (; r < stop; r++) {
+        const int32_t block = r / p->lookups;
+        const int32_t tuple = (block / p->blocks_per_batch) * p->lookups + r % p->lookups;
+        /* int64: a slice offset may exceed int32 only on a bad index, which is refused below */
+        int64_t slice = (int64_t)block * p->block_slices;
+        int32_t inside = 1;
+        int32_t j;
+        uint8_t *dst = output + r * out_slice_bytes;
+        for (j = 0; j < p->depth; j++) {
+            const int64_t coordinate = read_index(indices, tuple * p->depth + j, p->index_size);
+            if (coordinate < 0 || coordinate >= p->dims[j]) {
+                inside = 0;
+                break;
+            }
+            slice += coordinate * p->strides[j];
+        }
+        if (!inside) {
+            memset(dst, 0, (size_t)out_slice_bytes); /* LiteRT fails here; we write zeros */
+        } else if (p->dequantize) {
+            const int8_t *src = (const int8_t *)(const void *)(input + slice * slice_bytes);
+            float *out = (float *)(void *)dst;
+            for (j = 0; j < p->slice_elements; j++) {
+                /* exact product of an 8-bit integer and a 24-bit mantissa, rounded once: the same
+                 * float LiteRT gets by multiplying in double and converting */
+                out[j] = (float)src[j] * p->scale;
+            }
+        } else {
+            memcpy(dst, input + slice * slice_bytes, (size_t)slice_bytes);
+        }
+    }
+}
+
+/* ---- DYNAMIC_UPDATE_SLICE ------------------------------------------------------------------------ */
+
+void ariel_dynamic_update_slice(const void *params, void *const *buffers, int32_t begin, int32_t end)
+{
+    const ariel_dynamic_update_slice_params *p = (const ariel_dynamic_update_slice_params *)params;
+    const uint8_t *operand = (const uint8_t *)buffers[0];
+    const uint8_t *update = (const uint8_t *)buffers[1];
+    const uint8_t *raw_start = (const uint8_t *)buffers[2];
+    uint8_t *output = (uint8_t *)buffers[3];
+    const int32_t size = p->element_size;
+    const int32_t last = p->rank - 1;
+    const int32_t row_bytes = p->dims[last] * size;
+    int32_t start[ARIEL_UPDATE_MAX_RANK];
+    int32_t index[ARIEL_UPDATE_MAX_RANK];
+    int32_t a, item;
+
+    for (a = 0; a < p->rank; a++) {
+        const int64_t raw = read_index(raw_start, a, p->index_size);
+        const int64_t high = (int64_t)(p->dims[a] - p->update_dims[a]);
+        start[a] = (int32_t)(raw < 0 ? 0 : raw > high ? high : raw);
+    }
+    item = begin;
+    for (a = last - 1; a >= 0; a--) {
+        index[a] = item % p->dims[a];
+        item /= p->dims[a];
+    }
+    for (item = begin; item < end; item++) {
+        int32_t inside = p->update_dims[last] > 0;
+        int32_t update_row = 0;
+        if (output != operand) {
+            memcpy(output + item * row_bytes, operand + item * row_bytes, (size_t)row_bytes);
+        }
+        for (a = 0; a < last; a++) {
+            const int32_t i = index[a] - start[a];
+            inside &= i >= 0 && i < p->update_dims[a];
+            update_row = update_row * p->update_dims[a] + i;
+        }
+        if (inside) {
+            memcpy(output + item * row_bytes + start[last] * size,
+                   update + update_row * p->update_dims[last] * size, (size_t)(p->update_dims[last] * size));
+        }
+        for (a = last - 1; a >= 0; a--) {
+            if (++index[a] < p->dims[a]) {
+                break;
+            }
+            index[a] = 0;
+        }
+    }
+}
+
+/* ---- constant output ---------------------------------------------------------------------------- */
+
+void ariel_constant_output(const void *params, void *const *buffers, int32_t begin, int32_t end)
+{
+    const ariel_constant_output_params *p = (const ariel_constant_output_params *)params;
+    if (begin < end) {
+        memcpy(buffers[p->output_buffer], p->bytes, (size_t)p->nbytes);
+    }
+}

@@ -28,6 +28,7 @@ class RunOptions:
     weights_in_sram: str | None = None  # emulator only: "auto" or "off" (None: the compiler's default, auto)
     optimize: str | None = None  # compiled backends: "latency" or "memory" (None: latency)
     ram_budget: int | None = None  # compiled backends: bytes of RAM the plan may take
+    firmware: str = "c"  # emulator only: the language of the firmware's main, "c" or "rust" (arielml/rust/)
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,12 @@ def _run_emulator(model, inputs: list[np.ndarray], options: RunOptions) -> RunRe
     from arielml.commands.compile import check_plan_choice
     optimize = options.optimize or "latency"
     check_plan_choice(optimize, options.ram_budget)
+    if options.firmware == "rust":  # a Rust main around the same C library (arielml/rust/firmware.py)
+        from arielml.rust.firmware import run_rust_emulated
+        run = run_rust_emulated(model, inputs, board.name, cores, scheduler=scheduler, semantics=options.semantics,
+                                cache_dir=_cache(options, "emulator"), weights_in_sram=weights_in_sram,
+                                optimize=optimize, ram_budget=options.ram_budget)
+        return RunReport(outputs=run.outputs, fields={**run.summary(), "firmware": "rust"})
     run = model.run_emulated(inputs, board.name, cores=cores, scheduler=scheduler, semantics=options.semantics,
                              cache_dir=_cache(options, "emulator"), weights_in_sram=weights_in_sram,
                              optimize=optimize, ram_budget=options.ram_budget)
@@ -161,13 +168,17 @@ def run_command(
                                              help="Root of the build caches (compiled backends). Default: "
                                                   "$XDG_CACHE_HOME/arielml or ~/.cache/arielml, else a private "
                                                   "directory under the temporary directory."),
+    firmware: str = typer.Option("c", "--firmware", metavar="c|rust",
+                                 help="Emulator backend: the firmware's main in C (default) or in Rust (a no_std "
+                                      "Rust main around the same C library; docs/rust.md)."),
 ) -> None:
     """Run a model and write its outputs to DIR/output_<i>.npy."""
     import arielml
+    from arielml.rust.cli import check_firmware
 
     options = RunOptions(backend=backend, semantics=semantics, target=target, cores=cores, scheduler=scheduler,
                          cache_dir=cache_dir, weights_in_sram=weights_in_sram, optimize=optimize,
-                         ram_budget=ram_budget)
+                         ram_budget=ram_budget, firmware=check_firmware(firmware, backend))
     if backend not in RUNNERS:
         raise TargetError(f"unknown backend '{backend}'; choose one of: {', '.join(RUNNERS)}")
     model = arielml.load(model_path)

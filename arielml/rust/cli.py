@@ -15,8 +15,9 @@ def check_firmware(firmware: str, backend: str = "emulator") -> str:
         raise TargetError(f"unknown --firmware '{firmware}'; choose one of: {', '.join(FIRMWARES)} (the language "
                           f"of the emulated firmware's main)")
     if firmware == "rust" and backend != "emulator":
-        raise TargetError("--firmware rust runs on the emulated boards: add --backend emulator (the native backend "
-                          "builds the C library into the host process)")
+        raise TargetError(f"--firmware rust is a firmware for the emulated boards: add --backend emulator --target "
+                          f"BOARD (--backend {backend} runs on this machine, with no firmware; the host-side Rust "
+                          f"check is the crate's `cargo test` from `arielml compile --lang rust`)")
     return firmware
 
 

@@ -34,11 +34,11 @@ void ariel_space_to_batch(const void *params, void *const *buffers, int32_t begi
 /* ---- lookups by run-time indices: GATHER, GATHER_ND, EMBEDDING_LOOKUP (kernels/indexing.c) -----
  * buffers: input, indices, output. The input is a sequence of blocks of block_slices slices of
  * slice_elements elements; the indices are `batches` groups of `lookups` tuples of `depth`
- * coordinates (int32 or int64). Output slice r (row-major over [block, lookup]) copies input slice
+ * coordinates (int16, int32 or int64). Output slice r (row-major over [block, lookup]) copies input slice
  * block * block_slices + sum_j index_j * strides[j] of block r / lookups, where the tuple is
  * lookup r % lookups of batch (r / lookups) / blocks_per_batch. A coordinate outside [0, dims[j])
  * makes the output slice zero bytes. dequantize: the input is int8 (uint8 read as int8, as LiteRT
- * does) and the output float32 = value * scale. Work item k = output slices
+ * does) and the output float32 = value * scale, one float32 multiplication. Work item k = output slices
  * [k * slices_per_item, (k + 1) * slices_per_item). */
 #define ARIEL_LOOKUP_MAX_DEPTH 8
 
@@ -48,12 +48,13 @@ typedef struct {
     int32_t total_slices;     /* output slices */
     int32_t slices_per_item;
     int32_t depth;            /* 1..ARIEL_LOOKUP_MAX_DEPTH */
-    int32_t index_size;       /* 4 (int32) or 8 (int64) */
+    int32_t index_size;       /* 2 (int16), 4 (int32) or 8 (int64) */
     int32_t slice_elements;
     int32_t block_slices;
     int32_t element_size;     /* input bytes per element */
     int32_t dequantize;
-    float scale;
+    int32_t per_slice_scale;  /* dequantize: scales[input slice] (EMBEDDING_LOOKUP's per-row scales), else scales[0] */
+    const float *scales;
     const int32_t *dims;      /* [depth] */
     const int32_t *strides;   /* [depth], in slices */
 } ariel_lookup_params;
@@ -145,8 +146,11 @@ void ariel_space_to_batch(const void *params, void *const *buffers, int32_t begi
 
 static int64_t read_index(const uint8_t *indices, int32_t i, int32_t index_size)
 {
-    return index_size == 8 ? ((const int64_t *)(const void *)indices)[i]
-                           : (int64_t)((const int32_t *)(const void *)indices)[i];
+    if (index_size == 8) {
+        return ((const int64_t *)(const void *)indices)[i];
+    }
+    return index_size == 4 ? (int64_t)((const int32_t *)(const void *)indices)[i]
+                           : (int64_t)((const int16_t *)(const void *)indices)[i];
 }
 
 void ariel_lookup(const void *params, void *const *buffers, int32_t begin, int32_t end)
@@ -184,11 +188,10 @@ void ariel_lookup(const void *params, void *const *buffers, int32_t begin, int32
             memset(dst, 0, (size_t)out_slice_bytes); /* LiteRT fails here; we write zeros */
         } else if (p->dequantize) {
             const int8_t *src = (const int8_t *)(const void *)(input + slice * slice_bytes);
+            const float scale = p->scales[p->per_slice_scale ? slice : 0];
             float *out = (float *)(void *)dst;
             for (j = 0; j < p->slice_elements; j++) {
-                /* exact product of an 8-bit integer and a 24-bit mantissa, rounded once: the same
-                 * float LiteRT gets by multiplying in double and converting */
-                out[j] = (float)src[j] * p->scale;
+                out[j] = (float)src[j] * scale; /* (float)int8 is exact: one rounding, as LiteRT's */
             }
         } else {
             memcpy(dst, input + slice * slice_bytes, (size_t)slice_bytes);

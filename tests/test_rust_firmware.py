@@ -67,3 +67,21 @@ def test_firmware_option_is_checked(tmp_path, capsys):
     assert main(["run", str(HELLO), "--firmware", "go", "--backend", "emulator", "--target", "rp2040",
                  "-o", str(tmp_path)]) != 0
     assert "unknown --firmware 'go'" in capsys.readouterr().err
+
+
+def test_profile_and_bench_take_the_rust_firmware(sysroots, tmp_path, capsys):  # noqa: F811
+    code = main(["profile", str(HELLO), "--target", "nrf52840", "--firmware", "rust", "--json"])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    profile = json.loads(out.out)
+    assert profile["firmware"] == "rust" and profile["bit_exact"] is True and profile["cycles"] > 0
+    doc = tmp_path / "bench.md"
+    doc.write_text("# benchmarks\n\nkept\n")
+    code = main(["bench", "--backend", "emulator", "--firmware", "rust", "--models", str(HELLO), "--targets",
+                 "nrf52840", "--write", str(doc), "--json"])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    rows = json.loads(out.out)["rows"]
+    assert len(rows) == 1 and rows[0]["bit_exact"] and rows[0]["cycles_rust"] > 0 and rows[0]["flash_c"] > 0
+    text = doc.read_text()
+    assert "kept" in text and "arielml bench rust: begin" in text and "| hello_world_int8.tflite | nrf52840 | 1 |" in text

@@ -79,6 +79,10 @@ def bench_command(
                                              help="Root of the build caches. Default: $XDG_CACHE_HOME/arielml or "
                                                   "~/.cache/arielml, else a private directory under the temporary "
                                                   "directory."),
+    firmware: str = typer.Option("c", "--firmware", metavar="c|rust",
+                                 help="Emulator backend: rust compares the Rust-main firmware with the C one (flash, "
+                                      "RAM, cycles) on --targets (default rp2040,rp2350-arm,rp2350-riscv,stm32h747,"
+                                      "nrf52840) at 1 and 2 cores."),
 ) -> None:
     """Host benchmark: arielml native (1/2 threads, static/dynamic) vs LiteRT (1/2 threads, reference
     kernels) vs TFLite Micro, with latency ratios and arena bytes."""
@@ -90,6 +94,17 @@ def bench_command(
     if backend not in BACKENDS:
         raise TargetError(f"unknown bench backend '{backend}'; choose one of: {', '.join(BACKENDS)}")
     from arielml.cache import cache_dir as user_cache_dir
+    if firmware != "c":  # the Rust-vs-C table (arielml/rust/cli.py)
+        from arielml.bench.emulated import is_int8_model
+        from arielml.rust.cli import check_firmware, rust_bench
+        check_firmware(firmware, backend)
+        chosen = [p for p, _ in resolve_models(list(models or []), zoo) if models or is_int8_model(p)]
+        argv = ["arielml", "bench", "--backend", backend, "--firmware", firmware, *[a for t in targets or [] for a in
+                ("--targets", t)], *[a for m in models or [] for a in ("--models", m)]]
+        rust_bench(chosen, [t.strip() for arg in targets or [] for t in arg.split(",") if t.strip()], write, as_json,
+                   shlex.join(argv + (["--write", _display_path(write)] if write else [])),
+                   cache_dir=None if cache_dir is None else user_cache_dir("emulator", root=cache_dir))
+        return
     if backend == "emulator":
         emulator_bench(list(models or []), list(targets or []), zoo, write, as_json,
                        cache_dir=None if cache_dir is None else user_cache_dir("emulator", root=cache_dir))

@@ -114,6 +114,9 @@ def profile_command(
                                              help="Root of the build caches. Default: $XDG_CACHE_HOME/arielml or "
                                                   "~/.cache/arielml, else a private directory under the temporary "
                                                   "directory."),
+    firmware_lang: str = typer.Option("c", "--firmware", metavar="c|rust",
+                                      help="The firmware's main in C (default) or in Rust (a no_std Rust main "
+                                           "around the same C library; docs/rust.md)."),
 ) -> None:
     """Profile a model on an emulated board: cycles per operator and per core, utilisation, idle time
     at barriers, flash and RAM, and a Gantt chart."""
@@ -128,6 +131,10 @@ def profile_command(
     check_compile_options(target, cores, scheduler, "model", weights_in_sram)
     check_plan_choice(optimize, ram_budget)
     check_seed(seed)
+    if firmware_lang != "c":  # a Rust main around the same C library (arielml/rust/firmware.py)
+        from arielml.rust.cli import check_firmware
+        from arielml.rust.firmware import build_rust_emulated as build_emulated  # noqa: F811
+        check_firmware(firmware_lang)
     board = emulated_board(target)
     if gantt is not None and gantt.suffix.lower() != ".png":
         raise ArielError(f"--gantt writes a PNG image; give a file name ending in .png (got {gantt})")
@@ -165,6 +172,8 @@ def profile_command(
                         None if placement is None else placement.to_json())
     if chart is not None:
         data["memory"] = chart.to_json()
+    if firmware_lang != "c":
+        data["firmware"] = firmware_lang
     if as_json:
         print_json(data)
     else:

@@ -88,6 +88,18 @@ typedef struct {
 } ariel_constant_output_params;
 
 void ariel_constant_output(const void *params, void *const *buffers, int32_t begin, int32_t end);
+
+/* ---- BROADCAST_ARGS on run-time shapes (kernels/indexing.c) -------------------------------------
+ * buffers: shape a, shape b, output (all int32 or all int64, element_size 4 or 8). The output (rank
+ * = the longer length) is the broadcast shape, aligned on the right. Dimensions that do not
+ * broadcast (neither 1 nor equal) give 0 there (LiteRT aborts). One work item. */
+typedef struct {
+    int32_t element_size;
+    int32_t rank_a;
+    int32_t rank_b;
+} ariel_broadcast_args_params;
+
+void ariel_broadcast_args(const void *params, void *const *buffers, int32_t begin, int32_t end);
 /* ariel:end-interface */
 
 /* ---- SPACE_TO_BATCH_ND ------------------------------------------------------------------------- */
@@ -256,5 +268,37 @@ void ariel_constant_output(const void *params, void *const *buffers, int32_t beg
     const ariel_constant_output_params *p = (const ariel_constant_output_params *)params;
     if (begin < end) {
         memcpy(buffers[p->output_buffer], p->bytes, (size_t)p->nbytes);
+    }
+}
+
+/* ---- BROADCAST_ARGS ------------------------------------------------------------------------------ */
+
+static void write_index(uint8_t *out, int32_t i, int32_t size, int64_t value)
+{
+    if (size == 8) {
+        ((int64_t *)(void *)out)[i] = value;
+    } else {
+        ((int32_t *)(void *)out)[i] = (int32_t)value;
+    }
+}
+
+void ariel_broadcast_args(const void *params, void *const *buffers, int32_t begin, int32_t end)
+{
+    const ariel_broadcast_args_params *p = (const ariel_broadcast_args_params *)params;
+    const uint8_t *a = (const uint8_t *)buffers[0];
+    const uint8_t *b = (const uint8_t *)buffers[1];
+    uint8_t *out = (uint8_t *)buffers[2];
+    const int32_t rank = p->rank_a > p->rank_b ? p->rank_a : p->rank_b;
+    int32_t i;
+
+    if (begin >= end) {
+        return;
+    }
+    for (i = 0; i < rank; i++) { /* output axis i is axis i - (rank - rank_x) of x, or 1 before it */
+        const int32_t ia = i - (rank - p->rank_a);
+        const int32_t ib = i - (rank - p->rank_b);
+        const int64_t da = ia >= 0 ? read_index(a, ia, p->element_size) : 1;
+        const int64_t db = ib >= 0 ? read_index(b, ib, p->element_size) : 1;
+        write_index(out, i, p->element_size, da == 1 ? db : db == 1 || da == db ? da : 0);
     }
 }

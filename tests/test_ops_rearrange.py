@@ -70,10 +70,14 @@ def broadcast_to_spec(rng, dtype, shape=None) -> OpSpec:
 
 
 def depth_spec(rng, dtype, op, shape=None) -> OpSpec:
-    block = int(rng.integers(1, 4))
     if shape is None:
+        block = int(rng.integers(1, 4))
         n, h, w, c = int(rng.integers(1, 3)), int(rng.integers(1, 4)), int(rng.integers(1, 4)), int(rng.integers(1, 4))
         shape = (n, h * block, w * block, c) if op == "SPACE_TO_DEPTH" else (n, h, w, c * block * block)
+    else:  # a block size that fits the given shape
+        fits = [k for k in (1, 2, 3) if (shape[1] % k == 0 and shape[2] % k == 0 if op == "SPACE_TO_DEPTH"
+                                         else shape[3] % (k * k) == 0)]
+        block = int(rng.choice(fits))
     quant = random_quant(rng, dtype)
     options = "SpaceToDepthOptions" if op == "SPACE_TO_DEPTH" else "DepthToSpaceOptions"
     return OpSpec(f"{op} {dtype} {shape} block {block}", op, [(shape, dtype, quant, None)], [(dtype, quant)],

@@ -1,0 +1,94 @@
+"""CUMSUM: randomised single-operator models (float32, int32, int64; exclusive and reverse; any
+axis), bit-exact with LiteRT's kernels (float32 too: the same addition order); TFLite Micro compared
+too. Then the C kernels natively (1..3 threads, both schedulers) and one emulated two-core rp2040
+run."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.op_harness import Outcome, case_rng, check_case, model_for, random_array
+from tests.tflite_builder import ModelBuilder, run_litert
+
+DTYPES = ("float32", "int32", "int64")
+
+
+def cumsum_case(rng: np.random.Generator, dtype: str):
+    rank = int(rng.integers(1, 5))
+    shape = tuple(int(d) for d in rng.integers(1, 8, size=rank))
+    axis = int(rng.integers(-rank, rank))
+    exclusive, reverse = bool(rng.random() < 0.5), bool(rng.random() < 0.5)
+    if dtype == "int32" and rng.random() < 0.3:  # large values: the sums wrap around
+        x = rng.integers(-(1 << 31), 1 << 31, size=shape, dtype=np.int64).astype(np.int32)
+    elif dtype == "int64":
+        x = rng.integers(-(1 << 40), 1 << 40, size=shape, dtype=np.int64)
+    else:
+        x = random_array(rng, shape, dtype)
+    what = f"CUMSUM {dtype} {shape} axis {axis} exclusive {exclusive} reverse {reverse}"
+
+    def add(b: ModelBuilder, out_shape):
+        xt = b.tensor(shape, dtype)
+        a = b.tensor((), "int32", data=np.array(axis))
+        y = b.tensor(out_shape, dtype)
+        b.op("CUMSUM", [xt, a], [y], "CumsumOptions", exclusive=exclusive, reverse=reverse)
+        return xt, y
+
+    def build(shapes):
+        b = ModelBuilder()
+        xt, y = add(b, shape if shapes is None else shapes[0])
+        return b.build([xt], [y])
+    build.add = add
+    return build, [x], what
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_cumsum_random(dtype):
+    outcome = Outcome()
+    for i in range(16):
+        seed, rng = case_rng("CUMSUM" + dtype, i)
+        build, inputs, _ = cumsum_case(rng, dtype)
+        check_case(seed, build, inputs, outcome)
+    print(f"CUMSUM {dtype}: compared {outcome.compared}, TFLM agrees {outcome.tflm_agree}, disagrees "
+          f"{outcome.tflm_disagree}, fails {len(outcome.tflm_failed)} {outcome.tflm_failed[:1]}")
+    assert outcome.compared == 16
+    assert not outcome.tflm_disagree, f"TFLite Micro disagrees with LiteRT: {outcome.tflm_disagree}"
+
+
+def several(cases) -> bytes:
+    b = ModelBuilder()
+    pairs = [build.add(b, shape) for build, shape in cases]
+    return b.build([x for x, _ in pairs], [y for _, y in pairs])
+
+
+def _cases(rng, rounds: int):
+    cases, inputs, whats = [], [], []
+    for _ in range(rounds):
+        for dtype in DTYPES:
+            build, arrays, what = cumsum_case(rng, dtype)
+            cases.append((build, run_litert(build(None), arrays)[0].shape))
+            inputs += arrays
+            whats.append(what)
+    return cases, inputs, whats
+
+
+def test_cumsum_kernels_match_reference(cache):
+    from arielml.backends.native import build_native
+    from arielml.compile import compile_model
+    from tests.test_kernels_data import CONFIGS
+    cases, inputs, whats = _cases(np.random.default_rng(9910), 4)
+    model = model_for(several(cases))
+    expected = model.run(inputs)
+    for cores, scheduler in CONFIGS:
+        lib = build_native(compile_model(model, target="rv32-smp", cores=cores, scheduler=scheduler), cache)
+        for got, want, what in zip(lib.run(inputs).outputs, expected, whats):
+            assert got.dtype == want.dtype and got.shape == want.shape, what
+            assert np.array_equal(got, want), f"{what} cores={cores} {scheduler}"
+
+
+def test_cumsum_emulated_rp2040_two_cores(tmp_path):
+    from arielml.backends.emulator import run_emulated
+    cases, inputs, _ = _cases(np.random.default_rng(9911), 1)
+    model = model_for(several(cases))
+    run = run_emulated(model, inputs, "rp2040", 2, cache_dir=tmp_path)
+    for got, want in zip(run.outputs, model.run(inputs)):
+        assert np.array_equal(got, want)

@@ -11,10 +11,10 @@ import pytest
 
 from arielml.backends.native import build_native
 from arielml.compile import compile_model
-from arielml.errors import InputError
+from arielml.errors import InputError, UnsupportedOperatorError
 from tests.movement_cases import OpSpec, build_model, check_litert, check_native, report
 from tests.op_harness import Outcome, case_rng, model_for, random_array, random_quant
-from tests.tflite_builder import run_litert
+from tests.tflite_builder import ModelBuilder, run_litert
 
 DTYPES = ("int8", "uint8", "int16", "int32", "float32", "int64", "bool")
 
@@ -139,6 +139,16 @@ def _bad_index_cases(rng):
             (emb, np.array([3, 0, 0], dtype=np.int32), ([1],))]
 
 
+def test_constant_indices_out_of_range_are_refused():
+    b = ModelBuilder()
+    x = b.tensor((3, 4), "float32")
+    i = b.tensor((2,), "int32", data=np.array([0, 3]))
+    y = b.tensor((2, 4), "float32")
+    b.op("GATHER", [x, i], [y], "GatherOptions", axis=0)
+    with pytest.raises(UnsupportedOperatorError, match="out of range"):
+        model_for(b.build([x], [y]))
+
+
 def test_out_of_range_indices(cache):
     rng = np.random.default_rng(9300)
     for spec, good_indices, zeroed in _bad_index_cases(rng):
@@ -177,3 +187,30 @@ def test_gather_kernels_match_reference(cache):
               embedding_spec(rng, "int8", hybrid=True, runtime=True, shape=(50, 40), per_row=True),
               update_spec(rng, "float32", (8, 30, 12), "int64")]
     check_native(specs, seed, cache)
+
+
+def test_dynamic_update_slice_in_place(cache):
+    """An operand that dies at DYNAMIC_UPDATE_SLICE gives its bytes to the output: the kernel then
+    writes only the update rows (checked natively, 1 and 2 threads, run-time starts clamped)."""
+    rng = np.random.default_rng(9700)
+    b = ModelBuilder()
+    x = b.tensor((6, 7, 5), "float32")
+    axis = b.tensor((1,), "int32", data=np.array([0]))
+    operand = b.tensor((6, 7, 5), "float32")
+    update = b.tensor((2, 3, 5), "float32")
+    start = b.tensor((3,), "int32")
+    y = b.tensor((6, 7, 5), "float32")
+    b.op("REVERSE_V2", [x, axis], [operand])
+    b.op("DYNAMIC_UPDATE_SLICE", [operand, update, start], [y])
+    model_bytes = b.build([x, update, start], [y])
+    model = model_for(model_bytes)
+    for starts in ([1, 2, 0], [5, -3, 9]):
+        inputs = [random_array(rng, (6, 7, 5), "float32"), random_array(rng, (2, 3, 5), "float32"),
+                  np.array(starts, dtype=np.int32)]
+        (want,) = run_litert(model_bytes, inputs)
+        assert np.array_equal(model.run(inputs)[0], want)
+        for cores, scheduler in ((1, "static"), (2, "dynamic")):
+            result = compile_model(model, target="rv32-smp", cores=cores, scheduler=scheduler)
+            assert result.plan.root(y) == result.plan.root(operand), "the update did not run in place"
+            got = build_native(result, cache).run(inputs).outputs[0]
+            assert np.array_equal(got, want), f"starts {starts} cores={cores}"

@@ -75,6 +75,12 @@ def _index_tensor(node: Node, graph: Graph, position: int, types=INDEX_TYPES) ->
     return t
 
 
+def _checked(node: Node, graph: Graph, p: LookupParams) -> LookupParams:
+    """Constant indices out of range are refused when the model is loaded (LiteRT fails at run time)."""
+    _constant_indices(node, graph, p)
+    return p
+
+
 def _gather_plan(node: Node, graph: Graph) -> LookupParams:
     x = input_tensor(node, graph, 0, "data")
     out = graph.tensors[node.outputs[0]]
@@ -93,9 +99,9 @@ def _gather_plan(node: Node, graph: Graph) -> LookupParams:
         raise unsupported(node, f"the first {batch_dims} dimensions of {x.shape} and {coords.shape} differ")
     size = lambda dims: int(np.prod(dims, dtype=np.int64))  # noqa: E731
     out_shape = x.shape[:axis] + coords.shape[batch_dims:] + x.shape[axis + 1:]
-    return LookupParams(f"{node.op} (operator #{node.index})", 0, size(x.shape[:batch_dims]),
-                        size(x.shape[batch_dims:axis]), size(coords.shape[batch_dims:]), (x.shape[axis],),
-                        x.shape[axis], size(x.shape[axis + 1:]), out_shape)
+    return _checked(node, graph, LookupParams(
+        f"{node.op} (operator #{node.index})", 0, size(x.shape[:batch_dims]), size(x.shape[batch_dims:axis]),
+        size(coords.shape[batch_dims:]), (x.shape[axis],), x.shape[axis], size(x.shape[axis + 1:]), out_shape))
 
 
 def _gather_nd_plan(node: Node, graph: Graph) -> LookupParams:
@@ -110,8 +116,9 @@ def _gather_nd_plan(node: Node, graph: Graph) -> LookupParams:
         raise unsupported(node, f"{depth} coordinates per index (at most {LOOKUP_MAX_DEPTH})")
     size = lambda dims: int(np.prod(dims, dtype=np.int64))  # noqa: E731
     out_shape = indices.shape[:-1] + x.shape[depth:]
-    return LookupParams(f"{node.op} (operator #{node.index})", 0, 1, 1, size(indices.shape[:-1]),
-                        tuple(x.shape[:depth]), size(x.shape[:depth]), size(x.shape[depth:]), out_shape)
+    return _checked(node, graph, LookupParams(
+        f"{node.op} (operator #{node.index})", 0, 1, 1, size(indices.shape[:-1]), tuple(x.shape[:depth]),
+        size(x.shape[:depth]), size(x.shape[depth:]), out_shape))
 
 
 EMBEDDING_TYPES = ("float32", "int8", "uint8")  # LiteRT's value types
@@ -139,8 +146,9 @@ def _embedding_plan(node: Node, graph: Graph) -> LookupParams:
             raise unsupported(node, "a hybrid lookup needs zero point 0 (symmetric values; TFLite rejects others)")
         scales = tuple(float(np.float32(s)) for s in value.quant.scale)
     slice_elements = int(np.prod(value.shape[1:], dtype=np.int64))
-    return LookupParams(f"{node.op} (operator #{node.index})", 1, 1, 1, lookup.shape[0], (rows,), rows,
-                        slice_elements, (lookup.shape[0],) + tuple(value.shape[1:]), scales)
+    return _checked(node, graph, LookupParams(
+        f"{node.op} (operator #{node.index})", 1, 1, 1, lookup.shape[0], (rows,), rows, slice_elements,
+        (lookup.shape[0],) + tuple(value.shape[1:]), scales))
 
 
 def evaluate_lookup(p: LookupParams, inputs: list[np.ndarray | None]) -> list[np.ndarray]:

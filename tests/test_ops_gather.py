@@ -13,7 +13,7 @@ from arielml.backends.native import build_native
 from arielml.compile import compile_model
 from arielml.errors import InputError, UnsupportedOperatorError
 from tests.movement_cases import OpSpec, build_model, check_litert, check_native, report
-from tests.op_harness import Outcome, case_rng, model_for, random_array, random_quant
+from tests.op_harness import Outcome, case_rng, model_for, random_array, random_quant, run_micro
 from tests.tflite_builder import ModelBuilder, run_litert
 
 DTYPES = ("int8", "uint8", "int16", "int32", "float32", "int64", "bool")
@@ -116,6 +116,25 @@ def test_embedding_lookup_hybrid_random(per_row):
 
 def test_dynamic_update_slice_random():
     _random_cases("DYNAMIC_UPDATE_SLICE", update_spec, ("int8", "int16", "int32", "float32", "int64", "bool"))
+
+
+def test_embedding_lookup_hybrid_per_row_tflm_semantics(cache):
+    """--semantics tflm reproduces TFLite Micro, which reads the first scale for every row."""
+    rng = np.random.default_rng(9800)
+    differ = 0
+    for case in range(6):
+        spec = embedding_spec(rng, "int8", hybrid=True, runtime=True, per_row=True)
+        shapes = [o.shape for o in run_litert(build_model([spec]), spec.arrays)]
+        model_bytes = build_model([spec], shapes)
+        model = model_for(model_bytes)
+        (micro,) = run_micro(model_bytes, spec.arrays, 1)
+        got = model.run(spec.arrays, semantics="tflm")[0]
+        assert np.array_equal(got, micro), f"case {case} {spec.what}"
+        differ += not np.array_equal(got, model.run(spec.arrays)[0])
+        if case == 0:
+            plan = compile_model(model, target="rv32-smp", cores=2, semantics="tflm")
+            assert np.array_equal(build_native(plan, cache).run(spec.arrays).outputs[0], micro)
+    assert differ, "no case told the two semantics apart"
 
 
 # ---- out-of-range run-time indices --------------------------------------------------------------

@@ -17,7 +17,7 @@ float32 scale of the table (or of its row: per-axis scales on axis 0) in one flo
 multiplication; LiteRT requires the zero point 0 there."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -283,6 +283,14 @@ def _lower_update(node: Node, graph: Graph, p: UpdateParams) -> KernelCall:
 
 # --------------------------------------------------------------------------- registration
 
+def _semantics_of(p, semantics: Semantics):
+    """--semantics tflm: TFLite Micro's hybrid EMBEDDING_LOOKUP reads one scale (the tensor's first)
+    even when the table has one per row."""
+    if semantics.name == "tflm" and isinstance(p, LookupParams) and p.dequantize_scales:
+        return replace(p, dequantize_scales=p.dequantize_scales[:1])
+    return p
+
+
 def _opdef(name, plan, evaluate, work_items, lower, **kw) -> OpDef:
     def check(node: Node, graph: Graph) -> None:
         plan(node, graph)
@@ -291,7 +299,7 @@ def _opdef(name, plan, evaluate, work_items, lower, **kw) -> OpDef:
         return [plan(node, graph).out_shape]
 
     def prepare(node: Node, graph: Graph, semantics: Semantics):
-        return plan(node, graph)
+        return _semantics_of(plan(node, graph), semantics)
 
     return OpDef(name=name, check=check, infer_shapes=infer_shapes, prepare=prepare, evaluate=evaluate,
                  work_items=work_items, lower=lower, num_outputs=(1, 1), **kw)

@@ -1,0 +1,435 @@
+"""DIV, FLOOR_DIV, FLOOR_MOD, SQUARED_DIFFERENCE, PRELU (with numpy broadcasting) and ADD_N,
+bit-exact with TFLite's reference kernels.
+
+float32: DIV is a / b then the fused activation's clamp ([-FLT_MAX, FLT_MAX] without one, so an
+infinity becomes FLT_MAX, as in TFLite); FLOOR_DIV is floor((double)a / (double)b) rounded to float;
+FLOOR_MOD is fmodf(a, b), plus b when the remainder is non-zero and its sign differs from b's;
+SQUARED_DIFFERENCE is (a - b)^2; PRELU is x >= 0 ? x : x * alpha (alpha broadcast against x, the
+output keeps x's shape). ADD_N, measured: LiteRT starts from input 0 and clamps every partial sum
+to [-FLT_MAX, FLT_MAX] (one ADD per further input), TFLite Micro (`semantics="tflm"`) sums from 0
+without a clamp; they differ on infinities, sums that overflow and -0.0.
+
+Integers (stored values, quantisation ignored, as LiteRT does): DIV int32 truncates, then the
+activation clamp; FLOOR_DIV int8/int16/int32 and FLOOR_MOD int8..int64 round towards minus
+infinity; SQUARED_DIFFERENCE int32 and ADD_N int32 wrap in two's complement. A zero divisor stops
+TFLite with an error (integers, and float32 FLOOR_DIV); the reference raises InputError there, the
+integer C kernels give 0 and the float one the IEEE quotient's floor. INT_MIN / -1 wraps.
+
+Quantised:
+- SQUARED_DIFFERENCE int8 (and int16, TFLite Micro only): as ADD's general path, each input
+  (+ offset) << left_shift (7; int16: 0) scaled by scale / (2 max scale), then the squared
+  difference rescaled by (2 max scale)^2 / (2^(2 left_shift) output scale).
+- PRELU int8 / uint8: x - zero point >= 0 scaled by input_scale / output_scale, otherwise
+  (x - zp) * (alpha - alpha zp) scaled by input_scale * alpha_scale / output_scale; + output zp.
+- ADD_N int8 (TFLite Micro): every input (same scale and zero point) << 20 scaled by 1/2, summed
+  onto the scaled input offset itself (TFLite starts the sum from it, not from 0), rescaled by
+  2 scale / (2^20 output scale).
+All round twice (gemmlowp), measured for LiteRT and what TFLite Micro does.
+
+C: kernels/binary_math.c (integers) and binary_math_f32.c (float32) over ariel_binary_params with
+the broadcast cursor of ariel_elementwise_loops.h; ADD_N (no broadcasting, n inputs) has its own
+params struct in binary_math.c / binary_math_f32.c."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from arielml.codegen.kernel_call import CArray, KernelCall, no_kernel
+from arielml.errors import InputError
+from arielml.ir import NO_TENSOR, Graph, Node, Tensor
+from arielml.ops.pointwise_lowering import (MAX_C_RANK, broadcast_layout, check_shift, element_work_items,
+                                            range_fields, rounding_code, type_range)
+from arielml.ops.quant_math import (DOUBLE_ROUNDING, activation_range_float, multiply_by_quantized_multiplier,
+                                    quantize_multiplier, wrap_int32)
+from arielml.ops.registry import OpDef, Semantics, fused_activation, register, unsupported
+
+MAX_BROADCAST_RANK = 6
+BINARY_ROUNDING = DOUBLE_ROUNDING  # measured (tests/test_ops_binary_math.py)
+TYPES = {  # stored-value types / quantised types each operator takes
+    "DIV": (("float32", "int32"), ()),
+    "FLOOR_DIV": (("float32", "int8", "int16", "int32"), ()),
+    "FLOOR_MOD": (("float32", "int8", "int16", "int32", "int64"), ()),
+    "SQUARED_DIFFERENCE": (("float32", "int32"), ("int8", "int16")),
+    # int16 PRELU takes an int8 alpha in TFLite (LiteRT reads an int16 alpha's bytes as int8): not done
+    "PRELU": (("float32",), ("int8", "uint8")),
+}
+ADD_N_TYPES = ("float32", "int32", "int8")
+ADD_N_LEFT_SHIFT = 20
+C_SUFFIX = {"float32": "f32", "int8": "s8", "uint8": "u8", "int16": "s16", "int32": "s32", "int64": "s64"}
+
+
+@dataclass(frozen=True)
+class DivOptions:
+    fused_activation_function: int = 0
+
+
+@dataclass(frozen=True)
+class PlainParams:
+    op: str
+    out_shape: tuple[int, ...]
+    dtype: str
+    clamp: tuple | None  # DIV's activation range
+
+
+@dataclass(frozen=True)
+class SquaredDifferenceParams:
+    out_shape: tuple[int, ...]
+    dtype: str
+    left_shift: int
+    offsets: tuple[int, int]
+    multipliers: tuple[int, int]
+    shifts: tuple[int, int]
+    output_multiplier: int
+    output_shift: int
+    output_offset: int
+    rounding: str
+
+
+@dataclass(frozen=True)
+class PreluParams:
+    out_shape: tuple[int, ...]
+    dtype: str
+    input_offset: int
+    alpha_offset: int
+    positive_multiplier: int
+    positive_shift: int
+    negative_multiplier: int
+    negative_shift: int
+    output_offset: int
+    rounding: str
+
+
+@dataclass(frozen=True)
+class AddNParams:
+    shape: tuple[int, ...]
+    dtype: str
+    inputs: int
+    clamp: bool  # float32, LiteRT: each partial sum clamped to [-FLT_MAX, FLT_MAX]
+
+
+@dataclass(frozen=True)
+class QuantizedAddNParams:
+    shape: tuple[int, ...]
+    inputs: int
+    input_offset: int
+    input_multiplier: int
+    input_shift: int
+    output_multiplier: int
+    output_shift: int
+    output_offset: int
+    rounding: str
+
+
+# ---- checks and preparation ------------------------------------------------------------------------
+
+def _tensors(node: Node, graph: Graph) -> list[Tensor]:
+    return [graph.tensors[t] for t in node.inputs] + [graph.tensors[t] for t in node.outputs]
+
+
+def infer_shapes(node: Node, graph: Graph) -> list[tuple[int, ...]]:
+    a, b = graph.tensors[node.inputs[0]], graph.tensors[node.inputs[1]]
+    try:
+        shape = tuple(int(d) for d in np.broadcast_shapes(a.shape, b.shape))
+    except ValueError:
+        raise unsupported(node, f"input shapes {a.shape} and {b.shape} do not broadcast") from None
+    if a.shape != b.shape and len(shape) > MAX_BROADCAST_RANK:
+        raise unsupported(node, f"broadcasting over {len(shape)} dimensions; TFLite broadcasts at most "
+                                f"{MAX_BROADCAST_RANK}")
+    return [shape]
+
+
+def _quantised(t: Tensor) -> bool:
+    return t.quant is not None
+
+
+def _check_quant(node: Node, t: Tensor) -> None:
+    if t.quant is None or t.quant.per_channel:
+        raise unsupported(node, f"{t.dtype} tensor '{t.name}' needs per-tensor quantisation parameters")
+    if not (math.isfinite(t.quant.single_scale) and t.quant.single_scale > 0):
+        raise unsupported(node, f"tensor '{t.name}' has scale {t.quant.single_scale}; scales must be positive")
+    if t.dtype == "int16" and t.quant.single_zero_point != 0:
+        raise unsupported(node, f"int16 tensor '{t.name}' needs zero point 0")
+
+
+def _is_quantised_variant(node: Node, dtype: str) -> bool:
+    return dtype in TYPES[node.op][1]
+
+
+def check_binary(node: Node, graph: Graph) -> None:
+    if len(node.inputs) != 2 or len(node.outputs) != 1 or NO_TENSOR in node.inputs:
+        raise unsupported(node, "expects two inputs and one output")
+    a, b, out = _tensors(node, graph)
+    if not a.dtype == b.dtype == out.dtype:
+        raise unsupported(node, f"inputs {a.dtype}, {b.dtype} and output {out.dtype} must have one type")
+    plain, quantised = TYPES[node.op]
+    if a.dtype not in plain + quantised:
+        raise unsupported(node, f"{a.dtype} is not supported (supported: {', '.join(plain + quantised)})")
+    if node.op == "PRELU" and infer_shapes(node, graph)[0] != a.shape:
+        raise unsupported(node, f"alpha {b.shape} must broadcast to the input's shape {a.shape} (TFLite keeps it)")
+    if node.op == "DIV":
+        fused_activation(node, node.options.fused_activation_function)
+    if _is_quantised_variant(node, a.dtype):
+        for t in (a, b, out):
+            _check_quant(node, t)
+        if node.op == "SQUARED_DIFFERENCE":
+            _squared_difference_multipliers(node, a, b, out)
+
+
+def _squared_difference_multipliers(node: Node, a: Tensor, b: Tensor, out: Tensor):
+    left_shift = 7 if a.dtype == "int8" else 0
+    twice = 2.0 * max(float(np.float32(a.quant.single_scale)), float(np.float32(b.quant.single_scale)))
+    reals = (a.quant.single_scale / twice, b.quant.single_scale / twice,
+             twice * twice / ((1 << 2 * left_shift) * out.quant.single_scale))
+    if reals[2] >= 2.0 ** 31:
+        raise unsupported(node, f"output scale {out.quant.single_scale:g} is too small for the input scales")
+    return left_shift, [quantize_multiplier(r) for r in reals]
+
+
+def prepare_binary(node: Node, graph: Graph, semantics: Semantics):
+    a, b, out = _tensors(node, graph)
+    shape = infer_shapes(node, graph)[0]
+    if not _is_quantised_variant(node, a.dtype):
+        clamp = None
+        if node.op == "DIV":
+            activation = fused_activation(node, node.options.fused_activation_function)
+            if a.dtype == "float32":
+                clamp = activation_range_float(activation)
+            else:
+                info = np.iinfo(np.int32)
+                clamp = {"RELU": (0, int(info.max)), "RELU6": (0, 6), "RELU_N1_TO_1": (-1, 1)}.get(
+                    activation, (int(info.min), int(info.max)))
+        return PlainParams(node.op, shape, a.dtype, clamp)
+    if node.op == "SQUARED_DIFFERENCE":
+        left_shift, ((m1, s1), (m2, s2), (mo, so)) = _squared_difference_multipliers(node, a, b, out)
+        return SquaredDifferenceParams(shape, a.dtype, left_shift,
+                                       (-a.quant.single_zero_point, -b.quant.single_zero_point), (m1, m2), (s1, s2),
+                                       mo, so, out.quant.single_zero_point, BINARY_ROUNDING)
+    positive = quantize_multiplier(a.quant.single_scale / out.quant.single_scale)
+    negative = quantize_multiplier(a.quant.single_scale * b.quant.single_scale / out.quant.single_scale)
+    return PreluParams(shape, a.dtype, -a.quant.single_zero_point, -b.quant.single_zero_point, *positive, *negative,
+                       out.quant.single_zero_point, BINARY_ROUNDING)
+
+
+def check_add_n(node: Node, graph: Graph) -> None:
+    if len(node.inputs) < 2 or len(node.outputs) != 1 or NO_TENSOR in node.inputs:
+        raise unsupported(node, "expects at least two inputs and one output")
+    tensors = _tensors(node, graph)
+    first, out = tensors[0], tensors[-1]
+    if any(t.dtype != first.dtype for t in tensors):
+        raise unsupported(node, f"all inputs and the output must have one type (got {', '.join(t.dtype for t in tensors)})")
+    if first.dtype not in ADD_N_TYPES:
+        raise unsupported(node, f"{first.dtype} is not supported (supported: {', '.join(ADD_N_TYPES)})")
+    if any(t.shape != first.shape for t in tensors[:-1]):
+        raise unsupported(node, "all inputs must have one shape (ADD_N does not broadcast)")
+    if first.dtype == "int8":
+        for t in tensors:
+            _check_quant(node, t)
+        if any(t.quant.single_scale != first.quant.single_scale or
+               t.quant.single_zero_point != first.quant.single_zero_point for t in tensors[:-1]):
+            raise unsupported(node, "int8 inputs must share one scale and zero point (as TFLite Micro requires)")
+        if _add_n_output_real(first, out) >= 1.0:
+            raise unsupported(node, f"output scale {out.quant.single_scale:g} is too small for input scale "
+                                    f"{first.quant.single_scale:g} (TFLite needs 2 scale / (2^20 output scale) < 1)")
+        # each scaled term is below 2^27 in magnitude; the int32 sum holds (inputs + 1) of them
+        if len(node.inputs) + 1 > 15:
+            raise unsupported(node, f"{len(node.inputs)} int8 inputs could overflow TFLite's int32 sum (at most 14)")
+
+
+def _add_n_output_real(first: Tensor, out: Tensor) -> float:
+    return 2.0 * first.quant.single_scale / ((1 << ADD_N_LEFT_SHIFT) * out.quant.single_scale)
+
+
+def infer_add_n(node: Node, graph: Graph) -> list[tuple[int, ...]]:
+    return [graph.tensors[node.inputs[0]].shape]
+
+
+def prepare_add_n(node: Node, graph: Graph, semantics: Semantics):
+    first, out = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
+    if first.dtype != "int8":
+        return AddNParams(first.shape, first.dtype, len(node.inputs), semantics.name != "tflm")
+    (mi, si), (mo, so) = quantize_multiplier(0.5), quantize_multiplier(_add_n_output_real(first, out))
+    return QuantizedAddNParams(first.shape, len(node.inputs), -first.quant.single_zero_point, mi, si, mo, so,
+                               out.quant.single_zero_point, BINARY_ROUNDING)
+
+
+# ---- evaluation ------------------------------------------------------------------------------------
+
+def _no_zero_divisor(op: str, b: np.ndarray) -> None:
+    if np.any(b == 0):
+        raise InputError(f"{op}: a divisor is 0; TFLite stops with 'Division by zero' (the integer C kernels "
+                         "give 0, the float32 one floor(+-inf or NaN))")
+
+
+def _wrap(x: np.ndarray, dtype: str) -> np.ndarray:
+    """Two's-complement wrap of int64 values to `dtype` (int64 values are already wrapped)."""
+    return np.asarray(x, dtype=np.int64).astype(np.dtype(dtype))
+
+
+def _floor_div_int(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.floor_divide(a.astype(np.int64), b.astype(np.int64))
+
+
+def _evaluate_plain(p: PlainParams, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    with np.errstate(all="ignore"):  # IEEE results (inf, NaN) and integer wrap-around are intended
+        if p.dtype == "float32":
+            if p.op == "DIV":
+                return np.clip(a / b, p.clamp[0], p.clamp[1])
+            if p.op == "FLOOR_DIV":  # TFLite refuses a zero divisor for float32 too
+                _no_zero_divisor(p.op, b)
+                return np.floor(a.astype(np.float64) / b.astype(np.float64)).astype(np.float32)
+            if p.op == "FLOOR_MOD":
+                mod = np.fmod(a, b)
+                return np.where((mod != 0) & ((b < 0) != (mod < 0)), mod + b, mod)
+            if p.op == "SQUARED_DIFFERENCE":
+                d = a - b
+                return d * d
+            return np.where(a >= 0, a, a * b)  # PRELU
+        if p.op in ("DIV", "FLOOR_DIV", "FLOOR_MOD"):
+            _no_zero_divisor(p.op, b)
+        if p.op == "DIV":  # C's truncating division; INT_MIN / -1 wraps
+            wide_a, wide_b = a.astype(np.int64), b.astype(np.int64)
+            quotient = np.sign(wide_a) * np.sign(wide_b) * (np.abs(wide_a) // np.abs(wide_b))
+            return np.clip(wrap_int32(quotient), p.clamp[0], p.clamp[1])
+        if p.op == "FLOOR_DIV":
+            return _wrap(_floor_div_int(a, b), p.dtype)
+        if p.op == "FLOOR_MOD":
+            if p.dtype == "int64":
+                return np.where(b == -1, 0, np.mod(a, np.where(b == -1, 1, b)))
+            return np.mod(a.astype(np.int64), b.astype(np.int64))
+        d = wrap_int32(a.astype(np.int64) - b.astype(np.int64))  # SQUARED_DIFFERENCE int32
+        return wrap_int32(d * d)
+
+
+def scaled_inputs(x: np.ndarray, offset: int, left_shift: int, multiplier: int, shift: int,
+                  rounding: str) -> np.ndarray:
+    return multiply_by_quantized_multiplier((x.astype(np.int64) + offset) << left_shift, multiplier, shift, rounding)
+
+
+def _evaluate_squared_difference(p: SquaredDifferenceParams, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    sa = scaled_inputs(a, p.offsets[0], p.left_shift, p.multipliers[0], p.shifts[0], p.rounding)
+    sb = scaled_inputs(b, p.offsets[1], p.left_shift, p.multipliers[1], p.shifts[1], p.rounding)
+    raw = wrap_int32((sa - sb) * (sa - sb))  # 8-bit: < 2^30; int16 (left shift 0): < 2^31 as well
+    out = multiply_by_quantized_multiplier(raw, p.output_multiplier, p.output_shift, p.rounding) + p.output_offset
+    return np.clip(out, *type_range(p.dtype))
+
+
+def _evaluate_prelu(p: PreluParams, x: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    centred = x.astype(np.int64) + p.input_offset
+    positive = multiply_by_quantized_multiplier(centred, p.positive_multiplier, p.positive_shift, p.rounding)
+    product = centred * (alpha.astype(np.int64) + p.alpha_offset)  # |.| <= 65536^2 / 2: int16 may wrap int32
+    negative = multiply_by_quantized_multiplier(wrap_int32(product), p.negative_multiplier, p.negative_shift,
+                                                p.rounding)
+    out = np.where(centred >= 0, positive, negative) + p.output_offset
+    return np.clip(out, *type_range(p.dtype))
+
+
+def evaluate_binary(p, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
+    a, b = np.asarray(inputs[0]), np.asarray(inputs[1])
+    if isinstance(p, PlainParams):
+        out = _evaluate_plain(p, a, b)
+    elif isinstance(p, SquaredDifferenceParams):
+        out = _evaluate_squared_difference(p, a, b)
+    else:
+        out = _evaluate_prelu(p, a, b)
+    return [np.array(np.broadcast_to(out, p.out_shape), dtype=p.dtype)]
+
+
+def evaluate_add_n(p, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
+    if isinstance(p, AddNParams) and p.dtype == "float32":
+        big = np.float32(np.finfo(np.float32).max)
+        with np.errstate(over="ignore", invalid="ignore"):  # inf and NaN as in C
+            if p.clamp:  # LiteRT: input 0, then one clamped ADD per further input
+                total = np.array(inputs[0], dtype=np.float32)
+                for x in inputs[1:]:
+                    total = np.clip(total + x, -big, big)
+            else:  # TFLite Micro: from 0, no clamp
+                total = np.zeros(p.shape, dtype=np.float32)
+                for x in inputs:
+                    total = total + x
+        return [np.array(total, dtype=np.float32)]
+    if isinstance(p, AddNParams):
+        total = np.zeros(p.shape, dtype=np.int64)
+        for x in inputs:
+            total = wrap_int32(total + x)  # in input order, wrapping
+        return [np.array(total, dtype=p.dtype)]
+    scale = lambda x: scaled_inputs(x, p.input_offset, ADD_N_LEFT_SHIFT, p.input_multiplier,  # noqa: E731
+                                    p.input_shift, p.rounding)
+    total = scale(np.zeros(p.shape, dtype=np.int64))  # TFLite starts from the scaled offset
+    for x in inputs:
+        total = wrap_int32(total + scale(x))
+    out = multiply_by_quantized_multiplier(total, p.output_multiplier, p.output_shift, p.rounding) + p.output_offset
+    return [np.array(np.clip(out, -128, 127), dtype=np.int8)]
+
+
+# ---- C lowering ------------------------------------------------------------------------------------
+
+def lower_binary(node: Node, graph: Graph, p) -> KernelCall:
+    a, b, out = _tensors(node, graph)
+    dims, a_strides, b_strides = broadcast_layout(a.shape, b.shape, out.shape)
+    if len(dims) > MAX_C_RANK:
+        raise no_kernel(node, f"broadcasting over {len(dims)} dimensions (the kernels index {MAX_C_RANK})")
+    fields = range_fields(node, graph) + (
+        ("rank", len(dims)), ("dims", CArray.of("int32_t", dims)),
+        ("a_strides", CArray.of("int32_t", a_strides)), ("b_strides", CArray.of("int32_t", b_strides)))
+    buffers = (node.inputs[0], node.inputs[1], node.outputs[0])
+    source = "binary_math_f32.c" if a.dtype == "float32" else "binary_math.c"
+    name = f"ariel_{node.op.lower()}"
+    if isinstance(p, PlainParams):
+        if p.clamp is not None:
+            names = ("float_min", "float_max") if p.dtype == "float32" else ("act_min", "act_max")
+            fields += ((names[0], p.clamp[0]), (names[1], p.clamp[1]))
+        return KernelCall(f"{name}_{C_SUFFIX[p.dtype]}", "ariel_binary_params", fields, buffers, source)
+    lo, hi = type_range(p.dtype)
+    if isinstance(p, SquaredDifferenceParams):
+        check_shift(node, *p.shifts, p.output_shift)
+        fields += (("a_offset", p.offsets[0]), ("b_offset", p.offsets[1]), ("left_shift", p.left_shift),
+                   ("a_multiplier", p.multipliers[0]), ("a_shift", p.shifts[0]),
+                   ("b_multiplier", p.multipliers[1]), ("b_shift", p.shifts[1]),
+                   ("output_multiplier", p.output_multiplier), ("output_shift", p.output_shift),
+                   ("output_offset", p.output_offset), ("rounding", rounding_code(p.rounding)),
+                   ("act_min", lo), ("act_max", hi))
+        if p.dtype == "int8":  # each input's scaled value for every byte, indexed by (uint8_t)x
+            every_byte = np.arange(256, dtype=np.uint8).view(np.int8)
+            tables = [scaled_inputs(every_byte, p.offsets[i], p.left_shift, p.multipliers[i], p.shifts[i],
+                                    p.rounding) for i in (0, 1)]
+            fields += (("a_table", CArray.of("int32_t", tables[0])), ("b_table", CArray.of("int32_t", tables[1])))
+        return KernelCall(f"{name}_q_{C_SUFFIX[p.dtype]}", "ariel_binary_params", fields, buffers, source)
+    check_shift(node, p.positive_shift, p.negative_shift)
+    fields += (("a_offset", p.input_offset), ("b_offset", p.alpha_offset),
+               ("a_multiplier", p.positive_multiplier), ("a_shift", p.positive_shift),
+               ("b_multiplier", p.negative_multiplier), ("b_shift", p.negative_shift),
+               ("output_offset", p.output_offset), ("rounding", rounding_code(p.rounding)),
+               ("act_min", lo), ("act_max", hi))
+    return KernelCall(f"{name}_q_{C_SUFFIX[p.dtype]}", "ariel_binary_params", fields, buffers, source)
+
+
+def lower_add_n(node: Node, graph: Graph, p) -> KernelCall:
+    buffers = tuple(node.inputs) + (node.outputs[0],)
+    fields = range_fields(node, graph) + (("inputs", len(node.inputs)),)
+    if isinstance(p, AddNParams):
+        source = "binary_math_f32.c" if p.dtype == "float32" else "binary_math.c"
+        params_type = "ariel_add_n_f32_params" if p.dtype == "float32" else "ariel_add_n_params"
+        if p.dtype == "float32":
+            fields += (("clamp", int(p.clamp)),)
+        return KernelCall(f"ariel_add_n_{C_SUFFIX[p.dtype]}", params_type, fields, buffers, source)
+    check_shift(node, p.input_shift, p.output_shift)
+    every_byte = np.arange(256, dtype=np.uint8).view(np.int8)
+    table = scaled_inputs(every_byte, p.input_offset, ADD_N_LEFT_SHIFT, p.input_multiplier, p.input_shift, p.rounding)
+    start = int(scaled_inputs(np.zeros(1, np.int64), p.input_offset, ADD_N_LEFT_SHIFT, p.input_multiplier,
+                              p.input_shift, p.rounding)[0])
+    fields += (("start", start), ("table", CArray.of("int32_t", table)), ("output_multiplier", p.output_multiplier),
+               ("output_shift", p.output_shift), ("rounding", rounding_code(p.rounding)),
+               ("output_offset", p.output_offset))
+    return KernelCall("ariel_add_n_q_s8", "ariel_add_n_params", fields, buffers, "binary_math.c")
+
+
+for _name in TYPES:
+    register(OpDef(name=_name, infer_shapes=infer_shapes, prepare=prepare_binary, evaluate=evaluate_binary,
+                   check=check_binary, work_items=element_work_items, lower=lower_binary, num_inputs=(2, 2),
+                   num_outputs=(1, 1), **(dict(options_type=DivOptions, tflite_options="DivOptions")
+                                          if _name == "DIV" else {})))
+register(OpDef(name="ADD_N", infer_shapes=infer_add_n, prepare=prepare_add_n, evaluate=evaluate_add_n,
+               check=check_add_n, work_items=element_work_items, lower=lower_add_n, num_inputs=(2, None),
+               num_outputs=(1, 1)))

@@ -1,0 +1,162 @@
+/* kernels/binary_math.c - DIV, FLOOR_DIV, FLOOR_MOD, SQUARED_DIFFERENCE, PRELU on integers with
+ * broadcasting, and ADD_N on int32 / quantised int8 (arielml/ops/binary_math.py; float32 in
+ * binary_math_f32.c). Stored-value arithmetic wraps in two's complement (done unsigned or in int64
+ * to stay defined); a zero divisor gives 0 (TFLite stops with an error there). Broadcasting: the
+ * cursor of ariel_elementwise_loops.h over ariel_binary_params. */
+#include "ariel_kernels.h"
+#include "ariel_elementwise_loops.h"
+
+/* ariel:interface */
+/* ADD_N: n inputs of one shape, no broadcasting. buffers: the n inputs, then the output.
+ * Quantised int8: out = clamp(requantize(start + sum table[(uint8_t)x_k]) + output_offset). */
+typedef struct {
+    int32_t count; /* elements */
+    int32_t block; /* elements per work item */
+    int32_t inputs;
+    int32_t start;        /* the scaled input offset TFLite starts the sum from */
+    const int32_t *table; /* each byte's scaled value */
+    int32_t output_multiplier, output_shift, rounding;
+    int32_t output_offset;
+} ariel_add_n_params;
+
+/* the rest: ariel_binary_params (count, block, rank, dims, a_strides, b_strides; act_min/act_max
+ * for DIV's activation and the quantised output range; the quantised kernels their offsets,
+ * multipliers, shifts and rounding, 8-bit SQUARED_DIFFERENCE a_table / b_table). buffers: a, b, out */
+void ariel_div_s32(const void *params, void *const *buffers, int32_t begin, int32_t end);
+void ariel_floor_div_s8(const void *params, void *const *buffers, int32_t begin, int32_t end);
+void ariel_floor_div_s16(const void *params, void *const *buffers, int32_t begin, int32_t end);
+void ariel_floor_div_s32(const void *params, void *const *buffers, int32_t begin, int32_t end);
+void ariel_floor_mod_s8(const void *params, void *const *buffers, int32_t begin, int32_t end);
+void ariel_floor_mod_s16(const void *params, void *const *buffers, int32_t begin, int32_t end);
+void ariel_floor_mod_s32(const void *params, void *const *buffers, int32_t begin, int32_t end);
+void ariel_floor_mod_s64(const void *params, void *const *buffers, int32_t begin, int32_t end);
+void ariel_squared_difference_s32(const void *params, void *const *buffers, int32_t begin, int32_t end);
+void ariel_squared_difference_q_s8(const void *params, void *const *buffers, int32_t begin, int32_t end);
+void ariel_squared_difference_q_s16(const void *params, void *const *buffers, int32_t begin, int32_t end);
+void ariel_prelu_q_s8(const void *params, void *const *buffers, int32_t begin, int32_t end);
+void ariel_prelu_q_u8(const void *params, void *const *buffers, int32_t begin, int32_t end);
+void ariel_add_n_s32(const void *params, void *const *buffers, int32_t begin, int32_t end);
+void ariel_add_n_q_s8(const void *params, void *const *buffers, int32_t begin, int32_t end);
+/* ariel:end-interface */
+
+/* ---- stored-value arithmetic ------------------------------------------------------------------- */
+
+/* truncating division; INT32_MIN / -1 wraps (int64 quotient) */
+static inline int32_t div_s32(const ariel_binary_params *p, int32_t a, int32_t b)
+{
+    const int32_t q = b == 0 ? 0 : (int32_t)(uint32_t)(uint64_t)((int64_t)a / b);
+    return ariel_ew_clamp(q, p->act_min, p->act_max);
+}
+
+/* towards minus infinity, in int64: no overflow for 32-bit operands; the caller's cast wraps */
+static inline int64_t floor_div(int64_t a, int64_t b)
+{
+    int64_t q;
+    if (b == 0) {
+        return 0;
+    }
+    q = a / b;
+    return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+
+/* remainder with the divisor's sign; b == -1 is 0 (and avoids INT64_MIN % -1) */
+static inline int64_t floor_mod(int64_t a, int64_t b)
+{
+    int64_t r;
+    if (b == 0 || b == -1) {
+        return 0;
+    }
+    r = a % b;
+    return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
+}
+
+#define DIV_S32(p, a, b) div_s32(p, a, b)
+#define FLOOR_DIV_S8(p, a, b) ((int8_t)(uint8_t)floor_div(a, b))
+#define FLOOR_DIV_S16(p, a, b) ((int16_t)(uint16_t)floor_div(a, b))
+#define FLOOR_DIV_S32(p, a, b) ((int32_t)(uint32_t)floor_div(a, b))
+#define FLOOR_MOD_ANY(p, a, b) floor_mod(a, b)
+/* (a - b)^2 wrapping, as TFLite's int32 arithmetic */
+#define SQUARED_DIFFERENCE_S32(p, a, b) \
+    ((int32_t)(((uint32_t)(a) - (uint32_t)(b)) * ((uint32_t)(a) - (uint32_t)(b))))
+ARIEL_BINARY_KERNEL(ariel_div_s32, int32_t, int32_t, DIV_S32)
+ARIEL_BINARY_KERNEL(ariel_floor_div_s8, int8_t, int8_t, FLOOR_DIV_S8)
+ARIEL_BINARY_KERNEL(ariel_floor_div_s16, int16_t, int16_t, FLOOR_DIV_S16)
+ARIEL_BINARY_KERNEL(ariel_floor_div_s32, int32_t, int32_t, FLOOR_DIV_S32)
+ARIEL_BINARY_KERNEL(ariel_floor_mod_s8, int8_t, int8_t, FLOOR_MOD_ANY)
+ARIEL_BINARY_KERNEL(ariel_floor_mod_s16, int16_t, int16_t, FLOOR_MOD_ANY)
+ARIEL_BINARY_KERNEL(ariel_floor_mod_s32, int32_t, int32_t, FLOOR_MOD_ANY)
+ARIEL_BINARY_KERNEL(ariel_floor_mod_s64, int64_t, int64_t, FLOOR_MOD_ANY)
+ARIEL_BINARY_KERNEL(ariel_squared_difference_s32, int32_t, int32_t, SQUARED_DIFFERENCE_S32)
+
+/* ---- quantised SQUARED_DIFFERENCE ---------------------------------------------------------------
+ * int8: both scaled values from the tables (|.| < 2^14 with left shift 7, so the square < 2^30);
+ * int16 (left shift 0): scaled here, |difference| < 2^16 and its square wraps like TFLite's int32 */
+static inline int32_t squared_difference_out(const ariel_binary_params *p, int32_t sa, int32_t sb)
+{
+    const int32_t square = (int32_t)(((uint32_t)sa - (uint32_t)sb) * ((uint32_t)sa - (uint32_t)sb));
+    const int64_t out = ariel_requantize(square, p->output_multiplier, p->output_shift, p->rounding);
+    return ariel_ew_clamp(out + p->output_offset, p->act_min, p->act_max);
+}
+
+static inline int32_t squared_difference_s16(const ariel_binary_params *p, int32_t a, int32_t b)
+{
+    const int32_t sa = (int32_t)ariel_requantize((a + p->a_offset) * (1 << p->left_shift), p->a_multiplier,
+                                                 p->a_shift, p->rounding);
+    const int32_t sb = (int32_t)ariel_requantize((b + p->b_offset) * (1 << p->left_shift), p->b_multiplier,
+                                                 p->b_shift, p->rounding);
+    return squared_difference_out(p, sa, sb);
+}
+
+#define SQUARED_DIFFERENCE_Q8(p, a, b) squared_difference_out(p, (p)->a_table[(uint8_t)(a)], (p)->b_table[(uint8_t)(b)])
+ARIEL_BINARY_KERNEL(ariel_squared_difference_q_s8, int8_t, int8_t, SQUARED_DIFFERENCE_Q8)
+ARIEL_BINARY_KERNEL(ariel_squared_difference_q_s16, int16_t, int16_t, squared_difference_s16)
+
+/* ---- quantised PRELU: b is alpha. (x - zp) * (alpha - alpha zp) wraps in int32 as TFLite's does
+ * (8-bit: < 2^16) ------------------------------------------------------------- */
+static inline int32_t prelu_q(const ariel_binary_params *p, int32_t x, int32_t alpha)
+{
+    const int32_t centred = x + p->a_offset;
+    int64_t out;
+    if (centred >= 0) {
+        out = ariel_requantize(centred, p->a_multiplier, p->a_shift, p->rounding);
+    } else {
+        const int32_t product = (int32_t)((uint32_t)centred * (uint32_t)(alpha + p->b_offset));
+        out = ariel_requantize(product, p->b_multiplier, p->b_shift, p->rounding);
+    }
+    return ariel_ew_clamp(out + p->output_offset, p->act_min, p->act_max);
+}
+
+ARIEL_BINARY_KERNEL(ariel_prelu_q_s8, int8_t, int8_t, prelu_q)
+ARIEL_BINARY_KERNEL(ariel_prelu_q_u8, uint8_t, uint8_t, prelu_q)
+
+/* ---- ADD_N ----------------------------------------------------------------------------------------- */
+void ariel_add_n_s32(const void *params, void *const *buffers, int32_t begin, int32_t end)
+{
+    const ariel_add_n_params *p = (const ariel_add_n_params *)params;
+    int32_t *out = (int32_t *)buffers[p->inputs];
+    const int32_t stop = ariel_ew_stop(end, p->block, p->count);
+    int32_t i, k;
+    for (i = begin * p->block; i < stop; i++) {
+        uint32_t sum = 0; /* wraps, as TFLite's int32 sum */
+        for (k = 0; k < p->inputs; k++) {
+            sum += (uint32_t)((const int32_t *)buffers[k])[i];
+        }
+        out[i] = (int32_t)sum; /* written after every input's element i is read: in place is fine */
+    }
+}
+
+void ariel_add_n_q_s8(const void *params, void *const *buffers, int32_t begin, int32_t end)
+{
+    const ariel_add_n_params *p = (const ariel_add_n_params *)params;
+    int8_t *out = (int8_t *)buffers[p->inputs];
+    const int32_t stop = ariel_ew_stop(end, p->block, p->count);
+    int32_t i, k;
+    for (i = begin * p->block; i < stop; i++) {
+        int32_t sum = p->start; /* at most 15 terms below 2^27: no overflow (checked at compile time) */
+        for (k = 0; k < p->inputs; k++) {
+            sum += p->table[((const uint8_t *)buffers[k])[i]];
+        }
+        out[i] = (int8_t)ariel_ew_clamp(
+            ariel_requantize(sum, p->output_multiplier, p->output_shift, p->rounding) + p->output_offset, -128, 127);
+    }
+}

@@ -259,11 +259,21 @@ def _lower_lookup(node: Node, graph: Graph, p: LookupParams) -> KernelCall:
               ("total_slices", p.batches * p.blocks_per_batch * p.lookups), ("slices_per_item", _slices_per_item(p)),
               ("depth", p.depth), ("index_size", element_size(index_tensor)), ("slice_elements", p.slice_elements),
               ("block_slices", p.block_slices), ("element_size", element_size(x)),
-              ("dequantize", int(p.dequantize_scales is not None)),
-              ("per_slice_scale", int(p.dequantize_scales is not None and len(p.dequantize_scales) > 1)),
-              ("scales", CArray.of("float", p.dequantize_scales or (0.0,))),
+              *_dequantize_fields(p),
               ("dims", CArray.of("int32_t", p.dims)), ("strides", CArray.of("int32_t", p.strides)))
     return KernelCall("ariel_lookup", "ariel_lookup_params", fields, (data, indices, node.outputs[0]), "indexing.c")
+
+
+def _dequantize_fields(p: LookupParams) -> tuple:
+    """ARIEL_LOOKUP_COPY (0); ARIEL_LOOKUP_TABLE (1): one scale, the 256 float32 products q * scale
+    tabulated (a soft-float multiplication costs ~100 cycles on a Cortex-M0+, a lookup a few);
+    ARIEL_LOOKUP_ROW_SCALES (2): one scale per row, multiplied on the device."""
+    if p.dequantize_scales is None:
+        return ("dequantize", 0), ("values", CArray.of("float", [0.0]))
+    if len(p.dequantize_scales) == 1:
+        table = np.arange(-128, 128).astype(np.float32) * np.float32(p.dequantize_scales[0])  # one rounding each
+        return ("dequantize", 1), ("values", CArray.of("float", table))
+    return ("dequantize", 2), ("values", CArray.of("float", p.dequantize_scales))
 
 
 def _update_items(node: Node, graph: Graph) -> int:

@@ -37,10 +37,12 @@ void ariel_space_to_batch(const void *params, void *const *buffers, int32_t begi
  * coordinates (int16, int32 or int64). Output slice r (row-major over [block, lookup]) copies input slice
  * block * block_slices + sum_j index_j * strides[j] of block r / lookups, where the tuple is
  * lookup r % lookups of batch (r / lookups) / blocks_per_batch. A coordinate outside [0, dims[j])
- * makes the output slice zero bytes. dequantize: the input is int8 (uint8 read as int8, as LiteRT
- * does) and the output float32 = value * scale, one float32 multiplication. Work item k = output slices
+ * makes the output slice zero bytes. TABLE / ROW_SCALES: the input is int8 (uint8 read as int8, as
+ * LiteRT does) and the output float32 = value * scale, one float32 multiplication: looked up in a
+ * table of the 256 products made at compile time (one scale), or multiplied (a scale per row). Work item k = output slices
  * [k * slices_per_item, (k + 1) * slices_per_item). */
 #define ARIEL_LOOKUP_MAX_DEPTH 8
+enum { ARIEL_LOOKUP_COPY = 0, ARIEL_LOOKUP_TABLE = 1, ARIEL_LOOKUP_ROW_SCALES = 2 };
 
 typedef struct {
     int32_t lookups;          /* index tuples per batch */
@@ -52,9 +54,8 @@ typedef struct {
     int32_t slice_elements;
     int32_t block_slices;
     int32_t element_size;     /* input bytes per element */
-    int32_t dequantize;
-    int32_t per_slice_scale;  /* dequantize: scales[input slice] (EMBEDDING_LOOKUP's per-row scales), else scales[0] */
-    const float *scales;
+    int32_t dequantize;       /* ARIEL_LOOKUP_COPY, ARIEL_LOOKUP_TABLE or ARIEL_LOOKUP_ROW_SCALES */
+    const float *values;      /* TABLE: the 256 products q * scale at q + 128; ROW_SCALES: a scale per input slice */
     const int32_t *dims;      /* [depth] */
     const int32_t *strides;   /* [depth], in slices */
 } ariel_lookup_params;
@@ -165,48 +166,151 @@ static int64_t read_index(const uint8_t *indices, int32_t i, int32_t index_size)
                            : (int64_t)((const int16_t *)(const void *)indices)[i];
 }
 
+/* Index i of the tensor, or -1 when it lies outside [0, dim). Compared in its own width, so an int64
+ * index never wraps into range, and 32-bit indices need no 64-bit arithmetic (slow on a Cortex-M0+). */
+static inline int32_t checked_index(const uint8_t *indices, int32_t i, int32_t index_size, int32_t dim)
+{
+    if (index_size == 4) {
+        const int32_t v = ((const int32_t *)(const void *)indices)[i];
+        return (uint32_t)v < (uint32_t)dim ? v : -1;
+    }
+    if (index_size == 2) {
+        const int32_t v = ((const int16_t *)(const void *)indices)[i];
+        return (uint32_t)v < (uint32_t)dim ? v : -1;
+    }
+    {
+        const int64_t v = ((const int64_t *)(const void *)indices)[i];
+        return v >= 0 && v < dim ? (int32_t)v : -1;
+    }
+}
+
+/* src and dst are aligned for `bytes` when it is 2 or 4 (slices start at multiples of their size) */
+static void copy_slice(uint8_t *dst, const uint8_t *src, int32_t bytes)
+{
+    switch (bytes) { /* one element: no memcpy call (GATHER along the last axis) */
+    case 1:
+        *dst = *src;
+        break;
+    case 2:
+        *(uint16_t *)(void *)dst = *(const uint16_t *)(const void *)src;
+        break;
+    case 4:
+        *(uint32_t *)(void *)dst = *(const uint32_t *)(const void *)src;
+        break;
+    default:
+        memcpy(dst, src, (size_t)bytes);
+        break;
+    }
+}
+
+static void zero_slice(uint8_t *dst, int32_t bytes)
+{
+    static const uint32_t zeros = 0u; /* word-aligned, as copy_slice needs */
+    if (bytes <= 4) {
+        copy_slice(dst, (const uint8_t *)(const void *)&zeros, bytes);
+    } else {
+        memset(dst, 0, (size_t)bytes);
+    }
+}
+
+/* One output slice from its tuple of `depth` coordinates (the general case: GATHER_ND, dequantising
+ * lookups). */
+static void lookup_slice(const ariel_lookup_params *p, const uint8_t *input, const uint8_t *tuple_indices,
+                         int32_t block_start, uint8_t *dst)
+{
+    const int32_t slice_bytes = p->slice_elements * p->element_size;
+    /* in range, every coordinate times its stride stays inside the input, whose size the compiler
+     * checked fits int32: no overflow */
+    int32_t slice = block_start;
+    int32_t j;
+    for (j = 0; j < p->depth; j++) {
+        const int32_t coordinate = checked_index(tuple_indices, j, p->index_size, p->dims[j]);
+        if (coordinate < 0) {
+            zero_slice(dst, p->dequantize ? 4 * p->slice_elements : slice_bytes); /* LiteRT fails here */
+            return;
+        }
+        slice += coordinate * p->strides[j];
+    }
+    if (p->dequantize == ARIEL_LOOKUP_TABLE) {
+        const int8_t *src = (const int8_t *)(const void *)(input + slice * slice_bytes);
+        float *out = (float *)(void *)dst;
+        for (j = 0; j < p->slice_elements; j++) {
+            out[j] = p->values[src[j] + 128];
+        }
+    } else if (p->dequantize == ARIEL_LOOKUP_ROW_SCALES) {
+        const int8_t *src = (const int8_t *)(const void *)(input + slice * slice_bytes);
+        const float scale = p->values[slice];
+        float *out = (float *)(void *)dst;
+        for (j = 0; j < p->slice_elements; j++) {
+            out[j] = (float)src[j] * scale; /* (float)int8 is exact: one rounding, as LiteRT's */
+        }
+    } else {
+        copy_slice(dst, input + slice * slice_bytes, slice_bytes);
+    }
+}
+
 void ariel_lookup(const void *params, void *const *buffers, int32_t begin, int32_t end)
 {
     const ariel_lookup_params *p = (const ariel_lookup_params *)params;
     const uint8_t *input = (const uint8_t *)buffers[0];
     const uint8_t *indices = (const uint8_t *)buffers[1];
     uint8_t *output = (uint8_t *)buffers[2];
-    const int32_t out_size = p->dequantize ? 4 : p->element_size;
     const int32_t slice_bytes = p->slice_elements * p->element_size;
-    const int32_t out_slice_bytes = p->slice_elements * out_size;
+    const int32_t out_slice_bytes = p->dequantize ? 4 * p->slice_elements : slice_bytes;
+    const int32_t tuple_bytes = p->depth * p->index_size;
+    const int32_t fast = p->depth == 1 && p->dequantize == ARIEL_LOOKUP_COPY; /* GATHER, EMBEDDING_LOOKUP */
     int32_t r = begin * p->slices_per_item;
     int32_t stop = end * p->slices_per_item;
+    uint8_t *dst = output + r * out_slice_bytes;
+    int32_t block, lookup, block_in_batch, block_start;
+    const uint8_t *batch_indices;
 
     if (stop > p->total_slices) {
         stop = p->total_slices;
     }
-    for (; r < stop; r++) {
-        const int32_t block = r / p->lookups;
-        const int32_t tuple = (block / p->blocks_per_batch) * p->lookups + r % p->lookups;
-        /* int64: a slice offset may exceed int32 only on a bad index, which is refused below */
-        int64_t slice = (int64_t)block * p->block_slices;
-        int32_t inside = 1;
-        int32_t j;
-        uint8_t *dst = output + r * out_slice_bytes;
-        for (j = 0; j < p->depth; j++) {
-            const int64_t coordinate = read_index(indices, tuple * p->depth + j, p->index_size);
-            if (coordinate < 0 || coordinate >= p->dims[j]) {
-                inside = 0;
-                break;
+    if (r >= stop) {
+        return;
+    }
+    /* output slice r = (block, lookup); the divisions once per call, then counters */
+    block = r / p->lookups;
+    lookup = r - block * p->lookups;
+    block_in_batch = block % p->blocks_per_batch;
+    block_start = block * p->block_slices;
+    batch_indices = indices + (block / p->blocks_per_batch) * p->lookups * tuple_bytes;
+    while (r < stop) {
+        const int32_t run = p->lookups - lookup < stop - r ? p->lookups - lookup : stop - r;
+        int32_t k;
+        if (fast && p->index_size == 4) {
+            const int32_t *ix = (const int32_t *)(const void *)batch_indices + lookup;
+            const uint32_t dim = (uint32_t)p->dims[0];
+            for (k = 0; k < run; k++, dst += out_slice_bytes) {
+                const int32_t coordinate = ix[k];
+                if ((uint32_t)coordinate < dim) {
+                    copy_slice(dst, input + (block_start + coordinate) * slice_bytes, slice_bytes);
+                } else {
+                    zero_slice(dst, out_slice_bytes); /* LiteRT fails here; we write zeros */
+                }
             }
-            slice += coordinate * p->strides[j];
-        }
-        if (!inside) {
-            memset(dst, 0, (size_t)out_slice_bytes); /* LiteRT fails here; we write zeros */
-        } else if (p->dequantize) {
-            const int8_t *src = (const int8_t *)(const void *)(input + slice * slice_bytes);
-            const float scale = p->scales[p->per_slice_scale ? slice : 0];
-            float *out = (float *)(void *)dst;
-            for (j = 0; j < p->slice_elements; j++) {
-                out[j] = (float)src[j] * scale; /* (float)int8 is exact: one rounding, as LiteRT's */
+        } else if (fast) {
+            for (k = 0; k < run; k++, dst += out_slice_bytes) {
+                const int32_t coordinate = checked_index(batch_indices, lookup + k, p->index_size, p->dims[0]);
+                if (coordinate >= 0) {
+                    copy_slice(dst, input + (block_start + coordinate) * slice_bytes, slice_bytes);
+                } else {
+                    zero_slice(dst, out_slice_bytes);
+                }
             }
         } else {
-            memcpy(dst, input + slice * slice_bytes, (size_t)slice_bytes);
+            for (k = 0; k < run; k++, dst += out_slice_bytes) {
+                lookup_slice(p, input, batch_indices + (lookup + k) * tuple_bytes, block_start, dst);
+            }
+        }
+        r += run;
+        lookup = 0; /* the next block */
+        block_start += p->block_slices;
+        if (++block_in_batch == p->blocks_per_batch) {
+            block_in_batch = 0;
+            batch_indices += p->lookups * tuple_bytes;
         }
     }
 }

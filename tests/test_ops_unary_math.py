@@ -1,4 +1,4 @@
-"""ABS, NEG, SQUARE, SQRT, RSQRT, EXP, LOG, SIN, COS, CEIL, FLOOR, ROUND (arielml/ops/unary_math.py):
+"""ABS, NEG, SQUARE, SQRT, RSQRT, EXP, LOG, SIN, COS, CEIL, FLOOR, ROUND, ELU (ops/unary_math.py):
 random single-op models bit-exact with LiteRT's reference kernels (CEIL and ROUND, which LiteRT's
 reference resolver lacks, against TFLite Micro); the C kernels natively on 1..3 threads under both
 schedulers, and one emulated two-core rp2040 run, against the reference executor."""
@@ -17,7 +17,7 @@ from tests.op_harness import Outcome, case_rng, check_case, model_for
 from tests.test_kernels_data import CONFIGS, Spec, build_model
 from tests.tflite_builder import ModelBuilder, run_litert
 
-NOT_IN_LITERT_REFERENCE = ("CEIL", "ROUND")  # BUILTIN_REF has no kernel for these two
+NOT_IN_LITERT_REFERENCE = ("CEIL", "ROUND", "ELU")  # BUILTIN_REF has no kernel for these
 SPECIALS = np.array([0.0, -0.0, 0.5, -0.5, 1.5, 2.5, -2.5, np.inf, -np.inf, np.nan, 1e-30, 3e38], np.float32)
 
 
@@ -122,6 +122,19 @@ def test_quantised_abs_and_rsqrt_match_litert():
     assert not outcome.tflm_disagree
 
 
+def test_int8_elu_matches_tflite_micro():
+    """LiteRT's reference resolver has no ELU: TFLite Micro's lookup table is the oracle."""
+    for i in range(12):
+        seed, rng = case_rng("ELU", i)
+        shape = _shape(rng)
+        in_q, out_q = _random_quant(rng, "int8"), _random_quant(rng, "int8")
+        x = int_input(rng, shape, "int8")
+        model_bytes = _single_op("ELU", shape, "int8", in_q, out_q)([shape])
+        (want,) = run_micro(model_bytes, [x], 1)
+        (got,) = model_for(model_bytes).run([x])
+        assert np.array_equal(got, want), f"seed {seed}: {np.count_nonzero(got != want)} of {got.size} differ"
+
+
 def test_stored_value_abs_and_neg_match_litert():
     outcome = Outcome()
     cases = [("ABS", "int16", False), ("ABS", "int32", False), ("NEG", "int8", True), ("NEG", "int8", False),
@@ -178,6 +191,7 @@ def test_kernels_match_reference(cache):
     specs = [unary_spec(rng, op, "float32") for op in FLOAT_OPS]
     specs += [unary_spec(rng, op, "float32", (3, 50)) for op in ("ROUND", "SQUARE", "SIN")]  # several items
     specs += [unary_spec(rng, "ABS", "int8", quantised=True), unary_spec(rng, "RSQRT", "int8", quantised=True),
+              unary_spec(rng, "ELU", "int8", (3, 40), quantised=True),
               unary_spec(rng, "ABS", "int16", (7, 40), quantised=True), unary_spec(rng, "ABS", "int16"),
               unary_spec(rng, "ABS", "int32"), unary_spec(rng, "NEG", "int8"),
               unary_spec(rng, "NEG", "int16", (5, 30)), unary_spec(rng, "NEG", "int32"),
@@ -191,9 +205,10 @@ def test_emulated_two_core_rp2040(cache):
     """Float and integer unary math on two emulated Cortex-M0+ cores (picolibc): exact except for
     the C library's expf/logf/sinf/cosf, which may round differently from the host's."""
     rng = np.random.default_rng(8200)
-    specs = [unary_spec(rng, op, "float32", (4, 40)) for op in ("ABS", "SQRT", "RSQRT", "ROUND", "FLOOR", "SIN")]
+    specs = [unary_spec(rng, op, "float32", (4, 40)) for op in ("ABS", "SQRT", "RSQRT", "ROUND", "FLOOR", "SIN", "ELU")]
     specs += [unary_spec(rng, "ABS", "int8", (3, 70), quantised=True),
-              unary_spec(rng, "ABS", "int16", (90,), quantised=True), unary_spec(rng, "NEG", "int32", (80,))]
+              unary_spec(rng, "ABS", "int16", (90,), quantised=True), unary_spec(rng, "NEG", "int32", (80,)),
+              unary_spec(rng, "ELU", "int8", (70,), quantised=True)]
     inputs = [a for s in specs for a in s.arrays]
     model = model_for(build_model(specs, [s.inputs[0][0] for s in specs]))
     expected = model.run(inputs)

@@ -1,13 +1,13 @@
-"""ABS, NEG, SQUARE, SQRT, RSQRT, EXP, LOG, SIN, COS, CEIL, FLOOR, ROUND: single-input math,
+"""ABS, NEG, SQUARE, SQRT, RSQRT, EXP, LOG, SIN, COS, CEIL, FLOOR, ROUND, ELU: single-input math,
 bit-exact with TFLite's reference kernels.
 
 float32 (every operator): the C library's function on each element in single precision, as
 TFLite's reference kernels call it (fabsf, -x, x * x, sqrtf, 1 / sqrtf, expf, logf, sinf, cosf,
 ceilf, floorf). ROUND is TFLite's RoundToNearest: floor, then up when the remainder is above one
-half or exactly one half with an odd floor (banker's rounding; -0.3 gives +0.0, not -0.0). The
-numpy reference calls the host C library's expf/logf/sinf/cosf (lookup_tables.c_float_function),
-which is what LiteRT calls; a device's C library may round those four differently (see
-docs/semantics.md), the others are exact everywhere.
+half or exactly one half with an odd floor (banker's rounding; -0.3 gives +0.0, not -0.0). ELU is
+x < 0 ? expm1f(x) : x. The numpy reference calls the host C library's expf/logf/sinf/cosf/expm1f
+(lookup_tables.c_float_function), which is what LiteRT calls; a device's C library may round those
+differently (see docs/semantics.md), the others are exact everywhere.
 
 Integers:
 - ABS int8 / int16 with quantisation (TFLite Micro and LiteRT): |x - input zero point|, rescaled by
@@ -18,6 +18,8 @@ Integers:
   negative one is an error in TFLite (the reference raises).
 - NEG int8 / int16 / int32 / int64 (LiteRT; TFLite Micro has float32 only): -x of the stored value
   (quantisation parameters are ignored, as in LiteRT), wrapping at the type's minimum.
+- ELU int8: TFLite's 256-entry table: each code dequantised in float32, expf(x) - 1 below zero,
+  rounded half away from zero in output units (lookup_tables.lut_populate_8bit).
 
 C kernels: 8-bit inputs become a 256-entry table filled by the reference itself
 (pointwise_lowering.lower_table8); float32 in kernels/unary_math_f32.c; int16/int32/int64 in
@@ -33,7 +35,7 @@ from arielml.codegen.kernel_call import KernelCall, no_kernel
 from arielml.errors import InputError
 from arielml.ir import Graph, Node, Tensor
 from arielml.ops import fixed_point as fp
-from arielml.ops.lookup_tables import c_float_function
+from arielml.ops.lookup_tables import c_float_function, lookup_8bit, lut_populate_8bit
 from arielml.ops.pointwise_lowering import (EIGHT_BIT, check_shift, element_work_items, lower_table8, range_fields,
                                             rounding_code, type_range)
 from arielml.ops.quant_math import (DOUBLE_ROUNDING, multiply_by_quantized_multiplier, quantize_multiplier,
@@ -44,14 +46,15 @@ from arielml.ops.registry import OpDef, Semantics, register, unsupported
 # rounding, as TFLite Micro does
 UNARY_ROUNDING = DOUBLE_ROUNDING
 
-FLOAT_OPS = ("ABS", "NEG", "SQUARE", "SQRT", "RSQRT", "EXP", "LOG", "SIN", "COS", "CEIL", "FLOOR", "ROUND")
+FLOAT_OPS = ("ABS", "NEG", "SQUARE", "SQRT", "RSQRT", "EXP", "LOG", "SIN", "COS", "CEIL", "FLOOR", "ROUND", "ELU")
 # integer types each operator takes; "q" = must carry quantisation parameters, "raw" = must not
 INTEGER_TYPES = {
     "ABS": {"int8": "q", "int16": "either", "int32": "raw"},
     "RSQRT": {"int8": "q"},
+    "ELU": {"int8": "q"},
     "NEG": {"int8": "either", "int16": "either", "int32": "either", "int64": "either"},
 }
-LIBM = ("EXP", "LOG", "SIN", "COS")  # computed by the C library's float function
+LIBM = ("EXP", "LOG", "SIN", "COS", "ELU")  # computed by the C library's float functions
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,11 @@ class QuantizedAbsParams:
     multiplier: int
     shift: int
     rounding: str
+
+
+@dataclass(frozen=True)
+class QuantizedEluParams:
+    table: tuple[int, ...]  # output for input codes -128..127
 
 
 @dataclass(frozen=True)
@@ -121,10 +129,17 @@ def check(node: Node, graph: Graph) -> None:
             raise unsupported(node, f"tensor '{t.name}' has scale {t.quant.single_scale}; scales must be positive")
         if x.dtype == "int16" and t.quant.single_zero_point != 0:
             raise unsupported(node, f"int16 tensor '{t.name}' needs zero point 0")
+    if node.op == "ELU":
+        return
     real = _real_multiplier(node.op, x.quant.single_scale, y.quant.single_scale)
     if real >= 2.0 ** 31 or (real != 0 and not -31 <= quantize_multiplier(real)[1] <= 30):
         raise unsupported(node, f"input scale {x.quant.single_scale:g} / output scale {y.quant.single_scale:g} "
                                 "is outside TFLite's multiplier range")
+
+
+def _elu_transform(v: np.ndarray, expf) -> np.ndarray:
+    """TFLite's int8 ELU table transform: expf(x) - 1 below zero (not expm1f), in float32."""
+    return np.where(v < 0, (expf(v) - np.float32(1)).astype(np.float32), v).astype(np.float32)
 
 
 def _real_multiplier(op: str, input_scale: float, output_scale: float) -> float:
@@ -141,6 +156,11 @@ def prepare(node: Node, graph: Graph, semantics: Semantics):
         return FloatParams(node.op)
     if node.op == "NEG" or not _quantised(x) or INTEGER_TYPES[node.op][x.dtype] == "raw":
         return RawIntParams(node.op, x.dtype)
+    if node.op == "ELU":
+        expf = c_float_function("exp")
+        table = lut_populate_8bit(x.quant.single_scale, x.quant.single_zero_point, y.quant.single_scale,
+                                  y.quant.single_zero_point, lambda v: _elu_transform(v, expf), "int8")
+        return QuantizedEluParams(tuple(int(v) for v in table))
     multiplier, shift = quantize_multiplier(_real_multiplier(node.op, x.quant.single_scale, y.quant.single_scale))
     if node.op == "ABS":
         return QuantizedAbsParams(x.dtype, x.quant.single_zero_point, y.quant.single_zero_point,
@@ -178,6 +198,8 @@ def _evaluate_float(op: str, x: np.ndarray) -> np.ndarray:
             return np.floor(x)
         if op == "ROUND":
             return round_to_nearest(x)
+        if op == "ELU":
+            return np.where(x < 0, c_float_function("expm1")(x), x)
         return c_float_function(op.lower())(x)
 
 
@@ -256,6 +278,8 @@ def evaluate(p, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
         out, dtype = _evaluate_raw(p, x), p.dtype
     elif isinstance(p, QuantizedAbsParams):
         out, dtype = _evaluate_abs(p, x), p.dtype
+    elif isinstance(p, QuantizedEluParams):
+        out, dtype = lookup_8bit(x, np.array(p.table, dtype=np.int8)), "int8"
     else:
         out, dtype = _evaluate_rsqrt(p, x), p.dtype
     return [np.array(out, dtype=dtype).reshape(x.shape)]

@@ -1,5 +1,5 @@
-/* kernels/unary_math_f32.c - ABS, NEG, SQUARE, SQRT, RSQRT, EXP, LOG, SIN, COS, CEIL, FLOOR, ROUND
- * on float32 (arielml/ops/unary_math.py): the C library's single-precision function per element, as
+/* kernels/unary_math_f32.c - ABS, NEG, SQUARE, SQRT, RSQRT, EXP, LOG, SIN, COS, CEIL, FLOOR, ROUND,
+ * ELU on float32 (arielml/ops/unary_math.py): the C library's single-precision function per element, as
  * TFLite's reference kernels call it. ROUND is TFLite's banker's rounding through floorf (-0.3
  * gives +0.0). out[i] depends on in[i] alone and is written after it is read: correct in place. */
 #include "ariel_kernels.h"
@@ -24,6 +24,7 @@ void ariel_cos_f32(const void *params, void *const *buffers, int32_t begin, int3
 void ariel_ceil_f32(const void *params, void *const *buffers, int32_t begin, int32_t end);
 void ariel_floor_f32(const void *params, void *const *buffers, int32_t begin, int32_t end);
 void ariel_round_f32(const void *params, void *const *buffers, int32_t begin, int32_t end);
+void ariel_elu_f32(const void *params, void *const *buffers, int32_t begin, int32_t end);
 /* ariel:end-interface */
 
 /* up when the remainder is above one half, or exactly one half with an odd floor; the floor of a
@@ -50,6 +51,7 @@ static inline float round_to_nearest(float x)
 #define CEIL_F32(p, x) ceilf(x)
 #define FLOOR_F32(p, x) floorf(x)
 #define ROUND_F32(p, x) round_to_nearest(x)
+#define ELU_F32(p, x) ((x) < 0.0f ? expm1f(x) : (x))
 ARIEL_UNARY_KERNEL(ariel_abs_f32, ariel_unary_math_f32_params, float, float, ABS_F32)
 ARIEL_UNARY_KERNEL(ariel_neg_f32, ariel_unary_math_f32_params, float, float, NEG_F32)
 ARIEL_UNARY_KERNEL(ariel_square_f32, ariel_unary_math_f32_params, float, float, SQUARE_F32)
@@ -62,3 +64,4 @@ ARIEL_UNARY_KERNEL(ariel_cos_f32, ariel_unary_math_f32_params, float, float, COS
 ARIEL_UNARY_KERNEL(ariel_ceil_f32, ariel_unary_math_f32_params, float, float, CEIL_F32)
 ARIEL_UNARY_KERNEL(ariel_floor_f32, ariel_unary_math_f32_params, float, float, FLOOR_F32)
 ARIEL_UNARY_KERNEL(ariel_round_f32, ariel_unary_math_f32_params, float, float, ROUND_F32)
+ARIEL_UNARY_KERNEL(ariel_elu_f32, ariel_unary_math_f32_params, float, float, ELU_F32)

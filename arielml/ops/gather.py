@@ -30,7 +30,7 @@ from arielml.ops.shape import ANY_DTYPE, check_dtypes, input_tensor, normalize_a
 
 Shape = tuple[int, ...]
 INDEX_TYPES = ("int16", "int32", "int64")
-LOOKUP_MAX_DEPTH = 8  # ARIEL_LOOKUP_MAX_DEPTH
+LOOKUP_MAX_DEPTH = 8  # ARIEL_INDEXED_MAX_DEPTH
 UPDATE_MAX_RANK = 8  # ARIEL_UPDATE_MAX_RANK
 LOOKUP_CHUNK = 64  # output elements per work item, at least one slice
 
@@ -45,7 +45,7 @@ class GatherOptions:
 class LookupParams:
     """The input as [batches, blocks_per_batch, ...block] and the indices as [batches, lookups,
     depth]: output slice (batch, block, lookup) is the input slice at sum_j index_j * strides[j]
-    within its block (see ariel_lookup in kernels/indexing.c)."""
+    within its block (see ariel_indexed_gather in kernels/indexing.c)."""
 
     where: str  # "GATHER (operator #3)", for run-time errors
     data_input: int  # GATHER / GATHER_ND read data from input 0, EMBEDDING_LOOKUP from input 1
@@ -261,13 +261,14 @@ def _lower_lookup(node: Node, graph: Graph, p: LookupParams) -> KernelCall:
               ("block_slices", p.block_slices), ("element_size", element_size(x)),
               *_dequantize_fields(p),
               ("dims", CArray.of("int32_t", p.dims)), ("strides", CArray.of("int32_t", p.strides)))
-    return KernelCall("ariel_lookup", "ariel_lookup_params", fields, (data, indices, node.outputs[0]), "indexing.c")
+    return KernelCall("ariel_indexed_gather", "ariel_indexed_gather_params", fields, (data, indices, node.outputs[0]),
+                      "indexing.c")
 
 
 def _dequantize_fields(p: LookupParams) -> tuple:
-    """ARIEL_LOOKUP_COPY (0); ARIEL_LOOKUP_TABLE (1): one scale, the 256 float32 products q * scale
+    """ARIEL_INDEXED_COPY (0); ARIEL_INDEXED_TABLE (1): one scale, the 256 float32 products q * scale
     tabulated (a soft-float multiplication costs ~100 cycles on a Cortex-M0+, a lookup a few);
-    ARIEL_LOOKUP_ROW_SCALES (2): one scale per row, multiplied on the device."""
+    ARIEL_INDEXED_ROW_SCALES (2): one scale per row, multiplied on the device."""
     if p.dequantize_scales is None:
         return ("dequantize", 0), ("values", CArray.of("float", [0.0]))
     if len(p.dequantize_scales) == 1:

@@ -39,28 +39,29 @@ void ariel_space_to_batch(const void *params, void *const *buffers, int32_t begi
  * lookup r % lookups of batch (r / lookups) / blocks_per_batch. A coordinate outside [0, dims[j])
  * makes the output slice zero bytes. TABLE / ROW_SCALES: the input is int8 (uint8 read as int8, as
  * LiteRT does) and the output float32 = value * scale, one float32 multiplication: looked up in a
- * table of the 256 products made at compile time (one scale), or multiplied (a scale per row). Work item k = output slices
+ * table of the 256 products made at compile time (one scale), or multiplied (a scale per row).
+ * Work item k = output slices
  * [k * slices_per_item, (k + 1) * slices_per_item). */
-#define ARIEL_LOOKUP_MAX_DEPTH 8
-enum { ARIEL_LOOKUP_COPY = 0, ARIEL_LOOKUP_TABLE = 1, ARIEL_LOOKUP_ROW_SCALES = 2 };
+#define ARIEL_INDEXED_MAX_DEPTH 8
+enum { ARIEL_INDEXED_COPY = 0, ARIEL_INDEXED_TABLE = 1, ARIEL_INDEXED_ROW_SCALES = 2 };
 
 typedef struct {
     int32_t lookups;          /* index tuples per batch */
     int32_t blocks_per_batch; /* GATHER: the product of the axes between batch_dims and axis */
     int32_t total_slices;     /* output slices */
     int32_t slices_per_item;
-    int32_t depth;            /* 1..ARIEL_LOOKUP_MAX_DEPTH */
+    int32_t depth;            /* 1..ARIEL_INDEXED_MAX_DEPTH */
     int32_t index_size;       /* 2 (int16), 4 (int32) or 8 (int64) */
     int32_t slice_elements;
     int32_t block_slices;
     int32_t element_size;     /* input bytes per element */
-    int32_t dequantize;       /* ARIEL_LOOKUP_COPY, ARIEL_LOOKUP_TABLE or ARIEL_LOOKUP_ROW_SCALES */
+    int32_t dequantize;       /* ARIEL_INDEXED_COPY, ARIEL_INDEXED_TABLE or ARIEL_INDEXED_ROW_SCALES */
     const float *values;      /* TABLE: the 256 products q * scale at q + 128; ROW_SCALES: a scale per input slice */
     const int32_t *dims;      /* [depth] */
     const int32_t *strides;   /* [depth], in slices */
-} ariel_lookup_params;
+} ariel_indexed_gather_params;
 
-void ariel_lookup(const void *params, void *const *buffers, int32_t begin, int32_t end);
+void ariel_indexed_gather(const void *params, void *const *buffers, int32_t begin, int32_t end);
 
 /* ---- DYNAMIC_UPDATE_SLICE (kernels/indexing.c) --------------------------------------------------
  * buffers: operand, update, start indices (int32 or int64, one per axis), output (may be the
@@ -215,7 +216,7 @@ static void zero_slice(uint8_t *dst, int32_t bytes)
 
 /* One output slice from its tuple of `depth` coordinates (the general case: GATHER_ND, dequantising
  * lookups). */
-static void lookup_slice(const ariel_lookup_params *p, const uint8_t *input, const uint8_t *tuple_indices,
+static void lookup_slice(const ariel_indexed_gather_params *p, const uint8_t *input, const uint8_t *tuple_indices,
                          int32_t block_start, uint8_t *dst)
 {
     const int32_t slice_bytes = p->slice_elements * p->element_size;
@@ -231,13 +232,13 @@ static void lookup_slice(const ariel_lookup_params *p, const uint8_t *input, con
         }
         slice += coordinate * p->strides[j];
     }
-    if (p->dequantize == ARIEL_LOOKUP_TABLE) {
+    if (p->dequantize == ARIEL_INDEXED_TABLE) {
         const int8_t *src = (const int8_t *)(const void *)(input + slice * slice_bytes);
         float *out = (float *)(void *)dst;
         for (j = 0; j < p->slice_elements; j++) {
             out[j] = p->values[src[j] + 128];
         }
-    } else if (p->dequantize == ARIEL_LOOKUP_ROW_SCALES) {
+    } else if (p->dequantize == ARIEL_INDEXED_ROW_SCALES) {
         const int8_t *src = (const int8_t *)(const void *)(input + slice * slice_bytes);
         const float scale = p->values[slice];
         float *out = (float *)(void *)dst;
@@ -249,16 +250,16 @@ static void lookup_slice(const ariel_lookup_params *p, const uint8_t *input, con
     }
 }
 
-void ariel_lookup(const void *params, void *const *buffers, int32_t begin, int32_t end)
+void ariel_indexed_gather(const void *params, void *const *buffers, int32_t begin, int32_t end)
 {
-    const ariel_lookup_params *p = (const ariel_lookup_params *)params;
+    const ariel_indexed_gather_params *p = (const ariel_indexed_gather_params *)params;
     const uint8_t *input = (const uint8_t *)buffers[0];
     const uint8_t *indices = (const uint8_t *)buffers[1];
     uint8_t *output = (uint8_t *)buffers[2];
     const int32_t slice_bytes = p->slice_elements * p->element_size;
     const int32_t out_slice_bytes = p->dequantize ? 4 * p->slice_elements : slice_bytes;
     const int32_t tuple_bytes = p->depth * p->index_size;
-    const int32_t fast = p->depth == 1 && p->dequantize == ARIEL_LOOKUP_COPY; /* GATHER, EMBEDDING_LOOKUP */
+    const int32_t fast = p->depth == 1 && p->dequantize == ARIEL_INDEXED_COPY; /* GATHER, EMBEDDING_LOOKUP */
     int32_t r = begin * p->slices_per_item;
     int32_t stop = end * p->slices_per_item;
     uint8_t *dst = output + r * out_slice_bytes;

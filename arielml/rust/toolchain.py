@@ -184,9 +184,15 @@ def target_sysroot(target: str, cache_root: str | Path | None = None) -> Path | 
     return root
 
 
-def all_sysroots(cache_root: str | Path | None = None) -> dict[str, Path | None]:
-    """Every embedded target's sysroot (built when missing): `make test`'s set-up, the tests' fixture."""
-    return {target: target_sysroot(target, cache_root) for target in EMBEDDED_TARGETS}
+def all_sysroots(cache_root: str | Path | None = None, jobs: int = 2) -> dict[str, Path | None]:
+    """Every embedded target's sysroot (built when missing): `make test`'s set-up, the tests' fixture.
+    Two targets at a time: building core is mostly one compiler thread, and CI machines have 2 cores."""
+    from concurrent.futures import ThreadPoolExecutor
+    rust = find_rust()
+    offline_source(rust, rust_cache(cache_root) / f"offline-source-{rust.version}")  # once, before the threads
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        built = list(pool.map(lambda target: target_sysroot(target, cache_root), EMBEDDED_TARGETS))
+    return dict(zip(EMBEDDED_TARGETS, built))
 
 
 _PROBE_MANIFEST = """[package]

@@ -2,8 +2,7 @@
 
 Both are copies of byte rows: PACK is a CONCATENATION of inputs that each fill one row-slot per
 outer index, UNPACK a SPLIT into equal parts, so they lower to the concatenation and split
-kernels of kernels/data.c (no kernel of their own). Those kernels take at most
-ARIEL_MAX_BUFFERS - 1 = 7 inputs or outputs. LiteRT copies the bytes without looking at the
+kernels of kernels/data.c (no kernel of their own). LiteRT copies the bytes without looking at the
 quantisation, but requires the 8- and 16-bit quantised inputs to share the output's scale and zero
 point."""
 from __future__ import annotations
@@ -22,7 +21,10 @@ Shape = tuple[int, ...]
 # LiteRT's lists (measured): PACK has int64 but no bool, UNPACK bool but no int64
 PACK_DTYPES = ("int8", "uint8", "int16", "int32", "int64", "float32")
 UNPACK_DTYPES = ("int8", "uint8", "int16", "int32", "float32", "bool")
-MAX_PARTS = 7  # ARIEL_MAX_BUFFERS (8) less the one tensor on the other side
+# An op's buffer count is a uint8 (ariel_op.nbuffers). ARIEL_MAX_BUFFERS (8) bounds only ops with
+# per-core scratch, whose pointers the runtime copies into an 8-entry array (run_tile); these
+# kernels have none, as CONCATENATION and SPLIT, which take any count.
+MAX_PARTS = 254
 
 
 @dataclass(frozen=True)

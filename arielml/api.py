@@ -171,6 +171,20 @@ class Model:
                                                  weights_in_sram, optimize, ram_budget)
         return self._emulated[key].run(arrays, quantum_cycles=quantum_cycles, seed=seed)
 
+    def session(self, backend: str = "reference", semantics: str = "litert", cores: int = 1,
+                scheduler: str = "static", target: str | None = None, optimize: str = "latency",
+                ram_budget: int | None = None) -> "Session":
+        """A stream of inferences that keeps the model's state (SVDF and LSTM memories, variable
+        tensors) from one `run` to the next; `reset()` starts it over. The options are those of
+        `run`. A stateless model gives the same outputs in a session as in separate runs."""
+        from arielml.session import Session
+        return Session(self, backend, semantics, cores, scheduler, target, optimize, ram_budget)
+
+    @property
+    def stateful(self) -> bool:
+        """True when the model keeps state between inferences (use `session()` to carry it)."""
+        return bool(self.graph.variables)
+
     def summary(self) -> str:
         from arielml.inspect import summarize_text
         return summarize_text(self.graph)

@@ -29,9 +29,11 @@ class ModelBuilder:
         self.operators: list = []
 
     def tensor(self, shape, dtype: str, quant=None, data: np.ndarray | None = None, name: str | None = None,
-               shape_signature=None) -> int:
-        """quant: (scale, zero_point) per tensor, or (scales, zero_points, axis) per channel."""
+               shape_signature=None, variable: bool = False) -> int:
+        """quant: (scale, zero_point) per tensor, or (scales, zero_points, axis) per channel.
+        variable: a state tensor (is_variable), kept by the interpreter across invocations."""
         t = schema.TensorT()
+        t.isVariable = variable
         t.shape = list(shape)
         if shape_signature is not None:
             t.shapeSignature = list(shape_signature)

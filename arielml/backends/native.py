@@ -174,9 +174,15 @@ class _Loaded:
         self.lib = ctypes.CDLL(str(path))
         self.lock = threading.Lock()
         self.fn = {n: getattr(self.lib, f"{prefix}_{n}") for n in
-                   ("run", "input", "input_bytes", "output", "output_bytes", "op_end_times", "shutdown")}
-        self.fn["shutdown"].restype = None
-        self.fn["shutdown"].argtypes = []
+                   ("run", "input", "input_bytes", "output", "output_bytes", "op_end_times", "shutdown", "reset",
+                    "state", "state_bytes")}
+        for n in ("shutdown", "reset"):
+            self.fn[n].restype = None
+            self.fn[n].argtypes = []
+        self.fn["state"].restype = ctypes.c_void_p
+        self.fn["state"].argtypes = []
+        self.fn["state_bytes"].restype = ctypes.c_uint32
+        self.fn["state_bytes"].argtypes = []
         for n in ("input", "output"):
             self.fn[n].restype = ctypes.c_void_p
             self.fn[n].argtypes = [ctypes.c_uint]
@@ -222,9 +228,33 @@ class NativeLibrary:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def run(self, inputs: list[np.ndarray]) -> NativeResult:
+    def run(self, inputs: list[np.ndarray], state: bytearray | None = None) -> NativeResult:
+        """One inference. `state`: the model's state bytes to continue from, updated in place with
+        the state the inference leaves (a session's); None: a fresh state (a stateless call). The
+        library's own state block is shared by every user of this process, so each run sets it."""
         with self._loaded.lock:  # the buffers are the library's, shared by every thread of this process
-            return self._run(inputs)
+            size = self._fn["state_bytes"]()
+            if state is None or not size:
+                self._fn["reset"]()
+                return self._run(inputs)
+            if len(state) != size:
+                raise InputError(f"the model's state has {size} bytes, {len(state)} were given")
+            block = self._fn["state"]()
+            ctypes.memmove(block, (ctypes.c_char * size).from_buffer(state), size)
+            result = self._run(inputs)
+            state[:] = ctypes.string_at(block, size)
+            return result
+
+    @property
+    def state_bytes(self) -> int:
+        return int(self._fn["state_bytes"]())
+
+    def initial_state(self) -> bytearray:
+        """The state bytes of a fresh session (the library's reset value)."""
+        with self._loaded.lock:
+            self._fn["reset"]()
+            size = self._fn["state_bytes"]()
+            return bytearray(ctypes.string_at(self._fn["state"](), size)) if size else bytearray()
 
     def _run(self, inputs: list[np.ndarray]) -> NativeResult:
         plan = self.result.plan

@@ -30,7 +30,7 @@ def dead_after(graph: Graph) -> list[tuple[int, ...]]:
         for t in node.inputs + node.outputs:
             if t != NO_TENSOR:
                 last[t] = pos
-    keep = set(graph.outputs)
+    keep = set(graph.outputs) | set(graph.variables)  # state outlives the invocation
     dead: list[list[int]] = [[] for _ in graph.nodes]
     for t, pos in last.items():
         if t not in keep and not graph.tensors[t].is_constant:
@@ -38,10 +38,14 @@ def dead_after(graph: Graph) -> list[tuple[int, ...]]:
     return [tuple(ts) for ts in dead]
 
 
-def run_reference(graph: Graph, inputs: list[np.ndarray], prepared: list | None = None) -> list[np.ndarray]:
-    """Evaluate the graph in execution order. Inputs must already be validated (see api)."""
+def run_reference(graph: Graph, inputs: list[np.ndarray], prepared: list | None = None,
+                  state: dict[int, np.ndarray] | None = None) -> list[np.ndarray]:
+    """Evaluate the graph in execution order. Inputs must already be validated (see api).
+    `state`: the variable tensors' values (Graph.initial_state() for a fresh session), updated in
+    place with their values after this invocation; None: a fresh state, thrown away afterwards."""
     prepared = prepare_all(graph) if prepared is None else prepared
-    values: dict[int, np.ndarray] = {}
+    state = graph.initial_state() if state is None else state
+    values: dict[int, np.ndarray] = dict(state)
     for t, array in zip(graph.inputs, inputs):
         values[t] = array
     for node, params, dead in zip(graph.nodes, prepared, dead_after(graph)):
@@ -51,7 +55,9 @@ def run_reference(graph: Graph, inputs: list[np.ndarray], prepared: list | None 
         with operator_errors(node, "evaluate"):  # safety net, as in prepare_all
             results = opdef.evaluate(params, args)
         del args  # the inputs' last references, when they are dead now
-        for t, result in zip(node.outputs, results):
+        updated = [node.inputs[k] for k in opdef.state_inputs]
+        assert len(results) == len(node.outputs) + len(updated), f"{node.op} #{node.index}: wrong result count"
+        for t, result in zip(tuple(node.outputs) + tuple(updated), results):
             tensor = graph.tensors[t]
             assert result.dtype == tensor.np_dtype and tuple(result.shape) == tensor.shape, (
                 f"{node.op} #{node.index}: produced {result.dtype}{result.shape}, expected {tensor.dtype}{tensor.shape}")
@@ -59,4 +65,5 @@ def run_reference(graph: Graph, inputs: list[np.ndarray], prepared: list | None 
         del results
         for t in dead:
             values.pop(t, None)
+    state.update({t: values[t] for t in graph.variables})
     return [values[t] if t in values else graph.tensors[t].data for t in graph.outputs]

@@ -63,9 +63,30 @@ class _Names:
         if self.plan.graph.tensors[root].is_constant:
             inside = self.plan.offset_in_root(tensor)
             return f"(void *){self.constant(root)}" if not inside else f"(void *)((const uint8_t *){self.constant(root)} + {inside})"
+        if self.plan.graph.tensors[root].variable:
+            offset = dict(self.plan.state_offsets)[root] + self.plan.offset_in_root(tensor)
+            return f"(void *)&{self.p}_state_block.bytes[{offset}]"
         offset = self.plan.offsets[tensor]
         assert offset != NOT_IN_ARENA, f"tensor {tensor} has no bytes"
         return f"(void *)&{self.p}_arena.bytes[{offset}]"
+
+
+def _state_block(plan: Plan) -> list[str]:
+    """The state block (variable tensors, kept from one inference to the next) and <name>_reset,
+    which fills each variable with its reset value (TFLite: the zero point for int8, else zero).
+    The block is zero-initialised shared RAM like the arena; <name>_init resets it once, on first use."""
+    p, graph = plan.options.name, plan.graph
+    out = [f"static ARIEL_SHARED_ZERO uint32_t {p}_state_ready;"]
+    body = []
+    if plan.state_offsets:
+        out += ["/* model state: variable tensors, kept across inferences; never reused by the arena */",
+                f"static ARIEL_SHARED_ZERO union {{ uint64_t align; uint8_t bytes[{plan.state_bytes}]; }} {p}_state_block;"]
+        body = ["    uint32_t i;", ""]
+        for t, off in plan.state_offsets:
+            tensor = graph.tensors[t]
+            body += [f"    for (i = 0u; i < {tensor.nbytes}u; i++) {{ /* tensor {t} */",
+                     f"        {p}_state_block.bytes[{off}u + i] = {tensor.reset_value}u;", "    }"]
+    return out + ["", f"void {p}_reset(void)", "{", *body, f"    {p}_state_ready = 1u;", "}"]
 
 
 def used_constants(plan: Plan) -> list[int]:
@@ -159,7 +180,7 @@ def emit_model_c(plan: Plan) -> str:
     # op stamps - sits at one address in every image of a two-image board (rp2350-mixed, stm32h747)
     out += ["", "/* the activation arena; the union aligns it for any buffer type */",
             f"static ARIEL_SHARED_ZERO union {{ uint64_t align; uint8_t bytes[{max(plan.arena_bytes, 8)}]; }} "
-            f"{p}_arena;", ""]
+            f"{p}_arena;", "", *_state_block(plan), ""]
     rows, arrays = [], {}
     for k, step in enumerate(steps):
         node = graph.nodes[step.node]
@@ -193,13 +214,17 @@ def emit_model_c(plan: Plan) -> str:
         out.append(f"static const uint32_t {p}_{kind}_sizes[{max(len(tensors), 1)}] = "
                    f"{{{', '.join(str(graph.tensors[t].nbytes) + 'u' for t in tensors) or '0'}}};")
     n_in, n_out = len(graph.inputs), len(graph.outputs)
-    out += ["", f"void {p}_init(void) {{ ariel_init(&{p}_model); }}",
+    out += ["", f"void {p}_init(void)", "{",
+            f"    if (!{p}_state_ready) {{ /* the state starts at its reset value, before the first inference */",
+            f"        {p}_reset();", "    }", f"    ariel_init(&{p}_model);", "}",
             f"int {p}_run_on_core(unsigned core) {{ return ariel_run_on_core(&{p}_model, core); }}",
             f"void *{p}_input(unsigned index) {{ return index < {n_in}u ? {p}_inputs[index] : 0; }}",
             f"uint32_t {p}_input_bytes(unsigned index) {{ return index < {n_in}u ? {p}_input_sizes[index] : 0u; }}",
             f"const void *{p}_output(unsigned index) {{ return index < {n_out}u ? {p}_outputs[index] : 0; }}",
             f"uint32_t {p}_output_bytes(unsigned index) {{ return index < {n_out}u ? {p}_output_sizes[index] : 0u; }}",
             f"uint32_t {p}_arena_bytes(void) {{ return {plan.arena_bytes}u; }}",
+            f"uint32_t {p}_state_bytes(void) {{ return {plan.state_bytes}u; }}",
+            f"void *{p}_state(void) {{ return {f'{p}_state_block.bytes' if plan.state_offsets else '0'}; }}",
             f"const uint32_t *{p}_op_end_times(void) {{ return {p}_op_end; }}", ""]
     return "\n".join(out)
 

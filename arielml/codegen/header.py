@@ -112,7 +112,7 @@ def render_header(plan: Plan, sources: dict[str, str]) -> str:
     host = o.target == "host"
     return (TEMPLATES / "model.h").read_text().format(
         name=name, NAME=name.upper(), model=comment_text(plan.graph.name), nops=len(plan.kernel_steps),
-        cores=o.cores, scheduler=o.scheduler, target=o.target, arena=plan.arena_bytes,
+        cores=o.cores, scheduler=o.scheduler, target=o.target, arena=plan.arena_bytes, state=plan.state_bytes,
         ninputs=len(plan.graph.inputs), noutputs=len(plan.graph.outputs), version=arielml.__version__,
         plan_hash=digest, io=io_macros(plan), errors=error_macros(name),
         posix=posix_declarations(name) if host else "",

@@ -251,6 +251,12 @@ def _read_tensor(t, index: int, buffers: _BufferReader, notes: list[str]) -> Ten
         quant = dataclasses.replace(quant, axis=0)  # a 1-D tensor has one axis, whatever the file says
     raw = buffers.read(int(t.Buffer()))
     data = None
+    variable = bool(t.IsVariable())
+    if variable and raw is not None:
+        # LiteRT and TFLite Micro both ignore a variable's buffer and start it from its reset value
+        notes.append(f"variable tensor '{name}' carries data in the file; it starts from zero (its zero point "
+                     "for int8), as in LiteRT and TFLite Micro")
+        raw = None
     if raw is not None:
         np_dtype = np.dtype(dtype).newbyteorder("<")
         count = int(np.prod(shape, dtype=np.int64))
@@ -260,7 +266,7 @@ def _read_tensor(t, index: int, buffers: _BufferReader, notes: list[str]) -> Ten
                 f"{count * np_dtype.itemsize} (corrupt file)")
         data = raw.view(np_dtype).astype(np.dtype(dtype)).reshape(shape)
         data.setflags(write=False)
-    return Tensor(name=name, shape=tuple(shape), dtype=dtype, quant=quant, data=data)
+    return Tensor(name=name, shape=tuple(shape), dtype=dtype, quant=quant, data=data, variable=variable)
 
 
 def _read_quant(q) -> QuantParams | None:

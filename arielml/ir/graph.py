@@ -55,10 +55,26 @@ class Tensor:
     dtype: str
     quant: QuantParams | None = None
     data: np.ndarray | None = field(default=None, compare=False, repr=False)
+    # model state (TFLite's variable tensors: SVDF's and LSTM's memory): kept from one invocation to
+    # the next, outside the reusable arena; starts at (and is reset to) `reset_value`
+    variable: bool = False
 
     @property
     def is_constant(self) -> bool:
         return self.data is not None
+
+    @property
+    def reset_value(self) -> int:
+        """The byte value a variable starts from and is reset to: TFLite (LiteRT and TFLite Micro
+        alike) fills an int8 variable with its zero point and every other type with zero bytes."""
+        if self.dtype == "int8" and self.quant is not None:
+            return self.quant.single_zero_point & 0xFF if len(self.quant.zero_point) == 1 else 0
+        return 0
+
+    def initial_value(self) -> np.ndarray:
+        """A variable's value before the first invocation and after a reset."""
+        raw = np.full(self.nbytes, self.reset_value, dtype=np.uint8)
+        return raw.view(self.np_dtype).reshape(self.shape).copy()
 
     @property
     def np_dtype(self) -> np.dtype:
@@ -102,6 +118,15 @@ class Graph:
 
     def output_tensors(self, node: Node) -> list[Tensor]:
         return [self.tensors[i] for i in node.outputs]
+
+    @property
+    def variables(self) -> tuple[int, ...]:
+        """The state tensors, in tensor order."""
+        return tuple(t for t, tensor in enumerate(self.tensors) if tensor.variable)
+
+    def initial_state(self) -> dict[int, np.ndarray]:
+        """Every variable tensor at its initial value (a fresh session)."""
+        return {t: self.tensors[t].initial_value() for t in self.variables}
 
     def consumers(self) -> dict[int, list[int]]:
         """tensor index -> positions of the nodes that read it"""

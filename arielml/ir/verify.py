@@ -95,9 +95,12 @@ def check_arity(node: Node) -> None:
             expected = f"{lo}" if lo == hi else f"{lo} or more" if hi is None else f"{lo} to {hi}"
             raise ModelFormatError(
                 f"{node.op} (operator #{node.index}) has {count} {what}, the operator takes {expected} (corrupt file)")
+    from arielml.ops.registry import REGISTRY
     required = bounds[0][0]
+    opdef = REGISTRY.get(node.op)
+    optional = opdef.optional_inputs if opdef is not None else ()
     for position, t in enumerate(node.inputs[:required]):
-        if t == NO_TENSOR:
+        if t == NO_TENSOR and position not in optional:
             raise ModelFormatError(f"{node.op} (operator #{node.index}): required input {position} is missing")
     if any(t == NO_TENSOR for t in node.outputs):
         raise ModelFormatError(f"{node.op} (operator #{node.index}): an output tensor is missing")
@@ -189,8 +192,13 @@ def _verify(graph: Graph, allow_unsupported: bool, placed: frozenset[int] = froz
         if tensor.data is not None and tuple(tensor.data.shape) != tensor.shape:
             raise ModelFormatError(f"constant '{tensor.name}' data shape {tensor.data.shape} != {tensor.shape}")
     _check_quant(graph)
+    for t in graph.inputs:
+        if graph.tensors[t].variable:
+            raise ModelFormatError(f"graph input '{graph.tensors[t].name}' is a variable (state) tensor; the model "
+                                   "keeps its state itself, so it cannot be an input (corrupt file)")
     writers = {t for node in graph.nodes for t in node.outputs}
-    written: set[int] = set(graph.inputs) | (placed - writers)
+    # variables hold a value from the start (their reset value); operators update them in place
+    written: set[int] = set(graph.inputs) | (placed - writers) | set(graph.variables)
     for position, node in enumerate(graph.nodes):
         where = f"{node.op} (operator #{node.index})"
         known = node.op in REGISTRY
@@ -213,6 +221,9 @@ def _verify(graph: Graph, allow_unsupported: bool, placed: frozenset[int] = froz
         for t in node.outputs:
             if t == NO_TENSOR or not 0 <= t < n:
                 raise ModelFormatError(f"{where} writes tensor {t}, which does not exist")
+            if graph.tensors[t].variable:
+                raise ModelFormatError(f"{where} lists the variable tensor '{graph.tensors[t].name}' as an output; "
+                                       "state is updated through an operator's state input (corrupt file)")
             if t in written or graph.tensors[t].is_constant:
                 raise ModelFormatError(f"{where} writes '{graph.tensors[t].name}', which already has a value")
             written.add(t)
@@ -237,6 +248,11 @@ def _check_node(node: Node, graph: Graph) -> None:
     opdef = lookup(node)  # UnsupportedOperatorError for operators we do not implement
     check_arity(node)
     where = f"{node.op} (operator #{node.index})"
+    for k in opdef.state_inputs:
+        t = node.inputs[k] if k < len(node.inputs) else NO_TENSOR
+        if t == NO_TENSOR or not graph.tensors[t].variable:
+            raise ModelFormatError(f"{where}: input {k} is the operator's state and must be a variable tensor "
+                                   "(is_variable in the file); re-export the model from the converter")
     with operator_errors(node, "check"):
         opdef.check(node, graph)
         inferred = [tuple(int(d) for d in shape) for shape in opdef.infer_shapes(node, graph)]

@@ -75,8 +75,15 @@ class OpDef:
     # defaults in arielml.ir.verify.DEFAULT_ARITY
     num_inputs: tuple[int, int | None] | None = None
     num_outputs: tuple[int, int | None] | None = None
+    # positions below the minimum input count that may still be absent (-1): SVDF's bias, LSTM's
+    # peephole and projection weights
+    optional_inputs: tuple[int, ...] = ()
     # made by a compiler pass, never read from a model file (not listed as a supported operator)
     compiler_only: bool = False
+    # positions of inputs that are model state (variable tensors) the operator updates in place
+    # (SVDF's activation state). evaluate returns the outputs, then the new value of each of these
+    # inputs in this order; the C kernel writes them through the input's buffer pointer.
+    state_inputs: tuple[int, ...] = ()
 
 
 REGISTRY: dict[str, OpDef] = {}

@@ -22,6 +22,7 @@ def lower(plan: Plan) -> Plan:
         params = opdef.prepare(node, graph, plan.options.semantics)
         reads = tuple(dict.fromkeys(t for t in node.inputs if t != NO_TENSOR and not graph.tensors[t].is_constant))
         after = tuple(sorted({producer[t] for t in reads if t in producer}))
+        state_written = tuple(node.inputs[k] for k in opdef.state_inputs)
         call, items = None, 1
         if not opdef.view:
             if opdef.lower is None:
@@ -32,9 +33,9 @@ def lower(plan: Plan) -> Plan:
         out_elements = sum(graph.tensors[t].num_elements for t in node.outputs)
         steps.append(Step(node=pos, op=node.op, params=params, call=call, view=opdef.view, work_items=items,
                           item_macs=opdef.macs(node, graph) / items, item_elements=out_elements / items,
-                          reads=reads, writes=tuple(node.outputs), after=after,
+                          reads=reads, writes=tuple(node.outputs) + state_written, after=after,
                           scratch_bytes=call.scratch_bytes if call is not None else 0))
-        for t in node.outputs:
+        for t in node.outputs + state_written:
             producer[t] = len(steps) - 1
     if missing and plan.options.kernels_required:
         raise UnsupportedOperatorError(
@@ -101,7 +102,7 @@ def alias_inplace(plan: Plan) -> Plan:
     A long chain of in-place operators used to cost a scan of all tensors per step (cubic overall)."""
     graph = plan.graph
     last = _last_reads(graph, plan.steps)
-    protected = set(graph.inputs) | set(graph.outputs)
+    protected = set(graph.inputs) | set(graph.outputs) | set(graph.variables)  # state outlives the invocation
     notes = list(plan.notes)
     root, offset = _roots(list(plan.alias), list(plan.alias_offset))
     members: dict[int, list[int]] = {}

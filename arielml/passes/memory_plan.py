@@ -176,7 +176,7 @@ def buffer_requests(plan) -> tuple[list[BufferRequest], list[int], list[int]]:
 
     def touch(t: int, when: int) -> None:
         r = plan.root(t)
-        if graph.tensors[r].is_constant:
+        if graph.tensors[r].is_constant or graph.tensors[r].variable:  # weights; state (plan_state)
             return
         first[r] = min(first.get(r, when), when)
         last[r] = max(last.get(r, when), when)
@@ -233,4 +233,15 @@ def plan_memory(plan):
     scratch = [NOT_IN_ARENA] * len(plan.steps)
     for i, off in zip(scratch_steps, layout.offsets[len(roots):]):
         scratch[i] = off
-    return replace(plan, offsets=offsets, scratch_offsets=tuple(scratch), arena_bytes=layout.arena_bytes)
+    return replace(plan, offsets=offsets, scratch_offsets=tuple(scratch), arena_bytes=layout.arena_bytes,
+                   state_offsets=plan_state(plan.graph, plan.options.alignment))
+
+
+def plan_state(graph, alignment: int) -> tuple[tuple[int, int], ...]:
+    """(tensor, offset) of every variable tensor in the state block: the model's memory between
+    invocations, which the arena's reuse must never touch. One after the other, each aligned."""
+    placed, end = [], 0
+    for t in graph.variables:
+        placed.append((t, end))
+        end = align_up(end + graph.tensors[t].nbytes, alignment)
+    return tuple(placed)

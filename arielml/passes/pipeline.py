@@ -89,7 +89,8 @@ def verify_plan(plan: Plan, after: str = "?") -> Plan:
         except AssertionError as e:
             _fail(after, str(e))
         for t in graph.inputs + graph.outputs:
-            if plan.offsets[t] == NOT_IN_ARENA and not graph.tensors[plan.root(t)].is_constant:
+            root = graph.tensors[plan.root(t)]
+            if plan.offsets[t] == NOT_IN_ARENA and not (root.is_constant or root.variable):
                 _fail(after, f"graph input/output {t} has no arena bytes")
     for i, s in enumerate(plan.steps):
         if s.tiles:

@@ -162,6 +162,8 @@ class Plan:
     # (a, b, delta): tensor b's bytes start delta bytes after tensor a's, overlapping where b's
     # writer only overwrites bytes of a that no later read needs (passes/bands.py)
     ties: tuple[tuple[int, int, int], ...] = ()
+    # (variable tensor, offset) in the state block, which persists across invocations (memory_plan)
+    state_offsets: tuple[tuple[int, int], ...] = ()
 
     def root(self, tensor: int) -> int:
         """The tensor that owns the bytes of `tensor` (follows view and in-place aliases)."""
@@ -172,6 +174,11 @@ class Plan:
     def offset_in_root(self, tensor: int) -> int:
         """Bytes from the start of the root's buffer to `tensor`'s first byte."""
         return self.alias_offset[tensor] if self.alias_offset else 0
+
+    @property
+    def state_bytes(self) -> int:
+        """Bytes of the state block (0 for a stateless model)."""
+        return max((off + self.graph.tensors[t].nbytes for t, off in self.state_offsets), default=0)
 
     @property
     def estimated_seconds(self) -> float:

@@ -20,6 +20,8 @@ typedef struct {
     int32_t output_zero_point, act_min, act_max, rounding;
     const int32_t *multiplier; /* per output channel */
     const int32_t *shift;
+    const int32_t *tap_weight_sums; /* s8: sum over in_c of the weights, per [oc][ky][kx] */
+    const int32_t *rq;              /* s8: requantisation records (ARIEL_RQ_WORDS per output channel) */
     /* float32: the clamp of the fused activation */
     float float_min, float_max;
 } ariel_transpose_conv_params;
@@ -69,8 +71,11 @@ static int32_t clamp32(int64_t v, int32_t lo, int32_t hi)
     return (int32_t)(v < lo ? lo : v > hi ? hi : v);
 }
 
-/* int8: (x + input_offset) * w is at most 255 * 128 in magnitude; the sum runs in uint32, which
- * wraps exactly as the reference's int32 scratch buffer does (any order gives the same bits). */
+/* int8: sum (x + input_offset) * w = sum x * w + input_offset * sum w, with sum w per (oc, ky, kx)
+ * folded at compile time (tap_weight_sums), so the inner loop is a plain int8 dot product:
+ * |x * w| <= 2^14 and in_c < 2^16 (the compiler's limit) keep its int32 sum exact. The total runs
+ * in uint32, which wraps exactly as the reference's int32 scratch buffer does (any order gives the
+ * same bits). Offsets are int32: the compiler refuses tensors of 2^31 bytes or more. */
 void ariel_transpose_conv_s8(const void *params, void *const *buffers, int32_t begin, int32_t end)
 {
     const ariel_transpose_conv_params *p = (const ariel_transpose_conv_params *)params;
@@ -78,7 +83,9 @@ void ariel_transpose_conv_s8(const void *params, void *const *buffers, int32_t b
     const int8_t *weights = (const int8_t *)buffers[1];
     const int32_t *bias = (const int32_t *)buffers[2];
     int8_t *output = (int8_t *)buffers[3];
-    const int32_t tap_stride = p->filter_w * p->in_c;
+    const int32_t in_c = p->in_c;
+    const int32_t tap_stride = p->filter_w * in_c;
+    const int32_t input_row = p->in_w * in_c;
     int32_t item;
     for (item = begin; item < end; item++) {
         int32_t row, c_begin, c_end, ox, oc;
@@ -86,29 +93,37 @@ void ariel_transpose_conv_s8(const void *params, void *const *buffers, int32_t b
         {
             const int32_t n = row / p->out_h;
             const tap_run ys = taps_of(row % p->out_h, p->pad_top, p->stride_h, p->filter_h, p->in_h);
+            const int8_t *image = input + n * p->in_h * input_row;
             for (ox = 0; ox < p->out_w; ox++) {
                 const tap_run xs = taps_of(ox, p->pad_left, p->stride_w, p->filter_w, p->in_w);
-                int8_t *out = output + ((int64_t)row * p->out_w + ox) * p->out_c;
+                int8_t *out = output + (row * p->out_w + ox) * p->out_c;
                 for (oc = c_begin; oc < c_end; oc++) {
                     uint32_t acc = bias != 0 ? (uint32_t)bias[oc] : 0u;
                     int32_t a, b, c;
                     for (a = 0; a < ys.count; a++) {
                         const int32_t iy = ys.first_input + a, ky = ys.first_tap - a * p->stride_h;
-                        const int8_t *x_row = input + (((int64_t)n * p->in_h + iy) * p->in_w) * p->in_c;
-                        const int8_t *w_row = weights + ((int64_t)oc * p->filter_h + ky) * tap_stride;
+                        const int8_t *x_row = image + iy * input_row;
+                        const int32_t tap_row = oc * p->filter_h + ky;
+                        const int8_t *w_row = weights + tap_row * tap_stride;
                         for (b = 0; b < xs.count; b++) {
                             const int32_t ix = xs.first_input + b, kx = xs.first_tap - b * p->stride_w;
-                            const int8_t *x = x_row + (int64_t)ix * p->in_c;
-                            const int8_t *w = w_row + (int64_t)kx * p->in_c;
-                            for (c = 0; c < p->in_c; c++) {
-                                acc += (uint32_t)((x[c] + p->input_offset) * w[c]);
+                            const int8_t *x = x_row + ix * in_c;
+                            const int8_t *w = w_row + kx * in_c;
+                            int32_t dot = 0;
+                            for (c = 0; c + 4 <= in_c; c += 4) { /* four at a time: less loop overhead */
+                                dot += x[c] * w[c] + x[c + 1] * w[c + 1] + x[c + 2] * w[c + 2] + x[c + 3] * w[c + 3];
                             }
+                            for (; c < in_c; c++) {
+                                dot += x[c] * w[c];
+                            }
+                            acc += (uint32_t)dot +
+                                   (uint32_t)p->input_offset * (uint32_t)p->tap_weight_sums[tap_row * p->filter_w + kx];
                         }
                     }
-                    out[oc] = (int8_t)clamp32(
-                        ariel_requantize((int32_t)acc, p->multiplier[oc], p->shift[oc], p->rounding) +
-                            p->output_zero_point,
-                        p->act_min, p->act_max);
+                    /* 32-bit requantisation (ariel_kernels.h), exact for double rounding */
+                    out[oc] = (int8_t)clamp32((int64_t)ariel_rq((int32_t)acc, p->rq + oc * ARIEL_RQ_WORDS) +
+                                                  p->output_zero_point,
+                                              p->act_min, p->act_max);
                 }
             }
         }

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import tflite
+from flatbuffers import flexbuffers
 from tflite.utils import BUILTIN_OPCODE2NAME
 
 from arielml.errors import ArielError, ModelFormatError, UnsupportedOperatorError
@@ -37,6 +38,8 @@ from arielml.ops.registry import REGISTRY
 _TENSOR_TYPES = {0: "float32", 2: "int32", 3: "uint8", 4: "int64", 6: "bool", 7: "int16", 9: "int8"}
 _TENSOR_TYPE_NAMES = {v: k for k, v in vars(tflite.TensorType).items() if not k.startswith("_")}
 _CUSTOM = 32
+# custom operators arielml implements, by their custom code -> registry name
+_CUSTOM_OPERATORS = {"TFLite_Detection_PostProcess": "DETECTION_POSTPROCESS"}
 
 
 # Flatbuffers address at most 2 GiB (32-bit offsets); no microcontroller has a fraction of that
@@ -190,7 +193,8 @@ def _opcode_name(opcode) -> str:
     code = max(int(opcode.DeprecatedBuiltinCode()), int(opcode.BuiltinCode()))
     if code == _CUSTOM:
         custom = opcode.CustomCode()
-        return f"CUSTOM:{custom.decode(errors='replace') if custom else '?'}"
+        name = custom.decode(errors="replace") if custom else "?"
+        return _CUSTOM_OPERATORS.get(name, f"CUSTOM:{name}")
     return BUILTIN_OPCODE2NAME.get(code, f"UNKNOWN_OPCODE_{code}")
 
 
@@ -292,6 +296,8 @@ def _read_options(op, op_name: str, index: int):
     opdef = REGISTRY.get(op_name)
     if opdef is None or opdef.options_type is None:
         return None
+    if opdef.tflite_options == "flexbuffers":
+        return _read_custom_options(op, opdef, op_name, index)
     values = {}
     table = op.BuiltinOptions()
     options = None
@@ -316,3 +322,32 @@ def _read_options(op, op_name: str, index: int):
             value = int(value)
         values[f.name] = value
     return opdef.options_type(**values)
+
+
+def _read_custom_options(op, opdef, op_name: str, index: int):
+    """A custom operator's options: a flexbuffer map in custom_options, read by the options
+    dataclass's field names (absent keys keep the defaults; floats are read as float32, as TFLite's
+    AsFloat does)."""
+    raw = op.CustomOptionsAsNumpy()
+    if isinstance(raw, int) or len(raw) == 0:
+        return opdef.options_type()
+    try:
+        values = flexbuffers.Loads(bytes(raw))
+    except Exception as e:  # damaged bytes fail in many ways inside the flexbuffer reader
+        raise ModelFormatError(f"{op_name} (operator #{index}): its custom options are not a valid flexbuffer "
+                               "(corrupt file)") from e
+    if not isinstance(values, dict):
+        raise ModelFormatError(f"{op_name} (operator #{index}): its custom options are not a flexbuffer map "
+                               "(corrupt file)")
+    read = {"bool": bool, "int": int, "float": lambda v: float(np.float32(v))}
+    kwargs = {}
+    for f in dataclasses.fields(opdef.options_type):
+        value = values.get(f.name)
+        if value is None:
+            continue
+        try:
+            kwargs[f.name] = read[str(f.type)](value)
+        except (TypeError, ValueError) as e:
+            raise ModelFormatError(f"{op_name} (operator #{index}): custom option '{f.name}' is {value!r}, not a "
+                                   f"{f.type} (corrupt file)") from e
+    return opdef.options_type(**kwargs)

@@ -124,17 +124,33 @@ def test_zero_divisor_is_an_input_error():
         model.run([np.array([1, 2], np.float32), np.array([-0.0, 1], np.float32)])
 
 
-def test_quantised_squared_difference_and_prelu_match_litert():
+QUANTISED_CASES = [("SQUARED_DIFFERENCE", "int8"), ("PRELU", "int8"), ("PRELU", "uint8"), ("DIV", "int8"),
+                   ("DIV", "uint8")]
+
+
+def quantised_case(rng, op: str, dtype: str):
+    shapes = operand_shapes(rng, op)
+    qs = [quant(rng, dtype) for _ in range(3)]
+    if op == "DIV" and rng.random() < 0.5:  # outputs in range more often
+        qs[2] = (float(np.float32(qs[0][0] / qs[1][0] * rng.uniform(0.02, 0.5))), qs[2][1])
+    arrays = [int_values(rng, s, dtype) for s in shapes]
+    if op == "DIV":  # a divisor at its zero point is a real 0: undefined in TFLite
+        zero = np.asarray(qs[1][1]).astype(dtype)
+        arrays[1] = np.where(arrays[1] == zero, (zero.astype(np.int64) + 1).astype(dtype), arrays[1])
+    return shapes, qs, arrays
+
+
+def test_quantised_ops_match_litert():
     outcome = Outcome()
-    for i in range(39):
-        op, dtype = [("SQUARED_DIFFERENCE", "int8"), ("PRELU", "int8"), ("PRELU", "uint8")][i % 3]
+    for i in range(10 * len(QUANTISED_CASES)):
+        op, dtype = QUANTISED_CASES[i % len(QUANTISED_CASES)]
         seed, rng = case_rng(op + dtype, i)
-        shapes = operand_shapes(rng, op)
-        qs = [quant(rng, dtype) for _ in range(3)]
-        arrays = [int_values(rng, s, dtype) for s in shapes]
-        check_case(seed, _model(op, [(s, dtype, q) for s, q in zip(shapes, qs)], dtype, qs[2]), arrays, outcome)
+        shapes, qs, arrays = quantised_case(rng, op, dtype)
+        options = _div_options(rng) if op == "DIV" else None
+        check_case(seed, _model(op, [(s, dtype, q) for s, q in zip(shapes, qs)], dtype, qs[2], options), arrays,
+                   outcome)
     print(f"quantised: compared {outcome.compared}, TFLM agrees {outcome.tflm_agree}, fails {len(outcome.tflm_failed)}")
-    assert outcome.compared == 39
+    assert outcome.compared == 10 * len(QUANTISED_CASES)
     assert not outcome.tflm_disagree, outcome.tflm_disagree
 
 
@@ -186,7 +202,7 @@ def test_add_n_float_and_int32_match_litert():
 
 
 def test_unsupported_variants_are_refused():
-    cases = [("DIV", [((2,), "int16", None)] * 2, "int16", "int16 is not supported"),
+    cases = [("DIV", [((2,), "int16", (0.1, 0))] * 2, "int16", "int16 is not supported"),
              ("PRELU", [((2,), "int8", None)] * 2, "int8", "needs per-tensor quantisation"),
              ("PRELU", [((2,), "int16", (0.1, 0))] * 2, "int16", "int16 is not supported"),
              ("ADD_N", [((2,), "int8", (0.1, 0)), ((2,), "int8", (0.2, 0))], "int8", "share one scale"),
@@ -216,12 +232,10 @@ def native_specs(rng) -> list[Spec]:
         specs.append(_spec(op, [(s, dtype, None) for s in shapes],
                            [int_values(rng, shapes[0], dtype), int_values(rng, shapes[1], dtype, nonzero=True)], dtype,
                            options=_div_options(rng) if op == "DIV" else None))
-    for op, dtype in [("SQUARED_DIFFERENCE", "int8"), ("SQUARED_DIFFERENCE", "int16"), ("PRELU", "int8"),
-                      ("PRELU", "uint8")]:
-        shapes = operand_shapes(rng, op)
-        qs = [quant(rng, dtype) for _ in range(3)]
-        specs.append(_spec(op, [(s, dtype, q) for s, q in zip(shapes, qs)], [int_values(rng, s, dtype) for s in shapes],
-                           dtype, qs[2]))
+    for op, dtype in QUANTISED_CASES + [("SQUARED_DIFFERENCE", "int16")]:
+        shapes, qs, arrays = quantised_case(rng, op, dtype)
+        specs.append(_spec(op, [(s, dtype, q) for s, q in zip(shapes, qs)], arrays, dtype, qs[2],
+                           options=_div_options(rng) if op == "DIV" else None))
     for dtype in ("float32", "int32", "int8"):
         q = quant(rng, dtype) if dtype == "int8" else None
         arrays = [float_values(rng, (3, 50)) if dtype == "float32" else int_values(rng, (3, 50), dtype) for _ in range(3)]
@@ -261,10 +275,14 @@ def test_emulated_two_core_rp2040(cache):
              ("FLOOR_DIV", [((70,), "float32", None), ((70,), "float32", None)], "float32", None),
              ("SQUARED_DIFFERENCE", [((3, 1, 30), "int8", q8[0]), ((2, 30), "int8", q8[1])], "int8", q8[2]),
              ("PRELU", [((2, 5, 20), "int8", q8[0]), ((20,), "int8", q8[1])], "int8", q8[2]),
+             ("DIV", [((2, 5, 20), "int8", q8[0]), ((5, 1), "int8", q8[1])], "int8", q8[2]),
              ("ADD_N", [((90,), "float32", None)] * 3, "float32", None)]
     specs = []
     for op, ins, out, q in parts:
         arrays = [float_values(rng, s) if d == "float32" else int_values(rng, s, d, nonzero=True) for s, d, _ in ins]
+        if op == "DIV" and ins[1][2] is not None:
+            zero = np.int8(ins[1][2][1])
+            arrays[1] = np.where(arrays[1] == zero, np.int8(zero ^ 1), arrays[1]).astype(np.int8)
         if op == "FLOOR_DIV":
             arrays[1] = np.where(arrays[1] == 0, np.float32(0.25), arrays[1])
         specs.append(_spec(op, ins, arrays, out, q))

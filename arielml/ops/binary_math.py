@@ -21,6 +21,13 @@ Quantised:
   difference rescaled by (2 max scale)^2 / (2^(2 left_shift) output scale).
 - PRELU int8 / uint8: x - zero point >= 0 scaled by input_scale / output_scale, otherwise
   (x - zp) * (alpha - alpha zp) scaled by input_scale * alpha_scale / output_scale; + output zp.
+- DIV int8 / uint8: TFLite's DivElementwise: the divisor (- zp) made positive (the dividend takes
+  its sign), its fixed-point reciprocal (GetReciprocal, gemmlowp Newton steps), the dividend (- zp)
+  shifted up to its headroom times it, then rescaled by input1_scale / (input2_scale * output_scale)
+  and the shifts; + output zp, clamped to the activation range. For small dividends the final right
+  shift exceeds 31 bits, undefined in C: LiteRT's (and TFLite Micro's) x86 builds then take the
+  shift count mod 32 and a dividend at its zero point comes out as output zp + 1; reproduced
+  (rounding_divide_by_pot_x86), so every board gives LiteRT's bytes.
 - ADD_N int8 (TFLite Micro): every input (same scale and zero point) << 20 scaled by 1/2, summed
   onto the scaled input offset itself (TFLite starts the sum from it, not from 0), rescaled by
   2 scale / (2^20 output scale).
@@ -41,14 +48,15 @@ from arielml.errors import InputError
 from arielml.ir import NO_TENSOR, Graph, Node, Tensor
 from arielml.ops.pointwise_lowering import (MAX_C_RANK, broadcast_layout, check_shift, element_work_items,
                                             range_fields, rounding_code, type_range)
-from arielml.ops.quant_math import (DOUBLE_ROUNDING, activation_range_float, multiply_by_quantized_multiplier,
-                                    quantize_multiplier, wrap_int32)
+from arielml.ops import fixed_point as fp
+from arielml.ops.quant_math import (DOUBLE_ROUNDING, activation_range_float, activation_range_quantized,
+                                    multiply_by_quantized_multiplier, quantize_multiplier, wrap_int32)
 from arielml.ops.registry import OpDef, Semantics, fused_activation, register, unsupported
 
 MAX_BROADCAST_RANK = 6
 BINARY_ROUNDING = DOUBLE_ROUNDING  # measured (tests/test_ops_binary_math.py)
 TYPES = {  # stored-value types / quantised types each operator takes
-    "DIV": (("float32", "int32"), ()),
+    "DIV": (("float32", "int32"), ("int8", "uint8")),  # int16 DIV (LiteRT only): not done
     "FLOOR_DIV": (("float32", "int8", "int16", "int32"), ()),
     "FLOOR_MOD": (("float32", "int8", "int16", "int32", "int64"), ()),
     "SQUARED_DIFFERENCE": (("float32", "int32"), ("int8", "int16")),
@@ -98,6 +106,19 @@ class PreluParams:
     negative_multiplier: int
     negative_shift: int
     output_offset: int
+    rounding: str
+
+
+@dataclass(frozen=True)
+class QuantizedDivParams:
+    out_shape: tuple[int, ...]
+    dtype: str
+    offsets: tuple[int, int]  # minus the zero points
+    output_multiplier: int
+    output_shift: int
+    output_offset: int
+    clamp_min: int
+    clamp_max: int
     rounding: str
 
 
@@ -175,6 +196,12 @@ def check_binary(node: Node, graph: Graph) -> None:
             _check_quant(node, t)
         if node.op == "SQUARED_DIFFERENCE":
             _squared_difference_multipliers(node, a, b, out)
+        if node.op == "DIV":
+            shift = quantize_multiplier(_div_real_multiplier(a, b, out))[1]
+            # the dividend's headroom is >= 23 bits: then the final shift is a right shift, as TFLite needs
+            if not -31 <= shift <= 23:
+                raise unsupported(node, f"input1_scale / (input2_scale * output_scale) = "
+                                        f"{_div_real_multiplier(a, b, out):g} is outside the range TFLite's DIV handles")
 
 
 def _squared_difference_multipliers(node: Node, a: Tensor, b: Tensor, out: Tensor):
@@ -185,6 +212,11 @@ def _squared_difference_multipliers(node: Node, a: Tensor, b: Tensor, out: Tenso
     if reals[2] >= 2.0 ** 31:
         raise unsupported(node, f"output scale {out.quant.single_scale:g} is too small for the input scales")
     return left_shift, [quantize_multiplier(r) for r in reals]
+
+
+def _div_real_multiplier(a: Tensor, b: Tensor, out: Tensor) -> float:
+    f = np.float32  # TFLite computes the product and quotient in float32
+    return float(f(a.quant.single_scale) / (f(b.quant.single_scale) * f(out.quant.single_scale)))
 
 
 def prepare_binary(node: Node, graph: Graph, semantics: Semantics):
@@ -206,6 +238,13 @@ def prepare_binary(node: Node, graph: Graph, semantics: Semantics):
         return SquaredDifferenceParams(shape, a.dtype, left_shift,
                                        (-a.quant.single_zero_point, -b.quant.single_zero_point), (m1, m2), (s1, s2),
                                        mo, so, out.quant.single_zero_point, BINARY_ROUNDING)
+    if node.op == "DIV":
+        activation = fused_activation(node, node.options.fused_activation_function)
+        lo, hi = activation_range_quantized(activation, out.quant.single_scale, out.quant.single_zero_point,
+                                            out.np_dtype)
+        multiplier, shift = quantize_multiplier(_div_real_multiplier(a, b, out))
+        return QuantizedDivParams(shape, a.dtype, (-a.quant.single_zero_point, -b.quant.single_zero_point),
+                                  multiplier, shift, out.quant.single_zero_point, lo, hi, BINARY_ROUNDING)
     positive = quantize_multiplier(a.quant.single_scale / out.quant.single_scale)
     negative = quantize_multiplier(a.quant.single_scale * b.quant.single_scale / out.quant.single_scale)
     return PreluParams(shape, a.dtype, -a.quant.single_zero_point, -b.quant.single_zero_point, *positive, *negative,
@@ -325,10 +364,55 @@ def _evaluate_prelu(p: PreluParams, x: np.ndarray, alpha: np.ndarray) -> np.ndar
     return np.clip(out, *type_range(p.dtype))
 
 
+def leading_sign_bits(x: np.ndarray) -> np.ndarray:
+    """CountLeadingSignBits of int32 values (31 for 0 and -1)."""
+    x = np.asarray(x, dtype=np.int64)
+    return fp.count_leading_zeros(np.where(x < 0, ~x, x)) - 1
+
+
+def divisor_terms(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For divisors y != 0 (minus the zero point): sign flag, Q0.31 reciprocal of |y| and its shift."""
+    negative = y < 0
+    inverse, shift = fp.get_reciprocal(np.abs(y), 31)
+    return negative, inverse, shift
+
+
+def rounding_divide_by_pot_x86(x: np.ndarray, exponent: np.ndarray) -> np.ndarray:
+    """gemmlowp's RoundingDivideByPOT on int32 as LiteRT's x86-64 build runs it for any exponent:
+    the mask (1ll << e) - 1 truncated to int32 (x86 takes 64-bit shift counts mod 64) and x >> e
+    with the count taken mod 32. For e <= 31 this is the ordinary rounding division; beyond it (C
+    calls it undefined) a zero gives 1 and a negative value is shifted by e mod 32."""
+    x = np.asarray(x, dtype=np.int64)
+    e = np.asarray(exponent, dtype=np.int64)
+    mask = wrap_int32((np.int64(1) << (e & 63)) - 1)
+    threshold = (mask >> 1) + (x < 0)
+    return (x >> (e & 31)) + ((x & mask) > threshold)
+
+
+def _evaluate_div_q(p: QuantizedDivParams, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    x = a.astype(np.int64) + p.offsets[0]
+    y = b.astype(np.int64) + p.offsets[1]
+    if np.any(y == 0):
+        raise InputError("DIV: a divisor equals its zero point (a real 0); TFLite's result is undefined there "
+                         "(the C kernel gives the output zero point)")
+    negative, inverse, recip_shift = divisor_terms(y)
+    x = np.where(negative, -x, x)
+    headroom = leading_sign_bits(x)
+    unscaled = multiply_by_quantized_multiplier(x, inverse, headroom, p.rounding)
+    # MultiplyByQuantizedMultiplierSmallerThanOneExp: the high multiply, then a right shift by
+    # -total, which exceeds 31 for small dividends (measured: LiteRT's x86 results, see above)
+    total = p.output_shift - recip_shift - headroom
+    high = multiply_by_quantized_multiplier(unscaled, p.output_multiplier, 0, p.rounding)
+    out = rounding_divide_by_pot_x86(high, -total) + p.output_offset
+    return np.clip(out, p.clamp_min, p.clamp_max)
+
+
 def evaluate_binary(p, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
     a, b = np.asarray(inputs[0]), np.asarray(inputs[1])
     if isinstance(p, PlainParams):
         out = _evaluate_plain(p, a, b)
+    elif isinstance(p, QuantizedDivParams):
+        out = _evaluate_div_q(p, a, b)
     elif isinstance(p, SquaredDifferenceParams):
         out = _evaluate_squared_difference(p, a, b)
     else:
@@ -381,6 +465,20 @@ def lower_binary(node: Node, graph: Graph, p) -> KernelCall:
             names = ("float_min", "float_max") if p.dtype == "float32" else ("act_min", "act_max")
             fields += ((names[0], p.clamp[0]), (names[1], p.clamp[1]))
         return KernelCall(f"{name}_{C_SUFFIX[p.dtype]}", "ariel_binary_params", fields, buffers, source)
+    if isinstance(p, QuantizedDivParams):
+        check_shift(node, p.output_shift)
+        every_byte = np.arange(256, dtype=np.uint8).view(np.dtype(p.dtype))
+        x = every_byte.astype(np.int64) + p.offsets[0]
+        y = every_byte.astype(np.int64) + p.offsets[1]
+        negative, inverse, recip_shift = divisor_terms(np.where(y == 0, 1, y))
+        inverse = np.where(y == 0, 0, inverse)  # 0 marks a zero divisor
+        headrooms = leading_sign_bits(x) | (leading_sign_bits(-x) << 8)
+        fields += (("a_offset", p.offsets[0]), ("output_multiplier", p.output_multiplier),
+                   ("output_shift", p.output_shift), ("output_offset", p.output_offset),
+                   ("rounding", rounding_code(p.rounding)), ("act_min", p.clamp_min), ("act_max", p.clamp_max),
+                   ("a_table", CArray.of("int32_t", headrooms)),
+                   ("b_table", CArray.of("int32_t", np.concatenate([inverse, recip_shift | (negative << 8)]))))
+        return KernelCall(f"{name}_q_{C_SUFFIX[p.dtype]}", "ariel_binary_params", fields, buffers, source)
     lo, hi = type_range(p.dtype)
     if isinstance(p, SquaredDifferenceParams):
         check_shift(node, *p.shifts, p.output_shift)

@@ -23,6 +23,11 @@ typedef struct {
  * for DIV's activation and the quantised output range; the quantised kernels their offsets,
  * multipliers, shifts and rounding, 8-bit SQUARED_DIFFERENCE a_table / b_table). buffers: a, b, out */
 void ariel_div_s32(const void *params, void *const *buffers, int32_t begin, int32_t end);
+/* quantised DIV: a_table[(uint8_t)a] = leading sign bits of (a - zp) | those of -(a - zp) << 8;
+ * b_table[(uint8_t)b] = Q0.31 reciprocal of |b - zp| (0: zero divisor), b_table[256 + (uint8_t)b] =
+ * its shift | (b - zp < 0) << 8 */
+void ariel_div_q_s8(const void *params, void *const *buffers, int32_t begin, int32_t end);
+void ariel_div_q_u8(const void *params, void *const *buffers, int32_t begin, int32_t end);
 void ariel_floor_div_s8(const void *params, void *const *buffers, int32_t begin, int32_t end);
 void ariel_floor_div_s16(const void *params, void *const *buffers, int32_t begin, int32_t end);
 void ariel_floor_div_s32(const void *params, void *const *buffers, int32_t begin, int32_t end);
@@ -87,6 +92,38 @@ ARIEL_BINARY_KERNEL(ariel_floor_mod_s16, int16_t, int16_t, FLOOR_MOD_ANY)
 ARIEL_BINARY_KERNEL(ariel_floor_mod_s32, int32_t, int32_t, FLOOR_MOD_ANY)
 ARIEL_BINARY_KERNEL(ariel_floor_mod_s64, int64_t, int64_t, FLOOR_MOD_ANY)
 ARIEL_BINARY_KERNEL(ariel_squared_difference_s32, int32_t, int32_t, SQUARED_DIFFERENCE_S32)
+
+/* ---- quantised DIV: TFLite's DivElementwise with the divisor's reciprocal and both headrooms
+ * tabulated per byte (|dividend| <= 255 fits its headroom shift). The last step is a rounding right
+ * shift by -total, which exceeds 31 for small dividends: undefined in C, and LiteRT's x86 build then
+ * uses a mask of (1 << (e mod 64)) - 1 truncated to 32 bits and shifts by e mod 32 (see
+ * ops/binary_math.py); done explicitly here, so every core gives LiteRT's bytes. ---------------- */
+static inline int32_t rounding_shift_x86(int32_t x, int32_t e)
+{
+    const int32_t mask = (int32_t)(uint32_t)((((uint64_t)1) << (e & 63)) - 1u);
+    const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+    return (x >> (e & 31)) + ((x & mask) > threshold ? 1 : 0);
+}
+
+static inline int32_t div_q(const ariel_binary_params *p, int32_t a, int32_t b)
+{
+    const int32_t inverse = p->b_table[(uint8_t)b];
+    const int32_t terms = p->b_table[256 + (uint8_t)b];
+    const int32_t negate = terms >> 8;
+    const int32_t headroom = (p->a_table[(uint8_t)a] >> (negate ? 8 : 0)) & 0xFF;
+    const int32_t x = negate ? -(a + p->a_offset) : a + p->a_offset;
+    int32_t unscaled, high;
+    if (inverse == 0) {
+        return ariel_ew_clamp(p->output_offset, p->act_min, p->act_max); /* zero divisor: undefined in TFLite */
+    }
+    unscaled = (int32_t)ariel_requantize(x, inverse, headroom, p->rounding);
+    high = (int32_t)ariel_requantize(unscaled, p->output_multiplier, 0, p->rounding); /* the high multiply */
+    return ariel_ew_clamp((int64_t)rounding_shift_x86(high, (terms & 0xFF) + headroom - p->output_shift) +
+                              p->output_offset, p->act_min, p->act_max);
+}
+
+ARIEL_BINARY_KERNEL(ariel_div_q_s8, int8_t, int8_t, div_q)
+ARIEL_BINARY_KERNEL(ariel_div_q_u8, uint8_t, uint8_t, div_q)
 
 /* ---- quantised SQUARED_DIFFERENCE ---------------------------------------------------------------
  * int8: both scaled values from the tables (|.| < 2^14 with left shift 7, so the square < 2^30);

@@ -293,3 +293,18 @@ def test_emulated_two_core_rp2040(cache):
     for g, e, spec in zip(got, expected, specs):
         assert (same_floats(g, e) if e.dtype == np.float32 else
                 g.dtype == e.dtype and g.shape == e.shape and np.array_equal(g, e)), spec.what
+
+
+def test_div_small_dividends_follow_litert_x86_shifts():
+    """Dividends at or next to their zero point push TFLite's last right shift past 31 bits; LiteRT
+    and TFLite Micro (x86 builds) then give zp + 1, or -128 for -1 / large divisors: reproduced."""
+    b = ModelBuilder()
+    x, y, out = b.tensor((6,), "int8", quant=(0.1, 3)), b.tensor((6,), "int8", quant=(0.05, -2)), \
+        b.tensor((6,), "int8", quant=(0.2, 5))
+    b.op("DIV", [x, y], [out])
+    model_bytes = b.build([x, y], [out])
+    arrays = [np.array([3, 3, 4, 2, 100, -100], np.int8), np.array([10, -50, 60, 127, 7, 7], np.int8)]
+    (want,) = run_litert(model_bytes, arrays)
+    assert np.array_equal(want, run_micro(model_bytes, arrays, 1)[0])
+    assert want[1] == 5 + 1 and want[3] == -128  # 0 / -2.6 and -0.1 / 6.55: the undefined shifts, measured
+    assert np.array_equal(model_for(model_bytes).run(arrays)[0], want)

@@ -125,7 +125,7 @@ def test_zero_divisor_is_an_input_error():
 
 
 QUANTISED_CASES = [("SQUARED_DIFFERENCE", "int8"), ("PRELU", "int8"), ("PRELU", "uint8"), ("DIV", "int8"),
-                   ("DIV", "uint8")]
+                   ("DIV", "uint8"), ("PRELU", "int16")]
 
 
 def quantised_case(rng, op: str, dtype: str):
@@ -133,7 +133,11 @@ def quantised_case(rng, op: str, dtype: str):
     qs = [quant(rng, dtype) for _ in range(3)]
     if op == "DIV" and rng.random() < 0.5:  # outputs in range more often
         qs[2] = (float(np.float32(qs[0][0] / qs[1][0] * rng.uniform(0.02, 0.5))), qs[2][1])
-    arrays = [int_values(rng, s, dtype) for s in shapes]
+    if op == "PRELU" and dtype == "int16":  # int8 alpha
+        qs[1] = quant(rng, "int8")
+        arrays = [int_values(rng, shapes[0], dtype), int_values(rng, shapes[1], "int8")]
+    else:
+        arrays = [int_values(rng, s, dtype) for s in shapes]
     if op == "DIV":  # a divisor at its zero point is a real 0: undefined in TFLite
         zero = np.asarray(qs[1][1]).astype(dtype)
         arrays[1] = np.where(arrays[1] == zero, (zero.astype(np.int64) + 1).astype(dtype), arrays[1])
@@ -147,8 +151,8 @@ def test_quantised_ops_match_litert():
         seed, rng = case_rng(op + dtype, i)
         shapes, qs, arrays = quantised_case(rng, op, dtype)
         options = _div_options(rng) if op == "DIV" else None
-        check_case(seed, _model(op, [(s, dtype, q) for s, q in zip(shapes, qs)], dtype, qs[2], options), arrays,
-                   outcome)
+        check_case(seed, _model(op, [(s, a.dtype.name, q) for s, a, q in zip(shapes, arrays, qs)], dtype, qs[2],
+                                options), arrays, outcome)
     print(f"quantised: compared {outcome.compared}, TFLM agrees {outcome.tflm_agree}, fails {len(outcome.tflm_failed)}")
     assert outcome.compared == 10 * len(QUANTISED_CASES)
     assert not outcome.tflm_disagree, outcome.tflm_disagree
@@ -204,7 +208,7 @@ def test_add_n_float_and_int32_match_litert():
 def test_unsupported_variants_are_refused():
     cases = [("DIV", [((2,), "int16", (0.1, 0))] * 2, "int16", "int16 is not supported"),
              ("PRELU", [((2,), "int8", None)] * 2, "int8", "needs per-tensor quantisation"),
-             ("PRELU", [((2,), "int16", (0.1, 0))] * 2, "int16", "int16 is not supported"),
+             ("PRELU", [((2,), "int16", (0.1, 0))] * 2, "int16", "needs an int8 alpha"),
              ("ADD_N", [((2,), "int8", (0.1, 0)), ((2,), "int8", (0.2, 0))], "int8", "share one scale"),
              ("ADD_N", [((2,), "float32", None), ((3,), "float32", None)], "float32", "one shape")]
     for op, in_specs, out_dtype, message in cases:
@@ -234,7 +238,7 @@ def native_specs(rng) -> list[Spec]:
                            options=_div_options(rng) if op == "DIV" else None))
     for op, dtype in QUANTISED_CASES + [("SQUARED_DIFFERENCE", "int16")]:
         shapes, qs, arrays = quantised_case(rng, op, dtype)
-        specs.append(_spec(op, [(s, dtype, q) for s, q in zip(shapes, qs)], arrays, dtype, qs[2],
+        specs.append(_spec(op, [(s, a.dtype.name, q) for s, a, q in zip(shapes, arrays, qs)], arrays, dtype, qs[2],
                            options=_div_options(rng) if op == "DIV" else None))
     for dtype in ("float32", "int32", "int8"):
         q = quant(rng, dtype) if dtype == "int8" else None

@@ -19,7 +19,7 @@ Quantised:
 - SQUARED_DIFFERENCE int8 (and int16, TFLite Micro only): as ADD's general path, each input
   (+ offset) << left_shift (7; int16: 0) scaled by scale / (2 max scale), then the squared
   difference rescaled by (2 max scale)^2 / (2^(2 left_shift) output scale).
-- PRELU int8 / uint8: x - zero point >= 0 scaled by input_scale / output_scale, otherwise
+- PRELU int8 / uint8 / int16 (with an int8 alpha): x - zero point >= 0 scaled by input_scale / output_scale, otherwise
   (x - zp) * (alpha - alpha zp) scaled by input_scale * alpha_scale / output_scale; + output zp.
 - DIV int8 / uint8: TFLite's DivElementwise: the divisor (- zp) made positive (the dividend takes
   its sign), its fixed-point reciprocal (GetReciprocal, gemmlowp Newton steps), the dividend (- zp)
@@ -60,9 +60,9 @@ TYPES = {  # stored-value types / quantised types each operator takes
     "FLOOR_DIV": (("float32", "int8", "int16", "int32"), ()),
     "FLOOR_MOD": (("float32", "int8", "int16", "int32", "int64"), ()),
     "SQUARED_DIFFERENCE": (("float32", "int32"), ("int8", "int16")),
-    # int16 PRELU takes an int8 alpha in TFLite (LiteRT reads an int16 alpha's bytes as int8): not done
-    "PRELU": (("float32",), ("int8", "uint8")),
+    "PRELU": (("float32",), ("int8", "uint8", "int16")),
 }
+PRELU_ALPHA = {"int16": "int8"}  # int16 PRELU takes an int8 alpha in TFLite (LiteRT reads any alpha as int8)
 ADD_N_TYPES = ("float32", "int32", "int8")
 ADD_N_LEFT_SHIFT = 20
 C_SUFFIX = {"float32": "f32", "int8": "s8", "uint8": "u8", "int16": "s16", "int32": "s32", "int64": "s64"}
@@ -182,8 +182,11 @@ def check_binary(node: Node, graph: Graph) -> None:
     if len(node.inputs) != 2 or len(node.outputs) != 1 or NO_TENSOR in node.inputs:
         raise unsupported(node, "expects two inputs and one output")
     a, b, out = _tensors(node, graph)
-    if not a.dtype == b.dtype == out.dtype:
-        raise unsupported(node, f"inputs {a.dtype}, {b.dtype} and output {out.dtype} must have one type")
+    alpha_dtype = PRELU_ALPHA.get(a.dtype, a.dtype) if node.op == "PRELU" else a.dtype
+    if not (a.dtype == out.dtype and b.dtype == alpha_dtype):
+        expected = f"{a.dtype} alpha" if alpha_dtype == a.dtype else f"an {alpha_dtype} alpha"
+        raise unsupported(node, f"inputs {a.dtype}, {b.dtype} and output {out.dtype}: {node.op} on {a.dtype} needs "
+                                f"{expected} and {a.dtype} output")
     plain, quantised = TYPES[node.op]
     if a.dtype not in plain + quantised:
         raise unsupported(node, f"{a.dtype} is not supported (supported: {', '.join(plain + quantised)})")
@@ -357,7 +360,7 @@ def _evaluate_squared_difference(p: SquaredDifferenceParams, a: np.ndarray, b: n
 def _evaluate_prelu(p: PreluParams, x: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     centred = x.astype(np.int64) + p.input_offset
     positive = multiply_by_quantized_multiplier(centred, p.positive_multiplier, p.positive_shift, p.rounding)
-    product = centred * (alpha.astype(np.int64) + p.alpha_offset)  # |.| <= 65536^2 / 2: int16 may wrap int32
+    product = centred * (alpha.astype(np.int64) + p.alpha_offset)  # int16 x int8: |.| < 2^24
     negative = multiply_by_quantized_multiplier(wrap_int32(product), p.negative_multiplier, p.negative_shift,
                                                 p.rounding)
     out = np.where(centred >= 0, positive, negative) + p.output_offset

@@ -40,6 +40,7 @@ void ariel_squared_difference_q_s8(const void *params, void *const *buffers, int
 void ariel_squared_difference_q_s16(const void *params, void *const *buffers, int32_t begin, int32_t end);
 void ariel_prelu_q_s8(const void *params, void *const *buffers, int32_t begin, int32_t end);
 void ariel_prelu_q_u8(const void *params, void *const *buffers, int32_t begin, int32_t end);
+void ariel_prelu_q_s16(const void *params, void *const *buffers, int32_t begin, int32_t end); /* int8 alpha */
 void ariel_add_n_s32(const void *params, void *const *buffers, int32_t begin, int32_t end);
 void ariel_add_n_q_s8(const void *params, void *const *buffers, int32_t begin, int32_t end);
 /* ariel:end-interface */
@@ -148,8 +149,7 @@ static inline int32_t squared_difference_s16(const ariel_binary_params *p, int32
 ARIEL_BINARY_KERNEL(ariel_squared_difference_q_s8, int8_t, int8_t, SQUARED_DIFFERENCE_Q8)
 ARIEL_BINARY_KERNEL(ariel_squared_difference_q_s16, int16_t, int16_t, squared_difference_s16)
 
-/* ---- quantised PRELU: b is alpha. (x - zp) * (alpha - alpha zp) wraps in int32 as TFLite's does
- * (8-bit: < 2^16) ------------------------------------------------------------- */
+/* ---- quantised PRELU: b is alpha. (x - zp) * (alpha - alpha zp) < 2^24 (int16 x int8) ------------------------------------------------------------- */
 static inline int32_t prelu_q(const ariel_binary_params *p, int32_t x, int32_t alpha)
 {
     const int32_t centred = x + p->a_offset;
@@ -165,6 +165,35 @@ static inline int32_t prelu_q(const ariel_binary_params *p, int32_t x, int32_t a
 
 ARIEL_BINARY_KERNEL(ariel_prelu_q_s8, int8_t, int8_t, prelu_q)
 ARIEL_BINARY_KERNEL(ariel_prelu_q_u8, uint8_t, uint8_t, prelu_q)
+
+/* int16 input with an int8 alpha: ARIEL_BINARY_KERNEL's loop with two element types */
+void ariel_prelu_q_s16(const void *params, void *const *buffers, int32_t begin, int32_t end)
+{
+    const ariel_binary_params *p = (const ariel_binary_params *)params;
+    const int16_t *x = (const int16_t *)buffers[0];
+    const int8_t *alpha = (const int8_t *)buffers[1];
+    int16_t *out = (int16_t *)buffers[2];
+    const int32_t inner_x = p->a_strides[p->rank - 1];
+    const int32_t inner_alpha = p->b_strides[p->rank - 1];
+    const int32_t last = p->dims[p->rank - 1];
+    const int32_t stop = ariel_ew_stop(end, p->block, p->count);
+    int32_t i = begin * p->block;
+    ariel_ew_cursor c;
+    if (i >= stop) {
+        return;
+    }
+    ariel_ew_seek(p, i, &c);
+    while (i < stop) {
+        const int32_t left = last - c.coord[p->rank - 1];
+        const int32_t run = left < stop - i ? left : stop - i;
+        int32_t k;
+        for (k = 0; k < run; k++) {
+            out[i + k] = (int16_t)prelu_q(p, x[c.a + k * inner_x], alpha[c.b + k * inner_alpha]);
+        }
+        i += run;
+        ariel_ew_advance(p, &c, run);
+    }
+}
 
 /* ---- ADD_N ----------------------------------------------------------------------------------------- */
 void ariel_add_n_s32(const void *params, void *const *buffers, int32_t begin, int32_t end)

@@ -142,3 +142,39 @@ def test_transpose_conv_emulated_rp2040_two_cores(tmp_path):
     run = run_emulated(model, inputs, "rp2040", 2, cache_dir=tmp_path)
     for got, want in zip(run.outputs, model.run(inputs)):
         assert np.array_equal(got, want, equal_nan=True)
+
+
+def test_decoder_chain_emulated_rp2040_two_cores(tmp_path):
+    """A small int8 decoder head using several of the new operators in a row (TRANSPOSE_CONV ->
+    RESIZE_BILINEAR -> REDUCE_MAX -> ARG_MAX): LiteRT's reference bytes, and the same bytes from
+    the C kernels on two emulated Cortex-M0+ cores."""
+    from arielml.backends.emulator import run_emulated
+    from tests.op_harness import model_for
+    from tests.tflite_builder import run_litert
+    rng = np.random.default_rng(9450)
+    b = ModelBuilder()
+    x = b.tensor((1, 5, 6, 8), "int8", quant=(0.05, 3))
+    shape = b.tensor((4,), "int32", data=np.array([1, 10, 12, 12], np.int32))
+    w = b.tensor((12, 3, 3, 8), "int8", quant=([0.01] * 12, [0] * 12, 0),
+                 data=rng.integers(-127, 128, (12, 3, 3, 8)))
+    bias = b.tensor((12,), "int32", data=rng.integers(-500, 500, 12))
+    up = b.tensor((1, 10, 12, 12), "int8", quant=(0.02, -2))
+    b.op("TRANSPOSE_CONV", [shape, w, x, bias], [up], "TransposeConvOptions", padding=0, strideH=2, strideW=2)
+    size = b.tensor((2,), "int32", data=np.array([15, 18]))
+    resized = b.tensor((1, 15, 18, 12), "int8", quant=(0.02, -2))
+    b.op("RESIZE_BILINEAR", [up, size], [resized], "ResizeBilinearOptions", halfPixelCenters=True)
+    axes = b.tensor((2,), "int32", data=np.array([1, 2]))
+    pooled = b.tensor((1, 12), "int8", quant=(0.02, -2))
+    b.op("REDUCE_MAX", [resized, axes], [pooled], "ReducerOptions", keepDims=False)
+    axis = b.tensor((), "int32", data=np.array(1))
+    label = b.tensor((1,), "int32")
+    b.op("ARG_MAX", [pooled, axis], [label], "ArgMaxOptions", outputType=2)
+    model_bytes = b.build([x], [resized, pooled, label])
+    inputs = [rng.integers(-128, 128, (1, 5, 6, 8)).astype(np.int8)]
+    model = model_for(model_bytes)
+    expected = model.run(inputs)
+    for got, want in zip(expected, run_litert(model_bytes, inputs)):
+        assert np.array_equal(got, want)
+    run = run_emulated(model, inputs, "rp2040", 2, cache_dir=tmp_path)
+    for got, want in zip(run.outputs, expected):
+        assert np.array_equal(got, want)

@@ -35,7 +35,7 @@ from arielml.ops.common import (PADDING_SAME, PADDING_VALID, Requant, conv_requa
                                 quantisation_problem, window_2d)
 from arielml.ops.conv import channel_block
 from arielml.ops.data_kernels import require_addressable
-from arielml.ops.kernel_support import check_shifts, rounding_code, rq_field
+from arielml.ops.kernel_support import check_shifts, rq_field
 from arielml.ops.quant_math import DOUBLE_ROUNDING, wrap_int32
 from arielml.ops.registry import OpDef, Semantics, fused_activation, register, unsupported
 from arielml.ops.shape import constant_ints, input_tensor
@@ -258,14 +258,17 @@ def lower(node: Node, graph: Graph, p: TransposeConvParams) -> KernelCall:
     # int64 requantisation: 15 - shift must stay in 1..46; int32: ariel_mul_double's range
     check_shifts(node, shift, hi=14 if p.out_dtype == "int16" else 30)
     fields += [("input_offset", -p.input_zero_point), ("output_zero_point", r.output_zero_point),
-               ("act_min", r.clamp_min), ("act_max", r.clamp_max), ("rounding", rounding_code(r.rounding)),
-               ("multiplier", CArray.of("int32_t", multiplier)), ("shift", CArray.of("int32_t", shift))]
+               ("act_min", r.clamp_min), ("act_max", r.clamp_max)]
     if p.out_dtype == "int8":
         if x.shape[3] >= 1 << 16:
             raise no_kernel(node, f"{x.shape[3]} input channels (the int8 kernel's exact dot products take < 65536)")
         # sum of the weights of every (oc, ky, kx): the input offset's share of a tap, folded once
         fields.append(("tap_weight_sums", CArray.of("int32_t", w.data.astype(np.int64).sum(axis=3))))
-        fields.append(rq_field(multiplier, shift, r.rounding))  # double rounding: no accumulator clamp needed
+        # 32-bit requantisation records; exact without an accumulator clamp because rounding is double
+        assert r.rounding == DOUBLE_ROUNDING
+        fields.append(rq_field(multiplier, shift, r.rounding))
+    else:  # int64 accumulator: multiplier and shift of every channel for the 16-bit reduced multiplier
+        fields += [("multiplier", CArray.of("int32_t", multiplier)), ("shift", CArray.of("int32_t", shift))]
     suffix = "s8" if p.out_dtype == "int8" else "s16"
     return KernelCall(f"ariel_transpose_conv_{suffix}", "ariel_transpose_conv_params", tuple(fields), buffers,
                       "transpose_conv.c")

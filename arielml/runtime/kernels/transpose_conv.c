@@ -17,8 +17,8 @@ typedef struct {
     int32_t channel_block; /* output channels per work item */
     /* quantised (s8, s16) */
     int32_t input_offset; /* -input zero point (0 for s16) */
-    int32_t output_zero_point, act_min, act_max, rounding;
-    const int32_t *multiplier; /* per output channel */
+    int32_t output_zero_point, act_min, act_max;
+    const int32_t *multiplier; /* s16: per output channel */
     const int32_t *shift;
     const int32_t *tap_weight_sums; /* s8: sum over in_c of the weights, per [oc][ky][kx] */
     const int32_t *rq;              /* s8: requantisation records (ARIEL_RQ_WORDS per output channel) */

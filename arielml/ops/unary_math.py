@@ -18,8 +18,9 @@ Integers:
   negative one is an error in TFLite (the reference raises).
 - NEG int8 / int16 / int32 / int64 (LiteRT; TFLite Micro has float32 only): -x of the stored value
   (quantisation parameters are ignored, as in LiteRT), wrapping at the type's minimum.
-- ELU int8: TFLite's 256-entry table: each code dequantised in float32, expf(x) - 1 below zero,
-  rounded half away from zero in output units (lookup_tables.lut_populate_8bit).
+- ELU int8 (and EXP, LOG int8, LiteRT only): TFLite's 256-entry table: each code dequantised in
+  float32, transformed (ELU: expf(x) - 1 below zero; expf; logf), rounded half away from zero in
+  output units (lookup_tables.lut_populate_8bit).
 
 C kernels: 8-bit inputs become a 256-entry table filled by the reference itself
 (pointwise_lowering.lower_table8); float32 in kernels/unary_math_f32.c; int16/int32/int64 in
@@ -35,7 +36,7 @@ from arielml.codegen.kernel_call import KernelCall, no_kernel
 from arielml.errors import InputError
 from arielml.ir import Graph, Node, Tensor
 from arielml.ops import fixed_point as fp
-from arielml.ops.lookup_tables import c_float_function, lookup_8bit, lut_populate_8bit
+from arielml.ops.lookup_tables import c_float_function, lookup_8bit, lut_populate_8bit, round_half_away
 from arielml.ops.pointwise_lowering import (EIGHT_BIT, check_shift, element_work_items, lower_table8, range_fields,
                                             rounding_code, type_range)
 from arielml.ops.quant_math import (DOUBLE_ROUNDING, multiply_by_quantized_multiplier, quantize_multiplier,
@@ -52,6 +53,8 @@ INTEGER_TYPES = {
     "ABS": {"int8": "q", "int16": "either", "int32": "raw"},
     "RSQRT": {"int8": "q"},
     "ELU": {"int8": "q"},
+    "EXP": {"int8": "q"},  # LiteRT only
+    "LOG": {"int8": "q"},  # LiteRT only
     "NEG": {"int8": "either", "int16": "either", "int32": "either", "int64": "either"},
 }
 LIBM = ("EXP", "LOG", "SIN", "COS", "ELU")  # computed by the C library's float functions
@@ -82,8 +85,10 @@ class QuantizedAbsParams:
 
 
 @dataclass(frozen=True)
-class QuantizedEluParams:
-    table: tuple[int, ...]  # output for input codes -128..127
+class QuantizedTableParams:
+    """int8 ELU, EXP, LOG: TFLite's table, output for input codes -128..127."""
+
+    table: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -129,7 +134,7 @@ def check(node: Node, graph: Graph) -> None:
             raise unsupported(node, f"tensor '{t.name}' has scale {t.quant.single_scale}; scales must be positive")
         if x.dtype == "int16" and t.quant.single_zero_point != 0:
             raise unsupported(node, f"int16 tensor '{t.name}' needs zero point 0")
-    if node.op == "ELU":
+    if node.op in TABLE_TRANSFORMS:
         return
     real = _real_multiplier(node.op, x.quant.single_scale, y.quant.single_scale)
     if real >= 2.0 ** 31 or (real != 0 and not -31 <= quantize_multiplier(real)[1] <= 30):
@@ -140,6 +145,29 @@ def check(node: Node, graph: Graph) -> None:
 def _elu_transform(v: np.ndarray, expf) -> np.ndarray:
     """TFLite's int8 ELU table transform: expf(x) - 1 below zero (not expm1f), in float32."""
     return np.where(v < 0, (expf(v) - np.float32(1)).astype(np.float32), v).astype(np.float32)
+
+
+# the float32 transform of TFLite's int8 tables (LUTPopulate)
+TABLE_TRANSFORMS = {
+    "ELU": lambda v: _elu_transform(v, c_float_function("exp")),
+    "EXP": lambda v: c_float_function("exp")(v),
+    "LOG": lambda v: c_float_function("log")(v),
+}
+
+
+def saturating_table(input_scale: float, input_zero_point: int, output_scale: float, output_zero_point: int,
+                     transform) -> np.ndarray:
+    """LiteRT's int8 EXP/LOG table: as lut_populate_8bit, but the rescaled value is clamped to the
+    int8 range while still a float (measured: exp overflowing to inf gives 127, not the -128 an
+    int32 conversion of inf would give); NaN (log of a negative) ends as -128."""
+    codes = np.arange(-128, 128, dtype=np.int64)
+    dequantized = np.float32(input_scale) * (codes - input_zero_point).astype(np.float32)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        transformed = transform(dequantized).astype(np.float32)
+        rescaled = round_half_away((transformed * (np.float32(1) / np.float32(output_scale))).astype(np.float32))
+        shifted = (rescaled + np.float32(output_zero_point)).astype(np.float32)
+        clamped = np.where(np.isnan(shifted), np.float32(-128), np.clip(shifted, np.float32(-128), np.float32(127)))
+    return clamped.astype(np.int8)
 
 
 def _real_multiplier(op: str, input_scale: float, output_scale: float) -> float:
@@ -157,10 +185,13 @@ def prepare(node: Node, graph: Graph, semantics: Semantics):
     if node.op == "NEG" or not _quantised(x) or INTEGER_TYPES[node.op][x.dtype] == "raw":
         return RawIntParams(node.op, x.dtype)
     if node.op == "ELU":
-        expf = c_float_function("exp")
         table = lut_populate_8bit(x.quant.single_scale, x.quant.single_zero_point, y.quant.single_scale,
-                                  y.quant.single_zero_point, lambda v: _elu_transform(v, expf), "int8")
-        return QuantizedEluParams(tuple(int(v) for v in table))
+                                  y.quant.single_zero_point, TABLE_TRANSFORMS[node.op], "int8")
+        return QuantizedTableParams(tuple(int(v) for v in table))
+    if node.op in TABLE_TRANSFORMS:
+        return QuantizedTableParams(tuple(int(v) for v in saturating_table(
+            x.quant.single_scale, x.quant.single_zero_point, y.quant.single_scale, y.quant.single_zero_point,
+            TABLE_TRANSFORMS[node.op])))
     multiplier, shift = quantize_multiplier(_real_multiplier(node.op, x.quant.single_scale, y.quant.single_scale))
     if node.op == "ABS":
         return QuantizedAbsParams(x.dtype, x.quant.single_zero_point, y.quant.single_zero_point,
@@ -278,7 +309,7 @@ def evaluate(p, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
         out, dtype = _evaluate_raw(p, x), p.dtype
     elif isinstance(p, QuantizedAbsParams):
         out, dtype = _evaluate_abs(p, x), p.dtype
-    elif isinstance(p, QuantizedEluParams):
+    elif isinstance(p, QuantizedTableParams):
         out, dtype = lookup_8bit(x, np.array(p.table, dtype=np.int8)), "int8"
     else:
         out, dtype = _evaluate_rsqrt(p, x), p.dtype

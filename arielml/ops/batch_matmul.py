@@ -20,10 +20,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from arielml.codegen.kernel_call import CArray, KernelCall
+from arielml.codegen.kernel_call import CArray, KernelCall, no_kernel
 from arielml.ir import Graph, Node, Tensor
 from arielml.ops.data_kernels import require_addressable, strides_of
-from arielml.ops.kernel_support import check_shifts, rounding_code
+from arielml.ops.kernel_support import check_shifts, rq_field
 from arielml.ops.quant_math import DOUBLE_ROUNDING, multiply_by_quantized_multiplier, quantize_multiplier, wrap_int32
 from arielml.ops.registry import OpDef, Semantics, register, unsupported
 from arielml.ops.shape import input_tensor
@@ -206,7 +206,18 @@ def lower(node: Node, graph: Graph, p: BatchMatMulParams) -> KernelCall:
         info = np.iinfo(np.dtype(p.out_dtype))
         fields += [("lhs_offset", -p.lhs_zero_point), ("rhs_offset", -p.rhs_zero_point),
                    ("output_zero_point", p.output_zero_point), ("multiplier", p.multiplier), ("shift", p.shift),
-                   ("rounding", rounding_code(p.rounding)), ("act_min", int(info.min)), ("act_max", int(info.max))]
+                   ("act_min", int(info.min)), ("act_max", int(info.max))]
+        if p.out_dtype == "int8":  # 32-bit record: exact without an accumulator clamp for double rounding
+            assert p.rounding == DOUBLE_ROUNDING
+            fields.append(rq_field([p.multiplier], [p.shift], p.rounding))
+            if rhs.is_constant:  # per packed column: lhs_offset * sum y + depth * lhs_offset * rhs_offset
+                if depth >= 1 << 17:
+                    raise no_kernel(node, f"an inner dimension of {depth} (the int8 kernel's exact dot products "
+                                          "take < 131072)")
+                sums = packed[0][1].values
+                column_sums = np.asarray(sums, dtype=np.int64).reshape(-1, depth).sum(axis=1)
+                terms = wrap_int32(-p.lhs_zero_point * column_sums + depth * p.lhs_zero_point * p.rhs_zero_point)
+                fields.append(("rhs_column_terms", CArray.of("int32_t", terms)))
     suffix = {"float32": "f32", "int8": "s8", "int16": "s16"}[p.out_dtype]
     return KernelCall(f"ariel_batch_matmul_{suffix}", "ariel_batch_matmul_params", tuple(fields),
                       (node.inputs[0], rhs_buffer, node.outputs[0]), "batch_matmul.c")

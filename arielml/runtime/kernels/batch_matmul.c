@@ -4,7 +4,7 @@
  * strides (so adj_x / adj_y and broadcast batch axes, stride 0, cost nothing here) and repacks a
  * constant right-hand side as [cols][depth] so that k runs contiguously. One work item = one
  * output row i of one output batch b (item = b * rows + i); k is summed in ascending order, which
- * is LiteRT's order for float32. */
+ * is LiteRT's order for float32. Offsets are int32: the compiler refuses tensors of 2^31 bytes. */
 #include "ariel_kernels.h"
 
 /* ariel:interface */
@@ -18,7 +18,9 @@ typedef struct {
     const void *packed_rhs;                   /* constant rhs repacked [batch][cols][depth], or 0 */
     /* int8 / int16 */
     int32_t lhs_offset, rhs_offset; /* -zero points (0 for int16) */
-    int32_t output_zero_point, multiplier, shift, rounding, act_min, act_max;
+    int32_t output_zero_point, multiplier, shift, act_min, act_max; /* multiplier, shift: int16 */
+    const int32_t *rq; /* int8: the requantisation record (ARIEL_RQ_WORDS) */
+    const int32_t *rhs_column_terms; /* int8 with a packed rhs: lhs_offset * sum y + depth * offsets, or 0 */
 } ariel_batch_matmul_params;
 void ariel_batch_matmul_f32(const void *params, void *const *buffers, int32_t begin, int32_t end);
 void ariel_batch_matmul_s8(const void *params, void *const *buffers, int32_t begin, int32_t end);
@@ -55,44 +57,74 @@ void ariel_batch_matmul_f32(const void *params, void *const *buffers, int32_t be
     int32_t item;
     for (item = begin; item < end; item++) {
         int32_t lhs_at, rhs_at, j, k;
-        float *out = output + (int64_t)item * p->cols;
+        float *out = output + item * p->cols;
         item_offsets(p, item, &lhs_at, &rhs_at);
         for (j = 0; j < p->cols; j++) {
             const float *x = lhs + lhs_at;
-            const float *y = rhs + rhs_at + (int64_t)j * p->rhs_col_stride;
+            const float *y = rhs + rhs_at + j * p->rhs_col_stride;
             float total = 0.0f;
-            for (k = 0; k < p->depth; k++) {
-                total += x[(int64_t)k * p->lhs_depth_stride] * y[(int64_t)k * p->rhs_depth_stride];
+            for (k = 0; k < p->depth; k++, x += p->lhs_depth_stride, y += p->rhs_depth_stride) {
+                total += *x * *y;
             }
             out[j] = total;
         }
     }
 }
 
-/* int8: |(x - zp) * (y - zp)| <= 255 * 255; the sum runs in uint32, which wraps exactly as the
- * reference's int32 accumulator does. */
+/* int8 dot product of two contiguous runs, four at a time: |x * y| <= 2^14, so depth < 2^17 (the
+ * compiler's limit) keeps the int32 sum exact */
+static int32_t dot_s8(const int8_t *x, const int8_t *y, int32_t depth)
+{
+    int32_t sum = 0, k;
+    for (k = 0; k + 4 <= depth; k += 4) {
+        sum += x[k] * y[k] + x[k + 1] * y[k + 1] + x[k + 2] * y[k + 2] + x[k + 3] * y[k + 3];
+    }
+    for (; k < depth; k++) {
+        sum += x[k] * y[k];
+    }
+    return sum;
+}
+
+/* int8: sum (x + lhs_offset) * (y + rhs_offset), which wraps in int32 in the reference; computed
+ * in uint32 (the same bits, in any order). With a constant rhs packed k-contiguous and a contiguous
+ * lhs row it is expanded as sum x y + rhs_offset * sum x + (lhs_offset * sum y + depth * lhs_offset
+ * * rhs_offset), the bracket folded per column at compile time (rhs_column_terms), so the inner loop
+ * is a plain dot product. */
 void ariel_batch_matmul_s8(const void *params, void *const *buffers, int32_t begin, int32_t end)
 {
     const ariel_batch_matmul_params *p = (const ariel_batch_matmul_params *)params;
     const int8_t *lhs = (const int8_t *)buffers[0];
     const int8_t *rhs = p->packed_rhs != 0 ? (const int8_t *)p->packed_rhs : (const int8_t *)buffers[1];
     int8_t *output = (int8_t *)buffers[2];
+    const int contiguous = p->rhs_column_terms != 0 && p->lhs_depth_stride == 1;
     int32_t item;
     for (item = begin; item < end; item++) {
         int32_t lhs_at, rhs_at, j, k;
-        int8_t *out = output + (int64_t)item * p->cols;
+        int8_t *out = output + item * p->cols;
+        uint32_t row_term = 0;
         item_offsets(p, item, &lhs_at, &rhs_at);
+        if (contiguous) {
+            for (k = 0; k < p->depth; k++) {
+                row_term += (uint32_t)lhs[lhs_at + k];
+            }
+            row_term *= (uint32_t)p->rhs_offset;
+        }
         for (j = 0; j < p->cols; j++) {
             const int8_t *x = lhs + lhs_at;
-            const int8_t *y = rhs + rhs_at + (int64_t)j * p->rhs_col_stride;
+            const int8_t *y = rhs + rhs_at + j * p->rhs_col_stride;
             uint32_t total = 0;
-            for (k = 0; k < p->depth; k++) {
-                total += (uint32_t)((x[(int64_t)k * p->lhs_depth_stride] + p->lhs_offset) *
-                                    (y[(int64_t)k * p->rhs_depth_stride] + p->rhs_offset));
+            if (contiguous) {
+                /* rhs_column_terms is indexed like the packed rhs: [rhs batch][column] */
+                total = (uint32_t)dot_s8(x, y, p->depth) + row_term +
+                        (uint32_t)p->rhs_column_terms[(rhs_at + j * p->rhs_col_stride) / p->depth];
+            } else {
+                for (k = 0; k < p->depth; k++, x += p->lhs_depth_stride, y += p->rhs_depth_stride) {
+                    total += (uint32_t)((*x + p->lhs_offset) * (*y + p->rhs_offset));
+                }
             }
-            out[j] = (int8_t)clamp32(ariel_requantize((int32_t)total, p->multiplier, p->shift, p->rounding) +
-                                         p->output_zero_point,
-                                     p->act_min, p->act_max);
+            /* 32-bit requantisation record (ariel_kernels.h): exact for double rounding */
+            out[j] = (int8_t)clamp32((int64_t)ariel_rq((int32_t)total, p->rq) + p->output_zero_point, p->act_min,
+                                     p->act_max);
         }
     }
 }
@@ -118,14 +150,14 @@ void ariel_batch_matmul_s16(const void *params, void *const *buffers, int32_t be
     int32_t item;
     for (item = begin; item < end; item++) {
         int32_t lhs_at, rhs_at, j, k;
-        int16_t *out = output + (int64_t)item * p->cols;
+        int16_t *out = output + item * p->cols;
         item_offsets(p, item, &lhs_at, &rhs_at);
         for (j = 0; j < p->cols; j++) {
             const int16_t *x = lhs + lhs_at;
-            const int16_t *y = rhs + rhs_at + (int64_t)j * p->rhs_col_stride;
+            const int16_t *y = rhs + rhs_at + j * p->rhs_col_stride;
             int64_t total = 0;
-            for (k = 0; k < p->depth; k++) {
-                total += (int32_t)x[(int64_t)k * p->lhs_depth_stride] * y[(int64_t)k * p->rhs_depth_stride];
+            for (k = 0; k < p->depth; k++, x += p->lhs_depth_stride, y += p->rhs_depth_stride) {
+                total += (int32_t)*x * *y;
             }
             out[j] = (int16_t)clamp32((int64_t)requantize_wide(total, p->multiplier, p->shift) + p->output_zero_point,
                                       p->act_min, p->act_max);

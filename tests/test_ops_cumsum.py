@@ -1,6 +1,6 @@
 """CUMSUM: randomised single-operator models (float32, int32, int64; exclusive and reverse; any
 axis), bit-exact with LiteRT's kernels (float32 too: the same addition order); TFLite Micro compared
-too. Then the C kernels natively (1..3 threads, both schedulers) and one emulated two-core rp2040
+too. int8 (TFLite Micro only; LiteRT rejects it) against TFLite Micro. Then the C kernels natively (1..3 threads, both schedulers) and one emulated two-core rp2040
 run."""
 from __future__ import annotations
 
@@ -22,14 +22,21 @@ def cumsum_case(rng: np.random.Generator, dtype: str):
         x = rng.integers(-(1 << 31), 1 << 31, size=shape, dtype=np.int64).astype(np.int32)
     elif dtype == "int64":
         x = rng.integers(-(1 << 40), 1 << 40, size=shape, dtype=np.int64)
+    elif dtype == "int8":
+        x = rng.integers(-128, 128, size=shape).astype(np.int8)
     else:
         x = random_array(rng, shape, dtype)
     what = f"CUMSUM {dtype} {shape} axis {axis} exclusive {exclusive} reverse {reverse}"
 
+    in_q = out_q = None
+    if dtype == "int8":
+        in_q = (float(np.float32(rng.uniform(0.01, 0.1))), int(rng.integers(-128, 128)))
+        out_q = (float(np.float32(in_q[0] * rng.uniform(1, 8))), int(rng.integers(-128, 128)))
+
     def add(b: ModelBuilder, out_shape):
-        xt = b.tensor(shape, dtype)
+        xt = b.tensor(shape, dtype, quant=in_q)
         a = b.tensor((), "int32", data=np.array(axis))
-        y = b.tensor(out_shape, dtype)
+        y = b.tensor(out_shape, dtype, quant=out_q)
         b.op("CUMSUM", [xt, a], [y], "CumsumOptions", exclusive=exclusive, reverse=reverse)
         return xt, y
 
@@ -54,6 +61,16 @@ def test_cumsum_random(dtype):
     assert not outcome.tflm_disagree, f"TFLite Micro disagrees with LiteRT: {outcome.tflm_disagree}"
 
 
+def test_cumsum_int8_matches_tflite_micro():
+    from tests.op_harness import run_micro
+    for i in range(20):
+        seed, rng = case_rng("CUMSUMint8", i)
+        build, inputs, what = cumsum_case(rng, "int8")
+        model_bytes = build(None)
+        got = model_for(model_bytes).run(inputs)[0]
+        assert np.array_equal(got, run_micro(model_bytes, inputs, 1)[0]), f"seed {seed} {what}"
+
+
 def several(cases) -> bytes:
     b = ModelBuilder()
     pairs = [build.add(b, shape) for build, shape in cases]
@@ -63,9 +80,9 @@ def several(cases) -> bytes:
 def _cases(rng, rounds: int):
     cases, inputs, whats = [], [], []
     for _ in range(rounds):
-        for dtype in DTYPES:
+        for dtype in DTYPES + ("int8",):
             build, arrays, what = cumsum_case(rng, dtype)
-            cases.append((build, run_litert(build(None), arrays)[0].shape))
+            cases.append((build, arrays[0].shape))
             inputs += arrays
             whats.append(what)
     return cases, inputs, whats

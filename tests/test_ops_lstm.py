@@ -1,0 +1,119 @@
+"""UNIDIRECTIONAL_SEQUENCE_LSTM: random single-LSTM models (tests/lstm_cases.py) run over several
+invocations in sessions, the output and cell states carried from one to the next.
+
+Oracle: TFLite Micro (bit-exact, float32, int8 with int16 cell state, int16 activations). LiteRT's
+integer LSTM computes differently (its own fixed-point gates: it disagrees with TFLite Micro on
+most random int8 layers; it has no int16-activation LSTM) and its float LSTM multiplies through its
+optimised GEMM even under the reference resolver, so float32 holds against LiteRT only to a few
+float32 ulps (measured below); see docs/semantics.md."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from arielml.api import Model
+from arielml.errors import UnsupportedOperatorError
+from arielml.frontend.tflite import parse_tflite
+from arielml.ir.verify import verify
+from tests.lstm_cases import litert_steps, lstm_model, micro_steps, step_inputs
+
+
+def _case(seed: int, dtype: str, **kwargs):
+    rng = np.random.default_rng(seed)
+    clip = {"float32": 1.5, "int8": 3.0, "int16": 0.5}[dtype] if seed % 3 == 0 else 0.0
+    model_bytes, shape = lstm_model(rng, dtype, time_major=bool(seed % 2), cell_clip=clip, **kwargs)
+    return model_bytes, step_inputs(rng, dtype, shape)
+
+
+def _model(model_bytes: bytes) -> Model:
+    return Model(verify(parse_tflite(model_bytes)))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int8", "int16"])
+def test_lstm_sessions_match_tflite_micro_step_by_step(dtype):
+    for seed in range(8):
+        model_bytes, steps = _case(100 * len(dtype) + seed, dtype)
+        expected = micro_steps(model_bytes, steps)
+        model = _model(model_bytes)
+        assert model.stateful
+        for semantics in ("litert", "tflm"):  # one arithmetic (TFLite Micro's) under both
+            got = [out[0] for out in model.session(semantics=semantics).run_sequence(steps)]
+            for k, (g, e) in enumerate(zip(got, expected)):
+                assert np.array_equal(g, e), f"seed {seed} step {k}: {np.count_nonzero(g != e)} values differ"
+        # a stateless run is the first step of a fresh session
+        assert np.array_equal(model.run(steps[1])[0], micro_steps(model_bytes, [steps[1]])[0])
+
+
+def test_float_lstm_agrees_with_litert_to_float32_rounding():
+    """LiteRT's float LSTM sums through its optimised fully connected kernel (another summation
+    order): measured differences stay within a few ulps of the values (|x| <= 1)."""
+    for seed in range(6):
+        model_bytes, steps = _case(700 + seed, "float32")
+        expected = litert_steps(model_bytes, steps)
+        got = [out[0] for out in _model(model_bytes).session().run_sequence(steps)]
+        for g, e in zip(got, expected):
+            np.testing.assert_allclose(g, e, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("cores,scheduler", [(1, "static"), (2, "dynamic"), (3, "static")])
+def test_lstm_native_sessions_carry_state_and_reset(cores, scheduler):
+    for dtype in ("float32", "int8", "int16"):
+        model_bytes, steps = _case(900 + cores, dtype, batch=3)
+        model = _model(model_bytes)
+        expected = [o[0] for o in model.session().run_sequence(steps)]
+        session = model.session(backend="native", cores=cores, scheduler=scheduler)
+        other = model.session(backend="native", cores=cores, scheduler=scheduler)  # its own state
+        assert np.array_equal(other.run(steps[0])[0], expected[0])
+        got = [o[0] for o in session.run_sequence(steps)]
+        for k, (g, e) in enumerate(zip(got, expected)):
+            assert np.array_equal(g, e), f"{dtype} {cores} cores step {k}"
+        session.reset()
+        assert np.array_equal(session.run(steps[0])[0], expected[0])
+        assert np.array_equal(other.run(steps[1])[0], expected[1])  # untouched by the first session
+
+
+def test_lstm_native_random_shapes():
+    for seed in range(6):
+        for dtype in ("float32", "int8", "int16"):
+            model_bytes, steps = _case(1200 + seed, dtype)
+            model = _model(model_bytes)
+            expected = [o[0] for o in model.session().run_sequence(steps)]
+            got = [o[0] for o in model.session(backend="native", cores=2).run_sequence(steps)]
+            assert all(np.array_equal(g, e) for g, e in zip(got, expected)), f"{dtype} seed {seed}"
+
+
+def test_int8_lstm_emulated_on_two_rp2040_cores():
+    from arielml.backends.emulator import run_emulated
+    model_bytes, steps = _case(1500, "int8", batch=2, time=3, size=6, cells=5)
+    model = _model(model_bytes)
+    expected = model.run(steps[0])[0]
+    run = run_emulated(model, steps[0], target="rp2040", cores=2)
+    assert np.array_equal(run.outputs[0], expected)
+    assert np.array_equal(expected, micro_steps(model_bytes, [steps[0]])[0])
+
+
+def _float_vector(b, rng):
+    return b.tensor((4,), "float32", data=rng.uniform(-1, 1, 4))
+
+
+@pytest.mark.parametrize("extra,match", [
+    ({9: _float_vector, 10: _float_vector, 11: _float_vector}, "peephole"),
+    ({20: _float_vector, 21: _float_vector, 22: _float_vector, 23: _float_vector}, "layer-norm"),
+    ({16: lambda b, rng: b.tensor((4, 4), "float32", data=rng.uniform(-1, 1, (4, 4)))}, "projection"),
+])
+def test_lstm_variants_are_refused_by_name(extra, match):
+    model_bytes, _ = lstm_model(np.random.default_rng(3), "float32", cells=4, extra=extra)
+    with pytest.raises(UnsupportedOperatorError, match=match):
+        _model(model_bytes)
+
+
+def test_cifg_and_hybrid_lstm_are_refused_by_name():
+    rng = np.random.default_rng(4)
+    model_bytes, _ = lstm_model(rng, "float32", cells=4, extra={1: lambda b, r: -1, 5: lambda b, r: -1,
+                                                                  12: lambda b, r: -1})
+    with pytest.raises(UnsupportedOperatorError, match="CIFG"):
+        _model(model_bytes)
+    model_bytes, _ = lstm_model(rng, "float32", cells=4, size=3, extra={
+        2: lambda b, r: b.tensor((4, 3), "int8", quant=(0.01, 0), data=r.integers(-127, 128, (4, 3)))})
+    with pytest.raises(UnsupportedOperatorError, match="hybrid"):
+        _model(model_bytes)

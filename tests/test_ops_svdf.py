@@ -149,3 +149,23 @@ def test_a_state_input_that_is_not_a_variable_is_a_format_error():
     b.op("SVDF", [x, wf, wt, -1, state], [y], "SVDFOptions", rank=1)
     with pytest.raises(ModelFormatError, match="variable"):
         verify(parse_tflite(b.build([x], [y])))
+
+
+@pytest.mark.cross
+@pytest.mark.parametrize("target,cores", [("rp2040", 2), ("rp2350-riscv", 1)])
+def test_svdf_emulated_session_runs_several_inferences_per_firmware_run(target, cores):
+    from arielml.backends.emulator import MAX_STEPS
+    model_bytes, steps = _case(5000 + cores, "int8")
+    rng = np.random.default_rng(9)
+    steps = steps + step_inputs(rng, "int8", steps[0][0].shape) * 2  # 3 x STEPS: more than one firmware run
+    assert len(steps) > MAX_STEPS
+    model = Model(verify(parse_tflite(model_bytes)))
+    expected = [o[0] for o in model.session().run_sequence(steps)]
+    session = model.session(backend="emulator", target=target, cores=cores)
+    got = [o[0] for o in session.run_sequence(steps[:3])] + [session.run(steps[3])[0]]
+    got += [o[0] for o in session.run_sequence(steps[4:])]
+    for k, (g, e) in enumerate(zip(got, expected)):
+        assert np.array_equal(g, e), f"step {k}"
+    assert all(run.cycles > 0 for run in session.last_runs) and len(session.last_runs) == len(steps) - 4
+    session.reset()
+    assert np.array_equal(session.run(steps[0])[0], expected[0])

@@ -16,7 +16,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -27,12 +27,20 @@ from arielml.cache import absolute
 from arielml.codegen.emit import TEMPLATES, write
 from arielml.compile import CompileResult, compile_model
 from arielml.emu import Firmware, Machine, Profile, build_firmware, build_profile, fasthook
-from arielml.errors import FirmwareFault, TargetError
+from arielml.emu.profile import RUN_BEGIN
+from arielml.errors import FirmwareFault, InputError, TargetError
 from arielml.ir import Graph
 from arielml.targets.boards import BOARDS, Board, get_board
 
 INPUT_STAGING = "ariel_harness_inputs"
 OUTPUT_TABLE = "ariel_harness_outputs"
+STATE_GIVEN = "ariel_harness_state_given"
+STATE_STAGING = "ariel_harness_state_in"
+STATE_POINTER = "ariel_harness_state"
+STEP_COUNT = "ariel_harness_steps"
+# inferences one firmware run may hold: the harness stages their inputs in flash (left out of the
+# reported flash size); longer sequences take several runs
+MAX_STEPS = 8
 HARNESS_FILE = "harness_baremetal.c"
 STACK_BYTES = 4096  # per core; the kernels keep their buffers in the arena, not on the stack
 
@@ -57,6 +65,7 @@ class EmulatedRun:
     profile: Profile  # of the inference (arielml.emu.profile)
     instructions: int  # every core, the whole run (start-up included)
     mips: float  # emulation speed of this run (host)
+    state: bytes = b""  # the model's state after the inference (stateful models; a session's next start)
 
     def summary(self) -> dict:
         """JSON-able: everything but outputs and profile, plus per-core utilisation and barrier idle."""
@@ -71,7 +80,11 @@ class EmulatedRun:
 class _HarnessSymbols:
     inputs_address: int  # core 0's image: where the host writes the inputs (flash)
     outputs_table: int  # core 0's image: the output pointers core 0 records (SRAM)
-    staging_bytes: int  # input staging of all images together (left out of flash_bytes)
+    staging_bytes: int  # input and state staging of all images together (left out of flash_bytes)
+    state_given: int  # core 0's image: the flag word saying a state is staged (flash)
+    state_staging: int  # core 0's image: where the host writes a session's state (flash)
+    state_pointer: int  # core 0's image: where core 0 records the state block's address (SRAM)
+    steps: int  # core 0's image: the word giving the number of inferences staged (flash)
 
 
 class EmulatedFirmware:
@@ -97,18 +110,47 @@ class EmulatedFirmware:
     def ram_bytes(self) -> int:
         return self.firmware.ram_bytes
 
+    def run_steps(self, steps, state: bytes | None = None, quantum_cycles: int | None = None,
+                  seed: int | None = None) -> tuple[list[EmulatedRun], bytes | None]:
+        """Several inferences of a stream (a session), each continuing from the state the previous
+        one left (`state`: where the first continues from; None: the initial state). The firmware
+        runs up to MAX_STEPS of them in one run, one invocation after the other; a longer sequence
+        takes several runs, the state carried from one to the next. Returns one EmulatedRun per
+        inference (its cycles and per-op times are that inference's) and the state after the last."""
+        checked = [self.model.check_inputs(inputs) for inputs in steps]
+        runs: list[EmulatedRun] = []
+        for first in range(0, len(checked), MAX_STEPS):
+            chunk = self._run_chunk(checked[first:first + MAX_STEPS], state, quantum_cycles, seed)
+            runs += chunk
+            state = chunk[-1].state if self.plan.state_bytes else None
+        return runs, state
+
     def run(self, inputs, quantum_cycles: int | None = None, seed: int | None = None,
-            before_start: Callable[[Machine], None] | None = None) -> EmulatedRun:
+            before_start: Callable[[Machine], None] | None = None, state: bytes | None = None) -> EmulatedRun:
         """Run one inference. `seed` randomises the interleaving of the cores (reproducibly);
-        `before_start(machine)` may change memory before the cores start (fault-injection tests)."""
-        arrays = self.model.check_inputs(inputs)
+        `before_start(machine)` may change memory before the cores start (fault-injection tests).
+        `state`: the model's state to start from (a session's; None: the initial state)."""
+        return self._run_chunk([self.model.check_inputs(inputs)], state, quantum_cycles, seed, before_start)[0]
+
+    def _run_chunk(self, steps: list[list[np.ndarray]], state: bytes | None, quantum_cycles: int | None,
+                   seed: int | None, before_start: Callable[[Machine], None] | None = None) -> list[EmulatedRun]:
+        state_bytes = self.plan.state_bytes
+        if state is not None and len(state) != state_bytes:
+            raise InputError(f"the model's state has {state_bytes} bytes, {len(state)} were given")
         graph = self.plan.graph
         staged = b"".join(np.ascontiguousarray(a, dtype=graph.tensors[t].np_dtype).tobytes()
-                          for a, t in zip(arrays, graph.inputs))
+                          for arrays in steps for a, t in zip(arrays, graph.inputs))
         machine = Machine(self.board, self.firmware, quantum_cycles=quantum_cycles, seed=seed)
+        outputs: list[list[np.ndarray]] = []
+        # the firmware writes STEP after each inference, before it copies the next one's inputs
+        machine.state.on_step = lambda core, step: outputs.append(self._read_outputs(machine))
         try:
             if staged:
                 machine.write(self._symbols.inputs_address, staged)
+            machine.write(self._symbols.steps, len(steps).to_bytes(4, "little"))
+            if state is not None and state_bytes:
+                machine.write(self._symbols.state_staging, bytes(state))
+                machine.write(self._symbols.state_given, (1).to_bytes(4, "little"))
             if before_start is not None:
                 before_start(machine)
             try:
@@ -118,14 +160,22 @@ class EmulatedFirmware:
             if result.exit_status != 0:
                 raise FirmwareFault(f"{self.board.name}: the firmware ended with status {result.exit_status} instead "
                                     f"of 0; console: {result.console.strip()[-400:] or '(empty)'}")
-            outputs = self._read_outputs(machine)
+            assert len(outputs) == len(steps), f"the firmware reported {len(outputs)} of {len(steps)} inferences"
+            final_state = b""
+            if state_bytes:
+                block = int.from_bytes(machine.read(self._symbols.state_pointer, 4), "little")
+                final_state = bytes(machine.read(block, state_bytes))
         finally:
             machine.close()
-        profile = build_profile(result)
-        return EmulatedRun(outputs, self.board.name, self.firmware.cores, self.plan.options.scheduler,
-                           profile.total_cycles, profile.total_cycles / self.board.core(0)[1] * 1e3,
-                           self._per_op(profile), self.flash_bytes, self.ram_bytes, profile,
-                           result.total_instructions, result.mips)
+        runs = []
+        for k, (step_outputs, step_result) in enumerate(zip(outputs, split_by_inference(result, len(steps)))):
+            profile = build_profile(step_result)
+            runs.append(EmulatedRun(step_outputs, self.board.name, self.firmware.cores, self.plan.options.scheduler,
+                                    profile.total_cycles, profile.total_cycles / self.board.core(0)[1] * 1e3,
+                                    self._per_op(profile), self.flash_bytes, self.ram_bytes, profile,
+                                    result.total_instructions, result.mips,
+                                    final_state if k == len(steps) - 1 else b""))
+        return runs
 
     def _read_outputs(self, machine: Machine) -> list[np.ndarray]:
         graph = self.plan.graph
@@ -159,17 +209,37 @@ class EmulatedFirmware:
         return message
 
 
+def split_by_inference(result, count: int) -> list:
+    """The run's trace cut into one RunResult per inference: each core's events from its k-th
+    RUN_BEGIN up to its (k+1)-th belong to inference k (the start-up's before the first go with the
+    first), so every inference gets its own profile."""
+    if count == 1:
+        return [result]
+    parts: list[list] = [[] for _ in range(count)]
+    seen: dict[int, int] = {}
+    for event in result.trace:
+        if event.event == RUN_BEGIN:
+            seen[event.core] = seen.get(event.core, -1) + 1
+        parts[min(max(seen.get(event.core, 0), 0), count - 1)].append(event)
+    return [replace(result, trace=tuple(part)) for part in parts]
+
+
 def _harness_symbols(firmware: Firmware) -> _HarnessSymbols:
     found = []
     for image in firmware.images:
         with open(image.path, "rb") as handle:
             table = ELFFile(handle).get_section_by_name(".symtab")
             symbols = {s.name: (s["st_value"], s["st_size"]) for s in table.iter_symbols()
-                       if s.name in (INPUT_STAGING, OUTPUT_TABLE)}
+                       if s.name in (INPUT_STAGING, OUTPUT_TABLE, STATE_GIVEN, STATE_STAGING, STATE_POINTER,
+                                     STEP_COUNT)}
         found.append(symbols)
     first = found[firmware.images.index(firmware.image_of_core(0))]
+    # a stateless model's harness never reads the state staging: the linker drops it (address 0)
+    staging = (INPUT_STAGING, STATE_STAGING, STATE_GIVEN, STEP_COUNT)
     return _HarnessSymbols(first[INPUT_STAGING][0], first[OUTPUT_TABLE][0],
-                           sum(symbols[INPUT_STAGING][1] for symbols in found))
+                           sum(symbols.get(name, (0, 0))[1] for symbols in found for name in staging),
+                           first.get(STATE_GIVEN, (0, 0))[0], first.get(STATE_STAGING, (0, 0))[0],
+                           first.get(STATE_POINTER, (0, 0))[0], first[STEP_COUNT][0])
 
 
 def _model_of(model_or_graph):
@@ -199,7 +269,9 @@ def harness_source(compiled: CompileResult) -> str:
     name = compiled.plan.options.name
     input_bytes = sum(graph.tensors[t].nbytes for t in graph.inputs)
     return (TEMPLATES / HARNESS_FILE).read_text().format(name=name, NAME=name.upper(),
-                                                        input_bytes=max(input_bytes, 1))
+                                                        input_bytes=max(input_bytes, 1),
+                                                        state_bytes=max(compiled.plan.state_bytes, 1),
+                                                        max_steps=MAX_STEPS)
 
 
 def build_emulated(model_or_graph, target: str, cores: int, scheduler: str = "static", semantics: str = "litert",

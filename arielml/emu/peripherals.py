@@ -45,6 +45,9 @@ class SharedState:
     ppb_words: dict[tuple[int, int], int] = field(default_factory=dict)  # (core, offset) -> written value
     cyccnt_offset: dict[int, int] = field(default_factory=dict)
     read_string: Callable[[int, int], str] | None = None  # (core, address) -> NUL-terminated string
+    # (core, value) called when firmware writes the STEP register: the host reads a finished
+    # inference's outputs while the firmware goes on with the next (sessions, several inferences a run)
+    on_step: Callable[[int, int], None] | None = None
 
     def __post_init__(self) -> None:
         self.fifos = [deque() for _ in range(self.ncores)]
@@ -87,6 +90,8 @@ def control_write(state: SharedState, core: int, offset: int, value: int) -> boo
         return True
     elif offset == 0x20 and state.read_string is not None:
         state.console.append(state.read_string(core, value))
+    elif offset == 0x28 and state.on_step is not None:
+        state.on_step(core, value)
     return False
 
 

@@ -11,19 +11,38 @@
  * of the reported flash size).
  * Outputs: core 0 records {name}_output(i) in ariel_harness_outputs, which the host reads after
  * the run to find the output bytes. The copy happens before the cores start the inference, so
- * the RUN_BEGIN..RUN_END span the runtime traces covers the inference alone. */
+ * the RUN_BEGIN..RUN_END span the runtime traces covers the inference alone.
+ * Several inferences (a session's steps): the host stages ariel_harness_steps (<= {max_steps}) sets
+ * of inputs one after the other; the cores run one inference per set, each continuing from the state
+ * the previous one left. After each, core 0 writes the emulator's STEP register (the host reads the
+ * outputs then) and copies the next set of inputs; the other cores wait at the next inference's
+ * start barrier meanwhile.
+ * State (stateful models, a session continued from an earlier run): when the host sets
+ * ariel_harness_state_given, core 0 copies ariel_harness_state_in (flash, like the inputs) over
+ * {name}_state() after {name}_init; the host reads the state the last inference leaves from
+ * ariel_harness_state. */
 #include <stdint.h>
 
 #include "ariel_port.h"
+#include "ariel_emu.h"
 #include "{name}.h"
 
 #define HARNESS_INPUT_BYTES {input_bytes}u
+#define HARNESS_MAX_STEPS {max_steps}u
 
-const uint8_t ariel_harness_inputs[HARNESS_INPUT_BYTES]
+const uint8_t ariel_harness_inputs[HARNESS_MAX_STEPS * HARNESS_INPUT_BYTES]
     __attribute__((aligned(8), used, section(".rodata.ariel_harness_inputs"))) = {{0}};
 const void *ariel_harness_outputs[{NAME}_NUM_OUTPUTS + 1u] __attribute__((used));
+const volatile uint32_t ariel_harness_steps
+    __attribute__((aligned(4), used, section(".rodata.ariel_harness_steps"))) = 1u;
+const volatile uint32_t ariel_harness_state_given
+    __attribute__((aligned(4), used, section(".rodata.ariel_harness_state_given"))) = 0u;
+const uint8_t ariel_harness_state_in[{state_bytes}u]
+    __attribute__((aligned(8), used, section(".rodata.ariel_harness_state_in"))) = {{0}};
+void *ariel_harness_state __attribute__((used));
 
-void ariel_main_init(void)
+/* core 0: the inputs of inference `step` from the staging array into the model's input buffers */
+static void copy_inputs(uint32_t step)
 {{
     const uint8_t *from = ariel_harness_inputs;
     unsigned i;
@@ -31,7 +50,7 @@ void ariel_main_init(void)
 
     /* the compiler must not assume the array still holds its zero initialiser */
     __asm__("" : "+r"(from));
-    {name}_init();
+    from += step * HARNESS_INPUT_BYTES;
     for (i = 0; i < {NAME}_NUM_INPUTS; i++) {{
         uint8_t *to = (uint8_t *){name}_input(i);
         const uint32_t n = {name}_input_bytes(i);
@@ -40,14 +59,48 @@ void ariel_main_init(void)
         }}
         from += n;
     }}
+}}
+
+void ariel_main_init(void)
+{{
+    unsigned i;
+    uint32_t k;
+
+    {name}_init();
+    copy_inputs(0u);
     for (i = 0; i < {NAME}_NUM_OUTPUTS; i++) {{
         ariel_harness_outputs[i] = {name}_output(i);
+    }}
+    ariel_harness_state = {name}_state();
+    if (ariel_harness_state_given != 0u && ariel_harness_state != 0) {{
+        const uint8_t *saved = ariel_harness_state_in;
+        uint8_t *state = (uint8_t *)ariel_harness_state;
+        __asm__("" : "+r"(saved));
+        for (k = 0; k < {NAME}_STATE_BYTES; k++) {{
+            state[k] = saved[k];
+        }}
     }}
 }}
 
 int ariel_main(unsigned core)
 {{
-    /* returns on every core after the last operator's barrier: the outputs are complete when
-     * core 0 returns and start-up writes EXIT */
-    return {name}_run_on_core(core); /* {NAME}_OK (0), or an error code as the exit status */
+    const uint32_t steps = ariel_harness_steps;
+    uint32_t step;
+    int status;
+
+    for (step = 0u; step < steps; step++) {{
+        /* returns on every core after the last operator's barrier: the outputs are complete when
+         * core 0 returns (after the last inference, start-up writes EXIT) */
+        status = {name}_run_on_core(core);
+        if (status != {NAME}_OK) {{
+            return status; /* an error code as the exit status */
+        }}
+        if (core == 0u) {{
+            ARIEL_EMU_STEP = step;
+            if (step + 1u < steps) {{
+                copy_inputs(step + 1u);
+            }}
+        }}
+    }}
+    return {NAME}_OK;
 }}

@@ -20,6 +20,7 @@
 #define ARIEL_EMU_HALT ARIEL_EMU_REG(0x1Cu)        /* W: this core stops; the others go on */
 #define ARIEL_EMU_PUTS ARIEL_EMU_REG(0x20u)        /* W: address of a NUL-terminated string to print */
 #define ARIEL_EMU_CYCLES_HI ARIEL_EMU_REG(0x24u)   /* R: high word of the count latched by the last CYCLES_LO read */
+#define ARIEL_EMU_STEP ARIEL_EMU_REG(0x28u)        /* W: inference `value` is done; the host reads its outputs now */
 
 static inline void ariel_emu_trace(uint32_t event, uint32_t a, uint32_t b)
 {

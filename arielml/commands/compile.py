@@ -2,6 +2,7 @@
 [--with-startup] [--json]`: write the model as a self-contained C99 library (model.h/.c, weights, runtime,
 kernels, the board's port(s)) for a board; --with-startup adds the bare-metal start-up and linker script(s).
 The summary says which weights the start-up copies to SRAM (boards whose flash is slower than SRAM).
+`--lang rust` writes a no_std Cargo crate around that library instead (arielml/rust/crate.py, docs/rust.md).
 
 The options are checked against the board before anything is planned, so a typo or too many cores
 is one line on stderr, never a traceback; a model whose operators have no C kernel yet fails with the

@@ -128,8 +128,27 @@ def _lock_packages(lock: Path) -> list[dict]:
 def offline_source(rust: Rust, directory: Path) -> Path:
     """A cargo directory source holding every registry crate of the standard library's Cargo.lock:
     Debian's vendored ones (symlinked) and empty stand-ins for the rest."""
+    if (directory / ".complete").is_file():
+        return directory
+    # built under a private name and renamed into place: parallel test workers may get here together
+    import tempfile
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    _fill_offline_source(rust, staging)
+    (staging / ".complete").write_text(rust.version + "\n")
+    try:
+        os.replace(staging, directory)
+    except OSError:  # another process installed it first (or an old incomplete copy is in the way)
+        if not (directory / ".complete").is_file():
+            shutil.rmtree(directory, ignore_errors=True)
+            os.replace(staging, directory)
+        else:
+            shutil.rmtree(staging, ignore_errors=True)
+    return directory
+
+
+def _fill_offline_source(rust: Rust, directory: Path) -> None:
     vendor = rust.library_source / "vendor"
-    directory.mkdir(parents=True, exist_ok=True)
     for package in _lock_packages(rust.library_source / "Cargo.lock"):
         if not package.get("source", "").startswith("registry+"):
             continue
@@ -147,7 +166,6 @@ def offline_source(rust: Rust, directory: Path) -> Path:
                                            f'[lib]\npath = "src/lib.rs"\n')
         (target / "src" / "lib.rs").write_text("#![no_std]\n")
         (target / ".cargo-checksum.json").write_text(json.dumps({"files": {}, "package": package.get("checksum")}))
-    return directory
 
 
 def source_replacement(source: Path) -> list[str]:

@@ -90,6 +90,11 @@ def test_int8_lstm_emulated_on_two_rp2040_cores():
     run = run_emulated(model, steps[0], target="rp2040", cores=2)
     assert np.array_equal(run.outputs[0], expected)
     assert np.array_equal(expected, micro_steps(model_bytes, [steps[0]])[0])
+    # a session on the board: the firmware invokes the model again and again, the state kept
+    session = model.session(backend="emulator", target="rp2040", cores=2)
+    got = [o[0] for o in session.run_sequence(steps)]
+    for k, (g, e) in enumerate(zip(got, micro_steps(model_bytes, steps))):
+        assert np.array_equal(g, e), f"step {k}"
 
 
 def _float_vector(b, rng):

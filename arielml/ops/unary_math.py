@@ -18,6 +18,7 @@ Integers:
   negative one is an error in TFLite (the reference raises).
 - NEG int8 / int16 / int32 / int64 (LiteRT; TFLite Micro has float32 only): -x of the stored value
   (quantisation parameters are ignored, as in LiteRT), wrapping at the type's minimum.
+- EXP int16 (LiteRT only): TFLite's int16 table of 512 segments, interpolated on the low 7 bits.
 - ELU int8 (and EXP, LOG int8, LiteRT only): TFLite's 256-entry table: each code dequantised in
   float32, transformed (ELU: expf(x) - 1 below zero; expf; logf), rounded half away from zero in
   output units (lookup_tables.lut_populate_8bit).
@@ -32,11 +33,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from arielml.codegen.kernel_call import KernelCall, no_kernel
+from arielml.codegen.kernel_call import CArray, KernelCall, no_kernel
 from arielml.errors import InputError
 from arielml.ir import Graph, Node, Tensor
 from arielml.ops import fixed_point as fp
-from arielml.ops.lookup_tables import c_float_function, lookup_8bit, lut_populate_8bit, round_half_away
+from arielml.ops.lookup_tables import (c_float_function, lookup_8bit, lookup_int16, lut_populate_8bit,
+                                      lut_populate_int16, round_half_away)
 from arielml.ops.pointwise_lowering import (EIGHT_BIT, check_shift, element_work_items, lower_table8, range_fields,
                                             rounding_code, type_range)
 from arielml.ops.quant_math import (DOUBLE_ROUNDING, multiply_by_quantized_multiplier, quantize_multiplier,
@@ -53,7 +55,7 @@ INTEGER_TYPES = {
     "ABS": {"int8": "q", "int16": "either", "int32": "raw"},
     "RSQRT": {"int8": "q"},
     "ELU": {"int8": "q"},
-    "EXP": {"int8": "q"},  # LiteRT only
+    "EXP": {"int8": "q", "int16": "q"},  # LiteRT only
     "LOG": {"int8": "q"},  # LiteRT only
     "NEG": {"int8": "either", "int16": "either", "int32": "either", "int64": "either"},
 }
@@ -87,6 +89,13 @@ class QuantizedAbsParams:
 @dataclass(frozen=True)
 class QuantizedTableParams:
     """int8 ELU, EXP, LOG: TFLite's table, output for input codes -128..127."""
+
+    table: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Int16TableParams:
+    """int16 EXP: TFLite's 513-entry interpolated table (lookup_tables.lut_populate_int16)."""
 
     table: tuple[int, ...]
 
@@ -188,6 +197,11 @@ def prepare(node: Node, graph: Graph, semantics: Semantics):
         table = lut_populate_8bit(x.quant.single_scale, x.quant.single_zero_point, y.quant.single_scale,
                                   y.quant.single_zero_point, TABLE_TRANSFORMS[node.op], "int8")
         return QuantizedTableParams(tuple(int(v) for v in table))
+    if node.op in TABLE_TRANSFORMS and x.dtype == "int16":
+        with np.errstate(all="ignore"):  # exp overflowing to inf saturates in the table, as in TFLite
+            table = lut_populate_int16(x.quant.single_scale, x.quant.single_zero_point, y.quant.single_scale,
+                                       y.quant.single_zero_point, TABLE_TRANSFORMS[node.op])
+        return Int16TableParams(tuple(int(v) for v in table))
     if node.op in TABLE_TRANSFORMS:
         return QuantizedTableParams(tuple(int(v) for v in saturating_table(
             x.quant.single_scale, x.quant.single_zero_point, y.quant.single_scale, y.quant.single_zero_point,
@@ -309,6 +323,8 @@ def evaluate(p, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
         out, dtype = _evaluate_raw(p, x), p.dtype
     elif isinstance(p, QuantizedAbsParams):
         out, dtype = _evaluate_abs(p, x), p.dtype
+    elif isinstance(p, Int16TableParams):
+        out, dtype = lookup_int16(x, np.array(p.table, dtype=np.int16)), "int16"
     elif isinstance(p, QuantizedTableParams):
         out, dtype = lookup_8bit(x, np.array(p.table, dtype=np.int8)), "int8"
     else:
@@ -342,6 +358,9 @@ def lower(node: Node, graph: Graph, p) -> KernelCall:
             ("rescale", int(p.rescale)), ("multiplier", p.multiplier), ("shift", p.shift),
             ("rounding", rounding_code(p.rounding)), ("out_min", lo), ("out_max", hi))
         return KernelCall("ariel_abs_q_s16", "ariel_unary_math_params", fields, buffers, "unary_math.c")
+    if isinstance(p, Int16TableParams):
+        fields = range_fields(node, graph) + (("table", CArray.of("int16_t", p.table)),)
+        return KernelCall("ariel_lut_s16", "ariel_unary_math_params", fields, buffers, "unary_math.c")
     raise no_kernel(node, f"{x.dtype} has no C kernel")
 
 

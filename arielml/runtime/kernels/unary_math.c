@@ -17,11 +17,14 @@ typedef struct {
     int32_t multiplier, shift;
     int32_t rounding; /* ARIEL_ROUND_SINGLE / ARIEL_ROUND_DOUBLE */
     int32_t out_min, out_max;
+    /* int16 EXP: 513 samples; the top 9 bits of x pick a segment, the low 7 interpolate */
+    const int16_t *table;
 } ariel_unary_math_params;
 
 void ariel_abs_s16(const void *params, void *const *buffers, int32_t begin, int32_t end);
 void ariel_abs_s32(const void *params, void *const *buffers, int32_t begin, int32_t end);
 void ariel_abs_q_s16(const void *params, void *const *buffers, int32_t begin, int32_t end);
+void ariel_lut_s16(const void *params, void *const *buffers, int32_t begin, int32_t end);
 void ariel_neg_s16(const void *params, void *const *buffers, int32_t begin, int32_t end);
 void ariel_neg_s32(const void *params, void *const *buffers, int32_t begin, int32_t end);
 void ariel_neg_s64(const void *params, void *const *buffers, int32_t begin, int32_t end);
@@ -37,6 +40,16 @@ static inline int32_t abs_q(const ariel_unary_math_params *p, int32_t x)
     return ariel_ew_clamp((int64_t)value + p->output_zero_point, p->out_min, p->out_max);
 }
 
+/* TFLite's int16 table lookup: |slope * offset| < 2^16 * 2^7; the sum wraps to int16 as TFLite's does */
+static inline int16_t lut_s16(const ariel_unary_math_params *p, int32_t x)
+{
+    const int32_t index = 256 + (x >> 7);
+    const int32_t offset = x & 0x7F;
+    const int32_t base = p->table[index];
+    const int32_t slope = (int16_t)(uint16_t)(p->table[index + 1] - base);
+    return (int16_t)(uint16_t)(base + ((slope * offset + 64) >> 7));
+}
+
 #define ABS_S16(p, x) ((int16_t)(uint16_t)((x) < 0 ? 0u - (uint32_t)(x) : (uint32_t)(x)))
 #define ABS_S32(p, x) ((int32_t)((x) < 0 ? 0u - (uint32_t)(x) : (uint32_t)(x)))
 #define NEG_S16(p, x) ((int16_t)(uint16_t)(0u - (uint32_t)(x)))
@@ -45,6 +58,7 @@ static inline int32_t abs_q(const ariel_unary_math_params *p, int32_t x)
 ARIEL_UNARY_KERNEL(ariel_abs_s16, ariel_unary_math_params, int16_t, int16_t, ABS_S16)
 ARIEL_UNARY_KERNEL(ariel_abs_s32, ariel_unary_math_params, int32_t, int32_t, ABS_S32)
 ARIEL_UNARY_KERNEL(ariel_abs_q_s16, ariel_unary_math_params, int16_t, int16_t, abs_q)
+ARIEL_UNARY_KERNEL(ariel_lut_s16, ariel_unary_math_params, int16_t, int16_t, lut_s16)
 ARIEL_UNARY_KERNEL(ariel_neg_s16, ariel_unary_math_params, int16_t, int16_t, NEG_S16)
 ARIEL_UNARY_KERNEL(ariel_neg_s32, ariel_unary_math_params, int32_t, int32_t, NEG_S32)
 ARIEL_UNARY_KERNEL(ariel_neg_s64, ariel_unary_math_params, int64_t, int64_t, NEG_S64)

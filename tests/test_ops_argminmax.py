@@ -1,8 +1,8 @@
 """ARG_MAX, ARG_MIN: randomised single-operator models (float32, int8, uint8, int32; ties; int32 or
 int64 output; int32 or int64 axis), bit-exact with LiteRT's reference kernels; TFLite Micro compared
 too. Float32 inputs with NaNs are compared with TFLite Micro only (LiteRT's build disagrees with it
-and with its own source there; see arielml/ops/argminmax.py). Then the C kernels natively (1..3 threads, both schedulers) and one emulated
-two-core rp2040 run."""
+and with its own source there; see arielml/ops/argminmax.py). Then the C kernels natively (1..3
+threads, both schedulers) and one emulated two-core rp2040 run."""
 from __future__ import annotations
 
 import numpy as np

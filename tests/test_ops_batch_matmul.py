@@ -33,7 +33,8 @@ def batch_matmul_case(rng: np.random.Generator, dtype: str):
     lhs_shape = tuple(lhs_batch) + ((depth, rows) if adj_x else (rows, depth))
     rhs_shape = tuple(rhs_batch) + ((cols, depth) if adj_y else (depth, cols))
     lq, rq = _quant(rng, dtype, 0.02), _quant(rng, dtype, 0.02)
-    oq = None if dtype == "float32" else _quant(rng, dtype, 0.02 * 0.02 * np.sqrt(depth) * (40 if dtype == "int8" else 1))
+    out_scale = 0.02 * 0.02 * np.sqrt(depth) * (40 if dtype == "int8" else 1)
+    oq = None if dtype == "float32" else _quant(rng, dtype, out_scale)
     lhs, rhs = random_array(rng, lhs_shape, dtype), random_array(rng, rhs_shape, dtype)
     what = f"BATCH_MATMUL {dtype} {lhs_shape} x {rhs_shape} adj ({adj_x},{adj_y}) constant rhs {constant_rhs}"
 

@@ -1,14 +1,14 @@
 """CUMSUM: randomised single-operator models (float32, int32, int64; exclusive and reverse; any
 axis), bit-exact with LiteRT's kernels (float32 too: the same addition order); TFLite Micro compared
-too. int8 (TFLite Micro only; LiteRT rejects it) against TFLite Micro. Then the C kernels natively (1..3 threads, both schedulers) and one emulated two-core rp2040
-run."""
+too. int8 (TFLite Micro only; LiteRT rejects it) against TFLite Micro. Then the C kernels natively
+(1..3 threads, both schedulers) and one emulated two-core rp2040 run."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 from tests.op_harness import Outcome, case_rng, check_case, model_for, random_array
-from tests.tflite_builder import ModelBuilder, run_litert
+from tests.tflite_builder import ModelBuilder
 
 DTYPES = ("float32", "int32", "int64")
 

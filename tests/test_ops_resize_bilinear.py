@@ -22,7 +22,8 @@ def bilinear_case(rng: np.random.Generator, dtype: str):
         out_h, out_w = int(rng.integers(1, 17)), int(rng.integers(1, 17))
     flags = int(rng.integers(0, 3))
     align, half = flags == 1, flags == 2
-    quant = None if dtype == "float32" else (0.05, 0 if dtype == "int16" else int(rng.integers(-20, 20)) + (128 if dtype == "uint8" else 0))
+    zero_point = 0 if dtype == "int16" else int(rng.integers(-20, 20)) + (128 if dtype == "uint8" else 0)
+    quant = None if dtype == "float32" else (0.05, zero_point)
     x = random_array(rng, (n, h, w, c), dtype)
     if dtype != "float32":
         info = np.iinfo(np.dtype(dtype))

@@ -160,7 +160,8 @@ def _pool_plan(node: Node, graph: Graph) -> L2PoolParams:
     activation = fused_activation(node, o.fused_activation_function)
     win = window_2d(x.shape[1], x.shape[2], o.filter_height, o.filter_width, o.stride_h, o.stride_w, o.padding)
     if win.out_h < 1 or win.out_w < 1:
-        raise unsupported(node, f"the {o.filter_height}x{o.filter_width} window does not fit the input with VALID padding")
+        raise unsupported(node, f"the {o.filter_height}x{o.filter_width} window does not fit the input "
+                                "with VALID padding")
     return L2PoolParams(win, (x.shape[0], win.out_h, win.out_w, x.shape[3]), activation_range_float(activation))
 
 

@@ -106,7 +106,8 @@ def _plan(node: Node, graph: Graph) -> BilinearParams:
     if o.align_corners and o.half_pixel_centers:
         raise unsupported(node, "align_corners and half_pixel_centers cannot both be set (TFLite rejects it)")
     if dtype != "float32" and not same_quant(x, out):
-        raise unsupported(node, "input and output must share scale and zero point (RESIZE_BILINEAR does not requantise)")
+        raise unsupported(node, "input and output must share scale and zero point "
+                                "(RESIZE_BILINEAR does not requantise)")
     samples = float_samples if dtype in ("float32", "uint8") else integer_samples
     rows = samples(x.shape[1], height, o.align_corners, o.half_pixel_centers)
     cols = samples(x.shape[2], width, o.align_corners, o.half_pixel_centers)

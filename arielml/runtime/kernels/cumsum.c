@@ -62,7 +62,8 @@ void ariel_cumsum_s8(const void *params, void *const *buffers, int32_t begin, in
     const int32_t start = ariel_rq(p->input_offset * (1 << 20), p->rq);
     int32_t item;
     for (item = begin; item < end; item++) {
-        int32_t at = (item / p->inner) * p->size * p->inner + item % p->inner + (p->reverse ? (p->size - 1) * p->inner : 0);
+        int32_t at = (item / p->inner) * p->size * p->inner + item % p->inner +
+                     (p->reverse ? (p->size - 1) * p->inner : 0);
         uint32_t total = (uint32_t)start;
         int32_t i;
         for (i = 0; i < p->size; i++, at += step) {

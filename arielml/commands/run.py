@@ -168,6 +168,10 @@ def run_command(
                                              help="Root of the build caches (compiled backends). Default: "
                                                   "$XDG_CACHE_HOME/arielml or ~/.cache/arielml, else a private "
                                                   "directory under the temporary directory."),
+    steps: Optional[int] = typer.Option(None, "--steps", metavar="T",
+                                        help="Run T inferences through one session, the model's state (SVDF, LSTM) "
+                                             "carried from each to the next; input files hold a leading time axis "
+                                             "of T, and so do the outputs."),
     firmware: str = typer.Option("c", "--firmware", metavar="c|rust",
                                  help="Emulator backend: the firmware's main in C (default) or in Rust (a no_std "
                                       "Rust main around the same C library; docs/rust.md)."),
@@ -182,8 +186,14 @@ def run_command(
     if backend not in RUNNERS:
         raise TargetError(f"unknown backend '{backend}'; choose one of: {', '.join(RUNNERS)}")
     model = arielml.load(model_path)
-    arrays, sources = load_inputs(model, list(inputs or []), seed)
-    report = RUNNERS[backend](model, arrays, options)
+    if steps is not None:  # a stream through one session (commands/_sequence.py)
+        from arielml.commands._sequence import load_steps, run_steps
+        step_inputs, sources = load_steps(model, list(inputs or []), seed, steps)
+        arrays = [np.stack([step[i] for step in step_inputs]) for i in range(len(model.graph.inputs))]
+        report = run_steps(model, step_inputs, options)
+    else:
+        arrays, sources = load_inputs(model, list(inputs or []), seed)
+        report = RUNNERS[backend](model, arrays, options)
     written = write_outputs(report.outputs, output_dir)
     result = {
         "model": str(model_path), "backend": backend, "semantics": semantics,
@@ -192,6 +202,9 @@ def run_command(
                     for p, a in zip(written, report.outputs)],
         **report.fields,
     }
+    if model.stateful and steps is None:
+        result["note"] = ("the model keeps state between inferences (variable tensors); this was one inference from "
+                          "the initial state: --steps T runs T of them through one session")
     if as_json:
         print_json(result)
     else:
@@ -227,6 +240,8 @@ def _print_table(result: dict, outputs: list[np.ndarray]) -> None:
     for key, value in result.items():
         if key not in ("model", "backend", "semantics", "inputs", "outputs") and not isinstance(value, (list, dict)):
             console.print(escape(f"{key}: {value}"))
+    for step in result.get("per_step", []):  # --steps on the emulator: each inference's latency
+        console.print(f"step {step['step']}: {step['cycles']:,} cycles, {step['ms']:.3f} ms")
 
 
 def register(app: typer.Typer) -> None:

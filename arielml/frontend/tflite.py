@@ -38,8 +38,6 @@ from arielml.ops.registry import REGISTRY
 _TENSOR_TYPES = {0: "float32", 2: "int32", 3: "uint8", 4: "int64", 6: "bool", 7: "int16", 9: "int8"}
 _TENSOR_TYPE_NAMES = {v: k for k, v in vars(tflite.TensorType).items() if not k.startswith("_")}
 _CUSTOM = 32
-# custom operators arielml implements, by their custom code -> registry name
-_CUSTOM_OPERATORS = {"TFLite_Detection_PostProcess": "DETECTION_POSTPROCESS"}
 
 
 # Flatbuffers address at most 2 GiB (32-bit offsets); no microcontroller has a fraction of that
@@ -194,7 +192,9 @@ def _opcode_name(opcode) -> str:
     if code == _CUSTOM:
         custom = opcode.CustomCode()
         name = custom.decode(errors="replace") if custom else "?"
-        return _CUSTOM_OPERATORS.get(name, f"CUSTOM:{name}")
+        # custom operators arielml implements declare their custom code in their OpDef
+        known = {op.custom_code: op.name for op in REGISTRY.values() if op.custom_code is not None}
+        return known.get(name, f"CUSTOM:{name}")
     return BUILTIN_OPCODE2NAME.get(code, f"UNKNOWN_OPCODE_{code}")
 
 

@@ -249,4 +249,5 @@ def lower(node: Node, graph: Graph, p: DetectionParams) -> KernelCall:
 DETECTION_POSTPROCESS = register(OpDef(
     name="DETECTION_POSTPROCESS", infer_shapes=infer_shapes, prepare=prepare, evaluate=evaluate,
     options_type=DetectionPostprocessOptions, tflite_options="flexbuffers", check=check,
-    work_items=None, lower=lower, num_inputs=(3, 3), num_outputs=(4, 4)))
+    work_items=None, lower=lower, num_inputs=(3, 3), num_outputs=(4, 4),
+    custom_code="TFLite_Detection_PostProcess"))

@@ -84,6 +84,9 @@ class OpDef:
     # (SVDF's activation state). evaluate returns the outputs, then the new value of each of these
     # inputs in this order; the C kernel writes them through the input's buffer pointer.
     state_inputs: tuple[int, ...] = ()
+    # a custom operator's code in the model file (TFLite_Detection_PostProcess, SignalWindow, ...):
+    # the frontend reads operators with this custom code as this OpDef
+    custom_code: str | None = None
 
 
 REGISTRY: dict[str, OpDef] = {}

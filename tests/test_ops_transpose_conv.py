@@ -13,8 +13,9 @@ from tests.tflite_builder import ModelBuilder
 DTYPES = ("float32", "int8", "int16")
 
 
-def transpose_conv_case(rng: np.random.Generator, dtype: str):
-    """(build, inputs, description) of one random TRANSPOSE_CONV."""
+def transpose_conv_case(rng: np.random.Generator, dtype: str, run_time_shape: bool = False):
+    """(build, inputs, description) of one random TRANSPOSE_CONV; run_time_shape: the output shape
+    is a graph input (as in TFLite Micro's int16 seanet models), fed its true values."""
     n = int(rng.choice([1, 1, 2]))
     h, w = int(rng.integers(1, 7)), int(rng.integers(1, 7))
     in_c, out_c = int(rng.integers(1, 9)), int(rng.integers(1, 21))
@@ -61,7 +62,7 @@ def transpose_conv_case(rng: np.random.Generator, dtype: str):
     out_shape = (n, out_h, out_w, out_c)
 
     def add(b: ModelBuilder, shape_of_y) -> tuple[int, int]:
-        shape = b.tensor((4,), "int32", data=np.array(out_shape, dtype=np.int32))
+        shape = b.tensor((4,), "int32", data=None if run_time_shape else np.array(out_shape, dtype=np.int32))
         wt = b.tensor(weights.shape, "float32" if dtype == "float32" else "int8", quant=w_quant, data=weights)
         xt = b.tensor(x.shape, dtype, quant=x_quant)
         ins = [shape, wt, xt]
@@ -70,13 +71,15 @@ def transpose_conv_case(rng: np.random.Generator, dtype: str):
         y = b.tensor(shape_of_y, dtype, quant=y_quant)
         b.op("TRANSPOSE_CONV", ins, [y], "TransposeConvOptions", padding=padding, strideH=sh, strideW=sw,
              fusedActivationFunction=act)
-        return xt, y
+        return (shape, xt) if run_time_shape else xt, y
 
     def build(shapes):
         b = ModelBuilder()
         xt, y = add(b, out_shape if shapes is None else shapes[0])
-        return b.build([xt], [y])
+        return b.build(list(xt) if run_time_shape else [xt], [y])
     build.add = add
+    if run_time_shape:
+        return build, [np.array(out_shape, dtype=np.int32), x], what + " run-time output shape"
     return build, [x], what
 
 
@@ -93,13 +96,28 @@ def test_transpose_conv_random(dtype):
     assert not outcome.tflm_disagree, f"TFLite Micro disagrees with LiteRT: {outcome.tflm_disagree}"
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_transpose_conv_run_time_output_shape(dtype):
+    """The output shape fed at run time, as TFLite Micro's int16 seanet integration models do: its
+    values are not read (the file's output shape is used, as TFLite Micro does); fed the true
+    shape, LiteRT's reference and TFLite Micro give arielml's bytes."""
+    outcome = Outcome()
+    for i in range(10):
+        seed, rng = case_rng("TRANSPOSE_CONV_shape" + dtype, i)
+        build, inputs, _ = transpose_conv_case(rng, dtype, run_time_shape=True)
+        check_case(seed, build, inputs, outcome)
+    assert outcome.compared == 10
+    assert not outcome.tflm_disagree, f"TFLite Micro disagrees with LiteRT: {outcome.tflm_disagree}"
+
+
 # ---- C kernels -----------------------------------------------------------------------------------
 
 def several(cases) -> bytes:
     """One model running several independent TRANSPOSE_CONVs (one compile per configuration)."""
     b = ModelBuilder()
     pairs = [build.add(b, shape) for build, shape in cases]
-    return b.build([x for x, _ in pairs], [y for _, y in pairs])
+    inputs = [t for x, _ in pairs for t in (x if isinstance(x, tuple) else (x,))]
+    return b.build(inputs, [y for _, y in pairs])
 
 
 def test_transpose_conv_kernels_match_reference(cache):
@@ -111,8 +129,8 @@ def test_transpose_conv_kernels_match_reference(cache):
     from tests.tflite_builder import run_litert
     rng = np.random.default_rng(9300)
     cases, inputs, whats = [], [], []
-    for k in range(12):
-        build, arrays, what = transpose_conv_case(rng, DTYPES[k % 3])
+    for k in range(14):  # the last two with the output shape fed at run time
+        build, arrays, what = transpose_conv_case(rng, DTYPES[k % 3], run_time_shape=k >= 12)
         cases.append((build, run_litert(build(None), arrays)[0].shape))
         inputs += arrays
         whats.append(what)

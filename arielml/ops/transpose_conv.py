@@ -1,7 +1,8 @@
 """TRANSPOSE_CONV over NHWC tensors, bit-exact with LiteRT's reference kernels.
 
-Inputs (TFLite's order): the output shape (constant int32 [4]), the weights [OC, KH, KW, IC], the
-input [N, H, W, IC], an optional bias [OC]. Dilation is always 1.
+Inputs (TFLite's order): the output shape (int32 [4]; when it is computed at run time its values
+are not read and the file's output shape is used, as TFLite Micro does), the weights
+[OC, KH, KW, IC], the input [N, H, W, IC], an optional bias [OC]. Dilation is always 1.
 
 Supported variants (anything else is rejected by `check`):
   - float32 input, weights, bias and output;
@@ -73,7 +74,17 @@ def _tensors(node: Node, graph: Graph) -> tuple[Tensor, Tensor, Tensor | None, T
 
 
 def _out_shape(node: Node, graph: Graph) -> tuple[int, int, int, int]:
-    shape = constant_ints(node, graph, 0, "output shape")
+    """The output shape input's values; when that input is computed at run time (TFLite Micro's own
+    int16 seanet models feed it as a graph input), the output tensor's shape in the file, which is
+    what TFLite Micro uses (it never reads the values; LiteRT would resize the output to them)."""
+    shape_tensor = input_tensor(node, graph, 0, "output shape")
+    if shape_tensor.is_constant:
+        shape = constant_ints(node, graph, 0, "output shape")
+    elif shape_tensor.dtype == "int32" and shape_tensor.shape == (4,):
+        shape = np.asarray(graph.tensors[node.outputs[0]].shape, dtype=np.int64)
+    else:
+        raise unsupported(node, f"the output shape input must be int32 [4], got {shape_tensor.dtype} "
+                                f"{shape_tensor.shape}")
     x, w, _, _ = _tensors(node, graph)
     if len(shape) != 4 or len(x.shape) != 4 or len(w.shape) != 4:
         raise unsupported(node, f"needs a 4-D input, 4-D weights and a 4-element output shape, got {x.shape}, "

@@ -84,6 +84,11 @@ class OpDef:
     # (SVDF's activation state). evaluate returns the outputs, then the new value of each of these
     # inputs in this order; the C kernel writes them through the input's buffer pointer.
     state_inputs: tuple[int, ...] = ()
+    # state the operator keeps between invocations that the model file has no tensor for (TFLite
+    # Micro's persistent buffers: the Signal library's framer and delay lines): (node, graph) -> the
+    # (shape, dtype) of each buffer; the frontend appends a hidden variable tensor per buffer to the
+    # node's inputs (arielml/ir/state.py), and state_inputs names their positions
+    internal_state: Callable[[Node, Graph], list[tuple[tuple[int, ...], str]]] | None = None
     # a custom operator's code in the model file (TFLite_Detection_PostProcess, SignalWindow, ...):
     # the frontend reads operators with this custom code as this OpDef
     custom_code: str | None = None

@@ -362,6 +362,13 @@ def lower(node: Node, graph: Graph, p: LSTMParams) -> KernelCall:
     if p.dtype == "float32":
         fields += [("float_biases", CArray.of("float", biases)), ("cell_clip", p.cell_clip)]
         return KernelCall("ariel_lstm_f32", "ariel_lstm_params", tuple(fields), buffers, "lstm.c", scratch_bytes=scratch)
+    offsets = np.zeros(4 * p.cells, dtype=np.int64)
+    if p.dtype == "int8":  # the zero points folded into per-row constants (exact integer identities)
+        biases = biases.astype(np.int64) - p.input_zero_point * np.concatenate(
+            [w.astype(np.int64).sum(axis=1) for w in p.input_weights])
+        offsets = -p.hidden_zero_point * np.concatenate([w.astype(np.int64).sum(axis=1) for w in p.recurrent_weights])
+        if np.abs(biases).max() >= 2 ** 31 - 2 ** 28:  # keep the folded sums clear of int32 overflow
+            raise unsupported(node, "gate biases too large for the int8 kernel's int32 sums")
     if p.dtype == "int16":  # int64 biases as (low word, high word) pairs: CArray has no int64 type
         wide = biases.astype(np.int64)
         biases = np.stack([(wide & 0xFFFFFFFF).astype(np.uint32).view(np.int32), (wide >> 32).astype(np.int32)],
@@ -372,7 +379,7 @@ def lower(node: Node, graph: Graph, p: LSTMParams) -> KernelCall:
     for multiplier, shift in [*(tuple(gate_scales[i:i + 2]) for i in range(0, 16, 2)), p.forget_scale,
                               p.update_scale, p.hidden_scale]:
         check_shifts(node, np.array([shift]), hi=14 if p.dtype == "int16" else 30)
-    fields += [("biases", CArray.of("int32_t", biases)),
+    fields += [("biases", CArray.of("int32_t", biases)), ("recurrent_offsets", CArray.of("int32_t", offsets)),
                ("quantized_cell_clip", p.quantized_cell_clip), ("input_zero_point", p.input_zero_point),
                ("hidden_zero_point", p.hidden_zero_point), ("gate_scales", CArray.of("int32_t", gate_scales)),
                ("forget_multiplier", p.forget_scale[0]), ("forget_shift", p.forget_scale[1]),

@@ -1,4 +1,4 @@
-"""DIV, FLOOR_DIV, FLOOR_MOD, SQUARED_DIFFERENCE, PRELU and ADD_N (arielml/ops/binary_math.py):
+"""DIV, FLOOR_DIV, FLOOR_MOD, SQUARED_DIFFERENCE, PRELU (arielml/ops/binary_math.py) and ADD_N (ops/add_n.py):
 random broadcasting single-op models bit-exact with LiteRT's reference kernels (TFLite Micro where
 LiteRT lacks the variant: int16 SQUARED_DIFFERENCE, int8 ADD_N), the C kernels natively on 1..3
 threads under both schedulers, and one emulated two-core rp2040 run, against the reference."""

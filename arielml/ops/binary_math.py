@@ -1,17 +1,15 @@
-"""DIV, FLOOR_DIV, FLOOR_MOD, SQUARED_DIFFERENCE, PRELU (with numpy broadcasting) and ADD_N,
-bit-exact with TFLite's reference kernels.
+"""DIV, FLOOR_DIV, FLOOR_MOD, SQUARED_DIFFERENCE and PRELU with numpy broadcasting, bit-exact with
+TFLite's reference kernels. (ADD_N: ops/add_n.py.)
 
 float32: DIV is a / b then the fused activation's clamp ([-FLT_MAX, FLT_MAX] without one, so an
 infinity becomes FLT_MAX, as in TFLite); FLOOR_DIV is floor((double)a / (double)b) rounded to float;
 FLOOR_MOD is fmodf(a, b), plus b when the remainder is non-zero and its sign differs from b's;
 SQUARED_DIFFERENCE is (a - b)^2; PRELU is x >= 0 ? x : x * alpha (alpha broadcast against x, the
-output keeps x's shape). ADD_N, measured: LiteRT starts from input 0 and clamps every partial sum
-to [-FLT_MAX, FLT_MAX] (one ADD per further input), TFLite Micro (`semantics="tflm"`) sums from 0
-without a clamp; they differ on infinities, sums that overflow and -0.0.
+output keeps x's shape).
 
 Integers (stored values, quantisation ignored, as LiteRT does): DIV int32 truncates, then the
 activation clamp; FLOOR_DIV int8/int16/int32 and FLOOR_MOD int8..int64 round towards minus
-infinity; SQUARED_DIFFERENCE int32 and ADD_N int32 wrap in two's complement. A zero divisor stops
+infinity; SQUARED_DIFFERENCE int32 wraps in two's complement. A zero divisor stops
 TFLite with an error (integers, and float32 FLOOR_DIV); the reference raises InputError there, the
 integer C kernels give 0 and the float one the IEEE quotient's floor. INT_MIN / -1 wraps.
 
@@ -19,8 +17,9 @@ Quantised:
 - SQUARED_DIFFERENCE int8 (and int16, TFLite Micro only): as ADD's general path, each input
   (+ offset) << left_shift (7; int16: 0) scaled by scale / (2 max scale), then the squared
   difference rescaled by (2 max scale)^2 / (2^(2 left_shift) output scale).
-- PRELU int8 / uint8 / int16 (with an int8 alpha): x - zero point >= 0 scaled by input_scale / output_scale, otherwise
-  (x - zp) * (alpha - alpha zp) scaled by input_scale * alpha_scale / output_scale; + output zp.
+- PRELU int8 / uint8 / int16 (with an int8 alpha): x - zero point >= 0 scaled by input_scale /
+  output_scale, otherwise (x - zp) * (alpha - alpha zp) scaled by input_scale * alpha_scale /
+  output_scale; + output zp.
 - DIV int8 / uint8: TFLite's DivElementwise: the divisor (- zp) made positive (the dividend takes
   its sign), its fixed-point reciprocal (GetReciprocal, gemmlowp Newton steps), the dividend (- zp)
   shifted up to its headroom times it, then rescaled by input1_scale / (input2_scale * output_scale)
@@ -28,14 +27,10 @@ Quantised:
   shift exceeds 31 bits, undefined in C: LiteRT's (and TFLite Micro's) x86 builds then take the
   shift count mod 32 and a dividend at its zero point comes out as output zp + 1; reproduced
   (rounding_divide_by_pot_x86), so every board gives LiteRT's bytes.
-- ADD_N int8 (TFLite Micro): every input (same scale and zero point) << 20 scaled by 1/2, summed
-  onto the scaled input offset itself (TFLite starts the sum from it, not from 0), rescaled by
-  2 scale / (2^20 output scale).
 All round twice (gemmlowp), measured for LiteRT and what TFLite Micro does.
 
 C: kernels/binary_math.c (integers) and binary_math_f32.c (float32) over ariel_binary_params with
-the broadcast cursor of ariel_elementwise_loops.h; ADD_N (no broadcasting, n inputs) has its own
-params struct in binary_math.c / binary_math_f32.c."""
+the broadcast cursor of ariel_elementwise_loops.h."""
 from __future__ import annotations
 
 import math
@@ -63,8 +58,6 @@ TYPES = {  # stored-value types / quantised types each operator takes
     "PRELU": (("float32",), ("int8", "uint8", "int16")),
 }
 PRELU_ALPHA = {"int16": "int8"}  # int16 PRELU takes an int8 alpha in TFLite (LiteRT reads any alpha as int8)
-ADD_N_TYPES = ("float32", "int32", "int8")
-ADD_N_LEFT_SHIFT = 20
 C_SUFFIX = {"float32": "f32", "int8": "s8", "uint8": "u8", "int16": "s16", "int32": "s32", "int64": "s64"}
 
 
@@ -122,30 +115,9 @@ class QuantizedDivParams:
     rounding: str
 
 
-@dataclass(frozen=True)
-class AddNParams:
-    shape: tuple[int, ...]
-    dtype: str
-    inputs: int
-    clamp: bool  # float32, LiteRT: each partial sum clamped to [-FLT_MAX, FLT_MAX]
-
-
-@dataclass(frozen=True)
-class QuantizedAddNParams:
-    shape: tuple[int, ...]
-    inputs: int
-    input_offset: int
-    input_multiplier: int
-    input_shift: int
-    output_multiplier: int
-    output_shift: int
-    output_offset: int
-    rounding: str
-
-
 # ---- checks and preparation ------------------------------------------------------------------------
 
-def _tensors(node: Node, graph: Graph) -> list[Tensor]:
+def tensors_of(node: Node, graph: Graph) -> list[Tensor]:
     return [graph.tensors[t] for t in node.inputs] + [graph.tensors[t] for t in node.outputs]
 
 
@@ -165,7 +137,7 @@ def _quantised(t: Tensor) -> bool:
     return t.quant is not None
 
 
-def _check_quant(node: Node, t: Tensor) -> None:
+def check_quant(node: Node, t: Tensor) -> None:
     if t.quant is None or t.quant.per_channel:
         raise unsupported(node, f"{t.dtype} tensor '{t.name}' needs per-tensor quantisation parameters")
     if not (math.isfinite(t.quant.single_scale) and t.quant.single_scale > 0):
@@ -181,7 +153,7 @@ def _is_quantised_variant(node: Node, dtype: str) -> bool:
 def check_binary(node: Node, graph: Graph) -> None:
     if len(node.inputs) != 2 or len(node.outputs) != 1 or NO_TENSOR in node.inputs:
         raise unsupported(node, "expects two inputs and one output")
-    a, b, out = _tensors(node, graph)
+    a, b, out = tensors_of(node, graph)
     alpha_dtype = PRELU_ALPHA.get(a.dtype, a.dtype) if node.op == "PRELU" else a.dtype
     if not (a.dtype == out.dtype and b.dtype == alpha_dtype):
         expected = f"{a.dtype} alpha" if alpha_dtype == a.dtype else f"an {alpha_dtype} alpha"
@@ -196,7 +168,7 @@ def check_binary(node: Node, graph: Graph) -> None:
         fused_activation(node, node.options.fused_activation_function)
     if _is_quantised_variant(node, a.dtype):
         for t in (a, b, out):
-            _check_quant(node, t)
+            check_quant(node, t)
         if node.op == "SQUARED_DIFFERENCE":
             _squared_difference_multipliers(node, a, b, out)
         if node.op == "DIV":
@@ -223,7 +195,7 @@ def _div_real_multiplier(a: Tensor, b: Tensor, out: Tensor) -> float:
 
 
 def prepare_binary(node: Node, graph: Graph, semantics: Semantics):
-    a, b, out = _tensors(node, graph)
+    a, b, out = tensors_of(node, graph)
     shape = infer_shapes(node, graph)[0]
     if not _is_quantised_variant(node, a.dtype):
         clamp = None
@@ -252,48 +224,6 @@ def prepare_binary(node: Node, graph: Graph, semantics: Semantics):
     negative = quantize_multiplier(a.quant.single_scale * b.quant.single_scale / out.quant.single_scale)
     return PreluParams(shape, a.dtype, -a.quant.single_zero_point, -b.quant.single_zero_point, *positive, *negative,
                        out.quant.single_zero_point, BINARY_ROUNDING)
-
-
-def check_add_n(node: Node, graph: Graph) -> None:
-    if len(node.inputs) < 2 or len(node.outputs) != 1 or NO_TENSOR in node.inputs:
-        raise unsupported(node, "expects at least two inputs and one output")
-    tensors = _tensors(node, graph)
-    first, out = tensors[0], tensors[-1]
-    if any(t.dtype != first.dtype for t in tensors):
-        raise unsupported(node, f"all inputs and the output must have one type (got {', '.join(t.dtype for t in tensors)})")
-    if first.dtype not in ADD_N_TYPES:
-        raise unsupported(node, f"{first.dtype} is not supported (supported: {', '.join(ADD_N_TYPES)})")
-    if any(t.shape != first.shape for t in tensors[:-1]):
-        raise unsupported(node, "all inputs must have one shape (ADD_N does not broadcast)")
-    if first.dtype == "int8":
-        for t in tensors:
-            _check_quant(node, t)
-        if any(t.quant.single_scale != first.quant.single_scale or
-               t.quant.single_zero_point != first.quant.single_zero_point for t in tensors[:-1]):
-            raise unsupported(node, "int8 inputs must share one scale and zero point (as TFLite Micro requires)")
-        if _add_n_output_real(first, out) >= 1.0:
-            raise unsupported(node, f"output scale {out.quant.single_scale:g} is too small for input scale "
-                                    f"{first.quant.single_scale:g} (TFLite needs 2 scale / (2^20 output scale) < 1)")
-        # each scaled term is below 2^27 in magnitude; the int32 sum holds (inputs + 1) of them
-        if len(node.inputs) + 1 > 15:
-            raise unsupported(node, f"{len(node.inputs)} int8 inputs could overflow TFLite's int32 sum (at most 14)")
-
-
-def _add_n_output_real(first: Tensor, out: Tensor) -> float:
-    return 2.0 * first.quant.single_scale / ((1 << ADD_N_LEFT_SHIFT) * out.quant.single_scale)
-
-
-def infer_add_n(node: Node, graph: Graph) -> list[tuple[int, ...]]:
-    return [graph.tensors[node.inputs[0]].shape]
-
-
-def prepare_add_n(node: Node, graph: Graph, semantics: Semantics):
-    first, out = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
-    if first.dtype != "int8":
-        return AddNParams(first.shape, first.dtype, len(node.inputs), semantics.name != "tflm")
-    (mi, si), (mo, so) = quantize_multiplier(0.5), quantize_multiplier(_add_n_output_real(first, out))
-    return QuantizedAddNParams(first.shape, len(node.inputs), -first.quant.single_zero_point, mi, si, mo, so,
-                               out.quant.single_zero_point, BINARY_ROUNDING)
 
 
 # ---- evaluation ------------------------------------------------------------------------------------
@@ -423,37 +353,10 @@ def evaluate_binary(p, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
     return [np.array(np.broadcast_to(out, p.out_shape), dtype=p.dtype)]
 
 
-def evaluate_add_n(p, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
-    if isinstance(p, AddNParams) and p.dtype == "float32":
-        big = np.float32(np.finfo(np.float32).max)
-        with np.errstate(over="ignore", invalid="ignore"):  # inf and NaN as in C
-            if p.clamp:  # LiteRT: input 0, then one clamped ADD per further input
-                total = np.array(inputs[0], dtype=np.float32)
-                for x in inputs[1:]:
-                    total = np.clip(total + x, -big, big)
-            else:  # TFLite Micro: from 0, no clamp
-                total = np.zeros(p.shape, dtype=np.float32)
-                for x in inputs:
-                    total = total + x
-        return [np.array(total, dtype=np.float32)]
-    if isinstance(p, AddNParams):
-        total = np.zeros(p.shape, dtype=np.int64)
-        for x in inputs:
-            total = wrap_int32(total + x)  # in input order, wrapping
-        return [np.array(total, dtype=p.dtype)]
-    scale = lambda x: scaled_inputs(x, p.input_offset, ADD_N_LEFT_SHIFT, p.input_multiplier,  # noqa: E731
-                                    p.input_shift, p.rounding)
-    total = scale(np.zeros(p.shape, dtype=np.int64))  # TFLite starts from the scaled offset
-    for x in inputs:
-        total = wrap_int32(total + scale(x))
-    out = multiply_by_quantized_multiplier(total, p.output_multiplier, p.output_shift, p.rounding) + p.output_offset
-    return [np.array(np.clip(out, -128, 127), dtype=np.int8)]
-
-
 # ---- C lowering ------------------------------------------------------------------------------------
 
 def lower_binary(node: Node, graph: Graph, p) -> KernelCall:
-    a, b, out = _tensors(node, graph)
+    a, b, out = tensors_of(node, graph)
     dims, a_strides, b_strides = broadcast_layout(a.shape, b.shape, out.shape)
     if len(dims) > MAX_C_RANK:
         raise no_kernel(node, f"broadcasting over {len(dims)} dimensions (the kernels index {MAX_C_RANK})")
@@ -506,31 +409,8 @@ def lower_binary(node: Node, graph: Graph, p) -> KernelCall:
     return KernelCall(f"{name}_q_{C_SUFFIX[p.dtype]}", "ariel_binary_params", fields, buffers, source)
 
 
-def lower_add_n(node: Node, graph: Graph, p) -> KernelCall:
-    buffers = tuple(node.inputs) + (node.outputs[0],)
-    fields = range_fields(node, graph) + (("inputs", len(node.inputs)),)
-    if isinstance(p, AddNParams):
-        source = "binary_math_f32.c" if p.dtype == "float32" else "binary_math.c"
-        params_type = "ariel_add_n_f32_params" if p.dtype == "float32" else "ariel_add_n_params"
-        if p.dtype == "float32":
-            fields += (("clamp", int(p.clamp)),)
-        return KernelCall(f"ariel_add_n_{C_SUFFIX[p.dtype]}", params_type, fields, buffers, source)
-    check_shift(node, p.input_shift, p.output_shift)
-    every_byte = np.arange(256, dtype=np.uint8).view(np.int8)
-    table = scaled_inputs(every_byte, p.input_offset, ADD_N_LEFT_SHIFT, p.input_multiplier, p.input_shift, p.rounding)
-    start = int(scaled_inputs(np.zeros(1, np.int64), p.input_offset, ADD_N_LEFT_SHIFT, p.input_multiplier,
-                              p.input_shift, p.rounding)[0])
-    fields += (("start", start), ("table", CArray.of("int32_t", table)), ("output_multiplier", p.output_multiplier),
-               ("output_shift", p.output_shift), ("rounding", rounding_code(p.rounding)),
-               ("output_offset", p.output_offset))
-    return KernelCall("ariel_add_n_q_s8", "ariel_add_n_params", fields, buffers, "binary_math.c")
-
-
 for _name in TYPES:
     register(OpDef(name=_name, infer_shapes=infer_shapes, prepare=prepare_binary, evaluate=evaluate_binary,
                    check=check_binary, work_items=element_work_items, lower=lower_binary, num_inputs=(2, 2),
                    num_outputs=(1, 1), **(dict(options_type=DivOptions, tflite_options="DivOptions")
                                           if _name == "DIV" else {})))
-register(OpDef(name="ADD_N", infer_shapes=infer_add_n, prepare=prepare_add_n, evaluate=evaluate_add_n,
-               check=check_add_n, work_items=element_work_items, lower=lower_add_n, num_inputs=(2, None),
-               num_outputs=(1, 1)))

@@ -1,25 +1,12 @@
 /* kernels/binary_math.c - DIV, FLOOR_DIV, FLOOR_MOD, SQUARED_DIFFERENCE, PRELU on integers with
- * broadcasting, and ADD_N on int32 / quantised int8 (arielml/ops/binary_math.py; float32 in
- * binary_math_f32.c). Stored-value arithmetic wraps in two's complement (done unsigned or in int64
+ * broadcasting (arielml/ops/binary_math.py; float32 in binary_math_f32.c). Stored-value arithmetic wraps in two's complement (done unsigned or in int64
  * to stay defined); a zero divisor gives 0 (TFLite stops with an error there). Broadcasting: the
  * cursor of ariel_elementwise_loops.h over ariel_binary_params. */
 #include "ariel_kernels.h"
 #include "ariel_elementwise_loops.h"
 
 /* ariel:interface */
-/* ADD_N: n inputs of one shape, no broadcasting. buffers: the n inputs, then the output.
- * Quantised int8: out = clamp(requantize(start + sum table[(uint8_t)x_k]) + output_offset). */
-typedef struct {
-    int32_t count; /* elements */
-    int32_t block; /* elements per work item */
-    int32_t inputs;
-    int32_t start;        /* the scaled input offset TFLite starts the sum from */
-    const int32_t *table; /* each byte's scaled value */
-    int32_t output_multiplier, output_shift, rounding;
-    int32_t output_offset;
-} ariel_add_n_params;
-
-/* the rest: ariel_binary_params (count, block, rank, dims, a_strides, b_strides; act_min/act_max
+/* ariel_binary_params (count, block, rank, dims, a_strides, b_strides; act_min/act_max
  * for DIV's activation and the quantised output range; the quantised kernels their offsets,
  * multipliers, shifts and rounding, 8-bit SQUARED_DIFFERENCE a_table / b_table). buffers: a, b, out */
 void ariel_div_s32(const void *params, void *const *buffers, int32_t begin, int32_t end);
@@ -41,8 +28,6 @@ void ariel_squared_difference_q_s16(const void *params, void *const *buffers, in
 void ariel_prelu_q_s8(const void *params, void *const *buffers, int32_t begin, int32_t end);
 void ariel_prelu_q_u8(const void *params, void *const *buffers, int32_t begin, int32_t end);
 void ariel_prelu_q_s16(const void *params, void *const *buffers, int32_t begin, int32_t end); /* int8 alpha */
-void ariel_add_n_s32(const void *params, void *const *buffers, int32_t begin, int32_t end);
-void ariel_add_n_q_s8(const void *params, void *const *buffers, int32_t begin, int32_t end);
 /* ariel:end-interface */
 
 /* ---- stored-value arithmetic ------------------------------------------------------------------- */
@@ -192,37 +177,5 @@ void ariel_prelu_q_s16(const void *params, void *const *buffers, int32_t begin, 
         }
         i += run;
         ariel_ew_advance(p, &c, run);
-    }
-}
-
-/* ---- ADD_N ----------------------------------------------------------------------------------------- */
-void ariel_add_n_s32(const void *params, void *const *buffers, int32_t begin, int32_t end)
-{
-    const ariel_add_n_params *p = (const ariel_add_n_params *)params;
-    int32_t *out = (int32_t *)buffers[p->inputs];
-    const int32_t stop = ariel_ew_stop(end, p->block, p->count);
-    int32_t i, k;
-    for (i = begin * p->block; i < stop; i++) {
-        uint32_t sum = 0; /* wraps, as TFLite's int32 sum */
-        for (k = 0; k < p->inputs; k++) {
-            sum += (uint32_t)((const int32_t *)buffers[k])[i];
-        }
-        out[i] = (int32_t)sum; /* written after every input's element i is read: in place is fine */
-    }
-}
-
-void ariel_add_n_q_s8(const void *params, void *const *buffers, int32_t begin, int32_t end)
-{
-    const ariel_add_n_params *p = (const ariel_add_n_params *)params;
-    int8_t *out = (int8_t *)buffers[p->inputs];
-    const int32_t stop = ariel_ew_stop(end, p->block, p->count);
-    int32_t i, k;
-    for (i = begin * p->block; i < stop; i++) {
-        int32_t sum = p->start; /* at most 15 terms below 2^27: no overflow (checked at compile time) */
-        for (k = 0; k < p->inputs; k++) {
-            sum += p->table[((const uint8_t *)buffers[k])[i]];
-        }
-        out[i] = (int8_t)ariel_ew_clamp(
-            ariel_requantize(sum, p->output_multiplier, p->output_shift, p->rounding) + p->output_offset, -128, 127);
     }
 }

@@ -85,3 +85,26 @@ def test_profile_and_bench_take_the_rust_firmware(sysroots, tmp_path, capsys):  
     assert len(rows) == 1 and rows[0]["bit_exact"] and rows[0]["cycles_rust"] > 0 and rows[0]["flash_c"] > 0
     text = doc.read_text()
     assert "kept" in text and "arielml bench rust: begin" in text and "| hello_world_int8.tflite | nrf52840 | 1 |" in text
+
+
+@pytest.mark.parametrize("target, cores", [("rp2040", 2), ("rp2350-riscv", 1)])
+def test_stateful_model_steps_and_state_match_the_c_firmware(sysroots, target, cores):  # noqa: F811
+    """An SVDF model (state kept across inferences): more steps than one firmware run holds, so the
+    state also crosses runs through the harness's staging; outputs and final state equal the C
+    firmware's and the reference session's."""
+    from arielml.api import Model
+    from arielml.backends.emulator import MAX_STEPS, build_emulated
+    from arielml.frontend.tflite import parse_tflite
+    from arielml.ir.verify import verify
+    from arielml.rust.firmware import build_rust_emulated
+    from tests.test_ops_svdf import _case, step_inputs
+    model_bytes, steps = _case(7000 + cores, "int8")
+    steps = steps + step_inputs(np.random.default_rng(3), "int8", steps[0][0].shape)
+    assert len(steps) > MAX_STEPS
+    model = Model(verify(parse_tflite(model_bytes)))
+    expected = [o[0] for o in model.session().run_sequence(steps)]
+    rust_runs, rust_state = build_rust_emulated(model, target, cores).run_steps(steps)
+    c_runs, c_state = build_emulated(model, target, cores).run_steps(steps)
+    assert rust_state == c_state and rust_state is not None
+    for k, (r, c, e) in enumerate(zip(rust_runs, c_runs, expected)):
+        assert np.array_equal(r.outputs[0], c.outputs[0]) and np.array_equal(r.outputs[0], e), f"step {k}"

@@ -102,7 +102,8 @@ def _io_constants(io: dict) -> list[str]:
     return lines
 
 
-def _lib_rs(compiled, crate: str, model_label: str, reset: bool, posix_reset: bool) -> str:
+def _lib_rs(compiled, crate: str, model_label: str, reset: bool, has_state: bool) -> str:
+    """lib.rs; reset: bind <name>_reset; has_state: bind <name>_state (both only when the header has them)."""
     plan = compiled.plan
     o = plan.options
     p = o.name
@@ -282,6 +283,14 @@ def _lib_rs(compiled, crate: str, model_label: str, reset: bool, posix_reset: bo
         out += ["    /// Clears the model's state (variable tensors) to its reset values; the next inference starts",
                 "    /// afresh. Core 0, between inferences.",
                 "    pub fn reset(&mut self) {", f"        unsafe {{ ffi::{p}_reset() }}", "    }", ""]
+    if has_state:  # the header has <name>_state: the state block, to save and restore a stream
+        out += ["    /// The state block (STATE_BYTES bytes; None in a stateless model): save it to pause a stream,",
+                "    /// write it back to resume it. Core 0, between inferences.",
+                "    pub fn state_bytes(&mut self) -> Option<&mut [u8]> {",
+                f"        let pointer = unsafe {{ ffi::{p}_state() }} as *mut u8;",
+                "        if pointer.is_null() || STATE_BYTES == 0 { None } else {",
+                "            Some(unsafe { core::slice::from_raw_parts_mut(pointer, STATE_BYTES) })",
+                "        }", "    }", ""]
     out += ["    /// Per operator: the port's cycle stamps of the last run ([0] start, [i + 1] end of op i).",
             "    pub fn op_end_times(&self) -> &[u32; NUM_OPS + 1] {",
             f"        unsafe {{ &*(ffi::{p}_op_end_times() as *const [u32; NUM_OPS + 1]) }}",
@@ -305,7 +314,7 @@ def _lib_rs(compiled, crate: str, model_label: str, reset: bool, posix_reset: bo
     return "\n".join(out)
 
 
-def _ffi_rs(p: str, reset: bool) -> str:
+def _ffi_rs(p: str, reset: bool, state: bool = False) -> str:
     lines = ["//! The C library's functions (model.h), as arielml generated them. Prefer the safe API in lib.rs.",
              "use core::ffi::{c_int, c_uint, c_void};", "",
              "unsafe extern \"C\" {",
@@ -321,6 +330,9 @@ def _ffi_rs(p: str, reset: bool) -> str:
              f"    pub fn {p}_op_end_times() -> *const u32;"]
     if reset:
         lines += [f"    /// Fills the state (variable tensors) with its reset values.", f"    pub fn {p}_reset();"]
+    if state:
+        lines += [f"    /// The state block (STATE_BYTES bytes), NULL in a stateless model.",
+                  f"    pub fn {p}_state() -> *mut c_void;", f"    pub fn {p}_state_bytes() -> u32;"]
     lines += ["    /// POSIX host only: the cores are a pool of threads (model_posix.c).",
               "    #[cfg(ariel_posix)]", f"    pub fn {p}_run(nthreads: c_uint) -> c_int;",
               "    #[cfg(ariel_posix)]",
@@ -421,6 +433,7 @@ def crate_files(compiled, model, model_label: str, vectors: int = TEST_VECTORS, 
     crate = check_crate_name(p)
     header = compiled.sources[f"{p}.h"]
     reset = f"{p}_reset(" in header
+    state = f"{p}_state(" in header
     files: dict[str, str] = {}
     for rel, text in compiled.sources.items():
         files[f"c/{rel}"] = text
@@ -429,8 +442,8 @@ def crate_files(compiled, model, model_label: str, vectors: int = TEST_VECTORS, 
     files["Cargo.toml"] = _cargo_toml(crate)
     files["Cargo.lock"] = _cargo_lock(crate)
     files["build.rs"] = _build_rs(compiled)
-    files["src/lib.rs"] = _lib_rs(compiled, crate, model_label, reset, reset)
-    files["src/ffi.rs"] = _ffi_rs(p, reset)
+    files["src/lib.rs"] = _lib_rs(compiled, crate, model_label, reset, state)
+    files["src/ffi.rs"] = _ffi_rs(p, reset, state)
     inputs, outputs = _io_items(plan)
     files["tests/reference.rs"] = _test_rs(crate, p, inputs, outputs, vectors)
     binary: dict[str, bytes] = {}

@@ -21,6 +21,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import re
 import subprocess
 from dataclasses import replace
 from pathlib import Path
@@ -37,18 +38,42 @@ from arielml.errors import BuildError, FitError
 from arielml.rust.crate import TEMPLATES, _cargo_lock, _cargo_toml, _ffi_rs, _lib_rs, check_crate_name
 from arielml.rust.toolchain import cargo_env, find_rust, rust_target, target_sysroot
 
-_RECIPE_VERSION = "1"
+_RECIPE_VERSION = "2"  # 2: the harness runs several staged inferences (sessions) and carries state
 FIRMWARE_CRATE = "ariel_firmware"
 STACK_BYTES = 4096  # as the C firmware (backends/emulator.py)
 
 
+def _emu_register(name: str) -> int:
+    """The address of one of the emulator's registers, read from ports/baremetal/ariel_emu.h (the C
+    harness uses the same macro), so both firmwares follow the header."""
+    text = (c_firmware.BAREMETAL / "ariel_emu.h").read_text()
+    base = re.search(r"#define ARIEL_EMU_BASE (0x[0-9A-Fa-f]+)u", text)
+    offset = re.search(rf"#define {name} ARIEL_EMU_REG\((0x[0-9A-Fa-f]+)u\)", text)
+    if base is None or offset is None:
+        raise BuildError(f"ariel_emu.h defines no {name}; the Rust firmware harness needs it")
+    return int(base.group(1), 16) + int(offset.group(1), 16)
+
+
 def firmware_lib_rs(compiled) -> str:
     """The Rust harness: the same job as harness_baremetal.c, in Rust."""
+    from arielml.backends.emulator import MAX_STEPS
     plan = compiled.plan
     graph = plan.graph
+    p = plan.options.name
     input_bytes = sum(graph.tensors[t].nbytes for t in graph.inputs)
+    state_bytes = int(getattr(plan, "state_bytes", 0) or 0)
+    state_init = ""
+    if f"{p}_state(" in compiled.sources[f"{p}.h"]:
+        state_init = f"""// SAFETY: core 0, before any inference; the state block has STATE_BYTES bytes
+    let state = unsafe {{ model::ffi::{p}_state() }} as *mut u8;
+    unsafe {{ core::ptr::write_volatile(core::ptr::addr_of_mut!(ariel_harness_state), state) }};
+    let given = unsafe {{ core::ptr::read_volatile(&ariel_harness_state_given) }};
+    if given != 0 && !state.is_null() {{
+        copy_bytes(core::hint::black_box(ariel_harness_state_in.as_ptr()), state, model::STATE_BYTES);
+    }}"""
     return Template((TEMPLATES / "firmware_lib.rs").read_text()).substitute(
-        crate=plan.options.name, input_bytes=max(input_bytes, 1))
+        crate=p, input_bytes=max(input_bytes, 1), max_steps=MAX_STEPS, state_bytes=max(state_bytes, 1),
+        emu_step=f"{_emu_register('ARIEL_EMU_STEP'):#x}", state_init=state_init)
 
 
 def _firmware_cargo_toml(crate: str) -> str:
@@ -83,11 +108,12 @@ def rust_sources(compiled) -> dict[str, str]:
     """The two crates (relative path -> text): model/ (the generated crate without its C) and firmware/."""
     p = compiled.plan.options.name
     crate = check_crate_name(p)
-    reset = f"{p}_reset(" in compiled.sources[f"{p}.h"]
+    header = compiled.sources[f"{p}.h"]
+    reset, state = f"{p}_reset(" in header, f"{p}_state(" in header
     model_build_rs = "fn main() {\n    println!(\"cargo::rustc-check-cfg=cfg(ariel_posix)\");\n}\n"
     return {"model/Cargo.toml": _cargo_toml(crate), "model/Cargo.lock": _cargo_lock(crate),
-            "model/build.rs": model_build_rs, "model/src/lib.rs": _lib_rs(compiled, crate, p, reset, reset),
-            "model/src/ffi.rs": _ffi_rs(p, reset),
+            "model/build.rs": model_build_rs, "model/src/lib.rs": _lib_rs(compiled, crate, p, reset, state),
+            "model/src/ffi.rs": _ffi_rs(p, reset, state),
             "firmware/Cargo.toml": _firmware_cargo_toml(crate), "firmware/Cargo.lock": _firmware_cargo_lock(crate),
             "firmware/src/lib.rs": firmware_lib_rs(compiled)}
 

@@ -2,25 +2,50 @@
 //!
 //! arielml's start-up code (ports/baremetal/crt_main.c) calls `ariel_main_init` on core 0 once SRAM
 //! is set up and before it releases the other cores, then `ariel_main(core)` on every core. The same
-//! job as the C harness (codegen/templates/harness_baremetal.c): the host writes the inputs into
-//! `ariel_harness_inputs` (flash) before the machine starts; core 0 copies them into the model's
-//! input buffers and records the output addresses in `ariel_harness_outputs` for the host.
+//! protocol as the C harness (codegen/templates/harness_baremetal.c), whose symbols the emulator
+//! backend reads:
+//! - the host writes the inputs of up to MAX_STEPS inferences, one set after the other, into
+//!   `ariel_harness_inputs` (flash) and their count into `ariel_harness_steps` before the machine
+//!   starts; core 0 copies each set into the model's input buffers before its inference;
+//! - core 0 records the output addresses in `ariel_harness_outputs` and writes the emulator's STEP
+//!   register after each inference (the host reads the outputs then);
+//! - stateful models: when `ariel_harness_state_given` is set, core 0 copies `ariel_harness_state_in`
+//!   over the model's state after init; the host reads the state through `ariel_harness_state`.
 #![no_std]
 
 use $crate as model;
 
 const INPUT_BYTES: usize = $input_bytes;
-
-#[repr(C, align(8))]
-pub struct Staging([u8; INPUT_BYTES]);
+const MAX_STEPS: usize = $max_steps;
+const STATE_STAGING_BYTES: usize = $state_bytes;
+/// The emulator's STEP register (runtime/ports/baremetal/ariel_emu.h).
+const EMU_STEP: *mut u32 = $emu_step as *mut u32;
 
 #[no_mangle]
 #[used]
 #[link_section = ".rodata.ariel_harness_inputs"]
-pub static ariel_harness_inputs: Staging = Staging([0; INPUT_BYTES]);
+pub static ariel_harness_inputs: [u8; MAX_STEPS * INPUT_BYTES] = [0; MAX_STEPS * INPUT_BYTES];
+
+#[no_mangle]
+#[used]
+#[link_section = ".rodata.ariel_harness_steps"]
+pub static ariel_harness_steps: u32 = 1;
+
+#[no_mangle]
+#[used]
+#[link_section = ".rodata.ariel_harness_state_given"]
+pub static ariel_harness_state_given: u32 = 0;
+
+#[no_mangle]
+#[used]
+#[link_section = ".rodata.ariel_harness_state_in"]
+pub static ariel_harness_state_in: [u8; STATE_STAGING_BYTES] = [0; STATE_STAGING_BYTES];
 
 #[no_mangle]
 pub static mut ariel_harness_outputs: [*const u8; model::NUM_OUTPUTS + 1] = [core::ptr::null(); model::NUM_OUTPUTS + 1];
+
+#[no_mangle]
+pub static mut ariel_harness_state: *mut u8 = core::ptr::null_mut();
 
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
@@ -36,6 +61,29 @@ fn status(result: Result<(), model::Error>) -> i32 {
     }
 }
 
+/// Byte copies with volatile stores, as the C harness's loops: a memcpy call would be resolved inside
+/// the Rust library (compiler_builtins' memcpy and what it drags in) instead of picolibc's, and
+/// volatile keeps LLVM from turning the loop back into that call. Never inside an inference's cycles.
+fn copy_bytes(from: *const u8, to: *mut u8, count: usize) {
+    for k in 0..count {
+        // SAFETY: callers pass ranges inside the staging arrays and the model's buffers
+        unsafe { core::ptr::write_volatile(to.add(k), *from.add(k)) }
+    }
+}
+
+/// Core 0: the inputs of inference `step` from the staging array into the model's input buffers.
+fn copy_inputs(model: &mut model::Model, step: usize) {
+    // the compiler must not assume the array still holds its zero initialiser
+    let mut from = core::hint::black_box(ariel_harness_inputs.as_ptr());
+    from = from.wrapping_add(step * INPUT_BYTES);
+    for index in 0..model::NUM_INPUTS {
+        if let Some(to) = model.input_bytes(index) {
+            copy_bytes(from, to.as_mut_ptr(), to.len());
+            from = from.wrapping_add(to.len());
+        }
+    }
+}
+
 /// Core 0, once, before the other cores are released.
 #[no_mangle]
 pub extern "C" fn ariel_main_init() {
@@ -43,41 +91,41 @@ pub extern "C" fn ariel_main_init() {
     // one at a time (this function, then ariel_main on core 0)
     let (mut model, _) = unsafe { model::steal() };
     model.init();
-    // the compiler must not assume the staging array still holds its zero initialiser
-    let mut from = core::hint::black_box(ariel_harness_inputs.0.as_ptr());
-    for index in 0..model::NUM_INPUTS {
-        if let Some(to) = model.input_bytes(index) {
-            // a byte loop, as the C harness: a memcpy call would be resolved inside the Rust library
-            // (compiler_builtins' memcpy and what it drags in) instead of picolibc's; volatile keeps
-            // LLVM from turning the loop back into that call. Before the inference: not in its cycles
-            for byte in to.iter_mut() {
-                // SAFETY: the staging array holds every input's bytes, one after the other
-                unsafe {
-                    core::ptr::write_volatile(byte, *from);
-                    from = from.add(1);
-                }
-            }
-        }
-    }
+    copy_inputs(&mut model, 0);
     let outputs = unsafe { &mut *core::ptr::addr_of_mut!(ariel_harness_outputs) };
     for (index, slot) in outputs.iter_mut().take(model::NUM_OUTPUTS).enumerate() {
         if let Some(bytes) = model.output_bytes(index) {
             *slot = bytes.as_ptr();
         }
     }
+    $state_init
 }
 
-/// Every core: its share of the inference. Core 0 returns when the outputs are complete; its
-/// return value is the firmware's exit status.
+/// Every core: its share of each staged inference. Core 0 returns when the last one's outputs are
+/// complete; its return value is the firmware's exit status.
 #[no_mangle]
 pub extern "C" fn ariel_main(core: u32) -> i32 {
     // SAFETY: each core takes only its own handle (core 0 the Model, core c worker c - 1)
     let (mut model, mut workers) = unsafe { model::steal() };
-    if core == 0 {
-        return status(model.run());
+    let steps = unsafe { core::ptr::read_volatile(&ariel_harness_steps) } as usize;
+    for step in 0..steps {
+        let result = if core == 0 {
+            model.run()
+        } else {
+            match workers.get_mut(core as usize - 1) {
+                Some(worker) => worker.run(),
+                None => return -1,
+            }
+        };
+        if result.is_err() {
+            return status(result);
+        }
+        if core == 0 {
+            unsafe { core::ptr::write_volatile(EMU_STEP, step as u32) };
+            if step + 1 < steps {
+                copy_inputs(&mut model, step + 1);
+            }
+        }
     }
-    match workers.get_mut(core as usize - 1) {
-        Some(worker) => status(worker.run()),
-        None => -1,
-    }
+    0
 }

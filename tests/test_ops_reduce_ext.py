@@ -1,7 +1,8 @@
 """SUM, REDUCE_MAX, REDUCE_MIN, REDUCE_ALL: randomised single-operator models, bit-exact with LiteRT's
 reference kernels (float32 SUM too: the reference's addition order); TFLite Micro compared too.
-Quantised SUM is compared with TFLite Micro instead (LiteRT's reference SUM often leaves int8 / int16
-outputs unwritten, and its default kernel rounds once; see arielml/ops/reduce_ext.py). Then the C kernels
+Quantised SUM is compared with TFLite Micro instead (LiteRT's reference SUM returns unexplained
+int8 / int16 values on most random cases, and its default kernel rounds once; see
+arielml/ops/reduce_ext.py). Then the C kernels
 natively (1..3 threads, both schedulers) and one emulated two-core rp2040 run."""
 from __future__ import annotations
 

@@ -120,7 +120,7 @@ def _lib_rs(compiled, crate: str, model_label: str, reset: bool, has_state: bool
                           + (f" (Rust target `{RUST_TARGETS[core_type.name]}`)" if core_type.name in RUST_TARGETS else "")
                           + (": calls [`Model::init`], writes the inputs, runs its share with [`Model::run`], reads the outputs"
                              if c == 0 else f": runs its share of every operator with [`Worker::run`] (worker {c})"))
-    ops = [f"{s.op} ({len(s.tiles)} tiles)" for s in plan.kernel_steps]
+    ops = [f"{s.op} ({len(s.tiles)} tile{'s' if len(s.tiles) != 1 else ''})" for s in plan.kernel_steps]
     out = [f"//! {crate}: the model \"{model_label}\" compiled by arielml for {o.target}, {cores} core(s),",
            f"//! {o.scheduler} scheduler, plan {plan_hash(compiled)}. Generated; do not edit.",
            "//!",
@@ -136,7 +136,6 @@ def _lib_rs(compiled, crate: str, model_label: str, reset: bool, has_state: bool
            "//! arena. Each core needs a stack of its own (the kernels keep their buffers in the arena, so 4 KiB",
            "//! is plenty). On the host (`cargo test`) the cores are threads of the C library's POSIX port.",
            "#![no_std]",
-           "#![allow(clippy::needless_range_loop)]",
            "",
            "pub mod ffi;",
            "",

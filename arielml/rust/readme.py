@@ -193,9 +193,12 @@ software task. For two cores, start core 1 with the HAL (rp2040-hal `Multicore::
 
 ## What was built here and what was not
 
-Built and tested where arielml was developed (Debian 12, offline): this crate's host `cargo test`, and
-the two-core main above on arielml's emulated boards (rp2040, rp2350-arm, rp2350-riscv, stm32h747,
-nrf52840), with Debian's `rustc-web` 1.96 and `core` built from `rust-web-src`. The Embassy, Ariel OS
+Built and tested where arielml was developed (Debian 12, offline, Debian's `rustc-web` 1.96 with `core`
+built from `rust-web-src`): this crate's host `cargo test`; its cross builds for the boards' Rust
+targets; the two-core main above, compiled for `thumbv6m-none-eabi` against a generated crate; and
+arielml's `--firmware rust` main (the same shape, plus the emulator's input/output staging) run on the
+emulated rp2040, rp2350-arm, rp2350-riscv, stm32h747 and nrf52840 at 1 and 2 cores, bit-exact with
+the C firmware. The Embassy, Ariel OS
 and RTIC examples were **not** built: Debian packages none of their crates (nor cortex-m-rt, riscv-rt,
 critical-section, static_cell) and the machine had no network to fetch them; they follow those
 projects' documented APIs and may need adjusting to the versions you use.

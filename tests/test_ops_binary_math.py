@@ -312,3 +312,19 @@ def test_div_small_dividends_follow_litert_x86_shifts():
     assert np.array_equal(want, run_micro(model_bytes, arrays, 1)[0])
     assert want[1] == 5 + 1 and want[3] == -128  # 0 / -2.6 and -0.1 / 6.55: the undefined shifts, measured
     assert np.array_equal(model_for(model_bytes).run(arrays)[0], want)
+
+
+def test_add_n_float_tflm_order_natively(cache):
+    """The C kernel's TFLite Micro path (from 0, no clamp) under semantics="tflm", against the
+    reference under the same semantics, on values where the two orders differ."""
+    rng = np.random.default_rng(8650)
+    specials = np.array([3e38, -3e38, np.inf, -np.inf, -0.0, 1.0], np.float32)
+    arrays = [specials[rng.integers(0, len(specials), size=(2, 70))] for _ in range(3)]
+    specs = [_spec("ADD_N", [((2, 70), "float32", None)] * 3, arrays, "float32")]
+    model = model_for(build_model(specs, output_shapes(specs)))
+    expected = model.run(arrays, semantics="tflm")
+    assert not same_floats(expected[0], model.run(arrays)[0])  # the two semantics differ here
+    for cores, scheduler in CONFIGS[:3]:
+        lib = build_native(compile_model(model, target="rv32-smp", cores=cores, scheduler=scheduler,
+                                         semantics="tflm"), cache)
+        assert same_floats(lib.run(arrays).outputs[0], expected[0]), f"cores={cores} {scheduler}"

@@ -78,3 +78,26 @@ def test_crate_cross_builds_for_the_board(tmp_path, sysroots, target, cores):  #
     listing = subprocess.run([objdump, "-f", str(archives[0])], capture_output=True, text=True).stdout
     assert ("architecture: riscv" if "riscv" in rust_target else "architecture: arm") in listing, listing[:400]
     assert (crate / "target" / rust_target / "release" / "libmodel.rlib").is_file()
+
+
+@needs_rust
+@needs_cross
+def test_readme_two_core_main_compiles(tmp_path, sysroots):  # noqa: F811
+    """The complete two-core main of the crate's README builds against the crate for thumbv6m."""
+    import re
+    from arielml.rust.crate import write_crate
+    from arielml.rust.toolchain import find_rust, rust_cache, sysroot_dir
+    write_crate(HELLO, "rp2040", 2, tmp_path / "crate", vectors=1)
+    readme = (tmp_path / "crate" / "README.md").read_text()
+    main_rs = re.search(r"## A complete two-core main.*?```rust\n(.*?)```", readme, re.S).group(1)
+    app_dir = tmp_path / "app"
+    (app_dir / "src").mkdir(parents=True)
+    (app_dir / "src" / "lib.rs").write_text(main_rs)
+    (app_dir / "Cargo.toml").write_text('[package]\nname = "app"\nversion = "0.1.0"\nedition = "2021"\n\n'
+                                        '[lib]\ncrate-type = ["staticlib"]\n\n[dependencies]\nmodel = { path = "../crate" }\n\n'
+                                        '[profile.release]\npanic = "abort"\n')
+    root = sysroot_dir(find_rust(), rust_cache())
+    run = cargo(app_dir, "build", "--release", "--target", "thumbv6m-none-eabi", cargo_home=tmp_path / "cargo-home",
+                rustflags=f"--sysroot {root}")
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert (app_dir / "target" / "thumbv6m-none-eabi" / "release" / "libapp.a").is_file()

@@ -31,6 +31,7 @@ from tflite.utils import BUILTIN_OPCODE2NAME
 
 from arielml.errors import ArielError, ModelFormatError, UnsupportedOperatorError
 from arielml.ir import NO_TENSOR, Graph, Node, QuantParams, Tensor
+from arielml.ir.fold import fold_constants
 from arielml.ir.state import attach_internal_state
 from arielml.ir.verify import check_tensor_limits
 from arielml.ops.registry import REGISTRY
@@ -157,8 +158,9 @@ def _parse(buf, name: str) -> Graph:
     if model.SubgraphsLength() > 1:
         notes.append(f"the model has {model.SubgraphsLength()} subgraphs; only the first (main) one is used")
     tensors = _inputs_without_data(tensors, graph_inputs, notes)
-    return attach_internal_state(Graph(tensors=tensors, nodes=tuple(nodes), inputs=graph_inputs, outputs=graph_outputs,
-                                       name=name, notes=tuple(dict.fromkeys(notes))))
+    graph = Graph(tensors=tensors, nodes=tuple(nodes), inputs=graph_inputs, outputs=graph_outputs, name=name,
+                  notes=tuple(dict.fromkeys(notes)))
+    return fold_constants(attach_internal_state(graph))
 
 
 def _inputs_without_data(tensors: tuple[Tensor, ...], graph_inputs: tuple[int, ...],

@@ -89,6 +89,9 @@ class OpDef:
     # (shape, dtype) of each buffer; the frontend appends a hidden variable tensor per buffer to the
     # node's inputs (arielml/ir/state.py), and state_inputs names their positions
     internal_state: Callable[[Node, Graph], list[tuple[tuple[int, ...], str]]] | None = None
+    # the output depends only on the inputs' shapes, never their values (SHAPE): with static shapes
+    # it is a constant, folded at load time (arielml/ir/fold.py)
+    shape_only: bool = False
     # a custom operator's code in the model file (TFLite_Detection_PostProcess, SignalWindow, ...):
     # the frontend reads operators with this custom code as this OpDef
     custom_code: str | None = None

@@ -111,5 +111,6 @@ def _opdef(name, plan, **kw) -> OpDef:
                  work_items=lambda node, graph: 1, lower=_lower, num_outputs=(1, 1), **kw)
 
 
-register(_opdef("SHAPE", _shape_plan, options_type=ShapeOptions, tflite_options="ShapeOptions", num_inputs=(1, 1)))
+register(_opdef("SHAPE", _shape_plan, options_type=ShapeOptions, tflite_options="ShapeOptions", num_inputs=(1, 1),
+               shape_only=True))
 register(_opdef("BROADCAST_ARGS", _broadcast_args_plan, num_inputs=(2, 2)))

@@ -122,3 +122,24 @@ def test_cifg_and_hybrid_lstm_are_refused_by_name():
         2: lambda b, r: b.tensor((4, 3), "int8", quant=(0.01, 0), data=r.integers(-127, 128, (4, 3)))})
     with pytest.raises(UnsupportedOperatorError, match="hybrid"):
         _model(model_bytes)
+
+
+def test_lstm_without_tanh_or_with_a_cell_scale_not_a_power_of_two_is_refused():
+    from ai_edge_litert import schema_py_generated as schema
+    model_bytes, _ = lstm_model(np.random.default_rng(6), "int8", cells=3)
+    model = schema.ModelT.InitFromPackedBuf(model_bytes, 0)
+    op = model.subgraphs[0].operators[0]
+    op.builtinOptions.fusedActivationFunction = 1  # RELU
+    with pytest.raises(UnsupportedOperatorError, match="TANH"):
+        _model(_pack(model))
+    op.builtinOptions.fusedActivationFunction = 4
+    model.subgraphs[0].tensors[op.inputs[19]].quantization.scale = [3e-4]
+    with pytest.raises(UnsupportedOperatorError, match="power of two"):
+        _model(_pack(model))
+
+
+def _pack(model) -> bytes:
+    import flatbuffers
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())

@@ -73,9 +73,49 @@ static int32_t clamp32(int64_t v, int32_t lo, int32_t hi)
 
 /* int8: sum (x + input_offset) * w = sum x * w + input_offset * sum w, with sum w per (oc, ky, kx)
  * folded at compile time (tap_weight_sums), so the inner loop is a plain int8 dot product:
- * |x * w| <= 2^14 and in_c < 2^16 (the compiler's limit) keep its int32 sum exact. The total runs
+ * |x * w| <= 2^14 and in_c < 2^16 (the compiler's limit) keep its int32 sum exact. The totals run
  * in uint32, which wraps exactly as the reference's int32 scratch buffer does (any order gives the
- * same bits). Offsets are int32: the compiler refuses tensors of 2^31 bytes or more. */
+ * same bits). Two output channels share each input load (`pair`). Offsets are int32: the compiler
+ * refuses tensors of 2^31 bytes or more. */
+static void taps_s8(const ariel_transpose_conv_params *p, const int8_t *image, const int8_t *weights, tap_run ys,
+                    tap_run xs, int32_t oc, int pair, uint32_t *acc)
+{
+    const int32_t in_c = p->in_c;
+    const int32_t tap_stride = p->filter_w * in_c;
+    const int32_t channel_stride = p->filter_h * tap_stride; /* from one output channel's weights to the next */
+    int32_t a, b, c;
+    for (a = 0; a < ys.count; a++) {
+        const int32_t iy = ys.first_input + a, ky = ys.first_tap - a * p->stride_h;
+        const int8_t *x_row = image + iy * p->in_w * in_c;
+        const int32_t tap_row = oc * p->filter_h + ky;
+        const int8_t *w_row = weights + tap_row * tap_stride;
+        for (b = 0; b < xs.count; b++) {
+            const int32_t ix = xs.first_input + b, kx = xs.first_tap - b * p->stride_w;
+            const int8_t *x = x_row + ix * in_c;
+            const int8_t *w0 = w_row + kx * in_c;
+            const int32_t *sums = p->tap_weight_sums + tap_row * p->filter_w + kx;
+            int32_t dot0 = 0, dot1 = 0;
+            if (pair) {
+                const int8_t *w1 = w0 + channel_stride;
+                for (c = 0; c < in_c; c++) {
+                    const int32_t v = x[c];
+                    dot0 += v * w0[c];
+                    dot1 += v * w1[c];
+                }
+                acc[1] += (uint32_t)dot1 + (uint32_t)p->input_offset * (uint32_t)sums[p->filter_h * p->filter_w];
+            } else {
+                for (c = 0; c + 4 <= in_c; c += 4) {
+                    dot0 += x[c] * w0[c] + x[c + 1] * w0[c + 1] + x[c + 2] * w0[c + 2] + x[c + 3] * w0[c + 3];
+                }
+                for (; c < in_c; c++) {
+                    dot0 += x[c] * w0[c];
+                }
+            }
+            acc[0] += (uint32_t)dot0 + (uint32_t)p->input_offset * (uint32_t)sums[0];
+        }
+    }
+}
+
 void ariel_transpose_conv_s8(const void *params, void *const *buffers, int32_t begin, int32_t end)
 {
     const ariel_transpose_conv_params *p = (const ariel_transpose_conv_params *)params;
@@ -83,9 +123,6 @@ void ariel_transpose_conv_s8(const void *params, void *const *buffers, int32_t b
     const int8_t *weights = (const int8_t *)buffers[1];
     const int32_t *bias = (const int32_t *)buffers[2];
     int8_t *output = (int8_t *)buffers[3];
-    const int32_t in_c = p->in_c;
-    const int32_t tap_stride = p->filter_w * in_c;
-    const int32_t input_row = p->in_w * in_c;
     int32_t item;
     for (item = begin; item < end; item++) {
         int32_t row, c_begin, c_end, ox, oc;
@@ -93,37 +130,22 @@ void ariel_transpose_conv_s8(const void *params, void *const *buffers, int32_t b
         {
             const int32_t n = row / p->out_h;
             const tap_run ys = taps_of(row % p->out_h, p->pad_top, p->stride_h, p->filter_h, p->in_h);
-            const int8_t *image = input + n * p->in_h * input_row;
+            const int8_t *image = input + n * p->in_h * p->in_w * p->in_c;
             for (ox = 0; ox < p->out_w; ox++) {
                 const tap_run xs = taps_of(ox, p->pad_left, p->stride_w, p->filter_w, p->in_w);
                 int8_t *out = output + (row * p->out_w + ox) * p->out_c;
-                for (oc = c_begin; oc < c_end; oc++) {
-                    uint32_t acc = bias != 0 ? (uint32_t)bias[oc] : 0u;
-                    int32_t a, b, c;
-                    for (a = 0; a < ys.count; a++) {
-                        const int32_t iy = ys.first_input + a, ky = ys.first_tap - a * p->stride_h;
-                        const int8_t *x_row = image + iy * input_row;
-                        const int32_t tap_row = oc * p->filter_h + ky;
-                        const int8_t *w_row = weights + tap_row * tap_stride;
-                        for (b = 0; b < xs.count; b++) {
-                            const int32_t ix = xs.first_input + b, kx = xs.first_tap - b * p->stride_w;
-                            const int8_t *x = x_row + ix * in_c;
-                            const int8_t *w = w_row + kx * in_c;
-                            int32_t dot = 0;
-                            for (c = 0; c + 4 <= in_c; c += 4) { /* four at a time: less loop overhead */
-                                dot += x[c] * w[c] + x[c + 1] * w[c + 1] + x[c + 2] * w[c + 2] + x[c + 3] * w[c + 3];
-                            }
-                            for (; c < in_c; c++) {
-                                dot += x[c] * w[c];
-                            }
-                            acc += (uint32_t)dot +
-                                   (uint32_t)p->input_offset * (uint32_t)p->tap_weight_sums[tap_row * p->filter_w + kx];
-                        }
+                for (oc = c_begin; oc < c_end; oc += 2) {
+                    const int pair = oc + 1 < c_end;
+                    uint32_t acc[2];
+                    int32_t k;
+                    acc[0] = bias != 0 ? (uint32_t)bias[oc] : 0u;
+                    acc[1] = bias != 0 && pair ? (uint32_t)bias[oc + 1] : 0u;
+                    taps_s8(p, image, weights, ys, xs, oc, pair, acc);
+                    for (k = 0; k <= pair; k++) {
+                        /* 32-bit requantisation (ariel_kernels.h), exact for double rounding */
+                        const int32_t q = ariel_rq((int32_t)acc[k], p->rq + (oc + k) * ARIEL_RQ_WORDS);
+                        out[oc + k] = (int8_t)clamp32((int64_t)q + p->output_zero_point, p->act_min, p->act_max);
                     }
-                    /* 32-bit requantisation (ariel_kernels.h), exact for double rounding */
-                    out[oc] = (int8_t)clamp32((int64_t)ariel_rq((int32_t)acc, p->rq + oc * ARIEL_RQ_WORDS) +
-                                                  p->output_zero_point,
-                                              p->act_min, p->act_max);
                 }
             }
         }

@@ -73,7 +73,8 @@ class _Names:
 
 def _state_block(plan: Plan) -> list[str]:
     """The state block (variable tensors, kept from one inference to the next) and <name>_reset,
-    which fills each variable with its reset value (TFLite: the zero point for int8, else zero).
+    which fills each variable with its reset value (TFLite: the zero point for int8, else zero), or
+    copies its own initial value (a resource variable that CALL_ONCE's init subgraph assigns).
     The block is zero-initialised shared RAM like the arena; <name>_init resets it once, on first use."""
     p, graph = plan.options.name, plan.graph
     out = [f"static ARIEL_SHARED_ZERO uint32_t {p}_state_ready;"]
@@ -84,8 +85,15 @@ def _state_block(plan: Plan) -> list[str]:
         body = ["    uint32_t i;", ""]
         for t, off in plan.state_offsets:
             tensor = graph.tensors[t]
+            if tensor.initial is not None:  # an initial value of its own (a resource variable's init subgraph)
+                raw = np.ascontiguousarray(tensor.initial_value()).view(np.uint8).ravel()
+                out += [f"static const uint8_t {p}_state_initial{t}[{tensor.nbytes}] = {{",
+                        c_array_body(raw.tolist()), "};"]
+                value = f"{p}_state_initial{t}[i]"
+            else:
+                value = f"{tensor.reset_value}u"
             body += [f"    for (i = 0u; i < {tensor.nbytes}u; i++) {{ /* tensor {t} */",
-                     f"        {p}_state_block.bytes[{off}u + i] = {tensor.reset_value}u;", "    }"]
+                     f"        {p}_state_block.bytes[{off}u + i] = {value};", "    }"]
     return out + ["", f"void {p}_reset(void)", "{", *body, f"    {p}_state_ready = 1u;", "}"]
 
 

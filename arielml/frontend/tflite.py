@@ -35,9 +35,12 @@ from arielml.ir.fold import fold_constants
 from arielml.ir.state import attach_internal_state
 from arielml.ir.verify import check_tensor_limits
 from arielml.ops.registry import REGISTRY
+from arielml.passes.control_flow import inline_control_flow
+from arielml.passes.resource_variables import resolve_resource_variables
 
 # schema TensorType -> IR dtype name (others are reported as unsupported)
-_TENSOR_TYPES = {0: "float32", 2: "int32", 3: "uint8", 4: "int64", 6: "bool", 7: "int16", 9: "int8"}
+_TENSOR_TYPES = {0: "float32", 2: "int32", 3: "uint8", 4: "int64", 6: "bool", 7: "int16", 9: "int8",
+                 13: "resource"}  # resource: a variable handle, resolved by passes/resource_variables.py
 _TENSOR_TYPE_NAMES = {v: k for k, v in vars(tflite.TensorType).items() if not k.startswith("_")}
 _CUSTOM = 32
 
@@ -126,27 +129,42 @@ def parse_tflite(data, name: str = "model") -> Graph:
 
 def _parse(buf, name: str) -> Graph:
     model = tflite.Model.GetRootAs(buf, 0)
-    if model.SubgraphsLength() < 1:
+    count = _checked_len(model.SubgraphsLength(), buf)
+    if count < 1:
         raise ModelFormatError(f"{name}: the model has no subgraph")
-    subgraph = model.Subgraphs(0)
     notes: list[str] = []
     buffers = _BufferReader(model, buf)
+    opcodes = [_opcode_name(model.OperatorCodes(i)) for i in range(_checked_len(model.OperatorCodesLength(), buf))]
+    # every subgraph is read (IF, WHILE and CALL_ONCE name them by index); the main one is 0
+    graphs = [_read_subgraph(model.Subgraphs(k), k, buf, buffers, opcodes, name, notes) for k in range(count)]
+    graph = dataclasses.replace(graphs[0], notes=tuple(dict.fromkeys(notes)))
+    if count > 1:
+        # one tuple, shared by the main graph and every subgraph (so that nested control flow finds
+        # its subgraphs too), slot 0 None: tied once here, while the graphs are being made
+        subgraphs = (None,) + tuple(graphs[1:])
+        for sub in subgraphs[1:]:
+            object.__setattr__(sub, "subgraphs", subgraphs)
+        graph = dataclasses.replace(graph, subgraphs=subgraphs)
+        graph = resolve_resource_variables(inline_control_flow(graph))
+    return fold_constants(attach_internal_state(graph))
 
+
+def _read_subgraph(subgraph, number: int, buf, buffers: "_BufferReader", opcodes: list[str], name: str,
+                   notes: list[str]) -> Graph:
+    where = name if number == 0 else f"{name} (subgraph {number})"
     tensors = tuple(
         _read_tensor(subgraph.Tensors(i), i, buffers, notes) for i in range(_checked_len(subgraph.TensorsLength(), buf)))
-    opcodes = [_opcode_name(model.OperatorCodes(i)) for i in range(_checked_len(model.OperatorCodesLength(), buf))]
-
     nodes = []
     for index in range(_checked_len(subgraph.OperatorsLength(), buf)):
         op = subgraph.Operators(index)
         code = op.OpcodeIndex()
         if code >= len(opcodes):
-            raise ModelFormatError(f"{name}: operator #{index} names opcode {code}, the model has {len(opcodes)}")
+            raise ModelFormatError(f"{where}: operator #{index} names opcode {code}, the model has {len(opcodes)}")
         inputs = tuple(int(t) for t in _int_vector(op.InputsAsNumpy()))
         outputs = tuple(int(t) for t in _int_vector(op.OutputsAsNumpy()))
         for t in inputs + outputs:
             if t != NO_TENSOR and not 0 <= t < len(tensors):
-                raise ModelFormatError(f"{name}: operator #{index} refers to tensor {t}, the model has {len(tensors)}")
+                raise ModelFormatError(f"{where}: operator #{index} refers to tensor {t}, the model has {len(tensors)}")
         op_name = opcodes[code]
         nodes.append(Node(op=op_name, inputs=inputs, outputs=outputs, options=_read_options(op, op_name, index), index=index))
 
@@ -154,13 +172,10 @@ def _parse(buf, name: str) -> Graph:
     graph_outputs = tuple(int(t) for t in _int_vector(subgraph.OutputsAsNumpy()))
     for t in graph_inputs + graph_outputs:
         if not 0 <= t < len(tensors):
-            raise ModelFormatError(f"{name}: graph input/output tensor {t} does not exist")
-    if model.SubgraphsLength() > 1:
-        notes.append(f"the model has {model.SubgraphsLength()} subgraphs; only the first (main) one is used")
+            raise ModelFormatError(f"{where}: graph input/output tensor {t} does not exist")
     tensors = _inputs_without_data(tensors, graph_inputs, notes)
-    graph = Graph(tensors=tensors, nodes=tuple(nodes), inputs=graph_inputs, outputs=graph_outputs, name=name,
-                  notes=tuple(dict.fromkeys(notes)))
-    return fold_constants(attach_internal_state(graph))
+    sub_name = name if number == 0 else f"{name}_subgraph{number}"
+    return Graph(tensors=tensors, nodes=tuple(nodes), inputs=graph_inputs, outputs=graph_outputs, name=sub_name)
 
 
 def _inputs_without_data(tensors: tuple[Tensor, ...], graph_inputs: tuple[int, ...],

@@ -20,6 +20,10 @@ DTYPES: dict[str, np.dtype] = {
     "int64": np.dtype(np.int64),
     "float32": np.dtype(np.float32),
     "bool": np.dtype(np.bool_),
+    # a resource variable's handle (VAR_HANDLE's output; 4 bytes, TFLite Micro's resource id): it
+    # exists only between the frontend and passes/resource_variables.py, which replaces every one
+    # by the variable tensor it names
+    "resource": np.dtype(np.int32),
 }
 
 NO_TENSOR = -1  # an optional operator input that the model leaves out (e.g. a missing bias)
@@ -58,6 +62,9 @@ class Tensor:
     # model state (TFLite's variable tensors: SVDF's and LSTM's memory): kept from one invocation to
     # the next, outside the reusable arena; starts at (and is reset to) `reset_value`
     variable: bool = False
+    # a variable's initial value when it is not the reset byte fill (a resource variable that the
+    # model's CALL_ONCE init subgraph assigns: passes/resource_variables.py computes it)
+    initial: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_constant(self) -> bool:
@@ -73,6 +80,8 @@ class Tensor:
 
     def initial_value(self) -> np.ndarray:
         """A variable's value before the first invocation and after a reset."""
+        if self.initial is not None:
+            return np.array(self.initial, dtype=self.np_dtype).reshape(self.shape)
         raw = np.full(self.nbytes, self.reset_value, dtype=np.uint8)
         return raw.view(self.np_dtype).reshape(self.shape).copy()
 
@@ -109,6 +118,9 @@ class Graph:
     outputs: tuple[int, ...]
     name: str = "model"
     notes: tuple[str, ...] = ()  # things the frontend changed or assumed, said to the user
+    # the model file's other subgraphs, indexed as in the file (index 0, the main graph, is this
+    # one: that slot holds None); IF/WHILE/CALL_ONCE options name them by these indices
+    subgraphs: tuple[Graph | None, ...] = field(default=(), compare=False, repr=False)
 
     def tensor(self, index: int) -> Tensor | None:
         return None if index == NO_TENSOR else self.tensors[index]

@@ -164,7 +164,8 @@ static int32_t requantize_wide(int64_t acc, int32_t multiplier, int32_t shift)
     return (int32_t)(uint32_t)(uint64_t)rounded;
 }
 
-/* 16x8: |x * w| <= 2^15 * 2^7, summed exactly in int64 (the bias is int64 too). */
+/* 16x8: |x * w| <= 2^15 * 2^7, summed exactly in int64 (the bias is int64 too). Offsets are int32
+ * (tensors of 2^31 bytes or more are refused by the compiler). */
 void ariel_transpose_conv_s16(const void *params, void *const *buffers, int32_t begin, int32_t end)
 {
     const ariel_transpose_conv_params *p = (const ariel_transpose_conv_params *)params;
@@ -182,20 +183,28 @@ void ariel_transpose_conv_s16(const void *params, void *const *buffers, int32_t 
             const tap_run ys = taps_of(row % p->out_h, p->pad_top, p->stride_h, p->filter_h, p->in_h);
             for (ox = 0; ox < p->out_w; ox++) {
                 const tap_run xs = taps_of(ox, p->pad_left, p->stride_w, p->filter_w, p->in_w);
-                int16_t *out = output + ((int64_t)row * p->out_w + ox) * p->out_c;
+                int16_t *out = output + (row * p->out_w + ox) * p->out_c;
                 for (oc = c_begin; oc < c_end; oc++) {
                     int64_t acc = bias != 0 ? bias[oc] : 0;
                     int32_t a, b, c;
                     for (a = 0; a < ys.count; a++) {
                         const int32_t iy = ys.first_input + a, ky = ys.first_tap - a * p->stride_h;
-                        const int16_t *x_row = input + (((int64_t)n * p->in_h + iy) * p->in_w) * p->in_c;
-                        const int8_t *w_row = weights + ((int64_t)oc * p->filter_h + ky) * tap_stride;
+                        const int16_t *x_row = input + ((n * p->in_h + iy) * p->in_w) * p->in_c;
+                        const int8_t *w_row = weights + (oc * p->filter_h + ky) * tap_stride;
                         for (b = 0; b < xs.count; b++) {
                             const int32_t ix = xs.first_input + b, kx = xs.first_tap - b * p->stride_w;
-                            const int16_t *x = x_row + (int64_t)ix * p->in_c;
-                            const int8_t *w = w_row + (int64_t)kx * p->in_c;
-                            for (c = 0; c < p->in_c; c++) {
-                                acc += x[c] * w[c];
+                            const int16_t *x = x_row + ix * p->in_c;
+                            const int8_t *w = w_row + kx * p->in_c;
+                            if (p->in_c <= 256) { /* |x * w| <= 2^22: 256 of them fit int32 */
+                                int32_t partial = 0;
+                                for (c = 0; c < p->in_c; c++) {
+                                    partial += x[c] * w[c];
+                                }
+                                acc += partial;
+                            } else {
+                                for (c = 0; c < p->in_c; c++) {
+                                    acc += x[c] * w[c];
+                                }
                             }
                         }
                     }

@@ -13,12 +13,16 @@ from tests.tflite_builder import ModelBuilder
 DTYPES = ("float32", "int8", "int16")
 
 
-def transpose_conv_case(rng: np.random.Generator, dtype: str, run_time_shape: bool = False):
+def transpose_conv_case(rng: np.random.Generator, dtype: str, run_time_shape: bool = False,
+                        wide: bool = False):
     """(build, inputs, description) of one random TRANSPOSE_CONV; run_time_shape: the output shape
-    is a graph input (as in TFLite Micro's int16 seanet models), fed its true values."""
+    is a graph input (as in TFLite Micro's int16 seanet models), fed its true values; wide: more
+    than 256 input channels on a small image (the int16 kernel's int64 path)."""
     n = int(rng.choice([1, 1, 2]))
     h, w = int(rng.integers(1, 7)), int(rng.integers(1, 7))
     in_c, out_c = int(rng.integers(1, 9)), int(rng.integers(1, 21))
+    if wide:
+        h, w, in_c, out_c = 2, 2, int(rng.integers(257, 300)), 3
     kh, kw = int(rng.integers(1, 5)), int(rng.integers(1, 5))
     sh, sw = int(rng.integers(1, 4)), int(rng.integers(1, 4))
     padding = int(rng.integers(0, 2))
@@ -129,8 +133,8 @@ def test_transpose_conv_kernels_match_reference(cache):
     from tests.tflite_builder import run_litert
     rng = np.random.default_rng(9300)
     cases, inputs, whats = [], [], []
-    for k in range(14):  # the last two with the output shape fed at run time
-        build, arrays, what = transpose_conv_case(rng, DTYPES[k % 3], run_time_shape=k >= 12)
+    for k in range(16):  # then two with the output shape fed at run time, two with > 256 channels
+        build, arrays, what = transpose_conv_case(rng, DTYPES[k % 3], run_time_shape=k in (12, 13), wide=k >= 14)
         cases.append((build, run_litert(build(None), arrays)[0].shape))
         inputs += arrays
         whats.append(what)

@@ -84,9 +84,12 @@ ARIEL_BINARY_KERNEL(ariel_squared_difference_s32, int32_t, int32_t, SQUARED_DIFF
  * shift by -total, which exceeds 31 for small dividends: undefined in C, and LiteRT's x86 build then
  * uses a mask of (1 << (e mod 64)) - 1 truncated to 32 bits and shifts by e mod 32 (see
  * ops/binary_math.py); done explicitly here, so every core gives LiteRT's bytes. ---------------- */
+#define ARIEL_RQ_NUDGE (1 << 14) /* ariel_rq_apply's nudge16 for a rounding doubling high multiply */
+
 static inline int32_t rounding_shift_x86(int32_t x, int32_t e)
 {
-    const int32_t mask = (int32_t)(uint32_t)((((uint64_t)1) << (e & 63)) - 1u);
+    const int32_t k = e & 63; /* (1 << k) - 1 in 64 bits, truncated to 32: all ones from k = 32 */
+    const int32_t mask = k >= 32 ? -1 : (int32_t)((1u << k) - 1u);
     const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
     return (x >> (e & 31)) + ((x & mask) > threshold ? 1 : 0);
 }
@@ -102,8 +105,10 @@ static inline int32_t div_q(const ariel_binary_params *p, int32_t a, int32_t b)
     if (inverse == 0) {
         return ariel_ew_clamp(p->output_offset, p->act_min, p->act_max); /* zero divisor: undefined in TFLite */
     }
-    unscaled = (int32_t)ariel_requantize(x, inverse, headroom, p->rounding);
-    high = (int32_t)ariel_requantize(unscaled, p->output_multiplier, 0, p->rounding); /* the high multiply */
+    /* both are rounding doubling high multiplies (no right shift, where the two roundings agree),
+     * in 32-bit operations (a Cortex-M0+ has no 64-bit product) */
+    unscaled = ariel_rq_apply(x, inverse, headroom, 0, ARIEL_RQ_NUDGE);
+    high = ariel_rq_apply(unscaled, p->output_multiplier, 0, 0, ARIEL_RQ_NUDGE);
     return ariel_ew_clamp((int64_t)rounding_shift_x86(high, (terms & 0xFF) + headroom - p->output_shift) +
                               p->output_offset, p->act_min, p->act_max);
 }

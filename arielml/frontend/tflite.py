@@ -39,8 +39,8 @@ from arielml.passes.control_flow import inline_control_flow
 from arielml.passes.resource_variables import resolve_resource_variables
 
 # schema TensorType -> IR dtype name (others are reported as unsupported)
-_TENSOR_TYPES = {0: "float32", 2: "int32", 3: "uint8", 4: "int64", 6: "bool", 7: "int16", 9: "int8",
-                 13: "resource"}  # resource: a variable handle, resolved by passes/resource_variables.py
+_TENSOR_TYPES = {0: "float32", 2: "int32", 3: "uint8", 4: "int64", 6: "bool", 7: "int16", 9: "int8", 12: "uint64",
+                 13: "resource", 15: "uint32", 16: "uint16"}  # resource: a variable handle, resolved by passes/resource_variables.py
 _TENSOR_TYPE_NAMES = {v: k for k, v in vars(tflite.TensorType).items() if not k.startswith("_")}
 _CUSTOM = 32
 

@@ -20,6 +20,10 @@ DTYPES: dict[str, np.dtype] = {
     "int64": np.dtype(np.int64),
     "float32": np.dtype(np.float32),
     "bool": np.dtype(np.bool_),
+    # TFLite Micro's Signal library (audio front end) passes spectra and energies as unsigned ints
+    "uint16": np.dtype(np.uint16),
+    "uint32": np.dtype(np.uint32),
+    "uint64": np.dtype(np.uint64),
     # a resource variable's handle (VAR_HANDLE's output; 4 bytes, TFLite Micro's resource id): it
     # exists only between the frontend and passes/resource_variables.py, which replaces every one
     # by the variable tensor it names

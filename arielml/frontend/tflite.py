@@ -145,7 +145,7 @@ def _parse(buf, name: str) -> Graph:
         for sub in subgraphs[1:]:
             object.__setattr__(sub, "subgraphs", subgraphs)
         graph = dataclasses.replace(graph, subgraphs=subgraphs)
-        graph = resolve_resource_variables(inline_control_flow(graph))
+    graph = resolve_resource_variables(inline_control_flow(graph))  # each returns a graph without them as is
     return fold_constants(attach_internal_state(graph))
 
 

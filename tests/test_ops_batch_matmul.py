@@ -20,8 +20,9 @@ def _quant(rng, dtype: str, scale: float):
     return (scale, 0) if dtype == "int16" else (scale, int(rng.integers(-128, 128)))
 
 
-def batch_matmul_case(rng: np.random.Generator, dtype: str):
-    """(build, inputs, description); build has .add(builder, out_shape) -> (graph inputs, output)."""
+def batch_matmul_case(rng: np.random.Generator, dtype: str, attention: bool = False):
+    """(build, inputs, description); build has .add(builder, out_shape) -> (graph inputs, output).
+    attention: a run-time rhs with adj_y (Q K^T), the int8 kernel's summing dot product."""
     rows, depth, cols = (int(d) for d in rng.integers(1, 9, size=3))
     batch_rank = int(rng.integers(0, 4))
     batch = [int(d) for d in rng.integers(1, 4, size=batch_rank)]
@@ -30,6 +31,8 @@ def batch_matmul_case(rng: np.random.Generator, dtype: str):
     rhs_batch = rhs_batch[int(rng.integers(0, len(rhs_batch) + 1)):]  # rhs may have a lower rank
     adj_x, adj_y = bool(rng.random() < 0.5), bool(rng.random() < 0.5)
     constant_rhs = bool(rng.random() < 0.4)
+    if attention:
+        adj_x, adj_y, constant_rhs = False, True, False
     lhs_shape = tuple(lhs_batch) + ((depth, rows) if adj_x else (rows, depth))
     rhs_shape = tuple(rhs_batch) + ((cols, depth) if adj_y else (depth, cols))
     lq, rq = _quant(rng, dtype, 0.02), _quant(rng, dtype, 0.02)
@@ -79,8 +82,8 @@ def several(cases) -> bytes:
 
 def _cases(rng, count: int):
     cases, inputs, whats = [], [], []
-    for k in range(count):
-        build, arrays, what = batch_matmul_case(rng, DTYPES[k % 3])
+    for k in range(count):  # the last int8 case is attention-like
+        build, arrays, what = batch_matmul_case(rng, DTYPES[k % 3], attention=k == count - 2)
         cases.append((build, run_litert(build(None), arrays)[0].shape))
         inputs += arrays
         whats.append(what)

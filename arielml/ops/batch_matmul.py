@@ -210,10 +210,10 @@ def lower(node: Node, graph: Graph, p: BatchMatMulParams) -> KernelCall:
         if p.out_dtype == "int8":  # 32-bit record: exact without an accumulator clamp for double rounding
             assert p.rounding == DOUBLE_ROUNDING
             fields.append(rq_field([p.multiplier], [p.shift], p.rounding))
+            if depth >= 1 << 17:
+                raise no_kernel(node, f"an inner dimension of {depth} (the int8 kernel's exact dot products "
+                                      "take < 131072)")
             if rhs.is_constant:  # per packed column: lhs_offset * sum y + depth * lhs_offset * rhs_offset
-                if depth >= 1 << 17:
-                    raise no_kernel(node, f"an inner dimension of {depth} (the int8 kernel's exact dot products "
-                                          "take < 131072)")
                 sums = packed[0][1].values
                 column_sums = np.asarray(sums, dtype=np.int64).reshape(-1, depth).sum(axis=1)
                 terms = wrap_int32(-p.lhs_zero_point * column_sums + depth * p.lhs_zero_point * p.rhs_zero_point)

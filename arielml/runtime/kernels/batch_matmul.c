@@ -85,18 +85,32 @@ static int32_t dot_s8(const int8_t *x, const int8_t *y, int32_t depth)
     return sum;
 }
 
+/* the same, and the sum of y's run (for a run-time rhs, whose column sums are not known before) */
+static int32_t dot_and_sum_s8(const int8_t *x, const int8_t *y, int32_t depth, int32_t *y_sum)
+{
+    int32_t sum = 0, total = 0, k;
+    for (k = 0; k < depth; k++) {
+        sum += x[k] * y[k];
+        total += y[k];
+    }
+    *y_sum = total;
+    return sum;
+}
+
 /* int8: sum (x + lhs_offset) * (y + rhs_offset), which wraps in int32 in the reference; computed
- * in uint32 (the same bits, in any order). With a constant rhs packed k-contiguous and a contiguous
- * lhs row it is expanded as sum x y + rhs_offset * sum x + (lhs_offset * sum y + depth * lhs_offset
- * * rhs_offset), the bracket folded per column at compile time (rhs_column_terms), so the inner loop
- * is a plain dot product. */
+ * in uint32 (the same bits, in any order). When both operands run contiguously along k it is
+ * expanded as sum x y + rhs_offset * sum x + (lhs_offset * sum y + depth * lhs_offset * rhs_offset):
+ * for a constant rhs (packed k-contiguous) the bracket is folded per column at compile time
+ * (rhs_column_terms) and the inner loop is a plain dot product; for a run-time rhs with adj_y
+ * (attention's Q K^T) sum y is taken in the same loop. */
 void ariel_batch_matmul_s8(const void *params, void *const *buffers, int32_t begin, int32_t end)
 {
     const ariel_batch_matmul_params *p = (const ariel_batch_matmul_params *)params;
     const int8_t *lhs = (const int8_t *)buffers[0];
     const int8_t *rhs = p->packed_rhs != 0 ? (const int8_t *)p->packed_rhs : (const int8_t *)buffers[1];
     int8_t *output = (int8_t *)buffers[2];
-    const int contiguous = p->rhs_column_terms != 0 && p->lhs_depth_stride == 1;
+    const int contiguous = p->lhs_depth_stride == 1 && p->rhs_depth_stride == 1;
+    const uint32_t offsets_term = (uint32_t)p->depth * (uint32_t)p->lhs_offset * (uint32_t)p->rhs_offset;
     int32_t item;
     for (item = begin; item < end; item++) {
         int32_t lhs_at, rhs_at, j, k;
@@ -113,10 +127,14 @@ void ariel_batch_matmul_s8(const void *params, void *const *buffers, int32_t beg
             const int8_t *x = lhs + lhs_at;
             const int8_t *y = rhs + rhs_at + j * p->rhs_col_stride;
             uint32_t total = 0;
-            if (contiguous) {
+            if (contiguous && p->rhs_column_terms != 0) {
                 /* rhs_column_terms is indexed like the packed rhs: [rhs batch][column] */
                 total = (uint32_t)dot_s8(x, y, p->depth) + row_term +
                         (uint32_t)p->rhs_column_terms[(rhs_at + j * p->rhs_col_stride) / p->depth];
+            } else if (contiguous) {
+                int32_t y_sum;
+                total = (uint32_t)dot_and_sum_s8(x, y, p->depth, &y_sum) + row_term +
+                        (uint32_t)p->lhs_offset * (uint32_t)y_sum + offsets_term;
             } else {
                 for (k = 0; k < p->depth; k++, x += p->lhs_depth_stride, y += p->rhs_depth_stride) {
                     total += (uint32_t)((*x + p->lhs_offset) * (*y + p->rhs_offset));

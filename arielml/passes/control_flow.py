@@ -41,6 +41,9 @@ def inline_control_flow(graph: Graph) -> Graph:
     pending, nodes = deque(graph.nodes), []
     while pending:
         node = pending.popleft()
+        for t in node.inputs:  # constants an inlined subgraph brought along are known too
+            if t != NO_TENSOR and t not in known and tensors[t].is_constant:
+                known[t] = tensors[t].data
         inlined = None
         if node.op == "IF" and node.inputs and node.inputs[0] in known:
             taken = bool(np.asarray(known[node.inputs[0]]).flat[0])

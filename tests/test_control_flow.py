@@ -1,0 +1,206 @@
+"""IF and WHILE with their subgraphs: random handmade models against LiteRT's reference kernels and
+TFLite Micro. Control flow known at compile time (a constant or constant-computed IF condition, a
+WHILE with a known trip count, IF nested in an unrolled body) is inlined when the model is read and
+then runs everywhere: reference, native (1-3 threads) and two emulated rp2040 cores. Control flow
+decided at run time runs on the reference executor; compiling it is refused with a clear error."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from arielml.api import Model
+from arielml.compile import compile_model
+from arielml.errors import UnsupportedOperatorError
+from arielml.frontend.tflite import parse_tflite
+from arielml.ir.verify import verify
+from arielml.passes.control_flow import MAX_UNROLLED_TRIPS
+from tests.op_harness import run_micro
+from tests.subgraph_builder import MultiModelBuilder
+from tests.tflite_builder import run_litert
+
+BINARY = ("ADD", "SUB", "MUL")
+OPTIONS = {"ADD": "AddOptions", "SUB": "SubOptions", "MUL": "MulOptions"}
+
+
+def random_shape(rng) -> tuple[int, ...]:
+    return tuple(int(d) for d in rng.integers(1, 6, size=int(rng.integers(1, 4))))
+
+
+def floats(rng, shape) -> np.ndarray:
+    return rng.uniform(-2, 2, size=shape).astype(np.float32)
+
+
+def binary_branch(m: MultiModelBuilder, shape, op: str):
+    """A subgraph (a, b) -> op(a, b)."""
+    sub = m.subgraph()
+    a, b, y = (sub.tensor(shape, "float32") for _ in range(3))
+    sub.op(op, [a, b], [y], OPTIONS[op])
+    return sub, ([a, b], [y])
+
+
+def if_model(rng, condition: str) -> tuple[bytes, list[np.ndarray]]:
+    """main: y = IF(cond, x, c) with then = op1(a, b), else = op2(a, b). condition: 'constant' (a
+    constant bool), 'computed' (LESS of two constants), 'input' (a graph input)."""
+    shape = random_shape(rng)
+    m = MultiModelBuilder()
+    main = m.subgraph()
+    ops = rng.choice(BINARY, size=2, replace=False)
+    then_sub, then_sig = binary_branch(m, shape, str(ops[0]))
+    else_sub, else_sig = binary_branch(m, shape, str(ops[1]))
+    x, y = main.tensor(shape, "float32"), main.tensor(shape, "float32")
+    c = main.tensor(shape, "float32", data=floats(rng, shape))
+    inputs = [floats(rng, shape)]
+    if condition == "constant":
+        cond = main.tensor((1,), "bool", data=np.array([rng.integers(2)], np.bool_))
+    elif condition == "computed":
+        p, q = (main.tensor((1,), "int32", data=rng.integers(-5, 5, size=1).astype(np.int32)) for _ in range(2))
+        cond = main.tensor((1,), "bool")
+        main.op("LESS", [p, q], [cond])
+    else:
+        cond = main.tensor((1,), "bool")
+        inputs.append(np.array([rng.integers(2)], np.bool_))
+    main.op("IF", [cond, x, c], [y], "IfOptions", thenSubgraphIndex=then_sub.index, elseSubgraphIndex=else_sub.index)
+    graph_inputs = [x] + ([cond] if condition == "input" else [])
+    return m.build({main: (graph_inputs, [y]), then_sub: then_sig, else_sub: else_sig}), inputs
+
+
+def while_model(rng, trips: int, trips_from_input: bool = False, nested_if: bool = False):
+    """main: (i, x) = WHILE(0, x) with cond i < n, body (i + 1, x * 0.5 + c) (nested_if: the body's
+    update is IF(i < 2, x + c, x - c) instead)."""
+    shape = random_shape(rng)
+    m = MultiModelBuilder()
+    main, cond, body = m.subgraph(), m.subgraph(), m.subgraph()
+    # cond: (i, x, n) -> i < n
+    ci, cx, cn, less = cond.tensor((1,), "int32"), cond.tensor(shape, "float32"), cond.tensor((1,), "int32"), None
+    less = cond.tensor((1,), "bool")
+    cond.op("LESS", [ci, cn], [less])
+    # body: (i, x, n) -> (i + 1, update(x), n)
+    bi, bx, bn = body.tensor((1,), "int32"), body.tensor(shape, "float32"), body.tensor((1,), "int32")
+    one = body.tensor((1,), "int32", data=np.array([1], np.int32))
+    c = body.tensor(shape, "float32", data=floats(rng, shape))
+    bi2, bx2 = body.tensor((1,), "int32"), body.tensor(shape, "float32")
+    body.op("ADD", [bi, one], [bi2], "AddOptions")
+    signatures = {cond: ([ci, cx, cn], [less]), body: ([bi, bx, bn], [bi2, bx2, bn])}
+    if nested_if:
+        then_sub, then_sig = binary_branch(m, shape, "ADD")
+        else_sub, else_sig = binary_branch(m, shape, "SUB")
+        two = body.tensor((1,), "int32", data=np.array([2], np.int32))
+        early = body.tensor((1,), "bool")
+        body.op("LESS", [bi, two], [early])
+        body.op("IF", [early, bx, c], [bx2], "IfOptions", thenSubgraphIndex=then_sub.index,
+                elseSubgraphIndex=else_sub.index)
+        signatures.update({then_sub: then_sig, else_sub: else_sig})
+    else:
+        half = body.tensor((1,), "float32", data=np.array([0.5], np.float32))
+        scaled = body.tensor(shape, "float32")
+        body.op("MUL", [bx, half], [scaled], "MulOptions")
+        body.op("ADD", [scaled, c], [bx2], "AddOptions")
+    i0 = main.tensor((1,), "int32", data=np.array([0], np.int32))
+    x = main.tensor(shape, "float32")
+    n = main.tensor((1,), "int32") if trips_from_input else main.tensor((1,), "int32",
+                                                                          data=np.array([trips], np.int32))
+    i_out, x_out, n_out = main.tensor((1,), "int32"), main.tensor(shape, "float32"), main.tensor((1,), "int32")
+    main.op("WHILE", [i0, x, n], [i_out, x_out, n_out], "WhileOptions", condSubgraphIndex=cond.index,
+            bodySubgraphIndex=body.index)
+    inputs = [floats(rng, shape)] + ([np.array([trips], np.int32)] if trips_from_input else [])
+    signatures[main] = ([x, n] if trips_from_input else [x], [x_out, i_out])
+    return m.build(signatures), inputs
+
+
+def check_against_oracles(model_bytes: bytes, inputs, where: str, micro: bool = True) -> tuple[Model, list]:
+    expected = run_litert(model_bytes, inputs)
+    model = Model(verify(parse_tflite(model_bytes)))
+    got = model.run(inputs)
+    for g, e in zip(got, expected, strict=True):
+        assert g.dtype == e.dtype and g.shape == e.shape and np.array_equal(g, e), f"{where}: differs from LiteRT"
+    if micro:
+        for g, t in zip(got, run_micro(model_bytes, inputs, len(expected)), strict=True):
+            assert np.array_equal(g, t), f"{where}: differs from TFLite Micro"
+    return model, expected
+
+
+def assert_native(model: Model, inputs, expected, where: str, cache) -> None:
+    from arielml.backends.native import build_native
+    for cores in (1, 2, 3):
+        got = build_native(compile_model(model, target="rv32-smp", cores=cores), cache).run(inputs).outputs
+        for g, e in zip(got, expected, strict=True):
+            assert np.array_equal(g, e), f"{where}: native {cores} threads differ"
+
+
+@pytest.mark.parametrize("condition", ["constant", "computed"])
+def test_if_known_at_compile_time_is_inlined(condition, cache):
+    for seed in range(8):
+        model_bytes, inputs = if_model(np.random.default_rng(seed), condition)
+        model, expected = check_against_oracles(model_bytes, inputs, f"IF {condition} seed {seed}")
+        assert "IF" not in {n.op for n in model.graph.nodes}
+        assert any("is inlined" in note for note in model.graph.notes)
+        if seed < 2:
+            assert_native(model, inputs, expected, f"IF {condition} seed {seed}", cache)
+
+
+def test_while_with_a_known_trip_count_is_unrolled(cache):
+    rng = np.random.default_rng(5)
+    for trips in (0, 1, 3, 6, MAX_UNROLLED_TRIPS):
+        model_bytes, inputs = while_model(rng, trips)
+        model, expected = check_against_oracles(model_bytes, inputs, f"WHILE {trips} trips")
+        ops = [n.op for n in model.graph.nodes]
+        assert "WHILE" not in ops and ops.count("MUL") == trips
+        assert int(expected[1][0]) == trips
+        if trips in (0, 3):
+            assert_native(model, inputs, expected, f"WHILE {trips} trips", cache)
+
+
+def test_if_nested_in_an_unrolled_body_is_inlined_too(cache):
+    model_bytes, inputs = while_model(np.random.default_rng(9), 4, nested_if=True)
+    model, expected = check_against_oracles(model_bytes, inputs, "nested IF")
+    ops = [n.op for n in model.graph.nodes]
+    assert "IF" not in ops and "WHILE" not in ops and ops.count("SUB") == 2  # trips 2 and 3 take the else branch
+    assert_native(model, inputs, expected, "nested IF", cache)
+
+
+def test_inlined_control_flow_on_two_emulated_rp2040_cores():
+    from arielml.backends.emulator import run_emulated
+    model_bytes, inputs = while_model(np.random.default_rng(12), 3, nested_if=True)
+    model, expected = check_against_oracles(model_bytes, inputs, "emulated", micro=False)
+    run = run_emulated(model, inputs, "rp2040", cores=2)
+    for g, e in zip(run.outputs, expected, strict=True):
+        assert np.array_equal(g, e), "rp2040 x2 differs from LiteRT"
+    assert run.cycles > 0
+
+
+def test_if_decided_at_run_time_runs_on_the_reference_executor():
+    for seed in range(8):
+        model_bytes, inputs = if_model(np.random.default_rng(100 + seed), "input")
+        for taken in (False, True):
+            inputs[1] = np.array([taken], np.bool_)
+            model, _ = check_against_oracles(model_bytes, inputs, f"runtime IF seed {seed} cond {taken}")
+            assert "IF" in {n.op for n in model.graph.nodes}
+    with pytest.raises(UnsupportedOperatorError, match="no C kernel yet for IF"):
+        compile_model(model, cores=2)
+
+
+def test_while_decided_at_run_time_runs_on_the_reference_executor():
+    rng = np.random.default_rng(21)
+    for trips in (0, 2, 5):
+        model_bytes, inputs = while_model(rng, trips, trips_from_input=True)
+        model, expected = check_against_oracles(model_bytes, inputs, f"runtime WHILE {trips}")
+        assert "WHILE" in {n.op for n in model.graph.nodes} and int(expected[1][0]) == trips
+    with pytest.raises(UnsupportedOperatorError, match="no C kernel yet for WHILE"):
+        compile_model(model, cores=2)
+
+
+def test_a_long_loop_stays_a_loop():
+    model_bytes, inputs = while_model(np.random.default_rng(3), MAX_UNROLLED_TRIPS + 4)
+    model, expected = check_against_oracles(model_bytes, inputs, "long WHILE", micro=False)
+    assert "WHILE" in {n.op for n in model.graph.nodes}
+
+
+def test_a_branch_of_another_signature_is_refused():
+    m = MultiModelBuilder()
+    main = m.subgraph()
+    then_sub, then_sig = binary_branch(m, (2,), "ADD")
+    else_sub, else_sig = binary_branch(m, (3,), "ADD")
+    x, y, cond = main.tensor((2,), "float32"), main.tensor((2,), "float32"), main.tensor((1,), "bool")
+    main.op("IF", [cond, x, x], [y], "IfOptions", thenSubgraphIndex=1, elseSubgraphIndex=2)
+    with pytest.raises(UnsupportedOperatorError, match="dynamic shapes"):
+        verify(parse_tflite(m.build({main: ([x, cond], [y]), then_sub: then_sig, else_sub: else_sig})))

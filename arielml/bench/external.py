@@ -1,10 +1,13 @@
 """Bit-exactness sweep over models that are not in the zoo.
 
-    python -m arielml.bench.external DIR [--inputs N] [--only SUBSTR] [--json] [--json-out FILE] [--timeout S]
+    python -m arielml.bench.external DIR [--inputs N] [--only SUBSTR] [--oracle litert|tflm] [--json]
+                                         [--json-out FILE] [--timeout S]
 
 For every .tflite under DIR: load it with `arielml.load`, run N random inputs (seeds 0..N-1)
 through arielml's reference backend and through LiteRT's reference kernels (BUILTIN_REF, the
-contract), and report per model: operator counts, MACs, status and time. One model never stops
+contract) or, with --oracle tflm, TFLite Micro's interpreter (arielml then uses semantics tflm).
+The N inputs are one stream on both sides: a stateful model (SVDF, LSTM) carries its state from
+each to the next, in an arielml session and in one oracle interpreter. Report per model: operator counts, MACs, status and time. One model never stops
 the sweep: a user-facing ArielError becomes "unsupported: ..." or "error: ...", anything else is an
 arielml defect and is reported as "BUG: ...". When outputs differ, the model is replayed once with
 every intermediate tensor kept on both sides, to name the first operator whose output diverges.
@@ -152,6 +155,37 @@ def _outputs(interpreter) -> list[np.ndarray]:
     return [interpreter.get_tensor(d["index"]).copy() for d in interpreter.get_output_details()]
 
 
+class _Oracle:
+    """One interpreter of the oracle, invoked input after input: it keeps a stateful model's state
+    across invocations, as the arielml session it is compared with does."""
+
+    def __init__(self, name: str, model_bytes: bytes, num_outputs: int) -> None:
+        self.name, self.num_outputs = name, num_outputs
+        if name == "litert":
+            self.interpreter = _litert(model_bytes)
+        else:
+            try:
+                from tflite_micro.python.tflite_micro import runtime
+            except ImportError:
+                from arielml.errors import BuildError
+                raise BuildError("the TFLite Micro oracle is missing; install it with: pip install tflite-micro") \
+                    from None
+            # its default arena is too small for most models
+            self.interpreter = runtime.Interpreter.from_bytes(model_bytes, arena_size=16 << 20)
+
+    def invoke(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        if self.name == "litert":
+            _invoke(self.interpreter, inputs)
+            return _outputs(self.interpreter)
+        for i, array in enumerate(inputs):
+            self.interpreter.set_input(array, i)
+        self.interpreter.invoke()
+        return [self.interpreter.get_output(i).copy() for i in range(self.num_outputs)]
+
+
+ORACLES = {"litert": "LiteRT reference kernels (BUILTIN_REF)", "tflm": "TFLite Micro"}
+
+
 # ------------------------------------------------------------------------------------- comparison
 
 def _max_abs_diff(a: np.ndarray, b: np.ndarray) -> float:
@@ -217,8 +251,10 @@ def replay(graph, model_bytes: bytes, inputs: list[np.ndarray], prefix_only: boo
 
 # ---------------------------------------------------------------------------------------- sweep
 
-def check_model(path: Path, runs: int, root: Path | None = None) -> ModelResult:
-    """Never raises (except KeyboardInterrupt): every failure becomes the result's status."""
+def check_model(path: Path, runs: int, root: Path | None = None, oracle: str = "litert") -> ModelResult:
+    """Never raises (except KeyboardInterrupt): every failure becomes the result's status. The runs
+    are one stream: a stateful model carries its state from each input to the next on both sides
+    (an arielml session against one oracle interpreter)."""
     import arielml
     from arielml.errors import ArielError, UnsupportedOperatorError
 
@@ -231,15 +267,16 @@ def check_model(path: Path, runs: int, root: Path | None = None) -> ModelResult:
         model_bytes = path.read_bytes()
         stage = "running"
         ours_all, elapsed = [], time.perf_counter() - started
+        session = model.session(semantics=oracle)  # the oracle's arithmetic (TFLite Micro: double rounding)
         for seed in range(runs):
             inputs = model.random_inputs(seed)
             started = time.perf_counter()
-            ours_all.append((seed, inputs, model.run(inputs)))
+            ours_all.append((seed, inputs, session.run(inputs)))
             elapsed += time.perf_counter() - started
         result.seconds_arielml = elapsed
     except UnsupportedOperatorError as e:
         _finish(result, UNSUPPORTED, _short(str(e)))
-        return check_prefix(path, runs, result)
+        return check_prefix(path, runs, result) if oracle == "litert" else result
     except ArielError as e:
         return _finish(result, ERROR, f"{type(e).__name__} while {stage}: {e}")
     except Exception as e:
@@ -247,14 +284,11 @@ def check_model(path: Path, runs: int, root: Path | None = None) -> ModelResult:
 
     try:
         started = time.perf_counter()
-        interpreter = _litert(model_bytes)
-        theirs_all = []
-        for _, inputs, _ in ours_all:
-            _invoke(interpreter, inputs)
-            theirs_all.append(_outputs(interpreter))
+        interpreter = _Oracle(oracle, model_bytes, len(model.graph.outputs))
+        theirs_all = [interpreter.invoke(inputs) for _, inputs, _ in ours_all]
         result.seconds_litert = time.perf_counter() - started
-    except Exception as e:  # LiteRT itself cannot run the model: nothing to compare with
-        return _finish(result, ORACLE, f"LiteRT reference kernels failed: {str(e).splitlines()[0][:200]}")
+    except Exception as e:  # the oracle itself cannot run the model: nothing to compare with
+        return _finish(result, ORACLE, f"{ORACLES[oracle]} failed: {str(e).splitlines()[0][:200]}")
 
     all_close = True
     for (seed, inputs, ours), theirs in zip(ours_all, theirs_all):
@@ -271,6 +305,8 @@ def check_model(path: Path, runs: int, root: Path | None = None) -> ModelResult:
         return _finish(result, EXACT)
     if all_close:
         return _finish(result, FLOAT_CLOSE)
+    if oracle != "litert" or model.stateful:  # the replay keeps every tensor of one stateless LiteRT run
+        return _finish(result, MISMATCH)
     try:
         inputs = ours_all[result.first_failing_seed][1]
         _, result.divergence = replay(model.graph, model_bytes, model.check_inputs(inputs))
@@ -336,18 +372,18 @@ def _describe_bug(e: Exception, stage: str) -> str:
     return f"{type(e).__name__} while {stage}{where}: {str(e)[:300]}"
 
 
-def _child(connection, path: Path, runs: int, root: Path) -> None:
-    connection.send(check_model(path, runs, root))
+def _child(connection, path: Path, runs: int, root: Path, oracle: str) -> None:
+    connection.send(check_model(path, runs, root, oracle))
     connection.close()
 
 
-def check_model_isolated(path: Path, runs: int, root: Path, timeout: float) -> ModelResult:
+def check_model_isolated(path: Path, runs: int, root: Path, timeout: float, oracle: str = "litert") -> ModelResult:
     """check_model in a forked child: LiteRT is native code and can abort the process on models
     it dislikes (seen: "double free or corruption"); that must cost one row, not the sweep."""
     import multiprocessing
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(target=_child, args=(sender, path, runs, root), daemon=True)
+    child = context.Process(target=_child, args=(sender, path, runs, root, oracle), daemon=True)
     child.start()
     sender.close()
     result = None
@@ -371,14 +407,14 @@ def check_model_isolated(path: Path, runs: int, root: Path, timeout: float) -> M
 
 
 def sweep(directory: Path, runs: int, only: str | None = None, progress=None,
-          isolate: bool = True, timeout: float = 900.0) -> list[ModelResult]:
+          isolate: bool = True, timeout: float = 900.0, oracle: str = "litert") -> list[ModelResult]:
     paths = sorted(p for p in directory.rglob("*.tflite") if only is None or only in p.name)
     results = []
     for path in paths:
         if progress is not None:
             progress(path)
-        results.append(check_model_isolated(path, runs, directory, timeout) if isolate
-                       else check_model(path, runs, root=directory))
+        results.append(check_model_isolated(path, runs, directory, timeout, oracle) if isolate
+                       else check_model(path, runs, root=directory, oracle=oracle))
     return results
 
 
@@ -399,12 +435,12 @@ def to_json(results: list[ModelResult]) -> dict:
             "missing_operators": {op: {"models": m, "instances": n} for op, (m, n) in missing_operators(results).items()}}
 
 
-def print_table(results: list[ModelResult], console) -> None:
+def print_table(results: list[ModelResult], console, oracle: str = "litert") -> None:
     from rich.markup import escape
     from rich.table import Table
     colours = {EXACT: "green", FLOAT_CLOSE: "green", MISMATCH: "red", BUG: "bold red",
                UNSUPPORTED: "yellow", PREFIX_MISMATCH: "red", ERROR: "magenta", ORACLE: "cyan"}
-    table = Table(title="arielml reference vs LiteRT reference kernels (BUILTIN_REF)", show_lines=True)
+    table = Table(title=f"arielml reference vs {ORACLES[oracle]}", show_lines=True)
     for column in ("model", "ops", "MACs", "status", "time s"):
         table.add_column(column, overflow="fold", justify="right" if column in ("MACs", "time s") else "left")
     for r in results:
@@ -412,7 +448,7 @@ def print_table(results: list[ModelResult], console) -> None:
                       f"[{colours.get(r.status, 'white')}]{escape(r.status_text)}[/]",
                       f"{r.seconds_arielml:.2f} / {r.seconds_litert:.2f}")
     console.print(table)
-    console.print("time: arielml reference / LiteRT reference kernels, all inputs")
+    console.print(f"time: arielml reference / {ORACLES[oracle]}, all inputs")
     missing = missing_operators(results)
     if missing:
         console.print("operators not in the registry (models, instances): " + escape(
@@ -429,6 +465,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     parser.add_argument("--json-out", type=Path, default=None, help="also write the JSON report to this file")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds allowed per model")
+    parser.add_argument("--oracle", choices=sorted(ORACLES), default="litert",
+                        help="compare with LiteRT's reference kernels (default) or TFLite Micro (semantics tflm)")
     args = parser.parse_args(argv)
     if not args.directory.is_dir():
         print(f"error: {args.directory} is not a directory", file=sys.stderr)
@@ -442,14 +480,14 @@ def main(argv: list[str] | None = None) -> int:
     stream = sys.stderr if args.json else sys.stdout
     # piped output (logs, CI) gets a wide table instead of rich's 80-column default
     console = Console(stderr=args.json, width=None if stream.isatty() else 220)
-    results = sweep(args.directory, args.inputs, args.only, timeout=args.timeout,
+    results = sweep(args.directory, args.inputs, args.only, timeout=args.timeout, oracle=args.oracle,
                     progress=lambda p: console.print(f"[dim]checking {escape(p.name)}[/]"))
     if args.json_out is not None:
         args.json_out.write_text(json.dumps(to_json(results), indent=1, default=str) + "\n")
     if args.json:
         print(json.dumps(to_json(results), indent=1, default=str))
     else:
-        print_table(results, console)
+        print_table(results, console, args.oracle)
     return 1 if any(r.status in FAILING for r in results) else 0
 
 

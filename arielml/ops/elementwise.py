@@ -22,8 +22,8 @@ doubling high multiply, then a rounding shift), exactly like TFLite Micro, and u
 FULLY_CONNECTED; single rounding differs on a few values in 10^4 for ADD/SUB and on ~1% for MUL
 (tests/test_ops_elementwise.py checks which one LiteRT follows). So both semantics round twice here.
 
-Where the two TFLites differ (`semantics="tflm"`): SUB computes its multipliers in float32 and MUL
-in double (LiteRT: MUL in float32, SUB in double); int16 ADD/SUB always take the general path;
+Where the two TFLites differ (`semantics="tflm"`): 8-bit SUB computes its multipliers in float32 and
+MUL in double (LiteRT: MUL in float32, SUB in double; int16 SUB in double in both); int16 ADD/SUB always take the general path;
 int32 ADD ignores the fused activation."""
 from __future__ import annotations
 
@@ -270,7 +270,10 @@ def _prepare_add_sub(node: Node, graph: Graph, semantics: Semantics):
     shifts = _pot_int16_shifts(node, graph) if semantics.name != "tflm" else None
     if shifts is not None:
         return PotInt16AddParams(node.op == "SUB", shape, (-shifts[0], -shifts[1]), lo, hi)
-    reals = _add_real_multipliers(a, b, out, float32=semantics.name == "tflm" and node.op == "SUB")
+    # TFLite Micro's SUB divides the scales in float32 for 8-bit outputs; its int16 SUB results match
+    # the double-precision multipliers (measured on TFLM's own seanet int16 SUB vectors)
+    reals = _add_real_multipliers(a, b, out, float32=semantics.name == "tflm" and node.op == "SUB"
+                                  and out.dtype != "int16")
     (m1, s1), (m2, s2), (mo, so) = (quantize_multiplier(r) for r in reals)
     return RescaledAddParams(
         subtract=node.op == "SUB", out_shape=shape, out_dtype=out.dtype,

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from arielml.codegen.kernel_call import KernelCall
+from arielml.codegen.kernel_call import CArray, KernelCall
 from arielml.ir import Graph, Node
 from arielml.ops.registry import OpDef, Semantics, register, unsupported
 
@@ -515,7 +515,8 @@ def _log_evaluate(p: SignalParams, inputs: list) -> list:
 def _log_lower(node: Node, graph: Graph, p: SignalParams) -> KernelCall:
     o = p.options
     return _call("ariel_signal_filter_bank_log", node, p,
-                 [("shift", o.input_correction_bits), ("output_scale", o.output_scale & U32)], _io(node))
+                 [("shift", o.input_correction_bits), ("output_scale", o.output_scale & U32),
+                  ("log_table", CArray.of("int16_t", LOG_LUT))], _io(node))
 
 
 SIGNAL_FILTER_BANK_LOG = register(OpDef(

@@ -17,7 +17,8 @@ import numpy as np
 from arielml.codegen.kernel_call import CArray, KernelCall
 from arielml.ir import NO_TENSOR, Graph, Node, Tensor
 from arielml.ops.binary_math import BINARY_ROUNDING, C_SUFFIX, check_quant, tensors_of, scaled_inputs
-from arielml.ops.pointwise_lowering import check_shift, element_work_items, range_fields, rounding_code
+from arielml.ops.kernel_support import requant_records
+from arielml.ops.pointwise_lowering import check_shift, element_work_items, range_fields
 from arielml.ops.quant_math import multiply_by_quantized_multiplier, quantize_multiplier, wrap_int32
 from arielml.ops.registry import OpDef, Semantics, register, unsupported
 
@@ -129,9 +130,8 @@ def lower_add_n(node: Node, graph: Graph, p) -> KernelCall:
     table = scaled_inputs(every_byte, p.input_offset, ADD_N_LEFT_SHIFT, p.input_multiplier, p.input_shift, p.rounding)
     start = int(scaled_inputs(np.zeros(1, np.int64), p.input_offset, ADD_N_LEFT_SHIFT, p.input_multiplier,
                               p.input_shift, p.rounding)[0])
-    fields += (("start", start), ("table", CArray.of("int32_t", table)), ("output_multiplier", p.output_multiplier),
-               ("output_shift", p.output_shift), ("rounding", rounding_code(p.rounding)),
-               ("output_offset", p.output_offset))
+    fields += (("start", start), ("table", CArray.of("int32_t", table)), ("output_offset", p.output_offset),
+               ("rq", CArray.of("int32_t", requant_records([p.output_multiplier], [p.output_shift], p.rounding))))
     return KernelCall("ariel_add_n_q_s8", "ariel_add_n_params", fields, buffers, "add_n.c")
 
 

@@ -41,8 +41,9 @@ import numpy as np
 from arielml.codegen.kernel_call import CArray, KernelCall, no_kernel
 from arielml.errors import InputError
 from arielml.ir import NO_TENSOR, Graph, Node, Tensor
+from arielml.ops.kernel_support import requant_records
 from arielml.ops.pointwise_lowering import (MAX_C_RANK, broadcast_layout, check_shift, element_work_items,
-                                            range_fields, rounding_code, type_range)
+                                            range_fields, type_range)
 from arielml.ops import fixed_point as fp
 from arielml.ops.quant_math import (DOUBLE_ROUNDING, activation_range_float, activation_range_quantized,
                                     multiply_by_quantized_multiplier, quantize_multiplier, wrap_int32)
@@ -381,7 +382,7 @@ def lower_binary(node: Node, graph: Graph, p) -> KernelCall:
         headrooms = leading_sign_bits(x) | (leading_sign_bits(-x) << 8)
         fields += (("a_offset", p.offsets[0]), ("output_multiplier", p.output_multiplier),
                    ("output_shift", p.output_shift), ("output_offset", p.output_offset),
-                   ("rounding", rounding_code(p.rounding)), ("act_min", p.clamp_min), ("act_max", p.clamp_max),
+                   ("act_min", p.clamp_min), ("act_max", p.clamp_max),
                    ("a_table", CArray.of("int32_t", headrooms)),
                    ("b_table", CArray.of("int32_t", np.concatenate([inverse, recip_shift | (negative << 8)]))))
         return KernelCall(f"{name}_q_{C_SUFFIX[p.dtype]}", "ariel_binary_params", fields, buffers, source)
@@ -389,25 +390,28 @@ def lower_binary(node: Node, graph: Graph, p) -> KernelCall:
     if isinstance(p, SquaredDifferenceParams):
         check_shift(node, *p.shifts, p.output_shift)
         fields += (("a_offset", p.offsets[0]), ("b_offset", p.offsets[1]), ("left_shift", p.left_shift),
-                   ("a_multiplier", p.multipliers[0]), ("a_shift", p.shifts[0]),
-                   ("b_multiplier", p.multipliers[1]), ("b_shift", p.shifts[1]),
-                   ("output_multiplier", p.output_multiplier), ("output_shift", p.output_shift),
-                   ("output_offset", p.output_offset), ("rounding", rounding_code(p.rounding)),
-                   ("act_min", lo), ("act_max", hi))
+                   ("output_offset", p.output_offset), ("act_min", lo), ("act_max", hi),
+                   ("rq", _records(p.output_multiplier, p.output_shift, p.rounding)))
         if p.dtype == "int8":  # each input's scaled value for every byte, indexed by (uint8_t)x
             every_byte = np.arange(256, dtype=np.uint8).view(np.int8)
             tables = [scaled_inputs(every_byte, p.offsets[i], p.left_shift, p.multipliers[i], p.shifts[i],
                                     p.rounding) for i in (0, 1)]
             fields += (("a_table", CArray.of("int32_t", tables[0])), ("b_table", CArray.of("int32_t", tables[1])))
+        else:
+            fields += (("a_rq", _records(p.multipliers[0], p.shifts[0], p.rounding)),
+                       ("b_rq", _records(p.multipliers[1], p.shifts[1], p.rounding)))
         return KernelCall(f"{name}_q_{C_SUFFIX[p.dtype]}", "ariel_binary_params", fields, buffers, source)
     check_shift(node, p.positive_shift, p.negative_shift)
-    fields += (("a_offset", p.input_offset), ("b_offset", p.alpha_offset),
-               ("a_multiplier", p.positive_multiplier), ("a_shift", p.positive_shift),
-               ("b_multiplier", p.negative_multiplier), ("b_shift", p.negative_shift),
-               ("output_offset", p.output_offset), ("rounding", rounding_code(p.rounding)),
-               ("act_min", lo), ("act_max", hi))
+    fields += (("a_offset", p.input_offset), ("b_offset", p.alpha_offset), ("output_offset", p.output_offset),
+               ("act_min", lo), ("act_max", hi),
+               ("a_rq", _records(p.positive_multiplier, p.positive_shift, p.rounding)),
+               ("b_rq", _records(p.negative_multiplier, p.negative_shift, p.rounding)))
     return KernelCall(f"{name}_q_{C_SUFFIX[p.dtype]}", "ariel_binary_params", fields, buffers, source)
 
+
+def _records(multiplier: int, shift: int, rounding: str) -> CArray:
+    """one ariel_rq record: the requantisation in 32-bit operations (ariel_kernels.h)"""
+    return CArray.of("int32_t", requant_records([multiplier], [shift], rounding))
 
 for _name in TYPES:
     register(OpDef(name=_name, infer_shapes=infer_shapes, prepare=prepare_binary, evaluate=evaluate_binary,

@@ -28,8 +28,8 @@ import numpy as np
 
 from arielml.codegen.kernel_call import CArray, KernelCall, no_kernel
 from arielml.ir import NO_TENSOR, Graph, Node, Tensor
-from arielml.ops.pointwise_lowering import (MAX_C_RANK, broadcast_layout, element_work_items, range_fields,
-                                            rounding_code)
+from arielml.ops.kernel_support import requant_records
+from arielml.ops.pointwise_lowering import MAX_C_RANK, broadcast_layout, element_work_items, range_fields
 from arielml.ops.quant_math import DOUBLE_ROUNDING, multiply_by_quantized_multiplier, quantize_multiplier
 from arielml.ops.registry import OpDef, Semantics, register, unsupported
 
@@ -214,10 +214,9 @@ def lower_compare(node: Node, graph: Graph, p) -> KernelCall:
     fields = _binary_layout(node, graph)
     buffers = (node.inputs[0], node.inputs[1], node.outputs[0])
     if isinstance(p, RescaledCompareParams) and a.dtype == "int16":
+        records = [CArray.of("int32_t", requant_records([p.multipliers[i]], [p.shifts[i]], p.rounding)) for i in (0, 1)]
         fields += (("a_offset", p.offsets[0]), ("b_offset", p.offsets[1]), ("left_shift", COMPARE_LEFT_SHIFT),
-                   ("a_multiplier", p.multipliers[0]), ("a_shift", p.shifts[0]),
-                   ("b_multiplier", p.multipliers[1]), ("b_shift", p.shifts[1]),
-                   ("rounding", rounding_code(p.rounding)))
+                   ("a_rq", records[0]), ("b_rq", records[1]))
         return KernelCall(f"ariel_{p.op.lower()}_q16", "ariel_binary_params", fields, buffers, "compare.c")
     if isinstance(p, RescaledCompareParams):
         every_byte = np.arange(256, dtype=np.uint8).view(a.np_dtype)  # indexed by the bit pattern (uint8_t)x

@@ -39,8 +39,9 @@ from arielml.ir import Graph, Node, Tensor
 from arielml.ops import fixed_point as fp
 from arielml.ops.lookup_tables import (c_float_function, lookup_8bit, lookup_int16, lut_populate_8bit,
                                       lut_populate_int16, round_half_away)
+from arielml.ops.kernel_support import requant_records
 from arielml.ops.pointwise_lowering import (EIGHT_BIT, check_shift, element_work_items, lower_table8, range_fields,
-                                            rounding_code, type_range)
+                                            type_range)
 from arielml.ops.quant_math import (DOUBLE_ROUNDING, multiply_by_quantized_multiplier, quantize_multiplier,
                                     saturating_rounding_doubling_high_mul, wrap_int32)
 from arielml.ops.registry import OpDef, Semantics, register, unsupported
@@ -355,8 +356,8 @@ def lower(node: Node, graph: Graph, p) -> KernelCall:
         lo, hi = type_range(p.dtype)
         fields = range_fields(node, graph) + (
             ("input_zero_point", p.input_zero_point), ("output_zero_point", p.output_zero_point),
-            ("rescale", int(p.rescale)), ("multiplier", p.multiplier), ("shift", p.shift),
-            ("rounding", rounding_code(p.rounding)), ("out_min", lo), ("out_max", hi))
+            ("rescale", int(p.rescale)), ("out_min", lo), ("out_max", hi),
+            ("rq", CArray.of("int32_t", requant_records([p.multiplier], [p.shift], p.rounding))))
         return KernelCall("ariel_abs_q_s16", "ariel_unary_math_params", fields, buffers, "unary_math.c")
     if isinstance(p, Int16TableParams):
         fields = range_fields(node, graph) + (("table", CArray.of("int16_t", p.table)),)

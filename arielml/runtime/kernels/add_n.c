@@ -13,7 +13,7 @@ typedef struct {
     int32_t inputs;
     int32_t start;        /* the scaled input offset TFLite starts the sum from */
     const int32_t *table; /* each byte's scaled value */
-    int32_t output_multiplier, output_shift, rounding;
+    const int32_t *rq; /* the output rescale's ariel_rq record */
     int32_t output_offset;
 } ariel_add_n_params;
 
@@ -48,6 +48,6 @@ void ariel_add_n_q_s8(const void *params, void *const *buffers, int32_t begin, i
             sum += p->table[((const uint8_t *)buffers[k])[i]];
         }
         out[i] = (int8_t)ariel_ew_clamp(
-            ariel_requantize(sum, p->output_multiplier, p->output_shift, p->rounding) + p->output_offset, -128, 127);
+            (int64_t)ariel_rq(sum, p->rq) + p->output_offset, -128, 127);
     }
 }

@@ -7,8 +7,10 @@
 
 /* ariel:interface */
 /* ariel_binary_params (count, block, rank, dims, a_strides, b_strides; act_min/act_max
- * for DIV's activation and the quantised output range; the quantised kernels their offsets,
- * multipliers, shifts and rounding, 8-bit SQUARED_DIFFERENCE a_table / b_table). buffers: a, b, out */
+ * for DIV's activation and the quantised output range; the quantised kernels their offsets and
+ * ariel_rq records: SQUARED_DIFFERENCE rq (output) and, int16, a_rq / b_rq (inputs), 8-bit
+ * a_table / b_table (scaled inputs); PRELU a_rq (x >= 0) and b_rq (x < 0); DIV as below).
+ * buffers: a, b, out */
 void ariel_div_s32(const void *params, void *const *buffers, int32_t begin, int32_t end);
 /* quantised DIV: a_table[(uint8_t)a] = leading sign bits of (a - zp) | those of -(a - zp) << 8;
  * b_table[(uint8_t)b] = Q0.31 reciprocal of |b - zp| (0: zero divisor), b_table[256 + (uint8_t)b] =
@@ -122,16 +124,13 @@ ARIEL_BINARY_KERNEL(ariel_div_q_u8, uint8_t, uint8_t, div_q)
 static inline int32_t squared_difference_out(const ariel_binary_params *p, int32_t sa, int32_t sb)
 {
     const int32_t square = (int32_t)(((uint32_t)sa - (uint32_t)sb) * ((uint32_t)sa - (uint32_t)sb));
-    const int64_t out = ariel_requantize(square, p->output_multiplier, p->output_shift, p->rounding);
-    return ariel_ew_clamp(out + p->output_offset, p->act_min, p->act_max);
+    return ariel_ew_clamp((int64_t)ariel_rq(square, p->rq) + p->output_offset, p->act_min, p->act_max);
 }
 
 static inline int32_t squared_difference_s16(const ariel_binary_params *p, int32_t a, int32_t b)
 {
-    const int32_t sa = (int32_t)ariel_requantize((a + p->a_offset) * (1 << p->left_shift), p->a_multiplier,
-                                                 p->a_shift, p->rounding);
-    const int32_t sb = (int32_t)ariel_requantize((b + p->b_offset) * (1 << p->left_shift), p->b_multiplier,
-                                                 p->b_shift, p->rounding);
+    const int32_t sa = ariel_rq((a + p->a_offset) * (1 << p->left_shift), p->a_rq);
+    const int32_t sb = ariel_rq((b + p->b_offset) * (1 << p->left_shift), p->b_rq);
     return squared_difference_out(p, sa, sb);
 }
 
@@ -145,10 +144,10 @@ static inline int32_t prelu_q(const ariel_binary_params *p, int32_t x, int32_t a
     const int32_t centred = x + p->a_offset;
     int64_t out;
     if (centred >= 0) {
-        out = ariel_requantize(centred, p->a_multiplier, p->a_shift, p->rounding);
+        out = ariel_rq(centred, p->a_rq);
     } else {
         const int32_t product = (int32_t)((uint32_t)centred * (uint32_t)(alpha + p->b_offset));
-        out = ariel_requantize(product, p->b_multiplier, p->b_shift, p->rounding);
+        out = ariel_rq(product, p->b_rq);
     }
     return ariel_ew_clamp(out + p->output_offset, p->act_min, p->act_max);
 }

@@ -16,7 +16,7 @@ void ariel_greater_q8(const void *params, void *const *buffers, int32_t begin, i
 void ariel_greater_equal_q8(const void *params, void *const *buffers, int32_t begin, int32_t end);
 void ariel_less_q8(const void *params, void *const *buffers, int32_t begin, int32_t end);
 void ariel_less_equal_q8(const void *params, void *const *buffers, int32_t begin, int32_t end);
-/* int16 EQUAL / NOT_EQUAL: also a_offset, b_offset, left_shift, a/b_multiplier, a/b_shift, rounding */
+/* int16 EQUAL / NOT_EQUAL: also a_offset, b_offset, left_shift and the ariel_rq records a_rq, b_rq */
 void ariel_equal_q16(const void *params, void *const *buffers, int32_t begin, int32_t end);
 void ariel_not_equal_q16(const void *params, void *const *buffers, int32_t begin, int32_t end);
 void ariel_equal_u8(const void *params, void *const *buffers, int32_t begin, int32_t end);     /* bool */
@@ -64,17 +64,16 @@ ARIEL_BINARY_KERNEL(ariel_greater_equal_q8, uint8_t, uint8_t, GE_Q8)
 ARIEL_BINARY_KERNEL(ariel_less_q8, uint8_t, uint8_t, LT_Q8)
 ARIEL_BINARY_KERNEL(ariel_less_equal_q8, uint8_t, uint8_t, LE_Q8)
 
-/* int16 EQUAL / NOT_EQUAL: (x + offset) * 2^8 (|.| < 2^24) scaled by a multiplier below one */
+/* int16 EQUAL / NOT_EQUAL: (x + offset) * 2^8 (|.| < 2^24) scaled by a multiplier below one, in
+ * 32-bit operations (ariel_rq) */
 static inline int32_t scaled_a(const ariel_binary_params *p, int32_t x)
 {
-    return (int32_t)ariel_requantize((x + p->a_offset) * (1 << p->left_shift), p->a_multiplier, p->a_shift,
-                                     p->rounding);
+    return ariel_rq((x + p->a_offset) * (1 << p->left_shift), p->a_rq);
 }
 
 static inline int32_t scaled_b(const ariel_binary_params *p, int32_t x)
 {
-    return (int32_t)ariel_requantize((x + p->b_offset) * (1 << p->left_shift), p->b_multiplier, p->b_shift,
-                                     p->rounding);
+    return ariel_rq((x + p->b_offset) * (1 << p->left_shift), p->b_rq);
 }
 
 #define EQ_Q16(p, a, b) EQ(p, scaled_a(p, a), scaled_b(p, b))

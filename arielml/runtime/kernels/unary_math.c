@@ -13,9 +13,8 @@ typedef struct {
     /* quantised ABS */
     int32_t input_zero_point;
     int32_t output_zero_point;
-    int32_t rescale; /* 1 when the scales differ */
-    int32_t multiplier, shift;
-    int32_t rounding; /* ARIEL_ROUND_SINGLE / ARIEL_ROUND_DOUBLE */
+    int32_t rescale;   /* 1 when the scales differ */
+    const int32_t *rq; /* the rescale's ariel_rq record (32-bit operations, rounding as data) */
     int32_t out_min, out_max;
     /* int16 EXP: 513 samples; the top 9 bits of x pick a segment, the low 7 interpolate */
     const int16_t *table;
@@ -35,7 +34,7 @@ static inline int32_t abs_q(const ariel_unary_math_params *p, int32_t x)
     int32_t value = x - p->input_zero_point;
     value = value < 0 ? -value : value;
     if (p->rescale) {
-        value = (int32_t)ariel_requantize(value, p->multiplier, p->shift, p->rounding);
+        value = ariel_rq(value, p->rq);
     }
     return ariel_ew_clamp((int64_t)value + p->output_zero_point, p->out_min, p->out_max);
 }

@@ -168,13 +168,44 @@ def test_inlined_control_flow_on_two_emulated_rp2040_cores():
     assert run.cycles > 0
 
 
-def test_if_decided_at_run_time_runs_on_the_reference_executor():
-    for seed in range(8):
+def test_if_decided_at_run_time_is_compiled_by_if_conversion(cache):
+    """The reference executor runs the taken branch (the IF stays in the graph); compiled plans run
+    both branches and SELECT_V2 the taken one's results: bit-exact with LiteRT either way."""
+    from arielml.backends.emulator import run_emulated
+    from arielml.backends.native import build_native
+    for seed in range(6):
         model_bytes, inputs = if_model(np.random.default_rng(100 + seed), "input")
+        libraries = None
         for taken in (False, True):
             inputs[1] = np.array([taken], np.bool_)
-            model, _ = check_against_oracles(model_bytes, inputs, f"runtime IF seed {seed} cond {taken}")
+            model, expected = check_against_oracles(model_bytes, inputs, f"runtime IF seed {seed} cond {taken}")
             assert "IF" in {n.op for n in model.graph.nodes}
+            if seed < 2:
+                if libraries is None:
+                    libraries = [build_native(compile_model(model, target="rv32-smp", cores=cores), cache)
+                                 for cores in (1, 2, 3)]
+                for cores, library in enumerate(libraries, start=1):
+                    got = library.run(inputs).outputs
+                    assert np.array_equal(got[0], expected[0]), f"seed {seed} cond {taken} native {cores} threads"
+            if seed == 0:
+                run = run_emulated(model, inputs, "rp2040", cores=2)
+                assert np.array_equal(run.outputs[0], expected[0]), f"cond {taken} rp2040 x2"
+    plan = compile_model(model, cores=2).plan
+    assert [s.op for s in plan.steps].count("SELECT_V2") == 1 and "IF" not in {s.op for s in plan.steps}
+
+
+def test_if_with_a_branch_unsafe_on_untaken_values_is_not_converted():
+    m = MultiModelBuilder()
+    main = m.subgraph()
+    then_sub, then_sig = binary_branch(m, (3,), "ADD")
+    else_sub = m.subgraph()
+    a, b, y = (else_sub.tensor((3,), "float32") for _ in range(3))
+    else_sub.op("DIV", [a, b], [y], "DivOptions")
+    x, out, cond = main.tensor((3,), "float32"), main.tensor((3,), "float32"), main.tensor((1,), "bool")
+    main.op("IF", [cond, x, x], [out], "IfOptions", thenSubgraphIndex=1, elseSubgraphIndex=2)
+    model_bytes = m.build({main: ([x, cond], [out]), then_sub: then_sig, else_sub: ([a, b], [y])})
+    inputs = [np.array([1, 2, 4], np.float32), np.array([False])]
+    model, _ = check_against_oracles(model_bytes, inputs, "IF with DIV")
     with pytest.raises(UnsupportedOperatorError, match="no C kernel yet for IF"):
         compile_model(model, cores=2)
 

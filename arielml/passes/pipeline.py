@@ -14,6 +14,7 @@ from arielml.ir import Graph
 from arielml.ir.verify import verify
 from arielml.passes.bands import plan_bands
 from arielml.passes.fold_pad import fold_pad
+from arielml.passes.if_conversion import if_convert
 from arielml.passes.lower import alias_inplace, alias_views, lower
 from arielml.passes.memory_plan import buffer_requests, check_layout, plan_memory
 from arielml.passes.plan import NOT_IN_ARENA, CompileOptions, Plan
@@ -24,6 +25,7 @@ from arielml.schedule.assign import schedule
 Pass = Callable[[Plan], Plan]
 
 PASSES: tuple[tuple[str, Pass], ...] = (
+    ("if_convert", if_convert),  # an IF decided at run time: both branches, then SELECT_V2 per output
     ("fold_pad", fold_pad),  # PADs read only by a VALID convolution become its explicit padding
     ("bands", plan_bands),  # optimize="memory": regions of row-local operators run band of rows by band
     ("lower", lower),  # prepare every node, attach its C kernel call and work items

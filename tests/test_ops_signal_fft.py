@@ -61,3 +61,42 @@ def test_rfft_refuses_lengths_kissfft_needs_other_radices_for():
     custom_op(b, "SignalRfft", [x], [y], {"fft_length": 12, "T": 7})
     with pytest.raises(UnsupportedOperatorError, match="power of two"):
         model_for(b.build([x], [y]))
+
+
+def irfft_case(rng, dtype: str, fft_length: int | None = None):
+    n = fft_length or int(2 ** rng.integers(2, 11))
+    rows = int(rng.integers(1, 4))
+    b = ModelBuilder()
+    x, y = tensor(b, (rows, n + 2), dtype), tensor(b, (rows, n), dtype)
+    custom_op(b, "SignalIrfft", [x], [y], {"fft_length": n, "T": TYPE_CODES[dtype]})
+
+    def inputs():
+        if dtype == "float32":
+            return [rng.uniform(-1, 1, (rows, n + 2)).astype(np.float32)]
+        info = np.iinfo(dtype)
+        return [rng.integers(info.min, info.max, (rows, n + 2), endpoint=True).astype(dtype)]
+    return b.build([x], [y]), inputs
+
+
+@pytest.mark.parametrize("dtype", list(TYPE_CODES))
+def test_irfft_matches_tflite_micro(dtype):
+    for seed, n in enumerate([4, 8, 16, 32, 64, 128, 256, 512, 1024, None, None, None]):
+        rng = np.random.default_rng(9700 + 100 * list(TYPE_CODES).index(dtype) + seed)
+        model_bytes, inputs = irfft_case(rng, dtype, n)
+        x = inputs()
+        want = Micro(model_bytes).run(x, 1)[0]
+        got = model_for(model_bytes).run(x)[0]
+        assert got.dtype == want.dtype and np.array_equal(got, want), f"{dtype} seed {seed} n {n}"
+
+
+@pytest.mark.parametrize("cores,scheduler", [(1, "static"), (2, "dynamic")])
+def test_irfft_kernels_match_reference(cores, scheduler, cache):
+    from arielml.backends.native import build_native
+    from arielml.compile import compile_model
+    for k, dtype in enumerate(TYPE_CODES):
+        rng = np.random.default_rng(9900 + 10 * cores + k)
+        model_bytes, inputs = irfft_case(rng, dtype)
+        model = model_for(model_bytes)
+        x = inputs()
+        lib = build_native(compile_model(model, target="rv32-smp", cores=cores, scheduler=scheduler), cache)
+        assert np.array_equal(lib.run(x).outputs[0], model.run(x)[0]), f"{dtype} {cores} cores"

@@ -15,6 +15,12 @@ output is the DFT divided by fft_length (what keeps int16 from overflowing); pro
 floor(0.5 + (2^(bits-1) - 1) * cos(phase)) from double-precision phases (computed here with
 Python's math.cos, the same C library function; the C kernel receives them as constant tables).
 
+Irfft: the inverse, [..., fft_length + 2] (fft_length / 2 + 1 complex values) -> [..., fft_length]
+real values, kissfft's kiss_fftri (the half spectrum recombined into n complex values with the
+conjugate super twiddles, then the inverse complex FFT). Unnormalised in the fixed-point builds (the
+per-butterfly divisions already scale by 1 / n); TFLite Micro divides the float32 output by
+fft_length.
+
 Only power-of-two fft_length >= 4 is supported (kissfft's radix 4 and 2 butterflies; its radix 3,
 5 and generic ones are not reproduced): others are refused by name.
 
@@ -275,3 +281,85 @@ SIGNAL_RFFT = register(OpDef(name="SIGNAL_RFFT", custom_code="SignalRfft", tflit
                              options_type=RfftOptions, check=_rfft_check, infer_shapes=_rfft_shapes,
                              prepare=_rfft_prepare, evaluate=_rfft_evaluate, macs=_rfft_macs, work_items=_rows,
                              lower=_rfft_lower, num_inputs=(1, 1), num_outputs=(1, 1)))
+
+
+# ---------------------------------------------------------------- SignalIrfft
+
+def irfft_row(spectrum: np.ndarray, t: FftTables) -> np.ndarray:
+    """kiss_fftri of one row: [(n + 1) * 2] (real, imag pairs) -> [2 n] real values. kissfft's
+    inverse is unnormalised: the fixed-point builds divide by the radix at every butterfly (as the
+    forward transform does), TFLite Micro divides the float32 result by fft_length afterwards."""
+    ar = _Arith(t.dtype)
+    n = t.n
+    fd = spectrum.astype(np.float32 if ar.float else np.int64).reshape(n + 1, 2)
+    tr = np.zeros(n, dtype=fd.dtype)
+    ti = np.zeros(n, dtype=fd.dtype)
+    first = ar.fixdiv((ar.wrap(fd[0:1, 0] + fd[n:n + 1, 0]), ar.wrap(fd[0:1, 0] - fd[n:n + 1, 0])), 2)
+    tr[0], ti[0] = first[0][0], first[1][0]
+    k = np.arange(1, n // 2 + 1)
+    fk = ar.fixdiv((fd[k, 0], fd[k, 1]), 2)
+    fnkc = ar.fixdiv((fd[n - k, 0], ar.wrap(-fd[n - k, 1])), 2)
+    fek, diff = ar.add(fk, fnkc), ar.sub(fk, fnkc)
+    fok = ar.cmul(diff, (t.super_twiddles[k - 1, 0], t.super_twiddles[k - 1, 1]))
+    tr[k], ti[k] = ar.add(fek, fok)
+    low = ar.sub(fek, fok)
+    # k = n / 2 is its own mirror: this second write (imaginary part negated) wins, as in kissfft
+    tr[n - k], ti[n - k] = low[0], ar.wrap(-low[1])
+    re, im = complex_fft(ar, tr, ti, t, inverse=True)
+    out = np.stack([re, im], axis=1).reshape(-1)
+    if ar.float:  # TFLite Micro's float build divides kissfft's unnormalised output by fft_length
+        out = (out / np.float32(2 * n)).astype(np.float32)
+    return out
+
+
+@dataclass(frozen=True)
+class IrfftParams:
+    dtype: str
+    rows: int
+    fft_length: int
+    tables: FftTables
+
+
+def _irfft_check(node: Node, graph: Graph) -> None:
+    x, out = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
+    n = node.options.fft_length
+    if x.dtype not in FFT_DTYPES or out.dtype != x.dtype:
+        raise unsupported(node, f"input {x.dtype} / output {out.dtype}: TFLite Micro's IRFFT takes int16, int32 or "
+                                "float32, the same in and out")
+    if n < 4 or n & (n - 1):
+        raise unsupported(node, f"fft_length {n} is not a power of two >= 4 (kissfft's radix 3, 5 and generic "
+                                "butterflies are not implemented)")
+    if not x.shape or x.shape[-1] != n + 2:
+        raise unsupported(node, f"input {x.shape}: the last axis must hold fft_length / 2 + 1 = {n // 2 + 1} "
+                                "complex values (real, imag pairs)")
+
+
+def _irfft_shapes(node: Node, graph: Graph) -> list[tuple[int, ...]]:
+    x = graph.tensors[node.inputs[0]]
+    return [tuple(x.shape[:-1]) + (node.options.fft_length,)]
+
+
+def _irfft_prepare(node: Node, graph: Graph, semantics: Semantics) -> IrfftParams:
+    x = graph.tensors[node.inputs[0]]
+    n = node.options.fft_length
+    return IrfftParams(x.dtype, _rows(node, graph), n, fft_tables(n, x.dtype, inverse=True))
+
+
+def _irfft_evaluate(p: IrfftParams, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
+    x = inputs[0].reshape(p.rows, p.fft_length + 2)
+    out = np.stack([irfft_row(x[r], p.tables) for r in range(p.rows)]).astype(inputs[0].dtype)
+    return [out.reshape(inputs[0].shape[:-1] + (p.fft_length,))]
+
+
+def _irfft_lower(node: Node, graph: Graph, p: IrfftParams) -> KernelCall:
+    scalar = np.dtype(p.dtype).itemsize
+    fields = [("rows", p.rows), ("fft_length", p.fft_length)] + factor_fields(p.tables)
+    # scratch per core: the packed half-length spectrum (n complex values)
+    return KernelCall(f"ariel_signal_irfft_{KERNEL_SUFFIX[p.dtype]}", "ariel_signal_fft_params", tuple(fields),
+                      (node.inputs[0], node.outputs[0]), "signal_fft.c", scratch_bytes=p.fft_length * scalar)
+
+
+SIGNAL_IRFFT = register(OpDef(name="SIGNAL_IRFFT", custom_code="SignalIrfft", tflite_options="flexbuffers",
+                              options_type=RfftOptions, check=_irfft_check, infer_shapes=_irfft_shapes,
+                              prepare=_irfft_prepare, evaluate=_irfft_evaluate, macs=_rfft_macs, work_items=_rows,
+                              lower=_irfft_lower, num_inputs=(1, 1), num_outputs=(1, 1)))

@@ -28,11 +28,16 @@ typedef struct {
 void ariel_signal_rfft_s16(const void *params, void *const *buffers, int32_t begin, int32_t end);
 void ariel_signal_rfft_s32(const void *params, void *const *buffers, int32_t begin, int32_t end);
 void ariel_signal_rfft_f32(const void *params, void *const *buffers, int32_t begin, int32_t end);
+/* SignalIrfft: buffers input [rows, fft_length + 2], output [rows, fft_length], then the per-core
+ * scratch (the packed half-length spectrum, fft_length scalars) */
+void ariel_signal_irfft_s16(const void *params, void *const *buffers, int32_t begin, int32_t end);
+void ariel_signal_irfft_s32(const void *params, void *const *buffers, int32_t begin, int32_t end);
+void ariel_signal_irfft_f32(const void *params, void *const *buffers, int32_t begin, int32_t end);
 /* ariel:end-interface */
 
 /* One fixed-point build: T scalar, UT its unsigned twin (wrapping sums), PROD the product type, FRAC
  * fraction bits, TOP = 2^FRAC - 1. */
-#define DEFINE_FIXED_RFFT(NAME, T, UT, PROD, FRAC, TOP)                                                   \
+#define DEFINE_FIXED_FFTS(NAME, INVERSE_NAME, T, UT, PROD, FRAC, TOP)                                  \
     static T NAME##_round(PROD x) { return (T)((x + ((PROD)1 << (FRAC - 1))) >> FRAC); }               \
     static T NAME##_add(T a, T b) { return (T)(UT)((UT)a + (UT)b); }                                    \
     static T NAME##_sub(T a, T b) { return (T)(UT)((UT)a - (UT)b); }                                    \
@@ -54,7 +59,8 @@ void ariel_signal_rfft_f32(const void *params, void *const *buffers, int32_t beg
         m[1] = NAME##_round((PROD)a[0] * b[1] + (PROD)a[1] * b[0]);                                     \
         m[0] = re;                                                                                      \
     }                                                                                                   \
-    static void NAME##_butterflies(T *out, int32_t fstride, int32_t m, int32_t radix, const T *tw)     \
+    static void NAME##_butterflies(T *out, int32_t fstride, int32_t m, int32_t radix, const T *tw,     \
+                                   int32_t inverse)                                                  \
     {                                                                                                   \
         int32_t k;                                                                                      \
         for (k = 0; k < m; k++) {                                                                       \
@@ -90,16 +96,23 @@ void ariel_signal_rfft_f32(const void *params, void *const *buffers, int32_t beg
                 f2[1] = NAME##_sub(f0[1], s3[1]);                                                       \
                 f0[0] = NAME##_add(f0[0], s3[0]);                                                       \
                 f0[1] = NAME##_add(f0[1], s3[1]);                                                       \
-                f1[0] = NAME##_add(s5[0], s4[1]);                                                       \
-                f1[1] = NAME##_sub(s5[1], s4[0]);                                                       \
-                f3[0] = NAME##_sub(s5[0], s4[1]);                                                       \
-                f3[1] = NAME##_add(s5[1], s4[0]);                                                       \
+                if (inverse) {                                                                          \
+                    f1[0] = NAME##_sub(s5[0], s4[1]);                                                   \
+                    f1[1] = NAME##_add(s5[1], s4[0]);                                                   \
+                    f3[0] = NAME##_add(s5[0], s4[1]);                                                   \
+                    f3[1] = NAME##_sub(s5[1], s4[0]);                                                   \
+                } else {                                                                                \
+                    f1[0] = NAME##_add(s5[0], s4[1]);                                                   \
+                    f1[1] = NAME##_sub(s5[1], s4[0]);                                                   \
+                    f3[0] = NAME##_sub(s5[0], s4[1]);                                                   \
+                    f3[1] = NAME##_add(s5[1], s4[0]);                                                   \
+                }                                                                                       \
             }                                                                                           \
         }                                                                                               \
     }                                                                                                   \
     /* kissfft's kf_work: decimate by the stage's radix (recursing), then combine */                     \
     static void NAME##_work(T *out, const T *in, int32_t fstride, int32_t length, const int8_t *radix,  \
-                            const T *tw)                                                                \
+                            const T *tw, int32_t inverse)                                               \
     {                                                                                                   \
         const int32_t p = radix[0], m = length / p;                                                     \
         int32_t j;                                                                                      \
@@ -108,10 +121,10 @@ void ariel_signal_rfft_f32(const void *params, void *const *buffers, int32_t beg
                 out[2 * j] = in[2 * j * fstride];                                                       \
                 out[2 * j + 1] = in[2 * j * fstride + 1];                                               \
             } else {                                                                                    \
-                NAME##_work(out + 2 * j * m, in + 2 * j * fstride, fstride * p, m, radix + 1, tw);      \
+                NAME##_work(out + 2 * j * m, in + 2 * j * fstride, fstride * p, m, radix + 1, tw, inverse); \
             }                                                                                           \
         }                                                                                               \
-        NAME##_butterflies(out, fstride, m, p, tw);                                                     \
+        NAME##_butterflies(out, fstride, m, p, tw, inverse);                                            \
     }                                                                                                   \
     void NAME(const void *params, void *const *buffers, int32_t begin, int32_t end)                    \
     {                                                                                                   \
@@ -126,7 +139,7 @@ void ariel_signal_rfft_f32(const void *params, void *const *buffers, int32_t beg
             memcpy(padded, (const T *)buffers[0] + (int64_t)row * p->input_length,                     \
                    (size_t)p->input_length * sizeof(T));                                                \
             memset(padded + p->input_length, 0, (size_t)(p->fft_length - p->input_length) * sizeof(T)); \
-            NAME##_work(spectrum, padded, 1, n, p->radices, tw);                                        \
+            NAME##_work(spectrum, padded, 1, n, p->radices, tw, 0);                                     \
             /* separate the two interleaved real spectra (kiss_fftr) */                                 \
             dc[0] = spectrum[0];                                                                        \
             dc[1] = spectrum[1];                                                                        \
@@ -153,10 +166,45 @@ void ariel_signal_rfft_f32(const void *params, void *const *buffers, int32_t beg
                 out[2 * (n - k) + 1] = NAME##_half(t[1], f1k[1], -1);                                   \
             }                                                                                           \
         }                                                                                               \
+    }                                                                                                   \
+    /* kiss_fftri: recombine the half spectrum into n complex values, then the inverse complex FFT */     \
+    void INVERSE_NAME(const void *params, void *const *buffers, int32_t begin, int32_t end)            \
+    {                                                                                                   \
+        const ariel_signal_fft_params *p = (const ariel_signal_fft_params *)params;                    \
+        const T *tw = (const T *)p->twiddles, *super = (const T *)p->super_twiddles;                    \
+        const int32_t n = p->fft_length / 2;                                                            \
+        T *packed = (T *)buffers[2];                                                                    \
+        int32_t row, k;                                                                                 \
+        for (row = begin; row < end; row++) {                                                           \
+            const T *in = (const T *)buffers[0] + (int64_t)row * (p->fft_length + 2);                   \
+            packed[0] = NAME##_add(in[0], in[2 * n]);                                                   \
+            packed[1] = NAME##_sub(in[0], in[2 * n]);                                                   \
+            NAME##_fixdiv(packed, 2);                                                                   \
+            for (k = 1; k <= n / 2; k++) {                                                              \
+                T fk[2], fnkc[2], fek[2], diff[2], fok[2];                                              \
+                fk[0] = in[2 * k];                                                                      \
+                fk[1] = in[2 * k + 1];                                                                  \
+                fnkc[0] = in[2 * (n - k)];                                                              \
+                fnkc[1] = NAME##_sub(0, in[2 * (n - k) + 1]);                                           \
+                NAME##_fixdiv(fk, 2);                                                                   \
+                NAME##_fixdiv(fnkc, 2);                                                                 \
+                fek[0] = NAME##_add(fk[0], fnkc[0]);                                                    \
+                fek[1] = NAME##_add(fk[1], fnkc[1]);                                                    \
+                diff[0] = NAME##_sub(fk[0], fnkc[0]);                                                   \
+                diff[1] = NAME##_sub(fk[1], fnkc[1]);                                                   \
+                NAME##_cmul(fok, diff, super + 2 * (k - 1));                                            \
+                packed[2 * k] = NAME##_add(fek[0], fok[0]);                                             \
+                packed[2 * k + 1] = NAME##_add(fek[1], fok[1]);                                         \
+                /* k = n / 2 is its own mirror: this write wins, as in kissfft */                       \
+                packed[2 * (n - k)] = NAME##_sub(fek[0], fok[0]);                                       \
+                packed[2 * (n - k) + 1] = NAME##_sub(0, NAME##_sub(fek[1], fok[1]));                    \
+            }                                                                                           \
+            NAME##_work((T *)buffers[1] + (int64_t)row * p->fft_length, packed, 1, n, p->radices, tw, 1); \
+        }                                                                                               \
     }
 
-DEFINE_FIXED_RFFT(ariel_signal_rfft_s16, int16_t, uint16_t, int32_t, 15, 32767)
-DEFINE_FIXED_RFFT(ariel_signal_rfft_s32, int32_t, uint32_t, int64_t, 31, 2147483647)
+DEFINE_FIXED_FFTS(ariel_signal_rfft_s16, ariel_signal_irfft_s16, int16_t, uint16_t, int32_t, 15, 32767)
+DEFINE_FIXED_FFTS(ariel_signal_rfft_s32, ariel_signal_irfft_s32, int32_t, uint32_t, int64_t, 31, 2147483647)
 
 /* float32: no scaling; every operation rounds to float as kissfft's float build does */
 static void rfft_f32_cmul(float *m, const float *a, const float *b)
@@ -166,7 +214,8 @@ static void rfft_f32_cmul(float *m, const float *a, const float *b)
     m[0] = re;
 }
 
-static void rfft_f32_butterflies(float *out, int32_t fstride, int32_t m, int32_t radix, const float *tw)
+static void rfft_f32_butterflies(float *out, int32_t fstride, int32_t m, int32_t radix, const float *tw,
+                                 int32_t inverse)
 {
     int32_t k;
     for (k = 0; k < m; k++) {
@@ -196,16 +245,23 @@ static void rfft_f32_butterflies(float *out, int32_t fstride, int32_t m, int32_t
             f2[1] = f0[1] - s3[1];
             f0[0] += s3[0];
             f0[1] += s3[1];
-            f1[0] = s5[0] + s4[1];
-            f1[1] = s5[1] - s4[0];
-            f3[0] = s5[0] - s4[1];
-            f3[1] = s5[1] + s4[0];
+            if (inverse) {
+                f1[0] = s5[0] - s4[1];
+                f1[1] = s5[1] + s4[0];
+                f3[0] = s5[0] + s4[1];
+                f3[1] = s5[1] - s4[0];
+            } else {
+                f1[0] = s5[0] + s4[1];
+                f1[1] = s5[1] - s4[0];
+                f3[0] = s5[0] - s4[1];
+                f3[1] = s5[1] + s4[0];
+            }
         }
     }
 }
 
 static void rfft_f32_work(float *out, const float *in, int32_t fstride, int32_t length, const int8_t *radix,
-                          const float *tw)
+                          const float *tw, int32_t inverse)
 {
     const int32_t p = radix[0], m = length / p;
     int32_t j;
@@ -214,10 +270,10 @@ static void rfft_f32_work(float *out, const float *in, int32_t fstride, int32_t 
             out[2 * j] = in[2 * j * fstride];
             out[2 * j + 1] = in[2 * j * fstride + 1];
         } else {
-            rfft_f32_work(out + 2 * j * m, in + 2 * j * fstride, fstride * p, m, radix + 1, tw);
+            rfft_f32_work(out + 2 * j * m, in + 2 * j * fstride, fstride * p, m, radix + 1, tw, inverse);
         }
     }
-    rfft_f32_butterflies(out, fstride, m, p, tw);
+    rfft_f32_butterflies(out, fstride, m, p, tw, inverse);
 }
 
 void ariel_signal_rfft_f32(const void *params, void *const *buffers, int32_t begin, int32_t end)
@@ -232,7 +288,7 @@ void ariel_signal_rfft_f32(const void *params, void *const *buffers, int32_t beg
         memcpy(padded, (const float *)buffers[0] + (int64_t)row * p->input_length,
                (size_t)p->input_length * sizeof(float));
         memset(padded + p->input_length, 0, (size_t)(p->fft_length - p->input_length) * sizeof(float));
-        rfft_f32_work(spectrum, padded, 1, n, p->radices, tw);
+        rfft_f32_work(spectrum, padded, 1, n, p->radices, tw, 0);
         out[0] = spectrum[0] + spectrum[1];
         out[2 * n] = spectrum[0] - spectrum[1];
         out[1] = out[2 * n + 1] = 0.0f;
@@ -249,6 +305,39 @@ void ariel_signal_rfft_f32(const void *params, void *const *buffers, int32_t beg
             out[2 * k + 1] = (f1k[1] + t[1]) * 0.5f;
             out[2 * (n - k)] = (f1k[0] - t[0]) * 0.5f;
             out[2 * (n - k) + 1] = (t[1] - f1k[1]) * 0.5f;
+        }
+    }
+}
+
+void ariel_signal_irfft_f32(const void *params, void *const *buffers, int32_t begin, int32_t end)
+{
+    const ariel_signal_fft_params *p = (const ariel_signal_fft_params *)params;
+    const float *tw = (const float *)p->twiddles, *super = (const float *)p->super_twiddles;
+    const int32_t n = p->fft_length / 2;
+    float *packed = (float *)buffers[2];
+    int32_t row, k, i;
+    for (row = begin; row < end; row++) {
+        const float *in = (const float *)buffers[0] + (int64_t)row * (p->fft_length + 2);
+        float *out = (float *)buffers[1] + (int64_t)row * p->fft_length;
+        packed[0] = in[0] + in[2 * n];
+        packed[1] = in[0] - in[2 * n];
+        for (k = 1; k <= n / 2; k++) {
+            float fek[2], diff[2], fok[2];
+            const float fk[2] = {in[2 * k], in[2 * k + 1]};
+            const float fnkc[2] = {in[2 * (n - k)], -in[2 * (n - k) + 1]};
+            fek[0] = fk[0] + fnkc[0];
+            fek[1] = fk[1] + fnkc[1];
+            diff[0] = fk[0] - fnkc[0];
+            diff[1] = fk[1] - fnkc[1];
+            rfft_f32_cmul(fok, diff, super + 2 * (k - 1));
+            packed[2 * k] = fek[0] + fok[0];
+            packed[2 * k + 1] = fek[1] + fok[1];
+            packed[2 * (n - k)] = fek[0] - fok[0];
+            packed[2 * (n - k) + 1] = -(fek[1] - fok[1]);
+        }
+        rfft_f32_work(out, packed, 1, n, p->radices, tw, 1);
+        for (i = 0; i < p->fft_length; i++) { /* TFLite Micro normalises the float build's output */
+            out[i] /= (float)p->fft_length;
         }
     }
 }

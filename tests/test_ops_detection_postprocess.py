@@ -1,8 +1,9 @@
 """DETECTION_POSTPROCESS (the custom operator "TFLite_Detection_PostProcess", flexbuffer options):
 random SSD-like heads, fast and regular NMS, with and without a background class, score ties;
 arielml's reference against TFLite Micro (the oracle: this is its operator), and LiteRT where its
-interpreter runs the custom operator; then the C kernel natively (1..3 threads, both schedulers)
-and one emulated two-core rp2040 run, bit-exact with the reference."""
+interpreter runs the custom operator; uint8 inputs (LiteRT only) against LiteRT; then the C kernel
+natively (1..3 threads, both schedulers) and one emulated two-core rp2040 run, bit-exact with the
+reference."""
 from __future__ import annotations
 
 import numpy as np
@@ -32,7 +33,14 @@ def add_detection_op(b: ModelBuilder, inputs, outputs, options: dict) -> None:
     b.operators.append(op)
 
 
-def detection_case(rng: np.random.Generator, regular: bool | None = None):
+def _uint8_version(rng, values: np.ndarray, scale: float, zero_point: int):
+    """values quantised to uint8 (the test then feeds the uint8 array itself)."""
+    q = np.clip(np.round(values / scale) + zero_point, 0, 255).astype(np.uint8)
+    return q, (float(np.float32(scale)), zero_point)
+
+
+def detection_case(rng: np.random.Generator, regular: bool | None = None, uint8: bool = False):
+    """uint8: each input independently float32 or uint8 (LiteRT dequantises them; TFLM does not)."""
     boxes = int(rng.integers(3, 60))
     classes = int(rng.integers(1, 6))
     background = int(rng.integers(0, 2))
@@ -51,13 +59,24 @@ def detection_case(rng: np.random.Generator, regular: bool | None = None):
     scores = rng.uniform(0, 1, size=(1, boxes, classes + background)).astype(np.float32)
     if rng.random() < 0.5:  # coarse scores: ties between boxes and between classes
         scores = (np.round(scores * 8) / 8).astype(np.float32)
-    what = f"DETECTION_POSTPROCESS {boxes} boxes {classes}+{background} classes {options}"
+    quant = [None, None, None]
+    if uint8:
+        picks = rng.random(3) < 0.7
+        picks[2] = picks[0]  # LiteRT reads the anchors with the encodings' type
+        if picks[0]:
+            encodings, quant[0] = _uint8_version(rng, encodings, 0.05, int(rng.integers(100, 156)))
+        if picks[1]:
+            scores, quant[1] = _uint8_version(rng, scores, 1 / 256, 0)
+        if picks[2]:
+            anchors, quant[2] = _uint8_version(rng, anchors, 1 / 256, 0)
+    types = ["float32" if q is None else "uint8" for q in quant]
+    what = f"DETECTION_POSTPROCESS {boxes} boxes {classes}+{background} classes {types} {options}"
     m = options["max_detections"]
 
     def add(b: ModelBuilder):
-        e = b.tensor(encodings.shape, "float32")
-        s = b.tensor(scores.shape, "float32")
-        a = b.tensor(anchors.shape, "float32", data=anchors)
+        e = b.tensor(encodings.shape, types[0], quant=quant[0])
+        s = b.tensor(scores.shape, types[1], quant=quant[1])
+        a = b.tensor(anchors.shape, types[2], quant=quant[2], data=anchors)
         outs = [b.tensor(shape, "float32") for shape in ((1, m, 4), (1, m), (1, m), (1,))]
         add_detection_op(b, [e, s, a], outs, options)
         return [e, s], outs
@@ -113,6 +132,18 @@ def test_detection_postprocess_matches_tflite_micro(regular):
     print(f"regular={regular}: LiteRT ran {litert_runs}, agreed {litert_agrees}")
 
 
+def test_detection_postprocess_uint8_inputs_match_litert():
+    """uint8 box encodings, scores and anchors (the classic quantised SSD head): TFLite Micro rejects
+    them, LiteRT dequantises them; arielml gives LiteRT's detections."""
+    for i in range(24):
+        seed = 33_000 + i
+        build, inputs, what = detection_case(np.random.default_rng(seed), regular=i % 2 == 1, uint8=True)
+        model_bytes = build()
+        got = model_for(model_bytes).run(inputs)
+        want = run_litert(model_bytes, inputs, reference=False)
+        assert _same(_detections(got), _detections(want)), f"seed {seed} {what}"
+
+
 def test_detection_postprocess_options_are_checked():
     from arielml.errors import UnsupportedOperatorError
     build, inputs, _ = detection_case(np.random.default_rng(5), regular=False)
@@ -126,6 +157,16 @@ def test_detection_postprocess_options_are_checked():
                                               w_scale=1.0))
     with pytest.raises(UnsupportedOperatorError, match="classes per detection"):
         model_for(b.build([e, s], outs))
+    b = ModelBuilder()  # uint8 encodings with float32 anchors: LiteRT would misread the anchors
+    e = b.tensor((1, 4, 4), "uint8", quant=(0.05, 128))
+    s = b.tensor((1, 4, 3), "float32")
+    a = b.tensor((4, 4), "float32", data=np.full((4, 4), 0.5, np.float32))
+    outs = [b.tensor(shape, "float32") for shape in ((1, 3, 4), (1, 3), (1, 3), (1,))]
+    add_detection_op(b, [e, s, a], outs, dict(max_detections=3, max_classes_per_detection=1, num_classes=3,
+                                              nms_iou_threshold=0.5, y_scale=1.0, x_scale=1.0, h_scale=1.0,
+                                              w_scale=1.0))
+    with pytest.raises(UnsupportedOperatorError, match="anchors"):
+        model_for(b.build([e, s], outs))
 
 
 def test_detection_postprocess_kernel_matches_reference(cache):
@@ -133,7 +174,7 @@ def test_detection_postprocess_kernel_matches_reference(cache):
     from arielml.compile import compile_model
     from tests.test_kernels_data import CONFIGS
     for seed in (41_000, 41_001, 41_002, 41_003):
-        build, inputs, what = detection_case(np.random.default_rng(seed), regular=seed % 2 == 1)
+        build, inputs, what = detection_case(np.random.default_rng(seed), regular=seed % 2 == 1, uint8=seed >= 41_002)
         model = model_for(build())
         expected = model.run(inputs)
         for cores, scheduler in CONFIGS[:3]:
@@ -145,7 +186,7 @@ def test_detection_postprocess_kernel_matches_reference(cache):
 def test_detection_postprocess_emulated_rp2040_two_cores(tmp_path):
     from arielml.backends.emulator import run_emulated
     for seed in (42_000, 42_001):
-        build, inputs, what = detection_case(np.random.default_rng(seed), regular=seed % 2 == 1)
+        build, inputs, what = detection_case(np.random.default_rng(seed), regular=seed % 2 == 1, uint8=seed == 42_001)
         model = model_for(build())
         run = run_emulated(model, inputs, "rp2040", 2, cache_dir=tmp_path)
         for got, want in zip(run.outputs, model.run(inputs)):

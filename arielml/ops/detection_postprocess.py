@@ -26,8 +26,11 @@ untouched (whatever the buffer held), arielml writes zeros there too. A decoded 
 ymin >= ymax or xmin >= xmax makes TFLite Micro fail the inference; arielml's reference raises
 InputError and the C kernel reports no detection.
 
-Only float32 inputs, as in TFLite Micro (LiteRT also dequantises uint8/int8 inputs; not
-implemented), and one class per detection in fast NMS (max_classes_per_detection > 1 makes TFLite
+Inputs are float32 (TFLite Micro takes nothing else) or, as LiteRT also accepts, uint8, each
+dequantised first as LiteRT's Dequantizer does it: (float32(q) - float32(zero_point)) * scale in
+float32 (tested against LiteRT; int8 inputs make LiteRT fail the inference and are refused; box
+encodings and anchors must share their type, as LiteRT reads both with the encodings'). One
+class per detection in fast NMS (max_classes_per_detection > 1 makes TFLite
 Micro write its outputs at k * n + c with n counting every write, past the end of its
 max_detections rows: refused).
 
@@ -41,7 +44,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from arielml.codegen.kernel_call import KernelCall
+from arielml.codegen.kernel_call import CArray, KernelCall
 from arielml.errors import InputError
 from arielml.ir import Graph, Node
 from arielml.ops.registry import OpDef, Semantics, register, unsupported
@@ -72,6 +75,8 @@ class DetectionParams:
     classes_with_background: int
     label_offset: int
     options: DetectionPostprocessOptions
+    # per input (encodings, scores, anchors): None for float32, else uint8's (zero point, scale)
+    dequantise: tuple[tuple[int, float] | None, ...] = (None, None, None)
 
 
 def _plan(node: Node, graph: Graph) -> DetectionParams:
@@ -80,10 +85,21 @@ def _plan(node: Node, graph: Graph) -> DetectionParams:
     scores = input_tensor(node, graph, 1, "class predictions")
     anchors = input_tensor(node, graph, 2, "anchors")
     outputs = [graph.tensors[t] for t in node.outputs]
-    for t in (encodings, scores, anchors, *outputs):
+    for t in outputs:
         if t.dtype != "float32":
-            raise unsupported(node, f"tensor '{t.name}' is {t.dtype}; only float32 inputs and outputs are supported "
-                                    "(as in TFLite Micro; dequantise quantised inputs first)")
+            raise unsupported(node, f"output '{t.name}' is {t.dtype}; the outputs are float32")
+    dequantise = []
+    for t in (encodings, scores, anchors):
+        if t.dtype == "float32":
+            dequantise.append(None)
+        elif t.dtype == "uint8" and t.quant is not None and not t.quant.per_channel:
+            dequantise.append((int(t.quant.zero_point[0]), float(np.float32(t.quant.scale[0]))))
+        else:
+            raise unsupported(node, f"input '{t.name}' is {t.dtype}; the inputs must be float32 or per-tensor "
+                                    "quantised uint8 (as LiteRT; TFLite Micro takes float32 only)")
+    if encodings.dtype != anchors.dtype:
+        raise unsupported(node, f"box encodings are {encodings.dtype} but anchors {anchors.dtype}: LiteRT reads both "
+                                "with the encodings' type (a mixed pair fails there or is misread); use one type")
     if len(encodings.shape) != 3 or len(scores.shape) != 3 or len(anchors.shape) != 2:
         raise unsupported(node, f"needs box encodings [1, boxes, 4], scores [1, boxes, classes] and anchors "
                                 f"[boxes, 4], got {encodings.shape}, {scores.shape}, {anchors.shape}")
@@ -109,7 +125,8 @@ def _plan(node: Node, graph: Graph) -> DetectionParams:
         raise unsupported(node, "the box scales (y_scale, x_scale, h_scale, w_scale) must not be 0")
     if len(node.outputs) != 4:
         raise unsupported(node, f"needs 4 outputs (boxes, classes, scores, count), the model has {len(node.outputs)}")
-    return DetectionParams(boxes, encodings.shape[2], with_background, with_background - o.num_classes, o)
+    return DetectionParams(boxes, encodings.shape[2], with_background, with_background - o.num_classes, o,
+                           tuple(dequantise))
 
 
 def _out_shapes(p: DetectionParams) -> list[tuple[int, ...]]:
@@ -180,8 +197,16 @@ def nms_single_class(p: DetectionParams, boxes: np.ndarray, scores: np.ndarray, 
     return selected
 
 
+def _dequantised(values: np.ndarray, quant: tuple[int, float] | None) -> np.ndarray:
+    """LiteRT's Dequantizer: (float32(q) - float32(zero_point)) * scale, in float32."""
+    if quant is None:
+        return values
+    return ((values.astype(np.float32) - np.float32(quant[0])) * np.float32(quant[1])).astype(np.float32)
+
+
 def evaluate(p: DetectionParams, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
     o = p.options
+    inputs = [_dequantised(a, q) for a, q in zip(inputs, p.dequantise)]
     boxes = decode_boxes(p, inputs[0], inputs[2])
     if np.any((boxes[:, 0] >= boxes[:, 2]) | (boxes[:, 1] >= boxes[:, 3])):
         raise InputError("DETECTION_POSTPROCESS: a decoded box has ymin >= ymax or xmin >= xmax (its height or "
@@ -240,7 +265,10 @@ def lower(node: Node, graph: Graph, p: DetectionParams) -> KernelCall:
               ("score_threshold", float(np.float32(o.nms_score_threshold))),
               ("iou_threshold", float(np.float32(o.nms_iou_threshold))),
               ("y_scale", float(np.float32(o.y_scale))), ("x_scale", float(np.float32(o.x_scale))),
-              ("h_scale", float(np.float32(o.h_scale))), ("w_scale", float(np.float32(o.w_scale))))
+              ("h_scale", float(np.float32(o.h_scale))), ("w_scale", float(np.float32(o.w_scale))),
+              ("uint8_inputs", CArray.of("int32_t", [q is not None for q in p.dequantise])),
+              ("zero_points", CArray.of("float", [q[0] if q else 0 for q in p.dequantise])),
+              ("scales", CArray.of("float", [q[1] if q else 0 for q in p.dequantise])))
     return KernelCall("ariel_detection_postprocess_f32", "ariel_detection_postprocess_params", fields,
                       tuple(node.inputs[:3]) + tuple(node.outputs), "detection_postprocess.c",
                       scratch_bytes=scratch_bytes(p))

@@ -13,6 +13,10 @@ typedef struct {
     int32_t max_detections, detections_per_class, regular_nms;
     float score_threshold, iou_threshold;
     float y_scale, x_scale, h_scale, w_scale;
+    /* per input (encodings, scores, anchors): 1 if uint8, dequantised as (float)q - zero point, times
+     * scale (LiteRT's Dequantizer, float32) */
+    const int32_t *uint8_inputs;
+    const float *zero_points, *scales;
 } ariel_detection_postprocess_params;
 void ariel_detection_postprocess_f32(const void *params, void *const *buffers, int32_t begin, int32_t end);
 /* ariel:end-interface */
@@ -145,15 +149,30 @@ static int32_t suppress(const ariel_detection_postprocess_params *p, const scrat
     return selected;
 }
 
-/* the first highest score's class (TFLite Micro's partial sort: ties go to the lower index) */
-static int32_t best_class(const float *row, int32_t classes)
+/* element `index` of input `which` as float32 */
+static float input_value(const ariel_detection_postprocess_params *p, const void *base, int32_t which, int32_t index)
 {
+    if (p->uint8_inputs[which]) {
+        return ((float)((const uint8_t *)base)[index] - p->zero_points[which]) * p->scales[which];
+    }
+    return ((const float *)base)[index];
+}
+
+/* the first highest score's class of box `box` (TFLite Micro's partial sort: ties go to the lower
+ * index), its score in *score */
+static int32_t best_class(const ariel_detection_postprocess_params *p, const void *scores, int32_t box, float *score)
+{
+    const int32_t row = box * p->classes_with_background + p->label_offset;
     int32_t best = 0, c;
-    for (c = 1; c < classes; c++) {
-        if (row[c] > row[best]) {
+    float best_score = input_value(p, scores, 1, row);
+    for (c = 1; c < p->num_classes; c++) {
+        const float v = input_value(p, scores, 1, row + c);
+        if (v > best_score) {
             best = c;
+            best_score = v;
         }
     }
+    *score = best_score;
     return best;
 }
 
@@ -167,9 +186,7 @@ static void write_detection(void *const *buffers, const float *box, int32_t slot
 void ariel_detection_postprocess_f32(const void *params, void *const *buffers, int32_t begin, int32_t end)
 {
     const ariel_detection_postprocess_params *p = (const ariel_detection_postprocess_params *)params;
-    const float *encodings = (const float *)buffers[0];
-    const float *class_scores = (const float *)buffers[1];
-    const float *anchors = (const float *)buffers[2];
+    const void *encodings = buffers[0], *class_scores = buffers[1], *anchors = buffers[2];
     const scratch_layout s = layout(p, (uint8_t *)buffers[7]);
     int32_t i, c, count = 0;
     if (begin >= end) {
@@ -180,13 +197,17 @@ void ariel_detection_postprocess_f32(const void *params, void *const *buffers, i
     memset(buffers[5], 0, (size_t)p->max_detections * sizeof(float));
     /* 1. decode, in double as TFLite Micro */
     for (i = 0; i < p->boxes; i++) {
-        const float *e = encodings + (int64_t)i * p->encoding_width;
-        const float *a = anchors + 4 * i;
-        const float ycenter = (float)((double)e[0] / (double)p->y_scale * (double)a[2] + (double)a[0]);
-        const float xcenter = (float)((double)e[1] / (double)p->x_scale * (double)a[3] + (double)a[1]);
-        const float half_h = (float)(0.5 * exp((double)e[2] / (double)p->h_scale) * (double)a[2]);
-        const float half_w = (float)(0.5 * exp((double)e[3] / (double)p->w_scale) * (double)a[3]);
+        float e[4], a[4], ycenter, xcenter, half_h, half_w;
         float *box = s.boxes + 4 * i;
+        int32_t k;
+        for (k = 0; k < 4; k++) {
+            e[k] = input_value(p, encodings, 0, i * p->encoding_width + k);
+            a[k] = input_value(p, anchors, 2, 4 * i + k);
+        }
+        ycenter = (float)((double)e[0] / (double)p->y_scale * (double)a[2] + (double)a[0]);
+        xcenter = (float)((double)e[1] / (double)p->x_scale * (double)a[3] + (double)a[1]);
+        half_h = (float)(0.5 * exp((double)e[2] / (double)p->h_scale) * (double)a[2]);
+        half_w = (float)(0.5 * exp((double)e[3] / (double)p->w_scale) * (double)a[3]);
         box[0] = ycenter - half_h;
         box[1] = xcenter - half_w;
         box[2] = ycenter + half_h;
@@ -202,15 +223,14 @@ void ariel_detection_postprocess_f32(const void *params, void *const *buffers, i
          * the class of a selected box is found again afterwards (cheaper than keeping n of them) */
         int32_t selected;
         for (i = 0; i < p->boxes; i++) {
-            const float *row = class_scores + (int64_t)i * p->classes_with_background + p->label_offset;
-            s.scores[i] = row[best_class(row, p->num_classes)];
+            best_class(p, class_scores, i, &s.scores[i]);
         }
         selected = suppress(p, &s, p->max_detections);
         for (i = 0; i < selected; i++) {
             const int32_t box = s.selected[i];
-            const float *row = class_scores + (int64_t)box * p->classes_with_background + p->label_offset;
-            const int32_t best = best_class(row, p->num_classes);
-            write_detection(buffers, s.boxes + 4 * box, i, (float)best, row[best]);
+            float score;
+            const int32_t best = best_class(p, class_scores, box, &score);
+            write_detection(buffers, s.boxes + 4 * box, i, (float)best, score);
         }
         count = selected;
     } else {
@@ -218,7 +238,7 @@ void ariel_detection_postprocess_f32(const void *params, void *const *buffers, i
         for (c = 0; c < p->num_classes; c++) {
             int32_t selected, k;
             for (i = 0; i < p->boxes; i++) {
-                s.scores[i] = class_scores[(int64_t)i * p->classes_with_background + p->label_offset + c];
+                s.scores[i] = input_value(p, class_scores, 1, i * p->classes_with_background + p->label_offset + c);
             }
             selected = suppress(p, &s, p->detections_per_class);
             for (k = 0; k < selected; k++) {

@@ -38,3 +38,16 @@ def test_every_kernel_interface_compiles_with_the_others(tmp_path):
     result = subprocess.run([gcc, "-std=c99", "-fsyntax-only", "-Wall", "-Wextra", "-Werror",
                              f"-I{RUNTIME / 'include'}", str(unit)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_kernel_calls_beyond_the_runtime_buffer_table_are_refused():
+    from arielml.codegen.kernel_call import KernelCall
+    from arielml.errors import UnsupportedOperatorError
+    from arielml.ir import Node
+    from arielml.passes.lower import ARIEL_MAX_BUFFERS, check_buffer_count
+    node = Node(op="X", inputs=(), outputs=(), index=4)
+    fits = KernelCall("k", "p", (), tuple(range(ARIEL_MAX_BUFFERS - 1)), "x.c", scratch_bytes=16)
+    check_buffer_count(node, fits)
+    check_buffer_count(node, KernelCall("k", "p", (), tuple(range(40)), "x.c"))  # no scratch: no stack table
+    with pytest.raises(UnsupportedOperatorError, match="operator #4.*9 buffers with its scratch"):
+        check_buffer_count(node, KernelCall("k", "p", (), tuple(range(ARIEL_MAX_BUFFERS)), "x.c", scratch_bytes=16))

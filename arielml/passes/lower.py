@@ -29,6 +29,7 @@ def lower(plan: Plan) -> Plan:
                 missing.append(f"{node.op} (operator #{node.index})")
             else:
                 call = opdef.lower(node, graph, params)
+                check_buffer_count(node, call)
             items = max(1, opdef.work_items(node, graph)) if opdef.work_items else 1
         out_elements = sum(graph.tensors[t].num_elements for t in node.outputs)
         steps.append(Step(node=pos, op=node.op, params=params, call=call, view=opdef.view, work_items=items,
@@ -45,6 +46,22 @@ def lower(plan: Plan) -> Plan:
     alias = plan.alias or tuple(range(len(graph.tensors)))
     return replace(plan, steps=tuple(steps), alias=alias,
                    alias_offset=plan.alias_offset or tuple(0 for _ in graph.tensors))
+
+
+# ariel_runtime.h: an op's buffer count is a uint8_t, and run_tile gathers an op with per-core
+# scratch into a stack array of ARIEL_MAX_BUFFERS pointers (its buffers, then the scratch slice)
+ARIEL_MAX_BUFFERS = 8
+MAX_OP_BUFFERS = 255
+
+
+def check_buffer_count(node, call) -> None:
+    """Refuse a kernel call the runtime cannot hold (it would overflow run_tile's array)."""
+    count = len(call.buffers) + (1 if call.scratch_bytes else 0)
+    limit = ARIEL_MAX_BUFFERS if call.scratch_bytes else MAX_OP_BUFFERS
+    if count > limit:
+        scratch = " with its scratch" if call.scratch_bytes else ""
+        raise UnsupportedOperatorError(f"{node.op} (operator #{node.index}) needs {count} buffers{scratch}; the "
+                                       f"runtime passes at most {limit} to a kernel")
 
 
 def _roots(alias: list[int], offset: list[int] | None = None) -> tuple[list[int], list[int]]:

@@ -175,8 +175,13 @@ def prepare_leaky_relu(node: Node, graph: Graph, semantics: Semantics):
     alpha = node.options.alpha
     if x.dtype == "float32":
         return FloatLeakyReluParams(float(np.float32(alpha)))
-    identity = quantize_multiplier(_ratio(x, out))
-    scaled_alpha = quantize_multiplier(_ratio(x, out, alpha))
+    if semantics.name == "tflm":
+        # TFLite Micro (its pip build, measured on the seanet int16 models): the ratios in double
+        identity = quantize_multiplier(x.quant.single_scale / out.quant.single_scale)
+        scaled_alpha = quantize_multiplier(x.quant.single_scale * float(np.float32(alpha)) / out.quant.single_scale)
+    else:
+        identity = quantize_multiplier(_ratio(x, out))
+        scaled_alpha = quantize_multiplier(_ratio(x, out, alpha))
     return QuantizedLeakyReluParams(out.dtype, x.quant.single_zero_point, out.quant.single_zero_point,
                                     *identity, *scaled_alpha, ACTIVATION_ROUNDING)
 

@@ -169,3 +169,39 @@ def test_svdf_emulated_session_runs_several_inferences_per_firmware_run(target, 
     assert all(run.cycles > 0 for run in session.last_runs) and len(session.last_runs) == len(steps) - 4
     session.reset()
     assert np.array_equal(session.run(steps[0])[0], expected[0])
+
+
+def int8_state_model(rng):
+    """TFLite Micro's int8-state SVDF (int8 time weights and state with a zero point)."""
+    batch, size, units, rank, memory = 1, int(rng.integers(2, 10)), int(rng.integers(1, 5)), int(rng.integers(1, 3)), \
+        int(rng.integers(2, 8))
+    filters = units * rank
+    state_scale, time_scale = float(rng.uniform(0.01, 0.05)), float(rng.uniform(0.002, 0.01))
+    b = ModelBuilder()
+    x = b.tensor((batch, size), "int8", quant=(float(rng.uniform(0.01, 0.1)), int(rng.integers(-20, 20))))
+    wf = b.tensor((filters, size), "int8", quant=(float(rng.uniform(0.002, 0.02)), 0),
+                  data=rng.integers(-127, 128, (filters, size)))
+    wt = b.tensor((filters, memory), "int8", quant=(time_scale, 0), data=rng.integers(-127, 128, (filters, memory)))
+    bb = b.tensor((units,), "int32", quant=(state_scale * time_scale, 0), data=rng.integers(-500, 500, units))
+    state = b.tensor((batch, filters * memory), "int8", quant=(state_scale, int(rng.integers(-10, 10))), variable=True)
+    y = b.tensor((batch, units), "int8", quant=(float(rng.uniform(0.01, 0.2)), int(rng.integers(-10, 10))))
+    b.op("SVDF", [x, wf, wt, bb, state], [y], "SVDFOptions", rank=rank, fusedActivationFunction=1)
+    return b.build([x], [y]), (batch, size)
+
+
+def test_int8_state_svdf_matches_tflite_micro_on_every_backend():
+    from tflite_micro.python.tflite_micro import runtime
+    for seed in range(6):
+        rng = np.random.default_rng(6000 + seed)
+        model_bytes, shape = int8_state_model(rng)
+        steps = step_inputs(rng, "int8", shape)
+        micro = runtime.Interpreter.from_bytes(model_bytes)
+        expected = []
+        for (x,) in steps:
+            micro.set_input(x, 0)
+            micro.invoke()
+            expected.append(micro.get_output(0).copy())
+        model = Model(verify(parse_tflite(model_bytes)))
+        for backend, kwargs in (("reference", {}), ("native", {"cores": 2})):
+            got = [o[0] for o in model.session(backend=backend, semantics="tflm", **kwargs).run_sequence(steps)]
+            assert all(np.array_equal(g, e) for g, e in zip(got, expected)), f"seed {seed} {backend}"

@@ -22,6 +22,9 @@ internal/reference/svdf.h):
 - int8 with int16 state (int16 weights_time, int32 bias): step 1 requantised by input scale x
   feature scale / state scale and saturated to int16; steps 2-3 in int32, requantised by state scale x
   time scale / output scale, plus the output zero point, saturated to int8 (integer sums: any order).
+  TFLite Micro also has an int8 state with int8 time weights: the new value is saturated to int8, then
+  the state's zero point is added (the int8 store wraps) and subtracted again in the time dot product;
+  LiteRT aborts on such a model, so this variant has TFLite Micro as its only oracle.
   Both requantisations round twice (gemmlowp), in LiteRT too: unlike its other int8 kernels, LiteRT's
   SVDF matches single rounding on only a fraction of random cases and double rounding on all (measured
   with tests/test_ops_svdf.py). The scales are multiplied and divided in float32 first, as both do. The fused activation is
@@ -75,6 +78,8 @@ class SVDFParams:
     feature_scale: tuple[int, int] = (0, 0)  # (multiplier, shift): input x weights_feature -> state
     output_scale: tuple[int, int] = (0, 0)  # state x weights_time -> output
     rounding: str = DOUBLE_ROUNDING
+    state_dtype: str = "int16"  # int8 state (and int8 time weights): TFLite Micro's variant
+    state_zero_point: int = 0
     lanes: int = 1  # float32: the vector width of the sums' order (see lane_sum)
     bias_first: bool = False  # float32: the rank sum starts from the bias (TFLite Micro) or adds it last
 
@@ -111,16 +116,18 @@ def check(node: Node, graph: Graph) -> None:
         fused_activation(node, node.options.fused_activation_function)
         return
     types = (x.dtype, wf.dtype, wt.dtype, state.dtype, out.dtype, None if bias is None else bias.dtype)
-    if types[:5] != ("int8", "int8", "int16", "int16", "int8") or types[5] not in (None, "int32"):
+    if types[:5] not in (("int8", "int8", "int16", "int16", "int8"), ("int8", "int8", "int8", "int8", "int8")) \
+            or types[5] not in (None, "int32"):
         raise unsupported(node, f"dtypes (input, weights_feature, weights_time, state, output, bias) {types} are "
-                                "not supported; int8 SVDF takes int8, int8, int16, int16, int8 and int32")
+                                "not supported; int8 SVDF takes int8, int8, int16 (or int8), int16 (or int8), int8 "
+                                "and int32")
     if node.options.fused_activation_function != 1:
         raise unsupported(node, "int8 SVDF takes the RELU activation only (LiteRT refuses the others; neither it "
                                 "nor TFLite Micro applies it on this path)")
     for t in (x, wf, wt, state, out):
         if t.quant is None or t.quant.per_channel:
             raise unsupported(node, f"tensor '{t.name}' needs per-tensor quantisation parameters")
-    if state.quant.single_zero_point != 0:
+    if state.dtype == "int16" and state.quant.single_zero_point != 0:
         raise unsupported(node, "the int16 state must have zero point 0 (as LiteRT requires)")
 
 
@@ -152,7 +159,8 @@ def prepare(node: Node, graph: Graph, semantics: Semantics) -> SVDFParams:
     output = ratio(state.quant.single_scale, wt.quant.single_scale, out.quant.single_scale)
     return SVDFParams(activation="NONE", quantized=True, input_zero_point=x.quant.single_zero_point,
                       output_zero_point=out.quant.single_zero_point, feature_scale=quantize_multiplier(feature),
-                      output_scale=quantize_multiplier(output), rounding=DOUBLE_ROUNDING, **common)
+                      output_scale=quantize_multiplier(output), rounding=DOUBLE_ROUNDING, state_dtype=state.dtype,
+                      state_zero_point=state.quant.single_zero_point, **common)
 
 
 def _float_activation(v: np.ndarray, activation: str) -> np.ndarray:
@@ -208,9 +216,12 @@ def evaluate(p: SVDFParams, inputs: list[np.ndarray | None]) -> list[np.ndarray]
         dots = np.stack([_sequential_dot(p.weights_feature, np.broadcast_to(xs[b], p.weights_feature.shape), np.int64)
                          for b in range(p.batch)])
         newest = multiply_by_quantized_multiplier(dots, *p.feature_scale, rounding=p.rounding)
-        rows[:, :, -1] = np.clip(newest, -32768, 32767)
+        info = np.iinfo(np.dtype(p.state_dtype))
+        # saturated to the state type, then the state's zero point added (an int8 store wraps: TFLite Micro)
+        rows[:, :, -1] = (np.clip(newest, info.min, info.max) + p.state_zero_point).astype(p.state_dtype)
         # int32 sums wrap in LiteRT's C; wrapping once at the end gives the same value
-        time = np.stack([_sequential_dot(p.weights_time, rows[b], np.int64) for b in range(p.batch)])
+        time = np.stack([_sequential_dot(p.weights_time, rows[b].astype(np.int64) - p.state_zero_point, np.int64)
+                         for b in range(p.batch)])
         summed = time.reshape(p.batch, p.units, p.rank).sum(axis=2)
         if p.bias is not None:
             summed = summed + p.bias.astype(np.int64)
@@ -256,6 +267,9 @@ def lower(node: Node, graph: Graph, p: SVDFParams) -> KernelCall:
                ("feature_multiplier", p.feature_scale[0]), ("feature_shift", p.feature_scale[1]),
                ("output_multiplier", p.output_scale[0]), ("output_shift", p.output_scale[1]),
                ("rounding", rounding_code(p.rounding))]
+    if p.state_dtype == "int8":
+        fields.append(("state_zero_point", p.state_zero_point))
+        return KernelCall("ariel_svdf_s8_state8", "ariel_svdf_params", tuple(fields), buffers, "svdf.c")
     return KernelCall("ariel_svdf_s8", "ariel_svdf_params", tuple(fields), buffers, "svdf.c")
 
 

@@ -16,9 +16,11 @@ typedef struct {
     int32_t feature_multiplier, feature_shift;   /* int8: input x feature -> int16 state */
     int32_t output_multiplier, output_shift;     /* int8: state x time -> int8 output */
     int32_t rounding;                            /* ARIEL_ROUND_SINGLE / ARIEL_ROUND_DOUBLE */
+    int32_t state_zero_point;                    /* int8 state */
 } ariel_svdf_params;
 
 void ariel_svdf_s8(const void *params, void *const *buffers, int32_t begin, int32_t end);
+void ariel_svdf_s8_state8(const void *params, void *const *buffers, int32_t begin, int32_t end);
 void ariel_svdf_f32(const void *params, void *const *buffers, int32_t begin, int32_t end);
 /* ariel:end-interface */
 
@@ -61,6 +63,54 @@ void ariel_svdf_s8(const void *params, void *const *buffers, int32_t begin, int3
             /* int16 x int16 products (< 2^30) summed in int32, wrapping as LiteRT's int32 sums do */
             for (c = 0; c < p->memory; c++) {
                 time = ariel_wrapping_add(time, (int32_t)wt[c] * (int32_t)row[c]);
+            }
+            sum = ariel_wrapping_add(sum, time);
+        }
+        scaled = ariel_requantize(sum, p->output_multiplier, p->output_shift, p->rounding) + p->output_zero_point;
+        output[b * p->units + u] = ariel_clamp_s8(scaled, -128, 127);
+    }
+}
+
+/* TFLite Micro's int8-state variant: int8 time weights, the new value saturated to int8 and offset by
+ * the state's zero point (the store wraps, as TFLM's does), the zero point taken off in the time sum */
+void ariel_svdf_s8_state8(const void *params, void *const *buffers, int32_t begin, int32_t end)
+{
+    const ariel_svdf_params *p = (const ariel_svdf_params *)params;
+    const int8_t *input = (const int8_t *)buffers[0];
+    const int8_t *weights_feature = (const int8_t *)buffers[1];
+    const int8_t *weights_time = (const int8_t *)buffers[2];
+    const int32_t *bias = (const int32_t *)buffers[3];
+    int8_t *state = (int8_t *)buffers[4];
+    int8_t *output = (int8_t *)buffers[5];
+    const int32_t filters = p->units * p->rank;
+    int32_t item;
+
+    for (item = begin; item < end; item++) {
+        const int32_t b = item / p->units;
+        const int32_t u = item % p->units;
+        const int8_t *x = input + b * p->input_size;
+        int32_t sum = bias != 0 ? bias[u] : 0;
+        int32_t f;
+        int64_t scaled;
+        for (f = u * p->rank; f < (u + 1) * p->rank; f++) {
+            const int8_t *w = weights_feature + f * p->input_size;
+            const int8_t *wt = weights_time + f * p->memory;
+            int8_t *row = state + (b * filters + f) * p->memory;
+            int32_t dot = 0;
+            int32_t time = 0;
+            int32_t c;
+            int64_t newest;
+            for (c = 0; c + 1 < p->memory; c++) {
+                row[c] = row[c + 1];
+            }
+            for (c = 0; c < p->input_size; c++) {
+                dot += (int32_t)w[c] * ((int32_t)x[c] - p->input_zero_point);
+            }
+            newest = ariel_requantize(dot, p->feature_multiplier, p->feature_shift, p->rounding);
+            newest = newest < -128 ? -128 : newest > 127 ? 127 : newest;
+            row[p->memory - 1] = (int8_t)(uint8_t)(uint32_t)(p->state_zero_point + (int32_t)newest);
+            for (c = 0; c < p->memory; c++) {
+                time = ariel_wrapping_add(time, (int32_t)wt[c] * ((int32_t)row[c] - p->state_zero_point));
             }
             sum = ariel_wrapping_add(sum, time);
         }

@@ -17,9 +17,9 @@ from arielml.passes.plan import Plan
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 C_TYPE_OF = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "int32": "int32_t", "int64": "int64_t",
              "float32": "float", "bool": "uint8_t",
-             "uint32": "uint32_t"}
+             "uint16": "uint16_t", "uint32": "uint32_t", "uint64": "uint64_t"}
 # <NAME>_DTYPE_* codes, in a fixed order so that a code never changes meaning
-DTYPE_CODES = ("float32", "int8", "uint8", "int16", "int32", "int64", "bool", "uint32")
+DTYPE_CODES = ("float32", "int8", "uint8", "int16", "int32", "int64", "bool", "uint32", "uint16", "uint64")
 # return codes of the calls that can fail (also ARIEL_OK / ARIEL_ERROR_CORE in ariel_runtime.h)
 ERROR_CODES = (("OK", 0, "success"),
                ("ERROR_CORE", -1, "a core index >= <NAME>_CORES, or a thread count other than <NAME>_CORES"),

@@ -13,7 +13,7 @@ from arielml.errors import UnsupportedOperatorError
 from arielml.ir import Node
 
 C_TYPES = {"int8_t": np.int8, "uint8_t": np.uint8, "int16_t": np.int16, "int32_t": np.int32, "float": np.float32,
-           "uint32_t": np.uint32, "int64_t": np.int64}
+           "uint16_t": np.uint16, "uint32_t": np.uint32, "int64_t": np.int64, "uint64_t": np.uint64}
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from tests.op_harness import Outcome, case_rng, check_case, model_for, random_ar
 from tests.tflite_builder import ModelBuilder, run_litert
 
 CASES = [("SUM", d) for d in ("float32", "int32", "int8", "int16")] + \
-    [(op, d) for op in ("REDUCE_MAX", "REDUCE_MIN") for d in ("float32", "int8", "int16", "int32")] + \
+    [(op, d) for op in ("REDUCE_MAX", "REDUCE_MIN") for d in ("float32", "int8", "uint8", "int16", "int32")] + \
     [("REDUCE_ALL", "bool")]
 
 

@@ -34,9 +34,10 @@ from arielml.ops.registry import OpDef, Semantics, register, unsupported
 from arielml.ops.shape import constant_ints, input_tensor, same_quant
 
 REDUCE_MAX_RANK = 8  # walked axes after merging (the kernel's index arrays)
-DTYPES = {"SUM": ("float32", "int8", "int16", "int32"), "REDUCE_MAX": ("float32", "int8", "int16", "int32"),
-          "REDUCE_MIN": ("float32", "int8", "int16", "int32"), "REDUCE_ALL": ("bool",)}
-SUFFIX = {"float32": "f32", "int8": "s8", "int16": "s16", "int32": "s32", "bool": "b"}
+DTYPES = {"SUM": ("float32", "int8", "int16", "int32"),
+          "REDUCE_MAX": ("float32", "int8", "uint8", "int16", "int32"),
+          "REDUCE_MIN": ("float32", "int8", "uint8", "int16", "int32"), "REDUCE_ALL": ("bool",)}
+SUFFIX = {"float32": "f32", "int8": "s8", "uint8": "u8", "int16": "s16", "int32": "s32", "bool": "b"}
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ def _plan(node: Node, graph: Graph) -> ReduceParams:
     out_shape = tuple(1 if i in axes else d for i, d in enumerate(x.shape) if keep or i not in axes)
     count = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
     plan = ReduceParams(node.op, axes, count, out_shape, x.dtype)
-    if x.dtype not in ("int8", "int16"):
+    if x.dtype not in ("int8", "uint8", "int16"):
         return plan
     for t in (x, out):
         if t.quant is None or t.quant.per_channel:

@@ -21,10 +21,12 @@ void ariel_reduce_sum_rescale_s8(const void *params, void *const *buffers, int32
 void ariel_reduce_sum_rescale_s16(const void *params, void *const *buffers, int32_t begin, int32_t end);
 void ariel_reduce_max_f32(const void *params, void *const *buffers, int32_t begin, int32_t end);
 void ariel_reduce_max_s8(const void *params, void *const *buffers, int32_t begin, int32_t end);
+void ariel_reduce_max_u8(const void *params, void *const *buffers, int32_t begin, int32_t end);
 void ariel_reduce_max_s16(const void *params, void *const *buffers, int32_t begin, int32_t end);
 void ariel_reduce_max_s32(const void *params, void *const *buffers, int32_t begin, int32_t end);
 void ariel_reduce_min_f32(const void *params, void *const *buffers, int32_t begin, int32_t end);
 void ariel_reduce_min_s8(const void *params, void *const *buffers, int32_t begin, int32_t end);
+void ariel_reduce_min_u8(const void *params, void *const *buffers, int32_t begin, int32_t end);
 void ariel_reduce_min_s16(const void *params, void *const *buffers, int32_t begin, int32_t end);
 void ariel_reduce_min_s32(const void *params, void *const *buffers, int32_t begin, int32_t end);
 void ariel_reduce_all_b(const void *params, void *const *buffers, int32_t begin, int32_t end);
@@ -107,6 +109,8 @@ DEFINE_REDUCTION(ariel_reduce_max_f32, float, float, float, FLOAT_LOWEST, if (v 
 DEFINE_REDUCTION(ariel_reduce_min_f32, float, float, float, FLOAT_HIGHEST, if (v < acc) acc = v, output[item] = acc)
 DEFINE_REDUCTION(ariel_reduce_max_s8, int8_t, int8_t, int8_t, INT8_MIN, if (v > acc) acc = v, output[item] = acc)
 DEFINE_REDUCTION(ariel_reduce_min_s8, int8_t, int8_t, int8_t, INT8_MAX, if (v < acc) acc = v, output[item] = acc)
+DEFINE_REDUCTION(ariel_reduce_max_u8, uint8_t, uint8_t, uint8_t, 0u, if (v > acc) acc = v, output[item] = acc)
+DEFINE_REDUCTION(ariel_reduce_min_u8, uint8_t, uint8_t, uint8_t, 255u, if (v < acc) acc = v, output[item] = acc)
 DEFINE_REDUCTION(ariel_reduce_max_s16, int16_t, int16_t, int16_t, INT16_MIN, if (v > acc) acc = v, output[item] = acc)
 DEFINE_REDUCTION(ariel_reduce_min_s16, int16_t, int16_t, int16_t, INT16_MAX, if (v < acc) acc = v, output[item] = acc)
 DEFINE_REDUCTION(ariel_reduce_max_s32, int32_t, int32_t, int32_t, INT32_MIN, if (v > acc) acc = v, output[item] = acc)

@@ -272,3 +272,24 @@ def test_refused_variants_say_why():
     custom_op(b, "SignalFilterBankLog", [x], [y], {"input_correction_bits": 40, "output_scale": 1})
     with pytest.raises(UnsupportedOperatorError, match="input_correction_bits"):
         model_for(b.build([x], [y]))
+
+
+def test_tables_that_would_read_out_of_bounds_are_refused():
+    b = ModelBuilder()
+    x, y = tensor(b, (16,), "uint32"), tensor(b, (2,), "uint64")
+    tables = [np.ones(8), np.ones(8), np.array([0, 4, 12]), np.array([0, 2, 4]), np.array([4, 4, 8])]
+    custom_op(b, "SignalFilterBank", [x] + [tensor(b, (len(t),), "int16", data=t) for t in tables], [y],
+              {"num_channels": 2})
+    with pytest.raises(UnsupportedOperatorError, match="reaches past"):
+        model_for(b.build([x], [y]))
+    b = ModelBuilder()
+    x, noise, y = tensor(b, (4,), "uint32"), tensor(b, (4,), "uint32"), tensor(b, (4,), "uint32")
+    custom_op(b, "SignalPCAN", [x, noise, tensor(b, (100,), "int16", data=np.zeros(100))], [y], {"snr_shift": 6})
+    with pytest.raises(UnsupportedOperatorError, match="125"):
+        model_for(b.build([x, noise], [y]))
+    b = ModelBuilder()
+    x, y, noise = (tensor(b, (6,), "uint32") for _ in range(3))
+    custom_op(b, "SignalFilterBankSpectralSubtraction", [x], [y, noise],
+              {**subtraction_options(np.random.default_rng(0), 6), "num_channels": 5})
+    with pytest.raises(UnsupportedOperatorError, match="num_channels"):
+        model_for(b.build([x], [y, noise]))

@@ -100,3 +100,27 @@ def test_irfft_kernels_match_reference(cores, scheduler, cache):
         x = inputs()
         lib = build_native(compile_model(model, target="rv32-smp", cores=cores, scheduler=scheduler), cache)
         assert np.array_equal(lib.run(x).outputs[0], model.run(x)[0]), f"{dtype} {cores} cores"
+
+
+@pytest.mark.cross
+@pytest.mark.parametrize("target", ["rp2040", "rp2350-arm"])
+def test_rfft_irfft_emulated_two_cores(target, tmp_path):
+    """RFFT -> IRFFT on two rows (one per core) in each type, on the soft-float M0+ and the M33 FPU."""
+    from arielml.backends.emulator import run_emulated
+    for k, dtype in enumerate(TYPE_CODES):
+        rng = np.random.default_rng(9950 + k)
+        b = ModelBuilder()
+        x, spectrum, y = tensor(b, (2, 100), dtype), tensor(b, (2, 130), dtype), tensor(b, (2, 128), dtype)
+        custom_op(b, "SignalRfft", [x], [spectrum], {"fft_length": 128, "T": TYPE_CODES[dtype]})
+        custom_op(b, "SignalIrfft", [spectrum], [y], {"fft_length": 128, "T": TYPE_CODES[dtype]})
+        model_bytes = b.build([x], [y, spectrum])
+        model = model_for(model_bytes)
+        if dtype == "float32":
+            inputs = [rng.uniform(-1, 1, (2, 100)).astype(np.float32)]
+        else:
+            info = np.iinfo(dtype)
+            inputs = [rng.integers(info.min, info.max, (2, 100), endpoint=True).astype(dtype)]
+        want = Micro(model_bytes).run(inputs, 2)
+        run = run_emulated(model, inputs, target, 2, cache_dir=tmp_path)
+        for got, expected in zip(run.outputs, want):
+            assert np.array_equal(got, expected), f"{dtype} on {target}"

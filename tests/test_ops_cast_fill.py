@@ -176,3 +176,30 @@ def test_emulated_two_core_rp2040(cache):
     got = run_emulated(model, inputs, "rp2040", 2, cache_dir=cache).outputs
     for g, e, spec in zip(got, expected, specs):
         assert _same(g, e), spec.what
+
+
+def test_unsigned_16_and_32_bit_casts_match_litert_and_the_c_kernel():
+    """uint16/uint32 (TFLite Micro's Signal tensors) cast among the integer types."""
+    from arielml.api import Model
+    from arielml.frontend.tflite import parse_tflite
+    from arielml.ir.verify import verify
+    from tests.tflite_builder import ModelBuilder, run_litert
+    rng = np.random.default_rng(11)
+    pairs = [("uint32", "int32"), ("int32", "uint32"), ("uint16", "int16"), ("int16", "uint16"), ("uint32", "int16"),
+             ("int8", "uint32"), ("uint16", "uint32")]
+    for source, target in pairs:
+        b = ModelBuilder()
+        x = b.tensor((3, 17), source)
+        y = b.tensor((3, 17), target)
+        b.op("CAST", [x], [y])
+        model_bytes = b.build([x], [y])
+        info = np.iinfo(np.dtype(source))
+        data = rng.integers(int(info.min), int(info.max) + 1, (3, 17), dtype=np.int64).astype(source)
+        model = Model(verify(parse_tflite(model_bytes)))
+        got = model.run([data])[0]
+        try:
+            (want,) = run_litert(model_bytes, [data])
+        except (RuntimeError, ValueError):  # LiteRT lacks the pair: C's conversion (two's complement) is the oracle
+            want = data.astype(target)
+        assert got.dtype == np.dtype(target) and np.array_equal(got, want), (source, target)
+        assert np.array_equal(model.run([data], backend="native", cores=2)[0], want), (source, target)

@@ -18,7 +18,8 @@ from ai_edge_litert import schema_py_generated as schema
 _TYPES = {"float32": schema.TensorType.FLOAT32, "int32": schema.TensorType.INT32,
           "uint8": schema.TensorType.UINT8, "int64": schema.TensorType.INT64,
           "bool": schema.TensorType.BOOL, "int16": schema.TensorType.INT16,
-          "int8": schema.TensorType.INT8}
+          "int8": schema.TensorType.INT8, "uint16": schema.TensorType.UINT16,
+          "uint32": schema.TensorType.UINT32, "uint64": schema.TensorType.UINT64}
 
 
 class ModelBuilder:

@@ -1,6 +1,7 @@
 """CAST, ZEROS_LIKE and FILL, bit-exact with TFLite's reference kernels.
 
-CAST between bool, int8, uint8, int16, int32, int64 and float32 (the stored values; quantisation
+CAST between bool, int8, uint8, int16, int32, int64 and float32, and uint16/uint32 among the
+integer types (TFLite Micro's Signal tensors) (the stored values; quantisation
 parameters play no part, as in TFLite), measured against LiteRT and TFLite Micro:
 - integer to integer: two's-complement truncation to the output width (int32 200 -> int8 -56);
 - anything to bool: x != 0 (NaN is true); bool is 0 or 1;
@@ -25,9 +26,11 @@ from arielml.ops.pointwise_lowering import element_work_items, range_fields
 from arielml.ops.registry import OpDef, Semantics, register, unsupported
 
 CAST_TYPES = ("bool", "int8", "uint8", "int16", "int32", "int64", "float32")
+# unsigned 16/32-bit: TFLite Micro's Signal tensors, cast among the integer types (not to float)
+INTEGER_ONLY_TYPES = ("uint16", "uint32")
 FILL_TYPES = ("bool", "int8", "uint8", "int16", "int32", "int64", "float32")
-C_SUFFIX = {"bool": "b", "int8": "s8", "uint8": "u8", "int16": "s16", "int32": "s32", "int64": "s64",
-            "float32": "f32"}
+C_SUFFIX = {"bool": "b", "int8": "s8", "uint8": "u8", "int16": "s16", "uint16": "u16", "int32": "s32",
+            "uint32": "u32", "int64": "s64", "float32": "f32"}
 MAX_FILL_ELEMENTS = 1 << 28  # a FILL larger than this is a corrupt or hostile file, not a model
 
 
@@ -55,8 +58,12 @@ def check_cast(node: Node, graph: Graph) -> None:
     _one_in_one_out(node)
     x, y = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
     for t in (x, y):
-        if t.dtype not in CAST_TYPES:
-            raise unsupported(node, f"{t.dtype} is not supported (supported: {', '.join(CAST_TYPES)})")
+        if t.dtype not in CAST_TYPES + INTEGER_ONLY_TYPES:
+            raise unsupported(node, f"{t.dtype} is not supported (supported: {', '.join(CAST_TYPES)}, and "
+                                    f"{' and '.join(INTEGER_ONLY_TYPES)} with the integer types)")
+    if {x.dtype, y.dtype} & set(INTEGER_ONLY_TYPES) and "float32" in (x.dtype, y.dtype):
+        raise unsupported(node, f"{x.dtype} to {y.dtype} is not supported (uint16 and uint32 cast among integer "
+                                "types only)")
 
 
 def same_shape(node: Node, graph: Graph) -> list[tuple[int, ...]]:

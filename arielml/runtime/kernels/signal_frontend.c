@@ -135,11 +135,15 @@ void ariel_signal_filter_bank(const void *params, void *const *buffers, int32_t 
     const int16_t *weight_starts = (const int16_t *)buffers[4];
     const int16_t *widths = (const int16_t *)buffers[5];
     uint64_t *output = (uint64_t *)buffers[6];
+    const ariel_signal_params *p = (const ariel_signal_params *)params;
     int32_t c;
-    (void)params;
+    int32_t item;
     /* output channel c: the weighted band c + 1 plus the unweighted band c (TFLite Micro's channel 0
-     * is scratch); every channel is independent */
-    for (c = begin; c < end; c++) {
+     * is scratch); every channel is independent. Items take channels from both ends in turn (0, C-1,
+     * 1, C-2, ...): mel bands widen with frequency, so any run of items mixes narrow and wide ones and
+     * the cores' shares cost about the same. */
+    for (item = begin; item < end; item++) {
+        c = (item & 1) ? p->count - 1 - item / 2 : item / 2;
         output[c] = signal_band(spectrum, weights, freq_starts[c + 1], weight_starts[c + 1], widths[c + 1]) +
                     signal_band(spectrum, unweights, freq_starts[c], weight_starts[c], widths[c]);
     }

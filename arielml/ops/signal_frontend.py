@@ -43,7 +43,10 @@ from arielml.codegen.kernel_call import CArray, KernelCall
 from arielml.ir import Graph, Node
 from arielml.ops.registry import OpDef, Semantics, register, unsupported
 
-CHUNK = 16  # values per work item of the elementwise stages
+# values per work item: window and energy see hundreds of samples; the per-channel stages about 40
+# channels, whose costs vary with the values (the square root's 64-bit path), so finer items there
+CHUNK = {"SIGNAL_WINDOW": 16, "SIGNAL_ENERGY": 16}
+CHANNEL_CHUNK = 4
 U32, U64 = (1 << 32) - 1, (1 << 64) - 1
 PCAN_SNR_BITS, PCAN_OUTPUT_BITS = 12, 6
 PCAN_LUT_SIZE = 125  # the table is read up to index 4 * 32 - 6 + 2
@@ -133,7 +136,7 @@ def _count(node: Node, graph: Graph) -> int:
 
 
 def _chunks(node: Node, graph: Graph) -> int:
-    return max(1, -(-_out_count(node, graph) // CHUNK))
+    return max(1, -(-_out_count(node, graph) // CHUNK.get(node.op, CHANNEL_CHUNK)))
 
 
 def _out_count(node: Node, graph: Graph) -> int:
@@ -141,7 +144,8 @@ def _out_count(node: Node, graph: Graph) -> int:
 
 
 def _call(kernel: str, node: Node, p: SignalParams, fields: list, buffers: tuple) -> KernelCall:
-    return KernelCall(kernel, "ariel_signal_params", tuple([("count", p.count), ("chunk", CHUNK)] + fields),
+    chunk = CHUNK.get(node.op, CHANNEL_CHUNK)
+    return KernelCall(kernel, "ariel_signal_params", tuple([("count", p.count), ("chunk", chunk)] + fields),
                       buffers, "signal_frontend.c")
 
 

@@ -174,6 +174,7 @@ def _read_subgraph(subgraph, number: int, buf, buffers: "_BufferReader", opcodes
         if not 0 <= t < len(tensors):
             raise ModelFormatError(f"{where}: graph input/output tensor {t} does not exist")
     tensors = _inputs_without_data(tensors, graph_inputs, notes)
+    tensors = _outputs_of_stateful_operators(tensors, nodes)
     sub_name = name if number == 0 else f"{name}_subgraph{number}"
     return Graph(tensors=tensors, nodes=tuple(nodes), inputs=graph_inputs, outputs=graph_outputs, name=sub_name)
 
@@ -189,6 +190,21 @@ def _inputs_without_data(tensors: tuple[Tensor, ...], graph_inputs: tuple[int, .
         result[t] = dataclasses.replace(tensors[t], data=None)
         notes.append(f"graph input '{tensors[t].name}' carries constant data in the file; it is used as an "
                      "input (the caller's values replace the data, as in TFLite Micro)")
+    return tuple(result)
+
+
+def _outputs_of_stateful_operators(tensors: tuple[Tensor, ...], nodes: list[Node]) -> tuple[Tensor, ...]:
+    """An operator output the file marks variable, where the operator keeps its state itself
+    (OpDef.internal_state): TFLite Micro's CIRCULAR_BUFFER keeps its window in its own output, marked
+    variable so that TFLite Micro's planner never reuses those bytes. arielml keeps that window as the
+    operator's hidden state, so the output is read as a plain activation."""
+    owned = [t for node in nodes if REGISTRY.get(node.op) is not None and REGISTRY[node.op].internal_state
+             is not None for t in node.outputs if t != NO_TENSOR and tensors[t].variable]
+    if not owned:
+        return tensors
+    result = list(tensors)
+    for t in owned:
+        result[t] = dataclasses.replace(tensors[t], variable=False)
     return tuple(result)
 
 

@@ -19,16 +19,16 @@ internal/reference/svdf.h):
   (LiteRT's tensor_utils; TFLite Micro: index order; see lane_sum); out = (sum over rank) + bias
   (TFLite Micro: the bias, then each filter's value added in turn);
   the fused activation applied as max/min (NaN handling as std::max/min).
-- int8 with int16 state (int16 weights_time, int32 bias): step 1 requantised by input scale x
-  feature scale / state scale and saturated to int16; steps 2-3 in int32, requantised by state scale x
+- int8 with int16 state (int16 weights_time, int32 bias): step 2 requantised by input scale x
+  feature scale / state scale and saturated to int16; steps 3-4 in int32, requantised by state scale x
   time scale / output scale, plus the output zero point, saturated to int8 (integer sums: any order).
   TFLite Micro also has an int8 state with int8 time weights: the new value is saturated to int8, then
   the state's zero point is added (the int8 store wraps) and subtracted again in the time dot product;
   LiteRT aborts on such a model, so this variant has TFLite Micro as its only oracle.
   Both requantisations round twice (gemmlowp), in LiteRT too: unlike its other int8 kernels, LiteRT's
   SVDF matches single rounding on only a fraction of random cases and double rounding on all (measured
-  with tests/test_ops_svdf.py). The scales are multiplied and divided in float32 first, as both do. The fused activation is
-  not applied (LiteRT and TFLite Micro both ignore it on this path).
+  with tests/test_ops_svdf.py). The scales are multiplied and divided in float32 first, as both do.
+  The fused activation is not applied (LiteRT and TFLite Micro both ignore it on this path).
 Hybrid SVDF (float input, int8 weights) is refused.
 
 Work items: batch x units. A unit's `rank` filters are independent of every other unit's (their
@@ -39,7 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from arielml.codegen.kernel_call import CArray, KernelCall
+from arielml.codegen.kernel_call import KernelCall
 from arielml.ir import NO_TENSOR, Graph, Node
 from arielml.ops.kernel_support import check_shifts, rounding_code
 from arielml.ops.quant_math import DOUBLE_ROUNDING, multiply_by_quantized_multiplier, quantize_multiplier, wrap_int32

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -12,6 +13,9 @@ from arielml.frontend.tflite import MAX_MODEL_BYTES, load_tflite, parse_tflite
 from arielml.ir import Graph
 from arielml.ir.verify import verify
 from arielml.ops.registry import SEMANTICS
+
+if TYPE_CHECKING:
+    from arielml.session import Session
 
 BACKENDS = ("reference", "native", "emulator")
 
@@ -173,7 +177,7 @@ class Model:
 
     def session(self, backend: str = "reference", semantics: str = "litert", cores: int = 1,
                 scheduler: str = "static", target: str | None = None, optimize: str = "latency",
-                ram_budget: int | None = None) -> "Session":
+                ram_budget: int | None = None) -> Session:
         """A stream of inferences that keeps the model's state (SVDF and LSTM memories, variable
         tensors) from one `run` to the next; `reset()` starts it over. The options are those of
         `run`. A stateless model gives the same outputs in a session as in separate runs."""

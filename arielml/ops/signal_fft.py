@@ -271,7 +271,8 @@ def factor_fields(t: FftTables) -> list:
 
 def _rfft_lower(node: Node, graph: Graph, p: RfftParams) -> KernelCall:
     scalar = np.dtype(p.dtype).itemsize
-    fields = [("rows", p.rows), ("input_length", p.input_length), ("fft_length", p.fft_length)] + factor_fields(p.tables)
+    fields = [("rows", p.rows), ("input_length", p.input_length), ("fft_length", p.fft_length)]
+    fields += factor_fields(p.tables)
     # scratch per core: the zero-padded row and the complex FFT's output (n complex values)
     return KernelCall(f"ariel_signal_rfft_{KERNEL_SUFFIX[p.dtype]}", "ariel_signal_fft_params", tuple(fields),
                       (node.inputs[0], node.outputs[0]), "signal_fft.c", scratch_bytes=2 * p.fft_length * scalar)

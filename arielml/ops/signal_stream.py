@@ -198,7 +198,8 @@ def _framer_evaluate(p: StreamParams, inputs: list) -> list:
 SIGNAL_FRAMER = register(OpDef(
     name="SIGNAL_FRAMER", custom_code="SignalFramer", tflite_options="flexbuffers", options_type=FramerOptions,
     check=_framer_check, infer_shapes=_framer_shapes, prepare=_framer_prepare, evaluate=_framer_evaluate,
-    work_items=lambda node, graph: _rows(node, graph), lower=lambda node, graph, p: _call("ariel_signal_framer", p, node),
+    work_items=lambda node, graph: _rows(node, graph),
+    lower=lambda node, graph, p: _call("ariel_signal_framer", p, node),
     num_inputs=(3, 3), num_outputs=(2, 2), state_inputs=(1, 2), internal_state=_framer_state))
 
 

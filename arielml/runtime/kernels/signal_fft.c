@@ -75,37 +75,37 @@ void ariel_signal_irfft_f32(const void *params, void *const *buffers, int32_t be
                 f0[0] = NAME##_add(f0[0], t[0]);                                                        \
                 f0[1] = NAME##_add(f0[1], t[1]);                                                        \
             } else {                                                                                    \
+                /* all sixteen values in locals: stored once, so no reloads through aliasing pointers */\
                 T *f2 = out + 2 * (k + 2 * m), *f3 = out + 2 * (k + 3 * m);                             \
-                T s0[2], s1[2], s2[2], s3[2], s4[2], s5[2];                                             \
-                NAME##_fixdiv(f0, 4);                                                                   \
-                NAME##_fixdiv(f1, 4);                                                                   \
-                NAME##_fixdiv(f2, 4);                                                                   \
-                NAME##_fixdiv(f3, 4);                                                                   \
-                NAME##_cmul(s0, f1, tw + 2 * k * fstride);                                              \
-                NAME##_cmul(s1, f2, tw + 4 * k * fstride);                                              \
-                NAME##_cmul(s2, f3, tw + 6 * k * fstride);                                              \
-                s5[0] = NAME##_sub(f0[0], s1[0]);                                                       \
-                s5[1] = NAME##_sub(f0[1], s1[1]);                                                       \
-                f0[0] = NAME##_add(f0[0], s1[0]);                                                       \
-                f0[1] = NAME##_add(f0[1], s1[1]);                                                       \
-                s3[0] = NAME##_add(s0[0], s2[0]);                                                       \
-                s3[1] = NAME##_add(s0[1], s2[1]);                                                       \
-                s4[0] = NAME##_sub(s0[0], s2[0]);                                                       \
-                s4[1] = NAME##_sub(s0[1], s2[1]);                                                       \
-                f2[0] = NAME##_sub(f0[0], s3[0]);                                                       \
-                f2[1] = NAME##_sub(f0[1], s3[1]);                                                       \
-                f0[0] = NAME##_add(f0[0], s3[0]);                                                       \
-                f0[1] = NAME##_add(f0[1], s3[1]);                                                       \
+                const T *w1 = tw + 2 * k * fstride, *w2 = tw + 4 * k * fstride, *w3 = tw + 6 * k * fstride;\
+                const T r0 = NAME##_round((PROD)f0[0] * (TOP / 4)), i0 = NAME##_round((PROD)f0[1] * (TOP / 4));\
+                const T r1 = NAME##_round((PROD)f1[0] * (TOP / 4)), i1 = NAME##_round((PROD)f1[1] * (TOP / 4));\
+                const T r2 = NAME##_round((PROD)f2[0] * (TOP / 4)), i2 = NAME##_round((PROD)f2[1] * (TOP / 4));\
+                const T r3 = NAME##_round((PROD)f3[0] * (TOP / 4)), i3 = NAME##_round((PROD)f3[1] * (TOP / 4));\
+                const T s0r = NAME##_round((PROD)r1 * w1[0] - (PROD)i1 * w1[1]);                        \
+                const T s0i = NAME##_round((PROD)r1 * w1[1] + (PROD)i1 * w1[0]);                        \
+                const T s1r = NAME##_round((PROD)r2 * w2[0] - (PROD)i2 * w2[1]);                        \
+                const T s1i = NAME##_round((PROD)r2 * w2[1] + (PROD)i2 * w2[0]);                        \
+                const T s2r = NAME##_round((PROD)r3 * w3[0] - (PROD)i3 * w3[1]);                        \
+                const T s2i = NAME##_round((PROD)r3 * w3[1] + (PROD)i3 * w3[0]);                        \
+                const T s5r = NAME##_sub(r0, s1r), s5i = NAME##_sub(i0, s1i);                           \
+                const T a0r = NAME##_add(r0, s1r), a0i = NAME##_add(i0, s1i);                           \
+                const T s3r = NAME##_add(s0r, s2r), s3i = NAME##_add(s0i, s2i);                         \
+                const T s4r = NAME##_sub(s0r, s2r), s4i = NAME##_sub(s0i, s2i);                         \
+                f2[0] = NAME##_sub(a0r, s3r);                                                           \
+                f2[1] = NAME##_sub(a0i, s3i);                                                           \
+                f0[0] = NAME##_add(a0r, s3r);                                                           \
+                f0[1] = NAME##_add(a0i, s3i);                                                           \
                 if (inverse) {                                                                          \
-                    f1[0] = NAME##_sub(s5[0], s4[1]);                                                   \
-                    f1[1] = NAME##_add(s5[1], s4[0]);                                                   \
-                    f3[0] = NAME##_add(s5[0], s4[1]);                                                   \
-                    f3[1] = NAME##_sub(s5[1], s4[0]);                                                   \
+                    f1[0] = NAME##_sub(s5r, s4i);                                                       \
+                    f1[1] = NAME##_add(s5i, s4r);                                                       \
+                    f3[0] = NAME##_add(s5r, s4i);                                                       \
+                    f3[1] = NAME##_sub(s5i, s4r);                                                       \
                 } else {                                                                                \
-                    f1[0] = NAME##_add(s5[0], s4[1]);                                                   \
-                    f1[1] = NAME##_sub(s5[1], s4[0]);                                                   \
-                    f3[0] = NAME##_sub(s5[0], s4[1]);                                                   \
-                    f3[1] = NAME##_add(s5[1], s4[0]);                                                   \
+                    f1[0] = NAME##_add(s5r, s4i);                                                       \
+                    f1[1] = NAME##_sub(s5i, s4r);                                                       \
+                    f3[0] = NAME##_sub(s5r, s4i);                                                       \
+                    f3[1] = NAME##_add(s5i, s4r);                                                       \
                 }                                                                                       \
             }                                                                                           \
         }                                                                                               \

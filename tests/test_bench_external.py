@@ -147,3 +147,14 @@ def test_supported_prefix_of_an_unloadable_model_is_checked(tmp_path, monkeypatc
         assert row.status == external.UNSUPPORTED, row.status_text
         assert (row.prefix_checked, row.runs, row.divergence) == (1, 3, None)
         assert "ops #0-#0 of 2 bit-exact on 3 input(s)" in row.status_text
+
+
+def test_models_also_run_on_the_compiled_backends(tmp_path):
+    import shutil
+
+    from arielml.bench.external import EXACT, check_model
+    from tests.conftest import ZOO
+    shutil.copy(ZOO / "tflite_micro" / "hello_world_int8.tflite", tmp_path / "hello.tflite")
+    result = check_model(tmp_path / "hello.tflite", 2, tmp_path, backends=("native", "emulator:rp2040"))
+    assert result.status == EXACT and result.backends == {"native": "bit-exact", "emulator:rp2040": "bit-exact"}
+    assert "native: bit-exact" in result.status_text

@@ -1,11 +1,13 @@
 """Bit-exactness sweep over models that are not in the zoo.
 
-    python -m arielml.bench.external DIR [--inputs N] [--only SUBSTR] [--oracle litert|tflm] [--json]
-                                         [--json-out FILE] [--timeout S]
+    python -m arielml.bench.external DIR [--inputs N] [--only SUBSTR] [--oracle litert|tflm]
+                                         [--backends native,emulator:BOARD] [--json] [--json-out FILE] [--timeout S]
 
 For every .tflite under DIR: load it with `arielml.load`, run N random inputs (seeds 0..N-1)
 through arielml's reference backend and through LiteRT's reference kernels (BUILTIN_REF, the
 contract) or, with --oracle tflm, TFLite Micro's interpreter (arielml then uses semantics tflm).
+With --backends native,emulator:rp2040 every model that matches also runs on those compiled backends
+(2 cores, one session each) and must give arielml's reference bytes.
 The N inputs are one stream on both sides: a stateful model (SVDF, LSTM) carries its state from
 each to the next, in an arielml session and in one oracle interpreter. Report per model: operator counts, MACs, status and time. One model never stops
 the sweep: a user-facing ArielError becomes "unsupported: ..." or "error: ...", anything else is an
@@ -62,9 +64,14 @@ class ModelResult:
     prefix_total: int | None = None
     seconds_arielml: float = 0.0
     seconds_litert: float = 0.0
+    # --backends: backend -> "bit-exact", "differs k/n" or "error: ...", against arielml's reference
+    backends: dict[str, str] = field(default_factory=dict)
 
     @property
     def status_text(self) -> str:
+        return self._status_text() + "".join(f"; {name}: {verdict}" for name, verdict in self.backends.items())
+
+    def _status_text(self) -> str:
         if self.status == EXACT:
             return f"bit-exact {self.exact_runs}/{self.runs}"
         if self.status == FLOAT_CLOSE:
@@ -251,7 +258,27 @@ def replay(graph, model_bytes: bytes, inputs: list[np.ndarray], prefix_only: boo
 
 # ---------------------------------------------------------------------------------------- sweep
 
-def check_model(path: Path, runs: int, root: Path | None = None, oracle: str = "litert") -> ModelResult:
+def check_backends(model, ours_all, backends: tuple[str, ...], semantics: str) -> dict[str, str]:
+    """The same inputs through compiled backends (2 cores; "emulator:BOARD"), one session each,
+    compared byte for byte with arielml's reference outputs."""
+    from arielml.errors import ArielError
+    verdicts = {}
+    for spec in backends:
+        backend, _, target = spec.partition(":")
+        try:
+            kwargs = {"cores": 2, "target": target or ("rp2040" if backend == "emulator" else None)}
+            session = model.session(backend=backend, semantics=semantics, **kwargs)
+            got = session.run_sequence([inputs for _, inputs, _ in ours_all])
+        except ArielError as e:
+            verdicts[spec] = f"error: {_short(str(e))}"
+            continue
+        differing = sum(not _compare(g, ours)[0] for g, (_, _, ours) in zip(got, ours_all))
+        verdicts[spec] = "bit-exact" if not differing else f"differs {differing}/{len(ours_all)}"
+    return verdicts
+
+
+def check_model(path: Path, runs: int, root: Path | None = None, oracle: str = "litert",
+                backends: tuple[str, ...] = ()) -> ModelResult:
     """Never raises (except KeyboardInterrupt): every failure becomes the result's status. The runs
     are one stream: a stateful model carries its state from each input to the next on both sides
     (an arielml session against one oracle interpreter)."""
@@ -301,6 +328,8 @@ def check_model(path: Path, runs: int, root: Path | None = None, oracle: str = "
         all_close &= close
         if result.first_failing_seed is None and not close:
             result.first_failing_seed = seed
+    if result.exact_runs == result.runs or all_close:
+        result.backends = check_backends(model, ours_all, backends, oracle)
     if result.exact_runs == result.runs:
         return _finish(result, EXACT)
     if all_close:
@@ -372,18 +401,19 @@ def _describe_bug(e: Exception, stage: str) -> str:
     return f"{type(e).__name__} while {stage}{where}: {str(e)[:300]}"
 
 
-def _child(connection, path: Path, runs: int, root: Path, oracle: str) -> None:
-    connection.send(check_model(path, runs, root, oracle))
+def _child(connection, path: Path, runs: int, root: Path, oracle: str, backends: tuple[str, ...]) -> None:
+    connection.send(check_model(path, runs, root, oracle, backends))
     connection.close()
 
 
-def check_model_isolated(path: Path, runs: int, root: Path, timeout: float, oracle: str = "litert") -> ModelResult:
+def check_model_isolated(path: Path, runs: int, root: Path, timeout: float, oracle: str = "litert",
+                         backends: tuple[str, ...] = ()) -> ModelResult:
     """check_model in a forked child: LiteRT is native code and can abort the process on models
     it dislikes (seen: "double free or corruption"); that must cost one row, not the sweep."""
     import multiprocessing
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(target=_child, args=(sender, path, runs, root, oracle), daemon=True)
+    child = context.Process(target=_child, args=(sender, path, runs, root, oracle, backends), daemon=True)
     child.start()
     sender.close()
     result = None
@@ -407,14 +437,15 @@ def check_model_isolated(path: Path, runs: int, root: Path, timeout: float, orac
 
 
 def sweep(directory: Path, runs: int, only: str | None = None, progress=None,
-          isolate: bool = True, timeout: float = 900.0, oracle: str = "litert") -> list[ModelResult]:
+          isolate: bool = True, timeout: float = 900.0, oracle: str = "litert",
+          backends: tuple[str, ...] = ()) -> list[ModelResult]:
     paths = sorted(p for p in directory.rglob("*.tflite") if only is None or only in p.name)
     results = []
     for path in paths:
         if progress is not None:
             progress(path)
-        results.append(check_model_isolated(path, runs, directory, timeout, oracle) if isolate
-                       else check_model(path, runs, root=directory, oracle=oracle))
+        results.append(check_model_isolated(path, runs, directory, timeout, oracle, backends) if isolate
+                       else check_model(path, runs, root=directory, oracle=oracle, backends=backends))
     return results
 
 
@@ -467,6 +498,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds allowed per model")
     parser.add_argument("--oracle", choices=sorted(ORACLES), default="litert",
                         help="compare with LiteRT's reference kernels (default) or TFLite Micro (semantics tflm)")
+    parser.add_argument("--backends", default="",
+                        help="also run each model that matches the oracle on these compiled backends (2 cores), "
+                             "comma-separated: native, emulator (rp2040) or emulator:BOARD")
     args = parser.parse_args(argv)
     if not args.directory.is_dir():
         print(f"error: {args.directory} is not a directory", file=sys.stderr)
@@ -480,15 +514,17 @@ def main(argv: list[str] | None = None) -> int:
     stream = sys.stderr if args.json else sys.stdout
     # piped output (logs, CI) gets a wide table instead of rich's 80-column default
     console = Console(stderr=args.json, width=None if stream.isatty() else 220)
+    backends = tuple(b for b in args.backends.split(",") if b)
     results = sweep(args.directory, args.inputs, args.only, timeout=args.timeout, oracle=args.oracle,
-                    progress=lambda p: console.print(f"[dim]checking {escape(p.name)}[/]"))
+                    backends=backends, progress=lambda p: console.print(f"[dim]checking {escape(p.name)}[/]"))
     if args.json_out is not None:
         args.json_out.write_text(json.dumps(to_json(results), indent=1, default=str) + "\n")
     if args.json:
         print(json.dumps(to_json(results), indent=1, default=str))
     else:
         print_table(results, console, args.oracle)
-    return 1 if any(r.status in FAILING for r in results) else 0
+    backend_failed = any(v.startswith("differs") for r in results for v in r.backends.values())
+    return 1 if backend_failed or any(r.status in FAILING for r in results) else 0
 
 
 if __name__ == "__main__":

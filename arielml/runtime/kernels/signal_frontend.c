@@ -64,12 +64,16 @@ void ariel_signal_window(const void *params, void *const *buffers, int32_t begin
     const int16_t *input = (const int16_t *)buffers[0];
     const int16_t *window = (const int16_t *)buffers[1];
     int16_t *output = (int16_t *)buffers[2];
-    int32_t i, last;
+    int32_t i, last, w;
     signal_range(p, begin, end, &i, &last);
+    w = i % p->period; /* one division per item (cores without a divider), then a running index */
     for (; i < last; i++) {
         /* int16 x int16 fits int32; arithmetic shift as in TFLite Micro */
-        const int32_t raw = ((int32_t)input[i] * window[i % p->period]) >> p->shift;
+        const int32_t raw = ((int32_t)input[i] * window[w]) >> p->shift;
         output[i] = (int16_t)(raw < -32768 ? -32768 : raw > 32767 ? 32767 : raw);
+        if (++w == p->period) {
+            w = 0;
+        }
     }
 }
 
@@ -114,14 +118,21 @@ void ariel_signal_energy(const void *params, void *const *buffers, int32_t begin
     }
 }
 
-/* one band of the filter bank: int16 weights sign-extended to uint64, products and sums modulo 2^64 */
+/* one band of the filter bank: int16 weights sign-extended to uint64, products and sums modulo 2^64.
+ * The int16 x uint32 product is taken as two int32 products with the spectrum's 16-bit halves
+ * (|w| <= 2^15, each half < 2^16: each fits int32), cheaper than a 64 x 64 multiply on cores with
+ * only a 32-bit multiplier; w * x = w * lo + (w * hi) << 16 exactly, so the sum is the same. */
 static uint64_t signal_band(const uint32_t *spectrum, const int16_t *weights, int32_t freq_start,
                             int32_t weight_start, int32_t width)
 {
     uint64_t sum = 0;
     int32_t j;
     for (j = 0; j < width; j++) {
-        sum += (uint64_t)(int64_t)weights[weight_start + j] * spectrum[freq_start + j];
+        const int32_t w = weights[weight_start + j];
+        const uint32_t x = spectrum[freq_start + j];
+        const int64_t low = (int64_t)(w * (int32_t)(x & 0xFFFFu));
+        const int64_t high = (int64_t)(w * (int32_t)(x >> 16));
+        sum += (uint64_t)low + ((uint64_t)high << 16);
     }
     return sum;
 }

@@ -1,7 +1,9 @@
 """`arielml demo` (what `make demo` runs): the int8 models of the zoo compiled for an emulated RP2040
 (2x Cortex-M0+ at 125 MHz), run on 1 and on 2 cores, with a progress bar, then one table - MACs, ms on
 1 core, ms on 2 cores, speedup, flash, RAM, bit-exact vs the reference executor - and a Gantt chart of
-one model on 2 cores written to a PNG. Builds are cached, so a second demo is faster."""
+one model on 2 cores written to a PNG. Builds are cached, so a second demo is faster. Then a stream
+(_demo_stream.py): synthetic raw audio through TFLite Micro's audio front end, 20 ms at a time, and
+the micro_speech keyword model on its features, with each step's latency."""
 from __future__ import annotations
 
 import time
@@ -57,9 +59,12 @@ def demo_command(
     models: Optional[list[str]] = typer.Option(None, "--models", "-m",
                                                help="Run only these models (paths or zoo names, comma-separated)."),
     gantt: Path = typer.Option(DEFAULT_GANTT, "--gantt", help="Where to write the Gantt chart (PNG)."),
+    stream: bool = typer.Option(True, "--stream/--no-stream",
+                                help="Also run the audio stream: raw audio -> audio front end -> keyword model."),
 ) -> None:
     """The int8 zoo on an emulated RP2040 at 1 and 2 cores: time, speedup, flash, RAM, bit-exactness,
-    and a Gantt chart of the two cores."""
+    and a Gantt chart of the two cores; then raw audio streamed through the audio front end and the
+    keyword model, with the latency of each step."""
     from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
@@ -109,7 +114,11 @@ def demo_command(
     for m in bench.measurements:
         if m.error:
             console.print(f"[red]{escape(f'{m.spec.label} ({m.spec.cores} core(s)): {m.error}')}[/red]")
-    if any(m.error or m.bit_exact is False for m in bench.measurements):
+    streamed_exact = True
+    if stream:
+        from arielml.commands._demo_stream import print_stream
+        streamed_exact = print_stream(zoo, DEMO_TARGET, console)
+    if any(m.error or m.bit_exact is False for m in bench.measurements) or not streamed_exact:
         raise typer.Exit(1)
 
 

@@ -33,6 +33,7 @@ from arielml.errors import ArielError, ModelFormatError, UnsupportedOperatorErro
 from arielml.ir import NO_TENSOR, Graph, Node, QuantParams, Tensor
 from arielml.ir.fold import fold_constants
 from arielml.ir.state import attach_internal_state
+from arielml.ops.decode import decode_constants
 from arielml.ir.verify import check_tensor_limits
 from arielml.ops.registry import REGISTRY
 from arielml.passes.control_flow import inline_control_flow
@@ -146,7 +147,8 @@ def _parse(buf, name: str) -> Graph:
             object.__setattr__(sub, "subgraphs", subgraphs)
         graph = dataclasses.replace(graph, subgraphs=subgraphs)
     graph = resolve_resource_variables(inline_control_flow(graph))  # each returns a graph without them as is
-    return fold_constants(attach_internal_state(graph))
+    # TFLite Micro's compressed constants (TFLM_DECODE) are decoded here, before folding sees them
+    return fold_constants(attach_internal_state(decode_constants(graph)))
 
 
 def _read_subgraph(subgraph, number: int, buf, buffers: "_BufferReader", opcodes: list[str], name: str,

@@ -85,7 +85,8 @@ def run_stream(keyword_model_path: Path, target: str = "rp2040", cores: int = 2,
     channels = features.shape[1]
     total = values // channels
     padded = np.full((total, channels), -128, np.int8)
-    padded[:min(total, len(features))] = features[-total:]
+    recent = min(total, len(features))
+    padded[total - recent:] = features[len(features) - recent:]  # the newest rows last, as micro_speech slides
     keyword_input = padded.reshape(1, total * channels)
     keyword_session = keyword.session(backend="emulator", target=target, cores=cores)
     scores = keyword_session.run([keyword_input])[0]

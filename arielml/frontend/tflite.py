@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import tflite
+import flatbuffers
 from flatbuffers import flexbuffers
 from tflite.utils import BUILTIN_OPCODE2NAME
 
@@ -221,10 +222,20 @@ def _int_vector(v) -> np.ndarray:
     return np.zeros(0, dtype=np.int32) if isinstance(v, int) else np.asarray(v)
 
 
+def _builtin_code_field(opcode) -> int:
+    """The int32 builtin_code field as stored. The tflite package's BuiltinCode() returns the
+    deprecated field instead whenever builtin_code < 127, so a file that fills only builtin_code (TFLite
+    Micro's compression tool writes its TFLM_DECODE opcode so: CUSTOM = 32, deprecated 0) would read as
+    ADD (0); TFLite and TFLite Micro take the larger of the two fields."""
+    table = opcode._tab
+    offset = table.Offset(10)  # builtin_code: the schema's fourth field (vtable slot 10)
+    return int(table.Get(flatbuffers.number_types.Int32Flags, offset + table.Pos)) if offset else 0
+
+
 def _opcode_name(opcode) -> str:
     # The schema has two opcode fields: an int8 `deprecated_builtin_code` (codes < 127) and an
     # int32 `builtin_code`; converters fill both, old files only the first. The larger one wins.
-    code = max(int(opcode.DeprecatedBuiltinCode()), int(opcode.BuiltinCode()))
+    code = max(int(opcode.DeprecatedBuiltinCode()), _builtin_code_field(opcode))
     if code == _CUSTOM:
         custom = opcode.CustomCode()
         name = custom.decode(errors="replace") if custom else "?"

@@ -246,3 +246,21 @@ def test_decode_refusals_name_the_reason():
     encoded, ancillary = lut_encode(values, 4, 1, False)
     with pytest.raises(ArielError, match="bits of indices for 64 values"):  # 32 bytes of indices cut to 4
         model_for(decode_model([(encoded[:4], ancillary, (8, 8), "int8", None)]))
+
+
+def test_decode_opcode_with_only_builtin_code_is_read():
+    """TFLite Micro's compression tool writes the TFLM_DECODE opcode with builtin_code = CUSTOM and the
+    deprecated field 0 (the tflite package's BuiltinCode() would read it as ADD)."""
+    from ai_edge_litert import schema_py_generated as schema
+    import flatbuffers
+    rng = np.random.default_rng(35_000)
+    (pair, values) = lut_pair(rng)
+    model = schema.ModelT.InitFromObj(schema.Model.GetRootAs(decode_model([pair]), 0))
+    for code in model.operatorCodes:
+        if code.customCode:
+            code.deprecatedBuiltinCode = 0
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    model_bytes = bytes(builder.Output())
+    got = model_for(model_bytes).run([np.ones(4, np.float32)])[1]
+    assert np.array_equal(got.view(np.uint8), run_micro(model_bytes, 1)[0].view(np.uint8))

@@ -234,6 +234,13 @@ def decode_constants(graph: Graph) -> Graph:
     if not decoded:
         return graph
     tensors, kept, count = list(graph.tensors), [], 0
+    for node in decoded:
+        for t in node.inputs:
+            # encoded and ancillary bytes are raw bytes: TFLite Micro's compression tool leaves the
+            # original tensor's (now meaningless) quantisation on the encoded tensor
+            if t != NO_TENSOR and tensors[t].quant is not None:
+                tensors[t] = dataclasses.replace(tensors[t], quant=None)
+    graph = dataclasses.replace(graph, tensors=tuple(tensors))
     for node in graph.nodes:
         if node.op != "TFLM_DECODE" or any(t == NO_TENSOR for t in node.inputs):
             kept.append(node)

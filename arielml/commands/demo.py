@@ -73,7 +73,7 @@ def demo_command(
     from arielml.bench.emulated_report import describe, geomean, speedup
 
     chosen = demo_models(zoo, list(models or []))
-    specs = plan_runs(chosen, (DEMO_TARGET,))
+    specs = plan_runs(chosen, (DEMO_TARGET,), kernels=False)  # the table is whole models; kernels: `arielml bench`
     console = stdout_console()
     if not console.is_terminal:
         console.width = max(console.width, 120)

@@ -257,4 +257,5 @@ def decode_constants(graph: Graph) -> Graph:
         count += 1
     note = (f"{count} TFLM_DECODE operator(s) decoded at load time: their compressed constants are stored "
             "decoded (no decoding on the device, more flash than the compressed form)")
-    return dataclasses.replace(graph, tensors=tuple(tensors), nodes=tuple(kept), notes=graph.notes + (note,))
+    notes = graph.notes + (note,) if count else graph.notes
+    return dataclasses.replace(graph, tensors=tuple(tensors), nodes=tuple(kept), notes=notes)

@@ -127,11 +127,12 @@ def total_macs(graph) -> int:
 def missing_operators(results: list[ModelResult]) -> dict[str, tuple[int, int]]:
     """Operator types not in the registry -> (models using it, instances over all models)."""
     from arielml.ops.registry import REGISTRY
+    custom = {f"CUSTOM:{op.custom_code}" for op in REGISTRY.values() if op.custom_code is not None}
     models: Counter[str] = Counter()
     instances: Counter[str] = Counter()
     for r in results:
         for op, n in r.ops.items():
-            if op not in REGISTRY:
+            if op.split(" (subgraph")[0] not in REGISTRY and op not in custom:
                 models[op] += 1
                 instances[op] += n
     return {op: (models[op], instances[op]) for op, _ in models.most_common()}

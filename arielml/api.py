@@ -113,7 +113,7 @@ class Model:
 
     def run(self, inputs, backend: str = "reference", semantics: str = "litert", cores: int = 1,
             scheduler: str = "static", target: str | None = None, optimize: str = "latency",
-            ram_budget: int | None = None) -> list[np.ndarray]:
+            ram_budget: int | None = None, firmware: str = "c") -> list[np.ndarray]:
         """Run on `backend`; `semantics` picks whose arithmetic to match bit for bit: "litert"
         (TFLite's reference kernels, the default) or "tflm" (TFLite Micro). `cores` and
         `scheduler` ("static" or "dynamic") apply to the native backend (threads) and the emulator;
@@ -122,10 +122,14 @@ class Model:
         cores, scheduler or board, so asking for them there is refused rather than ignored (results
         would be the same, but a caller asking for them meant another backend). `optimize`
         ("latency" or "memory") and `ram_budget` (bytes) pick the plan of the native and emulator
-        backends (arielml.compile.plan_model); the reference runs the model layer by layer."""
+        backends (arielml.compile.plan_model); the reference runs the model layer by layer. `firmware`
+        ("c" or "rust"): the language of the emulator's firmware main (arielml/rust/firmware.py)."""
         arrays = self.check_inputs(inputs)
         if semantics not in SEMANTICS:
             raise TargetError(f"unknown semantics '{semantics}'; choose one of: {', '.join(SEMANTICS)}")
+        if firmware not in ("c", "rust") or (firmware == "rust" and backend != "emulator"):
+            raise TargetError(f"firmware={firmware!r}: choose 'c' or 'rust'; a Rust main applies to the emulator "
+                              "backend only")
         if backend == "reference":
             _refuse_placement_options(cores, scheduler, target, optimize, ram_budget)
             from arielml.backends.reference import prepare_all, run_reference
@@ -140,6 +144,10 @@ class Model:
                 from arielml.targets.boards import BOARDS
                 raise TargetError("the emulator backend needs a target board, e.g. target=\"rp2040\"; emulated boards: "
                                   + ", ".join(name for name, board in BOARDS.items() if board.emulated))
+            if firmware == "rust":
+                from arielml.rust.firmware import run_rust_emulated
+                return run_rust_emulated(self, arrays, target, cores, scheduler=scheduler, semantics=semantics,
+                                         optimize=optimize, ram_budget=ram_budget).outputs
             return self.run_emulated(arrays, target, cores=cores, scheduler=scheduler, semantics=semantics,
                                      optimize=optimize, ram_budget=ram_budget).outputs
         raise TargetError(f"unknown backend '{backend}'; choose one of: {', '.join(BACKENDS)}")
@@ -177,12 +185,13 @@ class Model:
 
     def session(self, backend: str = "reference", semantics: str = "litert", cores: int = 1,
                 scheduler: str = "static", target: str | None = None, optimize: str = "latency",
-                ram_budget: int | None = None) -> Session:
+                ram_budget: int | None = None, firmware: str = "c") -> Session:
         """A stream of inferences that keeps the model's state (SVDF and LSTM memories, variable
         tensors) from one `run` to the next; `reset()` starts it over. The options are those of
-        `run`. A stateless model gives the same outputs in a session as in separate runs."""
+        `run`; `firmware` ("c" or "rust") picks the language of the emulator's firmware main. A
+        stateless model gives the same outputs in a session as in separate runs."""
         from arielml.session import Session
-        return Session(self, backend, semantics, cores, scheduler, target, optimize, ram_budget)
+        return Session(self, backend, semantics, cores, scheduler, target, optimize, ram_budget, firmware)
 
     @property
     def stateful(self) -> bool:

@@ -21,7 +21,7 @@ from arielml.ops.registry import SEMANTICS
 
 class Session:
     def __init__(self, model, backend: str, semantics: str, cores: int, scheduler: str, target: str | None,
-                 optimize: str, ram_budget: int | None) -> None:
+                 optimize: str, ram_budget: int | None, firmware: str = "c") -> None:
         from arielml.api import BACKENDS, _refuse_placement_options
         if semantics not in SEMANTICS:
             raise TargetError(f"unknown semantics '{semantics}'; choose one of: {', '.join(SEMANTICS)}")
@@ -29,6 +29,8 @@ class Session:
             raise TargetError(f"unknown backend '{backend}'; choose one of: {', '.join(BACKENDS)}")
         self.model, self.backend = model, backend
         self.steps = 0  # inferences since the start or the last reset
+        if firmware != "c" and backend != "emulator":
+            raise TargetError("firmware='rust' applies to the emulator backend (a Rust main on the emulated board)")
         if backend == "reference":
             _refuse_placement_options(cores, scheduler, target, optimize, ram_budget)
             from arielml.backends.reference import prepare_all
@@ -42,9 +44,14 @@ class Session:
         else:
             if target is None:
                 raise TargetError("an emulator session needs a target board, e.g. target=\"rp2040\"")
-            from arielml.backends.emulator import build_emulated
-            self._firmware = build_emulated(model, target, cores, scheduler, semantics, optimize=optimize,
-                                            ram_budget=ram_budget)
+            if firmware not in ("c", "rust"):
+                raise TargetError(f"unknown firmware '{firmware}'; choose c or rust")
+            if firmware == "rust":  # a no_std Rust main around the same C library (arielml/rust/firmware.py)
+                from arielml.rust.firmware import build_rust_emulated as build
+            else:
+                from arielml.backends.emulator import build_emulated as build
+            self._firmware = build(model, target, cores, scheduler, semantics, optimize=optimize,
+                                   ram_budget=ram_budget)
         self.last_runs: list = []  # emulator: the EmulatedRun of each inference of the last call
         self.reset()
 

@@ -53,3 +53,14 @@ def test_sequence_file_with_the_wrong_length_is_a_clear_error(capsys, svdf_file,
     assert_one_line_error(code, err, contains="time axis first")
     code, _, err = cli(capsys, "run", path, "--steps", 0, "-o", tmp_path)
     assert_one_line_error(code, err, contains="--steps must be at least 1")
+
+
+def test_run_steps_on_the_rust_firmware_matches_the_c_session(capsys, svdf_file, tmp_path):
+    path, series, steps = svdf_file
+    code, out, err = cli(capsys, "run", path, "--input", series, "--steps", len(steps), "--backend", "emulator",
+                         "--target", "rp2040", "--cores", "2", "--firmware", "rust", "-o", tmp_path, "--json")
+    assert code == 0, err
+    expected = np.stack([o[0] for o in arielml.load(path).session().run_sequence(steps)])
+    assert np.array_equal(np.load(tmp_path / "output_0.npy"), expected)
+    model = arielml.load(path)
+    assert np.array_equal(model.run(steps[0], backend="emulator", target="rp2040", firmware="rust")[0], expected[0])

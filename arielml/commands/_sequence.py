@@ -36,9 +36,6 @@ def load_steps(model, paths: list[Path], seed: int | None, steps: int) -> tuple[
 
 def run_steps(model, steps: list[list[np.ndarray]], options: RunOptions) -> RunReport:
     """The steps through one session on the chosen backend; outputs stacked along a time axis."""
-    if options.firmware != "c":
-        raise TargetError("--steps runs a session on the C firmware; --firmware rust runs one inference "
-                          "(drop one of the two options)")
     if options.cache_dir is not None or options.weights_in_sram is not None:
         raise TargetError("--cache-dir and --weights-in-sram are not available with --steps yet; drop them")
     backend = options.backend
@@ -46,7 +43,7 @@ def run_steps(model, steps: list[list[np.ndarray]], options: RunOptions) -> RunR
     if backend != "reference":
         kwargs = {"cores": 1 if options.cores is None else options.cores, "scheduler": options.scheduler or "static",
                   "target": options.target, "optimize": options.optimize or "latency",
-                  "ram_budget": options.ram_budget}
+                  "ram_budget": options.ram_budget, "firmware": options.firmware}
     elif any(v is not None for v in (options.target, options.cores, options.scheduler, options.optimize,
                                      options.ram_budget)):
         raise TargetError("--target, --cores, --scheduler, --optimize and --ram-budget only apply to compiled "

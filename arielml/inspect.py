@@ -215,18 +215,24 @@ def summarize_text(graph: Graph, width: int = 120) -> str:
 
 def operator_table_markdown() -> str:
     """The README's table of supported operators, generated from the registry (a test keeps the
-    README equal to it). Family = the module in arielml/ops that implements the operator."""
+    README equal to it). Family = the module in arielml/ops that implements the operator; custom
+    operators show the custom code a model file names them by; cores: "split" when the operator's
+    work splits into items the cores share, "one" when one core runs it; state: it keeps state from
+    one inference to the next."""
     import arielml.ops  # noqa: F401  (fills the registry)
     from arielml.ops.registry import REGISTRY
 
-    lines = ["| Operator | Family | MACs counted |", "|---|---|---|"]
-    for name in sorted(REGISTRY):
+    lines = ["| Operator | Family | Cores | State | MACs counted |", "|---|---|---|---|---|"]
+    for name in sorted(REGISTRY, key=lambda n: (REGISTRY[n].custom_code is not None, n)):
         opdef = REGISTRY[name]
         if opdef.compiler_only:
             continue
         family = opdef.evaluate.__module__.rsplit(".", 1)[-1]
         counted = "yes" if opdef.macs.__name__ != "_no_macs" else "-"
-        lines.append(f"| `{name}` | {family} | {counted} |")
+        label = f"`{name}`" if opdef.custom_code is None else f"`{opdef.custom_code}` (custom)"
+        cores = "-" if opdef.view or opdef.lower is None else "split" if opdef.work_items is not None else "one"
+        state = "yes" if opdef.state_inputs or opdef.internal_state is not None else "-"
+        lines.append(f"| {label} | {family} | {cores} | {state} | {counted} |")
     return "\n".join(lines) + "\n"
 
 

@@ -25,13 +25,31 @@ def load(source) -> "Model":
     (bytes, bytearray, memoryview) or a binary file object open for reading. Raises ArielError
     subclasses on bad files and on anything else given as `source`."""
     if isinstance(source, (str, os.PathLike)):
-        return Model(graph=verify(load_tflite(source)), path=Path(source))
+        return Model(graph=verify(load_graph(source)), path=Path(source))
     if isinstance(source, (bytes, bytearray, memoryview)):
-        return Model(graph=verify(parse_tflite(_contiguous(source))))
+        return Model(graph=verify(_parse(_contiguous(source), "model")))
     if callable(getattr(source, "read", None)):
-        return Model(graph=verify(parse_tflite(_read_file_object(source), name=_stream_name(source))))
+        return Model(graph=verify(_parse(_read_file_object(source), _stream_name(source))))
     raise ModelFormatError(f"arielml.load() takes a path, the model's bytes or a binary file object, got "
                            f"{type(source).__name__}")
+
+
+def load_graph(path) -> Graph:
+    """A model file as a Graph: ONNX by its suffix or its first bytes (a protobuf), else TFLite."""
+    from arielml.frontend.onnx import load_onnx, looks_like_onnx
+    if Path(path).suffix.lower() == ".onnx":
+        return load_onnx(path)
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8) if os.path.isfile(path) else b""
+    except OSError:
+        head = b""
+    return load_onnx(path) if looks_like_onnx(head) else load_tflite(path)
+
+
+def _parse(data, name: str) -> Graph:
+    from arielml.frontend.onnx import looks_like_onnx, parse_onnx
+    return parse_onnx(data, name=name) if looks_like_onnx(bytes(data[:8])) else parse_tflite(data, name=name)
 
 
 def _contiguous(data) -> bytes | bytearray | memoryview:

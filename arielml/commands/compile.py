@@ -69,7 +69,7 @@ def check_compile_options(target: str, cores: int, scheduler: str, name: str, we
 
 
 def compile_command(
-    model_path: Path = typer.Argument(..., metavar="MODEL", help="The .tflite model file."),
+    model_path: Path = typer.Argument(..., metavar="MODEL", help="The .tflite or .onnx model file."),
     target: str = typer.Option("host", "--target", help="Board to compile for (`arielml targets` lists them)."),
     cores: int = typer.Option(1, "--cores", help="Cores the plan spreads each operator over (1..board cores)."),
     scheduler: str = typer.Option("static", "--scheduler",

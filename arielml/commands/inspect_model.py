@@ -32,7 +32,7 @@ def target_memory(graph, target: str, cores: int, weights_in_sram: str) -> dict:
 
 
 def inspect_command(
-    model: Path = typer.Argument(..., help="The .tflite model file."),
+    model: Path = typer.Argument(..., help="The .tflite or .onnx model file."),
     target: Optional[str] = typer.Option(None, "--target",
                                          help="Also plan for this board: arena, and which weights go to SRAM."),
     cores: int = typer.Option(1, "--cores", help="Cores of the plan (with --target)."),
@@ -42,12 +42,12 @@ def inspect_command(
     """Operators, shapes, quantisation, MACs, parameters and peak memory of a model."""
     import arielml.ops  # noqa: F401  (fills the operator registry)
     from arielml.commands.compile import check_compile_options
-    from arielml.frontend.tflite import load_tflite
+    from arielml.api import load_graph
     from arielml.inspect import render, summarize
 
     if target is not None:
         check_compile_options(target, cores, "static", "model", weights_in_sram)
-    graph = load_tflite(model)
+    graph = load_graph(model)
     summary = summarize(graph)
     memory = target_memory(graph, target, cores, weights_in_sram) if target is not None else None
     if as_json:

@@ -96,7 +96,7 @@ def print_profile(data: dict, run, board) -> None:
 
 
 def profile_command(
-    model_path: Path = typer.Argument(..., metavar="MODEL", help="The .tflite model file."),
+    model_path: Path = typer.Argument(..., metavar="MODEL", help="The .tflite or .onnx model file."),
     target: str = typer.Option(..., "--target", help="Emulated board (`arielml targets` lists them)."),
     cores: int = typer.Option(1, "--cores", help="Cores the plan spreads each operator over."),
     scheduler: str = typer.Option("static", "--scheduler",

@@ -145,7 +145,7 @@ def load_inputs(model, paths: list[Path], seed: int | None) -> tuple[list[np.nda
 
 
 def run_command(
-    model_path: Path = typer.Argument(..., metavar="MODEL", help="The .tflite model file."),
+    model_path: Path = typer.Argument(..., metavar="MODEL", help="The .tflite or .onnx model file."),
     inputs: Optional[list[Path]] = typer.Option(None, "--input", "-i", help="A .npy file per model input, in order."),
     seed: Optional[int] = typer.Option(None, "--random", help="Use random inputs drawn with this seed (default 0)."),
     output_dir: Path = typer.Option(Path("out"), "--output-dir", "-o", help="Directory for output_<i>.npy files."),

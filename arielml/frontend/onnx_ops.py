@@ -1,0 +1,479 @@
+"""One converter per ONNX op type: (builder, node, attributes) -> IR operators (see frontend/onnx.py
+for the layout rules). Converters refuse variants they do not implement with an
+UnsupportedOperatorError naming the node (builder.unsupported)."""
+from __future__ import annotations
+
+import numpy as np
+
+from arielml.frontend.onnx import NHWC, Builder
+from arielml.frontend.onnx_fold import fold_node, resolve_reshape
+from arielml.ir import NO_TENSOR, QuantParams
+from arielml.ops.common import PADDING_SAME, PADDING_VALID
+
+CONVERTERS: dict = {}
+
+
+def converter(*op_types: str):
+    def register(fn):
+        for op_type in op_types:
+            CONVERTERS[op_type] = fn
+        return fn
+    return register
+
+
+def _identity(rank: int) -> tuple[int, ...]:
+    return tuple(range(rank))
+
+
+def _pairs(values, count: int, default: int) -> list[int]:
+    return [int(v) for v in values] if values else [default] * count
+
+
+# ---- constants, aliases, shape arithmetic ------------------------------------------------------------
+
+@converter("Constant")
+def _constant(b: Builder, node, attrs) -> None:
+    from onnx import numpy_helper
+    if "value" in attrs:
+        from arielml.frontend.onnx import _to_array
+        b.constants[node.output[0]] = _to_array(attrs["value"])
+        return
+    for key, dtype in (("value_float", np.float32), ("value_floats", np.float32), ("value_int", np.int64),
+                       ("value_ints", np.int64)):
+        if key in attrs:
+            b.constants[node.output[0]] = np.array(attrs[key], dtype)
+            return
+    raise b.unsupported(f"attributes {sorted(attrs)} are not supported")
+
+
+@converter("Identity", "Dropout")
+def _identity_node(b: Builder, node, attrs) -> None:
+    if node.input[0] in b.constants:
+        b.constants[node.output[0]] = b.constants[node.input[0]]
+        return
+    value = b.value(node.input[0])
+    b.set_value(node.output[0], value.index, value.perm)
+    if len(node.output) > 1 and node.output[1]:
+        raise b.unsupported("Dropout's mask output is not supported")
+
+
+def _folding(fallback):
+    """Fold the node when its inputs are constants, else convert it with `fallback`."""
+    def convert(b: Builder, node, attrs) -> None:
+        if not fold_node(b, node, attrs):
+            fallback(b, node, attrs)
+    return convert
+
+
+def _not_foldable(b: Builder, node, attrs) -> None:
+    raise b.unsupported("only supported on constant inputs (shape arithmetic)")
+
+
+for _op in ("Shape", "Gather", "Cast", "Slice", "ConstantOfShape", "Range", "Size", "Neg"):
+    CONVERTERS[_op] = _folding(_not_foldable)
+
+
+# ---- data movement -------------------------------------------------------------------------------------
+
+def _reshape_to(b: Builder, node, shape) -> None:
+    x = b.plain(node.input[0])
+    shape_index = b.add_constant(node.output[0] + "/shape", np.array(shape, np.int32))
+    b.emit("RESHAPE", (x, shape_index), node.output[0], _identity(len(shape)), _reshape_options(shape))
+
+
+def _reshape_options(shape):
+    from arielml.ops.shape import ReshapeOptions
+    return ReshapeOptions(new_shape=tuple(int(d) for d in shape))
+
+
+def _reshape(b: Builder, node, attrs) -> None:
+    target = b.constant(node.input[1])
+    if target is None:
+        raise b.unsupported("the target shape must be a constant (or constant-foldable shape arithmetic)")
+    _reshape_to(b, node, resolve_reshape(b.onnx_shape(node.input[0]), target, attrs.get("allowzero", 0)))
+
+
+def _flatten(b: Builder, node, attrs) -> None:
+    shape = b.onnx_shape(node.input[0])
+    axis = attrs.get("axis", 1) % (len(shape) + 1) if shape else 0
+    _reshape_to(b, node, (int(np.prod(shape[:axis])), int(np.prod(shape[axis:]))))
+
+
+def _squeeze(b: Builder, node, attrs) -> None:
+    shape = b.onnx_shape(node.input[0])
+    axes = attrs.get("axes")
+    if len(node.input) > 1 and node.input[1]:
+        axes = b.constant(node.input[1])
+        if axes is None:
+            raise b.unsupported("axes must be constant")
+        axes = axes.tolist()
+    axes = [a % len(shape) for a in axes] if axes is not None else [i for i, d in enumerate(shape) if d == 1]
+    _reshape_to(b, node, [d for i, d in enumerate(shape) if i not in axes])
+
+
+def _unsqueeze(b: Builder, node, attrs) -> None:
+    shape = list(b.onnx_shape(node.input[0]))
+    axes = attrs.get("axes")
+    if len(node.input) > 1 and node.input[1]:
+        axes = b.constant(node.input[1])
+        if axes is None:
+            raise b.unsupported("axes must be constant")
+        axes = axes.tolist()
+    rank = len(shape) + len(axes)
+    for axis in sorted(a % rank for a in axes):
+        shape.insert(axis, 1)
+    _reshape_to(b, node, shape)
+
+
+CONVERTERS["Reshape"] = _folding(_reshape)
+CONVERTERS["Flatten"] = _folding(_flatten)
+CONVERTERS["Squeeze"] = _folding(_squeeze)
+CONVERTERS["Unsqueeze"] = _folding(_unsqueeze)
+
+
+def _transpose(b: Builder, node, attrs) -> None:
+    """Free: the output is the same IR tensor under another perm (see frontend/onnx.py)."""
+    value = b.value(node.input[0])
+    rank = len(value.perm)
+    t = [int(a) % rank for a in attrs.get("perm", list(reversed(range(rank))))]
+    # Y = X.transpose(t); IR = X.transpose(p) = Y.transpose(q) with t[q[i]] = p[i]
+    b.set_value(node.output[0], value.index, tuple(t.index(a) for a in value.perm))
+
+
+CONVERTERS["Transpose"] = _folding(_transpose)
+
+
+def _concat(b: Builder, node, attrs) -> None:
+    from arielml.ops.shape import ConcatenationOptions
+    computed = [n for n in node.input if n not in b.constants]
+    rank = len(b.onnx_shape(node.input[0]))
+    perm = b.value(computed[0]).perm if computed else _identity(rank)
+    axis = attrs.get("axis", 0) % rank
+    inputs = [b.in_layout(n, perm) for n in node.input]
+    b.emit("CONCATENATION", inputs, node.output[0], perm, ConcatenationOptions(axis=perm.index(axis)))
+
+
+CONVERTERS["Concat"] = _folding(_concat)
+
+
+@converter("Pad")
+def _pad(b: Builder, node, attrs) -> None:
+    if attrs.get("mode", b"constant") not in (b"constant", "constant"):
+        raise b.unsupported(f"mode {attrs['mode']!r} is not supported (constant only)")
+    rank = len(b.onnx_shape(node.input[0]))
+    pads = attrs.get("pads")
+    if len(node.input) > 1 and node.input[1]:
+        pads = b.constant(node.input[1])
+        if pads is None:
+            raise b.unsupported("pads must be constant")
+    if len(node.input) > 3 and node.input[3]:
+        raise b.unsupported("the axes input is not supported")
+    pads = [int(p) for p in np.asarray(pads).reshape(-1)]
+    fill = b.constant(node.input[2]) if len(node.input) > 2 and node.input[2] else None
+    perm = b.value(node.input[0]).perm
+    x = b.in_layout(node.input[0], perm)
+    paddings = np.array([[pads[a], pads[a + rank]] for a in perm], np.int32)
+    inputs = [x, b.add_constant(node.output[0] + "/paddings", paddings)]
+    op = "PAD"
+    if fill is not None and float(np.asarray(fill).reshape(-1)[0]) != 0:
+        op = "PADV2"
+        inputs.append(b.add_constant(node.output[0] + "/value", np.asarray(fill, b.dtype(node.input[0])).reshape(())))
+    b.emit(op, inputs, node.output[0], perm)
+
+
+# ---- elementwise ---------------------------------------------------------------------------------------
+
+def _broadcast_layout(b: Builder, names) -> tuple[int, ...]:
+    """The layout an elementwise node computes in: the computed inputs' common perm when they all have
+    it and every constant can be broadcast in it, else ONNX's own order."""
+    computed = [n for n in names if n not in b.constants]
+    rank = max(len(b.onnx_shape(n)) for n in names)
+    perms = {b.value(n).perm for n in computed}
+    if len(perms) == 1:
+        perm = perms.pop()
+        if len(perm) == rank and all(len(b.onnx_shape(n)) == rank for n in computed):
+            return perm
+    return _identity(rank)
+
+
+def _operand(b: Builder, name: str, perm: tuple[int, ...]) -> int:
+    if name in b.constants:
+        array = b.constants[name]
+        array = array.reshape((1,) * (len(perm) - array.ndim) + array.shape)
+        if array.size == 1:  # a scalar broadcasts in any layout: keep it small
+            array = array.reshape(())
+            return b.add_constant(name + "/scalar", array)
+        return b.add_constant(name + "/" + ("nhwc" if perm == NHWC else "b"), np.transpose(array, perm))
+    return b.in_layout(name, perm)
+
+
+def _binary(ir_op: str):
+    def convert(b: Builder, node, attrs) -> None:
+        from arielml.ops.elementwise import AddSubOptions, MulOptions
+        if all(n in b.constants for n in node.input):
+            if fold_node(b, node, attrs):
+                return
+            raise b.unsupported("float arithmetic on constants only is not supported")
+        perm = _broadcast_layout(b, node.input)
+        inputs = [_operand(b, n, perm) for n in node.input]
+        options = AddSubOptions() if ir_op in ("ADD", "SUB") else MulOptions() if ir_op == "MUL" else None
+        b.emit(ir_op, inputs, node.output[0], perm, options)
+    return convert
+
+
+for _onnx_op, _ir_op in (("Add", "ADD"), ("Sub", "SUB"), ("Mul", "MUL"), ("Div", "DIV"), ("Max", "MAXIMUM"),
+                         ("Min", "MINIMUM"), ("Pow", "POW")):
+    CONVERTERS[_onnx_op] = _binary(_ir_op)
+
+
+def _unary(ir_op: str):
+    def convert(b: Builder, node, attrs) -> None:
+        value = b.value(node.input[0])
+        b.emit(ir_op, (value.index,), node.output[0], value.perm)
+    return convert
+
+
+for _onnx_op, _ir_op in (("Relu", "RELU"), ("Sigmoid", "LOGISTIC"), ("Tanh", "TANH"), ("HardSwish", "HARD_SWISH"),
+                         ("Abs", "ABS"), ("Sqrt", "SQRT"), ("Exp", "EXP"), ("Log", "LOG"), ("Sin", "SIN"),
+                         ("Cos", "COS"), ("Floor", "FLOOR"), ("Ceil", "CEIL")):
+    CONVERTERS[_onnx_op] = _unary(_ir_op)
+
+
+@converter("LeakyRelu")
+def _leaky_relu(b: Builder, node, attrs) -> None:
+    from arielml.ops.activation import LeakyReluOptions
+    value = b.value(node.input[0])
+    alpha = float(np.float32(attrs.get("alpha", 0.01)))
+    b.emit("LEAKY_RELU", (value.index,), node.output[0], value.perm, LeakyReluOptions(alpha=alpha))
+
+
+def _scalar(b: Builder, node, position: int, attr: str, default):
+    if len(node.input) > position and node.input[position]:
+        array = b.constant(node.input[position])
+        if array is None:
+            raise b.unsupported(f"input {position} must be constant")
+        return float(array.reshape(-1)[0])
+    return attrs_default(attr, default)
+
+
+def attrs_default(value, default):
+    return default if value is None else value
+
+
+@converter("Clip")
+def _clip(b: Builder, node, attrs) -> None:
+    low = _scalar(b, node, 1, attrs.get("min"), -np.inf)
+    high = _scalar(b, node, 2, attrs.get("max"), np.inf)
+    value = b.value(node.input[0])
+    named = {(0.0, np.inf): "RELU", (0.0, 6.0): "RELU6", (-1.0, 1.0): "RELU_N1_TO_1"}.get((low, high))
+    if named is not None and b.tensors[value.index].dtype == "float32":
+        b.emit(named, (value.index,), node.output[0], value.perm)
+        return
+    current, perm = value.index, value.perm
+    dtype = b.tensors[current].dtype
+    for bound, op in ((low, "MAXIMUM"), (high, "MINIMUM")):
+        if np.isfinite(bound):
+            limit = b.add_constant(f"{node.output[0]}/{op.lower()}", np.array(bound, dtype))
+            current = b.emit(op, (current, limit), node.output[0], perm)
+
+
+@converter("HardSigmoid")
+def _hard_sigmoid(b: Builder, node, attrs) -> None:
+    """max(0, min(1, alpha * x + beta)): MUL, ADD, MAXIMUM, MINIMUM, each rounded to float32 as
+    onnxruntime's kernel does."""
+    from arielml.ops.elementwise import AddSubOptions, MulOptions
+    value = b.value(node.input[0])
+    out, perm = node.output[0], value.perm
+    alpha = b.add_constant(out + "/alpha", np.array(attrs.get("alpha", 0.2), np.float32))
+    beta = b.add_constant(out + "/beta", np.array(attrs.get("beta", 0.5), np.float32))
+    zero = b.add_constant(out + "/zero", np.array(0.0, np.float32))
+    one = b.add_constant(out + "/one", np.array(1.0, np.float32))
+    t = b.emit("MUL", (value.index, alpha), out, perm, MulOptions())
+    t = b.emit("ADD", (t, beta), out, perm, AddSubOptions())
+    t = b.emit("MINIMUM", (t, one), out, perm)
+    b.emit("MAXIMUM", (t, zero), out, perm)
+
+
+def _softmax(ir_op: str):
+    def convert(b: Builder, node, attrs) -> None:
+        from arielml.ops.softmax import SoftmaxOptions
+        rank = len(b.onnx_shape(node.input[0]))
+        axis = attrs.get("axis", -1 if b.opset >= 13 else 1) % rank
+        if b.opset < 13 and axis != rank - 1:
+            raise b.unsupported("opset < 13 Softmax over a flattened axis range is supported only on the last axis")
+        value = b.value(node.input[0])
+        perm = value.perm if value.perm.index(axis) == rank - 1 else _identity(rank)
+        if perm.index(axis) != rank - 1:
+            raise b.unsupported(f"softmax over axis {axis} (not the last) is not supported")
+        x = b.in_layout(node.input[0], perm)
+        options = SoftmaxOptions(beta=1.0) if ir_op == "SOFTMAX" else None
+        b.emit(ir_op, (x,), node.output[0], perm, options)
+    return convert
+
+
+CONVERTERS["Softmax"] = _softmax("SOFTMAX")
+CONVERTERS["LogSoftmax"] = _softmax("LOG_SOFTMAX")
+
+
+# ---- convolution and pooling ---------------------------------------------------------------------------
+
+def _window_padding(b: Builder, attrs, in_hw, kernel, strides, dilations):
+    """-> (padding code, explicit (top, bottom, left, right) or ())"""
+    auto_pad = attrs.get("auto_pad", b"NOTSET")
+    auto_pad = auto_pad.decode() if isinstance(auto_pad, bytes) else auto_pad
+    if auto_pad == "VALID":
+        return PADDING_VALID, ()
+    if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+        pads = []
+        for size, k, s, d in zip(in_hw, kernel, strides, dilations):
+            out = -(-size // s)
+            total = max((out - 1) * s + (k - 1) * d + 1 - size, 0)
+            small = total // 2
+            pads.append((small, total - small) if auto_pad == "SAME_UPPER" else (total - small, small))
+        if auto_pad == "SAME_UPPER":
+            return PADDING_SAME, ()
+        return PADDING_VALID, (pads[0][0], pads[0][1], pads[1][0], pads[1][1])
+    pads = _pairs(attrs.get("pads"), 4, 0)
+    if len(pads) != 4 or min(pads) < 0:
+        raise b.unsupported(f"pads {pads} are not supported")
+    if not any(pads):
+        return PADDING_VALID, ()
+    return PADDING_VALID, (pads[0], pads[2], pads[1], pads[3])
+
+
+def _spatial(b: Builder, node, attrs, kernel):
+    shape = b.onnx_shape(node.input[0])
+    if len(shape) != 4:
+        raise b.unsupported(f"only 2-D windows (NCHW input of rank 4) are supported, the input has rank {len(shape)}")
+    strides = _pairs(attrs.get("strides"), 2, 1)
+    dilations = _pairs(attrs.get("dilations"), 2, 1)
+    padding, explicit = _window_padding(b, attrs, shape[2:], kernel, strides, dilations)
+    return shape, strides, dilations, padding, explicit
+
+
+@converter("Conv")
+def _conv(b: Builder, node, attrs) -> None:
+    from arielml.ops.conv import Conv2DOptions, DepthwiseConv2DOptions
+    weights = b.constant(node.input[1])
+    if weights is None:
+        raise b.unsupported("the weights must be constant")
+    if weights.ndim != 4:
+        raise b.unsupported(f"only 2-D convolutions are supported (weights of rank {weights.ndim})")
+    shape, strides, dilations, padding, explicit = _spatial(b, node, attrs, weights.shape[2:])
+    group = int(attrs.get("group", 1))
+    in_channels, out_channels = shape[1], weights.shape[0]
+    bias = b.constant(node.input[2]) if len(node.input) > 2 and node.input[2] else None
+    if len(node.input) > 2 and node.input[2] and bias is None:
+        raise b.unsupported("the bias must be constant")
+    x = b.in_layout(node.input[0], NHWC)
+    common = dict(padding=padding, stride_h=strides[0], stride_w=strides[1], dilation_h_factor=dilations[0],
+                  dilation_w_factor=dilations[1], explicit_padding=explicit)
+    if group > 1 and group == in_channels and weights.shape[1] == 1:
+        # depthwise: ONNX (C_out, 1, KH, KW) -> TFLite (1, KH, KW, C_out)
+        w = b.add_constant(node.input[1] + "/depthwise", np.transpose(weights, (1, 2, 3, 0)))
+        op, options = "DEPTHWISE_CONV_2D", DepthwiseConv2DOptions(depth_multiplier=out_channels // in_channels, **common)
+    else:
+        w = b.add_constant(node.input[1] + "/ohwi", np.transpose(weights, (0, 2, 3, 1)))  # (O, KH, KW, I/g)
+        op, options = "CONV_2D", Conv2DOptions(**common)
+    bias_index = b.add_constant(node.input[2], bias.astype(np.float32)) if bias is not None else NO_TENSOR
+    b.emit(op, (x, w, bias_index), node.output[0], NHWC, options)
+
+
+def _pool(ir_op: str):
+    def convert(b: Builder, node, attrs) -> None:
+        from arielml.ops.pool import Pool2DOptions
+        kernel = [int(k) for k in attrs["kernel_shape"]]
+        if attrs.get("ceil_mode", 0):
+            raise b.unsupported("ceil_mode=1 is not supported")
+        shape, strides, dilations, padding, explicit = _spatial(b, node, attrs, kernel)
+        if dilations != [1, 1]:
+            raise b.unsupported("dilated pooling is not supported")
+        if explicit:  # TFLite pools know SAME and VALID only: explicit pads must be SAME's
+            same = []
+            for size, k, s in zip(shape[2:], kernel, strides):
+                out = -(-size // s)
+                total = max((out - 1) * s + k - size, 0)
+                same += [total // 2, total - total // 2]
+            if list(explicit) != same:
+                raise b.unsupported(f"pads {list(explicit)} (top, bottom, left, right) are not supported: "
+                                    "only none or SAME-like padding")
+            padding = PADDING_SAME
+        if padding == PADDING_SAME and ir_op == "AVERAGE_POOL_2D" and attrs.get("count_include_pad", 0):
+            raise b.unsupported("count_include_pad=1 with padding is not supported")
+        x = b.in_layout(node.input[0], NHWC)
+        options = Pool2DOptions(padding=padding, stride_h=strides[0], stride_w=strides[1], filter_height=kernel[0],
+                                filter_width=kernel[1])
+        b.emit(ir_op, (x,), node.output[0], NHWC, options)
+    return convert
+
+
+CONVERTERS["MaxPool"] = _pool("MAX_POOL_2D")
+CONVERTERS["AveragePool"] = _pool("AVERAGE_POOL_2D")
+
+
+def _global_pool(ir_op: str):
+    def convert(b: Builder, node, attrs) -> None:
+        from arielml.ops.reduce import ReducerOptions
+        shape = b.onnx_shape(node.input[0])
+        if len(shape) != 4:
+            raise b.unsupported("only NCHW inputs of rank 4 are supported")
+        x = b.in_layout(node.input[0], NHWC)
+        axes = b.add_constant(node.output[0] + "/axes", np.array([1, 2], np.int32))
+        b.emit(ir_op, (x, axes), node.output[0], NHWC, ReducerOptions(keep_dims=True))
+    return convert
+
+
+CONVERTERS["GlobalAveragePool"] = _global_pool("MEAN")
+CONVERTERS["GlobalMaxPool"] = _global_pool("REDUCE_MAX")
+
+
+# ---- matrix products -----------------------------------------------------------------------------------
+
+def _fully_connected(b: Builder, x_name: str, weights: np.ndarray, bias, out_name: str) -> None:
+    """x (..., K) times weights (N, K) (+ bias (N,)) -> (..., N) as FULLY_CONNECTED."""
+    from arielml.ops.fully_connected import FullyConnectedOptions
+    rank = len(b.onnx_shape(x_name))
+    x = b.plain(x_name)
+    w = b.add_constant(out_name + "/weights", np.ascontiguousarray(weights, np.float32))
+    bias_index = b.add_constant(out_name + "/bias", np.asarray(bias, np.float32)) if bias is not None else NO_TENSOR
+    b.emit("FULLY_CONNECTED", (x, w, bias_index), out_name, _identity(rank),
+           FullyConnectedOptions(keep_num_dims=rank > 2))
+
+
+@converter("Gemm")
+def _gemm(b: Builder, node, attrs) -> None:
+    weights = b.constant(node.input[1])
+    if weights is None or attrs.get("transA", 0):
+        raise b.unsupported("only constant B and transA=0 are supported")
+    if len(b.onnx_shape(node.input[0])) != 2:
+        raise b.unsupported("A must be 2-D")
+    weights = weights if attrs.get("transB", 0) else weights.T  # FULLY_CONNECTED's (N, K)
+    alpha, beta = float(attrs.get("alpha", 1.0)), float(attrs.get("beta", 1.0))
+    if alpha != 1.0:
+        weights = (weights * np.float32(alpha)).astype(np.float32)
+        b.notes.append("Gemm alpha != 1 is folded into the weights (float rounding may differ from onnxruntime)")
+    bias = None
+    if len(node.input) > 2 and node.input[2]:
+        c = b.constant(node.input[2])
+        n = weights.shape[0]
+        if c is None or c.size not in (1, n) or (c.ndim == 2 and c.shape[0] != 1):
+            raise b.unsupported("C must be a constant of N elements (or one)")
+        bias = np.broadcast_to(c.reshape(-1), (n,)).astype(np.float32)
+        if beta != 1.0:
+            bias = (bias * np.float32(beta)).astype(np.float32)
+    _fully_connected(b, node.input[0], weights, bias, node.output[0])
+
+
+@converter("MatMul")
+def _matmul(b: Builder, node, attrs) -> None:
+    weights = b.constant(node.input[1])
+    if weights is not None and weights.ndim == 2 and weights.dtype == np.float32:
+        _fully_connected(b, node.input[0], weights.T, None, node.output[0])
+        return
+    from arielml.ops.batch_matmul import BatchMatMulOptions
+    rank = len(b.onnx_shape(node.input[0]))
+    b.emit("BATCH_MATMUL", (b.plain(node.input[0]), b.plain(node.input[1])), node.output[0], _identity(rank),
+           BatchMatMulOptions())
+
+
+__all__ = ["CONVERTERS", "QuantParams"]

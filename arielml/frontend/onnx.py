@@ -75,10 +75,11 @@ def parse_onnx(data, name: str = "model", base_dir: Path | None = None) -> Graph
     try:
         if base_dir is not None and any(t.data_location == onnx.TensorProto.EXTERNAL for t in model.graph.initializer):
             onnx.external_data_helper.load_external_data_for_model(model, str(base_dir))
-        onnx.checker.check_model(model)
     except Exception as e:
         message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ModelFormatError(f"{name}: the ONNX model is invalid ({message}); re-export it") from None
+        raise ModelFormatError(f"{name}: the ONNX model's external data cannot be read ({message})") from None
+    # onnx.checker is not run: it refuses models onnxruntime runs (graph outputs without a shape); the
+    # conversion below checks what it reads and reports a damaged graph as a ModelFormatError
     try:
         return _convert(model, name)
     except ArielError:
@@ -99,7 +100,13 @@ def _convert(model, name: str) -> Graph:
         if value.name not in builder.constants:
             builder.add_graph_input(value)
     nodes = fold_batch_norms(list(graph.node), builder)
+    for node in nodes:
+        for name in node.input:
+            builder.consumers.setdefault(name, []).append(node)
+    builder.graph_outputs = {v.name for v in graph.output}
     for index, node in enumerate(nodes):
+        if id(node) in builder.skip:  # fused into an earlier node's integer operator (onnx_quant.py)
+            continue
         domain = node.domain or "ai.onnx"
         convert = CONVERTERS.get(node.op_type) if domain in ("ai.onnx", "") else None
         if convert is None:
@@ -152,6 +159,11 @@ class Builder:
         self.values: dict[str, Value] = {}
         self.constants: dict[str, np.ndarray] = {}  # ONNX layout
         self.quantized: dict[str, tuple[np.ndarray, QuantParams]] = {}  # DequantizeLinear of a constant
+        # DequantizeLinear outputs not yet materialised: float name -> the integer value it reads
+        self.dequantized: dict[str, str] = {}
+        self.consumers: dict[str, list] = {}  # ONNX value name -> the ONNX nodes that read it
+        self.graph_outputs: set[str] = set()
+        self.skip: set[int] = set()  # ids of ONNX nodes already converted as part of a pattern
         self._layouts: dict[tuple[str, tuple[int, ...]], int] = {}
         self.index, self.node_name, self.op_type = 0, "", ""
 
@@ -199,6 +211,8 @@ class Builder:
     def onnx_shape(self, name: str) -> tuple[int, ...]:
         if name in self.constants:
             return tuple(self.constants[name].shape)
+        if name in self.dequantized and name not in self.values:
+            return self.onnx_shape(self.dequantized[name])
         value = self.value(name)
         ir_shape = self.tensors[value.index].shape
         shape = [0] * len(ir_shape)
@@ -209,9 +223,15 @@ class Builder:
     def dtype(self, name: str) -> str:
         if name in self.constants:
             return str(self.constants[name].dtype)
+        if name in self.dequantized:
+            return "float32"
         return self.tensors[self.value(name).index].dtype
 
     def value(self, name: str) -> Value:
+        if name not in self.values and name in self.dequantized:
+            # a float consumer of a DequantizeLinear outside any integer pattern: dequantise here
+            source = self.value(self.dequantized[name])
+            self.emit("DEQUANTIZE", (source.index,), name, source.perm, dtype="float32")
         if name not in self.values:
             if name in self.constants:
                 raise self.unsupported(f"input '{name}' is a constant where arielml needs a computed tensor")
@@ -269,7 +289,10 @@ class Builder:
         """Add operator `op` with one output, shape inferred by the operator itself; ONNX value
         `out_name` becomes that output in layout `perm`."""
         from arielml.ops.registry import REGISTRY
-        dtype = dtype or self.tensors[inputs[0]].dtype
+        source = self.tensors[inputs[0]]
+        dtype = dtype or source.dtype
+        if quant is None and dtype == source.dtype and dtype != "float32":
+            quant = source.quant  # data movement on integers keeps the quantisation
         out = self.add_tensor(out_name, (), dtype, quant=quant)
         node = Node(op=op, inputs=tuple(inputs), outputs=(out,), options=options, index=self.index)
         graph = Graph(tensors=tuple(self.tensors), nodes=(), inputs=(), outputs=())

@@ -209,6 +209,7 @@ def _operand(b: Builder, name: str, perm: tuple[int, ...]) -> int:
 
 def _binary(ir_op: str):
     def convert(b: Builder, node, attrs) -> None:
+        from arielml.ops.binary_math import DivOptions
         from arielml.ops.elementwise import AddSubOptions, MulOptions
         if all(n in b.constants for n in node.input):
             if fold_node(b, node, attrs):
@@ -216,7 +217,7 @@ def _binary(ir_op: str):
             raise b.unsupported("float arithmetic on constants only is not supported")
         perm = _broadcast_layout(b, node.input)
         inputs = [_operand(b, n, perm) for n in node.input]
-        options = AddSubOptions() if ir_op in ("ADD", "SUB") else MulOptions() if ir_op == "MUL" else None
+        options = {"ADD": AddSubOptions(), "SUB": AddSubOptions(), "MUL": MulOptions(), "DIV": DivOptions()}.get(ir_op)
         b.emit(ir_op, inputs, node.output[0], perm, options)
     return convert
 
@@ -477,3 +478,28 @@ def _matmul(b: Builder, node, attrs) -> None:
 
 
 __all__ = ["CONVERTERS", "QuantParams"]
+
+
+# ---- quantised (QDQ): integer patterns first, float otherwise (frontend/onnx_quant.py) ---------------
+
+def _install_quantised() -> None:
+    from arielml.frontend import onnx_quant
+    CONVERTERS["DequantizeLinear"] = onnx_quant.dequantize_linear
+    CONVERTERS["QuantizeLinear"] = onnx_quant.quantize_linear
+    for op_type in ("Conv", "Gemm", "MatMul"):
+        CONVERTERS[op_type] = _integer_first(onnx_quant.try_quantized_conv_or_fc, CONVERTERS[op_type])
+    for op_type in onnx_quant.MOVERS:
+        float_convert = CONVERTERS[op_type]
+        CONVERTERS[op_type] = _integer_first(
+            lambda b, node, attrs, convert=float_convert: onnx_quant.try_integer_mover(b, node, attrs, convert),
+            float_convert)
+
+
+def _integer_first(integer, float_convert):
+    def convert(b: Builder, node, attrs) -> None:
+        if not integer(b, node, attrs):
+            float_convert(b, node, attrs)
+    return convert
+
+
+_install_quantised()

@@ -1,0 +1,225 @@
+"""QDQ models (QuantizeLinear / DequantizeLinear around float operators) into integer operators.
+
+  - DequantizeLinear of a constant (weights, int32 bias) keeps the integer data and its scales
+    (builder.quantized) beside the dequantized float32 value (builder.constants, for float uses).
+  - DequantizeLinear of a computed integer tensor is a *pending* float view (builder.dequantized):
+    an integer pattern reads the integer tensor directly; anything else gets a DEQUANTIZE node.
+  - DQ -> Conv / Gemm / MatMul -> [Relu] -> Q becomes an int8 CONV_2D / DEPTHWISE_CONV_2D /
+    FULLY_CONNECTED with the Q's scale and zero point on its output (Relu fused as the activation,
+    a clamp at the zero point: onnxruntime drops such a Relu, the Q clamps alike).
+  - DQ -> MaxPool / Reshape / Flatten / Transpose / Squeeze -> Q with the same scale and zero point
+    runs on the integers (these only move or compare values; onnxruntime drops these Q/DQ pairs too).
+  - Any other QuantizeLinear is a QUANTIZE node.
+
+Arithmetic: the integer operators requantise as arielml's kernels do (TFLite's fixed-point multiplier
+and shift); onnxruntime's fused QLinearConv/QGemm multiply the int32 accumulator by a float32 scale
+and round half to even (docs/semantics.md, "ONNX Runtime"). The two agree except near rounding ties.
+Int8 activations with int8 weights (zero point 0, per-tensor or per-channel) are lowered; uint8
+activations and weights with non-zero zero points are not yet (the node is refused by name)."""
+from __future__ import annotations
+
+import numpy as np
+
+from arielml.frontend.onnx import NHWC, Builder
+from arielml.ir import NO_TENSOR, QuantParams
+from arielml.ops.common import PADDING_VALID
+
+RELU_ACTIVATION = 1  # TFLite's fused activation code for RELU
+
+
+def _params(b: Builder, node, axis_rank: int | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+    scale = b.constant(node.input[1])
+    zero_point = b.constant(node.input[2]) if len(node.input) > 2 and node.input[2] else None
+    if scale is None or (len(node.input) > 2 and node.input[2] and zero_point is None):
+        raise b.unsupported("scale and zero point must be constants")
+    if zero_point is None:
+        zero_point = np.zeros(scale.shape, np.uint8)  # ONNX's default zero point type is uint8
+    return scale.astype(np.float32), zero_point, 0
+
+
+def quant_params(b: Builder, node, rank: int) -> QuantParams:
+    scale, zero_point, _ = _params(b, node)
+    axis = 0
+    if scale.size > 1:
+        axis = int(next((a.i for a in node.attribute if a.name == "axis"), 1)) % max(rank, 1)
+    zps = np.broadcast_to(zero_point.reshape(-1), scale.reshape(-1).shape)
+    return QuantParams(scale=tuple(float(s) for s in scale.reshape(-1)), zero_point=tuple(int(z) for z in zps),
+                       axis=axis)
+
+
+def dequantize_linear(b: Builder, node, attrs) -> None:
+    source = node.input[0]
+    if source in b.constants:
+        data = b.constants[source]
+        q = quant_params(b, node, data.ndim)
+        scale = np.array(q.scale, np.float32)
+        zero_point = np.array(q.zero_point, np.int64)
+        if len(q.scale) > 1:
+            shape = [1] * data.ndim
+            shape[q.axis] = -1
+            scale, zero_point = scale.reshape(shape), zero_point.reshape(shape)
+        b.quantized[node.output[0]] = (data, q)
+        b.constants[node.output[0]] = ((data.astype(np.int64) - zero_point).astype(np.float32) * scale).astype(np.float32)
+        return
+    q = quant_params(b, node, len(b.onnx_shape(source)))
+    tensor = b.tensors[b.value(source).index]
+    if tensor.quant != q:
+        raise b.unsupported(f"dequantises '{source}' with parameters other than those it was quantised with")
+    b.dequantized[node.output[0]] = source
+
+
+def quantize_linear(b: Builder, node, attrs) -> None:
+    rank = len(b.onnx_shape(node.input[0]))
+    q = quant_params(b, node, rank)
+    if q.per_channel:
+        raise b.unsupported("per-axis quantisation of activations is not supported")
+    zero_point = b.constant(node.input[2]) if len(node.input) > 2 and node.input[2] else np.zeros((), np.uint8)
+    dtype = str(zero_point.dtype)
+    if dtype not in ("int8", "uint8"):
+        raise b.unsupported(f"quantisation to {dtype} is not supported (int8, uint8)")
+    value = b.value(node.input[0])
+    b.emit("QUANTIZE", (value.index,), node.output[0], value.perm, dtype=dtype, quant=q)
+
+
+# ---- patterns --------------------------------------------------------------------------------------
+
+def _quantize_after(b: Builder, name: str, allow_relu: bool):
+    """The QuantizeLinear that is the only consumer of `name` (through one Relu if allowed):
+    -> (q_node, fused_relu, [nodes to skip]) or None."""
+    users = b.consumers.get(name, [])
+    if len(users) != 1 or name in b.graph_outputs:
+        return None
+    user = users[0]
+    if user.op_type == "QuantizeLinear":
+        return user, False, [user]
+    if allow_relu and user.op_type == "Relu":
+        after = _quantize_after(b, user.output[0], False)
+        if after is not None:
+            return after[0], True, [user] + after[2]
+    return None
+
+
+def _integer_source(b: Builder, name: str):
+    """The computed int8/uint8 ONNX value a pending DequantizeLinear reads, or None."""
+    return b.dequantized.get(name)
+
+
+def try_quantized_conv_or_fc(b: Builder, node, attrs) -> bool:
+    """DQ(x) -> Conv/Gemm/MatMul(DQ(w), DQ(b)) -> [Relu] -> Q as one integer operator."""
+    x_int = _integer_source(b, node.input[0])
+    w_name = node.input[1]
+    if x_int is None or w_name not in b.quantized:
+        return False
+    after = _quantize_after(b, node.output[0], allow_relu=True)
+    if after is None:
+        return False
+    q_node, relu, skipped = after
+    x_tensor = b.tensors[b.value(x_int).index]
+    weights, w_quant = b.quantized[w_name]
+    out_zero = b.constant(q_node.input[2]) if len(q_node.input) > 2 and q_node.input[2] else np.zeros((), np.uint8)
+    if x_tensor.dtype != "int8" or weights.dtype != np.int8 or str(out_zero.dtype) != "int8":
+        raise b.unsupported("only int8 activations with int8 weights are lowered to integers so far "
+                            f"(activations {x_tensor.dtype}, weights {weights.dtype}, output {out_zero.dtype})")
+    if any(w_quant.zero_point):
+        raise b.unsupported("int8 weights with a non-zero zero point are not supported")
+    out_quant = quant_params(b, q_node, 4)
+    bias = None
+    if len(node.input) > 2 and node.input[2]:
+        if node.input[2] not in b.quantized or b.quantized[node.input[2]][0].dtype != np.int32:
+            raise b.unsupported("the bias of a quantised Conv/Gemm must be a dequantised int32 constant")
+        bias_data, bias_quant = b.quantized[node.input[2]]
+        expected = np.float32(x_tensor.quant.single_scale) * np.array(w_quant.scale, np.float32)
+        if any(bias_quant.zero_point) or not np.allclose(np.broadcast_to(bias_quant.scale, expected.shape), expected,
+                                                         rtol=1e-6):
+            raise b.unsupported("the int32 bias's scale is not input scale x weight scale")
+        bias = bias_data
+    if node.op_type == "Conv":
+        _quantized_conv(b, node, attrs, x_int, weights, w_quant, bias, q_node, out_quant, relu)
+    else:
+        _quantized_fc(b, node, attrs, x_int, weights, w_quant, bias, q_node, out_quant, relu)
+    b.skip.update(id(n) for n in skipped)
+    return True
+
+
+def _quantized_conv(b, node, attrs, x_int, weights, w_quant, bias, q_node, out_quant, relu) -> None:
+    from arielml.frontend.onnx_ops import _spatial
+    from arielml.ops.conv import Conv2DOptions, DepthwiseConv2DOptions
+    shape, strides, dilations, padding, explicit = _spatial(b, node, attrs, weights.shape[2:])
+    group = int(attrs.get("group", 1))
+    in_channels, out_channels = shape[1], weights.shape[0]
+    x = b.in_layout(x_int, NHWC)
+    common = dict(padding=padding, stride_h=strides[0], stride_w=strides[1], dilation_h_factor=dilations[0],
+                  dilation_w_factor=dilations[1], explicit_padding=explicit,
+                  fused_activation_function=RELU_ACTIVATION if relu else 0)
+    if group > 1 and group == in_channels and weights.shape[1] == 1:
+        w = b.add_constant(node.input[1] + "/depthwise", np.transpose(weights, (1, 2, 3, 0)), quant=_axis(w_quant, 3))
+        op, options = "DEPTHWISE_CONV_2D", DepthwiseConv2DOptions(depth_multiplier=out_channels // in_channels, **common)
+    else:
+        w = b.add_constant(node.input[1] + "/ohwi", np.transpose(weights, (0, 2, 3, 1)), quant=_axis(w_quant, 0))
+        op, options = "CONV_2D", Conv2DOptions(**common)
+    bias_index = NO_TENSOR if bias is None else b.add_constant(node.input[2] + "/int32", bias.reshape(-1),
+                                                               quant=_bias_quant(b, x_int, w_quant))
+    b.emit(op, (x, w, bias_index), q_node.output[0], NHWC, options, dtype="int8", quant=out_quant)
+
+
+def _quantized_fc(b, node, attrs, x_int, weights, w_quant, bias, q_node, out_quant, relu) -> None:
+    from arielml.ops.fully_connected import FullyConnectedOptions
+    if node.op_type == "Gemm":
+        if attrs.get("transA", 0) or float(attrs.get("alpha", 1.0)) != 1.0 or float(attrs.get("beta", 1.0)) != 1.0:
+            raise b.unsupported("quantised Gemm with transA, alpha or beta is not supported")
+        transposed = bool(attrs.get("transB", 0))
+    else:
+        transposed = False
+    if weights.ndim != 2 or (w_quant.per_channel and w_quant.axis != (0 if transposed else 1)):
+        raise b.unsupported("quantised weights must be 2-D, per-tensor or per output column")
+    matrix = weights if transposed else weights.T  # FULLY_CONNECTED's (N, K)
+    rank = len(b.onnx_shape(x_int))
+    x = b.plain(x_int)
+    w = b.add_constant(node.input[1] + "/nk", np.ascontiguousarray(matrix), quant=_axis(w_quant, 0))
+    bias_index = NO_TENSOR if bias is None else b.add_constant(node.input[2] + "/int32", bias.reshape(-1),
+                                                               quant=_bias_quant(b, x_int, w_quant))
+    options = FullyConnectedOptions(fused_activation_function=RELU_ACTIVATION if relu else 0, keep_num_dims=rank > 2)
+    b.emit("FULLY_CONNECTED", (x, w, bias_index), q_node.output[0], tuple(range(rank)), options, dtype="int8",
+           quant=out_quant)
+
+
+def _axis(q: QuantParams, axis: int) -> QuantParams:
+    return QuantParams(q.scale, q.zero_point, axis if q.per_channel else 0)
+
+
+def _bias_quant(b: Builder, x_int: str, w_quant: QuantParams) -> QuantParams:
+    x_scale = np.float32(b.tensors[b.value(x_int).index].quant.single_scale)
+    scales = tuple(float(x_scale * np.float32(s)) for s in w_quant.scale)
+    return QuantParams(scales, (0,) * len(scales), 0)
+
+
+MOVERS = ("MaxPool", "Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze")
+
+
+def try_integer_mover(b: Builder, node, attrs, convert) -> bool:
+    """DQ -> (a value-moving op) -> Q with equal parameters: the op runs on the integers."""
+    x_int = _integer_source(b, node.input[0])
+    if x_int is None:
+        return False
+    after = _quantize_after(b, node.output[0], allow_relu=False)
+    if after is None:
+        return False
+    q_node, _, skipped = after
+    tensor = b.tensors[b.value(x_int).index]
+    if quant_params(b, q_node, len(b.onnx_shape(x_int))) != tensor.quant:
+        return False
+    zero_point = b.constant(q_node.input[2]) if len(q_node.input) > 2 and q_node.input[2] else np.zeros((), np.uint8)
+    if str(zero_point.dtype) != tensor.dtype:
+        return False
+    import onnx
+    renamed = onnx.NodeProto()
+    renamed.CopyFrom(node)
+    renamed.input[0] = x_int
+    renamed.output[0] = q_node.output[0]
+    convert(b, renamed, attrs)
+    b.skip.update(id(n) for n in skipped)
+    return True
+
+
+__all__ = ["dequantize_linear", "quantize_linear", "try_quantized_conv_or_fc", "try_integer_mover", "MOVERS",
+           "PADDING_VALID"]

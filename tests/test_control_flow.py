@@ -2,7 +2,9 @@
 TFLite Micro. Control flow known at compile time (a constant or constant-computed IF condition, a
 WHILE with a known trip count, IF nested in an unrolled body) is inlined when the model is read and
 then runs everywhere: reference, native (1-3 threads) and two emulated rp2040 cores. Control flow
-decided at run time runs on the reference executor; compiling it is refused with a clear error."""
+decided at run time runs on the reference executor (the oracle); compiled, an IF runs both branches
+and SELECT_V2 (passes/if_conversion.py) and a WHILE jumps in the op table (passes/while_lowering.py,
+ariel_runtime.c)."""
 from __future__ import annotations
 
 import numpy as np
@@ -210,20 +212,50 @@ def test_if_with_a_branch_unsafe_on_untaken_values_is_not_converted():
         compile_model(model, cores=2)
 
 
-def test_while_decided_at_run_time_runs_on_the_reference_executor():
-    rng = np.random.default_rng(21)
-    for trips in (0, 2, 5):
-        model_bytes, inputs = while_model(rng, trips, trips_from_input=True)
-        model, expected = check_against_oracles(model_bytes, inputs, f"runtime WHILE {trips}")
-        assert "WHILE" in {n.op for n in model.graph.nodes} and int(expected[1][0]) == trips
-    with pytest.raises(UnsupportedOperatorError, match="no C kernel yet for WHILE"):
-        compile_model(model, cores=2)
+def test_while_decided_at_run_time_runs_as_a_loop_of_the_op_table(cache):
+    """The reference executor evaluates the subgraphs; compiled plans jump (ARIEL_BRANCH_IF_FALSE,
+    ARIEL_JUMP in the op table, every core taking the same way): native 1-3 threads under both
+    schedulers, repeated so that a race between the cores would show, and two emulated rp2040 cores."""
+    from arielml.backends.emulator import run_emulated
+    from arielml.backends.native import build_native
+    model_bytes, inputs = while_model(np.random.default_rng(21), 0, trips_from_input=True)
+    model = Model(verify(parse_tflite(model_bytes)))
+    assert "WHILE" in {n.op for n in model.graph.nodes}
+    cases = []
+    for trips in (0, 1, 2, 5, 23):
+        inputs[1] = np.array([trips], np.int32)
+        _, expected = check_against_oracles(model_bytes, inputs, f"runtime WHILE {trips}")
+        assert int(expected[1][0]) == trips
+        cases.append(([a.copy() for a in inputs], expected))
+    for cores, scheduler in ((1, "static"), (2, "static"), (3, "static"), (2, "dynamic"), (3, "dynamic")):
+        library = build_native(compile_model(model, target="rv32-smp", cores=cores, scheduler=scheduler), cache)
+        for repeat in range(5):
+            for arrays, expected in cases:
+                got = library.run(arrays).outputs
+                assert all(np.array_equal(g, e) for g, e in zip(got, expected, strict=True)), (
+                    f"{int(arrays[1][0])} trips, native {cores} threads {scheduler}")
+    ops = [s.op for s in compile_model(model, cores=2).plan.steps]
+    assert "ARIEL_BRANCH_IF_FALSE" in ops and "ARIEL_JUMP" in ops and "WHILE" not in ops
+    for arrays, expected in cases[::2]:
+        run = run_emulated(model, arrays, "rp2040", cores=2)
+        assert all(np.array_equal(g, e) for g, e in zip(run.outputs, expected, strict=True)), (
+            f"{int(arrays[1][0])} trips, rp2040 x2")
 
 
-def test_a_long_loop_stays_a_loop():
+def test_a_long_loop_stays_a_loop_and_compiles(cache):
+    from arielml.backends.native import build_native
     model_bytes, inputs = while_model(np.random.default_rng(3), MAX_UNROLLED_TRIPS + 4)
     model, expected = check_against_oracles(model_bytes, inputs, "long WHILE", micro=False)
     assert "WHILE" in {n.op for n in model.graph.nodes}
+    got = build_native(compile_model(model, target="rv32-smp", cores=2), cache).run(inputs).outputs
+    assert all(np.array_equal(g, e) for g, e in zip(got, expected, strict=True))
+
+
+def test_a_loop_with_control_flow_inside_is_not_compiled():
+    model_bytes, inputs = while_model(np.random.default_rng(4), 3, trips_from_input=True, nested_if=True)
+    model, _ = check_against_oracles(model_bytes, inputs, "runtime WHILE with IF inside")
+    with pytest.raises(UnsupportedOperatorError, match="no C kernel yet for WHILE"):
+        compile_model(model, cores=2)
 
 
 def test_a_branch_of_another_signature_is_refused():

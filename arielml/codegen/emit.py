@@ -17,6 +17,7 @@ from arielml.codegen.names import check_library_name, comment_text
 from arielml.codegen.readme import render_readme
 from arielml.errors import UnsupportedOperatorError
 from arielml.ir import NO_TENSOR
+from arielml.ops.control_flow import CONTROL_KIND, CONTROL_OPS
 from arielml.passes.plan import NOT_IN_ARENA, Plan
 
 RUNTIME = Path(__file__).resolve().parent.parent / "runtime"
@@ -95,6 +96,30 @@ def _state_block(plan: Plan) -> list[str]:
             body += [f"    for (i = 0u; i < {tensor.nbytes}u; i++) {{ /* tensor {t} */",
                      f"        {p}_state_block.bytes[{off}u + i] = {value};", "    }"]
     return out + ["", f"void {p}_reset(void)", "{", *body, f"    {p}_state_ready = 1u;", "}"]
+
+
+def _jump_row(plan: Plan, step, prefix: str, rows: list[str]) -> list[str]:
+    """The op-table row of a jump (ops/control_flow.py; ariel_runtime.c evaluates it): no kernel and
+    no params; the condition's pointer, if any; the destination as an op index (the first kernel op
+    at or after the destination node; the op count when the loop's exit ends the model)."""
+    names = _Names(plan)
+    target = plan.graph.nodes[step.node].options.target
+    index = next((k for k, s in enumerate(plan.kernel_steps) if s.node >= target), len(plan.kernel_steps))
+    out, buffers = [], "0"
+    if step.call.buffers:
+        pointers = ", ".join(names.pointer(t) for t in step.call.buffers)
+        out.append(f"static void *const {prefix}_buffers[{len(step.call.buffers)}] = {{{pointers}}};")
+        buffers = f"{prefix}_buffers"
+    out.append(f"static const int32_t {prefix}_tiles[2] = {{0, 1}};")
+    cores = "0"
+    if plan.options.scheduler == "static":
+        out.append(f"static const uint8_t {prefix}_cores[1] = {{{step.tile_core[0] if step.tile_core else 0}}};")
+        cores = f"{prefix}_cores"
+    # barrier_after 1: no core may overwrite the condition's bytes (the planner may reuse them right
+    # after the branch) before every core has read it
+    rows.append(f"    {{0, 0, {buffers}, {prefix}_tiles, {cores}, 1u, {len(step.call.buffers)}u, 1u, 0u, 0u, "
+                f"{CONTROL_KIND[step.op]}, {index}u}},")
+    return out + [""]
 
 
 def used_constants(plan: Plan) -> list[int]:
@@ -195,6 +220,9 @@ def emit_model_c(plan: Plan) -> str:
         prefix = f"{p}_op{k}"
         out.append(f"/* op {k}: {comment_text(step.op)} (operator #{node.index}), {step.work_items} work items, "
                    f"{len(step.tiles)} tile(s) */")
+        if step.op in CONTROL_OPS:
+            out += _jump_row(plan, step, prefix, rows)
+            continue
         out += _params(f"{prefix}_params", step.call, lambda field, k=k: _in_sram(plan, op=k, field=field), arrays)
         pointers = ", ".join(names.pointer(t) for t in step.call.buffers)
         out.append(f"static void *const {prefix}_buffers[{len(step.call.buffers)}] = {{{pointers}}};")
@@ -208,7 +236,7 @@ def emit_model_c(plan: Plan) -> str:
         scratch = plan.scratch_offsets[step.node] if step.scratch_bytes else 0
         rows.append(f"    {{{step.call.kernel}, &{prefix}_params, {prefix}_buffers, {prefix}_tiles, {cores}, "
                     f"{len(step.tiles)}u, {len(step.call.buffers)}u, {int(step.barrier_after)}u, {scratch}u, "
-                    f"{step.scratch_bytes}u}},")
+                    f"{step.scratch_bytes}u, ARIEL_OP_KERNEL, 0u}},")
         out.append("")
     sched = "ARIEL_SCHED_STATIC" if o.scheduler == "static" else "ARIEL_SCHED_DYNAMIC"
     out += [f"static const ariel_op {p}_ops[{len(steps)}] = {{", *rows, "};", "",

@@ -145,3 +145,39 @@ register(OpDef(name="WHILE", options_type=WhileOptions, tflite_options="WhileOpt
                infer_shapes=lambda node, graph: [graph.tensors[t].shape for t in node.inputs],
                prepare=lambda node, graph, semantics: _prepare(_while_subgraphs(node, graph), semantics),
                evaluate=_while_evaluate, check=_while_check, num_inputs=(0, None), num_outputs=(0, None)))
+
+
+# --- the runtime's jumps (compiler-only; made by passes/while_lowering.py) ---------------------------
+# A WHILE decided at run time becomes a stretch of the op table that the C runtime walks again and
+# again: ARIEL_BRANCH_IF_FALSE leaves the loop when the condition's first byte is 0, ARIEL_JUMP goes
+# back to the condition. `target` is a node position of the graph (the code generator turns it into
+# an op-table index). Every core evaluates them identically after a barrier (ariel_runtime.c). Each
+# carries an empty marker output (the compiler's passes take every operator to have one).
+BRANCH_IF_FALSE = "ARIEL_BRANCH_IF_FALSE"
+JUMP = "ARIEL_JUMP"
+CONTROL_OPS = (BRANCH_IF_FALSE, JUMP)
+CONTROL_KIND = {BRANCH_IF_FALSE: "ARIEL_OP_BRANCH_IF_FALSE", JUMP: "ARIEL_OP_JUMP"}  # ariel_runtime.h
+MARKER_SHAPE = (0,)
+
+
+@dataclass(frozen=True)
+class JumpOptions:
+    target: int  # node position to continue at
+
+
+def _not_evaluated(p, inputs):
+    raise AssertionError("jumps exist only in compiled plans; the reference executor runs IF/WHILE themselves")
+
+
+def _lower_control(node: Node, graph: Graph, p) -> Any:
+    from arielml.codegen.kernel_call import KernelCall
+    # no kernel runs: the code generator emits the op-table row of a jump (codegen/emit.py)
+    return KernelCall("0", "", (("target", node.options.target),), tuple(node.inputs), "data.c")
+
+
+register(OpDef(name=BRANCH_IF_FALSE, options_type=JumpOptions, infer_shapes=lambda node, graph: [MARKER_SHAPE],
+               prepare=lambda node, graph, semantics: node.options, evaluate=_not_evaluated, lower=_lower_control,
+               num_inputs=(1, 1), num_outputs=(1, 1), compiler_only=True))
+register(OpDef(name=JUMP, options_type=JumpOptions, infer_shapes=lambda node, graph: [MARKER_SHAPE],
+               prepare=lambda node, graph, semantics: node.options, evaluate=_not_evaluated, lower=_lower_control,
+               num_inputs=(0, 0), num_outputs=(1, 1), compiler_only=True))

@@ -19,6 +19,7 @@ from arielml.passes.lower import alias_inplace, alias_views, lower
 from arielml.passes.memory_plan import buffer_requests, check_layout, plan_memory
 from arielml.passes.plan import NOT_IN_ARENA, CompileOptions, Plan
 from arielml.passes.tile import tile
+from arielml.passes.while_lowering import lower_while
 from arielml.passes.weight_placement import place_weights, sram_budget
 from arielml.schedule.assign import schedule
 
@@ -26,6 +27,7 @@ Pass = Callable[[Plan], Plan]
 
 PASSES: tuple[tuple[str, Pass], ...] = (
     ("if_convert", if_convert),  # an IF decided at run time: both branches, then SELECT_V2 per output
+    ("lower_while", lower_while),  # a WHILE decided at run time: a loop of the op table (jumps)
     ("fold_pad", fold_pad),  # PADs read only by a VALID convolution become its explicit padding
     ("bands", plan_bands),  # optimize="memory": regions of row-local operators run band of rows by band
     ("lower", lower),  # prepare every node, attach its C kernel call and work items

@@ -30,8 +30,14 @@ enum { ARIEL_SCHED_STATIC = 0, ARIEL_SCHED_DYNAMIC = 1 };
 #define ARIEL_OK 0
 #define ARIEL_ERROR_CORE (-1) /* core >= model->ncores */
 
+/* op kinds: a kernel, or one of the jumps a WHILE decided at run time compiles to (its trips walk
+ * a stretch of the op table again). Every core evaluates a jump identically, between two barriers:
+ * the one before makes the condition (the first byte of buffers[0], a bool) visible to all, the one
+ * after (the jump's barrier_after) keeps everyone from overwriting it before all have read it. */
+enum { ARIEL_OP_KERNEL = 0, ARIEL_OP_BRANCH_IF_FALSE = 1, ARIEL_OP_JUMP = 2 };
+
 typedef struct {
-    ariel_kernel_fn kernel;    /* never NULL (views are resolved at compile time) */
+    ariel_kernel_fn kernel;    /* never NULL for a kernel op (views are resolved at compile time); NULL for jumps */
     const void *params;        /* the kernel's params struct */
     void *const *buffers;      /* nbuffers pointers: inputs, then outputs (NULL = absent input) */
     const int32_t *tile_start; /* ntiles + 1 work-item boundaries: tile t = [start[t], start[t+1]) */
@@ -41,6 +47,8 @@ typedef struct {
     uint8_t barrier_after;     /* 0 only when the next op runs on the same single core */
     uint32_t scratch_offset;   /* per-core scratch: arena + scratch_offset + core * scratch_bytes */
     uint32_t scratch_bytes;    /* 0: no scratch */
+    uint8_t kind;              /* ARIEL_OP_KERNEL (0, what a row that stops before it means), or a jump */
+    uint16_t target;           /* a jump's destination op */
 } ariel_op;
 
 /* Shared run-time state: touched only under ARIEL_LOCK_SCHEDULER. */

@@ -88,6 +88,7 @@ static uint32_t pull_tile(const ariel_model *model)
 int ariel_run_on_core(const ariel_model *model, unsigned core)
 {
     uint32_t i;
+    uint32_t next;
     uint32_t t;
 
     if (core >= (unsigned)model->ncores) {
@@ -96,11 +97,18 @@ int ariel_run_on_core(const ariel_model *model, unsigned core)
     ariel_port_trace(ARIEL_TRACE_RUN_BEGIN, core, 0u);
     /* start barrier: inputs written by core 0 (or the host) are visible to every core */
     barrier(model, 0xFFFFFFFFu, 0u);
-    for (i = 0; i < model->nops; i++) {
+    for (i = 0; i < model->nops; i = next) {
         const ariel_op *op = &model->ops[i];
         uint32_t last = (uint32_t)op->ntiles - 1u;
+        next = i + 1u;
         ariel_port_trace(ARIEL_TRACE_OP_BEGIN, i, 0u);
-        if (model->scheduler == ARIEL_SCHED_STATIC) {
+        if (op->kind != ARIEL_OP_KERNEL) {
+            /* a jump: every core waits for the condition's writer, then takes the same way */
+            barrier(model, i, i + 1u);
+            if (op->kind == ARIEL_OP_JUMP || *(const uint8_t *)op->buffers[0] == 0u) {
+                next = op->target;
+            }
+        } else if (model->scheduler == ARIEL_SCHED_STATIC) {
             /* no shared state: each core walks the op's table for its own tiles */
             for (t = 0; t < op->ntiles; t++) {
                 if (op->tile_core[t] == core) {

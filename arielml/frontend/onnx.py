@@ -108,13 +108,13 @@ def _convert(model, name: str) -> Graph:
         if id(node) in builder.skip:  # fused into an earlier node's integer operator (onnx_quant.py)
             continue
         domain = node.domain or "ai.onnx"
-        convert = CONVERTERS.get(node.op_type) if domain in ("ai.onnx", "") else None
+        convert = CONVERTERS.get(node.op_type) if domain in ("ai.onnx", "com.microsoft") else None
         if convert is None:
             raise UnsupportedOperatorError(
                 f"ONNX node '{node.name or '(unnamed)'}' (#{index}, op type {node.op_type}"
                 f"{'' if domain == 'ai.onnx' else ', domain ' + domain}) is not supported by arielml's ONNX "
                 f"frontend; supported op types: {', '.join(sorted(CONVERTERS))}")
-        builder.index, builder.node_name, builder.op_type = index, node.name or f"#{index}", node.op_type
+        builder.index, builder.node_name, builder.op_type = index, node.name or "(unnamed)", node.op_type
         convert(builder, node, _attributes(node))
     outputs = tuple(builder.output(v.name) for v in graph.output)
     result = Graph(tensors=tuple(builder.tensors), nodes=tuple(builder.nodes), inputs=tuple(builder.inputs),
@@ -164,6 +164,9 @@ class Builder:
         self.consumers: dict[str, list] = {}  # ONNX value name -> the ONNX nodes that read it
         self.graph_outputs: set[str] = set()
         self.skip: set[int] = set()  # ids of ONNX nodes already converted as part of a pattern
+        # uint8 ONNX values held as int8 with zero point - 128 (the same real values; the int8
+        # kernels take them): onnx_quant.py
+        self.shifted: set[str] = set()
         self._layouts: dict[tuple[str, tuple[int, ...]], int] = {}
         self.index, self.node_name, self.op_type = 0, "", ""
 
@@ -276,6 +279,9 @@ class Builder:
         return self.in_layout(name, tuple(range(rank)))
 
     def output(self, name: str) -> int:
+        if name in self.shifted:
+            raise UnsupportedOperatorError(f"graph output '{name}' is uint8; arielml gives uint8 outputs of ONNX "
+                                           "models only through DequantizeLinear so far")
         if name in self.constants:
             raise UnsupportedOperatorError(f"graph output '{name}' is a constant; arielml needs computed outputs")
         return self.plain(name)

@@ -316,6 +316,28 @@ CONVERTERS["Softmax"] = _softmax("SOFTMAX")
 CONVERTERS["LogSoftmax"] = _softmax("LOG_SOFTMAX")
 
 
+@converter("BatchNormalization")
+def _batch_norm(b: Builder, node, attrs) -> None:
+    """A BatchNormalization not folded into a Conv/Gemm (onnx_fold.py): y = x * s + t per channel
+    (axis 1) with s = gamma / sqrt(var + epsilon), t = beta - mean * s computed in float32, as
+    onnxruntime's kernel does, then MUL and ADD."""
+    from arielml.ops.elementwise import AddSubOptions, MulOptions
+    stats = [b.constant(n) for n in node.input[1:5]]
+    if any(s is None for s in stats) or len(node.output) > 1 and any(node.output[1:]):
+        raise b.unsupported("only inference mode with constant statistics is supported")
+    gamma, beta, mean, var = (np.asarray(s, np.float32) for s in stats)
+    scale = (gamma / np.sqrt(var + np.float32(attrs.get("epsilon", 1e-5)))).astype(np.float32)
+    shift = (beta - mean * scale).astype(np.float32)
+    rank = len(b.onnx_shape(node.input[0]))
+    per_channel = (1, -1) + (1,) * (rank - 2)
+    b.constants[node.output[0] + "/bn_scale"] = scale.reshape(per_channel)
+    b.constants[node.output[0] + "/bn_shift"] = shift.reshape(per_channel)
+    perm = _broadcast_layout(b, [node.input[0], node.output[0] + "/bn_scale"])
+    x = b.in_layout(node.input[0], perm)
+    t = b.emit("MUL", (x, _operand(b, node.output[0] + "/bn_scale", perm)), node.output[0], perm, MulOptions())
+    b.emit("ADD", (t, _operand(b, node.output[0] + "/bn_shift", perm)), node.output[0], perm, AddSubOptions())
+
+
 # ---- convolution and pooling ---------------------------------------------------------------------------
 
 def _window_padding(b: Builder, attrs, in_hw, kernel, strides, dilations):
@@ -486,6 +508,9 @@ def _install_quantised() -> None:
     from arielml.frontend import onnx_quant
     CONVERTERS["DequantizeLinear"] = onnx_quant.dequantize_linear
     CONVERTERS["QuantizeLinear"] = onnx_quant.quantize_linear
+    CONVERTERS["QLinearConv"] = onnx_quant.qlinear_conv
+    CONVERTERS["QLinearMatMul"] = onnx_quant.qlinear_matmul
+    CONVERTERS["QGemm"] = onnx_quant.qgemm
     for op_type in ("Conv", "Gemm", "MatMul"):
         CONVERTERS[op_type] = _integer_first(onnx_quant.try_quantized_conv_or_fc, CONVERTERS[op_type])
     for op_type in onnx_quant.MOVERS:

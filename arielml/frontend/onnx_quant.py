@@ -14,8 +14,9 @@
 Arithmetic: the integer operators requantise as arielml's kernels do (TFLite's fixed-point multiplier
 and shift); onnxruntime's fused QLinearConv/QGemm multiply the int32 accumulator by a float32 scale
 and round half to even (docs/semantics.md, "ONNX Runtime"). The two agree except near rounding ties.
-Int8 activations with int8 weights (zero point 0, per-tensor or per-channel) are lowered; uint8
-activations and weights with non-zero zero points are not yet (the node is refused by name)."""
+Int8 weights (zero point 0, per-tensor or per-channel) with int8 or uint8 activations are lowered;
+a uint8 activation is held as int8 with its zero point moved by -128 (the same real values, exactly;
+builder.shifted). Weights with non-zero zero points and uint8 weights are not yet (refused by name)."""
 from __future__ import annotations
 
 import numpy as np
@@ -37,8 +38,12 @@ def _params(b: Builder, node, axis_rank: int | None = None) -> tuple[np.ndarray,
     return scale.astype(np.float32), zero_point, 0
 
 
-def quant_params(b: Builder, node, rank: int) -> QuantParams:
+def quant_params(b: Builder, node, rank: int, shift_uint8: bool = False) -> QuantParams:
+    """The node's (scale, zero point) inputs; with shift_uint8 a uint8 zero point is moved by -128
+    (uint8 values are held as int8: q - 128)."""
     scale, zero_point, _ = _params(b, node)
+    if shift_uint8 and zero_point.dtype == np.uint8:
+        zero_point = zero_point.astype(np.int32) - 128
     axis = 0
     if scale.size > 1:
         axis = int(next((a.i for a in node.attribute if a.name == "axis"), 1)) % max(rank, 1)
@@ -61,7 +66,7 @@ def dequantize_linear(b: Builder, node, attrs) -> None:
         b.quantized[node.output[0]] = (data, q)
         b.constants[node.output[0]] = ((data.astype(np.int64) - zero_point).astype(np.float32) * scale).astype(np.float32)
         return
-    q = quant_params(b, node, len(b.onnx_shape(source)))
+    q = quant_params(b, node, len(b.onnx_shape(source)), shift_uint8=source in b.shifted)
     tensor = b.tensors[b.value(source).index]
     if tensor.quant != q:
         raise b.unsupported(f"dequantises '{source}' with parameters other than those it was quantised with")
@@ -70,15 +75,24 @@ def dequantize_linear(b: Builder, node, attrs) -> None:
 
 def quantize_linear(b: Builder, node, attrs) -> None:
     rank = len(b.onnx_shape(node.input[0]))
-    q = quant_params(b, node, rank)
+    q = quant_params(b, node, rank, shift_uint8=True)
     if q.per_channel:
         raise b.unsupported("per-axis quantisation of activations is not supported")
-    zero_point = b.constant(node.input[2]) if len(node.input) > 2 and node.input[2] else np.zeros((), np.uint8)
-    dtype = str(zero_point.dtype)
+    dtype = output_dtype(b, node)
     if dtype not in ("int8", "uint8"):
         raise b.unsupported(f"quantisation to {dtype} is not supported (int8, uint8)")
     value = b.value(node.input[0])
-    b.emit("QUANTIZE", (value.index,), node.output[0], value.perm, dtype=dtype, quant=q)
+    # uint8 is held as int8 with zero point - 128: clamp(round(x / s) + z, 0, 255) - 128 is
+    # clamp(round(x / s) + z - 128, -128, 127), the same real values
+    b.emit("QUANTIZE", (value.index,), node.output[0], value.perm, dtype="int8", quant=q)
+    if dtype == "uint8":
+        b.shifted.add(node.output[0])
+
+
+def output_dtype(b: Builder, node) -> str:
+    """A QuantizeLinear's output type: its zero point's (uint8 when it has none, as ONNX says)."""
+    zero_point = b.constant(node.input[2]) if len(node.input) > 2 and node.input[2] else np.zeros((), np.uint8)
+    return str(zero_point.dtype)
 
 
 # ---- patterns --------------------------------------------------------------------------------------
@@ -116,13 +130,13 @@ def try_quantized_conv_or_fc(b: Builder, node, attrs) -> bool:
     q_node, relu, skipped = after
     x_tensor = b.tensors[b.value(x_int).index]
     weights, w_quant = b.quantized[w_name]
-    out_zero = b.constant(q_node.input[2]) if len(q_node.input) > 2 and q_node.input[2] else np.zeros((), np.uint8)
-    if x_tensor.dtype != "int8" or weights.dtype != np.int8 or str(out_zero.dtype) != "int8":
-        raise b.unsupported("only int8 activations with int8 weights are lowered to integers so far "
-                            f"(activations {x_tensor.dtype}, weights {weights.dtype}, output {out_zero.dtype})")
+    out_dtype = output_dtype(b, q_node)
+    if weights.dtype != np.int8 or out_dtype not in ("int8", "uint8"):
+        raise b.unsupported("only int8 weights with int8/uint8 activations are lowered to integers so far "
+                            f"(weights {weights.dtype}, output {out_dtype})")
     if any(w_quant.zero_point):
         raise b.unsupported("int8 weights with a non-zero zero point are not supported")
-    out_quant = quant_params(b, q_node, 4)
+    out_quant = quant_params(b, q_node, 4, shift_uint8=True)
     bias = None
     if len(node.input) > 2 and node.input[2]:
         if node.input[2] not in b.quantized or b.quantized[node.input[2]][0].dtype != np.int32:
@@ -138,6 +152,8 @@ def try_quantized_conv_or_fc(b: Builder, node, attrs) -> bool:
     else:
         _quantized_fc(b, node, attrs, x_int, weights, w_quant, bias, q_node, out_quant, relu)
     b.skip.update(id(n) for n in skipped)
+    if out_dtype == "uint8":
+        b.shifted.add(q_node.output[0])
     return True
 
 
@@ -206,10 +222,9 @@ def try_integer_mover(b: Builder, node, attrs, convert) -> bool:
         return False
     q_node, _, skipped = after
     tensor = b.tensors[b.value(x_int).index]
-    if quant_params(b, q_node, len(b.onnx_shape(x_int))) != tensor.quant:
+    if quant_params(b, q_node, len(b.onnx_shape(x_int)), shift_uint8=True) != tensor.quant:
         return False
-    zero_point = b.constant(q_node.input[2]) if len(q_node.input) > 2 and q_node.input[2] else np.zeros((), np.uint8)
-    if str(zero_point.dtype) != tensor.dtype:
+    if (output_dtype(b, q_node) == "uint8") != (x_int in b.shifted):
         return False
     import onnx
     renamed = onnx.NodeProto()
@@ -218,8 +233,84 @@ def try_integer_mover(b: Builder, node, attrs, convert) -> bool:
     renamed.output[0] = q_node.output[0]
     convert(b, renamed, attrs)
     b.skip.update(id(n) for n in skipped)
+    if x_int in b.shifted:
+        b.shifted.add(q_node.output[0])
     return True
 
 
 __all__ = ["dequantize_linear", "quantize_linear", "try_quantized_conv_or_fc", "try_integer_mover", "MOVERS",
            "PADDING_VALID"]
+
+
+# ---- QOperator format: QLinearConv, QLinearMatMul, QGemm (com.microsoft) ---------------------------
+
+class _Output:
+    """Stands for the Q node of a QDQ pattern: what _quantized_conv / _quantized_fc read of it."""
+
+    def __init__(self, name: str):
+        self.output = [name]
+
+
+def _linear_params(b: Builder, scale_name: str, zero_name: str, rank: int, axis: int = 0) -> tuple[QuantParams, str]:
+    scale = b.constant(scale_name)
+    zero_point = b.constant(zero_name) if zero_name else np.zeros((), np.uint8)
+    if scale is None or zero_point is None:
+        raise b.unsupported("scales and zero points must be constants")
+    dtype = str(zero_point.dtype)
+    zps = np.broadcast_to(zero_point.reshape(-1).astype(np.int64), scale.reshape(-1).shape)
+    return QuantParams(tuple(float(s) for s in scale.astype(np.float32).reshape(-1)), tuple(int(z) for z in zps),
+                       axis if scale.size > 1 else 0), dtype
+
+
+def _shift(q: QuantParams) -> QuantParams:
+    return QuantParams(q.scale, tuple(z - 128 for z in q.zero_point), q.axis)
+
+
+def _qoperator(b: Builder, node, attrs, x_name, x_scale, x_zero, w_name, w_scale, w_zero, y_scale, y_zero,
+               bias_name) -> None:
+    weights = b.constant(w_name)
+    if weights is None or weights.dtype != np.int8:
+        raise b.unsupported("only constant int8 weights are supported")
+    x_quant, x_dtype = _linear_params(b, x_scale, x_zero, 4)
+    if x_dtype == "uint8":
+        x_quant = _shift(x_quant)
+    tensor = b.tensors[b.value(x_name).index]
+    if tensor.quant != x_quant:
+        raise b.unsupported("the input's scale and zero point are not those it was quantised with")
+    w_quant, _ = _linear_params(b, w_scale, w_zero, weights.ndim, axis=0 if node.op_type != "QLinearMatMul" else 1)
+    if any(w_quant.zero_point):
+        raise b.unsupported("int8 weights with a non-zero zero point are not supported")
+    out_quant, out_dtype = _linear_params(b, y_scale, y_zero, 4)
+    if out_dtype == "uint8":
+        out_quant = _shift(out_quant)
+    bias = None
+    if bias_name:
+        bias = b.constant(bias_name)
+        if bias is None or bias.dtype != np.int32:
+            raise b.unsupported("the bias must be a constant int32 tensor")
+    if node.op_type == "QLinearConv":
+        _quantized_conv(b, node, attrs, x_name, weights, w_quant, bias, _Output(node.output[0]), out_quant, False)
+    else:
+        if node.op_type == "QGemm" and (attrs.get("transA", 0) or float(attrs.get("alpha", 1.0)) != 1.0):
+            raise b.unsupported("QGemm with transA or alpha != 1 is not supported")
+        _quantized_fc(b, node, attrs, x_name, weights, w_quant, bias, _Output(node.output[0]), out_quant, False)
+    if out_dtype == "uint8":
+        b.shifted.add(node.output[0])
+
+
+def qlinear_conv(b: Builder, node, attrs) -> None:
+    i = list(node.input) + [""] * (9 - len(node.input))
+    _qoperator(b, node, attrs, i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], i[8])
+
+
+def qlinear_matmul(b: Builder, node, attrs) -> None:
+    i = list(node.input)
+    _qoperator(b, node, attrs, i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], "")
+
+
+def qgemm(b: Builder, node, attrs) -> None:
+    """com.microsoft QGemm: A, a_scale, a_zp, B, b_scale, b_zp, [C], [y_scale, y_zp] (no y_scale: float out)."""
+    i = list(node.input) + [""] * (9 - len(node.input))
+    if not i[7]:
+        raise b.unsupported("QGemm with a float output (no y_scale) is not supported")
+    _qoperator(b, node, attrs, i[0], i[1], i[2], i[3], i[4], i[5], i[7], i[8], i[6])

@@ -101,9 +101,11 @@ def _state_block(plan: Plan) -> list[str]:
 def _jump_row(plan: Plan, step, prefix: str, rows: list[str]) -> list[str]:
     """The op-table row of a jump (ops/control_flow.py; ariel_runtime.c evaluates it): no kernel and
     no params; the condition's pointer, if any; the destination as an op index (the first kernel op
-    at or after the destination node; the op count when the loop's exit ends the model)."""
+    at or after the node following the writer of the jump's `after` tensor; the op count when that
+    is the model's end)."""
     names = _Names(plan)
-    target = plan.graph.nodes[step.node].options.target
+    after = plan.graph.nodes[step.node].options.after
+    target = next(pos for pos, n in enumerate(plan.graph.nodes) if after in n.outputs) + 1
     index = next((k for k, s in enumerate(plan.kernel_steps) if s.node >= target), len(plan.kernel_steps))
     out, buffers = [], "0"
     if step.call.buffers:

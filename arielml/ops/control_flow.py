@@ -150,9 +150,11 @@ register(OpDef(name="WHILE", options_type=WhileOptions, tflite_options="WhileOpt
 # --- the runtime's jumps (compiler-only; made by passes/while_lowering.py) ---------------------------
 # A WHILE decided at run time becomes a stretch of the op table that the C runtime walks again and
 # again: ARIEL_BRANCH_IF_FALSE leaves the loop when the condition's first byte is 0, ARIEL_JUMP goes
-# back to the condition. `target` is a node position of the graph (the code generator turns it into
-# an op-table index). Every core evaluates them identically after a barrier (ariel_runtime.c). Each
-# carries an empty marker output (the compiler's passes take every operator to have one).
+# back to the condition. The destination is "the node after the one that writes tensor `after`" (a
+# marker output): later passes may drop or reorder nodes (fold_pad, bands), so a node position would
+# go stale, a tensor does not; the code generator turns it into an op-table index. Every core
+# evaluates them identically between barriers (ariel_runtime.c). Each carries an empty marker output
+# (the compiler's passes take every operator to have one).
 BRANCH_IF_FALSE = "ARIEL_BRANCH_IF_FALSE"
 JUMP = "ARIEL_JUMP"
 CONTROL_OPS = (BRANCH_IF_FALSE, JUMP)
@@ -162,7 +164,7 @@ MARKER_SHAPE = (0,)
 
 @dataclass(frozen=True)
 class JumpOptions:
-    target: int  # node position to continue at
+    after: int  # continue at the node after the one that writes this tensor
 
 
 def _not_evaluated(p, inputs):
@@ -172,7 +174,7 @@ def _not_evaluated(p, inputs):
 def _lower_control(node: Node, graph: Graph, p) -> Any:
     from arielml.codegen.kernel_call import KernelCall
     # no kernel runs: the code generator emits the op-table row of a jump (codegen/emit.py)
-    return KernelCall("0", "", (("target", node.options.target),), tuple(node.inputs), "data.c")
+    return KernelCall("0", "", (("after", node.options.after),), tuple(node.inputs), "data.c")
 
 
 register(OpDef(name=BRANCH_IF_FALSE, options_type=JumpOptions, infer_shapes=lambda node, graph: [MARKER_SHAPE],

@@ -57,6 +57,8 @@ def _simple(sub: Graph) -> bool:
 
 
 def _lowerable(graph: Graph, node: Node) -> bool:
+    if not node.inputs:  # no loop variable: nothing could ever end the loop
+        return False
     o = node.options
     subs = [graph.subgraphs[i] if 0 < i < len(graph.subgraphs) else None
             for i in (o.cond_subgraph_index, o.body_subgraph_index)]
@@ -85,7 +87,7 @@ def _lower(graph: Graph, tensors: list[Tensor], nodes: list[Node], node: Node) -
                     index=index)
 
     nodes += [assign(v, t, f"enter{k}") for k, (v, t) in enumerate(zip(loop_vars, node.inputs))]
-    top = len(nodes)
+    top = nodes[-1].outputs[0]  # the loop starts after the last entry assignment
     condition = _new(tensors, cond.tensors[cond.outputs[0]], f"{tag}/condition")
     nodes += inline(tensors, cond, loop_vars, [condition], index, f"{tag}/cond")
     branch = len(nodes)
@@ -93,7 +95,8 @@ def _lower(graph: Graph, tensors: list[Tensor], nodes: list[Node], node: Node) -
     results = [_new(tensors, body.tensors[t], f"{tag}/next{k}") for k, t in enumerate(body.outputs)]
     nodes += inline(tensors, body, loop_vars, results, index, f"{tag}/body")
     nodes += [assign(v, t, f"next{k}") for k, (v, t) in enumerate(zip(loop_vars, results))]
-    nodes.append(Node(JUMP, (), (_marker(tensors, f"{tag}/jump"),), JumpOptions(top), index=index))
-    nodes[branch] = Node(BRANCH_IF_FALSE, (condition,), (_marker(tensors, f"{tag}/branch"),),
-                         JumpOptions(len(nodes)), index=index)
+    jump = _marker(tensors, f"{tag}/jump")
+    nodes.append(Node(JUMP, (), (jump,), JumpOptions(top), index=index))
+    nodes[branch] = Node(BRANCH_IF_FALSE, (condition,), (_marker(tensors, f"{tag}/branch"),), JumpOptions(jump),
+                         index=index)
     nodes += [Node("READ_VARIABLE", (v,), (out,), index=index) for v, out in zip(loop_vars, node.outputs)]

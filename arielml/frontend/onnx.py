@@ -117,6 +117,10 @@ def _convert(model, name: str) -> Graph:
         builder.index, builder.node_name, builder.op_type = index, node.name or "(unnamed)", node.op_type
         convert(builder, node, _attributes(node))
     outputs = tuple(builder.output(v.name) for v in graph.output)
+    islands = sorted(builder.float_islands - {"DequantizeLinear", "QuantizeLinear", ""})
+    if islands:
+        builder.notes.append("quantised model: these ONNX op types run in float32 between DEQUANTIZE and QUANTIZE "
+                             f"(no integer lowering yet): {', '.join(islands)}")
     result = Graph(tensors=tuple(builder.tensors), nodes=tuple(builder.nodes), inputs=tuple(builder.inputs),
                    outputs=outputs, name=name, notes=tuple(dict.fromkeys(builder.notes)))
     return fold_constants(result)
@@ -167,6 +171,7 @@ class Builder:
         # uint8 ONNX values held as int8 with zero point - 128 (the same real values; the int8
         # kernels take them): onnx_quant.py
         self.shifted: set[str] = set()
+        self.float_islands: set[str] = set()  # ONNX op types run in float between DEQUANTIZE and QUANTIZE
         self._layouts: dict[tuple[str, tuple[int, ...]], int] = {}
         self.index, self.node_name, self.op_type = 0, "", ""
 
@@ -235,6 +240,7 @@ class Builder:
             # a float consumer of a DequantizeLinear outside any integer pattern: dequantise here
             source = self.value(self.dequantized[name])
             self.emit("DEQUANTIZE", (source.index,), name, source.perm, dtype="float32")
+            self.float_islands.add(self.op_type)
         if name not in self.values:
             if name in self.constants:
                 raise self.unsupported(f"input '{name}' is a constant where arielml needs a computed tensor")

@@ -511,6 +511,7 @@ def _install_quantised() -> None:
     CONVERTERS["QLinearConv"] = onnx_quant.qlinear_conv
     CONVERTERS["QLinearMatMul"] = onnx_quant.qlinear_matmul
     CONVERTERS["QGemm"] = onnx_quant.qgemm
+    onnx_quant.install(CONVERTERS)
     for op_type in ("Conv", "Gemm", "MatMul"):
         CONVERTERS[op_type] = _integer_first(onnx_quant.try_quantized_conv_or_fc, CONVERTERS[op_type])
     for op_type in onnx_quant.MOVERS:

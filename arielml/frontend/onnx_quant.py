@@ -180,7 +180,7 @@ def _quantized_conv(b, node, attrs, x_int, weights, w_quant, bias, q_node, out_q
 
 def _quantized_fc(b, node, attrs, x_int, weights, w_quant, bias, q_node, out_quant, relu) -> None:
     from arielml.ops.fully_connected import FullyConnectedOptions
-    if node.op_type == "Gemm":
+    if node.op_type in ("Gemm", "QGemm"):
         if attrs.get("transA", 0) or float(attrs.get("alpha", 1.0)) != 1.0 or float(attrs.get("beta", 1.0)) != 1.0:
             raise b.unsupported("quantised Gemm with transA, alpha or beta is not supported")
         transposed = bool(attrs.get("transB", 0))
@@ -277,7 +277,10 @@ def _qoperator(b: Builder, node, attrs, x_name, x_scale, x_zero, w_name, w_scale
     tensor = b.tensors[b.value(x_name).index]
     if tensor.quant != x_quant:
         raise b.unsupported("the input's scale and zero point are not those it was quantised with")
-    w_quant, _ = _linear_params(b, w_scale, w_zero, weights.ndim, axis=0 if node.op_type != "QLinearMatMul" else 1)
+    # per-channel weight scales run along the output channel: axis 0 of Conv weights and of transposed
+    # Gemm weights (N, K), axis 1 of MatMul / untransposed Gemm weights (K, N)
+    output_axis = 0 if node.op_type == "QLinearConv" or attrs.get("transB", 0) else 1
+    w_quant, _ = _linear_params(b, w_scale, w_zero, weights.ndim, axis=output_axis)
     if any(w_quant.zero_point):
         raise b.unsupported("int8 weights with a non-zero zero point are not supported")
     out_quant, out_dtype = _linear_params(b, y_scale, y_zero, 4)
@@ -314,3 +317,61 @@ def qgemm(b: Builder, node, attrs) -> None:
     if not i[7]:
         raise b.unsupported("QGemm with a float output (no y_scale) is not supported")
     _qoperator(b, node, attrs, i[0], i[1], i[2], i[3], i[4], i[5], i[7], i[8], i[6])
+
+
+# ---- QLinear operators without an integer lowering yet: a float island ------------------------------
+
+def _dequantized_input(b: Builder, x: str, scale: str, zero: str) -> str:
+    """A float name for the integer input (x, scale, zero point) of a QLinear operator."""
+    name = f"{x}/dequantized"
+    rank = len(b.onnx_shape(x))
+    q, dtype = _linear_params(b, scale, zero, rank, axis=1)
+    if x in b.constants:
+        data = b.constants[x].astype(np.int64)
+        scales = np.array(q.scale, np.float32).reshape((-1,) + (1,) * (rank - 2) if q.per_channel else ())
+        zeros = np.array(q.zero_point, np.int64).reshape(scales.shape)
+        b.constants[name] = ((data - zeros).astype(np.float32) * scales).astype(np.float32)
+        return name
+    if dtype == "uint8":
+        q = _shift(q)
+    if b.tensors[b.value(x).index].quant != q:
+        raise b.unsupported(f"input '{x}' is read with parameters other than those it was quantised with")
+    b.dequantized[name] = x
+    return name
+
+
+def _via_float(float_op: str, triples: int, output_first: bool = False):
+    """QLinear<Op> (com.microsoft) as DEQUANTIZE -> <Op> in float -> QUANTIZE."""
+    def convert(b: Builder, node, attrs) -> None:
+        import onnx
+        from arielml.frontend.onnx_ops import CONVERTERS
+        i = list(node.input)
+        y_scale, y_zero = (i[0], i[1]) if output_first else (i[3 * triples], i[3 * triples + 1] if len(i) > 3 * triples + 1 else "")
+        first = 2 if output_first else 0
+        count = (len(i) - 2) // 3 if output_first else triples
+        names = [_dequantized_input(b, *i[first + 3 * k: first + 3 * k + 3]) for k in range(count)]
+        kept = {k: v for k, v in attrs.items() if k not in ("channels_last", "opset")}
+        if attrs.get("channels_last", 0):
+            raise b.unsupported("channels_last=1 is not supported")
+        float_out = node.output[0] + "/float"
+        float_node = onnx.helper.make_node(float_op, names, [float_out], name=node.name, **kept)
+        CONVERTERS[float_op](b, float_node, kept)
+        q, dtype = _linear_params(b, y_scale, y_zero, len(b.onnx_shape(float_out)))
+        value = b.value(float_out)
+        b.emit("QUANTIZE", (value.index,), node.output[0], value.perm, dtype="int8",
+               quant=_shift(q) if dtype == "uint8" else q)
+        if dtype == "uint8":
+            b.shifted.add(node.output[0])
+        b.float_islands.add(node.op_type)
+    return convert
+
+
+FLOAT_ISLANDS = {"QLinearAdd": ("Add", 2), "QLinearMul": ("Mul", 2), "QLinearSigmoid": ("Sigmoid", 1),
+                 "QLinearLeakyRelu": ("LeakyRelu", 1), "QLinearAveragePool": ("AveragePool", 1),
+                 "QLinearGlobalAveragePool": ("GlobalAveragePool", 1), "QLinearSoftmax": ("Softmax", 1)}
+
+
+def install(converters: dict) -> None:
+    for op_type, (float_op, triples) in FLOAT_ISLANDS.items():
+        converters[op_type] = _via_float(float_op, triples)
+    converters["QLinearConcat"] = _via_float("Concat", 0, output_first=True)

@@ -267,3 +267,17 @@ def test_a_branch_of_another_signature_is_refused():
     main.op("IF", [cond, x, x], [y], "IfOptions", thenSubgraphIndex=1, elseSubgraphIndex=2)
     with pytest.raises(UnsupportedOperatorError, match="dynamic shapes"):
         verify(parse_tflite(m.build({main: ([x, cond], [y]), then_sub: then_sig, else_sub: else_sig})))
+
+
+@pytest.mark.parametrize("optimize", ["latency", "memory"])
+def test_plans_with_jumps_and_conversions_verify_after_every_pass(optimize):
+    from arielml.passes.pipeline import run_pipeline, verify_plan
+    from arielml.passes.plan import CompileOptions
+    rng = np.random.default_rng(31)
+    for model_bytes in (while_model(rng, 2, trips_from_input=True)[0], if_model(rng, "input")[0],
+                        while_model(rng, MAX_UNROLLED_TRIPS + 1)[0]):
+        graph = verify(parse_tflite(model_bytes))
+        for scheduler in ("static", "dynamic"):
+            plan = run_pipeline(graph, CompileOptions(cores=2, scheduler=scheduler, optimize=optimize),
+                                check=verify_plan)
+            assert not {"IF", "WHILE"} & {s.op for s in plan.steps}

@@ -281,3 +281,19 @@ def test_plans_with_jumps_and_conversions_verify_after_every_pass(optimize):
             plan = run_pipeline(graph, CompileOptions(cores=2, scheduler=scheduler, optimize=optimize),
                                 check=verify_plan)
             assert not {"IF", "WHILE"} & {s.op for s in plan.steps}
+
+
+def test_a_subgraph_that_calls_itself_is_a_format_error():
+    from arielml.errors import ModelFormatError
+    for condition in ("constant", "input"):
+        m = MultiModelBuilder()
+        main, branch = m.subgraph(), m.subgraph()
+        x, y, cond = main.tensor((2,), "float32"), main.tensor((2,), "float32"), main.tensor(
+            (1,), "bool", data=np.array([True]) if condition == "constant" else None)
+        main.op("IF", [cond, x], [y], "IfOptions", thenSubgraphIndex=1, elseSubgraphIndex=1)
+        a, b = branch.tensor((2,), "float32"), branch.tensor((2,), "float32")
+        c = branch.tensor((1,), "bool", data=np.array([True]))
+        branch.op("IF", [c, a], [b], "IfOptions", thenSubgraphIndex=1, elseSubgraphIndex=1)
+        inputs = [x] if condition == "constant" else [x, cond]
+        with pytest.raises(ModelFormatError, match="calls itself"):
+            verify(parse_tflite(m.build({main: (inputs, [y]), branch: ([a], [b])})))

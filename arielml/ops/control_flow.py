@@ -51,6 +51,22 @@ class ControlFlowParams:
     subgraphs: tuple[Subgraph, ...]  # IF: (then, else); WHILE: (cond, body)
 
 
+_VERIFYING: set[int] = set()  # ids of the subgraphs being verified, up the stack (a cycle is corrupt)
+
+
+def _verify_subgraph(node: Node, sub: Graph) -> None:
+    from arielml.errors import ModelFormatError
+    from arielml.ir.verify import verify
+    if id(sub) in _VERIFYING:
+        raise ModelFormatError(f"{node.op} (operator #{node.index}): subgraph '{sub.name}' calls itself (corrupt "
+                               "file; TFLite has no recursion)")
+    _VERIFYING.add(id(sub))
+    try:
+        verify(sub)
+    finally:
+        _VERIFYING.discard(id(sub))
+
+
 def subgraph(node: Node, graph: Graph, index: int) -> Graph:
     """The model's subgraph `index`, checked to exist and to be runnable inside a branch or loop."""
     if not 0 < index < len(graph.subgraphs) or graph.subgraphs[index] is None:
@@ -84,12 +100,11 @@ def _if_subgraphs(node: Node, graph: Graph) -> tuple[Graph, Graph]:
 
 
 def _if_check(node: Node, graph: Graph) -> None:
-    from arielml.ir.verify import verify
     cond = graph.tensors[node.inputs[0]]
     if cond.dtype != "bool" or cond.num_elements < 1:
         raise unsupported(node, f"its condition is {cond.dtype}{list(cond.shape)}; TFLite takes a bool tensor")
     for sub in _if_subgraphs(node, graph):
-        verify(sub)
+        _verify_subgraph(node, sub)
         _check_binding(node, "inputs", _outer(graph, node.inputs[1:]), _signature(sub, sub.inputs))
         _check_binding(node, "outputs", _outer(graph, node.outputs), _signature(sub, sub.outputs))
 
@@ -100,10 +115,9 @@ def _while_subgraphs(node: Node, graph: Graph) -> tuple[Graph, Graph]:
 
 
 def _while_check(node: Node, graph: Graph) -> None:
-    from arielml.ir.verify import verify
     cond, body = _while_subgraphs(node, graph)
-    verify(cond)
-    verify(body)
+    _verify_subgraph(node, cond)
+    _verify_subgraph(node, body)
     variables = _outer(graph, node.inputs)
     _check_binding(node, "outputs", variables, _outer(graph, node.outputs))
     _check_binding(node, "condition inputs", variables, _signature(cond, cond.inputs))

@@ -20,7 +20,7 @@ from collections import deque
 
 import numpy as np
 
-from arielml.errors import ArielError
+from arielml.errors import ArielError, ModelFormatError
 from arielml.ir import NO_TENSOR, Graph, Node, Tensor
 from arielml.ops.registry import LITERT, REGISTRY
 from arielml.ops.resource_variables import COPY
@@ -29,6 +29,9 @@ MAX_UNROLLED_TRIPS = 16
 MAX_UNROLLED_NODES = 512  # body nodes x trips
 MAX_SIMULATED_TRIPS = 10_000  # a loop running longer than this at compile time stays a loop
 MAX_KNOWN_ELEMENTS = 4096  # larger results are not evaluated at compile time (it is for conditions)
+# nodes the inlining may add in all: far beyond any real model; a subgraph that (through a corrupt
+# file) calls itself would otherwise be inlined for ever
+MAX_INLINED_NODES = 100_000
 _NOT_EVALUATED = ("VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE", "CALL_ONCE", "IF", "WHILE")
 
 
@@ -38,7 +41,7 @@ def inline_control_flow(graph: Graph) -> Graph:
     tensors = list(graph.tensors)
     known: dict[int, np.ndarray] = {t: tensor.data for t, tensor in enumerate(tensors) if tensor.is_constant}
     notes = list(graph.notes)
-    pending, nodes = deque(graph.nodes), []
+    pending, nodes, added = deque(graph.nodes), [], 0
     while pending:
         node = pending.popleft()
         for t in node.inputs:  # constants an inlined subgraph brought along are known too
@@ -59,6 +62,10 @@ def inline_control_flow(graph: Graph) -> Graph:
                 inlined = _unroll(graph, tensors, node, trips)
                 notes.append(f"WHILE #{node.index}: {trips} trips, known at compile time; the loop is unrolled")
         if inlined is not None:
+            added += len(inlined)
+            if added > MAX_INLINED_NODES:
+                raise ModelFormatError(f"{node.op} (operator #{node.index}): inlining its subgraphs adds more than "
+                                       f"{MAX_INLINED_NODES} operators; a subgraph calls itself (corrupt file)")
             pending.extendleft(reversed(inlined))
             continue
         nodes.append(node)

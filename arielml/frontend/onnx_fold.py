@@ -110,7 +110,8 @@ def _evaluate(op: str, x: list, attrs: dict):
     if op == "Reshape":
         return x[0].reshape(resolve_reshape(x[0].shape, x[1], attrs.get("allowzero", 0)))
     if op == "Flatten":
-        axis = attrs.get("axis", 1) % max(x[0].ndim, 1)
+        axis = int(attrs.get("axis", 1))
+        axis = axis + x[0].ndim if axis < 0 else axis
         return x[0].reshape(int(np.prod(x[0].shape[:axis])), -1)
     if op == "Transpose":
         return np.transpose(x[0], attrs.get("perm"))

@@ -48,6 +48,10 @@ def _constant(b: Builder, node, attrs) -> None:
 
 @converter("Identity", "Dropout")
 def _identity_node(b: Builder, node, attrs) -> None:
+    if node.op_type == "Dropout" and len(node.input) > 2 and node.input[2]:
+        training = b.constant(node.input[2])
+        if training is None or bool(np.asarray(training).reshape(-1)[0]):
+            raise b.unsupported("Dropout in training mode is not supported (inference only)")
     if node.input[0] in b.constants:
         b.constants[node.output[0]] = b.constants[node.input[0]]
         return
@@ -95,7 +99,8 @@ def _reshape(b: Builder, node, attrs) -> None:
 
 def _flatten(b: Builder, node, attrs) -> None:
     shape = b.onnx_shape(node.input[0])
-    axis = attrs.get("axis", 1) % (len(shape) + 1) if shape else 0
+    axis = int(attrs.get("axis", 1))
+    axis = axis + len(shape) if axis < 0 else axis  # ONNX allows [-rank, rank]
     _reshape_to(b, node, (int(np.prod(shape[:axis])), int(np.prod(shape[axis:]))))
 
 
@@ -197,6 +202,8 @@ def _broadcast_layout(b: Builder, names) -> tuple[int, ...]:
 
 
 def _operand(b: Builder, name: str, perm: tuple[int, ...]) -> int:
+    if name not in b.constants and len(b.onnx_shape(name)) != len(perm):
+        return b.plain(name)  # a lower-rank operand: ONNX and TFLite both broadcast from the right
     if name in b.constants:
         array = b.constants[name]
         array = array.reshape((1,) * (len(perm) - array.ndim) + array.shape)
@@ -215,6 +222,11 @@ def _binary(ir_op: str):
             if fold_node(b, node, attrs):
                 return
             raise b.unsupported("float arithmetic on constants only is not supported")
+        if len(node.input) != 2:
+            if ir_op not in ("MAXIMUM", "MINIMUM") or not node.input:
+                raise b.unsupported(f"{len(node.input)} inputs are not supported (2)")
+            _variadic(b, node, attrs, convert)
+            return
         perm = _broadcast_layout(b, node.input)
         inputs = [_operand(b, n, perm) for n in node.input]
         options = {"ADD": AddSubOptions(), "SUB": AddSubOptions(), "MUL": MulOptions(), "DIV": DivOptions()}.get(ir_op)
@@ -222,8 +234,21 @@ def _binary(ir_op: str):
     return convert
 
 
+def _variadic(b: Builder, node, attrs, convert) -> None:
+    """Max/Min of one input (a copy) or of three or more (a chain of two-input operators)."""
+    import onnx
+    if len(node.input) == 1:
+        _identity_node(b, onnx.helper.make_node("Identity", [node.input[0]], [node.output[0]]), {})
+        return
+    current = node.input[0]
+    for k, other in enumerate(node.input[1:], start=1):
+        out = node.output[0] if k == len(node.input) - 1 else f"{node.output[0]}/partial{k}"
+        convert(b, onnx.helper.make_node(node.op_type, [current, other], [out]), attrs)
+        current = out
+
+
 for _onnx_op, _ir_op in (("Add", "ADD"), ("Sub", "SUB"), ("Mul", "MUL"), ("Div", "DIV"), ("Max", "MAXIMUM"),
-                         ("Min", "MINIMUM"), ("Pow", "POW")):
+                         ("Min", "MINIMUM")):
     CONVERTERS[_onnx_op] = _binary(_ir_op)
 
 

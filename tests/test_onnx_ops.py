@@ -64,6 +64,17 @@ def _exact_cases(rng):
     yield "Concat", [helper.make_node("Concat", ["x", "x"], ["y"], axis=int(rng.integers(1, 4)))], {"x": x}, None
     pads = [0, 0, *rng.integers(0, 3, 2), 0, 0, *rng.integers(0, 3, 2)]
     yield "Pad", [helper.make_node("Pad", ["x", "p"], ["y"])], {"x": x}, {"p": np.array(pads, np.int64)}
+    yield "ReduceMean", [helper.make_node("ReduceMean", ["x", "ax"], ["y"], keepdims=int(rng.integers(0, 2)))], \
+        {"x": x}, {"ax": np.array([1, 3], np.int64)}, 18
+    yield "ReduceMax", [helper.make_node("ReduceMax", ["x", "ax"], ["y"], keepdims=0)], {"x": x}, \
+        {"ax": np.array([2], np.int64)}, 18
+    yield "Slice", [helper.make_node("Slice", ["x", "s", "e", "a", "st"], ["y"])], {"x": x}, \
+        {"s": np.array([0, -2], np.int64), "e": np.array([c, -100], np.int64), "a": np.array([1, 3], np.int64),
+         "st": np.array([1, -int(rng.integers(1, 3))], np.int64)}
+    yield "Split", [helper.make_node("Split", ["x", "sp"], ["y", "z"], axis=2)], {"x": x}, \
+        {"sp": np.array([2, x.shape[2] - 2], np.int64)}
+    yield "Gather", [helper.make_node("Gather", ["x", "i"], ["y"], axis=3)], {"x": x}, \
+        {"i": np.array([[0, -1], [2, 1]], np.int64)}
     # shape arithmetic folded at load time: Reshape(x, Concat(Unsqueeze(Gather(Shape(x), 0)), [-1]))
     yield "ShapeChain", [helper.make_node("Shape", ["x"], ["sh"]), helper.make_node("Gather", ["sh", "i"], ["n"]),
                          helper.make_node("Unsqueeze", ["n", "z"], ["n1"]),

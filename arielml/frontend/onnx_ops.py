@@ -554,3 +554,137 @@ def _integer_first(integer, float_convert):
 
 
 _install_quantised()
+
+
+# ---- reductions, slicing, casts, gathers ---------------------------------------------------------------
+
+def _reduce(ir_op: str):
+    def convert(b: Builder, node, attrs) -> None:
+        from arielml.ops.reduce import ReducerOptions
+        rank = len(b.onnx_shape(node.input[0]))
+        axes = attrs.get("axes")
+        if len(node.input) > 1 and node.input[1]:
+            axes = b.constant(node.input[1])
+            if axes is None:
+                raise b.unsupported("axes must be constant")
+            axes = axes.tolist()
+        if not axes:
+            if attrs.get("noop_with_empty_axes", 0):
+                _identity_node(b, node, {})
+                return
+            axes = list(range(rank))
+        axes = sorted({int(a) % rank for a in axes})
+        keep = bool(attrs.get("keepdims", 1))
+        value = b.value(node.input[0])
+        perm = value.perm
+        ir_axes = b.add_constant(node.output[0] + "/axes", np.array([perm.index(a) for a in axes], np.int32))
+        if keep:
+            out_perm = perm
+        else:  # the kept ONNX axes, renumbered, in the IR's order
+            kept = [a for a in perm if a not in axes]
+            out_perm = tuple(sorted(kept).index(a) for a in kept)
+        b.emit(ir_op, (value.index, ir_axes), node.output[0], out_perm, ReducerOptions(keep_dims=keep))
+    return convert
+
+
+for _onnx_op, _ir_op in (("ReduceMean", "MEAN"), ("ReduceMax", "REDUCE_MAX"), ("ReduceMin", "REDUCE_MIN"),
+                         ("ReduceSum", "SUM")):
+    CONVERTERS[_onnx_op] = _reduce(_ir_op)
+
+
+def _strided_slice(b: Builder, source: str, out_name: str, starts, ends, axes, steps) -> None:
+    """ONNX Slice semantics (starts/ends clamped per axis) as one STRIDED_SLICE in the input's layout."""
+    from arielml.ops.slice import StridedSliceOptions
+    shape = b.onnx_shape(source)
+    rank = len(shape)
+    value = b.value(source)
+    begin, end, stride = [0] * rank, list(shape), [1] * rank
+    end_mask = 0
+    for s, e, a, st in zip(starts, ends, axes, steps):
+        a, s, e, st = int(a) % rank, int(s), int(e), int(st)
+        if st == 0:
+            raise b.unsupported("a step of 0 is not allowed")
+        dim = shape[a]
+        s = s + dim if s < 0 else s
+        e = e + dim if e < 0 else e
+        if st > 0:
+            s, e = min(max(s, 0), dim), min(max(e, 0), dim)
+        else:
+            s, e = min(max(s, -1), dim - 1), min(max(e, -1), dim - 1)
+        begin[a], end[a], stride[a] = s, e, st
+        if st < 0 and e < 0:  # up to and including index 0: TFLite reads a negative end as from the back
+            end_mask |= 1 << value.perm.index(a)
+    ir = lambda v: np.array([v[a] for a in value.perm], np.int32)  # noqa: E731
+    inputs = (value.index, b.add_constant(out_name + "/begin", ir(begin)), b.add_constant(out_name + "/end", ir(end)),
+              b.add_constant(out_name + "/strides", ir(stride)))
+    b.emit("STRIDED_SLICE", inputs, out_name, value.perm, StridedSliceOptions(end_mask=end_mask))
+
+
+def _slice(b: Builder, node, attrs) -> None:
+    if b.opset < 10:
+        starts, ends = attrs["starts"], attrs["ends"]
+        axes, steps = attrs.get("axes", list(range(len(starts)))), [1] * len(starts)
+    else:
+        consts = [b.constant(n) if n else None for n in list(node.input[1:]) + [""] * (5 - len(node.input))]
+        if any(n and c is None for n, c in zip(node.input[1:], consts)):
+            raise b.unsupported("starts, ends, axes and steps must be constant")
+        starts, ends = consts[0].tolist(), consts[1].tolist()
+        axes = consts[2].tolist() if consts[2] is not None else list(range(len(starts)))
+        steps = consts[3].tolist() if consts[3] is not None else [1] * len(starts)
+    _strided_slice(b, node.input[0], node.output[0], starts, ends, axes, steps)
+
+
+CONVERTERS["Slice"] = _folding(_slice)
+
+
+@converter("Split")
+def _split(b: Builder, node, attrs) -> None:
+    shape = b.onnx_shape(node.input[0])
+    axis = int(attrs.get("axis", 0)) % len(shape)
+    sizes = attrs.get("split")
+    if len(node.input) > 1 and node.input[1]:
+        sizes = b.constant(node.input[1])
+        if sizes is None:
+            raise b.unsupported("split sizes must be constant")
+        sizes = sizes.tolist()
+    if not sizes:
+        count = int(attrs.get("num_outputs", len(node.output)))
+        chunk = -(-shape[axis] // count)
+        sizes = [min(chunk, shape[axis] - k * chunk) for k in range(count)]
+    start = 0
+    for out, size in zip(node.output, sizes):
+        if out:
+            _strided_slice(b, node.input[0], out, [start], [start + int(size)], [axis], [1])
+        start += int(size)
+
+
+def _cast(b: Builder, node, attrs) -> None:
+    from arielml.frontend.onnx import ONNX_DTYPES
+    to = ONNX_DTYPES.get(attrs.get("to"))
+    if to is None:
+        raise b.unsupported(f"cast to ONNX type {attrs.get('to')} is not supported")
+    value = b.value(node.input[0])
+    if b.tensors[value.index].dtype == to:
+        b.set_value(node.output[0], value.index, value.perm)
+        return
+    b.emit("CAST", (value.index,), node.output[0], value.perm, dtype=to)
+
+
+CONVERTERS["Cast"] = _folding(_cast)
+
+
+def _gather(b: Builder, node, attrs) -> None:
+    from arielml.ops.gather import GatherOptions
+    indices = b.constant(node.input[1])
+    if indices is None:
+        raise b.unsupported("the indices must be constant")
+    shape = b.onnx_shape(node.input[0])
+    axis = int(attrs.get("axis", 0)) % len(shape)
+    indices = np.where(indices < 0, indices + shape[axis], indices).astype(np.int32)
+    x = b.plain(node.input[0])
+    index = b.add_constant(node.output[0] + "/indices", indices)
+    out_rank = len(shape) - 1 + indices.ndim
+    b.emit("GATHER", (x, index), node.output[0], tuple(range(out_rank)), GatherOptions(axis=axis))
+
+
+CONVERTERS["Gather"] = _folding(_gather)

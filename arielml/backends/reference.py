@@ -65,5 +65,9 @@ def run_reference(graph: Graph, inputs: list[np.ndarray], prepared: list | None 
         del results
         for t in dead:
             values.pop(t, None)
+        if opdef.ends_invocation is not None and not bool(np.ravel(values[node.inputs[opdef.ends_invocation]])[0]):
+            break  # the rest of this invocation does not run (TFLite Micro's kTfLiteAbort)
     state.update({t: values[t] for t in graph.variables})
-    return [values[t] if t in values else graph.tensors[t].data for t in graph.outputs]
+    # outputs nothing wrote (an invocation that ended early) are unspecified: zeros here
+    return [values[t] if t in values else graph.tensors[t].data if graph.tensors[t].is_constant
+            else np.zeros(graph.tensors[t].shape, graph.tensors[t].np_dtype) for t in graph.outputs]

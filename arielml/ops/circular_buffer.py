@@ -15,10 +15,11 @@ and then end the invocation (TFLite Micro returns kTfLiteAbort; its interpreter 
 the graph and the outputs of the skipped operators hold whatever the arena held). The counter is
 state too: `elapsed` invocations since the last completed one, zero at reset (TFLite Micro's Reset
 puts its countdown back to cycles_max: the same thing counted the other way). A third state value,
-`completes` (bool), records whether this invocation completes: the flag a runtime jump needs to end
-the invocation early (see docs/semantics.md). arielml does not skip yet: the operators after it run
-on every invocation, so a model whose later operators keep state of their own is refused (they
-would advance on invocations TFLite Micro skips).
+`completes` (bool), records whether this invocation completes (OpDef.ends_invocation): when it is 0,
+the reference executor stops there and a compiled plan jumps to the end of its op table
+(passes/early_exit.py), so the operators after it, and their state, advance only on the invocations
+TFLite Micro completes. The outputs of an invocation that ends early are unspecified, as in TFLite
+Micro (whatever the arena held).
 
 cycles_max <= 0 (absent): TFLite Micro guesses from the shape, for the two streaming models it was
 written for: num_slots 5, 13 or 25 -> 1, else 2, except a rule that depends on a counter shared by
@@ -35,7 +36,7 @@ import numpy as np
 
 from arielml.codegen.kernel_call import KernelCall
 from arielml.ir import Graph, Node
-from arielml.ops.registry import REGISTRY, OpDef, Semantics, register, unsupported
+from arielml.ops.registry import OpDef, Semantics, register, unsupported
 
 
 @dataclass(frozen=True)
@@ -75,14 +76,6 @@ def _check(node: Node, graph: Graph) -> None:
     if node.options.cycles_max <= 0 and y.shape[1] not in EVERY_INVOCATION_SLOTS and y.shape[2:] == (2, 96):
         raise unsupported(node, "cycles_max is absent and the output is [1, n, 2, 96]: TFLite Micro then picks the "
                           "period from a count shared by every interpreter in the process; give cycles_max")
-    position = next(k for k, n in enumerate(graph.nodes) if n is node or n == node)
-    if _period(node, graph) > 1:
-        for later in graph.nodes[position + 1:]:
-            opdef = REGISTRY.get(later.op)
-            if opdef is not None and (opdef.state_inputs or opdef.internal_state is not None):
-                raise unsupported(node, f"{later.op} (operator #{later.index}) after it keeps state; TFLite Micro "
-                                  f"skips it on the invocations this buffer ends early (cycles_max "
-                                  f"{_period(node, graph)}), and arielml cannot skip the rest of an invocation yet")
 
 
 def _state(node: Node, graph: Graph) -> list:
@@ -122,4 +115,4 @@ CIRCULAR_BUFFER = register(OpDef(
     options_type=CircularBufferOptions, check=_check,
     infer_shapes=lambda node, graph: [tuple(graph.tensors[node.outputs[0]].shape)],
     prepare=_prepare, evaluate=_evaluate, work_items=None, lower=_lower,
-    num_inputs=(4, 4), num_outputs=(1, 1), state_inputs=(1, 2, 3), internal_state=_state))
+    num_inputs=(4, 4), num_outputs=(1, 1), state_inputs=(1, 2, 3), internal_state=_state, ends_invocation=3))

@@ -92,6 +92,11 @@ class OpDef:
     # the output depends only on the inputs' shapes, never their values (SHAPE): with static shapes
     # it is a constant, folded at load time (arielml/ir/fold.py)
     shape_only: bool = False
+    # position of a bool state input that, when 0 after the operator ran, ends the invocation there:
+    # the operators after it do not run (TFLite Micro's kTfLiteAbort; CIRCULAR_BUFFER). The compiled
+    # plan jumps to the end of the op table (passes/early_exit.py); the outputs of such an invocation
+    # are unspecified (TFLite Micro's hold whatever its arena held)
+    ends_invocation: int | None = None
     # a custom operator's code in the model file (TFLite_Detection_PostProcess, SignalWindow, ...):
     # the frontend reads operators with this custom code as this OpDef
     custom_code: str | None = None

@@ -13,6 +13,7 @@ from arielml.errors import ArielError
 from arielml.ir import Graph
 from arielml.ir.verify import verify
 from arielml.passes.bands import plan_bands
+from arielml.passes.early_exit import add_early_exits
 from arielml.passes.fold_pad import fold_pad
 from arielml.passes.if_conversion import if_convert
 from arielml.passes.lower import alias_inplace, alias_views, lower
@@ -28,6 +29,7 @@ Pass = Callable[[Plan], Plan]
 PASSES: tuple[tuple[str, Pass], ...] = (
     ("if_convert", if_convert),  # an IF decided at run time: both branches, then SELECT_V2 per output
     ("lower_while", lower_while),  # a WHILE decided at run time: a loop of the op table (jumps)
+    ("early_exit", add_early_exits),  # CIRCULAR_BUFFER's aborted invocations: a jump to the end
     ("fold_pad", fold_pad),  # PADs read only by a VALID convolution become its explicit padding
     ("bands", plan_bands),  # optimize="memory": regions of row-local operators run band of rows by band
     ("lower", lower),  # prepare every node, attach its C kernel call and work items

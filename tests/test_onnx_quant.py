@@ -119,8 +119,9 @@ def _quantized_cnn(tmp_path, quant_format: str, per_channel: bool, activations: 
 @pytest.mark.parametrize("quant_format,per_channel,activations", [
     ("QDQ", False, "QInt8"), ("QDQ", True, "QInt8"), ("QDQ", False, "QUInt8"), ("QOperator", False, "QInt8")])
 def test_quantize_static_cnn_runs_with_integer_convolutions(tmp_path, quant_format, per_channel, activations):
-    """Measured (20 inputs): at most 3 output steps from onnxruntime without fusions, the
-    difference of one requantisation step before the softmax, amplified by it. onnxruntime's own
+    """Measured (20 inputs): at most 4 output steps from onnxruntime without fusions: one-step
+    requantisation differences (rounding ties, and the mean of GlobalAveragePool computed on integers
+    where unfused onnxruntime computes it in float) amplified by the softmax. onnxruntime's own
     default session (fusions) differs from its unfused session by up to 56 steps on these models."""
     path = _quantized_cnn(tmp_path, quant_format, per_channel, activations)
     model = arielml.load(path)
@@ -128,11 +129,64 @@ def test_quantize_static_cnn_runs_with_integer_convolutions(tmp_path, quant_form
     assert ops.count("CONV_2D") == 2 and "DEPTHWISE_CONV_2D" in ops and "FULLY_CONNECTED" in ops
     assert all(model.graph.tensors[n.outputs[0]].dtype == "int8" for n in model.graph.nodes
                if n.op in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"))
-    assert any("run in float32" in note for note in model.graph.notes)  # BatchNormalization, pool, softmax
+    assert any("run in float32" in note for note in model.graph.notes)  # BatchNormalization, softmax
+    if quant_format == "QDQ":  # DQ -> GlobalAveragePool -> Q runs on integers
+        assert any(n.op == "MEAN" and model.graph.tensors[n.inputs[0]].dtype == "int8" for n in model.graph.nodes)
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
     session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
     for seed in range(5):
         x = np.random.default_rng(50 + seed).standard_normal((1, 3, 16, 16)).astype(F32)
         got, expected = model.run([x])[0], session.run(None, {"x": x})[0]
-        assert np.max(np.abs(got - expected)) <= 3 / 255 + 1e-6
+        assert np.max(np.abs(got - expected)) <= 4 / 255 + 1e-6
+
+
+@pytest.mark.parametrize("op", ["Add", "AveragePool", "GlobalAveragePool", "Concat"])
+@pytest.mark.parametrize("seed", range(3))
+def test_qdq_elementwise_and_pooling_run_on_integers(op, seed):
+    """DQ -> op -> Q becomes an int8 ADD / AVERAGE_POOL_2D / MEAN / CONCATENATION; onnxruntime fuses
+    (QLinearAdd, QLinearAveragePool, ...) or computes in float: measured within one output step."""
+    rng = np.random.default_rng(seed)
+    shape = (1, 3, 6, 6)
+    scales = [F32(rng.uniform(0.01, 0.05)) for _ in range(3)]
+    zeros = [np.int8(rng.integers(-20, 20)) for _ in range(3)]
+    if op in ("AveragePool", "Concat"):  # TFLite's int8 kernels move values: one scale and zero point
+        scales, zeros = scales[:1] * 3, zeros[:1] * 3
+    inits = {f"s{k}": scales[k] for k in range(3)} | {f"z{k}": np.array(zeros[k], np.int8) for k in range(3)}
+    nodes = [helper.make_node("QuantizeLinear", ["a", "s0", "z0"], ["aq"]),
+             helper.make_node("QuantizeLinear", ["b", "s1", "z1"], ["bq"]),
+             helper.make_node("DequantizeLinear", ["aq", "s0", "z0"], ["ad"]),
+             helper.make_node("DequantizeLinear", ["bq", "s1", "z1"], ["bd"])]
+    if op == "Add":
+        nodes.append(helper.make_node("Add", ["ad", "bd"], ["r"]))
+    elif op == "Concat":
+        nodes.append(helper.make_node("Concat", ["ad", "bd"], ["r"], axis=1))
+    elif op == "AveragePool":
+        nodes.append(helper.make_node("AveragePool", ["ad"], ["r"], kernel_shape=[2, 2], strides=[2, 2]))
+    else:
+        nodes.append(helper.make_node("GlobalAveragePool", ["ad"], ["r"]))
+    nodes += [helper.make_node("QuantizeLinear", ["r", "s2", "z2"], ["rq"]),
+              helper.make_node("DequantizeLinear", ["rq", "s2", "z2"], ["y"])]
+    a, b = (rng.uniform(-2, 2, shape).astype(F32) for _ in range(2))
+    model = make_model(nodes, {"a": (shape, F32), "b": (shape, F32)}, ["y"], inits)
+    loaded = arielml.load(model)
+    ir_op = {"Add": "ADD", "Concat": "CONCATENATION", "AveragePool": "AVERAGE_POOL_2D", "GlobalAveragePool": "MEAN"}[op]
+    node = next(n for n in loaded.graph.nodes if n.op == ir_op)
+    assert loaded.graph.tensors[node.outputs[0]].dtype == "int8"
+    got, expected = loaded.run([a, b])[0], run_onnxruntime(model, [a, b])[0]
+    assert np.max(np.abs(got - expected)) <= scales[2] * 1.0001
+
+
+def test_qdq_concat_of_different_scales_runs_in_float_and_says_so():
+    nodes = [helper.make_node("QuantizeLinear", ["a", "s0", "z"], ["aq"]),
+             helper.make_node("QuantizeLinear", ["a", "s1", "z"], ["bq"]),
+             helper.make_node("DequantizeLinear", ["aq", "s0", "z"], ["ad"]),
+             helper.make_node("DequantizeLinear", ["bq", "s1", "z"], ["bd"]),
+             helper.make_node("Concat", ["ad", "bd"], ["r"], axis=1),
+             helper.make_node("QuantizeLinear", ["r", "s1", "z"], ["rq"]),
+             helper.make_node("DequantizeLinear", ["rq", "s1", "z"], ["y"])]
+    inits = {"s0": F32(0.02), "s1": F32(0.03), "z": np.array(0, np.int8)}
+    model = arielml.load(make_model(nodes, {"a": ((1, 2, 3, 3), F32)}, ["y"], inits))
+    concat = next(n for n in model.graph.nodes if n.op == "CONCATENATION")
+    assert model.graph.tensors[concat.outputs[0]].dtype == "float32"
+    assert any("Concat" in note and "float32" in note for note in model.graph.notes)

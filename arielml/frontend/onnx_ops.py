@@ -537,6 +537,11 @@ def _install_quantised() -> None:
     CONVERTERS["QLinearMatMul"] = onnx_quant.qlinear_matmul
     CONVERTERS["QGemm"] = onnx_quant.qgemm
     onnx_quant.install(CONVERTERS)
+    for op_type in onnx_quant.INTEGER_OPS:
+        float_convert = CONVERTERS[op_type]
+        CONVERTERS[op_type] = _integer_first(
+            lambda b, node, attrs, convert=float_convert: onnx_quant.try_integer_op(b, node, attrs, convert),
+            float_convert)
     for op_type in ("Conv", "Gemm", "MatMul"):
         CONVERTERS[op_type] = _integer_first(onnx_quant.try_quantized_conv_or_fc, CONVERTERS[op_type])
     for op_type in onnx_quant.MOVERS:

@@ -19,6 +19,8 @@ a uint8 activation is held as int8 with its zero point moved by -128 (the same r
 builder.shifted). Weights with non-zero zero points and uint8 weights are not yet (refused by name)."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from arielml.frontend.onnx import NHWC, Builder
@@ -375,3 +377,56 @@ def install(converters: dict) -> None:
     for op_type, (float_op, triples) in FLOAT_ISLANDS.items():
         converters[op_type] = _via_float(float_op, triples)
     converters["QLinearConcat"] = _via_float("Concat", 0, output_first=True)
+
+
+# ---- DQ -> elementwise / pooling / concat -> Q on integers ----------------------------------------------
+
+INTEGER_OPS = ("Add", "Sub", "Mul", "GlobalAveragePool", "AveragePool", "Concat", "Relu", "LeakyRelu", "Sigmoid",
+               "Tanh", "Softmax")
+
+
+def try_integer_op(b: Builder, node, attrs, convert) -> bool:
+    """DQ(x...) -> op -> Q: the float converter run on the integer tensors, its output given the Q's
+    scale and zero point; kept only when every operator it made accepts those integer types (its
+    `check`), otherwise everything is rolled back and the op runs in float."""
+    import onnx
+    from arielml.errors import ArielError
+    from arielml.ir import Graph
+    from arielml.ops.registry import LITERT, REGISTRY
+    sources = [_integer_source(b, name) for name in node.input]
+    if not node.input or any(s is None for s in sources):
+        return False
+    after = _quantize_after(b, node.output[0], allow_relu=False)
+    if after is None:
+        return False
+    q_node, _, skipped = after
+    out_dtype = output_dtype(b, q_node)
+    out_quant = quant_params(b, q_node, len(b.onnx_shape(node.input[0])), shift_uint8=True)
+    if out_quant.per_channel or out_dtype not in ("int8", "uint8"):
+        return False
+    mark = (len(b.tensors), len(b.nodes), dict(b.values), dict(b._layouts), set(b.float_islands))
+    renamed = onnx.NodeProto()
+    renamed.CopyFrom(node)
+    del renamed.input[:]
+    renamed.input.extend(sources)
+    renamed.output[0] = q_node.output[0]
+    try:
+        convert(b, renamed, attrs)
+        out = b.values[q_node.output[0]].index
+        b.tensors[out] = dataclasses.replace(b.tensors[out], dtype="int8", quant=out_quant)
+        graph = Graph(tensors=tuple(b.tensors), nodes=(), inputs=(), outputs=())
+        for made in b.nodes[mark[1]:]:
+            if any(b.tensors[t].dtype == "float32" for t in made.inputs + made.outputs if t >= 0
+                   and not b.tensors[t].is_constant):
+                raise ArielError("a float tensor inside an integer pattern")
+            REGISTRY[made.op].check(made, graph)
+            REGISTRY[made.op].prepare(made, graph, LITERT)
+    except ArielError:
+        del b.tensors[mark[0]:], b.nodes[mark[1]:]
+        b.values, b._layouts, b.float_islands = mark[2], mark[3], mark[4]
+        return False
+    b.skip.update(id(n) for n in skipped)
+    if out_dtype == "uint8":
+        b.shifted.add(q_node.output[0])
+    return True
+

@@ -75,6 +75,12 @@ def _exact_cases(rng):
         {"sp": np.array([2, x.shape[2] - 2], np.int64)}
     yield "Gather", [helper.make_node("Gather", ["x", "i"], ["y"], axis=3)], {"x": x}, \
         {"i": np.array([[0, -1], [2, 1]], np.int64)}
+    for transform, nearest in (("asymmetric", "floor"), ("align_corners", "round_prefer_ceil")):
+        sizes = [1, c, int(rng.integers(2, 20)), int(rng.integers(2, 20))]
+        yield f"ResizeNearest_{transform}", [helper.make_node("Resize", ["x", "", "", "sz"], ["y"], mode="nearest",
+                                                               coordinate_transformation_mode=transform,
+                                                               nearest_mode=nearest)], \
+            {"x": x}, {"sz": np.array(sizes, np.int64)}
     # shape arithmetic folded at load time: Reshape(x, Concat(Unsqueeze(Gather(Shape(x), 0)), [-1]))
     yield "ShapeChain", [helper.make_node("Shape", ["x"], ["sh"]), helper.make_node("Gather", ["sh", "i"], ["n"]),
                          helper.make_node("Unsqueeze", ["n", "z"], ["n1"]),
@@ -132,6 +138,11 @@ def _close_cases(rng):
     yield "LogSoftmax", [helper.make_node("LogSoftmax", ["a"], ["y"])], {"a": a}, None
     yield "AveragePool", [helper.make_node("AveragePool", ["x"], ["y"], kernel_shape=[2, 2], strides=[1, 2])], {"x": x}, None
     yield "GlobalAveragePool", [helper.make_node("GlobalAveragePool", ["x"], ["y"])], {"x": x}, None
+    for transform in ("asymmetric", "half_pixel", "align_corners"):
+        sizes = [1, c, int(rng.integers(2, 20)), int(rng.integers(2, 20))]
+        yield f"ResizeLinear_{transform}", [helper.make_node("Resize", ["x", "", "", "sz"], ["y"], mode="linear",
+                                                              coordinate_transformation_mode=transform)], \
+            {"x": x}, {"sz": np.array(sizes, np.int64)}
 
 
 CLOSE = [name for name, *_ in _close_cases(np.random.default_rng(0))]

@@ -693,3 +693,71 @@ def _gather(b: Builder, node, attrs) -> None:
 
 
 CONVERTERS["Gather"] = _folding(_gather)
+
+
+# ---- Resize (nearest, linear) --------------------------------------------------------------------------
+
+# (mode, coordinate_transformation_mode, nearest_mode) -> (operator, align_corners, half_pixel_centers)
+# whose index arithmetic is the same: TFLite nearest takes floor(x * in / out) (asymmetric, floor),
+# floor((x + 0.5) * in / out) (tf_half_pixel_for_nn, floor) or round(x * (in - 1) / (out - 1))
+# (align_corners, round_prefer_ceil: the coordinates are >= 0, so rounding half away is ceil);
+# TFLite bilinear's half_pixel_centers is ONNX's half_pixel (and pytorch_half_pixel for outputs > 1)
+RESIZE_MODES = {
+    ("nearest", "asymmetric", "floor"): ("RESIZE_NEAREST_NEIGHBOR", False, False),
+    ("nearest", "tf_half_pixel_for_nn", "floor"): ("RESIZE_NEAREST_NEIGHBOR", False, True),
+    ("nearest", "align_corners", "round_prefer_ceil"): ("RESIZE_NEAREST_NEIGHBOR", True, False),
+    ("linear", "asymmetric", None): ("RESIZE_BILINEAR", False, False),
+    ("linear", "half_pixel", None): ("RESIZE_BILINEAR", False, True),
+    ("linear", "pytorch_half_pixel", None): ("RESIZE_BILINEAR", False, True),
+    ("linear", "align_corners", None): ("RESIZE_BILINEAR", True, False),
+}
+
+
+def _text(value, default: str) -> str:
+    return (value.decode() if isinstance(value, bytes) else value) if value is not None else default
+
+
+@converter("Resize", "Upsample")
+def _resize(b: Builder, node, attrs) -> None:
+    from arielml.ops.resize import ResizeNearestNeighborOptions
+    from arielml.ops.resize_bilinear import ResizeBilinearOptions
+    shape = b.onnx_shape(node.input[0])
+    if len(shape) != 4:
+        raise b.unsupported("only NCHW inputs of rank 4 are supported")
+    mode = _text(attrs.get("mode"), "nearest")
+    transform = _text(attrs.get("coordinate_transformation_mode"), "half_pixel" if node.op_type == "Resize" else "asymmetric")
+    nearest = _text(attrs.get("nearest_mode"), "round_prefer_floor" if node.op_type == "Resize" else "floor") \
+        if mode == "nearest" else None
+    if node.op_type == "Upsample":
+        transform, nearest = "asymmetric", "floor" if mode == "nearest" else None
+    if attrs.get("antialias", 0) or attrs.get("exclude_outside", 0):
+        raise b.unsupported("antialias and exclude_outside are not supported")
+    chosen = RESIZE_MODES.get((mode, transform, nearest))
+    if chosen is None:
+        raise b.unsupported(f"mode {mode}, coordinate_transformation_mode {transform}"
+                            f"{', nearest_mode ' + nearest if nearest else ''} is not supported; supported: "
+                            + "; ".join(f"{m}/{t}{'/' + n if n else ''}" for m, t, n in RESIZE_MODES))
+    inputs = list(node.input) + [""] * 4
+    scales_name, sizes_name = (inputs[1], "") if node.op_type == "Upsample" else (inputs[2], inputs[3])
+    if sizes_name:
+        sizes = b.constant(sizes_name)
+        if sizes is None:
+            raise b.unsupported("sizes must be constant")
+        out_hw = [int(s) for s in sizes.reshape(-1)[-2:]]
+        if [int(s) for s in sizes.reshape(-1)[:2]] != list(shape[:2]):
+            raise b.unsupported("only the spatial axes may be resized")
+    else:
+        scales = b.constant(scales_name) if scales_name else np.asarray(attrs.get("scales", []), np.float32)
+        if scales is None or scales.size != 4:
+            raise b.unsupported("scales must be a constant of 4 values")
+        if list(scales.reshape(-1)[:2]) != [1.0, 1.0]:
+            raise b.unsupported("only the spatial axes may be resized")
+        out_hw = [int(np.floor(d * float(s))) for d, s in zip(shape[2:], scales.reshape(-1)[2:])]
+    op, align_corners, half_pixel = chosen
+    if transform == "pytorch_half_pixel" and min(out_hw) <= 1:
+        raise b.unsupported("pytorch_half_pixel with an output size of 1 is not supported")
+    options = (ResizeNearestNeighborOptions if op == "RESIZE_NEAREST_NEIGHBOR" else ResizeBilinearOptions)(
+        align_corners=align_corners, half_pixel_centers=half_pixel)
+    x = b.in_layout(node.input[0], NHWC)
+    size = b.add_constant(node.output[0] + "/size", np.array(out_hw, np.int32))
+    b.emit(op, (x, size), node.output[0], NHWC, options)

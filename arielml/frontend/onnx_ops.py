@@ -761,3 +761,39 @@ def _resize(b: Builder, node, attrs) -> None:
     x = b.in_layout(node.input[0], NHWC)
     size = b.add_constant(node.output[0] + "/size", np.array(out_hw, np.int32))
     b.emit(op, (x, size), node.output[0], NHWC, options)
+
+
+@converter("ConvTranspose")
+def _conv_transpose(b: Builder, node, attrs) -> None:
+    """TRANSPOSE_CONV. TFLite pads a transposed convolution as the forward convolution from its output
+    back to its input would be padded (SAME: half of the total before): ONNX's explicit pads and
+    output_padding are accepted when they are exactly that."""
+    from arielml.ops.transpose_conv import TransposeConvOptions
+    weights = b.constant(node.input[1])
+    if weights is None or weights.ndim != 4 or weights.dtype != np.float32:
+        raise b.unsupported("only constant float32 2-D weights are supported")
+    if int(attrs.get("group", 1)) != 1 or _pairs(attrs.get("dilations"), 2, 1) != [1, 1]:
+        raise b.unsupported("groups and dilations are not supported")
+    if _text(attrs.get("auto_pad"), "NOTSET") != "NOTSET" or "output_shape" in attrs:
+        raise b.unsupported("auto_pad and output_shape are not supported (give pads)")
+    shape = b.onnx_shape(node.input[0])
+    strides = _pairs(attrs.get("strides"), 2, 1)
+    pads = _pairs(attrs.get("pads"), 4, 0)
+    extra = _pairs(attrs.get("output_padding"), 2, 0)
+    kernel = weights.shape[2:]
+    out_hw = []
+    for axis in range(2):
+        begin, end = pads[axis], pads[axis + 2]
+        total = begin + end - extra[axis]
+        if total < 0 or begin != total // 2:
+            raise b.unsupported(f"pads {pads} with output_padding {extra} are not TFLite's SAME padding")
+        out_hw.append(strides[axis] * (shape[2 + axis] - 1) + extra[axis] + kernel[axis] - begin - end)
+    out_channels = weights.shape[1]
+    bias = b.constant(node.input[2]) if len(node.input) > 2 and node.input[2] else None
+    x = b.in_layout(node.input[0], NHWC)
+    w = b.add_constant(node.input[1] + "/ohwi", np.transpose(weights, (1, 2, 3, 0)))  # (C_out, KH, KW, C_in)
+    out_shape = b.add_constant(node.output[0] + "/shape", np.array([shape[0], *out_hw, out_channels], np.int32))
+    inputs = [out_shape, w, x] + ([b.add_constant(node.input[2] + "/bias", bias.astype(np.float32))]
+                                  if bias is not None else [])
+    b.emit("TRANSPOSE_CONV", inputs, node.output[0], NHWC,
+           TransposeConvOptions(padding=PADDING_SAME, stride_h=strides[0], stride_w=strides[1]), dtype="float32")

@@ -139,7 +139,7 @@ def _close_cases(rng):
     yield "AveragePool", [helper.make_node("AveragePool", ["x"], ["y"], kernel_shape=[2, 2], strides=[1, 2])], {"x": x}, None
     yield "GlobalAveragePool", [helper.make_node("GlobalAveragePool", ["x"], ["y"])], {"x": x}, None
     k, s = int(rng.integers(2, 5)), int(rng.integers(1, 3))
-    pads, extra = ([1, 1, 1, 1], [s - 1] * 2) if k == 3 else ([0, 0, 0, 0], [0, 0])
+    pads, extra = ([1, 1, 1, 1], [s - 1] * 2) if k == 3 else ([0, 1, 1, 0], [0, 0])
     yield "ConvTranspose", [helper.make_node("ConvTranspose", ["x", "W", "B"], ["y"], strides=[s, s], pads=pads,
                                              output_padding=extra)], {"x": x}, \
         {"W": rng.standard_normal((c, 4, k, k)).astype(F32), "B": rng.standard_normal(4).astype(F32)}

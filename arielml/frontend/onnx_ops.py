@@ -765,9 +765,9 @@ def _resize(b: Builder, node, attrs) -> None:
 
 @converter("ConvTranspose")
 def _conv_transpose(b: Builder, node, attrs) -> None:
-    """TRANSPOSE_CONV. TFLite pads a transposed convolution as the forward convolution from its output
-    back to its input would be padded (SAME: half of the total before): ONNX's explicit pads and
-    output_padding are accepted when they are exactly that."""
+    """The full (VALID) TRANSPOSE_CONV, stride * (in - 1) + kernel per axis, then the ONNX output window
+    [pad_begin, pad_begin + out) cut out of it by a STRIDED_SLICE (exact: it only moves values). TFLite's
+    own SAME padding cannot express PyTorch's usual pads + output_padding (k=3, s=2, p=1, op=1)."""
     from arielml.ops.transpose_conv import TransposeConvOptions
     weights = b.constant(node.input[1])
     if weights is None or weights.ndim != 4 or weights.dtype != np.float32:
@@ -781,19 +781,20 @@ def _conv_transpose(b: Builder, node, attrs) -> None:
     pads = _pairs(attrs.get("pads"), 4, 0)
     extra = _pairs(attrs.get("output_padding"), 2, 0)
     kernel = weights.shape[2:]
-    out_hw = []
-    for axis in range(2):
-        begin, end = pads[axis], pads[axis + 2]
-        total = begin + end - extra[axis]
-        if total < 0 or begin != total // 2:
-            raise b.unsupported(f"pads {pads} with output_padding {extra} are not TFLite's SAME padding")
-        out_hw.append(strides[axis] * (shape[2 + axis] - 1) + extra[axis] + kernel[axis] - begin - end)
+    full = [strides[a] * (shape[2 + a] - 1) + kernel[a] for a in range(2)]
+    out_hw = [full[a] + extra[a] - pads[a] - pads[a + 2] for a in range(2)]
+    if any(extra[a] > pads[a + 2] for a in range(2)) or min(out_hw) < 1:
+        raise b.unsupported(f"output_padding {extra} larger than the end pads {pads[2:]} is not supported")
     out_channels = weights.shape[1]
     bias = b.constant(node.input[2]) if len(node.input) > 2 and node.input[2] else None
     x = b.in_layout(node.input[0], NHWC)
     w = b.add_constant(node.input[1] + "/ohwi", np.transpose(weights, (1, 2, 3, 0)))  # (C_out, KH, KW, C_in)
-    out_shape = b.add_constant(node.output[0] + "/shape", np.array([shape[0], *out_hw, out_channels], np.int32))
+    out_shape = b.add_constant(node.output[0] + "/shape", np.array([shape[0], *full, out_channels], np.int32))
     inputs = [out_shape, w, x] + ([b.add_constant(node.input[2] + "/bias", bias.astype(np.float32))]
                                   if bias is not None else [])
-    b.emit("TRANSPOSE_CONV", inputs, node.output[0], NHWC,
-           TransposeConvOptions(padding=PADDING_SAME, stride_h=strides[0], stride_w=strides[1]), dtype="float32")
+    cropped = full != out_hw or pads[0] or pads[1]
+    full_name = node.output[0] + "/full" if cropped else node.output[0]
+    b.emit("TRANSPOSE_CONV", inputs, full_name, NHWC,
+           TransposeConvOptions(padding=PADDING_VALID, stride_h=strides[0], stride_w=strides[1]), dtype="float32")
+    if cropped:
+        _strided_slice(b, full_name, node.output[0], pads[:2], [pads[a] + out_hw[a] for a in range(2)], [2, 3], [1, 1])

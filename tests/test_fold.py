@@ -55,3 +55,20 @@ def test_arithmetic_on_constants_is_not_folded():
     b.op("MUL", [x, s], [y], "MulOptions")
     graph = verify(parse_tflite(b.build([x], [y])))
     assert [n.op for n in graph.nodes] == ["ADD", "MUL"]
+
+
+def test_outputs_the_file_leaves_shapeless_take_their_operators_shape():
+    """TFLite resizes outputs written with shape () in Prepare; arielml infers them at load time."""
+    b = ModelBuilder()
+    x = b.tensor((2, 3), "float32")
+    y = b.tensor((), "float32")  # blank in the file
+    z = b.tensor((), "float32")
+    b.op("RELU", [x], [y])
+    b.op("TANH", [y], [z])
+    model_bytes = b.build([x], [z])
+    graph = verify(parse_tflite(model_bytes))
+    assert graph.tensors[graph.outputs[0]].shape == (2, 3)
+    assert any("without a shape" in note for note in graph.notes)
+    data = np.linspace(-2, 2, 6, dtype=np.float32).reshape(2, 3)
+    (expected,) = run_litert(model_bytes, [data])
+    assert np.array_equal(Model(graph).run([data])[0], expected)

@@ -157,3 +157,28 @@ def test_mismatched_types_are_refused():
     b.op("ADD", [x, y], [z], "AddOptions")
     with pytest.raises(UnsupportedOperatorError, match="one type"):
         load(b.build([x, y], [z]))
+
+
+def test_mul_with_a_tiny_output_scale_shifts_as_litert_x86_does():
+    """Output scales near 3e-35 (Coral's traffic_model) make TFLite shift by 32 or more, undefined in
+    C; LiteRT's x86 build shifts by the count mod 32 and wraps. Random inputs against LiteRT."""
+    from arielml.api import Model
+    from arielml.frontend.tflite import parse_tflite
+    from arielml.ir.verify import verify
+    from tests.tflite_builder import ModelBuilder, run_litert
+    rng = np.random.default_rng(31)
+    for dtype, (sa, za), (sb, zb), so in [("uint8", (0.0235, 0), (0.0039, 0), 2.97e-35),
+                                         ("uint8", (0.0039, 0), (8.44e-06, 133), 3.09e-35),
+                                         ("int8", (0.02, 3), (0.03, -5), 1e-20)]:
+        b = ModelBuilder()
+        x = b.tensor((1, 4, 4, 16), dtype, quant=(sa, za))
+        y = b.tensor((1, 4, 4, 16), dtype, quant=(sb, zb))
+        z = b.tensor((1, 4, 4, 16), dtype, quant=(so, 0))
+        b.op("MUL", [x, y], [z], "MulOptions")
+        model_bytes = b.build([x, y], [z])
+        info = np.iinfo(dtype)
+        arrays = [rng.integers(int(info.min), int(info.max) + 1, (1, 4, 4, 16)).astype(dtype) for _ in range(2)]
+        (want,) = run_litert(model_bytes, arrays)
+        model = Model(verify(parse_tflite(model_bytes)))
+        assert np.array_equal(model.run(arrays)[0], want), (dtype, so)
+        assert np.array_equal(model.run(arrays, backend="native", cores=2)[0], want), (dtype, so)

@@ -33,6 +33,7 @@ from tflite.utils import BUILTIN_OPCODE2NAME
 from arielml.errors import ArielError, ModelFormatError, UnsupportedOperatorError
 from arielml.ir import NO_TENSOR, Graph, Node, QuantParams, Tensor
 from arielml.ir.fold import fold_constants
+from arielml.ir.shapes import fill_blank_output_shapes
 from arielml.ir.state import attach_internal_state
 from arielml.ops.decode import decode_constants
 from arielml.ir.verify import check_tensor_limits
@@ -149,7 +150,7 @@ def _parse(buf, name: str) -> Graph:
         graph = dataclasses.replace(graph, subgraphs=subgraphs)
     graph = resolve_resource_variables(inline_control_flow(graph))  # each returns a graph without them as is
     # TFLite Micro's compressed constants (TFLM_DECODE) are decoded here, before folding sees them
-    return fold_constants(attach_internal_state(decode_constants(graph)))
+    return fold_constants(fill_blank_output_shapes(attach_internal_state(decode_constants(graph))))
 
 
 def _read_subgraph(subgraph, number: int, buf, buffers: "_BufferReader", opcodes: list[str], name: str,

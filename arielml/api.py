@@ -35,16 +35,17 @@ def load(source) -> "Model":
 
 
 def load_graph(path) -> Graph:
-    """A model file as a Graph: ONNX by its suffix or its first bytes (a protobuf), else TFLite."""
+    """A model file as a Graph: TFLite by its 'TFL3' identifier, else ONNX by its suffix or its first
+    bytes (a protobuf), else TFLite (whose loader says what is wrong with the file)."""
     from arielml.frontend.onnx import load_onnx, looks_like_onnx
-    if Path(path).suffix.lower() == ".onnx":
-        return load_onnx(path)
     try:
         with open(path, "rb") as f:
             head = f.read(8) if os.path.isfile(path) else b""
     except OSError:
         head = b""
-    return load_onnx(path) if looks_like_onnx(head) else load_tflite(path)
+    if head[4:8] != b"TFL3" and (Path(path).suffix.lower() == ".onnx" or looks_like_onnx(head)):
+        return load_onnx(path)
+    return load_tflite(path)
 
 
 def _parse(data, name: str) -> Graph:

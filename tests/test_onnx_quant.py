@@ -16,6 +16,7 @@ import pytest
 
 import arielml
 from arielml.ops.registry import LITERT, REGISTRY
+from tests.emu_helpers import needs_cross
 from tests.onnx_models import helper, make_model, ort, run_onnxruntime
 
 F32 = np.float32
@@ -190,3 +191,14 @@ def test_qdq_concat_of_different_scales_runs_in_float_and_says_so():
     concat = next(n for n in model.graph.nodes if n.op == "CONCATENATION")
     assert model.graph.tensors[concat.outputs[0]].dtype == "float32"
     assert any("Concat" in note and "float32" in note for note in model.graph.notes)
+
+
+@pytest.mark.cross
+@needs_cross
+@pytest.mark.parametrize("quant_format,per_channel,activations", [("QDQ", True, "QInt8"), ("QOperator", False, "QInt8")])
+def test_quantize_static_cnn_on_two_emulated_rp2040_cores_equals_the_reference(tmp_path, quant_format, per_channel,
+                                                                               activations):
+    from arielml.backends.emulator import run_emulated
+    model = arielml.load(_quantized_cnn(tmp_path, quant_format, per_channel, activations))
+    x = np.random.default_rng(3).standard_normal((1, 3, 16, 16)).astype(F32)
+    np.testing.assert_array_equal(run_emulated(model, [x], "rp2040", 2).outputs[0], model.run([x])[0])

@@ -160,7 +160,7 @@ def try_quantized_conv_or_fc(b: Builder, node, attrs) -> bool:
 
 
 def _quantized_conv(b, node, attrs, x_int, weights, w_quant, bias, q_node, out_quant, relu) -> None:
-    from arielml.frontend.onnx_ops import _spatial
+    from arielml.frontend.onnx_windows import _spatial
     from arielml.ops.conv import Conv2DOptions, DepthwiseConv2DOptions
     shape, strides, dilations, padding, explicit = _spatial(b, node, attrs, weights.shape[2:])
     group = int(attrs.get("group", 1))

@@ -12,6 +12,7 @@ from arielml.errors import ModelFormatError, UnsupportedOperatorError
 from tests.conftest import ZOO
 from tests.emu_helpers import needs_cross
 from tests.onnx_models import helper, make_model, ort, run_onnxruntime
+from onnx import numpy_helper as onnx_numpy  # noqa: E402
 
 F32 = np.float32
 LENET = ZOO / "simpletinyml_oneliner" / "lenet5_quantized.onnx"
@@ -193,3 +194,24 @@ def test_float_onnx_cnn_on_emulated_rp2040_same_bytes_on_one_and_two_cores():
     one, two = (run_emulated(model, [x], "rp2040", cores).outputs[0] for cores in (1, 2))
     np.testing.assert_array_equal(one, two)
     _float_close(two, model.run([x])[0])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_conv_flatten_gemm_head_needs_no_transpose(seed):
+    """PyTorch's CNN head Conv -> Flatten -> Linear: the Gemm's weight columns are permuted to the NHWC
+    order at load time, so only the input's layout change remains."""
+    rng = np.random.default_rng(seed)
+    inits = {"W": rng.standard_normal((6, 2, 3, 3)).astype(F32), "G": rng.standard_normal((5, 6 * 4 * 4)).astype(F32),
+             "M": rng.standard_normal((6 * 4 * 4, 3)).astype(F32)}
+    nodes = [helper.make_node("Conv", ["x", "W"], ["c"]), helper.make_node("Relu", ["c"], ["r"]),
+             helper.make_node("Flatten", ["r"], ["f"]), helper.make_node("Gemm", ["f", "G"], ["y"], transB=1),
+             helper.make_node("MatMul", ["f", "M"], ["z"])]
+    graph = helper.make_graph(nodes, "head", [helper.make_tensor_value_info("x", 1, [1, 2, 6, 6])],
+                              [helper.make_tensor_value_info(n, 1, None) for n in ("y", "z")],
+                              [onnx_numpy.from_array(a, n) for n, a in inits.items()])
+    data = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8).SerializeToString()
+    model = arielml.load(data)
+    assert [n.op for n in model.graph.nodes].count("TRANSPOSE") == 1
+    x = rng.standard_normal((1, 2, 6, 6)).astype(F32)
+    for got, expected in zip(model.run([x]), run_onnxruntime(data, [x])):
+        _float_close(got, expected)

@@ -171,7 +171,10 @@ class Builder:
         # uint8 ONNX values held as int8 with zero point - 128 (the same real values; the int8
         # kernels take them): onnx_quant.py
         self.shifted: set[str] = set()
-        self.float_islands: set[str] = set()  # ONNX op types run in float between DEQUANTIZE and QUANTIZE
+        self.float_islands: set[str] = set()
+        # flattened values whose IR columns are a permutation of ONNX's (an NHWC map flattened as it
+        # is): value name -> ONNX column of each IR column; only Gemm/MatMul weights read them
+        self.column_order: dict[str, np.ndarray] = {}  # ONNX op types run in float between DEQUANTIZE and QUANTIZE
         self._layouts: dict[tuple[str, tuple[int, ...]], int] = {}
         self.index, self.node_name, self.op_type = 0, "", ""
 

@@ -99,7 +99,34 @@ def _flatten(b: Builder, node, attrs) -> None:
     shape = b.onnx_shape(node.input[0])
     axis = int(attrs.get("axis", 1))
     axis = axis + len(shape) if axis < 0 else axis  # ONNX allows [-rank, rank]
-    _reshape_to(b, node, (int(np.prod(shape[:axis])), int(np.prod(shape[axis:]))))
+    flat = (int(np.prod(shape[:axis])), int(np.prod(shape[axis:])))
+    if axis == 1 and _flatten_into_weights(b, node, shape, flat):
+        return
+    _reshape_to(b, node, flat)
+
+
+def _flatten_into_weights(b: Builder, node, shape, flat) -> bool:
+    """Flatten of an NHWC tensor whose only readers are Gemm/MatMul with constant weights: the NHWC
+    bytes are flattened as they are (a RESHAPE, no TRANSPOSE) and the readers' weight columns are
+    permuted to that order instead (b.column_order). The usual PyTorch CNN head, Conv -> Flatten ->
+    Linear, so needs no transpose; the products are the same, summed in another order."""
+    value = b.value(node.input[0])
+    readers = b.consumers.get(node.output[0], [])
+    if (value.perm != NHWC or len(shape) != 4 or shape[1] == 1 or shape[2] * shape[3] == 1 or not readers
+            or node.output[0] in b.graph_outputs):
+        return False
+    for reader in readers:
+        weights = b.constant(reader.input[1]) if len(reader.input) > 1 else None
+        if (reader.op_type not in ("Gemm", "MatMul") or reader.input[0] != node.output[0] or weights is None
+                or weights.dtype != np.float32 or weights.ndim != 2 or reader.input[1] == node.output[0]
+                or any(a.name == "transA" and a.i for a in reader.attribute)):
+            return False
+    n, c, h, w = shape
+    # IR column j = (y * W + x) * C + ch holds ONNX column ch * H * W + y * W + x
+    b.column_order[node.output[0]] = np.arange(c * h * w).reshape(c, h, w).transpose(1, 2, 0).reshape(-1)
+    shape_index = b.add_constant(node.output[0] + "/shape", np.array(flat, np.int32))
+    b.emit("RESHAPE", (value.index, shape_index), node.output[0], (0, 1), _reshape_options(flat))
+    return True
 
 
 def _squeeze(b: Builder, node, attrs) -> None:
@@ -368,6 +395,8 @@ def _fully_connected(b: Builder, x_name: str, weights: np.ndarray, bias, out_nam
     from arielml.ops.fully_connected import FullyConnectedOptions
     rank = len(b.onnx_shape(x_name))
     x = b.plain(x_name)
+    if x_name in b.column_order:  # the input's columns are in NHWC order (_flatten_into_weights)
+        weights = weights[:, b.column_order[x_name]]
     w = b.add_constant(out_name + "/weights", np.ascontiguousarray(weights, np.float32))
     bias_index = b.add_constant(out_name + "/bias", np.asarray(bias, np.float32)) if bias is not None else NO_TENSOR
     b.emit("FULLY_CONNECTED", (x, w, bias_index), out_name, _identity(rank),

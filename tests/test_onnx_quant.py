@@ -216,3 +216,39 @@ def test_preprocessed_quantize_static_cnn_is_integer_but_for_its_softmax(tmp_pat
     floats = [n.op for n in model.graph.nodes if model.graph.tensors[n.outputs[0]].dtype == "float32"]
     assert floats == ["DEQUANTIZE", "SOFTMAX", "DEQUANTIZE"]
     assert any(note.endswith("Softmax") for note in model.graph.notes)
+
+
+_MS_QLINEAR = {  # com.microsoft QLinear operators (onnxruntime's QOperator format), inputs after aq/bq
+    "QLinearAdd": (["aq", "s0", "z0", "bq", "s1", "z1", "s2", "z2"], {}),
+    "QLinearMul": (["aq", "s0", "z0", "bq", "s1", "z1", "s2", "z2"], {}),
+    "QLinearConcat": (["s2", "z2", "aq", "s0", "z0", "bq", "s1", "z1"], {"axis": 1}),
+    "QLinearGlobalAveragePool": (["aq", "s0", "z0", "s2", "z2"], {"channels_last": 0}),
+    "QLinearSigmoid": (["aq", "s0", "z0", "s2", "z2"], {}),
+    "QLinearLeakyRelu": (["aq", "s0", "z0", "s2", "z2"], {"alpha": 0.1}),
+    "QLinearAveragePool": (["aq", "s0", "z0", "s2", "z2"], {"kernel_shape": [2, 2], "strides": [2, 2]}),
+}
+
+
+@pytest.mark.parametrize("op", sorted(_MS_QLINEAR))
+def test_com_microsoft_qlinear_operators_run_as_float_islands(op):
+    """Measured within one output step of onnxruntime, and named in the model's notes."""
+    from onnx import numpy_helper
+    rng = np.random.default_rng(len(op))
+    shape = (1, 3, 4, 4)
+    inits = {"s0": F32(0.02), "z0": np.array(3, np.int8), "s1": F32(0.03), "z1": np.array(-5, np.int8),
+             "s2": F32(0.04), "z2": np.array(1, np.int8)}
+    inputs, attrs = _MS_QLINEAR[op]
+    nodes = [helper.make_node("QuantizeLinear", ["a", "s0", "z0"], ["aq"]),
+             helper.make_node("QuantizeLinear", ["b", "s1", "z1"], ["bq"]),
+             helper.make_node(op, inputs, ["rq"], domain="com.microsoft", **attrs),
+             helper.make_node("DequantizeLinear", ["rq", "s2", "z2"], ["y"])]
+    graph = helper.make_graph(nodes, "t", [helper.make_tensor_value_info(n, 1, list(shape)) for n in "ab"],
+                              [helper.make_tensor_value_info("y", 1, None)],
+                              [numpy_helper.from_array(np.asarray(v), k) for k, v in inits.items()])
+    data = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)],
+                             ir_version=8).SerializeToString()
+    a, b = (rng.uniform(-2, 2, shape).astype(F32) for _ in range(2))
+    model = arielml.load(data)
+    assert any(op in note for note in model.graph.notes)
+    got, expected = model.run([a, b])[0], run_onnxruntime(data, [a, b])[0]
+    assert got.shape == expected.shape and np.max(np.abs(got - expected)) <= 0.04 * 1.0001

@@ -164,12 +164,15 @@ def test_unsupported_node_is_named_with_its_op_type_and_index():
         arielml.load(data)
 
 
-def test_cli_inspect_and_run_accept_onnx(tmp_path, capsys):
+def test_cli_inspect_run_and_compile_accept_onnx(tmp_path, capsys):
     path = tmp_path / "cnn.onnx"
     path.write_bytes(small_cnn())
     assert main(["inspect", str(path)]) == 0
     assert "CONV_2D" in capsys.readouterr().out
     assert main(["run", str(path)]) == 0
+    out = tmp_path / "c"
+    assert main(["compile", str(path), "--target", "rp2040", "--cores", "2", "-o", str(out)]) == 0
+    assert (out / "model.c").exists() and (out / "model_weights.c").exists()
 
 
 @needs_zoo

@@ -252,3 +252,30 @@ def test_com_microsoft_qlinear_operators_run_as_float_islands(op):
     assert any(op in note for note in model.graph.notes)
     got, expected = model.run([a, b])[0], run_onnxruntime(data, [a, b])[0]
     assert got.shape == expected.shape and np.max(np.abs(got - expected)) <= 0.04 * 1.0001
+
+
+@pytest.mark.parametrize("clip", [(0.0, 6.0), (0.0, None), (-1.0, 1.0)])
+def test_qdq_conv_with_clip_fuses_the_activation(clip):
+    """DQ -> Conv -> Clip -> Q: the Clip becomes the int8 convolution's fused activation."""
+    rng = np.random.default_rng(5)
+    w = rng.integers(-63, 64, (4, 2, 3, 3)).astype(np.int8)
+    inits = {"xs": F32(0.05), "xz": np.array(0, np.int8), "w": w, "ws": F32(0.02), "wz": np.array(0, np.int8),
+             "ys": F32(0.03), "yz": np.array(-100, np.int8), "lo": F32(clip[0])}
+    clip_inputs = ["c", "lo"] + (["hi"] if clip[1] is not None else [])
+    if clip[1] is not None:
+        inits["hi"] = F32(clip[1])
+    nodes = [helper.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"]),
+             helper.make_node("DequantizeLinear", ["xq", "xs", "xz"], ["xd"]),
+             helper.make_node("DequantizeLinear", ["w", "ws", "wz"], ["wd"]),
+             helper.make_node("Conv", ["xd", "wd"], ["c"], pads=[1, 1, 1, 1]),
+             helper.make_node("Clip", clip_inputs, ["r"]),
+             helper.make_node("QuantizeLinear", ["r", "ys", "yz"], ["rq"]),
+             helper.make_node("DequantizeLinear", ["rq", "ys", "yz"], ["y"])]
+    data = make_model(nodes, {"x": ((1, 2, 5, 5), F32)}, ["y"], inits)
+    model = arielml.load(data)
+    assert [n.op for n in model.graph.nodes if n.op != "TRANSPOSE"] == ["QUANTIZE", "CONV_2D", "DEQUANTIZE"]
+    conv = next(n for n in model.graph.nodes if n.op == "CONV_2D")
+    assert conv.options.fused_activation_function == {(0.0, 6.0): 3, (0.0, None): 1, (-1.0, 1.0): 2}[clip]
+    x = rng.uniform(-3, 3, (1, 2, 5, 5)).astype(F32)
+    got, expected = model.run([x])[0], run_onnxruntime(data, [x])[0]
+    assert np.max(np.abs(got - expected)) <= 0.03 * 1.0001

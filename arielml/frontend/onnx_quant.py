@@ -27,7 +27,7 @@ from arielml.frontend.onnx import NHWC, Builder
 from arielml.ir import NO_TENSOR, QuantParams
 from arielml.ops.common import PADDING_VALID
 
-RELU_ACTIVATION = 1  # TFLite's fused activation code for RELU
+RELU_ACTIVATION = 1  # TFLite's fused activation codes: RELU 1, RELU_N1_TO_1 2, RELU6 3
 
 
 def _params(b: Builder, node, axis_rank: int | None = None) -> tuple[np.ndarray, np.ndarray, int]:
@@ -100,19 +100,37 @@ def output_dtype(b: Builder, node) -> str:
 # ---- patterns --------------------------------------------------------------------------------------
 
 def _quantize_after(b: Builder, name: str, allow_relu: bool):
-    """The QuantizeLinear that is the only consumer of `name` (through one Relu if allowed):
-    -> (q_node, fused_relu, [nodes to skip]) or None."""
+    """The QuantizeLinear that is the only consumer of `name` (through one Relu, or a Clip to [0, 6],
+    [0, inf) or [-1, 1], if allowed): -> (q_node, TFLite fused activation code, [nodes to skip]) or None."""
     users = b.consumers.get(name, [])
     if len(users) != 1 or name in b.graph_outputs:
         return None
     user = users[0]
     if user.op_type == "QuantizeLinear":
-        return user, False, [user]
-    if allow_relu and user.op_type == "Relu":
+        return user, 0, [user]
+    activation = _fusable_activation(b, user) if allow_relu else None
+    if activation is not None:
         after = _quantize_after(b, user.output[0], False)
         if after is not None:
-            return after[0], True, [user] + after[2]
+            return after[0], activation, [user] + after[2]
     return None
+
+
+def _fusable_activation(b: Builder, node) -> int | None:
+    if node.op_type == "Relu":
+        return RELU_ACTIVATION
+    if node.op_type != "Clip":
+        return None
+    bounds = []
+    for position, attr, default in ((1, "min", -np.inf), (2, "max", np.inf)):
+        if len(node.input) > position and node.input[position]:
+            value = b.constant(node.input[position])
+            if value is None:
+                return None
+            bounds.append(float(value.reshape(-1)[0]))
+        else:
+            bounds.append(float(next((a.f for a in node.attribute if a.name == attr), default)))
+    return {(0.0, np.inf): RELU_ACTIVATION, (-1.0, 1.0): 2, (0.0, 6.0): 3}.get(tuple(bounds))
 
 
 def _integer_source(b: Builder, name: str):
@@ -168,7 +186,7 @@ def _quantized_conv(b, node, attrs, x_int, weights, w_quant, bias, q_node, out_q
     x = b.in_layout(x_int, NHWC)
     common = dict(padding=padding, stride_h=strides[0], stride_w=strides[1], dilation_h_factor=dilations[0],
                   dilation_w_factor=dilations[1], explicit_padding=explicit,
-                  fused_activation_function=RELU_ACTIVATION if relu else 0)
+                  fused_activation_function=int(relu))
     if group > 1 and group == in_channels and weights.shape[1] == 1:
         w = b.add_constant(node.input[1] + "/depthwise", np.transpose(weights, (1, 2, 3, 0)), quant=_axis(w_quant, 3))
         op, options = "DEPTHWISE_CONV_2D", DepthwiseConv2DOptions(depth_multiplier=out_channels // in_channels, **common)
@@ -196,7 +214,7 @@ def _quantized_fc(b, node, attrs, x_int, weights, w_quant, bias, q_node, out_qua
     w = b.add_constant(node.input[1] + "/nk", np.ascontiguousarray(matrix), quant=_axis(w_quant, 0))
     bias_index = NO_TENSOR if bias is None else b.add_constant(node.input[2] + "/int32", bias.reshape(-1),
                                                                quant=_bias_quant(b, x_int, w_quant))
-    options = FullyConnectedOptions(fused_activation_function=RELU_ACTIVATION if relu else 0, keep_num_dims=rank > 2)
+    options = FullyConnectedOptions(fused_activation_function=int(relu), keep_num_dims=rank > 2)
     b.emit("FULLY_CONNECTED", (x, w, bias_index), q_node.output[0], tuple(range(rank)), options, dtype="int8",
            quant=out_quant)
 

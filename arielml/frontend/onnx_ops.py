@@ -92,7 +92,13 @@ def _reshape(b: Builder, node, attrs) -> None:
     target = b.constant(node.input[1])
     if target is None:
         raise b.unsupported("the target shape must be a constant (or constant-foldable shape arithmetic)")
-    _reshape_to(b, node, resolve_reshape(b.onnx_shape(node.input[0]), target, attrs.get("allowzero", 0)))
+    shape = b.onnx_shape(node.input[0])
+    new_shape = resolve_reshape(shape, target, attrs.get("allowzero", 0))
+    # a Reshape that flattens (N, C, H, W) to (N, C * H * W), as PyTorch's x.view(x.size(0), -1) exports
+    if len(shape) == 4 and new_shape == (shape[0], int(np.prod(shape[1:]))) and \
+            _flatten_into_weights(b, node, shape, new_shape):
+        return
+    _reshape_to(b, node, new_shape)
 
 
 def _flatten(b: Builder, node, attrs) -> None:

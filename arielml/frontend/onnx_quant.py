@@ -400,7 +400,7 @@ def install(converters: dict) -> None:
 # ---- DQ -> elementwise / pooling / concat -> Q on integers ----------------------------------------------
 
 INTEGER_OPS = ("Add", "Sub", "Mul", "GlobalAveragePool", "AveragePool", "Concat", "Relu", "LeakyRelu", "Sigmoid",
-               "Tanh", "Softmax")
+               "HardSwish", "Tanh", "Softmax")
 
 
 def try_integer_op(b: Builder, node, attrs, convert) -> bool:

@@ -249,7 +249,8 @@ def pytorch_style_cnn(seed: int = 0) -> bytes:
              n("Unsqueeze", ["batch", "ax0"], ["batch1"]), n("Concat", ["batch1", "m1"], ["shape"], axis=0),
              n("Reshape", ["p", "shape"], ["flat"]),
              n("Gemm", ["flat", "fc", "bfc"], ["y"], transB=1)]
-    graph = helper.make_graph(nodes, "pytorch_style", [helper.make_tensor_value_info("x", 1, ["batch_size", 3, 16, 16])],
+    graph = helper.make_graph(nodes, "pytorch_style",
+                              [helper.make_tensor_value_info("x", 1, ["batch_size", 3, 16, 16])],
                               [helper.make_tensor_value_info("y", 1, ["batch_size", 10])],
                               [onnx_numpy.from_array(v, k) for k, v in inits.items()])
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8).SerializeToString()

@@ -46,7 +46,8 @@ def _exact_cases(rng):
     yield "Div", [helper.make_node("Div", ["x", "k"], ["y"])], {"x": x}, k
     yield "Max", [helper.make_node("Max", ["x", "k"], ["y"])], {"x": x}, k
     yield "Relu", [helper.make_node("Relu", ["x"], ["y"])], {"x": x}, None
-    yield "LeakyRelu", [helper.make_node("LeakyRelu", ["x"], ["y"], alpha=float(rng.uniform(0.01, 0.5)))], {"x": x}, None
+    alpha = float(rng.uniform(0.01, 0.5))
+    yield "LeakyRelu", [helper.make_node("LeakyRelu", ["x"], ["y"], alpha=alpha)], {"x": x}, None
     yield "HardSigmoid", [helper.make_node("HardSigmoid", ["x"], ["y"], alpha=0.25, beta=0.4)], {"x": x}, None
     lo, hi = sorted(rng.uniform(-2, 2, 2).astype(F32))
     yield "Clip", [helper.make_node("Clip", ["x", "lo", "hi"], ["y"])], {"x": x}, {"lo": lo, "hi": hi}
@@ -116,7 +117,8 @@ def _close_cases(rng):
     pads = [int(v) for v in rng.integers(0, 2, 4)]
     strides = [int(v) for v in rng.integers(1, 3, 2)]
     dilations = [int(v) for v in rng.integers(1, 3, 2)]
-    if x.shape[2] + pads[0] + pads[2] < (kh - 1) * dilations[0] + 1 or x.shape[3] + pads[1] + pads[3] < (kw - 1) * dilations[1] + 1:
+    if (x.shape[2] + pads[0] + pads[2] < (kh - 1) * dilations[0] + 1
+            or x.shape[3] + pads[1] + pads[3] < (kw - 1) * dilations[1] + 1):
         dilations = [1, 1]
     yield "Conv", [helper.make_node("Conv", ["x", "W", "B"], ["y"], group=groups, pads=pads, strides=strides,
                                     dilations=dilations)], {"x": x}, {"W": w, "B": b}
@@ -125,7 +127,8 @@ def _close_cases(rng):
     m = int(rng.integers(1, 3))
     dw = rng.standard_normal((c * m, 1, 3, 3)).astype(F32)
     yield "DepthwiseConv", [helper.make_node("Conv", ["x", "W", "B"], ["y"], group=c, pads=[1, 1, 1, 1],
-                                             strides=strides)], {"x": x}, {"W": dw, "B": rng.standard_normal(c * m).astype(F32)}
+                                             strides=strides)], {"x": x}, \
+        {"W": dw, "B": rng.standard_normal(c * m).astype(F32)}
     a = rng.standard_normal((int(rng.integers(1, 4)), int(rng.integers(2, 40)))).astype(F32)
     n = int(rng.integers(1, 20))
     yield "Gemm", [helper.make_node("Gemm", ["a", "G", "C"], ["y"], transB=1)], {"a": a}, \
@@ -136,7 +139,8 @@ def _close_cases(rng):
         yield op, [helper.make_node(op, ["x"], ["y"])], {"x": x}, None
     yield "Softmax", [helper.make_node("Softmax", ["a"], ["y"])], {"a": a}, None
     yield "LogSoftmax", [helper.make_node("LogSoftmax", ["a"], ["y"])], {"a": a}, None
-    yield "AveragePool", [helper.make_node("AveragePool", ["x"], ["y"], kernel_shape=[2, 2], strides=[1, 2])], {"x": x}, None
+    yield "AveragePool", [helper.make_node("AveragePool", ["x"], ["y"], kernel_shape=[2, 2], strides=[1, 2])], \
+        {"x": x}, None
     yield "GlobalAveragePool", [helper.make_node("GlobalAveragePool", ["x"], ["y"])], {"x": x}, None
     k, s = int(rng.integers(2, 5)), int(rng.integers(1, 3))
     pads, extra = ([1, 1, 1, 1], [s - 1] * 2) if k == 3 else ([0, 1, 1, 0], [0, 0])

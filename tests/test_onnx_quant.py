@@ -6,9 +6,10 @@ arielml lowers them to its int8 kernels, which requantise with TFLite's fixed-po
 onnxruntime multiplies float(acc) by a float32 scale and rounds half to even (docs/semantics.md,
 "ONNX Runtime"). The single-operator tests therefore check that the two agree everywhere except at
 rounding ties: wherever they differ, by one step, the exact real value acc * scale lies within the
-first rounding's granularity (half of 2^shift steps, TFLite's double rounding) of a half step. Weights are 7-bit: with uint8 activations and full-range int8 weights onnxruntime on
-an AVX2 host without VNNI saturates pairs of products to int16 (vpmaddubsw) and gives other results
-again (documented there too)."""
+first rounding's granularity (half of 2^shift steps, TFLite's double rounding) of a half step.
+Weights are 7-bit: with uint8 activations and full-range int8 weights onnxruntime on an AVX2 host
+without VNNI saturates pairs of products to int16 (vpmaddubsw) and gives other results again
+(documented there too)."""
 from __future__ import annotations
 
 import numpy as np
@@ -46,7 +47,8 @@ def _case(seed: int, kind: str):
              "yz": np.array(yz, dtype)}
     if kind == "conv":
         inits["b"] = bias
-        op = helper.make_node("QLinearConv", ["xq", "xs", "xz", "w", "ws", "wz", "ys", "yz", "b"], ["yq"], pads=[1, 1, 1, 1])
+        op = helper.make_node("QLinearConv", ["xq", "xs", "xz", "w", "ws", "wz", "ys", "yz", "b"], ["yq"],
+                              pads=[1, 1, 1, 1])
     else:
         op = helper.make_node("QLinearMatMul", ["xq", "xs", "xz", "w", "ws", "wz", "ys", "yz"], ["yq"])
         bias = np.zeros(out_c, np.int64)
@@ -199,7 +201,8 @@ def test_qdq_concat_of_different_scales_runs_in_float_and_says_so():
 
 @pytest.mark.cross
 @needs_cross
-@pytest.mark.parametrize("quant_format,per_channel,activations", [("QDQ", True, "QInt8"), ("QOperator", False, "QInt8")])
+@pytest.mark.parametrize("quant_format,per_channel,activations",
+                         [("QDQ", True, "QInt8"), ("QOperator", False, "QInt8")])
 def test_quantize_static_cnn_on_two_emulated_rp2040_cores_equals_the_reference(tmp_path, quant_format, per_channel,
                                                                                activations):
     from arielml.backends.emulator import run_emulated
@@ -245,7 +248,8 @@ def test_com_microsoft_qlinear_operators_run_as_float_islands(op):
     graph = helper.make_graph(nodes, "t", [helper.make_tensor_value_info(n, 1, list(shape)) for n in "ab"],
                               [helper.make_tensor_value_info("y", 1, None)],
                               [numpy_helper.from_array(np.asarray(v), k) for k, v in inits.items()])
-    data = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)],
+    opsets = [helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)]
+    data = helper.make_model(graph, opset_imports=opsets,
                              ir_version=8).SerializeToString()
     a, b = (rng.uniform(-2, 2, shape).astype(F32) for _ in range(2))
     model = arielml.load(data)

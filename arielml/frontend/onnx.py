@@ -135,8 +135,9 @@ def _to_array(tensor) -> np.ndarray:
     from onnx import numpy_helper
     if tensor.data_type not in ONNX_DTYPES:
         import onnx
-        raise UnsupportedOperatorError(f"ONNX tensor '{tensor.name}' has data type "
-                                       f"{onnx.TensorProto.DataType.Name(tensor.data_type)}, which arielml does not read")
+        type_name = onnx.TensorProto.DataType.Name(tensor.data_type)
+        raise UnsupportedOperatorError(f"ONNX tensor '{tensor.name}' has data type {type_name}, which arielml "
+                                       "does not read")
     array = numpy_helper.to_array(tensor)
     array = np.array(array, dtype=ONNX_DTYPES[tensor.data_type])
     array.setflags(write=False)

@@ -79,7 +79,8 @@ def fold_node(builder, node, attrs: dict) -> bool:
         return False
     # float arithmetic is not folded here (onnxruntime computes it at run time, in float32, like us);
     # integer shape arithmetic is
-    if op in ("Add", "Sub", "Mul", "Div", "Neg", "Range") and any(a is not None and a.dtype.kind == "f" for a in inputs):
+    if op in ("Add", "Sub", "Mul", "Div", "Neg", "Range") and any(a is not None and a.dtype.kind == "f"
+                                                                  for a in inputs):
         return False
     value = _evaluate(op, inputs, attrs)
     if value is None:

@@ -66,7 +66,8 @@ def dequantize_linear(b: Builder, node, attrs) -> None:
             shape[q.axis] = -1
             scale, zero_point = scale.reshape(shape), zero_point.reshape(shape)
         b.quantized[node.output[0]] = (data, q)
-        b.constants[node.output[0]] = ((data.astype(np.int64) - zero_point).astype(np.float32) * scale).astype(np.float32)
+        centred = (data.astype(np.int64) - zero_point).astype(np.float32)
+        b.constants[node.output[0]] = (centred * scale).astype(np.float32)
         return
     q = quant_params(b, node, len(b.onnx_shape(source)), shift_uint8=source in b.shifted)
     tensor = b.tensors[b.value(source).index]
@@ -189,7 +190,8 @@ def _quantized_conv(b, node, attrs, x_int, weights, w_quant, bias, q_node, out_q
                   fused_activation_function=int(relu))
     if group > 1 and group == in_channels and weights.shape[1] == 1:
         w = b.add_constant(node.input[1] + "/depthwise", np.transpose(weights, (1, 2, 3, 0)), quant=_axis(w_quant, 3))
-        op, options = "DEPTHWISE_CONV_2D", DepthwiseConv2DOptions(depth_multiplier=out_channels // in_channels, **common)
+        options = DepthwiseConv2DOptions(depth_multiplier=out_channels // in_channels, **common)
+        op = "DEPTHWISE_CONV_2D"
     else:
         w = b.add_constant(node.input[1] + "/ohwi", np.transpose(weights, (0, 2, 3, 1)), quant=_axis(w_quant, 0))
         op, options = "CONV_2D", Conv2DOptions(**common)
@@ -366,7 +368,10 @@ def _via_float(float_op: str, triples: int, output_first: bool = False):
         import onnx
         from arielml.frontend.onnx_ops import CONVERTERS
         i = list(node.input)
-        y_scale, y_zero = (i[0], i[1]) if output_first else (i[3 * triples], i[3 * triples + 1] if len(i) > 3 * triples + 1 else "")
+        if output_first:
+            y_scale, y_zero = i[0], i[1]
+        else:
+            y_scale, y_zero = i[3 * triples], (i[3 * triples + 1] if len(i) > 3 * triples + 1 else "")
         first = 2 if output_first else 0
         count = (len(i) - 2) // 3 if output_first else triples
         names = [_dequantized_input(b, *i[first + 3 * k: first + 3 * k + 3]) for k in range(count)]

@@ -66,7 +66,8 @@ def _conv(b: Builder, node, attrs) -> None:
     if group > 1 and group == in_channels and weights.shape[1] == 1:
         # depthwise: ONNX (C_out, 1, KH, KW) -> TFLite (1, KH, KW, C_out)
         w = b.add_constant(node.input[1] + "/depthwise", np.transpose(weights, (1, 2, 3, 0)))
-        op, options = "DEPTHWISE_CONV_2D", DepthwiseConv2DOptions(depth_multiplier=out_channels // in_channels, **common)
+        options = DepthwiseConv2DOptions(depth_multiplier=out_channels // in_channels, **common)
+        op = "DEPTHWISE_CONV_2D"
     else:
         w = b.add_constant(node.input[1] + "/ohwi", np.transpose(weights, (0, 2, 3, 1)))  # (O, KH, KW, I/g)
         op, options = "CONV_2D", Conv2DOptions(**common)
@@ -152,7 +153,8 @@ def _resize(b: Builder, node, attrs) -> None:
     if len(shape) != 4:
         raise b.unsupported("only NCHW inputs of rank 4 are supported")
     mode = _text(attrs.get("mode"), "nearest")
-    transform = _text(attrs.get("coordinate_transformation_mode"), "half_pixel" if node.op_type == "Resize" else "asymmetric")
+    transform = _text(attrs.get("coordinate_transformation_mode"),
+                      "half_pixel" if node.op_type == "Resize" else "asymmetric")
     nearest = _text(attrs.get("nearest_mode"), "round_prefer_floor" if node.op_type == "Resize" else "floor") \
         if mode == "nearest" else None
     if node.op_type == "Upsample":

@@ -283,3 +283,26 @@ def test_qdq_conv_with_clip_fuses_the_activation(clip):
     x = rng.uniform(-3, 3, (1, 2, 5, 5)).astype(F32)
     got, expected = model.run([x])[0], run_onnxruntime(data, [x])[0]
     assert np.max(np.abs(got - expected)) <= 0.03 * 1.0001
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8])
+def test_quantised_graph_input_and_integer_model(dtype):
+    """A model whose input is already quantised (int8 or uint8 -> DequantizeLinear -> Conv -> Q): the
+    input carries the DequantizeLinear's parameters (uint8 moved to int8 exactly) and the Conv is int8."""
+    rng = np.random.default_rng(2)
+    lo, hi = (-128, 128) if dtype == np.int8 else (0, 256)
+    w = rng.integers(-63, 64, (4, 3, 3, 3)).astype(np.int8)
+    inits = {"xs": F32(0.05), "xz": np.array(7, dtype), "w": w, "ws": F32(0.02), "wz": np.array(0, np.int8),
+             "ys": F32(0.1), "yz": np.array(-3, np.int8)}
+    nodes = [helper.make_node("DequantizeLinear", ["x", "xs", "xz"], ["xd"]),
+             helper.make_node("DequantizeLinear", ["w", "ws", "wz"], ["wd"]),
+             helper.make_node("Conv", ["xd", "wd"], ["c"], pads=[1, 1, 1, 1]),
+             helper.make_node("QuantizeLinear", ["c", "ys", "yz"], ["cq"]),
+             helper.make_node("DequantizeLinear", ["cq", "ys", "yz"], ["y"])]
+    data = make_model(nodes, {"x": ((1, 3, 6, 6), dtype)}, ["y"], inits)
+    model = arielml.load(data)
+    conv = next(n for n in model.graph.nodes if n.op == "CONV_2D")
+    assert model.graph.tensors[conv.outputs[0]].dtype == "int8"
+    x = rng.integers(lo, hi, (1, 3, 6, 6)).astype(dtype)
+    got, expected = model.run([x])[0], run_onnxruntime(data, [x])[0]
+    assert np.max(np.abs(got - expected)) <= 0.1 * 1.0001

@@ -69,11 +69,32 @@ def dequantize_linear(b: Builder, node, attrs) -> None:
         centred = (data.astype(np.int64) - zero_point).astype(np.float32)
         b.constants[node.output[0]] = (centred * scale).astype(np.float32)
         return
+    value = b.value(source)
+    if value.index in b.inputs and b.tensors[value.index].quant is None:
+        _quantised_graph_input(b, node, source)
     q = quant_params(b, node, len(b.onnx_shape(source)), shift_uint8=source in b.shifted)
     tensor = b.tensors[b.value(source).index]
     if tensor.quant != q:
         raise b.unsupported(f"dequantises '{source}' with parameters other than those it was quantised with")
     b.dequantized[node.output[0]] = source
+
+
+def _quantised_graph_input(b: Builder, node, source: str) -> None:
+    """An int8 or uint8 graph input read by DequantizeLinear: it carries that scale and zero point.
+    A uint8 input is moved to int8 (zero point - 128) by a QUANTIZE, exact, as the int8 kernels take it."""
+    import dataclasses
+    value = b.value(source)
+    tensor = b.tensors[value.index]
+    if tensor.dtype not in ("int8", "uint8"):
+        raise b.unsupported(f"graph input '{source}' of type {tensor.dtype} cannot be dequantised (int8, uint8)")
+    q = quant_params(b, node, len(tensor.shape))
+    if q.per_channel:
+        raise b.unsupported("per-axis quantisation of a graph input is not supported")
+    b.tensors[value.index] = dataclasses.replace(tensor, quant=q)
+    if tensor.dtype == "uint8":
+        b.emit("QUANTIZE", (value.index,), source, value.perm, dtype="int8",
+               quant=QuantParams(q.scale, tuple(z - 128 for z in q.zero_point), 0))
+        b.shifted.add(source)
 
 
 def quantize_linear(b: Builder, node, attrs) -> None:

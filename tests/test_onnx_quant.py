@@ -306,3 +306,22 @@ def test_quantised_graph_input_and_integer_model(dtype):
     x = rng.integers(lo, hi, (1, 3, 6, 6)).astype(dtype)
     got, expected = model.run([x])[0], run_onnxruntime(data, [x])[0]
     assert np.max(np.abs(got - expected)) <= 0.1 * 1.0001
+
+
+def test_uint8_graph_output_of_a_quantised_model():
+    """QuantizeLinear to uint8 as the graph's output: the int8-held value is moved back to uint8."""
+    rng = np.random.default_rng(4)
+    w = rng.integers(-63, 64, (4, 2, 1, 1)).astype(np.int8)
+    inits = {"xs": F32(0.05), "xz": np.array(128, np.uint8), "w": w, "ws": F32(0.02), "wz": np.array(0, np.int8),
+             "ys": F32(0.03), "yz": np.array(120, np.uint8)}
+    nodes = [helper.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"]),
+             helper.make_node("DequantizeLinear", ["xq", "xs", "xz"], ["xd"]),
+             helper.make_node("DequantizeLinear", ["w", "ws", "wz"], ["wd"]),
+             helper.make_node("Conv", ["xd", "wd"], ["c"]),
+             helper.make_node("QuantizeLinear", ["c", "ys", "yz"], ["y"])]
+    data = make_model(nodes, {"x": ((1, 2, 3, 3), F32)}, ["y"], inits, output_dtype=np.uint8)
+    model = arielml.load(data)
+    x = rng.uniform(-3, 3, (1, 2, 3, 3)).astype(F32)
+    got, expected = model.run([x])[0], run_onnxruntime(data, [x])[0]
+    assert got.dtype == np.uint8 and got.shape == expected.shape
+    assert np.max(np.abs(got.astype(int) - expected.astype(int))) <= 1

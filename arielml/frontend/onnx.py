@@ -289,9 +289,12 @@ class Builder:
         return self.in_layout(name, tuple(range(rank)))
 
     def output(self, name: str) -> int:
-        if name in self.shifted:
-            raise UnsupportedOperatorError(f"graph output '{name}' is uint8; arielml gives uint8 outputs of ONNX "
-                                           "models only through DequantizeLinear so far")
+        if name in self.shifted:  # held as int8 (zero point - 128): back to uint8, exactly
+            index = self.plain(name)
+            q = self.tensors[index].quant
+            uint8 = QuantParams(q.scale, tuple(z + 128 for z in q.zero_point), q.axis)
+            rank = len(self.tensors[index].shape)
+            return self.emit("QUANTIZE", (index,), name, tuple(range(rank)), dtype="uint8", quant=uint8)
         if name in self.constants:
             raise UnsupportedOperatorError(f"graph output '{name}' is a constant; arielml needs computed outputs")
         return self.plain(name)

@@ -65,6 +65,11 @@ def _exact_cases(rng):
     yield "Concat", [helper.make_node("Concat", ["x", "x"], ["y"], axis=int(rng.integers(1, 4)))], {"x": x}, None
     pads = [0, 0, *rng.integers(0, 3, 2), 0, 0, *rng.integers(0, 3, 2)]
     yield "Pad", [helper.make_node("Pad", ["x", "p"], ["y"])], {"x": x}, {"p": np.array(pads, np.int64)}
+    yield "PadValue", [helper.make_node("Pad", ["x", "p", "v"], ["y"])], {"x": x}, \
+        {"p": np.array(pads, np.int64), "v": F32(rng.uniform(-1, 1))}
+    reflect = [0, 0, *rng.integers(0, 2, 2), 0, 0, *rng.integers(0, 2, 2)]  # below every spatial size
+    yield "PadReflect", [helper.make_node("Pad", ["x", "p"], ["y"], mode="reflect")], {"x": x}, \
+        {"p": np.array(reflect, np.int64)}
     yield "ReduceMean", [helper.make_node("ReduceMean", ["x", "ax"], ["y"], keepdims=int(rng.integers(0, 2)))], \
         {"x": x}, {"ax": np.array([1, 3], np.int64)}, 18
     yield "ReduceMax", [helper.make_node("ReduceMax", ["x", "ax"], ["y"], keepdims=0)], {"x": x}, \

@@ -325,3 +325,25 @@ def test_uint8_graph_output_of_a_quantised_model():
     got, expected = model.run([x])[0], run_onnxruntime(data, [x])[0]
     assert got.dtype == np.uint8 and got.shape == expected.shape
     assert np.max(np.abs(got.astype(int) - expected.astype(int))) <= 1
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8])
+def test_pad_of_a_quantised_tensor_pads_with_the_raw_value(dtype):
+    """ONNX pads an integer tensor with the raw value given (0 by default); TFLite's PAD pads with the
+    zero point: the frontend makes that a PADV2 with the raw value (uint8: shifted like the tensor)."""
+    rng = np.random.default_rng(6)
+    w = rng.integers(-63, 64, (4, 3, 1, 1)).astype(np.int8)
+    inits = {"xs": F32(0.05), "xz": np.array(3, dtype), "w": w, "ws": F32(0.02), "wz": np.array(0, np.int8),
+             "ys": F32(0.1), "yz": np.array(17, dtype), "p": np.array([0, 0, 1, 2, 0, 0, 2, 1], np.int64)}
+    nodes = [helper.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"]),
+             helper.make_node("QLinearConv", ["xq", "xs", "xz", "w", "ws", "wz", "ys", "yz"], ["cq"]),
+             helper.make_node("Pad", ["cq", "p"], ["pq"]),
+             helper.make_node("DequantizeLinear", ["pq", "ys", "yz"], ["y"])]
+    data = make_model(nodes, {"x": ((1, 3, 4, 5), F32)}, ["y"], inits)
+    model = arielml.load(data)
+    assert any(n.op == "PADV2" for n in model.graph.nodes)
+    x = rng.uniform(-2, 2, (1, 3, 4, 5)).astype(F32)
+    got, expected = model.run([x])[0], run_onnxruntime(data, [x])[0]
+    assert got.shape == expected.shape
+    np.testing.assert_array_equal(got[:, :, 0], expected[:, :, 0])  # a padded row: exactly the raw value
+    assert np.max(np.abs(got - expected)) <= 0.1 * 1.0001

@@ -171,7 +171,7 @@ class Builder:
         self.skip: set[int] = set()  # ids of ONNX nodes already converted as part of a pattern
         # uint8 ONNX values held as int8 with zero point - 128 (the same real values; the int8
         # kernels take them): onnx_quant.py
-        self.shifted: set[str] = set()
+        self.shifted_tensors: set[int] = set()
         self.float_islands: set[str] = set()
         # flattened values whose IR columns are a permutation of ONNX's (an NHWC map flattened as it
         # is): value name -> ONNX column of each IR column; only Gemm/MatMul weights read them
@@ -252,6 +252,13 @@ class Builder:
                                    "earlier node produces (the graph is not in topological order, or corrupt)")
         return self.values[name]
 
+    def mark_shifted(self, name: str) -> None:
+        self.shifted_tensors.add(self.values[name].index)
+
+    def is_shifted(self, name: str) -> bool:
+        """True when ONNX value `name` is uint8 held as int8 with zero point - 128."""
+        return name in self.values and self.values[name].index in self.shifted_tensors
+
     def set_value(self, name: str, index: int, perm: tuple[int, ...]) -> None:
         self.values[name] = Value(index, tuple(perm))
 
@@ -274,6 +281,8 @@ class Builder:
         relative = tuple(value.perm.index(axis) for axis in perm)  # IR_new = IR_cur.transpose(relative)
         new_shape = tuple(source.shape[a] for a in relative)
         out = self.add_tensor(f"{name}/{_perm_tag(perm)}", new_shape, source.dtype, quant=source.quant)
+        if value.index in self.shifted_tensors:
+            self.shifted_tensors.add(out)
         moved = [a for a in relative if source.shape[a] != 1]
         if moved == sorted(moved):  # only size-1 axes move: the same bytes under another shape
             shape_index = self.add_constant(f"{name}/{_perm_tag(perm)}/shape", np.array(new_shape, np.int32))
@@ -289,7 +298,7 @@ class Builder:
         return self.in_layout(name, tuple(range(rank)))
 
     def output(self, name: str) -> int:
-        if name in self.shifted:  # held as int8 (zero point - 128): back to uint8, exactly
+        if self.is_shifted(name):  # held as int8 (zero point - 128): back to uint8, exactly
             index = self.plain(name)
             q = self.tensors[index].quant
             uint8 = QuantParams(q.scale, tuple(z + 128 for z in q.zero_point), q.axis)
@@ -310,9 +319,12 @@ class Builder:
         from arielml.ops.registry import REGISTRY
         source = self.tensors[inputs[0]]
         dtype = dtype or source.dtype
-        if quant is None and dtype == source.dtype and dtype != "float32":
-            quant = source.quant  # data movement on integers keeps the quantisation
+        moves_integers = quant is None and dtype == source.dtype and dtype != "float32"
+        if moves_integers:
+            quant = source.quant  # data movement on integers keeps the quantisation (and a uint8 shift)
         out = self.add_tensor(out_name, (), dtype, quant=quant)
+        if moves_integers and inputs[0] in self.shifted_tensors:
+            self.shifted_tensors.add(out)
         node = Node(op=op, inputs=tuple(inputs), outputs=(out,), options=options, index=self.index)
         graph = Graph(tensors=tuple(self.tensors), nodes=(), inputs=(), outputs=())
         try:

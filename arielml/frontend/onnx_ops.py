@@ -194,8 +194,13 @@ CONVERTERS["Concat"] = _folding(_concat)
 
 @converter("Pad")
 def _pad(b: Builder, node, attrs) -> None:
-    if attrs.get("mode", b"constant") not in (b"constant", "constant"):
-        raise b.unsupported(f"mode {attrs['mode']!r} is not supported (constant only)")
+    """constant -> PAD / PADV2, reflect -> MIRROR_PAD (REFLECT). On a quantised integer tensor ONNX pads
+    with the raw value given (0 by default) where TFLite's PAD pads with the zero point: PADV2 with
+    that raw value unless they agree."""
+    from arielml.ops.rearrange import MirrorPadOptions
+    mode = _text_attr(attrs.get("mode"), "constant")
+    if mode not in ("constant", "reflect"):
+        raise b.unsupported(f"mode {mode} is not supported (constant, reflect)")
     rank = len(b.onnx_shape(node.input[0]))
     pads = attrs.get("pads")
     if len(node.input) > 1 and node.input[1]:
@@ -206,15 +211,29 @@ def _pad(b: Builder, node, attrs) -> None:
         raise b.unsupported("the axes input is not supported")
     pads = [int(p) for p in np.asarray(pads).reshape(-1)]
     fill = b.constant(node.input[2]) if len(node.input) > 2 and node.input[2] else None
+    if fill is None and "value" in attrs:  # opset < 11
+        fill = np.array(attrs["value"], np.float32)
     perm = b.value(node.input[0]).perm
     x = b.in_layout(node.input[0], perm)
     paddings = np.array([[pads[a], pads[a + rank]] for a in perm], np.int32)
     inputs = [x, b.add_constant(node.output[0] + "/paddings", paddings)]
+    if mode == "reflect":
+        b.emit("MIRROR_PAD", inputs, node.output[0], perm, MirrorPadOptions(mode=0))
+        return
+    tensor = b.tensors[x]
+    raw = float(np.asarray(fill).reshape(-1)[0]) if fill is not None else 0.0
+    if b.is_shifted(node.input[0]):
+        raw -= 128  # uint8 held as int8
+    implicit = tensor.quant.single_zero_point if tensor.quant is not None and tensor.dtype != "float32" else 0
     op = "PAD"
-    if fill is not None and float(np.asarray(fill).reshape(-1)[0]) != 0:
+    if raw != implicit:
         op = "PADV2"
-        inputs.append(b.add_constant(node.output[0] + "/value", np.asarray(fill, b.dtype(node.input[0])).reshape(())))
+        inputs.append(b.add_constant(node.output[0] + "/value", np.array(raw, tensor.dtype), quant=tensor.quant))
     b.emit(op, inputs, node.output[0], perm)
+
+
+def _text_attr(value, default: str) -> str:
+    return (value.decode() if isinstance(value, bytes) else value) if value is not None else default
 
 
 # ---- elementwise ---------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ and shift); onnxruntime's fused QLinearConv/QGemm multiply the int32 accumulator
 and round half to even (docs/semantics.md, "ONNX Runtime"). The two agree except near rounding ties.
 Int8 weights (zero point 0, per-tensor or per-channel) with int8 or uint8 activations are lowered;
 a uint8 activation is held as int8 with its zero point moved by -128 (the same real values, exactly;
-builder.shifted). Weights with non-zero zero points and uint8 weights are not yet (refused by name)."""
+builder.shifted_tensors). Weights with non-zero zero points and uint8 weights are not yet (refused by name)."""
 from __future__ import annotations
 
 import dataclasses
@@ -72,7 +72,7 @@ def dequantize_linear(b: Builder, node, attrs) -> None:
     value = b.value(source)
     if value.index in b.inputs and b.tensors[value.index].quant is None:
         _quantised_graph_input(b, node, source)
-    q = quant_params(b, node, len(b.onnx_shape(source)), shift_uint8=source in b.shifted)
+    q = quant_params(b, node, len(b.onnx_shape(source)), shift_uint8=b.is_shifted(source))
     tensor = b.tensors[b.value(source).index]
     if tensor.quant != q:
         raise b.unsupported(f"dequantises '{source}' with parameters other than those it was quantised with")
@@ -94,7 +94,7 @@ def _quantised_graph_input(b: Builder, node, source: str) -> None:
     if tensor.dtype == "uint8":
         b.emit("QUANTIZE", (value.index,), source, value.perm, dtype="int8",
                quant=QuantParams(q.scale, tuple(z - 128 for z in q.zero_point), 0))
-        b.shifted.add(source)
+        b.mark_shifted(source)
 
 
 def quantize_linear(b: Builder, node, attrs) -> None:
@@ -110,7 +110,7 @@ def quantize_linear(b: Builder, node, attrs) -> None:
     # clamp(round(x / s) + z - 128, -128, 127), the same real values
     b.emit("QUANTIZE", (value.index,), node.output[0], value.perm, dtype="int8", quant=q)
     if dtype == "uint8":
-        b.shifted.add(node.output[0])
+        b.mark_shifted(node.output[0])
 
 
 def output_dtype(b: Builder, node) -> str:
@@ -195,7 +195,7 @@ def try_quantized_conv_or_fc(b: Builder, node, attrs) -> bool:
         _quantized_fc(b, node, attrs, x_int, weights, w_quant, bias, q_node, out_quant, relu)
     b.skip.update(id(n) for n in skipped)
     if out_dtype == "uint8":
-        b.shifted.add(q_node.output[0])
+        b.mark_shifted(q_node.output[0])
     return True
 
 
@@ -267,7 +267,7 @@ def try_integer_mover(b: Builder, node, attrs, convert) -> bool:
     tensor = b.tensors[b.value(x_int).index]
     if quant_params(b, q_node, len(b.onnx_shape(x_int)), shift_uint8=True) != tensor.quant:
         return False
-    if (output_dtype(b, q_node) == "uint8") != (x_int in b.shifted):
+    if (output_dtype(b, q_node) == "uint8") != b.is_shifted(x_int):
         return False
     import onnx
     renamed = onnx.NodeProto()
@@ -276,8 +276,8 @@ def try_integer_mover(b: Builder, node, attrs, convert) -> bool:
     renamed.output[0] = q_node.output[0]
     convert(b, renamed, attrs)
     b.skip.update(id(n) for n in skipped)
-    if x_int in b.shifted:
-        b.shifted.add(q_node.output[0])
+    if b.is_shifted(x_int):
+        b.mark_shifted(q_node.output[0])
     return True
 
 
@@ -341,7 +341,7 @@ def _qoperator(b: Builder, node, attrs, x_name, x_scale, x_zero, w_name, w_scale
             raise b.unsupported("QGemm with transA or alpha != 1 is not supported")
         _quantized_fc(b, node, attrs, x_name, weights, w_quant, bias, _Output(node.output[0]), out_quant, False)
     if out_dtype == "uint8":
-        b.shifted.add(node.output[0])
+        b.mark_shifted(node.output[0])
 
 
 def qlinear_conv(b: Builder, node, attrs) -> None:
@@ -407,7 +407,7 @@ def _via_float(float_op: str, triples: int, output_first: bool = False):
         b.emit("QUANTIZE", (value.index,), node.output[0], value.perm, dtype="int8",
                quant=_shift(q) if dtype == "uint8" else q)
         if dtype == "uint8":
-            b.shifted.add(node.output[0])
+            b.mark_shifted(node.output[0])
         b.float_islands.add(node.op_type)
     return convert
 
@@ -448,7 +448,8 @@ def try_integer_op(b: Builder, node, attrs, convert) -> bool:
     out_quant = quant_params(b, q_node, len(b.onnx_shape(node.input[0])), shift_uint8=True)
     if out_quant.per_channel or out_dtype not in ("int8", "uint8"):
         return False
-    mark = (len(b.tensors), len(b.nodes), dict(b.values), dict(b._layouts), set(b.float_islands))
+    mark = (len(b.tensors), len(b.nodes), dict(b.values), dict(b._layouts), set(b.float_islands),
+            set(b.shifted_tensors))
     renamed = onnx.NodeProto()
     renamed.CopyFrom(node)
     del renamed.input[:]
@@ -467,10 +468,10 @@ def try_integer_op(b: Builder, node, attrs, convert) -> bool:
             REGISTRY[made.op].prepare(made, graph, LITERT)
     except ArielError:
         del b.tensors[mark[0]:], b.nodes[mark[1]:]
-        b.values, b._layouts, b.float_islands = mark[2], mark[3], mark[4]
+        b.values, b._layouts, b.float_islands, b.shifted_tensors = mark[2], mark[3], mark[4], mark[5]
         return False
     b.skip.update(id(n) for n in skipped)
     if out_dtype == "uint8":
-        b.shifted.add(q_node.output[0])
+        b.mark_shifted(q_node.output[0])
     return True
 

@@ -347,3 +347,26 @@ def test_pad_of_a_quantised_tensor_pads_with_the_raw_value(dtype):
     assert got.shape == expected.shape
     np.testing.assert_array_equal(got[:, :, 0], expected[:, :, 0])  # a padded row: exactly the raw value
     assert np.max(np.abs(got - expected)) <= 0.1 * 1.0001
+
+
+# (ONNX's Relu has no uint8 type: onnxruntime refuses such a model)
+@pytest.mark.parametrize("op,dtype", [("Relu", np.int8), ("Clip", np.int8), ("Clip", np.uint8)])
+def test_relu_and_clip_of_stored_integers(op, dtype):
+    """ONNX Relu / Clip on an integer tensor work on the stored values (max(q, 0), clamp(q, lo, hi)),
+    not on real values as TFLite's int8 RELU does: MAXIMUM / MINIMUM with raw constants."""
+    rng = np.random.default_rng(8)
+    w = rng.integers(-63, 64, (4, 3, 1, 1)).astype(np.int8)
+    lo, hi = (-5, 40) if dtype == np.int8 else (100, 200)
+    inits = {"xs": F32(0.05), "xz": np.array(3, dtype), "w": w, "ws": F32(0.02), "wz": np.array(0, np.int8),
+             "ys": F32(0.01), "yz": np.array(-20 if dtype == np.int8 else 120, dtype),
+             "lo": np.array(lo, dtype), "hi": np.array(hi, dtype)}
+    act = (helper.make_node("Relu", ["cq"], ["rq"]) if op == "Relu"
+           else helper.make_node("Clip", ["cq", "lo", "hi"], ["rq"]))
+    nodes = [helper.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"]),
+             helper.make_node("QLinearConv", ["xq", "xs", "xz", "w", "ws", "wz", "ys", "yz"], ["cq"]), act,
+             helper.make_node("DequantizeLinear", ["rq", "ys", "yz"], ["y"])]
+    data = make_model(nodes, {"x": ((1, 3, 4, 4), F32)}, ["y"], inits)
+    model = arielml.load(data)
+    x = rng.uniform(-2, 2, (1, 3, 4, 4)).astype(F32)
+    got, expected = model.run([x])[0], run_onnxruntime(data, [x])[0]
+    assert np.max(np.abs(got - expected)) <= 0.01 * 1.0001  # QLinearConv's tie rounding at most

@@ -172,6 +172,7 @@ class Builder:
         # uint8 ONNX values held as int8 with zero point - 128 (the same real values; the int8
         # kernels take them): onnx_quant.py
         self.shifted_tensors: set[int] = set()
+        self.real_values = False  # True while a DQ -> op -> Q group is converted on integers
         self.float_islands: set[str] = set()
         # flattened values whose IR columns are a permutation of ONNX's (an NHWC map flattened as it
         # is): value name -> ONNX column of each IR column; only Gemm/MatMul weights read them

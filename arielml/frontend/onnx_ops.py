@@ -302,9 +302,29 @@ for _onnx_op, _ir_op in (("Add", "ADD"), ("Sub", "SUB"), ("Mul", "MUL"), ("Div",
     CONVERTERS[_onnx_op] = _binary(_ir_op)
 
 
+def _raw_integer(b: Builder, index: int) -> bool:
+    """An integer tensor whose ONNX operator works on the stored values (not on the real values of a
+    DQ -> op -> Q group, onnx_quant.try_integer_op, which sets b.real_values)."""
+    return b.tensors[index].dtype != "float32" and not b.real_values
+
+
+def _raw_constant(b: Builder, name: str, value: float, like: int, onnx_value: str) -> int:
+    """A raw integer constant of `like`'s type and quantisation (shifted when the value is a uint8 held as int8)."""
+    tensor = b.tensors[like]
+    raw = value - 128 if b.is_shifted(onnx_value) else value
+    return b.add_constant(name, np.array(raw, tensor.dtype), quant=tensor.quant)
+
+
 def _unary(ir_op: str):
     def convert(b: Builder, node, attrs) -> None:
         value = b.value(node.input[0])
+        if _raw_integer(b, value.index):
+            if ir_op != "RELU":
+                raise b.unsupported(f"{node.op_type} of an integer tensor is not supported")
+            # ONNX Relu of stored integers is max(q, 0); TFLite's int8 RELU clamps at the zero point
+            zero = _raw_constant(b, node.output[0] + "/zero", 0, value.index, node.input[0])
+            b.emit("MAXIMUM", (value.index, zero), node.output[0], value.perm)
+            return
         b.emit(ir_op, (value.index,), node.output[0], value.perm)
     return convert
 
@@ -346,10 +366,12 @@ def _clip(b: Builder, node, attrs) -> None:
         b.emit(named, (value.index,), node.output[0], value.perm)
         return
     current, perm = value.index, value.perm
-    dtype = b.tensors[current].dtype
     for bound, op in ((low, "MAXIMUM"), (high, "MINIMUM")):
         if np.isfinite(bound):
-            limit = b.add_constant(f"{node.output[0]}/{op.lower()}", np.array(bound, dtype))
+            if b.tensors[value.index].dtype == "float32":
+                limit = b.add_constant(f"{node.output[0]}/{op.lower()}", np.array(bound, np.float32))
+            else:  # bounds of stored integers, in the tensor's own type and quantisation
+                limit = _raw_constant(b, f"{node.output[0]}/{op.lower()}", bound, value.index, node.input[0])
             current = b.emit(op, (current, limit), node.output[0], perm)
 
 

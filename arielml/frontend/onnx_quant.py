@@ -455,6 +455,7 @@ def try_integer_op(b: Builder, node, attrs, convert) -> bool:
     del renamed.input[:]
     renamed.input.extend(sources)
     renamed.output[0] = q_node.output[0]
+    b.real_values = True
     try:
         convert(b, renamed, attrs)
         out = b.values[q_node.output[0]].index
@@ -467,9 +468,11 @@ def try_integer_op(b: Builder, node, attrs, convert) -> bool:
             REGISTRY[made.op].check(made, graph)
             REGISTRY[made.op].prepare(made, graph, LITERT)
     except ArielError:
+        b.real_values = False
         del b.tensors[mark[0]:], b.nodes[mark[1]:]
         b.values, b._layouts, b.float_islands, b.shifted_tensors = mark[2], mark[3], mark[4], mark[5]
         return False
+    b.real_values = False
     b.skip.update(id(n) for n in skipped)
     if out_dtype == "uint8":
         b.mark_shifted(q_node.output[0])

@@ -277,6 +277,12 @@ def _binary(ir_op: str):
                 raise b.unsupported(f"{len(node.input)} inputs are not supported (2)")
             _variadic(b, node, attrs, convert)
             return
+        if ir_op not in ("MAXIMUM", "MINIMUM") and not b.real_values and any(
+                n not in b.constants and b.dtype(n) in ("int8", "uint8", "int16")
+                and b.tensors[b.value(n).index].quant is not None for n in node.input):
+            # ONNX computes on the stored integers (wrapping); TFLite's quantised kernels on real values
+            raise b.unsupported(f"{node.op_type} of stored quantised integers is not supported (only inside "
+                                "DequantizeLinear -> op -> QuantizeLinear)")
         perm = _broadcast_layout(b, node.input)
         inputs = [_operand(b, n, perm) for n in node.input]
         options = {"ADD": AddSubOptions(), "SUB": AddSubOptions(), "MUL": MulOptions(), "DIV": DivOptions()}.get(ir_op)

@@ -38,11 +38,13 @@ def load_graph(path) -> Graph:
     """A model file as a Graph: TFLite by its 'TFL3' identifier, else ONNX by its suffix or its first
     bytes (a protobuf), else TFLite (whose loader says what is wrong with the file)."""
     from arielml.frontend.onnx import load_onnx, looks_like_onnx
-    try:
-        with open(path, "rb") as f:
-            head = f.read(8) if os.path.isfile(path) else b""
-    except OSError:
-        head = b""
+    head = b""
+    if os.path.isfile(path):  # never open anything else to sniff it: opening a FIFO waits for a writer
+        try:
+            with open(path, "rb") as f:
+                head = f.read(8)
+        except OSError:
+            pass
     if head[4:8] != b"TFL3" and (Path(path).suffix.lower() == ".onnx" or looks_like_onnx(head)):
         return load_onnx(path)
     return load_tflite(path)

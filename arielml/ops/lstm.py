@@ -44,7 +44,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from arielml.codegen.kernel_call import CArray, KernelCall
-from arielml.ir import NO_TENSOR, Graph, Node
+from arielml.ir import Graph, Node
 from arielml.ops.kernel_support import check_shifts, rounding_code
 from arielml.ops.lookup_tables import c_float_function
 from arielml.ops.nonlinear import SIGMOID_TABLE, Int16SigmoidActivation

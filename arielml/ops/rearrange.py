@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from arielml.codegen.kernel_call import CArray, KernelCall, no_kernel
+from arielml.codegen.kernel_call import CArray, KernelCall
 from arielml.ir import Graph, Node
 from arielml.ops.data_kernels import axis_tables, element_size, gather_call, gather_items, require_addressable, strides_of
 from arielml.ops.registry import OpDef, Semantics, register, unsupported

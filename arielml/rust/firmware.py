@@ -27,7 +27,7 @@ from dataclasses import replace
 from pathlib import Path
 from string import Template
 
-from arielml.cache import absolute, build_dir, build_failure, install, write_atomic
+from arielml.cache import absolute, build_dir, build_failure, install
 from arielml.codegen.emit import write
 from arielml.emu import firmware as c_firmware
 from arielml.emu.firmware import (ElfImage, Firmware, _align, _check_shared_layout, _compile_image, _flash_bytes,

@@ -24,100 +24,60 @@ void ariel_svdf_s8_state8(const void *params, void *const *buffers, int32_t begi
 void ariel_svdf_f32(const void *params, void *const *buffers, int32_t begin, int32_t end);
 /* ariel:end-interface */
 
-void ariel_svdf_s8(const void *params, void *const *buffers, int32_t begin, int32_t end)
-{
-    const ariel_svdf_params *p = (const ariel_svdf_params *)params;
-    const int8_t *input = (const int8_t *)buffers[0];
-    const int8_t *weights_feature = (const int8_t *)buffers[1];
-    const int16_t *weights_time = (const int16_t *)buffers[2];
-    const int32_t *bias = (const int32_t *)buffers[3];
-    int16_t *state = (int16_t *)buffers[4];
-    int8_t *output = (int8_t *)buffers[5];
-    const int32_t filters = p->units * p->rank;
-    int32_t item;
-
-    for (item = begin; item < end; item++) {
-        const int32_t b = item / p->units;
-        const int32_t u = item % p->units;
-        const int8_t *x = input + b * p->input_size;
-        int32_t sum = bias != 0 ? bias[u] : 0; /* integer sums: the order does not matter */
-        int32_t f;
-        int64_t scaled;
-        for (f = u * p->rank; f < (u + 1) * p->rank; f++) {
-            const int8_t *w = weights_feature + f * p->input_size;
-            const int16_t *wt = weights_time + f * p->memory;
-            int16_t *row = state + (b * filters + f) * p->memory;
-            int32_t dot = 0;
-            int32_t time = 0;
-            int32_t c;
-            int64_t newest;
-            for (c = 0; c + 1 < p->memory; c++) { /* the oldest value leaves */
-                row[c] = row[c + 1];
-            }
-            /* |w (x - zp)| <= 128 * 255: int32 holds input_size up to 65,000 */
-            for (c = 0; c < p->input_size; c++) {
-                dot += (int32_t)w[c] * ((int32_t)x[c] - p->input_zero_point);
-            }
-            newest = ariel_requantize(dot, p->feature_multiplier, p->feature_shift, p->rounding);
-            row[p->memory - 1] = (int16_t)(newest < -32768 ? -32768 : newest > 32767 ? 32767 : newest);
-            /* int16 x int16 products (< 2^30) summed in int32, wrapping as LiteRT's int32 sums do */
-            for (c = 0; c < p->memory; c++) {
-                time = ariel_wrapping_add(time, (int32_t)wt[c] * (int32_t)row[c]);
-            }
-            sum = ariel_wrapping_add(sum, time);
-        }
-        scaled = ariel_requantize(sum, p->output_multiplier, p->output_shift, p->rounding) + p->output_zero_point;
-        output[b * p->units + u] = ariel_clamp_s8(scaled, -128, 127);
+/* The integer kernels, one per state type: int16 (LiteRT's and TFLite Micro's; zero point 0) and int8
+ * (TFLite Micro's, with int8 time weights). The new value is saturated to the state type, offset by
+ * the state's zero point (an int8 store wraps, as TFLite Micro's does) and taken off again in the time
+ * sum. |w (x - zp)| <= 128 * 255: int32 holds input_size up to 65,000; the time products (< 2^31)
+ * are summed in int32, wrapping as TFLite's int32 sums do. */
+#define ARIEL_SVDF_INTEGER_KERNEL(NAME, STATE_T, UNSIGNED_STATE_T, STATE_MIN, STATE_MAX)                          \
+    void NAME(const void *params, void *const *buffers, int32_t begin, int32_t end)                              \
+    {                                                                                                          \
+        const ariel_svdf_params *p = (const ariel_svdf_params *)params;                                        \
+        const int8_t *input = (const int8_t *)buffers[0];                                                      \
+        const int8_t *weights_feature = (const int8_t *)buffers[1];                                            \
+        const STATE_T *weights_time = (const STATE_T *)buffers[2];                                             \
+        const int32_t *bias = (const int32_t *)buffers[3];                                                     \
+        STATE_T *state = (STATE_T *)buffers[4];                                                                \
+        int8_t *output = (int8_t *)buffers[5];                                                                 \
+        const int32_t filters = p->units * p->rank;                                                            \
+        int32_t item;                                                                                          \
+        for (item = begin; item < end; item++) {                                                               \
+            const int32_t b = item / p->units;                                                                 \
+            const int32_t u = item % p->units;                                                                 \
+            const int8_t *x = input + b * p->input_size;                                                       \
+            int32_t sum = bias != 0 ? bias[u] : 0; /* integer sums: the order does not matter */               \
+            int32_t f;                                                                                         \
+            int64_t scaled;                                                                                    \
+            for (f = u * p->rank; f < (u + 1) * p->rank; f++) {                                                \
+                const int8_t *w = weights_feature + f * p->input_size;                                         \
+                const STATE_T *wt = weights_time + f * p->memory;                                              \
+                STATE_T *row = state + (b * filters + f) * p->memory;                                          \
+                int32_t dot = 0;                                                                               \
+                int32_t time = 0;                                                                              \
+                int32_t c;                                                                                     \
+                int64_t newest;                                                                                \
+                for (c = 0; c + 1 < p->memory; c++) { /* the oldest value leaves */                            \
+                    row[c] = row[c + 1];                                                                       \
+                }                                                                                              \
+                for (c = 0; c < p->input_size; c++) {                                                          \
+                    dot += (int32_t)w[c] * ((int32_t)x[c] - p->input_zero_point);                              \
+                }                                                                                              \
+                newest = ariel_requantize(dot, p->feature_multiplier, p->feature_shift, p->rounding);          \
+                newest = newest < (STATE_MIN) ? (STATE_MIN) : newest > (STATE_MAX) ? (STATE_MAX) : newest;     \
+                row[p->memory - 1] = (STATE_T)(UNSIGNED_STATE_T)(uint32_t)(p->state_zero_point + (int32_t)newest); \
+                for (c = 0; c < p->memory; c++) {                                                              \
+                    time = ariel_wrapping_add(time, (int32_t)wt[c] * ((int32_t)row[c] - p->state_zero_point)); \
+                }                                                                                              \
+                sum = ariel_wrapping_add(sum, time);                                                           \
+            }                                                                                                  \
+            scaled = ariel_requantize(sum, p->output_multiplier, p->output_shift, p->rounding) +               \
+                     p->output_zero_point;                                                                     \
+            output[b * p->units + u] = ariel_clamp_s8(scaled, -128, 127);                                      \
+        }                                                                                                      \
     }
-}
 
-/* TFLite Micro's int8-state variant: int8 time weights, the new value saturated to int8 and offset by
- * the state's zero point (the store wraps, as TFLM's does), the zero point taken off in the time sum */
-void ariel_svdf_s8_state8(const void *params, void *const *buffers, int32_t begin, int32_t end)
-{
-    const ariel_svdf_params *p = (const ariel_svdf_params *)params;
-    const int8_t *input = (const int8_t *)buffers[0];
-    const int8_t *weights_feature = (const int8_t *)buffers[1];
-    const int8_t *weights_time = (const int8_t *)buffers[2];
-    const int32_t *bias = (const int32_t *)buffers[3];
-    int8_t *state = (int8_t *)buffers[4];
-    int8_t *output = (int8_t *)buffers[5];
-    const int32_t filters = p->units * p->rank;
-    int32_t item;
-
-    for (item = begin; item < end; item++) {
-        const int32_t b = item / p->units;
-        const int32_t u = item % p->units;
-        const int8_t *x = input + b * p->input_size;
-        int32_t sum = bias != 0 ? bias[u] : 0;
-        int32_t f;
-        int64_t scaled;
-        for (f = u * p->rank; f < (u + 1) * p->rank; f++) {
-            const int8_t *w = weights_feature + f * p->input_size;
-            const int8_t *wt = weights_time + f * p->memory;
-            int8_t *row = state + (b * filters + f) * p->memory;
-            int32_t dot = 0;
-            int32_t time = 0;
-            int32_t c;
-            int64_t newest;
-            for (c = 0; c + 1 < p->memory; c++) {
-                row[c] = row[c + 1];
-            }
-            for (c = 0; c < p->input_size; c++) {
-                dot += (int32_t)w[c] * ((int32_t)x[c] - p->input_zero_point);
-            }
-            newest = ariel_requantize(dot, p->feature_multiplier, p->feature_shift, p->rounding);
-            newest = newest < -128 ? -128 : newest > 127 ? 127 : newest;
-            row[p->memory - 1] = (int8_t)(uint8_t)(uint32_t)(p->state_zero_point + (int32_t)newest);
-            for (c = 0; c < p->memory; c++) {
-                time = ariel_wrapping_add(time, (int32_t)wt[c] * ((int32_t)row[c] - p->state_zero_point));
-            }
-            sum = ariel_wrapping_add(sum, time);
-        }
-        scaled = ariel_requantize(sum, p->output_multiplier, p->output_shift, p->rounding) + p->output_zero_point;
-        output[b * p->units + u] = ariel_clamp_s8(scaled, -128, 127);
-    }
-}
+ARIEL_SVDF_INTEGER_KERNEL(ariel_svdf_s8, int16_t, uint16_t, -32768, 32767)
+ARIEL_SVDF_INTEGER_KERNEL(ariel_svdf_s8_state8, int8_t, uint8_t, -128, 127)
 
 /* std::max(lo, std::min(v, hi)) as LiteRT's ApplyActivationToVector evaluates it (a NaN gives lo) */
 static float svdf_activation(float v, int32_t activation)

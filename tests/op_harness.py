@@ -118,3 +118,38 @@ def run_micro(model_bytes: bytes, inputs: list[np.ndarray], num_outputs: int) ->
 
 def model_for(model_bytes: bytes) -> Model:
     return Model(verify(parse_tflite(model_bytes)))
+
+
+def several(cases) -> bytes:
+    """One model running several independent single-op cases side by side (one compile per core
+    configuration): each case's `build.add(builder, output_shape)` returns its input(s) and output."""
+    from tests.tflite_builder import ModelBuilder
+    b = ModelBuilder()
+    pairs = [build.add(b, shape) for build, shape in cases]
+    inputs = [t for x, _ in pairs for t in (x if isinstance(x, (tuple, list)) else (x,))]
+    return b.build(inputs, [y for _, y in pairs])
+
+
+def assert_kernels_match_reference(model: Model, inputs: list[np.ndarray], whats: list[str], cache,
+                                   equal_nan: bool = False) -> None:
+    """The C kernels natively on 1-3 threads under both schedulers, byte for byte against the
+    reference executor (equal_nan: a NaN equals a NaN); `whats` names each output's case."""
+    from arielml.backends.native import build_native
+    from arielml.compile import compile_model
+    from tests.test_kernels_data import CONFIGS
+    expected = model.run(inputs)
+    for cores, scheduler in CONFIGS:
+        lib = build_native(compile_model(model, target="rv32-smp", cores=cores, scheduler=scheduler), cache)
+        for got, want, what in zip(lib.run(inputs).outputs, expected, whats):
+            assert got.dtype == want.dtype and got.shape == want.shape, what
+            assert np.array_equal(got, want, equal_nan=equal_nan), (
+                f"{what} cores={cores} {scheduler}: {np.count_nonzero(got != want)} of {got.size} values differ")
+
+
+def assert_emulated_matches_reference(model: Model, inputs: list[np.ndarray], cache_dir,
+                                      equal_nan: bool = False) -> None:
+    """One run on two emulated rp2040 cores, byte for byte against the reference executor."""
+    from arielml.backends.emulator import run_emulated
+    run = run_emulated(model, inputs, "rp2040", 2, cache_dir=cache_dir)
+    for got, want in zip(run.outputs, model.run(inputs)):
+        assert np.array_equal(got, want, equal_nan=equal_nan)

@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.op_harness import Outcome, case_rng, check_case, model_for, random_array
+from tests.op_harness import (assert_emulated_matches_reference, assert_kernels_match_reference, case_rng,
+                                check_case, model_for, Outcome, random_array, several)
 from tests.tflite_builder import ModelBuilder
 
 DTYPES = ("float32", "int32", "int64")
@@ -71,11 +72,6 @@ def test_cumsum_int8_matches_tflite_micro():
         assert np.array_equal(got, run_micro(model_bytes, inputs, 1)[0]), f"seed {seed} {what}"
 
 
-def several(cases) -> bytes:
-    b = ModelBuilder()
-    pairs = [build.add(b, shape) for build, shape in cases]
-    return b.build([x for x, _ in pairs], [y for _, y in pairs])
-
 
 def _cases(rng, rounds: int):
     cases, inputs, whats = [], [], []
@@ -89,23 +85,12 @@ def _cases(rng, rounds: int):
 
 
 def test_cumsum_kernels_match_reference(cache):
-    from arielml.backends.native import build_native
-    from arielml.compile import compile_model
-    from tests.test_kernels_data import CONFIGS
     cases, inputs, whats = _cases(np.random.default_rng(9910), 4)
     model = model_for(several(cases))
-    expected = model.run(inputs)
-    for cores, scheduler in CONFIGS:
-        lib = build_native(compile_model(model, target="rv32-smp", cores=cores, scheduler=scheduler), cache)
-        for got, want, what in zip(lib.run(inputs).outputs, expected, whats):
-            assert got.dtype == want.dtype and got.shape == want.shape, what
-            assert np.array_equal(got, want), f"{what} cores={cores} {scheduler}"
+    assert_kernels_match_reference(model, inputs, whats, cache)
 
 
 def test_cumsum_emulated_rp2040_two_cores(tmp_path):
-    from arielml.backends.emulator import run_emulated
     cases, inputs, _ = _cases(np.random.default_rng(9911), 1)
     model = model_for(several(cases))
-    run = run_emulated(model, inputs, "rp2040", 2, cache_dir=tmp_path)
-    for got, want in zip(run.outputs, model.run(inputs)):
-        assert np.array_equal(got, want)
+    assert_emulated_matches_reference(model, inputs, tmp_path)

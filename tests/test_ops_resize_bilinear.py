@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.op_harness import Outcome, case_rng, check_case, model_for, random_array
+from tests.op_harness import (assert_emulated_matches_reference, assert_kernels_match_reference, case_rng,
+                                check_case, model_for, Outcome, random_array, several)
 from tests.tflite_builder import ModelBuilder, run_litert
 
 DTYPES = ("float32", "int8", "int16", "uint8")
@@ -58,11 +59,6 @@ def test_resize_bilinear_random(dtype):
     assert not outcome.tflm_disagree, f"TFLite Micro disagrees with LiteRT: {outcome.tflm_disagree}"
 
 
-def several(cases) -> bytes:
-    b = ModelBuilder()
-    pairs = [build.add(b, shape) for build, shape in cases]
-    return b.build([x for x, _ in pairs], [y for _, y in pairs])
-
 
 def _cases(rng, rounds: int):
     cases, inputs, whats = [], [], []
@@ -76,23 +72,12 @@ def _cases(rng, rounds: int):
 
 
 def test_resize_bilinear_kernels_match_reference(cache):
-    from arielml.backends.native import build_native
-    from arielml.compile import compile_model
-    from tests.test_kernels_data import CONFIGS
     cases, inputs, whats = _cases(np.random.default_rng(9920), 4)
     model = model_for(several(cases))
-    expected = model.run(inputs)
-    for cores, scheduler in CONFIGS:
-        lib = build_native(compile_model(model, target="rv32-smp", cores=cores, scheduler=scheduler), cache)
-        for got, want, what in zip(lib.run(inputs).outputs, expected, whats):
-            assert got.dtype == want.dtype and got.shape == want.shape, what
-            assert np.array_equal(got, want), f"{what} cores={cores} {scheduler}"
+    assert_kernels_match_reference(model, inputs, whats, cache)
 
 
 def test_resize_bilinear_emulated_rp2040_two_cores(tmp_path):
-    from arielml.backends.emulator import run_emulated
     cases, inputs, _ = _cases(np.random.default_rng(9921), 1)
     model = model_for(several(cases))
-    run = run_emulated(model, inputs, "rp2040", 2, cache_dir=tmp_path)
-    for got, want in zip(run.outputs, model.run(inputs)):
-        assert np.array_equal(got, want)
+    assert_emulated_matches_reference(model, inputs, tmp_path)

@@ -33,7 +33,8 @@ def svdf_model(rng, dtype: str, bias: bool = True, activation: int = 1):
         x = b.tensor((batch, size), "int8", quant=(float(rng.uniform(0.01, 0.1)), int(rng.integers(-20, 20))))
         wf = b.tensor((filters, size), "int8", quant=(float(rng.uniform(0.002, 0.02)), 0),
                       data=rng.integers(-127, 128, (filters, size)))
-        wt = b.tensor((filters, memory), "int16", quant=(time_scale, 0), data=rng.integers(-4000, 4000, (filters, memory)))
+        wt = b.tensor((filters, memory), "int16", quant=(time_scale, 0),
+                      data=rng.integers(-4000, 4000, (filters, memory)))
         # TFLite Micro wants the bias scale to be state scale x time scale
         bb = b.tensor((units,), "int32", quant=(state_scale * time_scale, 0),
                       data=rng.integers(-5000, 5000, units)) if bias else -1

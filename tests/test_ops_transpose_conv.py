@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.op_harness import Outcome, case_rng, check_case, random_array
+from tests.op_harness import (assert_emulated_matches_reference, assert_kernels_match_reference, case_rng,
+                                check_case, Outcome, random_array, several)
 from tests.tflite_builder import ModelBuilder
 
 DTYPES = ("float32", "int8", "int16")
@@ -116,20 +117,10 @@ def test_transpose_conv_run_time_output_shape(dtype):
 
 # ---- C kernels -----------------------------------------------------------------------------------
 
-def several(cases) -> bytes:
-    """One model running several independent TRANSPOSE_CONVs (one compile per configuration)."""
-    b = ModelBuilder()
-    pairs = [build.add(b, shape) for build, shape in cases]
-    inputs = [t for x, _ in pairs for t in (x if isinstance(x, tuple) else (x,))]
-    return b.build(inputs, [y for _, y in pairs])
-
 
 def test_transpose_conv_kernels_match_reference(cache):
     """Every variant in C on 1..3 threads under both schedulers, against the reference executor."""
-    from arielml.backends.native import build_native
-    from arielml.compile import compile_model
     from tests.op_harness import model_for
-    from tests.test_kernels_data import CONFIGS
     from tests.tflite_builder import run_litert
     rng = np.random.default_rng(9300)
     cases, inputs, whats = [], [], []
@@ -139,19 +130,12 @@ def test_transpose_conv_kernels_match_reference(cache):
         inputs += arrays
         whats.append(what)
     model = model_for(several(cases))
-    expected = model.run(inputs)
-    for cores, scheduler in CONFIGS:
-        lib = build_native(compile_model(model, target="rv32-smp", cores=cores, scheduler=scheduler), cache)
-        for got, want, what in zip(lib.run(inputs).outputs, expected, whats):
-            assert got.dtype == want.dtype and got.shape == want.shape, what
-            assert np.array_equal(got, want, equal_nan=True), (
-                f"{what} cores={cores} {scheduler}: {np.count_nonzero(got != want)} of {got.size} values differ")
+    assert_kernels_match_reference(model, inputs, whats, cache, equal_nan=True)
 
 
 def test_transpose_conv_emulated_rp2040_two_cores(tmp_path):
     """int8, int16 and float32 transpose convolutions on two emulated Cortex-M0+ cores: the
     reference executor's bytes."""
-    from arielml.backends.emulator import run_emulated
     from tests.op_harness import model_for
     from tests.tflite_builder import run_litert
     rng = np.random.default_rng(9400)
@@ -161,9 +145,7 @@ def test_transpose_conv_emulated_rp2040_two_cores(tmp_path):
         cases.append((build, run_litert(build(None), arrays)[0].shape))
         inputs += arrays
     model = model_for(several(cases))
-    run = run_emulated(model, inputs, "rp2040", 2, cache_dir=tmp_path)
-    for got, want in zip(run.outputs, model.run(inputs)):
-        assert np.array_equal(got, want, equal_nan=True)
+    assert_emulated_matches_reference(model, inputs, tmp_path, equal_nan=True)
 
 
 def test_decoder_chain_emulated_rp2040_two_cores(tmp_path):

@@ -100,3 +100,19 @@ def test_readme_two_core_main_compiles(tmp_path, sysroots):  # noqa: F811
                 rustflags=f"--sysroot {root}")
     assert run.returncode == 0, run.stderr[-3000:]
     assert (app_dir / "target" / "thumbv6m-none-eabi" / "release" / "libapp.a").is_file()
+
+
+def test_model_file_name_cannot_inject_rust(tmp_path):
+    """The crate's doc comments and README name the model file: a name carrying a newline and Rust
+    code must reach them only as harmless text (no Rust toolchain needed: the files are inspected)."""
+    import shutil
+
+    from arielml.rust.crate import write_crate
+    evil = tmp_path / 'm"\nfn injected() {}\n.tflite'
+    shutil.copy(ZOO / "tflite_micro" / "hello_world_int8.tflite", evil)
+    crate = write_crate(evil, "host", 1, tmp_path / "crate")
+    for rel in crate.files:
+        if rel.endswith((".rs", ".md", ".toml")):
+            lines = (crate.out_dir / rel).read_text(errors="replace").splitlines()
+            # the name's newline would start a Rust item after the doc comment: it must not
+            assert not any(line.strip().startswith("fn injected") for line in lines), rel

@@ -24,6 +24,7 @@ import numpy as np
 
 from arielml.codegen.emit import posix_files
 from arielml.codegen.library import image_sources
+from arielml.codegen.names import comment_text
 from arielml.codegen.output_dir import write_library
 from arielml.errors import ArielError
 from arielml.rust.toolchain import RUST_TARGETS
@@ -428,6 +429,9 @@ def _build_rs(compiled) -> str:
 
 def crate_files(compiled, model, model_label: str, vectors: int = TEST_VECTORS, seed: int = 0) -> tuple[dict[str, str], bool]:
     """Every file of the crate (relative path -> text), and whether it binds <name>_reset."""
+    # the label comes from the model's file name or graph: only a safe set of characters reaches the
+    # Rust doc comments and the README (as in the generated C, codegen/names.py)
+    model_label = comment_text(model_label)
     plan = compiled.plan
     p = plan.options.name
     crate = check_crate_name(p)

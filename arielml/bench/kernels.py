@@ -34,3 +34,40 @@ KERNEL_CASES = (
 )
 
 KERNELS_BY_NAME = {case.name: case for case in KERNEL_CASES}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m arielml.bench.kernels [--targets T,..] [MODEL ...]`: the kernel cases (and any models
+    given) on one core of each target, as a cycles/MAC table with a bit-exact column. The quick loop
+    for kernel work; `arielml bench --backend emulator` runs the same cases among its studies."""
+    import argparse
+    from pathlib import Path
+
+    from arielml.bench.emulated import CORE_TARGETS, RunSpec, run_emulator_bench
+    parser = argparse.ArgumentParser(prog="python -m arielml.bench.kernels", description=main.__doc__)
+    parser.add_argument("models", nargs="*", type=Path, help="whole models to add (one core)")
+    parser.add_argument("--targets", default=",".join(CORE_TARGETS), help="comma-separated boards")
+    parser.add_argument("--no-cases", action="store_true", help="only the models given")
+    args = parser.parse_args(argv)
+    targets = [t for t in args.targets.split(",") if t]
+    specs = [] if args.no_cases else [RunSpec("kernels", None, case.name, t, 1) for case in KERNEL_CASES for t in targets]
+    specs += [RunSpec("cores", path, path.stem, t, 1) for path in args.models for t in targets]
+    bench = run_emulator_bench(specs)
+    rows: dict[str, dict[str, str]] = {}
+    for m in bench.measurements:
+        row = rows.setdefault(m.spec.label, {})
+        if m.error is not None:
+            row[m.spec.target] = f"error: {m.error}"
+        else:
+            # a kernel case: the operator's own span (as in the bench's kernel table); a model: the inference
+            cycles = m.op_cycles if m.spec.study == "kernels" else m.cycles
+            row[m.spec.target] = f"{cycles / m.macs:.3f}{'' if m.bit_exact else ' NOT EXACT'}"
+    print("cycles/MAC, one core (bit-exact against the reference executor unless marked)")
+    print("| case | " + " | ".join(targets) + " |")
+    print("|---|" + "--:|" * len(targets))
+    for label, row in rows.items():
+        print(f"| {label} | " + " | ".join(row.get(t, "-") for t in targets) + " |")
+
+
+if __name__ == "__main__":
+    main()

@@ -143,3 +143,48 @@ def _pack(model) -> bytes:
     builder = flatbuffers.Builder(1024)
     builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
     return bytes(builder.Output())
+
+
+def _split_plan(model: Model, cores: int):
+    from arielml.passes.pipeline import run_pipeline, verify_plan
+    from arielml.passes.plan import CompileOptions
+    return run_pipeline(model.graph, CompileOptions(cores=cores), check=verify_plan)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int8", "int16"])
+def test_batch1_lstm_on_several_cores_splits_over_units(dtype):
+    """passes/lstm_steps.py: one op per time step over the hidden units, spread over the cores;
+    native sessions equal the reference (and so TFLite Micro) step by step, both schedulers."""
+    for seed in range(2):
+        model_bytes, steps = _case(3000 + seed, dtype, batch=1, time=4, size=40, cells=64)
+        model = _model(model_bytes)
+        plan = _split_plan(model, 2)
+        split = [s for s in plan.steps if s.op == "ARIEL_LSTM_STEP"]
+        assert len(split) == 4 and all(set(s.tile_core) == {0, 1} for s in split)
+        assert _split_plan(model, 1).steps[0].op == "UNIDIRECTIONAL_SEQUENCE_LSTM"  # one core: the layer as is
+        expected = [o[0] for o in model.session().run_sequence(steps)]
+        if seed == 0:
+            assert all(np.array_equal(e, m) for e, m in zip(expected, micro_steps(model_bytes, steps)))
+        for cores, scheduler in ((2, "static"), (3, "dynamic")):
+            session = model.session(backend="native", cores=cores, scheduler=scheduler)
+            got = [o[0] for o in session.run_sequence(steps)]
+            for k, (g, e) in enumerate(zip(got, expected)):
+                assert np.array_equal(g, e), f"{dtype} seed {seed} {cores} cores {scheduler} step {k}"
+
+
+def test_small_lstm_is_not_split():
+    model_bytes, _ = _case(3100, "int8", batch=1, time=3, size=4, cells=5)  # 4 x 5 x 9 = 180 MACs a step
+    assert [s.op for s in _split_plan(_model(model_bytes), 2).steps] == ["UNIDIRECTIONAL_SEQUENCE_LSTM"]
+
+
+def test_batch1_int8_lstm_split_over_units_on_two_emulated_rp2040_cores():
+    from arielml.backends.emulator import run_emulated
+    model_bytes, steps = _case(3003, "int8", batch=1, time=4, size=40, cells=64)
+    model = _model(model_bytes)
+    expected = micro_steps(model_bytes, steps)
+    one, two = (run_emulated(model, steps[0], target="rp2040", cores=cores) for cores in (1, 2))
+    assert np.array_equal(one.outputs[0], expected[0]) and np.array_equal(two.outputs[0], expected[0])
+    assert two.cycles < 0.6 * one.cycles  # measured 1.96x (docs/semantics.md)
+    session = model.session(backend="emulator", target="rp2040", cores=2)
+    for k, (g, e) in enumerate(zip((o[0] for o in session.run_sequence(steps)), expected)):
+        assert np.array_equal(g, e), f"step {k}"

@@ -33,9 +33,9 @@ were measured to agree with (docs/semantics.md):
   a shift). All requantisations round twice (gemmlowp's MultiplyByQuantizedMultiplier).
 
 Work items: batch rows. A row's whole sequence is independent of every other row's (its own
-state rows), so rows split across cores with no shared writes. Splitting the hidden units of one
-time step across cores needs a barrier between time steps (step t+1 reads all of step t's hidden
-state), which one kernel step cannot express: see docs/semantics.md."""
+state rows), so rows split across cores with no shared writes. A batch-1 layer on several cores is
+split over hidden units instead, one op per time step with a barrier between them
+(passes/lstm_steps.py, ops/lstm_step.py)."""
 from __future__ import annotations
 
 import math

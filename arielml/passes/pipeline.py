@@ -17,6 +17,7 @@ from arielml.passes.early_exit import add_early_exits
 from arielml.passes.fold_pad import fold_pad
 from arielml.passes.if_conversion import if_convert
 from arielml.passes.lower import alias_inplace, alias_views, lower
+from arielml.passes.lstm_steps import split_lstm_steps
 from arielml.passes.memory_plan import buffer_requests, check_layout, plan_memory
 from arielml.passes.plan import NOT_IN_ARENA, CompileOptions, Plan
 from arielml.passes.tile import tile
@@ -32,6 +33,7 @@ PASSES: tuple[tuple[str, Pass], ...] = (
     ("early_exit", add_early_exits),  # CIRCULAR_BUFFER's aborted invocations: a jump to the end
     ("fold_pad", fold_pad),  # PADs read only by a VALID convolution become its explicit padding
     ("bands", plan_bands),  # optimize="memory": regions of row-local operators run band of rows by band
+    ("lstm_steps", split_lstm_steps),  # a batch-1 LSTM on several cores: one op per time step, over units
     ("lower", lower),  # prepare every node, attach its C kernel call and work items
     ("alias_views", alias_views),  # RESHAPE/SQUEEZE/EXPAND_DIMS share their input's bytes
     ("alias_inplace", alias_inplace),  # elementwise outputs over dead inputs

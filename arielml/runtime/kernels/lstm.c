@@ -1,17 +1,24 @@
 /* kernels/lstm.c - UNIDIRECTIONAL_SEQUENCE_LSTM (arielml/ops/lstm.py): the Keras LSTM as TFLite
  * Micro computes it, float32, int8 activations (int16 cell state) and int16 activations.
  *
- * Work item = one batch row: its whole sequence, time step after time step, reading and writing
- * only its own rows of the output state, the cell state and the output, so items run on any core
- * in any order. Within a step every unit's gates read the whole previous output state, so the new
- * one is built in the core's scratch (cells values) and copied over after the last unit. */
+ * ariel_lstm_*: work item = one batch row: its whole sequence, time step after time step, reading
+ * and writing only its own rows of the output state, the cell state and the output, so items run on
+ * any core in any order. Within a step every unit's gates read the whole previous output state, so
+ * the new one is built in the core's scratch (cells values) and copied over after the last unit.
+ *
+ * ariel_lstm_step_*: one time step (`step`) of the same layer, work item = one (batch row, unit):
+ * a batch-1 stream split over hidden units (passes/lstm_steps.py lowers the layer to one such op
+ * per step, with a barrier between steps). The previous output state is a separate buffer and the
+ * new one goes to the step's own output, so units read the old state while others write the new;
+ * a unit reads and writes only its own cell. */
 #include <math.h>
 
 #include "ariel_kernels.h"
 
 /* ariel:interface */
 /* buffers: input, output state (updated), cell state (updated), output, then the per-core scratch
- * (cells activations). Weights and biases are compile-time arrays, gates in the order input,
+ * (cells activations); a step op: input, previous output state, cell state (updated), this step's
+ * output state [batch][cells]. Weights and biases are compile-time arrays, gates in the order input,
  * forget, cell, output: input_weights [4][cells][input_size], recurrent_weights [4][cells][cells],
  * biases [4][cells] (int16 activations: each int64 bias as its low then high 32-bit word). */
 typedef struct {
@@ -33,11 +40,15 @@ typedef struct {
     int32_t tanh_multiplier, tanh_shift;     /* the cell state into tanh's input unit */
     int32_t rounding;                        /* ARIEL_ROUND_* of the int32 requantisations */
     const int32_t *sigmoid;                  /* 256 entries, sigmoid(i/24) in 0.16 */
+    int32_t step;                            /* a step op: the time step it computes */
 } ariel_lstm_params;
 
 void ariel_lstm_s8(const void *params, void *const *buffers, int32_t begin, int32_t end);
 void ariel_lstm_s16(const void *params, void *const *buffers, int32_t begin, int32_t end);
 void ariel_lstm_f32(const void *params, void *const *buffers, int32_t begin, int32_t end);
+void ariel_lstm_step_s8(const void *params, void *const *buffers, int32_t begin, int32_t end);
+void ariel_lstm_step_s16(const void *params, void *const *buffers, int32_t begin, int32_t end);
+void ariel_lstm_step_f32(const void *params, void *const *buffers, int32_t begin, int32_t end);
 /* ariel:end-interface */
 
 enum { LSTM_INPUT_GATE = 0, LSTM_FORGET_GATE = 1, LSTM_CELL_GATE = 2, LSTM_OUTPUT_GATE = 3 };
@@ -144,6 +155,42 @@ static int32_t lstm_gate_pre(const ariel_lstm_params *p, int32_t gate, int32_t u
     return clamp16((int64_t)from_input + from_hidden);
 }
 
+/* Unit u of one step: its four gates over the input x and the previous output state h, its cell
+ * (updated in place), and its new output state value (returned, clamped to the activation type). */
+static int32_t lstm_unit_integer(const ariel_lstm_params *p, int32_t u, const void *x, const void *h, int16_t *cell,
+                                 int32_t wide)
+{
+    const int32_t lo = wide ? -32768 : -128;
+    const int32_t hi = wide ? 32767 : 127;
+    const int32_t in = lstm_sigmoid16(p, lstm_gate_pre(p, LSTM_INPUT_GATE, u, x, h, wide), 3, 0, 1);
+    const int32_t forget = lstm_sigmoid16(p, lstm_gate_pre(p, LSTM_FORGET_GATE, u, x, h, wide), 3, 0, 1);
+    const int32_t gate = lstm_sigmoid16(p, lstm_gate_pre(p, LSTM_CELL_GATE, u, x, h, wide), 3, 0, 0);
+    const int32_t out = lstm_sigmoid16(p, lstm_gate_pre(p, LSTM_OUTPUT_GATE, u, x, h, wide), 3, 0, 1);
+    /* Q0.15 x int16 products are below 2^30 */
+    const int32_t kept = clamp16(ariel_requantize(forget * (int32_t)cell[u], p->forget_multiplier, p->forget_shift,
+                                                  p->rounding));
+    const int32_t added = clamp16(ariel_requantize(in * gate, p->update_multiplier, p->update_shift, p->rounding));
+    int32_t c = clamp16((int64_t)kept + added);
+    int64_t value;
+    if (p->quantized_cell_clip > 0) {
+        c = c > p->quantized_cell_clip ? p->quantized_cell_clip : c;
+        c = c < -p->quantized_cell_clip ? -p->quantized_cell_clip : c;
+    }
+    cell[u] = (int16_t)c;
+    value = ariel_requantize(lstm_sigmoid16(p, c, p->tanh_multiplier, p->tanh_shift, 0) * out, p->hidden_multiplier,
+                             p->hidden_shift, p->rounding) + p->hidden_zero_point;
+    return (int32_t)(value < lo ? lo : value > hi ? hi : value);
+}
+
+static void lstm_store(uint8_t *to, int32_t index, int32_t value, int32_t wide)
+{
+    if (wide) {
+        ((int16_t *)to)[index] = (int16_t)value;
+    } else {
+        ((int8_t *)to)[index] = (int8_t)value;
+    }
+}
+
 static void lstm_integer(const ariel_lstm_params *p, void *const *buffers, int32_t begin, int32_t end,
                          int32_t wide)
 {
@@ -151,8 +198,6 @@ static void lstm_integer(const ariel_lstm_params *p, void *const *buffers, int32
     const uint8_t *input = (const uint8_t *)buffers[LSTM_BUF_INPUT];
     uint8_t *output = (uint8_t *)buffers[LSTM_BUF_OUTPUT];
     uint8_t *scratch = (uint8_t *)buffers[LSTM_BUF_SCRATCH];
-    const int32_t lo = wide ? -32768 : -128;
-    const int32_t hi = wide ? 32767 : 127;
     int32_t b;
 
     for (b = begin; b < end; b++) {
@@ -163,36 +208,28 @@ static void lstm_integer(const ariel_lstm_params *p, void *const *buffers, int32
             const uint8_t *x = input + lstm_row(p, b, t, p->input_size) * bytes;
             int32_t u;
             for (u = 0; u < p->cells; u++) {
-                const int32_t in = lstm_sigmoid16(p, lstm_gate_pre(p, LSTM_INPUT_GATE, u, x, hidden, wide), 3, 0, 1);
-                const int32_t forget = lstm_sigmoid16(p, lstm_gate_pre(p, LSTM_FORGET_GATE, u, x, hidden, wide), 3, 0, 1);
-                const int32_t gate = lstm_sigmoid16(p, lstm_gate_pre(p, LSTM_CELL_GATE, u, x, hidden, wide), 3, 0, 0);
-                const int32_t out = lstm_sigmoid16(p, lstm_gate_pre(p, LSTM_OUTPUT_GATE, u, x, hidden, wide), 3, 0, 1);
-                /* Q0.15 x int16 products are below 2^30 */
-                const int32_t kept = clamp16(ariel_requantize(forget * (int32_t)cell[u], p->forget_multiplier,
-                                                              p->forget_shift, p->rounding));
-                const int32_t added = clamp16(ariel_requantize(in * gate, p->update_multiplier, p->update_shift,
-                                                               p->rounding));
-                int32_t c = clamp16((int64_t)kept + added);
-                int64_t h;
-                if (p->quantized_cell_clip > 0) {
-                    c = c > p->quantized_cell_clip ? p->quantized_cell_clip : c;
-                    c = c < -p->quantized_cell_clip ? -p->quantized_cell_clip : c;
-                }
-                cell[u] = (int16_t)c;
-                h = ariel_requantize(lstm_sigmoid16(p, c, p->tanh_multiplier, p->tanh_shift, 0) * out,
-                                     p->hidden_multiplier, p->hidden_shift, p->rounding) + p->hidden_zero_point;
-                h = h < lo ? lo : h > hi ? hi : h;
-                if (wide) {
-                    ((int16_t *)scratch)[u] = (int16_t)h;
-                } else {
-                    ((int8_t *)scratch)[u] = (int8_t)h;
-                }
+                lstm_store(scratch, u, lstm_unit_integer(p, u, x, hidden, cell, wide), wide);
             }
             for (u = 0; u < p->cells * bytes; u++) {
                 hidden[u] = scratch[u];
                 output[lstm_row(p, b, t, p->cells) * bytes + u] = scratch[u];
             }
         }
+    }
+}
+
+/* one time step over items (batch row, unit) */
+static void lstm_step_integer(const ariel_lstm_params *p, void *const *buffers, int32_t begin, int32_t end,
+                              int32_t wide)
+{
+    const int32_t bytes = wide ? 2 : 1;
+    int32_t i;
+    for (i = begin; i < end; i++) {
+        const int32_t b = i / p->cells, u = i % p->cells;
+        const uint8_t *x = (const uint8_t *)buffers[LSTM_BUF_INPUT] + lstm_row(p, b, p->step, p->input_size) * bytes;
+        const uint8_t *previous = (const uint8_t *)buffers[LSTM_BUF_HIDDEN] + b * p->cells * bytes;
+        int16_t *cell = (int16_t *)buffers[LSTM_BUF_CELL] + b * p->cells;
+        lstm_store((uint8_t *)buffers[LSTM_BUF_OUTPUT], i, lstm_unit_integer(p, u, x, previous, cell, wide), wide);
     }
 }
 
@@ -204,6 +241,16 @@ void ariel_lstm_s8(const void *params, void *const *buffers, int32_t begin, int3
 void ariel_lstm_s16(const void *params, void *const *buffers, int32_t begin, int32_t end)
 {
     lstm_integer((const ariel_lstm_params *)params, buffers, begin, end, 1);
+}
+
+void ariel_lstm_step_s8(const void *params, void *const *buffers, int32_t begin, int32_t end)
+{
+    lstm_step_integer((const ariel_lstm_params *)params, buffers, begin, end, 0);
+}
+
+void ariel_lstm_step_s16(const void *params, void *const *buffers, int32_t begin, int32_t end)
+{
+    lstm_step_integer((const ariel_lstm_params *)params, buffers, begin, end, 1);
 }
 
 /* ---- float32 -------------------------------------------------------------------------------- */
@@ -238,6 +285,24 @@ static float lstm_gate_pre_f32(const ariel_lstm_params *p, int32_t gate, int32_t
     return (acc + p->float_biases[row]) + rec;
 }
 
+/* Unit u of one float step: its cell (updated in place) and its new output state value. */
+static float lstm_unit_f32(const ariel_lstm_params *p, int32_t u, const float *x, const float *h, float *cell)
+{
+    const float in = lstm_logistic(lstm_gate_pre_f32(p, LSTM_INPUT_GATE, u, x, h));
+    const float forget = lstm_logistic(lstm_gate_pre_f32(p, LSTM_FORGET_GATE, u, x, h));
+    const float gate = tanhf(lstm_gate_pre_f32(p, LSTM_CELL_GATE, u, x, h));
+    const float out = lstm_logistic(lstm_gate_pre_f32(p, LSTM_OUTPUT_GATE, u, x, h));
+    const float kept = forget * cell[u];
+    const float added = in * gate;
+    float c = kept + added;
+    if (p->cell_clip > 0.0f) { /* std::max(std::min(clip, c), -clip) */
+        c = c < p->cell_clip ? c : p->cell_clip;
+        c = c < -p->cell_clip ? -p->cell_clip : c;
+    }
+    cell[u] = c;
+    return tanhf(c) * out;
+}
+
 void ariel_lstm_f32(const void *params, void *const *buffers, int32_t begin, int32_t end)
 {
     const ariel_lstm_params *p = (const ariel_lstm_params *)params;
@@ -255,24 +320,25 @@ void ariel_lstm_f32(const void *params, void *const *buffers, int32_t begin, int
             float *y = output + lstm_row(p, b, t, p->cells);
             int32_t u;
             for (u = 0; u < p->cells; u++) {
-                const float in = lstm_logistic(lstm_gate_pre_f32(p, LSTM_INPUT_GATE, u, x, hidden));
-                const float forget = lstm_logistic(lstm_gate_pre_f32(p, LSTM_FORGET_GATE, u, x, hidden));
-                const float gate = tanhf(lstm_gate_pre_f32(p, LSTM_CELL_GATE, u, x, hidden));
-                const float out = lstm_logistic(lstm_gate_pre_f32(p, LSTM_OUTPUT_GATE, u, x, hidden));
-                const float kept = forget * cell[u];
-                const float added = in * gate;
-                float c = kept + added;
-                if (p->cell_clip > 0.0f) { /* std::max(std::min(clip, c), -clip) */
-                    c = c < p->cell_clip ? c : p->cell_clip;
-                    c = c < -p->cell_clip ? -p->cell_clip : c;
-                }
-                cell[u] = c;
-                scratch[u] = tanhf(c) * out;
+                scratch[u] = lstm_unit_f32(p, u, x, hidden, cell);
             }
             for (u = 0; u < p->cells; u++) {
                 hidden[u] = scratch[u];
                 y[u] = scratch[u];
             }
         }
+    }
+}
+
+void ariel_lstm_step_f32(const void *params, void *const *buffers, int32_t begin, int32_t end)
+{
+    const ariel_lstm_params *p = (const ariel_lstm_params *)params;
+    int32_t i;
+    for (i = begin; i < end; i++) {
+        const int32_t b = i / p->cells, u = i % p->cells;
+        const float *x = (const float *)buffers[LSTM_BUF_INPUT] + lstm_row(p, b, p->step, p->input_size);
+        const float *previous = (const float *)buffers[LSTM_BUF_HIDDEN] + b * p->cells;
+        float *cell = (float *)buffers[LSTM_BUF_CELL] + b * p->cells;
+        ((float *)buffers[LSTM_BUF_OUTPUT])[i] = lstm_unit_f32(p, u, x, previous, cell);
     }
 }

@@ -12,7 +12,7 @@ from arielml.errors import InputError, ModelFormatError, TargetError
 from arielml.frontend.tflite import MAX_MODEL_BYTES, load_tflite, parse_tflite
 from arielml.ir import Graph
 from arielml.ir.verify import verify
-from arielml.ops.registry import SEMANTICS
+from arielml.ops.registry import SEMANTICS, resolve_semantics
 
 if TYPE_CHECKING:
     from arielml.session import Session
@@ -136,7 +136,8 @@ class Model:
             scheduler: str = "static", target: str | None = None, optimize: str = "latency",
             ram_budget: int | None = None, firmware: str = "c") -> list[np.ndarray]:
         """Run on `backend`; `semantics` picks whose arithmetic to match bit for bit: "litert"
-        (TFLite's reference kernels, the default) or "tflm" (TFLite Micro). `cores` and
+        (TFLite's reference kernels, the default), "tflm" (TFLite Micro) or "onnxruntime" (ONNX models:
+        onnxruntime's CPU provider, docs/semantics.md). `cores` and
         `scheduler` ("static" or "dynamic") apply to the native backend (threads) and the emulator;
         `target` is the board the emulator runs (required there) or the native plan's cost model.
         The reference backend evaluates the graph in numpy, one operator after the other: it has no
@@ -146,8 +147,7 @@ class Model:
         backends (arielml.compile.plan_model); the reference runs the model layer by layer. `firmware`
         ("c" or "rust"): the language of the emulator's firmware main (arielml/rust/firmware.py)."""
         arrays = self.check_inputs(inputs)
-        if semantics not in SEMANTICS:
-            raise TargetError(f"unknown semantics '{semantics}'; choose one of: {', '.join(SEMANTICS)}")
+        resolve_semantics(semantics, self.graph)  # unknown names, and onnxruntime on a TFLite model
         if firmware not in ("c", "rust") or (firmware == "rust" and backend != "emulator"):
             raise TargetError(f"firmware={firmware!r}: choose 'c' or 'rust'; a Rust main applies to the emulator "
                               "backend only")

@@ -17,7 +17,7 @@ from arielml.codegen.names import check_library_name
 from arielml.codegen.output_dir import MANIFEST, write_library
 from arielml.errors import FitError, TargetError
 from arielml.ir import Graph
-from arielml.ops.registry import SEMANTICS, Semantics
+from arielml.ops.registry import Semantics, resolve_semantics
 from arielml.passes.pipeline import run_pipeline
 from arielml.passes.plan import CompileOptions, Plan
 from arielml.targets.boards import check_cores, get_board
@@ -98,14 +98,11 @@ def plan_model(model_or_graph, target: str = "host", cores: int = 1, scheduler: 
     bytes, or FitError with the least RAM any plan reaches (passes/memory_choice.py)."""
     cores = _check_cores(target, cores)
     check_library_name(name)
-    if isinstance(semantics, str):
-        if semantics not in SEMANTICS:
-            raise TargetError(f"unknown semantics '{semantics}'; choose one of: {', '.join(SEMANTICS)}")
-        semantics = SEMANTICS[semantics]
+    graph = _graph_of(model_or_graph)
+    semantics = resolve_semantics(semantics, graph)  # unknown names, and onnxruntime on a TFLite model
     options = CompileOptions(target=target, cores=cores, scheduler=scheduler, semantics=semantics, name=name,
                              planner=planner, alignment=alignment, kernels_required=kernels_required,
                              weights_in_sram=weights_in_sram, optimize=optimize)
-    graph = _graph_of(model_or_graph)
     if ram_budget is not None:  # options checked first, like the others
         from arielml.passes.memory_choice import plan_within_budget
         return plan_within_budget(graph, replace(options, ram_budget=ram_budget), ram_budget, check=check)

@@ -16,15 +16,14 @@ from __future__ import annotations
 import numpy as np
 
 from arielml.errors import TargetError
-from arielml.ops.registry import SEMANTICS
+from arielml.ops.registry import SEMANTICS, resolve_semantics
 
 
 class Session:
     def __init__(self, model, backend: str, semantics: str, cores: int, scheduler: str, target: str | None,
                  optimize: str, ram_budget: int | None, firmware: str = "c") -> None:
         from arielml.api import BACKENDS, _refuse_placement_options
-        if semantics not in SEMANTICS:
-            raise TargetError(f"unknown semantics '{semantics}'; choose one of: {', '.join(SEMANTICS)}")
+        resolve_semantics(semantics, model.graph)  # unknown names, and onnxruntime on a TFLite model
         if backend not in BACKENDS:
             raise TargetError(f"unknown backend '{backend}'; choose one of: {', '.join(BACKENDS)}")
         self.model, self.backend = model, backend

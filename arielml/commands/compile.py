@@ -77,7 +77,7 @@ def compile_command(
                                        "(cores pull tiles from a shared counter)."),
     semantics: str = typer.Option("litert", "--semantics",
                                   help="Whose arithmetic to match bit for bit: litert (TFLite reference kernels) "
-                                       "or tflm (TFLite Micro)."),
+                                       "tflm (TFLite Micro) or onnxruntime (ONNX models: onnxruntime's CPU provider)."),
     output_dir: Path = typer.Option(..., "--output-dir", "-o",
                                     help="Directory the C library is written to. A library written there before is "
                                          "replaced (its files the new one lacks are removed); files arielml did not "

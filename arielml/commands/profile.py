@@ -101,7 +101,7 @@ def profile_command(
     cores: int = typer.Option(1, "--cores", help="Cores the plan spreads each operator over."),
     scheduler: str = typer.Option("static", "--scheduler",
                                   help="static (tiles assigned by the cost model) or dynamic (shared tile counter)."),
-    semantics: str = typer.Option("litert", "--semantics", help="litert (TFLite reference kernels) or tflm."),
+    semantics: str = typer.Option("litert", "--semantics", help="litert (TFLite reference kernels), tflm or onnxruntime (ONNX models)."),
     weights_in_sram: str = weights_in_sram_option(),
     optimize: str = optimize_option(),
     ram_budget: Optional[int] = ram_budget_option(),

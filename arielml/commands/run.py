@@ -152,7 +152,7 @@ def run_command(
     backend: str = typer.Option("reference", "--backend", help="Where to run: " + ", ".join(RUNNERS) + "."),
     semantics: str = typer.Option("litert", "--semantics",
                                   help="Whose arithmetic to match bit for bit: litert (TFLite reference kernels) "
-                                       "or tflm (TFLite Micro)."),
+                                       "tflm (TFLite Micro) or onnxruntime (ONNX models: onnxruntime's CPU provider)."),
     target: Optional[str] = typer.Option(None, "--target", help="Board to compile for (compiled backends)."),
     cores: Optional[int] = typer.Option(None, "--cores", help="Number of cores (compiled backends)."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Tile scheduler (compiled backends)."),

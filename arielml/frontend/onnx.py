@@ -32,6 +32,7 @@ from arielml.frontend.tflite import MAX_MODEL_BYTES
 from arielml.ir import NO_TENSOR, Graph, Node, QuantParams, Tensor
 from arielml.ir.fold import fold_constants
 from arielml.ir.verify import check_tensor_limits
+from arielml.ops.registry import ONNX_NOTE
 
 NHWC = (0, 2, 3, 1)  # IR = onnx NCHW value .transpose(NHWC)
 
@@ -93,6 +94,7 @@ def _convert(model, name: str) -> Graph:
     from arielml.frontend.onnx_ops import CONVERTERS
     opsets = {o.domain or "ai.onnx": o.version for o in model.opset_import}
     builder = Builder(name, opsets.get("ai.onnx", 13))
+    builder.notes.append(ONNX_NOTE)  # also what lets --semantics onnxruntime run this graph
     graph = model.graph
     for init in graph.initializer:
         builder.constants[init.name] = _to_array(init)

@@ -25,11 +25,17 @@ class Requant:
     clamp_min: int
     clamp_max: int
     rounding: str = SINGLE_ROUNDING
+    # semantics "onnxruntime": float32 scale per channel; the accumulator is requantised as MLAS does
+    # (float32(acc) * scale, clamped, rounded half to even) instead of by multiplier and shift
+    float_scale: np.ndarray | None = None
 
     def apply(self, acc: np.ndarray, channel_axis: int = -1) -> np.ndarray:
         """acc: int64 array of int32 accumulators with channels on `channel_axis`."""
         shape = [1] * acc.ndim
         shape[channel_axis] = -1
+        if self.float_scale is not None:
+            return float_requantize(acc, self.float_scale.reshape(shape), self.output_zero_point, self.clamp_min,
+                                    self.clamp_max)
         scaled = multiply_by_quantized_multiplier(acc, self.multiplier.reshape(shape), self.shift.reshape(shape),
                                                   self.rounding)
         return np.clip(scaled + self.output_zero_point, self.clamp_min, self.clamp_max)
@@ -55,6 +61,27 @@ def conv_requant(inp: Tensor, weights: Tensor, out: Tensor, activation: str, sem
     multiplier, shift = quantize_multipliers(real)
     lo, hi = activation_range_quantized(activation, out.quant.single_scale, out.quant.single_zero_point, out.np_dtype)
     return Requant(multiplier, shift, out.quant.single_zero_point, lo, hi, semantics.rounding)
+
+
+def float_requantize(acc: np.ndarray, scale: np.ndarray, zero_point: int, lo: int, hi: int) -> np.ndarray:
+    """onnxruntime's MlasRequantizeOutput: float32(acc) * scale in float32, clamped to [lo - zp, hi - zp]
+    (integers, so clamping before or after the rounding is the same), rounded half to even
+    (cvtps2dq under the default MXCSR), plus the zero point."""
+    value = acc.astype(np.float32) * scale.astype(np.float32)
+    value = np.clip(value, np.float32(lo - zero_point), np.float32(hi - zero_point))
+    return np.rint(value).astype(np.int64) + zero_point
+
+
+def ort_requant(inp: Tensor, weights: Tensor, out: Tensor, activation: str) -> Requant:
+    """Requantisation of QLinearConv / QLinearMatMul / QGemm (and the QDQ groups onnxruntime fuses
+    into them): scale = input_scale * weight_scale[c] / output_scale, each step in float32, as
+    onnxruntime computes its output_scales. The fused activation's range only narrows the clamp
+    (onnxruntime drops a Relu the output's quantisation makes redundant)."""
+    product = np.float32(inp.quant.single_scale) * np.asarray(weights.quant.scale, dtype=np.float32)
+    scale = (product / np.float32(out.quant.single_scale)).astype(np.float32)
+    lo, hi = activation_range_quantized(activation, out.quant.single_scale, out.quant.single_zero_point, out.np_dtype)
+    none = np.zeros(scale.shape, np.int64)
+    return Requant(none, none, out.quant.single_zero_point, lo, hi, SINGLE_ROUNDING, float_scale=scale)
 
 
 def float_clamp(activation: str) -> tuple[float, float]:

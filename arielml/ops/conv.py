@@ -34,11 +34,12 @@ import numpy as np
 from arielml.codegen.kernel_call import CArray, KernelCall, no_kernel
 from arielml.ir import NO_TENSOR, Graph, Node, Tensor
 from arielml.ops.common import (PADDING_SAME, PADDING_VALID, Requant, Window2D, conv_requant, float_clamp,
-                                padded_input, quantisation_problem, window_2d, window_columns, window_tap)
+                                ort_requant, padded_input, quantisation_problem, window_2d, window_columns, window_tap)
 from arielml.ops.float_order import conv_in_order, depthwise_in_order, overflow_possible
 from arielml.ops.hybrid import HYBRID_ASYM_MAX_WINDOW, HYBRID_MAX_WINDOW, hybrid_conv, hybrid_conv_per_channel
-from arielml.ops.kernel_support import (bias_index, check_shifts, check_window, dequantised_weights, folded_bias,
-                                        requant_arrays, require_constant, rounding_code, rq_field)
+from arielml.ops.kernel_support import (bias_index, check_shifts, check_window, dequantised_weights,
+                                        float_rq_field, folded_bias, requant_arrays, require_constant, rounding_code,
+                                        rq_field)
 from arielml.ops.quant_math import DOUBLE_ROUNDING, multiply_by_quantized_multiplier_int64, wrap_int32
 from arielml.ops.registry import OpDef, Semantics, fused_activation, register, unsupported
 
@@ -253,6 +254,9 @@ def prepare(node: Node, graph: Graph, semantics: Semantics) -> ConvParams:
             return ConvParams(**common, clamp=float_clamp(activation), float_weights=dequantised_weights(w), **exact)
         hybrid = dequantised_weights(w) if _is_hybrid(x, w) else None
         return ConvParams(**common, clamp=float_clamp(activation), float_weights=hybrid)
+    if semantics.name == "onnxruntime" and x.dtype in ("int8", "uint8"):  # MLAS's float32 requantisation
+        return ConvParams(**common, input_zero_point=x.quant.single_zero_point,
+                          weight_zero_point=w.quant.zero_point[0], requant=ort_requant(x, w, out, activation))
     # Both LiteRT's reference kernels and TFLite Micro requantise convolutions with gemmlowp's double
     # rounding (measured: single rounding differs from LiteRT by 1 on every int8 zoo conv model),
     # so the semantics does not change the rounding here.
@@ -411,6 +415,8 @@ def lower(node: Node, graph: Graph, p: ConvParams) -> KernelCall:
             buffers = (buffers[0], NO_TENSOR, *buffers[2:])
         return KernelCall(f"ariel_{name}_f32", "ariel_conv_f32_params", fields, buffers, "conv_f32.c")
     r = p.requant
+    if r.float_scale is not None:
+        return _lower_float_requant(node, x, w, bias, out, p, geometry, buffers)
     common = geometry + (("output_zero_point", r.output_zero_point), ("act_min", r.clamp_min),
                          ("act_max", r.clamp_max), ("rounding", rounding_code(r.rounding))) + requant_arrays(r)
     if x.dtype in ("int8", "uint8"):
@@ -436,6 +442,27 @@ def lower(node: Node, graph: Graph, p: ConvParams) -> KernelCall:
     fields = common + (("wide", int(p.wide_accumulator)),
                        ("bias_is_int64", int(bias is not None and bias.dtype == "int64")))
     return KernelCall(f"ariel_{name}_s16", "ariel_conv_params", fields, buffers, "conv.c")
+
+
+def _lower_float_requant(node, x, w, bias, out, p: ConvParams, geometry, buffers) -> KernelCall:
+    """semantics "onnxruntime": the portable int8 loops with MLAS's float32 requantisation
+    (kernels/conv_s8_float_requant.c; no ISA-specific variant)."""
+    r = p.requant
+    if x.dtype != "int8":
+        raise no_kernel(node, f"{x.dtype} convolutions with onnxruntime's requantisation (int8 only)")
+    check_window(node, x.dtype, p.window.taps * (1 if p.depthwise else w.shape[3]))
+    fields = geometry + (("output_zero_point", r.output_zero_point), ("act_min", r.clamp_min),
+                         ("act_max", r.clamp_max), ("rounding", 0), ("per_channel", int(r.float_scale.size > 1)),
+                         ("input_zero_point", p.input_zero_point), ("weight_offset", -p.weight_zero_point),
+                         ("bias", folded_bias(bias, _weight_sums(w, p), p.input_zero_point)),
+                         float_rq_field(r.float_scale, out.shape[3]))
+    weights = buffers[1]
+    if p.depthwise and p.depth_multiplier == 1 and p.window.taps <= DW_MAX_TAPS:
+        fields += (("packed_weights", CArray.of("int8_t", w.data.reshape(-1, w.shape[3]).T)),)
+        weights = NO_TENSOR
+    name = "depthwise_conv" if p.depthwise else "conv"
+    return KernelCall(f"ariel_{name}_s8_fq", "ariel_conv_params", fields, (buffers[0], weights, NO_TENSOR, buffers[3]),
+                      "conv_s8_float_requant.c")
 
 
 CONV_2D = register(OpDef(

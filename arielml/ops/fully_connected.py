@@ -15,11 +15,11 @@ import numpy as np
 
 from arielml.codegen.kernel_call import CArray, KernelCall, no_kernel
 from arielml.ir import NO_TENSOR, Graph, Node
-from arielml.ops.common import Requant, conv_requant, float_clamp, quantisation_problem
+from arielml.ops.common import Requant, conv_requant, float_clamp, ort_requant, quantisation_problem
 from arielml.ops.float_order import fully_connected_in_order
 from arielml.ops.hybrid import HYBRID_MAX_WINDOW, VECTOR_BOUNDS, hybrid_fully_connected
-from arielml.ops.kernel_support import (bias_index, check_shifts, check_window, dequantised_weights, folded_bias,
-                                        requant_arrays, require_constant, rounding_code, rq_field,
+from arielml.ops.kernel_support import (bias_index, check_shifts, check_window, dequantised_weights, float_rq_field,
+                                        folded_bias, requant_arrays, require_constant, rounding_code, rq_field,
                                         single_rounding_acc_limit)
 from arielml.ops.registry import OpDef, Semantics, fused_activation, register, unsupported
 
@@ -108,9 +108,11 @@ def prepare(node: Node, graph: Graph, semantics: Semantics) -> FullyConnectedPar
                                         hybrid_filter_scale=float(w.quant.scale[0]), activation=activation)
         hybrid = dequantised_weights(w) if w.dtype != "float32" else None
         return FullyConnectedParams(shape, out.dtype, clamp=float_clamp(activation), float_weights=hybrid)
+    onnxruntime = semantics.name == "onnxruntime" and x.dtype in ("int8", "uint8")  # MLAS's float32 requantisation
     return FullyConnectedParams(shape, out.dtype, input_zero_point=x.quant.single_zero_point,
                                 weight_zero_point=w.quant.zero_point[0],
-                                requant=conv_requant(x, w, out, activation, semantics))
+                                requant=ort_requant(x, w, out, activation) if onnxruntime
+                                else conv_requant(x, w, out, activation, semantics))
 
 
 def evaluate(p: FullyConnectedParams, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
@@ -173,6 +175,18 @@ def lower(node: Node, graph: Graph, p: FullyConnectedParams) -> KernelCall:
         return KernelCall("ariel_fully_connected_f32", "ariel_fully_connected_f32_params", fields, buffers,
                           "fully_connected_f32.c")
     r = p.requant
+    if r.float_scale is not None:  # semantics "onnxruntime": kernels/conv_s8_float_requant.c
+        if not (x.dtype == w.dtype == out.dtype == "int8") or (bias is not None and bias.dtype != "int32"):
+            raise no_kernel(node, "onnxruntime's requantisation runs int8 FULLY_CONNECTED with int32 bias only")
+        check_window(node, "uint8" if p.weight_zero_point else x.dtype, depth)
+        weight_sums = (w.data.astype(np.int64) - p.weight_zero_point).sum(axis=1)
+        fields = shape + (("weight_offset", -p.weight_zero_point), ("output_zero_point", r.output_zero_point),
+                          ("act_min", r.clamp_min), ("act_max", r.clamp_max), ("rounding", 0),
+                          ("per_channel", int(r.float_scale.size > 1)),
+                          ("bias", folded_bias(bias, weight_sums, p.input_zero_point)),
+                          float_rq_field(r.float_scale, units), ("acc_limit", (1 << 31) - 1))
+        return KernelCall("ariel_fully_connected_s8_fq", "ariel_fully_connected_q8_params", fields,
+                          (buffers[0], buffers[1], NO_TENSOR, buffers[3]), "conv_s8_float_requant.c")
     check_shifts(node, r.shift)
     output = (("output_zero_point", r.output_zero_point), ("act_min", r.clamp_min), ("act_max", r.clamp_max),
               ("rounding", rounding_code(r.rounding)))

@@ -74,6 +74,15 @@ def single_rounding_acc_limit(shift, rounding: str) -> int:
     return (1 << (31 - left)) - 1  # -2^(31-left) * 2^left = INT32_MIN still does not wrap
 
 
+def float_rq_field(scale: np.ndarray, channels: int) -> tuple[str, CArray]:
+    """ariel_rq_float records (kernels/conv_s8_float_requant.c): each channel's float32 scale, its bits
+    in word 0 of a record of ARIEL_RQ_WORDS words, so the portable loops index them as usual."""
+    bits = np.broadcast_to(np.asarray(scale, np.float32).ravel(), (channels,)).view(np.int32)
+    records = np.zeros((channels, 4), np.int64)
+    records[:, 0] = bits
+    return ("rq", CArray.of("int32_t", records))
+
+
 def rq_field(multiplier, shift, rounding: str) -> tuple[str, CArray]:
     return ("rq", CArray.of("int32_t", requant_records(multiplier, shift, rounding)))
 

@@ -13,6 +13,9 @@ point then wraps: so ±inf, NaN and |x / scale| >= 2^31 give the type's minimum 
 LiteRT's reference kernels in tests/test_float_inf.py; docs/semantics.md). Requantisation rounds twice (gemmlowp), as measured for LiteRT 2.3's
 reference kernel and as TFLite Micro does.
 
+onnxruntime (`semantics="onnxruntime"`, ONNX models) quantises float32 to int8/uint8 rounding half to
+even (MLAS's QuantizeLinear); its DequantizeLinear is TFLite's float32 (q - zero point) * scale.
+
 TFLite Micro (`semantics="tflm"`) dequantises a per-channel tensor with its first channel's scale
 and zero point for every channel."""
 from __future__ import annotations
@@ -52,6 +55,9 @@ class FloatQuantizeParams:
     scales: tuple[float, ...]
     zero_points: tuple[int, ...]
     axis: int
+    # semantics "onnxruntime": MLAS's QuantizeLinear (x / scale in float32, clamped to the type's range
+    # less the zero point, rounded half to even, NaN to the minimum) instead of TFLite's
+    half_even: bool = False
 
 
 @dataclass(frozen=True)
@@ -120,7 +126,8 @@ def check_quantize(node: Node, graph: Graph) -> None:
 def prepare_quantize(node: Node, graph: Graph, semantics: Semantics):
     x, out = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
     if x.dtype == "float32":
-        return FloatQuantizeParams(out.dtype, out.quant.scale, out.quant.zero_point, out.quant.axis)
+        return FloatQuantizeParams(out.dtype, out.quant.scale, out.quant.zero_point, out.quant.axis,
+                                   half_even=semantics.name == "onnxruntime" and out.dtype in ("int8", "uint8"))
     multiplier, shift = quantize_multiplier(x.quant.single_scale / out.quant.single_scale)
     return RequantizeParams(out.dtype, x.quant.single_zero_point, out.quant.single_zero_point,
                             multiplier, shift, REQUANTIZE_ROUNDING)
@@ -142,6 +149,15 @@ def _round_half_away(x: np.ndarray) -> np.ndarray:
     return np.copysign(np.floor(np.abs(x) + 0.5), x)
 
 
+def _quantize_half_even(quotient: np.ndarray, zero_point, info) -> np.ndarray:
+    """onnxruntime's MlasQuantizeLinear: the quotient clamped to [min - zp, max - zp] (maxps then minps:
+    NaN becomes the lower bound), rounded half to even, plus the zero point."""
+    lo = (info.min - zero_point).astype(np.float32)
+    hi = (info.max - zero_point).astype(np.float32)
+    clamped = np.minimum(np.where(np.isnan(quotient) | (quotient < lo), lo, quotient), hi)
+    return (np.rint(clamped).astype(np.int64) + zero_point).astype(info.dtype)
+
+
 def evaluate_quantize(p, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
     x = inputs[0]
     info = np.iinfo(np.dtype(p.out_dtype))
@@ -150,6 +166,8 @@ def evaluate_quantize(p, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
         zero_point = _per_channel(p.zero_points, p.axis, x.ndim, np.int64)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             quotient = x.astype(np.float32) / scale  # float32 division, as in TFLite
+        if p.half_even:
+            return [_quantize_half_even(quotient, zero_point, info)]
         rounded = _round_half_away(quotient)
         in_range = (rounded >= INT32_MIN) & (rounded <= INT32_MAX)  # False for NaN
         # out of range: the x86 cast's INT32_MIN, then the int32 addition of the zero point wraps
@@ -199,6 +217,12 @@ def lower_quantize(node: Node, graph: Graph, p) -> KernelCall:
     if x.dtype in EIGHT_BIT:
         return lower_table8(node, graph, p, evaluate_quantize)
     lo, hi = type_range(out.dtype)
+    if isinstance(p, FloatQuantizeParams) and p.half_even:  # kernels/quantize_f32_even.c
+        fields = range_fields(node, graph) + _channels(node, graph, p.axis, len(p.scales)) + (
+            ("scales", CArray.of("float", np.asarray(p.scales, dtype=np.float32))),
+            ("zero_points", CArray.of("int32_t", p.zero_points)), ("out_min", lo), ("out_max", hi))
+        return KernelCall(f"ariel_quantize_f32_even_{suffix(node, out.dtype)}", "ariel_affine_params", fields,
+                          (node.inputs[0], node.outputs[0]), "quantize_f32_even.c")
     if isinstance(p, FloatQuantizeParams):
         fields = range_fields(node, graph) + _channels(node, graph, p.axis, len(p.scales)) + (
             ("scales", CArray.of("float", np.asarray(p.scales, dtype=np.float32))),  # TFLite divides in float32

@@ -20,8 +20,11 @@ Shape = tuple[int, ...]
 
 @dataclass(frozen=True)
 class Semantics:
-    """Which TFLite the arithmetic reproduces bit for bit: "litert" (TFLite / LiteRT reference
-    kernels, single rounding; the default) or "tflm" (TFLite Micro, double rounding)."""
+    """Whose arithmetic is reproduced bit for bit: "litert" (TFLite / LiteRT reference kernels,
+    single rounding; the default), "tflm" (TFLite Micro, double rounding) or "onnxruntime" (ONNX
+    models only: onnxruntime's CPU provider, float32 requantisation rounded half to even in the
+    integer convolutions and matrix products, QuantizeLinear rounded half to even; docs/semantics.md,
+    "ONNX Runtime"). Operators onnxruntime semantics does not change keep LiteRT's arithmetic."""
 
     name: str = "litert"
 
@@ -32,7 +35,25 @@ class Semantics:
 
 LITERT = Semantics("litert")
 TFLM = Semantics("tflm")
-SEMANTICS = {s.name: s for s in (LITERT, TFLM)}
+ONNXRUNTIME = Semantics("onnxruntime")
+SEMANTICS = {s.name: s for s in (LITERT, TFLM, ONNXRUNTIME)}
+
+# the ONNX frontend's first note on every graph it makes: how resolve_semantics knows an ONNX model
+ONNX_NOTE = "ONNX model: --semantics onnxruntime reproduces onnxruntime's integer arithmetic (docs/onnx.md)"
+
+
+def resolve_semantics(name, graph=None) -> Semantics:
+    """The Semantics called `name`; a clear error for an unknown name, and for "onnxruntime" on a
+    model that is not ONNX (a TFLite model has no onnxruntime arithmetic to reproduce)."""
+    from arielml.errors import TargetError
+    if isinstance(name, Semantics):
+        name = name.name
+    if name not in SEMANTICS:
+        raise TargetError(f"unknown semantics '{name}'; choose one of: {', '.join(SEMANTICS)}")
+    if name == "onnxruntime" and graph is not None and ONNX_NOTE not in graph.notes:
+        raise TargetError("semantics 'onnxruntime' is for ONNX models (it reproduces onnxruntime's arithmetic); "
+                          "this model is not ONNX: use 'litert' (LiteRT, the default) or 'tflm' (TFLite Micro)")
+    return SEMANTICS[name]
 
 
 def _no_macs(node: Node, graph: Graph) -> int:

@@ -1,0 +1,206 @@
+"""--semantics onnxruntime against onnxruntime's CPU provider with its default session options (what
+users run): the int8 convolutions and matrix products requantise as MLAS does (float32 scale, half
+to even), QuantizeLinear rounds half to even (docs/semantics.md, "ONNX Runtime"). Every assertion is
+bit-exact. Weights are 7-bit in the random single-operator models: with uint8 activations and
+full-range int8 weights, onnxruntime on an AVX2 host without VNNI saturates pairs of products in
+int16 (vpmaddubsw), a result of that host, not of onnxruntime's arithmetic; quantize_static's models
+use full-range weights with int8 activations, which onnxruntime computes exactly."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import arielml
+from arielml.errors import ArielError
+from tests.emu_helpers import needs_cross
+from tests.onnx_models import helper, make_model, ort, run_onnxruntime
+from tests.test_onnx_quant import _case
+
+F32 = np.float32
+
+
+def _default_session(model) -> "ort.InferenceSession":
+    source = model if isinstance(model, (bytes, str)) else str(model)
+    return ort.InferenceSession(source, providers=["CPUExecutionProvider"])
+
+
+# ---- single operators ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["conv", "matmul"])
+@pytest.mark.parametrize("seed", range(10))
+def test_qlinear_conv_and_matmul_are_bit_exact(kind, seed):
+    """int8 and uint8 activations (seed parity), per-tensor and per-channel weights (seed % 3)."""
+    model, xf, _, _ = _case(seed, kind)
+    expected = run_onnxruntime(model, [xf])[0]
+    got = arielml.load(model).run([xf], semantics="onnxruntime")[0]
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_litert_semantics_differs_from_onnxruntime_at_rounding_ties():
+    """The fixed-point alternative (the default): one step off where acc * scale is near a tie."""
+    differ = total = 0
+    for seed in range(12):
+        model, xf, ys, _ = _case(seed, "conv")
+        expected = run_onnxruntime(model, [xf])[0]
+        got = arielml.load(model).run([xf])[0]
+        steps = np.rint(np.abs(got.astype(np.float64) - expected) / ys)
+        assert steps.max() <= 1
+        differ, total = differ + int((steps > 0).sum()), total + steps.size
+    assert 0 < differ < total / 500
+
+
+def _qgemm_model(seed: int, signed: bool):
+    """com.microsoft QGemm with int32 bias, transB, per-tensor or per-channel weights."""
+    rng = np.random.default_rng(seed)
+    dtype = np.int8 if signed else np.uint8
+    lo, hi = (-128, 128) if signed else (0, 256)
+    k, n = int(rng.integers(4, 40)), int(rng.integers(1, 16))
+    x = rng.integers(lo, hi, (2, k)).astype(dtype)
+    w = rng.integers(-63, 64, (n, k)).astype(np.int8)
+    ws = rng.uniform(0.001, 0.02, n).astype(F32) if seed % 2 else np.array(0.01, F32)
+    xs, ys = F32(rng.uniform(0.01, 0.1)), F32(rng.uniform(0.05, 0.5))
+    xz, yz = dtype(rng.integers(lo, hi)), dtype(rng.integers(lo, hi))
+    xf = ((x.astype(F32) - F32(xz)) * xs).astype(F32)
+    inits = {"xs": xs, "xz": np.array(xz, dtype), "w": w, "ws": ws, "wz": np.zeros(ws.shape, np.int8),
+             "b": rng.integers(-3000, 3000, n).astype(np.int32), "ys": ys, "yz": np.array(yz, dtype)}
+    nodes = [helper.make_node("QuantizeLinear", ["xf", "xs", "xz"], ["xq"]),
+             helper.make_node("QGemm", ["xq", "xs", "xz", "w", "ws", "wz", "b", "ys", "yz"], ["yq"],
+                              domain="com.microsoft", transB=1),
+             helper.make_node("DequantizeLinear", ["yq", "ys", "yz"], ["y"])]
+    model = make_model(nodes, {"xf": (xf.shape, F32)}, ["y"], inits)
+    patched = __import__("onnx").load_from_string(model)
+    patched.opset_import.append(helper.make_opsetid("com.microsoft", 1))
+    return patched.SerializeToString(), xf
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_qgemm_is_bit_exact(seed):
+    model, xf = _qgemm_model(seed, signed=seed < 3)
+    np.testing.assert_array_equal(arielml.load(model).run([xf], semantics="onnxruntime")[0],
+                                  run_onnxruntime(model, [xf])[0])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_qdq_conv_fused_by_onnxruntime_is_bit_exact(seed):
+    """Q -> DQ -> Conv -> Q -> DQ, int8 activations: on x86 onnxruntime turns both Q/DQ pairs to uint8
+    (QDQS8ToU8Transformer) and fuses the group into a QLinearConv."""
+    rng = np.random.default_rng(seed)
+    c, out_c = int(rng.integers(1, 6)), int(rng.integers(1, 10))
+    w = rng.integers(-63, 64, (out_c, c, 3, 3)).astype(np.int8)
+    ws = rng.uniform(0.002, 0.02, out_c).astype(F32) if seed % 2 else np.array(0.01, F32)
+    xs, ys = F32(rng.uniform(0.01, 0.05)), F32(rng.uniform(0.05, 0.3))
+    xz, yz = np.int8(rng.integers(-20, 20)), np.int8(rng.integers(-20, 20))
+    bs = (xs * ws).astype(F32)
+    inits = {"xs": xs, "xz": np.array(xz), "w": w, "ws": ws, "wz": np.zeros(ws.shape, np.int8),
+             "b": rng.integers(-2000, 2000, out_c).astype(np.int32), "bs": bs, "bz": np.zeros(bs.shape, np.int32),
+             "ys": ys, "yz": np.array(yz)}
+    nodes = [helper.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"]),
+             helper.make_node("DequantizeLinear", ["xq", "xs", "xz"], ["xd"]),
+             helper.make_node("DequantizeLinear", ["w", "ws", "wz"], ["wd"], axis=0),
+             helper.make_node("DequantizeLinear", ["b", "bs", "bz"], ["bd"], axis=0),
+             helper.make_node("Conv", ["xd", "wd", "bd"], ["c"], pads=[1, 1, 1, 1]),
+             helper.make_node("QuantizeLinear", ["c", "ys", "yz"], ["yq"]),
+             helper.make_node("DequantizeLinear", ["yq", "ys", "yz"], ["y"])]
+    model = make_model(nodes, {"x": ((1, c, 8, 8), F32)}, ["y"], inits)
+    x = rng.standard_normal((1, c, 8, 8)).astype(F32)
+    model_ir = arielml.load(model)
+    assert [n.op for n in model_ir.graph.nodes].count("CONV_2D") == 1
+    np.testing.assert_array_equal(model_ir.run([x], semantics="onnxruntime")[0], run_onnxruntime(model, [x])[0])
+
+
+def test_quantize_linear_rounds_half_to_even():
+    xs = np.array([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 126.5, 127.5, 300.0, -300.0, np.nan], F32).reshape(1, -1)
+    nodes = [helper.make_node("QuantizeLinear", ["x", "s", "z"], ["q"]),
+             helper.make_node("DequantizeLinear", ["q", "s", "z"], ["y"])]
+    model = make_model(nodes, {"x": (xs.shape, F32)}, ["y"], {"s": F32(1.0), "z": np.array(0, np.int8)})
+    expected = run_onnxruntime(model, [xs])[0]
+    loaded = arielml.load(model)
+    np.testing.assert_array_equal(loaded.run([xs], semantics="onnxruntime")[0], expected)
+    assert not np.array_equal(loaded.run([xs])[0], expected)  # LiteRT rounds ties away from zero
+
+
+def test_tflite_models_refuse_onnxruntime_semantics():
+    model = arielml.load("../shared/zoo/tflite_micro/hello_world_int8.tflite")
+    with pytest.raises(ArielError, match="ONNX models"):
+        model.run(model.random_inputs(), semantics="onnxruntime")
+    with pytest.raises(ArielError, match="ONNX models"):
+        model.session(semantics="onnxruntime")
+
+
+# ---- quantize_static models --------------------------------------------------------------------------
+
+def plain_cnn(seed: int = 0) -> bytes:
+    """Conv -> Relu -> MaxPool -> depthwise Conv -> Relu -> Conv 1x1 -> Flatten -> Gemm (no pooling
+    average or softmax: those run as QLinearGlobalAveragePool / QLinearSoftmax, see the docs)."""
+    rng = np.random.default_rng(seed)
+    r = lambda *s: rng.standard_normal(s).astype(F32)  # noqa: E731
+    inits = {"W1": r(8, 3, 3, 3) * 0.5, "B1": r(8), "DW": r(8, 1, 3, 3) * 0.5, "DB": r(8) * 0.1,
+             "PW": r(12, 8, 1, 1) * 0.5, "FW": r(10, 12 * 4 * 4) * 0.1, "FB": r(10)}
+    nodes = [helper.make_node("Conv", ["x", "W1", "B1"], ["c1"], pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["c1"], ["r1"]),
+             helper.make_node("MaxPool", ["r1"], ["p1"], kernel_shape=[2, 2], strides=[2, 2]),
+             helper.make_node("Conv", ["p1", "DW", "DB"], ["c2"], group=8, pads=[1, 1, 1, 1], strides=[2, 2]),
+             helper.make_node("Relu", ["c2"], ["r2"]),
+             helper.make_node("Conv", ["r2", "PW"], ["c3"]),
+             helper.make_node("Flatten", ["c3"], ["f"]),
+             helper.make_node("Gemm", ["f", "FW", "FB"], ["y"], transB=1)]
+    return make_model(nodes, {"x": ((1, 3, 16, 16), F32)}, ["y"], inits)
+
+
+def plain_mlp(seed: int = 0) -> bytes:
+    rng = np.random.default_rng(seed)
+    r = lambda *s: rng.standard_normal(s).astype(F32)  # noqa: E731
+    inits = {"W1": r(24, 20) * 0.3, "B1": r(24), "W2": r(16, 24) * 0.3, "B2": r(16), "W3": r(5, 16) * 0.3,
+             "B3": r(5)}
+    nodes = [helper.make_node("Gemm", ["x", "W1", "B1"], ["h1"], transB=1), helper.make_node("Relu", ["h1"], ["a1"]),
+             helper.make_node("Gemm", ["a1", "W2", "B2"], ["h2"], transB=1), helper.make_node("Relu", ["h2"], ["a2"]),
+             helper.make_node("Gemm", ["a2", "W3", "B3"], ["y"], transB=1)]
+    return make_model(nodes, {"x": ((1, 20), F32)}, ["y"], inits)
+
+
+def quantize(tmp_path, source: bytes, shape, quant_format: str, per_channel: bool) -> str:
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    (tmp_path / "float.onnx").write_bytes(source)
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.batches = iter([{"x": np.random.default_rng(i).standard_normal(shape).astype(F32)}
+                                 for i in range(8)])
+
+        def get_next(self):
+            return next(self.batches, None)
+
+    target = tmp_path / f"{quant_format}_{int(per_channel)}.onnx"
+    quantize_static(str(tmp_path / "float.onnx"), str(target), Reader(), quant_format=getattr(QuantFormat, quant_format),
+                    per_channel=per_channel, activation_type=QuantType.QInt8, weight_type=QuantType.QInt8)
+    return str(target)
+
+
+FORMATS = [("QDQ", False), ("QDQ", True), ("QOperator", False), ("QOperator", True)]
+
+
+@pytest.mark.parametrize("network", ["cnn", "mlp"])
+@pytest.mark.parametrize("quant_format,per_channel", FORMATS)
+def test_quantize_static_models_are_bit_exact(tmp_path, network, quant_format, per_channel):
+    shape = (1, 3, 16, 16) if network == "cnn" else (1, 20)
+    path = quantize(tmp_path, plain_cnn() if network == "cnn" else plain_mlp(), shape, quant_format, per_channel)
+    model, session = arielml.load(path), _default_session(path)
+    ops = [n.op for n in model.graph.nodes]
+    assert "FULLY_CONNECTED" in ops and all(model.graph.tensors[n.outputs[0]].dtype == "int8" for n in
+                                            model.graph.nodes if n.op in ("CONV_2D", "FULLY_CONNECTED"))
+    for seed in range(8):
+        x = np.random.default_rng(100 + seed).standard_normal(shape).astype(F32)
+        np.testing.assert_array_equal(model.run([x], semantics="onnxruntime")[0], session.run(None, {"x": x})[0])
+
+
+@pytest.mark.cross
+@needs_cross
+def test_quantize_static_cnn_on_two_emulated_rp2040_cores_is_bit_exact(tmp_path):
+    path = quantize(tmp_path, plain_cnn(), (1, 3, 16, 16), "QDQ", True)
+    model, session = arielml.load(path), _default_session(path)
+    inputs = [np.random.default_rng(200 + i).standard_normal((1, 3, 16, 16)).astype(F32) for i in range(3)]
+    emulated = model.session(backend="emulator", target="rp2040", cores=2, semantics="onnxruntime")
+    for x in inputs:
+        np.testing.assert_array_equal(emulated.run([x])[0], session.run(None, {"x": x})[0])
+    np.testing.assert_array_equal(model.run([inputs[0]], backend="emulator", target="rp2040", cores=2,
+                                            semantics="onnxruntime")[0], session.run(None, {"x": inputs[0]})[0])

@@ -30,12 +30,14 @@ BASE_SEED = 46_000
 
 def add_conv(b: ModelBuilder, rng: np.random.Generator, n: int, h: int, w: int, c: int, o: int, kh: int, kw: int,
              stride: tuple[int, int], same: bool, depthwise: bool = False, per_channel: bool = True,
-             gain: float = 1.0, dilation: int = 1, groups: int = 1, dead: int = 0, activation: int | None = None):
+             gain: float = 1.0, dilation: int = 1, groups: int = 1, dead: int = 0, activation: int | None = None,
+             extreme: bool = False):
     """One int8 CONV_2D / DEPTHWISE_CONV_2D (multiplier o / c) on its own input; returns (input tensor,
     output tensor, input array, description). gain scales the output scale: 2^20 makes the right shift
     exceed 21 (the requantisation's exact path only), 2^-10 a multiplier above 1 (a left shift). dead:
     that many channels get a weight scale of 1e-6 or 1e-9 (right shifts > 21, multipliers of 0) among
-    ordinary channels."""
+    ordinary channels. extreme: weights and inputs only -128 and 127 (the packed 16-bit lanes' limits: two
+    products of (-128)(-128) make a lane sum of 2^15)."""
     sh, sw = stride
     eff_h, eff_w = (kh - 1) * dilation + 1, (kw - 1) * dilation + 1
     out_h = -(-h // sh) if same else -(-(h - eff_h + 1) // sh)
@@ -45,8 +47,8 @@ def add_conv(b: ModelBuilder, rng: np.random.Generator, n: int, h: int, w: int, 
     w_shape = (1, kh, kw, o) if depthwise else (o, kh, kw, c // groups)
     w_scales = [log_uniform(rng, 1e-3, 1e-1) for _ in range(o if per_channel else 1)]
     w_scales[:dead] = [1e-9 if i % 2 else 1e-6 for i in range(dead)]  # multiplier 0 / right shift > 21
-    wt = b.tensor(w_shape, "int8", quant=(w_scales, [0] * len(w_scales), 3 if depthwise else 0),
-                  data=rng.integers(-127, 128, w_shape))
+    w_data = rng.choice([-128, 127], w_shape) if extreme else rng.integers(-127, 128, w_shape)
+    wt = b.tensor(w_shape, "int8", quant=(w_scales, [0] * len(w_scales), 3 if depthwise else 0), data=w_data)
     window = kh * kw * (1 if depthwise else c // groups)
     acc_std = (QMAX["int8"] / 1.7) ** 2 * np.sqrt(window)
     bias = b.tensor((o,), "int32", quant=([in_scale * s for s in w_scales], [0] * len(w_scales)),
@@ -62,7 +64,8 @@ def add_conv(b: ModelBuilder, rng: np.random.Generator, n: int, h: int, w: int, 
         b.op("CONV_2D", [x, wt, bias], [y], "Conv2DOptions", **options)
     what = (f"{'DEPTHWISE' if depthwise else 'CONV'} in {(n, h, w, c)} weights {w_shape} stride {stride} "
             f"{'SAME' if same else 'VALID'} dilation {dilation} groups {groups}")
-    return x, y, random_input(rng, (n, h, w, c), "int8"), what
+    array = rng.choice(np.array([-128, 127], np.int8), (n, h, w, c)) if extreme else random_input(rng, (n, h, w, c), "int8")
+    return x, y, array, what
 
 
 def add_fc(b: ModelBuilder, rng: np.random.Generator, rows: int, depth: int, units: int, per_channel: bool):
@@ -94,6 +97,12 @@ CONV_SHAPES = [
     (1, 4, 5, 3, 70, 3, 3, (1, 1), True),     # 5 channel blocks: copied windows block by block
     (1, 5, 6, 80, 3, 3, 3, (1, 1), True),     # window of 720 bytes: portable fallback
     (1, 32, 32, 2, 16, 1, 1, (1, 1), True),   # 16k outputs: many requantisations near a rounding step
+    # 1x1 on packed weights (v6m_packed.h) in chunks of channel pairs: window 67 (5 pairs a chunk, a block of
+    # 16 and one of 5 channels), 190 (2 pairs a chunk, odd channels), 383 (no pair fits: the 2x2 kernel)
+    (1, 5, 6, 67, 21, 1, 1, (1, 1), True),
+    (1, 4, 4, 190, 5, 1, 1, (1, 1), True),
+    (1, 3, 3, 383, 4, 1, 1, (1, 1), True),
+    (1, 2, 3, 30, 9, 1, 1, (1, 1), True),     # 6 pixels: below PACK_MIN_PIXELS, the 2x2 kernel
 ]
 # (shape, options): dilation (copied windows, depthwise in place and copied), groups (portable conv_q8)
 OPTION_SHAPES = [((1, 9, 10, 5, 7, 3, 3, (1, 1), True), dict(dilation=2)),
@@ -106,6 +115,9 @@ OPTION_SHAPES = [((1, 9, 10, 5, 7, 3, 3, (1, 1), True), dict(dilation=2)),
                  ((1, 5, 13, 16, 16, 3, 3, (1, 1), False), dict(depthwise=True, gain=2.0 ** -10)),
                  ((1, 4, 9, 20, 20, 3, 3, (1, 1), True), dict(depthwise=True, gain=2.0 ** -10)),
                  ((1, 4, 6, 24, 32, 1, 1, (1, 1), True), dict(dead=19)),
+                 # packed 1x1 lanes at their limits: windows of 4k + 1 and 4k + 3 bytes, 3 channel blocks
+                 ((1, 4, 5, 13, 37, 1, 1, (1, 1), True), dict(extreme=True, gain=4.0)),
+                 ((1, 3, 7, 67, 9, 1, 1, (1, 1), True), dict(extreme=True, gain=8.0, activation=0)),
                  # 7x7 in place, four pixels then two; no activation (a narrow clamp could hide errors)
                  ((1, 8, 14, 16, 16, 7, 7, (1, 1), False), dict(depthwise=True, activation=0))]  # 3 of 16 dead / 16 of 16 dead
 # (shape, gain): requantisation with a right shift > 21 (exact path only) and with a left shift

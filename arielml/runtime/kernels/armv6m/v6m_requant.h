@@ -542,6 +542,21 @@ static void block_requant_init(const ariel_conv_params *p, int32_t c_begin, int3
     r->n = n;
 }
 
+/* channels [first, first + count) of r's block as a block of their own (the constants stay r's:
+ * the slice must not outlive r) */
+static void block_requant_slice(const block_requant *r, int32_t first, int32_t count, block_requant *s)
+{
+    s->job = r->job;
+    s->job.consts = r->job.consts + V6M_RQ_CONSTS * first;
+    s->job.n = count;
+    s->rq = r->rq + first * ARIEL_RQ_WORDS;
+    s->use_asm = r->use_asm;
+    s->exact_only = r->exact_only;
+    s->any_left = r->any_left;
+    s->c_begin = r->c_begin + first;
+    s->n = count;
+}
+
 /* requantise acc (per channel {pixel 0, pixel 1}) into out0 and out1 (NULL: pixel 1 repeats pixel 0
  * and is dropped) */
 static void requant_2px(const ariel_conv_params *p, block_requant *r, int32_t *acc, int8_t *out0, int8_t *out1)

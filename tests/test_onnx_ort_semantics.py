@@ -204,3 +204,14 @@ def test_quantize_static_cnn_on_two_emulated_rp2040_cores_is_bit_exact(tmp_path)
         np.testing.assert_array_equal(emulated.run([x])[0], session.run(None, {"x": x})[0])
     np.testing.assert_array_equal(model.run([inputs[0]], backend="emulator", target="rp2040", cores=2,
                                             semantics="onnxruntime")[0], session.run(None, {"x": inputs[0]})[0])
+
+
+def test_fusion_decisions_of_onnxruntime_are_named_in_the_notes(tmp_path):
+    """lenet5_quantized.onnx (tf2onnx: Q -> Reshape -> DQ chains) keeps int8 inputs where its outputs
+    become uint8 pairs: onnxruntime leaves its first Conv and first Gemm unfused (float32), as its
+    optimized graph shows; quantize_static's QDQ CNN is fused throughout (no such note)."""
+    graph = arielml.load("../shared/zoo/simpletinyml_oneliner/lenet5_quantized.onnx").graph
+    unfused = [note for note in graph.notes if "does not fuse" in note]
+    assert len(unfused) == 2 and "does not fuse Conv" in unfused[0] and "does not fuse Gemm" in unfused[1]
+    path = quantize(tmp_path, plain_cnn(), (1, 3, 16, 16), "QDQ", True)
+    assert not [note for note in arielml.load(path).graph.notes if "does not fuse" in note]

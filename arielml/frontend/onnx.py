@@ -105,6 +105,8 @@ def _convert(model, name: str) -> Graph:
     for node in nodes:
         for name in node.input:
             builder.consumers.setdefault(name, []).append(node)
+        for name in node.output:
+            builder.producers[name] = node
     builder.graph_outputs = {v.name for v in graph.output}
     for index, node in enumerate(nodes):
         if id(node) in builder.skip:  # fused into an earlier node's integer operator (onnx_quant.py)
@@ -169,6 +171,7 @@ class Builder:
         # DequantizeLinear outputs not yet materialised: float name -> the integer value it reads
         self.dequantized: dict[str, str] = {}
         self.consumers: dict[str, list] = {}  # ONNX value name -> the ONNX nodes that read it
+        self.producers: dict[str, object] = {}  # ONNX value name -> the ONNX node that makes it
         self.graph_outputs: set[str] = set()
         self.skip: set[int] = set()  # ids of ONNX nodes already converted as part of a pattern
         # uint8 ONNX values held as int8 with zero point - 128 (the same real values; the int8

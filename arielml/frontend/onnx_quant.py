@@ -189,6 +189,12 @@ def try_quantized_conv_or_fc(b: Builder, node, attrs) -> bool:
                                                          rtol=1e-6):
             raise b.unsupported("the int32 bias's scale is not input scale x weight scale")
         bias = bias_data
+    unfused = ort_float_island(b, node, q_node)
+    if unfused:
+        b.notes.append(f"onnxruntime (x86-64 CPU provider, default session) does not fuse {node.op_type} "
+                       f"'{node.name or '(unnamed)'}' into an integer kernel ({unfused}): it runs it in float32 "
+                       "between DequantizeLinear and QuantizeLinear, in MLAS's summation order, which "
+                       "--semantics onnxruntime does not reproduce bit for bit (arielml runs it in integers)")
     if node.op_type == "Conv":
         _quantized_conv(b, node, attrs, x_int, weights, w_quant, bias, q_node, out_quant, relu)
     else:
@@ -197,6 +203,38 @@ def try_quantized_conv_or_fc(b: Builder, node, attrs) -> bool:
     if out_dtype == "uint8":
         b.mark_shifted(q_node.output[0])
     return True
+
+
+def _x86_dtype_after_s8_to_u8(b: Builder, q_node) -> str:
+    """The type a QuantizeLinear's output has after onnxruntime's QDQS8ToU8Transformer (x86 hosts):
+    an int8 Q whose only consumer is a DequantizeLinear becomes a uint8 Q/DQ pair (zero point + 128)."""
+    dtype = output_dtype(b, q_node)
+    users = b.consumers.get(q_node.output[0], [])
+    if dtype == "int8" and len(users) == 1 and users[0].op_type == "DequantizeLinear" \
+            and q_node.output[0] not in b.graph_outputs:
+        return "uint8"
+    return dtype
+
+
+def ort_float_island(b: Builder, node, q_node) -> str:
+    """Why onnxruntime's default CPU session on an x86-64 host would leave this DQ -> Conv/MatMul/Gemm
+    -> Q group unfused (float32), or "" when it fuses it into QLinearConv/QLinearMatMul/QGemm. Its rules
+    (qdq_selectors.cc, qdq_s8_to_u8.cc, read for technique): int8 Q -> DQ pairs become uint8 first; then
+    a Conv/MatMul group fuses when its activation input and its output have the same type and that
+    type is not int8 (int8 activations are fused on ARM hosts only); a Gemm group when the two types
+    are equal (int8 included)."""
+    dq = b.producers.get(node.input[0])
+    source = b.producers.get(dq.input[0]) if dq is not None and dq.op_type == "DequantizeLinear" else None
+    if source is not None and source.op_type == "QuantizeLinear":
+        x_dtype = _x86_dtype_after_s8_to_u8(b, source)
+    else:  # a graph input, or a Q -> Reshape -> DQ chain (tf2onnx): the stored type stays
+        x_dtype = "uint8" if b.is_shifted(dq.input[0]) else b.tensors[b.value(dq.input[0]).index].dtype
+    y_dtype = _x86_dtype_after_s8_to_u8(b, q_node)
+    if x_dtype != y_dtype:
+        return f"{x_dtype} input, {y_dtype} output"
+    if x_dtype == "int8" and node.op_type in ("Conv", "MatMul"):
+        return "int8 activations are fused on ARM hosts only"
+    return ""
 
 
 def _quantized_conv(b, node, attrs, x_int, weights, w_quant, bias, q_node, out_quant, relu) -> None:

@@ -190,27 +190,75 @@ __asm__(
     "    .size v6m_mac_packed_quad, .-v6m_mac_packed_quad\n"
     "    .text\n");
 
+/* out[j] = w0[j] + w1[j] 2^16 for j < n (w1 = NULL: w0[j]), two words a step (an odd n: one first) */
+void v6m_pack_rows(const int8_t *w0, const int8_t *w1, int32_t n, int32_t *out);
+
+/* r0/r1 = ends of the rows, r2 = out (STM advances it), r3 = index (-n .. 0). ~9.5 cycles a word. */
+__asm__(
+    "    .section .text.v6m_pack_rows,\"ax\",%progbits\n"
+    "    .syntax unified\n"
+    "    .thumb\n"
+    "    .balign 4\n"
+    "    .global v6m_pack_rows\n"
+    "    .hidden v6m_pack_rows\n"
+    "    .thumb_func\n"
+    "    .type v6m_pack_rows, %function\n"
+    "v6m_pack_rows:\n"
+    "    push {r4-r7, lr}\n"
+    "    mov lr, r3\n"                 /* out */
+    "    adds r0, r0, r2\n"
+    "    negs r3, r2\n"
+    "    cmp r1, #0\n"
+    "    bne 1f\n"
+    "    mov r1, r0\n"                 /* no partner: w1 reads w0, shifted out (LSLS by 32 gives 0) */
+    "    movs r7, #32\n"
+    "    b 2f\n"
+    "1:\n"
+    "    adds r1, r1, r2\n"
+    "    movs r7, #16\n"
+    "2:\n"
+    "    mov r2, lr\n"
+    "    movs r6, #1\n"
+    "    tst r3, r6\n"
+    "    beq 3f\n"                     /* odd n: one word first */
+    "    ldrsb r4, [r0, r3]\n"
+    "    ldrsb r5, [r1, r3]\n"
+    "    lsls r5, r7\n"
+    "    adds r4, r4, r5\n"
+    "    stm r2!, {r4}\n"
+    "    adds r3, r3, #1\n"
+    "    beq 4f\n"
+    "3:\n"
+    "    ldrsb r4, [r0, r3]\n"
+    "    ldrsb r5, [r1, r3]\n"
+    "    lsls r5, r7\n"
+    "    adds r4, r4, r5\n"
+    "    adds r3, r3, #1\n"
+    "    ldrsb r5, [r0, r3]\n"
+    "    ldrsb r6, [r1, r3]\n"
+    "    lsls r6, r7\n"
+    "    adds r5, r5, r6\n"
+    "    stm r2!, {r4, r5}\n"
+    "    adds r3, r3, #1\n"
+    "    bne 3b\n"
+    "4:\n"
+    "    pop {r4-r7, pc}\n"
+    "    .size v6m_pack_rows, .-v6m_pack_rows\n"
+    "    .text\n");
+
 /* the words v6m_mac_packed_quad reads for `count` channels (OHWI rows of n bytes from w, their
  * biases): per pair {start_S, start_H, W_0 .. W_(n-1)}; an odd last channel pairs with zero weights
  * (its partner's sums are computed and not used). out holds ((count + 1) / 2) * (n + 2) words. */
 static void v6m_pack_pairs(const int8_t *w, const int32_t *bias, int32_t n, int32_t count, int32_t *out)
 {
     const uint32_t steps = (uint32_t)(n + 1) >> 1; /* extractions per window */
-    int32_t c, j;
-    for (c = 0; c < count; c += 2, w += 2 * n) {
-        const int8_t *w0 = w, *w1 = w + n;
-        const uint32_t b0 = (uint32_t)bias[c], b1 = c + 1 < count ? (uint32_t)bias[c + 1] : 0u;
-        *out++ = (int32_t)(b0 + (b1 << 16) - steps * 0x7FFF7FFFu);
-        *out++ = (int32_t)(b1 - steps * 0x7FFFu);
-        if (c + 1 < count) {
-            for (j = 0; j < n; j++) {
-                *out++ = (int32_t)((uint32_t)(int32_t)w0[j] + ((uint32_t)(int32_t)w1[j] << 16));
-            }
-        } else {
-            for (j = 0; j < n; j++) {
-                *out++ = w0[j];
-            }
-        }
+    int32_t c;
+    for (c = 0; c < count; c += 2, w += 2 * n, out += n + 2) {
+        const int has_partner = c + 1 < count;
+        const uint32_t b0 = (uint32_t)bias[c], b1 = has_partner ? (uint32_t)bias[c + 1] : 0u;
+        out[0] = (int32_t)(b0 + (b1 << 16) - steps * 0x7FFF7FFFu);
+        out[1] = (int32_t)(b1 - steps * 0x7FFFu);
+        v6m_pack_rows(w, has_partner ? w + n : 0, n, out + 2);
     }
 }
 

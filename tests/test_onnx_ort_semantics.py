@@ -129,21 +129,23 @@ def test_tflite_models_refuse_onnxruntime_semantics():
 
 # ---- quantize_static models --------------------------------------------------------------------------
 
-def plain_cnn(seed: int = 0) -> bytes:
-    """Conv -> Relu -> MaxPool -> depthwise Conv -> Relu -> Conv 1x1 -> Flatten -> Gemm (no pooling
-    average or softmax: those run as QLinearGlobalAveragePool / QLinearSoftmax, see the docs)."""
+def plain_cnn(seed: int = 0, average: bool = False) -> bytes:
+    """Conv -> Relu -> MaxPool -> depthwise Conv -> Relu -> Conv 1x1 -> [GlobalAveragePool] -> Flatten
+    -> Gemm (no softmax: onnxruntime runs QLinearSoftmax, not reproduced, see the docs)."""
     rng = np.random.default_rng(seed)
     r = lambda *s: rng.standard_normal(s).astype(F32)  # noqa: E731
     inits = {"W1": r(8, 3, 3, 3) * 0.5, "B1": r(8), "DW": r(8, 1, 3, 3) * 0.5, "DB": r(8) * 0.1,
-             "PW": r(12, 8, 1, 1) * 0.5, "FW": r(10, 12 * 4 * 4) * 0.1, "FB": r(10)}
+             "PW": r(12, 8, 1, 1) * 0.5, "FW": r(10, 12 if average else 12 * 4 * 4) * 0.1, "FB": r(10)}
     nodes = [helper.make_node("Conv", ["x", "W1", "B1"], ["c1"], pads=[1, 1, 1, 1]),
              helper.make_node("Relu", ["c1"], ["r1"]),
              helper.make_node("MaxPool", ["r1"], ["p1"], kernel_shape=[2, 2], strides=[2, 2]),
              helper.make_node("Conv", ["p1", "DW", "DB"], ["c2"], group=8, pads=[1, 1, 1, 1], strides=[2, 2]),
              helper.make_node("Relu", ["c2"], ["r2"]),
-             helper.make_node("Conv", ["r2", "PW"], ["c3"]),
-             helper.make_node("Flatten", ["c3"], ["f"]),
-             helper.make_node("Gemm", ["f", "FW", "FB"], ["y"], transB=1)]
+             helper.make_node("Conv", ["r2", "PW"], ["c3"])]
+    if average:  # onnxruntime: QLinearGlobalAveragePool (QDQ fused, or QOperator)
+        nodes.append(helper.make_node("GlobalAveragePool", ["c3"], ["g"]))
+    nodes += [helper.make_node("Flatten", ["g" if average else "c3"], ["f"]),
+              helper.make_node("Gemm", ["f", "FW", "FB"], ["y"], transB=1)]
     return make_model(nodes, {"x": ((1, 3, 16, 16), F32)}, ["y"], inits)
 
 
@@ -179,11 +181,15 @@ def quantize(tmp_path, source: bytes, shape, quant_format: str, per_channel: boo
 FORMATS = [("QDQ", False), ("QDQ", True), ("QOperator", False), ("QOperator", True)]
 
 
-@pytest.mark.parametrize("network", ["cnn", "mlp"])
+NETWORKS = {"cnn": (lambda: plain_cnn(), (1, 3, 16, 16)), "cnn_average": (lambda: plain_cnn(1, True), (1, 3, 16, 16)),
+            "mlp": (lambda: plain_mlp(), (1, 20))}
+
+
+@pytest.mark.parametrize("network", sorted(NETWORKS))
 @pytest.mark.parametrize("quant_format,per_channel", FORMATS)
 def test_quantize_static_models_are_bit_exact(tmp_path, network, quant_format, per_channel):
-    shape = (1, 3, 16, 16) if network == "cnn" else (1, 20)
-    path = quantize(tmp_path, plain_cnn() if network == "cnn" else plain_mlp(), shape, quant_format, per_channel)
+    build, shape = NETWORKS[network]
+    path = quantize(tmp_path, build(), shape, quant_format, per_channel)
     model, session = arielml.load(path), _default_session(path)
     ops = [n.op for n in model.graph.nodes]
     assert "FULLY_CONNECTED" in ops and all(model.graph.tensors[n.outputs[0]].dtype == "int8" for n in
@@ -196,8 +202,9 @@ def test_quantize_static_models_are_bit_exact(tmp_path, network, quant_format, p
 @pytest.mark.cross
 @needs_cross
 def test_quantize_static_cnn_on_two_emulated_rp2040_cores_is_bit_exact(tmp_path):
-    path = quantize(tmp_path, plain_cnn(), (1, 3, 16, 16), "QDQ", True)
+    path = quantize(tmp_path, plain_cnn(1, True), (1, 3, 16, 16), "QDQ", True)
     model, session = arielml.load(path), _default_session(path)
+    assert any(n.op == "MEAN" for n in model.graph.nodes)  # kernels/mean_s8_float_requant.c
     inputs = [np.random.default_rng(200 + i).standard_normal((1, 3, 16, 16)).astype(F32) for i in range(3)]
     emulated = model.session(backend="emulator", target="rp2040", cores=2, semantics="onnxruntime")
     for x in inputs:
@@ -215,3 +222,13 @@ def test_fusion_decisions_of_onnxruntime_are_named_in_the_notes(tmp_path):
     assert len(unfused) == 2 and "does not fuse Conv" in unfused[0] and "does not fuse Gemm" in unfused[1]
     path = quantize(tmp_path, plain_cnn(), (1, 3, 16, 16), "QDQ", True)
     assert not [note for note in arielml.load(path).graph.notes if "does not fuse" in note]
+
+
+def test_qlinear_global_average_pool_is_an_int8_mean_bit_exact_with_onnxruntime():
+    from tests.test_onnx_quant import ms_qlinear_model
+    data, a, b = ms_qlinear_model("QLinearGlobalAveragePool")
+    model = arielml.load(data)
+    assert [n.op for n in model.graph.nodes].count("MEAN") == 1
+    for seed in range(5):
+        x, y = (np.random.default_rng(seed).uniform(-2, 2, a.shape).astype(F32) for _ in range(2))
+        np.testing.assert_array_equal(model.run([x, y], semantics="onnxruntime")[0], run_onnxruntime(data, [x, y])[0])

@@ -232,9 +232,8 @@ _MS_QLINEAR = {  # com.microsoft QLinear operators (onnxruntime's QOperator form
 }
 
 
-@pytest.mark.parametrize("op", sorted(_MS_QLINEAR))
-def test_com_microsoft_qlinear_operators_run_as_float_islands(op):
-    """Measured within one output step of onnxruntime, and named in the model's notes."""
+def ms_qlinear_model(op: str):
+    """A QLinear operator of _MS_QLINEAR between QuantizeLinear and DequantizeLinear: (model, a, b)."""
     from onnx import numpy_helper
     rng = np.random.default_rng(len(op))
     shape = (1, 3, 4, 4)
@@ -252,8 +251,19 @@ def test_com_microsoft_qlinear_operators_run_as_float_islands(op):
     data = helper.make_model(graph, opset_imports=opsets,
                              ir_version=8).SerializeToString()
     a, b = (rng.uniform(-2, 2, shape).astype(F32) for _ in range(2))
+    return data, a, b
+
+
+@pytest.mark.parametrize("op", sorted(_MS_QLINEAR))
+def test_com_microsoft_qlinear_operators_run_as_float_islands_or_integers(op):
+    """Measured within one output step of onnxruntime; the float islands are named in the model's
+    notes, QLinearGlobalAveragePool is an int8 MEAN."""
+    data, a, b = ms_qlinear_model(op)
     model = arielml.load(data)
-    assert any(op in note for note in model.graph.notes)
+    if op == "QLinearGlobalAveragePool":
+        assert any(n.op == "MEAN" and model.graph.tensors[n.inputs[0]].dtype == "int8" for n in model.graph.nodes)
+    else:
+        assert any(op in note for note in model.graph.notes)
     got, expected = model.run([a, b])[0], run_onnxruntime(data, [a, b])[0]
     assert got.shape == expected.shape and np.max(np.abs(got - expected)) <= 0.04 * 1.0001
 

@@ -455,10 +455,46 @@ FLOAT_ISLANDS = {"QLinearAdd": ("Add", 2), "QLinearMul": ("Mul", 2), "QLinearSig
                  "QLinearGlobalAveragePool": ("GlobalAveragePool", 1), "QLinearSoftmax": ("Softmax", 1)}
 
 
+def qlinear_global_average_pool(b: Builder, node, attrs) -> None:
+    """com.microsoft QLinearGlobalAveragePool as an int8 MEAN (onnxruntime sums the integers too; its
+    float32 requantisation is MEAN's under --semantics onnxruntime); a float island when the MEAN
+    kernel refuses the scales."""
+    import onnx
+    from arielml.errors import ArielError
+    from arielml.frontend.onnx_ops import CONVERTERS
+    from arielml.ir import Graph
+    from arielml.ops.registry import LITERT, REGISTRY
+    i = list(node.input) + [""] * (5 - len(node.input))
+    if attrs.get("channels_last", 0):
+        raise b.unsupported("channels_last=1 is not supported")
+    _dequantized_input(b, i[0], i[1], i[2])  # checks the input's parameters
+    q, dtype = _linear_params(b, i[3], i[4], len(b.onnx_shape(i[0])))
+    mark = (len(b.tensors), len(b.nodes), dict(b.values), dict(b._layouts))
+    b.real_values = True
+    try:
+        CONVERTERS["GlobalAveragePool"](b, onnx.helper.make_node("GlobalAveragePool", [i[0]], [node.output[0]]), {})
+        out = b.values[node.output[0]].index
+        b.tensors[out] = dataclasses.replace(b.tensors[out], dtype="int8", quant=_shift(q) if dtype == "uint8" else q)
+        graph = Graph(tensors=tuple(b.tensors), nodes=(), inputs=(), outputs=())
+        for made in b.nodes[mark[1]:]:
+            REGISTRY[made.op].check(made, graph)
+            REGISTRY[made.op].prepare(made, graph, LITERT)
+    except ArielError:
+        del b.tensors[mark[0]:], b.nodes[mark[1]:]
+        b.values, b._layouts = mark[2], mark[3]
+        b.real_values = False
+        _via_float("GlobalAveragePool", 1)(b, node, attrs)
+        return
+    b.real_values = False
+    if dtype == "uint8":
+        b.mark_shifted(node.output[0])
+
+
 def install(converters: dict) -> None:
     for op_type, (float_op, triples) in FLOAT_ISLANDS.items():
         converters[op_type] = _via_float(float_op, triples)
     converters["QLinearConcat"] = _via_float("Concat", 0, output_first=True)
+    converters["QLinearGlobalAveragePool"] = qlinear_global_average_pool
 
 
 # ---- DQ -> elementwise / pooling / concat -> Q on integers ----------------------------------------------

@@ -11,12 +11,13 @@ Float32 sums in single precision, one element at a time in row-major order, and 
 int32 sums in 64 bits and divides truncating."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from arielml.codegen.kernel_call import CArray, KernelCall, no_kernel
 from arielml.ir import Graph, Node
+from arielml.ops.common import float_requantize
 from arielml.ops.data_kernels import merge_walk, require_addressable, strides_of
 from arielml.ops.quant_math import (DOUBLE_ROUNDING, multiply_by_quantized_multiplier, quantize_multiplier,
                                     wrap_int32)
@@ -39,6 +40,9 @@ class MeanRequant:
     multiplier: int  # already divided by the number of reduced elements
     shift: int
     rounding: str
+    # semantics "onnxruntime": QLinearGlobalAveragePool's float32 scale x_scale / (y_scale * count);
+    # the centred sum is requantised as MLAS does (float32 product, half to even) instead
+    float_scale: float | None = None
 
 
 @dataclass(frozen=True)
@@ -101,7 +105,13 @@ def infer_shapes(node: Node, graph: Graph) -> list[tuple[int, ...]]:
 
 
 def prepare(node: Node, graph: Graph, semantics: Semantics) -> MeanParams:
-    return _plan(node, graph)
+    p = _plan(node, graph)
+    if semantics.name == "onnxruntime" and p.out_dtype in ("int8", "uint8"):
+        # onnxruntime's MlasQLinearGlobalAveragePool: ScaleInput / (ScaleOutput * ImageSize) in float32
+        x, out = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
+        scale = np.float32(x.quant.scale[0]) / (np.float32(out.quant.scale[0]) * np.float32(p.count))
+        return replace(p, requant=replace(p.requant, float_scale=float(scale)))
+    return p
 
 
 def evaluate(p: MeanParams, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
@@ -124,8 +134,11 @@ def evaluate(p: MeanParams, inputs: list[np.ndarray | None]) -> list[np.ndarray]
     r = p.requant
     # the kernel sums into int32 and subtracts in 64 bits before narrowing to int32
     shifted = wrap_int32(wrap_int32(total) - np.int64(r.input_zero_point) * p.count)
-    scaled = wrap_int32(multiply_by_quantized_multiplier(shifted, r.multiplier, r.shift, r.rounding))
     info = np.iinfo(np.dtype(p.out_dtype))
+    if r.float_scale is not None:
+        q = float_requantize(shifted, np.float32(r.float_scale), r.output_zero_point, info.min, info.max)
+        return [q.astype(p.out_dtype).reshape(p.out_shape)]
+    scaled = wrap_int32(multiply_by_quantized_multiplier(shifted, r.multiplier, r.shift, r.rounding))
     q = np.clip(scaled + r.output_zero_point, info.min, info.max)
     return [q.astype(p.out_dtype).reshape(p.out_shape)]
 
@@ -158,6 +171,14 @@ def lower(node: Node, graph: Graph, p: MeanParams) -> KernelCall:
               ("kept_dims", CArray.of("int32_t", kept_dims)), ("kept_strides", CArray.of("int32_t", kept_strides)),
               ("reduced_dims", CArray.of("int32_t", reduced_dims)),
               ("reduced_strides", CArray.of("int32_t", reduced_strides))]
+    if p.requant is not None and p.requant.float_scale is not None:  # kernels/mean_s8_float_requant.c
+        if p.out_dtype != "int8":
+            raise no_kernel(node, "onnxruntime's requantisation of MEAN runs on int8 only")
+        r = p.requant
+        fields += [("input_zero_point", int(r.input_zero_point)), ("output_zero_point", int(r.output_zero_point)),
+                   ("scale", float(r.float_scale)), ("act_min", -128), ("act_max", 127)]
+        return KernelCall("ariel_mean_s8_fq", "ariel_mean_fq_params", tuple(fields),
+                          (node.inputs[0], node.outputs[0]), "mean_s8_float_requant.c")
     if p.requant is not None:
         r = p.requant
         if not -62 <= r.shift <= 30:

@@ -700,6 +700,26 @@ static void conv_1x1_quads(const ariel_conv_params *p, const int8_t *input, cons
                     }
                 }
             }
+            if (use_packed && pending == 3) { /* the last three pixels as four, the fourth to spare */
+                int8_t spare[ARIEL_CONV_MAX_CHANNEL_BLOCK];
+                const int32_t delta[3] = {g->out_c, 2 * g->out_c, (int32_t)(spare - (out0 + c0))};
+                job.x2 = x[2];
+                job.x3 = x[2];
+                v6m_mac_packed_quad(x[0], x[1], &job);
+                requant_4px_at(p, r, acc, out0 + c0, delta);
+            } else if (use_packed && pending > 0) { /* one pass (x2 = 0), its sums moved to requant_2px's layout */
+                int32_t k;
+                job.x2 = 0;
+                v6m_mac_packed_quad(x[0], pending > 1 ? x[1] : x[0], &job);
+                for (k = 0; k < count; k++) {
+                    acc[2 * k] = acc[4 * k];
+                    acc[2 * k + 1] = acc[4 * k + 1];
+                }
+                requant_2px(p, r, acc, out0 + c0, pending > 1 ? out0 + c0 + g->out_c : 0);
+            }
+        }
+        if (use_packed) {
+            continue;
         }
         if (pending >= 2) {
             block_2px(bias, x[0], x[1], w, window, n, acc);

@@ -582,10 +582,12 @@ static void requant_2px(const ariel_conv_params *p, block_requant *r, int32_t *a
     }
 }
 
-/* requantise acc (per channel {pixel 0, 1, 2, 3}) into out, out + out_step, out + 2 out_step and
- * out + 3 out_step. The assembly's fast form when the block allows it; otherwise (exact-only blocks,
- * no assembly) the pixels are regrouped in pairs for requant_2px. */
-static void requant_4px(const ariel_conv_params *p, block_requant *r, int32_t *acc, int8_t *out, int32_t out_step)
+/* requantise acc (per channel {pixel 0, 1, 2, 3}) into out, out + delta[0], out + delta[1] and
+ * out + delta[2] (a delta may point pixels computed only to fill the four at a spare row). The
+ * assembly's fast form when the block allows it; otherwise (exact-only blocks, no assembly) the pixels
+ * are regrouped in pairs for requant_2px. */
+static void requant_4px_at(const ariel_conv_params *p, block_requant *r, int32_t *acc, int8_t *out,
+                           const int32_t delta[3])
 {
     int32_t i, k;
     if (r->use_asm && !r->exact_only) {
@@ -599,9 +601,9 @@ static void requant_4px(const ariel_conv_params *p, block_requant *r, int32_t *a
             }
         }
         job.job = r->job;
-        job.job.out1_delta = out_step;
-        job.out2_delta = 2 * out_step;
-        job.out3_delta = 3 * out_step;
+        job.job.out1_delta = delta[0];
+        job.out2_delta = delta[1];
+        job.out3_delta = delta[2];
         (r->job.max_down == 0 ? v6m_requant_4px_relu : v6m_requant_4px)(acc, out, &job);
         return;
     }
@@ -611,8 +613,15 @@ static void requant_4px(const ariel_conv_params *p, block_requant *r, int32_t *a
             pair[2 * i] = acc[4 * i + k];
             pair[2 * i + 1] = acc[4 * i + k + 1];
         }
-        requant_2px(p, r, pair, out + k * out_step, out + (k + 1) * out_step);
+        requant_2px(p, r, pair, k == 0 ? out : out + delta[k - 1], out + delta[k]);
     }
+}
+
+/* requant_4px_at for pixels out_step apart */
+static void requant_4px(const ariel_conv_params *p, block_requant *r, int32_t *acc, int8_t *out, int32_t out_step)
+{
+    const int32_t delta[3] = {out_step, 2 * out_step, 3 * out_step};
+    requant_4px_at(p, r, acc, out, delta);
 }
 
 #endif

@@ -643,6 +643,8 @@ static void conv_1x1_quads(const ariel_conv_params *p, const int8_t *input, cons
         const int8_t *w;
         block_requant rq, slice;
         int use_packed;
+        void (*packed_kernel)(const int8_t *, const int8_t *, const v6m_packed_job *) =
+            (window & 3) == 0 ? v6m_mac_packed_quad_whole : v6m_mac_packed_quad;
         if (first >= end) {
             continue;
         }
@@ -690,7 +692,7 @@ static void conv_1x1_quads(const ariel_conv_params *p, const int8_t *input, cons
                         if (use_packed) {
                             job.x2 = x[2];
                             job.x3 = x[3];
-                            v6m_mac_packed_quad(x[0], x[1], &job);
+                            packed_kernel(x[0], x[1], &job);
                             requant_4px(p, r, acc, out0 + c0, g->out_c);
                         } else {
                             block_2px_quad(bias, x, w, window, n, acc);
@@ -705,12 +707,12 @@ static void conv_1x1_quads(const ariel_conv_params *p, const int8_t *input, cons
                 const int32_t delta[3] = {g->out_c, 2 * g->out_c, (int32_t)(spare - (out0 + c0))};
                 job.x2 = x[2];
                 job.x3 = x[2];
-                v6m_mac_packed_quad(x[0], x[1], &job);
+                packed_kernel(x[0], x[1], &job);
                 requant_4px_at(p, r, acc, out0 + c0, delta);
             } else if (use_packed && pending > 0) { /* one pass (x2 = 0), its sums moved to requant_2px's layout */
                 int32_t k;
                 job.x2 = 0;
-                v6m_mac_packed_quad(x[0], pending > 1 ? x[1] : x[0], &job);
+                packed_kernel(x[0], pending > 1 ? x[1] : x[0], &job);
                 for (k = 0; k < count; k++) {
                     acc[2 * k] = acc[4 * k];
                     acc[2 * k + 1] = acc[4 * k + 1];

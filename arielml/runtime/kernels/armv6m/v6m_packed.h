@@ -37,8 +37,10 @@ typedef struct {
     const int8_t *x3;      /* 20 */
 } v6m_packed_job;
 
-/* pixels x0, x1, then x2, x3, over every channel pair of job->packed */
+/* pixels x0, x1, then x2, x3 (x2 = 0: only x0, x1), over every channel pair of job->packed */
 void v6m_mac_packed_quad(const int8_t *x0, const int8_t *x1, const v6m_packed_job *job);
+/* the same for windows of a multiple of 4 bytes: the loop entered at its top (no computed jump) */
+void v6m_mac_packed_quad_whole(const int8_t *x0, const int8_t *x1, const v6m_packed_job *job);
 
 /* r0/r1 = ends of the two windows, r2 = packed weights (LDM advances it), r3 = byte index (-n .. 0),
  * r4/r5 = weight words, r6/r7 = products; r8/r9 = accS/accH of pixel 0, r10/r11 of pixel 1,
@@ -82,14 +84,15 @@ __asm__(
     "    v6m_pk_extract\n"
     "    adds r3, r3, #1\n"
     "    .endm\n"
-    "    .section .data.v6m_mac_packed_quad,\"ax\",%progbits\n"
+    "    .macro v6m_pk_fn name, whole\n"
+    "    .section .data.\\name,\"ax\",%progbits\n"
     "    .thumb\n"
     "    .balign 4\n"
-    "    .global v6m_mac_packed_quad\n"
-    "    .hidden v6m_mac_packed_quad\n"
+    "    .global \\name\n"
+    "    .hidden \\name\n"
     "    .thumb_func\n"
-    "    .type v6m_mac_packed_quad, %function\n"
-    "v6m_mac_packed_quad:\n"
+    "    .type \\name, %function\n"
+    "\\name:\n"
     V6M_SAVE_R4_R11
     "    sub sp, #28\n"
     "    ldm r2!, {r3, r4, r5, r6}\n"  /* packed, n, pairs, acc */
@@ -109,12 +112,14 @@ __asm__(
     "    str r6, [sp, #16]\n"
     "    negs r5, r4\n"
     "    str r5, [sp, #0]\n"
+    "    .if !\\whole\n"
     "    movs r6, #3\n"
     "    ands r6, r4\n"                /* n mod 4 selects the entry */
     "    lsls r6, r6, #2\n"
     "    adr r5, 6f\n"
     "    ldr r5, [r5, r6]\n"
     "    str r5, [sp, #4]\n"
+    "    .endif\n"
     "    movs r7, #1\n"
     "    lsls r7, r7, #15\n"
     "    lsls r6, r7, #16\n"
@@ -129,6 +134,7 @@ __asm__(
     "    mov r9, r5\n"
     "    mov r11, r5\n"
     "    ldr r3, [sp, #0]\n"
+    "    .if !\\whole\n"                /* whole: n is a multiple of 4, the loop is entered at its top */
     "    ldr r4, [sp, #4]\n"
     "    bx r4\n"
     "    .balign 4\n"
@@ -144,6 +150,7 @@ __asm__(
     "12:\n"                            /* n = 4k + 3: one byte, then the loop's second half */
     "    v6m_pk_one\n"
     "    b 11f\n"
+    "    .endif\n"
     "10:\n"
     "    v6m_pk_two\n"
     "11:\n"
@@ -168,8 +175,12 @@ __asm__(
     "    mov lr, r4\n"
     "    ldr r4, [sp, #8]\n"
     "    cmp r2, r4\n"
+    "    .if \\whole\n"                 /* the body is within BNE's reach */
+    "    bne 2b\n"
+    "    .else\n"
     "    beq 3f\n"
     "    b 2b\n"
+    "    .endif\n"
     "3:\n"                             /* after pixels 0 and 1: once more for 2 and 3 */
     "    ldr r5, [sp, #12]\n"
     "    cmp r5, #0\n"
@@ -187,7 +198,10 @@ __asm__(
     "4:\n"
     "    add sp, #28\n"
     V6M_RESTORE_R4_R11_RETURN
-    "    .size v6m_mac_packed_quad, .-v6m_mac_packed_quad\n"
+    "    .size \\name, .-\\name\n"
+    "    .endm\n"
+    "    v6m_pk_fn v6m_mac_packed_quad, 0\n"
+    "    v6m_pk_fn v6m_mac_packed_quad_whole, 1\n"
     "    .text\n");
 
 /* out[j] = w0[j] + w1[j] 2^16 for j < n (w1 = NULL: w0[j]), two words a step (an odd n: one first) */

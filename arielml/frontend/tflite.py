@@ -170,7 +170,8 @@ def _read_subgraph(subgraph, number: int, buf, buffers: "_BufferReader", opcodes
             if t != NO_TENSOR and not 0 <= t < len(tensors):
                 raise ModelFormatError(f"{where}: operator #{index} refers to tensor {t}, the model has {len(tensors)}")
         op_name = opcodes[code]
-        nodes.append(Node(op=op_name, inputs=inputs, outputs=outputs, options=_read_options(op, op_name, index), index=index))
+        options = _with_intermediates(_read_options(op, op_name, index), op, tensors, where, index)
+        nodes.append(Node(op=op_name, inputs=inputs, outputs=outputs, options=options, index=index))
 
     graph_inputs = tuple(int(t) for t in _int_vector(subgraph.InputsAsNumpy()))
     graph_outputs = tuple(int(t) for t in _int_vector(subgraph.OutputsAsNumpy()))
@@ -338,6 +339,22 @@ def _read_quant(q) -> QuantParams | None:
 
 def _camel(field: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in field.split("_"))
+
+
+def _with_intermediates(options, op, tensors, where: str, index: int):
+    """An options type with an `intermediates` field (UNIDIRECTIONAL_SEQUENCE_LSTM) gets the
+    quantisation of the operator's intermediate tensors, ((scale, zero point) or None, ...): the
+    converter records there scales that LiteRT's integer kernels read."""
+    if options is None or "intermediates" not in {f.name for f in dataclasses.fields(options)}:
+        return options
+    found = []
+    for t in _int_vector(op.IntermediatesAsNumpy()):
+        if not 0 <= int(t) < len(tensors):
+            raise ModelFormatError(f"{where}: operator #{index} names intermediate tensor {int(t)}, the model has "
+                                   f"{len(tensors)}")
+        quant = tensors[int(t)].quant
+        found.append(None if quant is None or quant.per_channel else (quant.single_scale, quant.single_zero_point))
+    return dataclasses.replace(options, intermediates=tuple(found))
 
 
 def _read_options(op, op_name: str, index: int):

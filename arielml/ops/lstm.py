@@ -18,8 +18,11 @@ int32 biases) and int16 activations (int8 weights, int64 biases), time_major eit
 Refused with UnsupportedOperatorError naming the feature: CIFG (no input gate), peephole,
 projection, layer norm, activations other than TANH, hybrid (float activations with int8 weights).
 
-Arithmetic: TFLite Micro's (tensorflow/lite/micro/kernels/lstm_eval.h), which is what the oracles
-were measured to agree with (docs/semantics.md):
+Arithmetic: int8 layers under semantics "litert" (the default; "onnxruntime" too) compute LiteRT's
+8x8_16 integer LSTM, bit-exact with its reference interpreter (ops/lstm_litert.py; it reads the
+hidden intermediate tensor's quantisation, which the frontend keeps in the options). Everything
+else is TFLite Micro's (tensorflow/lite/micro/kernels/lstm_eval.h): int8 under "tflm", int16
+activations (LiteRT has no such LSTM) and float32 under every semantics (docs/semantics.md):
 - float32: each gate is (the input dot product summed in index order + bias) + (the recurrent dot
   product summed in index order); sigmoid is TFLite's reference logistic (1 above 16.619, expf(x)
   below -9, else 1 / (1 + expf(-x))), tanh is tanhf; c = f * c, then c + i * g, clipped; h =
@@ -39,12 +42,13 @@ split over hidden units instead, one op per time step with a barrier between the
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from arielml.codegen.kernel_call import CArray, KernelCall
 from arielml.ir import Graph, Node
+from arielml.ops import lstm_litert
 from arielml.ops.kernel_support import check_shifts, rounding_code
 from arielml.ops.lookup_tables import c_float_function
 from arielml.ops.nonlinear import SIGMOID_TABLE, Int16SigmoidActivation
@@ -75,6 +79,9 @@ class LSTMOptions:
     time_major: bool = False
     asymmetric_quantize_inputs: bool = False
     diagonal_recurrent_tensors: bool = False
+    # the quantisation of the operator's intermediate tensors, ((scale, zero point) or None, ...),
+    # filled by the frontend: LiteRT's integer LSTM reads them (ops/lstm_litert.py)
+    intermediates: tuple = field(default=(), metadata={"compiler_only": True})
 
 
 @dataclass(frozen=True)
@@ -106,6 +113,9 @@ class LSTMParams:
     tanh_multiplier: int = 3  # tanh of the cell state: (c * multiplier + round) >> shift
     tanh_shift: int = 0
     rounding: str = DOUBLE_ROUNDING
+    arithmetic: str = "tflm"  # "litert": LiteRT's int8 LSTM (ops/lstm_litert.py)
+    cell_scale_power: int = 0  # litert: the cell scale is 2^cell_scale_power
+    output_zero_point: int = 0  # litert: the new output state's zero point (the fifth intermediate's)
 
 
 def _tensor(graph: Graph, node: Node, k: int):
@@ -240,6 +250,15 @@ def prepare(node: Node, graph: Graph, semantics: Semantics) -> LSTMParams:
     # multiplier 3 (the table's 1/(3*4096) input unit), or a rounding right shift when negative
     left = 15 + _cell_scale_power(cell_scale) - 3
     tanh_multiplier, tanh_shift = (3 << left, 0) if left >= 0 else (3, -left)
+    if lstm_litert.uses_litert(graph, node, semantics):
+        power = _cell_scale_power(cell_scale)
+        lstm_litert.check_cell_power(node, power)
+        scale, zero_point = lstm_litert.hidden_quantisation(node)
+        return LSTMParams(quantized_cell_clip=quantized_clip, input_zero_point=x.quant.single_zero_point,
+                          hidden_zero_point=hidden.quant.single_zero_point, gates=gates,
+                          hidden_scale=lstm_litert.hidden_scale(scale), rounding=DOUBLE_ROUNDING,
+                          arithmetic=lstm_litert.LITERT, cell_scale_power=power, output_zero_point=zero_point,
+                          **common)
     return LSTMParams(quantized_cell_clip=quantized_clip, input_zero_point=x.quant.single_zero_point,
                       hidden_zero_point=hidden.quant.single_zero_point, gates=gates,
                       forget_scale=_mul_scale(GATE_OUTPUT_SCALE, cell_scale, cell_scale),
@@ -324,13 +343,19 @@ def _integer_step(p: LSTMParams, x: np.ndarray, h: np.ndarray, c: np.ndarray) ->
     return np.clip(hidden, info.min, info.max).astype(p.dtype), c
 
 
+def step_function(p: LSTMParams):
+    if p.dtype == "float32":
+        return _float_step
+    return lstm_litert.step if p.arithmetic == lstm_litert.LITERT else _integer_step
+
+
 def evaluate(p: LSTMParams, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
     x = inputs[INPUT]
     hidden = inputs[OUTPUT_STATE].reshape(p.batch, p.cells).copy()
     cell = inputs[CELL_STATE].reshape(p.batch, p.cells).copy()
     sequence = x if p.time_major else np.swapaxes(x, 0, 1)  # [time, batch, features]
     out = np.zeros((p.time_steps, p.batch, p.cells), dtype=x.dtype)
-    step = _float_step if p.dtype == "float32" else _integer_step
+    step = step_function(p)
     for t in range(p.time_steps):
         for b in range(p.batch):
             hidden[b], cell[b] = step(p, sequence[t, b], hidden[b], cell[b])
@@ -386,7 +411,12 @@ def lower(node: Node, graph: Graph, p: LSTMParams) -> KernelCall:
                ("update_multiplier", p.update_scale[0]), ("update_shift", p.update_scale[1]),
                ("hidden_multiplier", p.hidden_scale[0]), ("hidden_shift", p.hidden_scale[1]),
                ("tanh_multiplier", p.tanh_multiplier), ("tanh_shift", p.tanh_shift),
-               ("rounding", rounding_code(p.rounding)), ("sigmoid", CArray.of("int32_t", SIGMOID_TABLE))]
+               ("rounding", rounding_code(p.rounding))]
+    if p.arithmetic == lstm_litert.LITERT:  # gemmlowp's int16 logistic / tanh: no table
+        fields += [("cell_scale_power", p.cell_scale_power), ("output_zero_point", p.output_zero_point)]
+        return KernelCall("ariel_lstm_s8_litert", "ariel_lstm_params", tuple(fields), buffers, "lstm.c",
+                          scratch_bytes=scratch)
+    fields.append(("sigmoid", CArray.of("int32_t", SIGMOID_TABLE)))
     kernel = "ariel_lstm_s8" if p.dtype == "int8" else "ariel_lstm_s16"
     return KernelCall(kernel, "ariel_lstm_params", tuple(fields), buffers, "lstm.c", scratch_bytes=scratch)
 

@@ -48,7 +48,7 @@ def evaluate(p: LSTMStepParams, inputs: list[np.ndarray | None]) -> list[np.ndar
     x_t = x[p.step] if layer.time_major else x[:, p.step]  # [batch, features]
     hidden = inputs[lstm.OUTPUT_STATE].reshape(layer.batch, layer.cells)
     cell = inputs[lstm.CELL_STATE].reshape(layer.batch, layer.cells).copy()
-    step = lstm._float_step if layer.dtype == "float32" else lstm._integer_step
+    step = lstm.step_function(layer)
     out = np.zeros((layer.batch, layer.cells), dtype=x.dtype)
     for b in range(layer.batch):
         out[b], cell[b] = step(layer, x_t[b], hidden[b], cell[b])

@@ -1,5 +1,7 @@
 /* kernels/lstm.c - UNIDIRECTIONAL_SEQUENCE_LSTM (arielml/ops/lstm.py): the Keras LSTM as TFLite
- * Micro computes it, float32, int8 activations (int16 cell state) and int16 activations.
+ * Micro computes it, float32, int8 activations (int16 cell state) and int16 activations; and as
+ * LiteRT computes int8 (the *_s8_litert kernels, arielml/ops/lstm_litert.py: gemmlowp's int16
+ * logistic / tanh from ariel_fixed16.h, its own saturation order and cell shifts).
  *
  * ariel_lstm_*: work item = one batch row: its whole sequence, time step after time step, reading
  * and writing only its own rows of the output state, the cell state and the output, so items run on
@@ -13,6 +15,7 @@
  * a unit reads and writes only its own cell. */
 #include <math.h>
 
+#include "ariel_fixed16.h"
 #include "ariel_kernels.h"
 
 /* ariel:interface */
@@ -41,6 +44,9 @@ typedef struct {
     int32_t rounding;                        /* ARIEL_ROUND_* of the int32 requantisations */
     const int32_t *sigmoid;                  /* 256 entries, sigmoid(i/24) in 0.16 */
     int32_t step;                            /* a step op: the time step it computes */
+    /* LiteRT's int8 LSTM (ariel_lstm*_s8_litert): the cell scale is 2^cell_scale_power, the new
+     * output state's zero point is the hidden intermediate's (hidden_multiplier/shift: its scale) */
+    int32_t cell_scale_power, output_zero_point;
 } ariel_lstm_params;
 
 void ariel_lstm_s8(const void *params, void *const *buffers, int32_t begin, int32_t end);
@@ -49,9 +55,13 @@ void ariel_lstm_f32(const void *params, void *const *buffers, int32_t begin, int
 void ariel_lstm_step_s8(const void *params, void *const *buffers, int32_t begin, int32_t end);
 void ariel_lstm_step_s16(const void *params, void *const *buffers, int32_t begin, int32_t end);
 void ariel_lstm_step_f32(const void *params, void *const *buffers, int32_t begin, int32_t end);
+void ariel_lstm_s8_litert(const void *params, void *const *buffers, int32_t begin, int32_t end);
+void ariel_lstm_step_s8_litert(const void *params, void *const *buffers, int32_t begin, int32_t end);
 /* ariel:end-interface */
 
 enum { LSTM_INPUT_GATE = 0, LSTM_FORGET_GATE = 1, LSTM_CELL_GATE = 2, LSTM_OUTPUT_GATE = 3 };
+/* the integer arithmetics: TFLite Micro's int8 and int16, LiteRT's int8 */
+enum { LSTM_S8 = 0, LSTM_S16 = 1, LSTM_S8_LITERT = 2 };
 enum { LSTM_BUF_INPUT = 0, LSTM_BUF_HIDDEN = 1, LSTM_BUF_CELL = 2, LSTM_BUF_OUTPUT = 3, LSTM_BUF_SCRATCH = 4 };
 
 /* Element offsets of row b at time t in the input (width `width`) and the output (width cells). */
@@ -182,6 +192,55 @@ static int32_t lstm_unit_integer(const ariel_lstm_params *p, int32_t u, const vo
     return (int32_t)(value < lo ? lo : value > hi ? hi : value);
 }
 
+/* LiteRT's gate pre-activation (int16, Q3.12): the input product requantised and saturated, then
+ * the recurrent product requantised, added to it and saturated (one saturation fewer than TFLite
+ * Micro's). Zero points are folded into the compile-time biases and offsets as for TFLite Micro. */
+static int32_t lstm_gate_pre_litert(const ariel_lstm_params *p, int32_t gate, int32_t u, const int8_t *x,
+                                    const int8_t *h)
+{
+    const int32_t row = gate * p->cells + u;
+    const int32_t *scale = p->gate_scales + 4 * gate;
+    const int32_t acc = lstm_dot_s8((const int8_t *)p->input_weights + row * p->input_size, x, p->input_size) +
+                        p->biases[row];
+    const int32_t rec = lstm_dot_s8((const int8_t *)p->recurrent_weights + row * p->cells, h, p->cells) +
+                        p->recurrent_offsets[row];
+    const int32_t from_input = clamp16(ariel_requantize(acc, scale[0], scale[1], p->rounding));
+    return clamp16((int64_t)ariel_requantize(rec, scale[2], scale[3], p->rounding) + from_input);
+}
+
+/* Unit u of one step of LiteRT's int8 LSTM (ops/lstm_litert.py): gemmlowp's int16 logistic / tanh
+ * of the Q3.12 gates, f x c and i x g by rounding shifts (2^15, 2^(30 + p)) stored as int16, added
+ * with saturation and clipped; tanh of the cell read as Q(15 + p); tanh(c) x o requantised. */
+static int32_t lstm_unit_litert(const ariel_lstm_params *p, int32_t u, const int8_t *x, const int8_t *h,
+                                int16_t *cell)
+{
+    const int32_t in = fx16_logistic(lstm_gate_pre_litert(p, LSTM_INPUT_GATE, u, x, h), 3);
+    const int32_t forget = fx16_logistic(lstm_gate_pre_litert(p, LSTM_FORGET_GATE, u, x, h), 3);
+    const int32_t gate = fx16_tanh(lstm_gate_pre_litert(p, LSTM_CELL_GATE, u, x, h), 3);
+    const int32_t out = fx16_logistic(lstm_gate_pre_litert(p, LSTM_OUTPUT_GATE, u, x, h), 3);
+    const int32_t kept = fx16_wrap(fx16_rounding_shift(forget * (int32_t)cell[u], 15));
+    const int32_t added = fx16_wrap(fx16_rounding_shift(in * gate, 30 + p->cell_scale_power));
+    int32_t c = clamp16((int64_t)kept + added);
+    int32_t value;
+    if (p->quantized_cell_clip > 0) {
+        c = c > p->quantized_cell_clip ? p->quantized_cell_clip : c;
+        c = c < -p->quantized_cell_clip ? -p->quantized_cell_clip : c;
+    }
+    cell[u] = (int16_t)c;
+    value = ariel_requantize(fx16_tanh(c, 15 + p->cell_scale_power) * out, p->hidden_multiplier, p->hidden_shift,
+                             p->rounding) + p->output_zero_point;
+    return value < -128 ? -128 : value > 127 ? 127 : value;
+}
+
+static int32_t lstm_unit(const ariel_lstm_params *p, int32_t u, const void *x, const void *h, int16_t *cell,
+                         int32_t mode)
+{
+    if (mode == LSTM_S8_LITERT) {
+        return lstm_unit_litert(p, u, (const int8_t *)x, (const int8_t *)h, cell);
+    }
+    return lstm_unit_integer(p, u, x, h, cell, mode == LSTM_S16);
+}
+
 static void lstm_store(uint8_t *to, int32_t index, int32_t value, int32_t wide)
 {
     if (wide) {
@@ -192,8 +251,9 @@ static void lstm_store(uint8_t *to, int32_t index, int32_t value, int32_t wide)
 }
 
 static void lstm_integer(const ariel_lstm_params *p, void *const *buffers, int32_t begin, int32_t end,
-                         int32_t wide)
+                         int32_t mode)
 {
+    const int32_t wide = mode == LSTM_S16;
     const int32_t bytes = wide ? 2 : 1;
     const uint8_t *input = (const uint8_t *)buffers[LSTM_BUF_INPUT];
     uint8_t *output = (uint8_t *)buffers[LSTM_BUF_OUTPUT];
@@ -208,7 +268,7 @@ static void lstm_integer(const ariel_lstm_params *p, void *const *buffers, int32
             const uint8_t *x = input + lstm_row(p, b, t, p->input_size) * bytes;
             int32_t u;
             for (u = 0; u < p->cells; u++) {
-                lstm_store(scratch, u, lstm_unit_integer(p, u, x, hidden, cell, wide), wide);
+                lstm_store(scratch, u, lstm_unit(p, u, x, hidden, cell, mode), wide);
             }
             for (u = 0; u < p->cells * bytes; u++) {
                 hidden[u] = scratch[u];
@@ -220,8 +280,9 @@ static void lstm_integer(const ariel_lstm_params *p, void *const *buffers, int32
 
 /* one time step over items (batch row, unit) */
 static void lstm_step_integer(const ariel_lstm_params *p, void *const *buffers, int32_t begin, int32_t end,
-                              int32_t wide)
+                              int32_t mode)
 {
+    const int32_t wide = mode == LSTM_S16;
     const int32_t bytes = wide ? 2 : 1;
     int32_t i;
     for (i = begin; i < end; i++) {
@@ -229,28 +290,38 @@ static void lstm_step_integer(const ariel_lstm_params *p, void *const *buffers, 
         const uint8_t *x = (const uint8_t *)buffers[LSTM_BUF_INPUT] + lstm_row(p, b, p->step, p->input_size) * bytes;
         const uint8_t *previous = (const uint8_t *)buffers[LSTM_BUF_HIDDEN] + b * p->cells * bytes;
         int16_t *cell = (int16_t *)buffers[LSTM_BUF_CELL] + b * p->cells;
-        lstm_store((uint8_t *)buffers[LSTM_BUF_OUTPUT], i, lstm_unit_integer(p, u, x, previous, cell, wide), wide);
+        lstm_store((uint8_t *)buffers[LSTM_BUF_OUTPUT], i, lstm_unit(p, u, x, previous, cell, mode), wide);
     }
 }
 
 void ariel_lstm_s8(const void *params, void *const *buffers, int32_t begin, int32_t end)
 {
-    lstm_integer((const ariel_lstm_params *)params, buffers, begin, end, 0);
+    lstm_integer((const ariel_lstm_params *)params, buffers, begin, end, LSTM_S8);
 }
 
 void ariel_lstm_s16(const void *params, void *const *buffers, int32_t begin, int32_t end)
 {
-    lstm_integer((const ariel_lstm_params *)params, buffers, begin, end, 1);
+    lstm_integer((const ariel_lstm_params *)params, buffers, begin, end, LSTM_S16);
+}
+
+void ariel_lstm_s8_litert(const void *params, void *const *buffers, int32_t begin, int32_t end)
+{
+    lstm_integer((const ariel_lstm_params *)params, buffers, begin, end, LSTM_S8_LITERT);
 }
 
 void ariel_lstm_step_s8(const void *params, void *const *buffers, int32_t begin, int32_t end)
 {
-    lstm_step_integer((const ariel_lstm_params *)params, buffers, begin, end, 0);
+    lstm_step_integer((const ariel_lstm_params *)params, buffers, begin, end, LSTM_S8);
 }
 
 void ariel_lstm_step_s16(const void *params, void *const *buffers, int32_t begin, int32_t end)
 {
-    lstm_step_integer((const ariel_lstm_params *)params, buffers, begin, end, 1);
+    lstm_step_integer((const ariel_lstm_params *)params, buffers, begin, end, LSTM_S16);
+}
+
+void ariel_lstm_step_s8_litert(const void *params, void *const *buffers, int32_t begin, int32_t end)
+{
+    lstm_step_integer((const ariel_lstm_params *)params, buffers, begin, end, LSTM_S8_LITERT);
 }
 
 /* ---- float32 -------------------------------------------------------------------------------- */

@@ -1,0 +1,69 @@
+"""The DSP-extension CONV_2D path for channel blocks with all-zero filters (conv_s8.c: prepare_wide,
+pair_wide, mac_wide_rq): such a channel's output is its requantised bias, written without multiplies,
+and the other channels of the block are taken two at a time (any two, a lone one paired with itself)
+from pixel pairs widened once, with the requantisation in registers. vww_96_int8's later 1x1 layers
+have 55-91% such channels. Random single-operator 1x1 models with some filters zeroed, on the emulated
+Cortex-M33 (1 and 2 cores), Cortex-M7 + M4 and Cortex-M4F, against the reference executor (whose
+kernels are the portable ones' bytes)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.emu_helpers import needs_cross
+from tests.test_kernels_arm_dsp import CONFIGS, add_conv, check_emulated
+from tests.test_kernels_conv import graph_of
+from tests.tflite_builder import ModelBuilder
+
+pytestmark = [pytest.mark.cross, needs_cross]
+
+
+class ZeroingBuilder(ModelBuilder):
+    """A ModelBuilder whose next int8 filter tensor gets a random share of its output channels zeroed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.zero_share, self.rng = 0.0, np.random.default_rng(0)
+
+    def tensor(self, shape, dtype, quant=None, data=None, **kwargs):
+        if data is not None and len(shape) == 4 and dtype == "int8" and self.zero_share > 0:
+            data = np.array(data).reshape(shape)
+            dead = self.rng.random(shape[0]) < self.zero_share
+            data[dead] = 0
+            self.zero_share = 0.0
+        return super().tensor(shape, dtype, quant=quant, data=data, **kwargs)
+
+
+# seed, (n, h, w, c, o), stride, padding, share of zero filters, extra
+ZERO_SHAPES = [
+    (1, (1, 6, 9, 16, 24), 1, 1, 0.5, {}),                      # odd width: a lone pixel, 2 blocks
+    (2, (1, 3, 3, 64, 33), 1, 0, 0.8, {}),                      # 3-pixel rows, a block of one channel
+    (3, (1, 5, 6, 36, 12), 1, 0, 0.4, {}),                      # 9 words: loop entry 1 of 4
+    (4, (1, 4, 5, 24, 20), 1, 0, 0.6, {"activation": 0}),       # 6 words, SSAT alone
+    (5, (1, 4, 7, 12, 18), 1, 0, 0.3, {"activation": 3}),       # 3 words, RELU6: both bounds clamped
+    (6, (2, 3, 5, 20, 17), 1, 0, 0.5, {"activation": 1}),       # batch 2, RELU: the lower bound
+    (7, (1, 7, 7, 32, 20), 2, 1, 0.5, {}),                      # stride 2
+    (8, (1, 4, 4, 16, 16), 1, 0, 1.0, {}),                      # every filter zero
+    (9, (1, 4, 6, 28, 14), 1, 0, 0.5, {"tiny_scale": True}),    # right shifts up to 31: the old paths
+    (10, (1, 4, 5, 16, 10), 1, 0, 0.5, {"big_scale": True}),    # right shifts 0/1 (ariel_rq)
+    (11, (1, 2, 8, 256, 16), 1, 0, 0.9, {}),                    # the largest widened window (256 bytes)
+    (12, (1, 3, 4, 260, 6), 1, 0, 0.5, {}),                     # a window over it: the old paths
+    (13, (1, 5, 5, 8, 16), 1, 0, 0.5, {}),                      # 8 channels: mac_two_words, not widened
+    (14, (1, 6, 6, 4, 9), 1, 0, 0.5, {}),                       # one-word windows
+]
+
+
+def zero_bundle(base_seed: int):
+    b = ZeroingBuilder()
+    xs, ys, inputs, whats = [], [], [], []
+    for seed, shape, stride, padding, share, extra in ZERO_SHAPES:
+        b.zero_share, b.rng = share, np.random.default_rng(base_seed + 50 + seed)
+        x, y, data, what = add_conv(b, base_seed + seed, *shape, (1, 1), (stride, stride), padding, **extra)
+        xs.append(x), ys.append(y), inputs.append(data), whats.append(f"{what}, {share:.0%} zero filters")
+    return graph_of(b.build(xs, ys)), inputs, whats
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: f"{c[0]}x{c[1]}-{c[2]}")
+def test_conv_1x1_with_zero_filters_matches_reference(config):
+    graph, inputs, whats = zero_bundle(9_800)
+    check_emulated(graph, inputs, [config], whats)

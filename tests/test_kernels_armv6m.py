@@ -90,7 +90,9 @@ CONV_SHAPES = [
     (1, 6, 6, 9, 7, 1, 1, (2, 2), False),     # 1x1 stride 2, odd channels
     (2, 3, 4, 5, 3, 1, 1, (1, 1), True),      # batch 2
     (1, 9, 9, 3, 8, 3, 3, (2, 2), True),      # VWW's first layer, small
-    (1, 8, 11, 3, 7, 3, 3, (1, 1), False),    # RGB 3x3 VALID: every window in place (v6m_mac_2x2_3x9), odd channels
+    (1, 8, 11, 3, 7, 3, 3, (1, 1), False),    # RGB 3x3 VALID: every window in place (v6m_mac_packed_3x9), odd channels
+    (1, 7, 6, 3, 18, 3, 3, (1, 1), True),     # RGB 3x3 on packed weights over two channel blocks (9 pairs fit)
+    (1, 5, 6, 3, 20, 3, 3, (2, 1), True),     # 10 pairs do not fit beside the windows: v6m_mac_2x2_3x9
     (1, 13, 10, 1, 17, 10, 4, (2, 2), True),  # kws's first layer: 1 channel, 10x4 filter
     (1, 8, 7, 2, 5, 5, 3, (1, 2), False),     # 2 input channels, odd filter, VALID
     (2, 6, 5, 7, 33, 3, 3, (1, 1), True),     # 3x3, three channel blocks, batch 2

@@ -665,7 +665,7 @@ static void conv_1x1_quads(const ariel_conv_params *p, const int8_t *input, cons
             block_requant *r = &rq;
             v6m_packed_job job;
             if (use_packed) {
-                v6m_pack_pairs(w + c0 * window, bias + c0, window, count, packed);
+                v6m_pack_pairs(w + c0 * window, bias + c0, window, count, (uint32_t)(window + 1) >> 1, packed);
                 if (count != n) {
                     block_requant_slice(&rq, c0, count, &slice);
                     r = &slice;
@@ -811,12 +811,20 @@ static void conv_pairs(const ariel_conv_params *p, const int8_t *input, const in
  * with the next row's first when both rows have the same blocks in the range. */
 static void pair_blocks(const ariel_conv_params *p, const int32_t *bias, const int8_t *weights, int32_t window,
                         const int8_t *x0, const int8_t *x1, int8_t *out0, int8_t *out1, block_requant *rq,
-                        int32_t b_first, int32_t b_end, int32_t *acc, int32_t rows, int32_t row_stride)
+                        int32_t b_first, int32_t b_end, int32_t *acc, int32_t rows, int32_t row_stride,
+                        const int32_t *packed)
 {
     int32_t b;
     for (b = b_first; b < b_end; b++) {
         const int32_t c_begin = rq[b].c_begin;
-        if (rows > 0) {
+        if (packed != 0) { /* RGB 3x3: packed weights (v6m_mac_packed_3x9), windows in place or copied */
+            v6m_packed_rows_job job;
+            job.packed = packed + (c_begin >> 1) * (27 + 2);
+            job.pairs = (rq[b].n + 1) >> 1;
+            job.row_stride = rows > 0 ? row_stride : 9;
+            job.acc = acc;
+            v6m_mac_packed_3x9(x0, x1, &job);
+        } else if (rows > 0) {
             block_2px_rows(bias + c_begin, x0, x1, weights + c_begin * window, window, rq[b].n, rows, row_stride,
                            acc);
         } else {
@@ -858,7 +866,13 @@ static void conv_copied_rows(const ariel_conv_params *p, const int8_t *input, co
     const int32_t windows_words = (2 * window + 3) / 4;
     const int32_t weight_words = (g->out_c * window + 3) / 4;
     const int32_t *bias = p->bias;
-    if (g->out_c * window <= SMALL_WEIGHTS &&
+    const int32_t *packed = 0;
+    if (window == 27 && g->filter_h == 3 && span == 9 && (g->channel_block & 1) == 0 &&
+        windows_words + ((g->out_c + 1) >> 1) * (27 + 2) <= (int32_t)(sizeof buf_words / sizeof buf_words[0])) {
+        /* RGB 3x3 (VWW / MCUNet conv #0): packed weights in the unused end of buf (v6m_packed.h) */
+        v6m_pack_pairs(weights, p->bias, 27, g->out_c, V6M_3X9_STEPS, buf_words + windows_words);
+        packed = buf_words + windows_words;
+    } else if (g->out_c * window <= SMALL_WEIGHTS &&
         windows_words + weight_words + g->out_c <= (int32_t)(sizeof buf_words / sizeof buf_words[0])) {
         int32_t *weights_copy = buf_words + windows_words;
         int32_t *bias_copy = weights_copy + weight_words;
@@ -892,9 +906,10 @@ static void conv_copied_rows(const ariel_conv_params *p, const int8_t *input, co
         if (pending != 0 && (pending_first != b_first || pending_end != b_end)) {
             if (pending_direct != 0) {
                 pair_blocks(p, bias, weights, window, pending_direct, pending_direct, pending, 0, rq, pending_first,
-                            pending_end, acc, g->filter_h, row_stride);
+                            pending_end, acc, g->filter_h, row_stride, packed);
             } else {
-                pair_blocks(p, bias, weights, window, buf, buf, pending, 0, rq, pending_first, pending_end, acc, 0, 0);
+                pair_blocks(p, bias, weights, window, buf, buf, pending, 0, rq, pending_first, pending_end, acc, 0, 0,
+                            packed);
             }
             pending = 0;
         }
@@ -913,7 +928,7 @@ static void conv_copied_rows(const ariel_conv_params *p, const int8_t *input, co
                 pending_end = b_end;
             } else if (pending_direct != 0 && direct != 0) {
                 pair_blocks(p, bias, weights, window, pending_direct, direct, pending, out, rq, b_first, b_end, acc,
-                            g->filter_h, row_stride);
+                            g->filter_h, row_stride, packed);
                 pending = 0;
             } else {
                 if (pending_direct != 0) { /* copy the pending window's rows to slot 0 */
@@ -923,7 +938,8 @@ static void conv_copied_rows(const ariel_conv_params *p, const int8_t *input, co
                     }
                 }
                 gather_window(g, image, iy0, ix0, zero_point, buf + window);
-                pair_blocks(p, bias, weights, window, buf, buf + window, pending, out, rq, b_first, b_end, acc, 0, 0);
+                pair_blocks(p, bias, weights, window, buf, buf + window, pending, out, rq, b_first, b_end, acc, 0, 0,
+                            packed);
                 pending = 0;
             }
         }
@@ -932,9 +948,10 @@ static void conv_copied_rows(const ariel_conv_params *p, const int8_t *input, co
     if (pending != 0) {
         if (pending_direct != 0) {
             pair_blocks(p, bias, weights, window, pending_direct, pending_direct, pending, 0, rq, pending_first,
-                        pending_end, acc, g->filter_h, row_stride);
+                        pending_end, acc, g->filter_h, row_stride, packed);
         } else {
-            pair_blocks(p, bias, weights, window, buf, buf, pending, 0, rq, pending_first, pending_end, acc, 0, 0);
+            pair_blocks(p, bias, weights, window, buf, buf, pending, 0, rq, pending_first, pending_end, acc, 0, 0,
+                            packed);
         }
     }
 }

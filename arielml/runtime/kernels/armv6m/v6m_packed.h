@@ -204,6 +204,104 @@ __asm__(
     "    v6m_pk_fn v6m_mac_packed_quad_whole, 1\n"
     "    .text\n");
 
+/* The RGB first layers' 3x3 windows over 3 input channels (3 rows of 9 bytes, VWW and MCUNet conv #0),
+ * read in place (or from copied windows, rows 9 bytes apart), two pixels, fully unrolled: per row one
+ * odd byte and four two-byte steps, so a window is 15 extractions (v6m_pack_pairs' steps = 15).
+ * ~410 cycles a channel pair and pixel pair against ~526 for v6m_mac_2x2_3x9. */
+typedef struct {
+    const int32_t *packed; /* 0: per channel pair {start_S, start_H, W_0 .. W_26} */
+    int32_t pairs;         /* 4: >= 1 */
+    int32_t row_stride;    /* 8: input bytes from one window row to the next */
+    int32_t *acc;          /* 12: out: per channel {pixel 0, pixel 1} */
+} v6m_packed_rows_job;
+
+#define V6M_3X9_STEPS 15
+
+void v6m_mac_packed_3x9(const int8_t *x0, const int8_t *x1, const v6m_packed_rows_job *job);
+
+/* registers as in v6m_mac_packed_quad (r0/r1 = ends of the current window rows); lr = acc.
+ * Locals: [sp] = end of the packed weights, [sp, #4] = row_stride. */
+__asm__(
+    "    .syntax unified\n"
+    "    .macro v6m_pk_row\n"             /* nine bytes: r3 from -9 to 0 */
+    "    v6m_pk_one\n"
+    "    .rept 4\n"
+    "    v6m_pk_two\n"
+    "    .endr\n"
+    "    .endm\n"
+    "    .section .text.v6m_mac_packed_3x9,\"ax\",%progbits\n"
+    "    .thumb\n"
+    "    .balign 4\n"
+    "    .global v6m_mac_packed_3x9\n"
+    "    .hidden v6m_mac_packed_3x9\n"
+    "    .thumb_func\n"
+    "    .type v6m_mac_packed_3x9, %function\n"
+    "v6m_mac_packed_3x9:\n"
+    V6M_SAVE_R4_R11
+    "    sub sp, #8\n"
+    "    ldm r2!, {r3, r4, r5, r6}\n"  /* packed, pairs, row_stride, acc */
+    "    mov lr, r6\n"
+    "    str r5, [sp, #4]\n"
+    "    movs r7, #116\n"              /* 29 words a pair */
+    "    muls r7, r4, r7\n"
+    "    adds r7, r7, r3\n"
+    "    str r7, [sp, #0]\n"
+    "    adds r0, r0, #9\n"
+    "    adds r1, r1, #9\n"
+    "    movs r7, #1\n"
+    "    lsls r7, r7, #15\n"
+    "    lsls r6, r7, #16\n"
+    "    orrs r7, r6\n"
+    "    mvns r7, r7\n"
+    "    mov r12, r7\n"                /* 0x7FFF7FFF */
+    "    mov r2, r3\n"
+    "2:\n"
+    "    ldm r2!, {r4, r5}\n"
+    "    mov r8, r4\n"
+    "    mov r10, r4\n"
+    "    mov r9, r5\n"
+    "    mov r11, r5\n"
+    "    movs r3, #9\n"
+    "    negs r3, r3\n"
+    "    v6m_pk_row\n"
+    "    ldr r4, [sp, #4]\n"
+    "    adds r0, r0, r4\n"
+    "    adds r1, r1, r4\n"
+    "    subs r3, r3, #9\n"
+    "    v6m_pk_row\n"
+    "    ldr r4, [sp, #4]\n"
+    "    adds r0, r0, r4\n"
+    "    adds r1, r1, r4\n"
+    "    subs r3, r3, #9\n"
+    "    v6m_pk_row\n"
+    "    ldr r4, [sp, #4]\n"
+    "    lsls r4, r4, #1\n"
+    "    subs r0, r0, r4\n"            /* back to the windows' first rows */
+    "    subs r1, r1, r4\n"
+    "    mov r4, r9\n"
+    "    lsls r4, r4, #16\n"
+    "    mov r5, r8\n"
+    "    subs r5, r5, r4\n"
+    "    mov r6, r11\n"
+    "    lsls r6, r6, #16\n"
+    "    mov r7, r10\n"
+    "    subs r7, r7, r6\n"
+    "    mov r3, lr\n"
+    "    stm r3!, {r5, r7}\n"          /* channel 0: pixels 0, 1 */
+    "    mov r5, r9\n"
+    "    mov r7, r11\n"
+    "    stm r3!, {r5, r7}\n"          /* channel 1 */
+    "    mov lr, r3\n"
+    "    ldr r4, [sp, #0]\n"
+    "    cmp r2, r4\n"
+    "    beq 3f\n"                     /* the unrolled body is beyond BNE's reach */
+    "    b 2b\n"
+    "3:\n"
+    "    add sp, #8\n"
+    V6M_RESTORE_R4_R11_RETURN
+    "    .size v6m_mac_packed_3x9, .-v6m_mac_packed_3x9\n"
+    "    .text\n");
+
 /* out[j] = w0[j] + w1[j] 2^16 for j < n (w1 = NULL: w0[j]), two words a step (an odd n: one first) */
 void v6m_pack_rows(const int8_t *w0, const int8_t *w1, int32_t n, int32_t *out);
 
@@ -261,11 +359,12 @@ __asm__(
     "    .text\n");
 
 /* the words v6m_mac_packed_quad reads for `count` channels (OHWI rows of n bytes from w, their
- * biases): per pair {start_S, start_H, W_0 .. W_(n-1)}; an odd last channel pairs with zero weights
+ * biases), for a kernel that makes `steps` extractions a window ((n + 1) / 2 for v6m_mac_packed_quad):
+ * per pair {start_S, start_H, W_0 .. W_(n-1)}; an odd last channel pairs with zero weights
  * (its partner's sums are computed and not used). out holds ((count + 1) / 2) * (n + 2) words. */
-static void v6m_pack_pairs(const int8_t *w, const int32_t *bias, int32_t n, int32_t count, int32_t *out)
+static void v6m_pack_pairs(const int8_t *w, const int32_t *bias, int32_t n, int32_t count, uint32_t steps,
+                           int32_t *out)
 {
-    const uint32_t steps = (uint32_t)(n + 1) >> 1; /* extractions per window */
     int32_t c;
     for (c = 0; c < count; c += 2, w += 2 * n, out += n + 2) {
         const int has_partner = c + 1 < count;

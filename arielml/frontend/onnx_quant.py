@@ -189,6 +189,7 @@ def try_quantized_conv_or_fc(b: Builder, node, attrs) -> bool:
                                                          rtol=1e-6):
             raise b.unsupported("the int32 bias's scale is not input scale x weight scale")
         bias = bias_data
+    from arielml.frontend.onnx_ort import ort_float_island
     unfused = ort_float_island(b, node, q_node)
     if unfused:
         b.notes.append(f"onnxruntime (x86-64 CPU provider, default session) does not fuse {node.op_type} "
@@ -203,38 +204,6 @@ def try_quantized_conv_or_fc(b: Builder, node, attrs) -> bool:
     if out_dtype == "uint8":
         b.mark_shifted(q_node.output[0])
     return True
-
-
-def _x86_dtype_after_s8_to_u8(b: Builder, q_node) -> str:
-    """The type a QuantizeLinear's output has after onnxruntime's QDQS8ToU8Transformer (x86 hosts):
-    an int8 Q whose only consumer is a DequantizeLinear becomes a uint8 Q/DQ pair (zero point + 128)."""
-    dtype = output_dtype(b, q_node)
-    users = b.consumers.get(q_node.output[0], [])
-    if dtype == "int8" and len(users) == 1 and users[0].op_type == "DequantizeLinear" \
-            and q_node.output[0] not in b.graph_outputs:
-        return "uint8"
-    return dtype
-
-
-def ort_float_island(b: Builder, node, q_node) -> str:
-    """Why onnxruntime's default CPU session on an x86-64 host would leave this DQ -> Conv/MatMul/Gemm
-    -> Q group unfused (float32), or "" when it fuses it into QLinearConv/QLinearMatMul/QGemm. Its rules
-    (qdq_selectors.cc, qdq_s8_to_u8.cc, read for technique): int8 Q -> DQ pairs become uint8 first; then
-    a Conv/MatMul group fuses when its activation input and its output have the same type and that
-    type is not int8 (int8 activations are fused on ARM hosts only); a Gemm group when the two types
-    are equal (int8 included)."""
-    dq = b.producers.get(node.input[0])
-    source = b.producers.get(dq.input[0]) if dq is not None and dq.op_type == "DequantizeLinear" else None
-    if source is not None and source.op_type == "QuantizeLinear":
-        x_dtype = _x86_dtype_after_s8_to_u8(b, source)
-    else:  # a graph input, or a Q -> Reshape -> DQ chain (tf2onnx): the stored type stays
-        x_dtype = "uint8" if b.is_shifted(dq.input[0]) else b.tensors[b.value(dq.input[0]).index].dtype
-    y_dtype = _x86_dtype_after_s8_to_u8(b, q_node)
-    if x_dtype != y_dtype:
-        return f"{x_dtype} input, {y_dtype} output"
-    if x_dtype == "int8" and node.op_type in ("Conv", "MatMul"):
-        return "int8 activations are fused on ARM hosts only"
-    return ""
 
 
 def _quantized_conv(b, node, attrs, x_int, weights, w_quant, bias, q_node, out_quant, relu) -> None:
@@ -455,46 +424,13 @@ FLOAT_ISLANDS = {"QLinearAdd": ("Add", 2), "QLinearMul": ("Mul", 2), "QLinearSig
                  "QLinearGlobalAveragePool": ("GlobalAveragePool", 1), "QLinearSoftmax": ("Softmax", 1)}
 
 
-def qlinear_global_average_pool(b: Builder, node, attrs) -> None:
-    """com.microsoft QLinearGlobalAveragePool as an int8 MEAN (onnxruntime sums the integers too; its
-    float32 requantisation is MEAN's under --semantics onnxruntime); a float island when the MEAN
-    kernel refuses the scales."""
-    import onnx
-    from arielml.errors import ArielError
-    from arielml.frontend.onnx_ops import CONVERTERS
-    from arielml.ir import Graph
-    from arielml.ops.registry import LITERT, REGISTRY
-    i = list(node.input) + [""] * (5 - len(node.input))
-    if attrs.get("channels_last", 0):
-        raise b.unsupported("channels_last=1 is not supported")
-    _dequantized_input(b, i[0], i[1], i[2])  # checks the input's parameters
-    q, dtype = _linear_params(b, i[3], i[4], len(b.onnx_shape(i[0])))
-    mark = (len(b.tensors), len(b.nodes), dict(b.values), dict(b._layouts))
-    b.real_values = True
-    try:
-        CONVERTERS["GlobalAveragePool"](b, onnx.helper.make_node("GlobalAveragePool", [i[0]], [node.output[0]]), {})
-        out = b.values[node.output[0]].index
-        b.tensors[out] = dataclasses.replace(b.tensors[out], dtype="int8", quant=_shift(q) if dtype == "uint8" else q)
-        graph = Graph(tensors=tuple(b.tensors), nodes=(), inputs=(), outputs=())
-        for made in b.nodes[mark[1]:]:
-            REGISTRY[made.op].check(made, graph)
-            REGISTRY[made.op].prepare(made, graph, LITERT)
-    except ArielError:
-        del b.tensors[mark[0]:], b.nodes[mark[1]:]
-        b.values, b._layouts = mark[2], mark[3]
-        b.real_values = False
-        _via_float("GlobalAveragePool", 1)(b, node, attrs)
-        return
-    b.real_values = False
-    if dtype == "uint8":
-        b.mark_shifted(node.output[0])
-
-
 def install(converters: dict) -> None:
     for op_type, (float_op, triples) in FLOAT_ISLANDS.items():
         converters[op_type] = _via_float(float_op, triples)
     converters["QLinearConcat"] = _via_float("Concat", 0, output_first=True)
+    from arielml.frontend.onnx_ort import qlinear_add, qlinear_global_average_pool
     converters["QLinearGlobalAveragePool"] = qlinear_global_average_pool
+    converters["QLinearAdd"] = qlinear_add
 
 
 # ---- DQ -> elementwise / pooling / concat -> Q on integers ----------------------------------------------
@@ -547,6 +483,9 @@ def try_integer_op(b: Builder, node, attrs, convert) -> bool:
         b.values, b._layouts, b.float_islands, b.shifted_tensors = mark[2], mark[3], mark[4], mark[5]
         return False
     b.real_values = False
+    if node.op_type in ("Add", "Sub"):
+        from arielml.frontend.onnx_ort import mark_ort_add_group
+        mark_ort_add_group(b, node, q_node, mark[1])
     b.skip.update(id(n) for n in skipped)
     if out_dtype == "uint8":
         b.mark_shifted(q_node.output[0])

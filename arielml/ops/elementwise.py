@@ -28,13 +28,14 @@ int32 ADD ignores the fused activation."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from arielml.codegen.kernel_call import CArray, KernelCall, no_kernel
 from arielml.ir import NO_TENSOR, Graph, Node, Tensor
 from arielml.ops.kernel_support import requant_records
+from arielml.ops.ort_add import OrtAddParams, evaluate_ort_add, lower_ort_add, prepare_ort_add
 from arielml.ops.pointwise_lowering import (MAX_C_RANK, broadcast_layout, check_shift, element_work_items,
                                             range_fields, rounding_code, suffix)
 from arielml.ops.quant_math import (DOUBLE_ROUNDING, activation_range_quantized, multiply_by_quantized_multiplier,
@@ -53,6 +54,9 @@ class AddSubOptions:
 
     fused_activation_function: int = 0
     pot_scale_int16: bool = True
+    # ONNX models: what onnxruntime runs for this 8-bit ADD/SUB (ops/ort_add.py: "qlinear_s8",
+    # "qlinear_u8" or "float"), used under semantics "onnxruntime"; never read from a TFLite file
+    onnxruntime: str = field(default="", metadata={"compiler_only": True})
 
 
 @dataclass(frozen=True)
@@ -263,6 +267,8 @@ def _prepare_add_sub(node: Node, graph: Graph, semantics: Semantics):
         if semantics.name == "tflm" and node.op == "ADD" and a.dtype == "int32":
             activation = "NONE"  # TFLite Micro's int32 ADD does not apply the fused activation
         return _plain(node, graph, activation)
+    if semantics.name == "onnxruntime" and node.options.onnxruntime and a.dtype == "int8" and activation == "NONE":
+        return prepare_ort_add(node, a, b, out, node.options.onnxruntime)
     shape = infer_shapes(node, graph)[0]
     lo, hi = activation_range_quantized(activation, _scale(out), out.quant.single_zero_point, out.np_dtype)
     shifts = _pot_int16_shifts(node, graph) if semantics.name != "tflm" else None
@@ -348,7 +354,8 @@ def _evaluate_quantized_mul(p: QuantizedMulParams, a: np.ndarray, b: np.ndarray)
 
 
 _EVALUATORS = {PlainParams: _evaluate_plain, RescaledAddParams: _evaluate_rescaled_add,
-               PotInt16AddParams: _evaluate_pot_int16, QuantizedMulParams: _evaluate_quantized_mul}
+               PotInt16AddParams: _evaluate_pot_int16, QuantizedMulParams: _evaluate_quantized_mul,
+               OrtAddParams: evaluate_ort_add}
 
 
 def evaluate(p, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
@@ -369,6 +376,8 @@ def lower(node: Node, graph: Graph, p) -> KernelCall:
     fields = range_fields(node, graph) + (
         ("rank", len(dims)), ("dims", CArray.of("int32_t", dims)),
         ("a_strides", CArray.of("int32_t", a_strides)), ("b_strides", CArray.of("int32_t", b_strides)))
+    if isinstance(p, OrtAddParams):
+        return lower_ort_add(node, p, fields)
     if isinstance(p, RescaledAddParams):
         check_shift(node, *p.input_shifts, p.output_shift)
         kernel = f"ariel_add_sub_q_{suffix(node, p.out_dtype)}"

@@ -1,0 +1,127 @@
+"""What onnxruntime's CPU provider (default session, x86-64 host) makes of a quantised ONNX graph, for
+--semantics onnxruntime (docs/semantics.md, "ONNX Runtime"): which DQ -> op -> Q groups its optimizer
+fuses into integer kernels and which it runs in float32 (read from its QDQ selectors and its
+int8-to-uint8 rewrite, technique only), and the com.microsoft QLinear operators lowered to arielml's
+integer operators (QLinearGlobalAveragePool -> MEAN, QLinearAdd -> ADD) whose onnxruntime arithmetic
+the ops apply under that semantics."""
+from __future__ import annotations
+
+import dataclasses
+
+from arielml.frontend.onnx import Builder
+from arielml.frontend.onnx_quant import _dequantized_input, _linear_params, _shift, _via_float, output_dtype
+
+
+def _x86_dtype_after_s8_to_u8(b: Builder, q_node) -> str:
+    """The type a QuantizeLinear's output has after onnxruntime's QDQS8ToU8Transformer (x86 hosts):
+    an int8 Q whose only consumer is a DequantizeLinear becomes a uint8 Q/DQ pair (zero point + 128).
+    A DQ read by several nodes counts as several: EnsureUniqueDQForNodeUnit (an earlier pass) gives
+    each reader its own DQ, and the Q then has several consumers (a residual branch stays int8)."""
+    dtype = output_dtype(b, q_node)
+    users = b.consumers.get(q_node.output[0], [])
+    if dtype != "int8" or len(users) != 1 or users[0].op_type != "DequantizeLinear" \
+            or q_node.output[0] in b.graph_outputs:
+        return dtype
+    readers = b.consumers.get(users[0].output[0], [])
+    uses = len(readers) + (users[0].output[0] in b.graph_outputs)  # a DQ giving a graph output is converted too
+    return "uint8" if uses <= 1 else dtype
+
+
+def _x86_input_dtype(b: Builder, dequantized: str) -> str:
+    """The type onnxruntime (x86) dequantises for ONNX value `dequantized` (a DequantizeLinear's output)."""
+    dq = b.producers.get(dequantized)
+    source = b.producers.get(dq.input[0]) if dq is not None and dq.op_type == "DequantizeLinear" else None
+    if source is not None and source.op_type == "QuantizeLinear":
+        return _x86_dtype_after_s8_to_u8(b, source)
+    name = dq.input[0] if dq is not None else dequantized  # a graph input, or a Q -> Reshape -> DQ chain
+    return "uint8" if b.is_shifted(name) else b.tensors[b.value(name).index].dtype
+
+
+def mark_ort_add(b: Builder, first_node: int, mode: str) -> None:
+    """Record on the 8-bit ADD/SUB just made what onnxruntime runs there (ops/ort_add.py)."""
+    for position in range(first_node, len(b.nodes)):
+        made = b.nodes[position]
+        if made.op in ("ADD", "SUB"):
+            b.nodes[position] = dataclasses.replace(made, options=dataclasses.replace(made.options, onnxruntime=mode))
+
+
+def ort_float_island(b: Builder, node, q_node) -> str:
+    """Why onnxruntime's default CPU session on an x86-64 host would leave this DQ -> Conv/MatMul/Gemm
+    -> Q group unfused (float32), or "" when it fuses it into QLinearConv/QLinearMatMul/QGemm. Its rules
+    (qdq_selectors.cc, qdq_s8_to_u8.cc, read for technique): int8 Q -> DQ pairs become uint8 first; then
+    a Conv/MatMul group fuses when its activation input and its output have the same type and that
+    type is not int8 (int8 activations are fused on ARM hosts only); a Gemm group when the two types
+    are equal (int8 included)."""
+    x_dtype = _x86_input_dtype(b, node.input[0])
+    y_dtype = _x86_dtype_after_s8_to_u8(b, q_node)
+    if x_dtype != y_dtype:
+        return f"{x_dtype} input, {y_dtype} output"
+    if x_dtype == "int8" and node.op_type in ("Conv", "MatMul"):
+        return "int8 activations are fused on ARM hosts only"
+    return ""
+
+
+def mark_ort_add_group(b: Builder, node, q_node, first_node: int) -> None:
+    """A DQ -> Add/Sub -> Q group made into an 8-bit ADD/SUB: onnxruntime fuses an Add (into a
+    QLinearAdd; never a Sub) when its two inputs and its output have one type after the int8-to-uint8
+    rewrite, and runs it in float32 otherwise."""
+    types = {_x86_input_dtype(b, name) for name in node.input} | {_x86_dtype_after_s8_to_u8(b, q_node)}
+    fused = node.op_type == "Add" and len(types) == 1
+    mark_ort_add(b, first_node, f"qlinear_{'u8' if types == {'uint8'} else 's8'}" if fused else "float")
+
+
+def _integer_qlinear(b: Builder, node, float_op: str, inputs: list[tuple[str, str, str]], y_scale: str,
+                     y_zero: str, triples: int) -> str | None:
+    """A com.microsoft QLinear operator as arielml's integer operator: the float converter of
+    `float_op` run on the integer inputs, its output given (y_scale, y_zero). Falls back to a float
+    island (None) when an input is a constant or the integer kernel refuses the scales (its `check`);
+    otherwise returns the output's ONNX type."""
+    import onnx
+    from arielml.errors import ArielError
+    from arielml.frontend.onnx_ops import CONVERTERS
+    from arielml.ir import Graph
+    from arielml.ops.registry import LITERT, REGISTRY
+    if any(x in b.constants for x, _, _ in inputs):
+        _via_float(float_op, triples)(b, node, {})
+        return None
+    for x, scale, zero in inputs:
+        _dequantized_input(b, x, scale, zero)  # checks each input's parameters
+    q, dtype = _linear_params(b, y_scale, y_zero, len(b.onnx_shape(inputs[0][0])))
+    mark = (len(b.tensors), len(b.nodes), dict(b.values), dict(b._layouts))
+    b.real_values = True
+    try:
+        CONVERTERS[float_op](b, onnx.helper.make_node(float_op, [x for x, _, _ in inputs], [node.output[0]]), {})
+        out = b.values[node.output[0]].index
+        b.tensors[out] = dataclasses.replace(b.tensors[out], dtype="int8", quant=_shift(q) if dtype == "uint8" else q)
+        graph = Graph(tensors=tuple(b.tensors), nodes=(), inputs=(), outputs=())
+        for made in b.nodes[mark[1]:]:
+            REGISTRY[made.op].check(made, graph)
+            REGISTRY[made.op].prepare(made, graph, LITERT)
+    except ArielError:
+        del b.tensors[mark[0]:], b.nodes[mark[1]:]
+        b.values, b._layouts = mark[2], mark[3]
+        b.real_values = False
+        _via_float(float_op, triples)(b, node, {})
+        return None
+    b.real_values = False
+    if dtype == "uint8":
+        b.mark_shifted(node.output[0])
+    return dtype
+
+
+def qlinear_global_average_pool(b: Builder, node, attrs) -> None:
+    """com.microsoft QLinearGlobalAveragePool as an int8 MEAN: onnxruntime sums the integers too, and
+    MEAN requantises as it does under --semantics onnxruntime."""
+    if attrs.get("channels_last", 0):
+        raise b.unsupported("channels_last=1 is not supported")
+    i = list(node.input) + [""] * (5 - len(node.input))
+    _integer_qlinear(b, node, "GlobalAveragePool", [(i[0], i[1], i[2])], i[3], i[4], 1)
+
+
+def qlinear_add(b: Builder, node, attrs) -> None:
+    """com.microsoft QLinearAdd as an 8-bit ADD marked with onnxruntime's QLinearAdd arithmetic."""
+    i = list(node.input) + [""] * (8 - len(node.input))
+    first = len(b.nodes)
+    dtype = _integer_qlinear(b, node, "Add", [(i[0], i[1], i[2]), (i[3], i[4], i[5])], i[6], i[7], 2)
+    if dtype is not None:
+        mark_ort_add(b, first, f"qlinear_{'u8' if dtype == 'uint8' else 's8'}")

@@ -282,3 +282,24 @@ def test_fixed16_logistic_and_tanh_c_equal_numpy_on_every_int16(tmp_path):
         real = values / 2.0 ** (15 - bits)
         want = 1 / (1 + np.exp(-real)) if logistic else np.tanh(real)
         assert np.abs(expected / 32768 - want).max() < 2e-3  # and it is the function it claims to be
+
+
+def test_int8_lstm_output_state_follows_the_hidden_intermediate_under_litert():
+    """LiteRT requantises tanh(c) x o to the fifth intermediate's scale and zero point (the
+    converter makes them the output state's; here they differ) and reads the output state back
+    with the output state's own: arielml does the same."""
+    from ai_edge_litert import schema_py_generated as schema
+    for seed in range(3):
+        model_bytes, steps = _case(3400 + seed, "int8", batch=2, time=3, size=5, cells=6)
+        model = schema.ModelT.InitFromPackedBuf(model_bytes, 0)
+        op = model.subgraphs[0].operators[0]
+        hidden = model.subgraphs[0].tensors[op.intermediates[4]].quantization
+        hidden.scale = [hidden.scale[0] * 1.7]
+        hidden.zeroPoint = [hidden.zeroPoint[0] + 9]
+        changed = _pack(model)
+        expected = litert_steps(changed, steps)
+        assert any(not np.array_equal(a, b) for a, b in zip(expected, litert_steps(model_bytes, steps)))
+        m = _model(changed)
+        _assert_steps([o[0] for o in m.session().run_sequence(steps)], expected, f"seed {seed}")
+        _assert_steps([o[0] for o in m.session(backend="native", cores=2).run_sequence(steps)], expected,
+                      f"seed {seed} native")

@@ -235,8 +235,15 @@ def test_fusion_decisions_of_onnxruntime_are_named_in_the_notes(tmp_path):
     graph = arielml.load("../shared/zoo/simpletinyml_oneliner/lenet5_quantized.onnx").graph
     unfused = [note for note in graph.notes if "does not fuse" in note]
     assert len(unfused) == 2 and "does not fuse Conv" in unfused[0] and "does not fuse Gemm" in unfused[1]
+    assert any("does not reproduce" in note and "Conv (run in float32" in note for note in graph.notes)
     path = quantize(tmp_path, plain_cnn(), (1, 3, 16, 16), "QDQ", True)
-    assert not [note for note in arielml.load(path).graph.notes if "does not fuse" in note]
+    assert not [note for note in arielml.load(path).graph.notes if "does not" in note]
+
+
+def test_operators_not_reproduced_are_named(tmp_path):
+    from tests.test_onnx_quant import _quantized_cnn
+    notes = arielml.load(_quantized_cnn(tmp_path, "QDQ", True, "QInt8")).graph.notes
+    assert any("does not reproduce" in note and "Softmax" in note for note in notes)
 
 
 def test_qlinear_global_average_pool_is_an_int8_mean_bit_exact_with_onnxruntime():

@@ -125,6 +125,9 @@ def _convert(model, name: str) -> Graph:
     if islands:
         builder.notes.append("quantised model: these ONNX op types run in float32 between DEQUANTIZE and QUANTIZE "
                              f"(no integer lowering yet): {', '.join(islands)}")
+    from arielml.frontend.onnx_ort import not_reproduced_note
+    if note := not_reproduced_note(builder):
+        builder.notes.append(note)
     result = Graph(tensors=tuple(builder.tensors), nodes=tuple(builder.nodes), inputs=tuple(builder.inputs),
                    outputs=outputs, name=name, notes=tuple(dict.fromkeys(builder.notes)))
     return fold_constants(result)
@@ -179,6 +182,8 @@ class Builder:
         self.shifted_tensors: set[int] = set()
         self.real_values = False  # True while a DQ -> op -> Q group is converted on integers
         self.float_islands: set[str] = set()
+        self.integer_groups: set[str] = set()  # op types of DQ -> op -> Q groups run on integers
+        self.not_reproduced: set[str] = set()  # what --semantics onnxruntime cannot match (onnx_ort.py)
         # flattened values whose IR columns are a permutation of ONNX's (an NHWC map flattened as it
         # is): value name -> ONNX column of each IR column; only Gemm/MatMul weights read them
         self.column_order: dict[str, np.ndarray] = {}  # ONNX op types run in float between DEQUANTIZE and QUANTIZE

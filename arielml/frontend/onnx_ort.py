@@ -109,6 +109,33 @@ def _integer_qlinear(b: Builder, node, float_op: str, inputs: list[tuple[str, st
     return dtype
 
 
+# float32 operators whose every output element is one float32 operation: onnxruntime's results are
+# reproduced bit for bit (tests/test_onnx_ops.py), inside float islands too
+EXACT_FLOAT = {"Add", "Sub", "Mul", "Div", "Max", "Min", "Relu", "LeakyRelu", "Clip", "HardSigmoid", "MaxPool",
+               "GlobalMaxPool", "Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Concat", "Pad", "Slice",
+               "Gather", "Split", "Identity"}
+# DQ -> op -> Q groups run on integers whose onnxruntime arithmetic the ops reproduce
+REPRODUCED_GROUPS = {"Add", "Sub", "GlobalAveragePool"}
+
+
+def note_unfused_average(b: Builder, node, q_node) -> None:
+    """onnxruntime fuses DQ -> GlobalAveragePool -> Q into QLinearGlobalAveragePool when input and
+    output have one type after the int8-to-uint8 rewrite; otherwise it averages in float32."""
+    if _x86_input_dtype(b, node.input[0]) != _x86_dtype_after_s8_to_u8(b, q_node):
+        b.not_reproduced.add("GlobalAveragePool (run in float32 by onnxruntime)")
+
+
+def not_reproduced_note(b: Builder) -> str | None:
+    """The model's ONNX op types where --semantics onnxruntime is not bit-exact (docs/onnx.md)."""
+    kinds = set(b.not_reproduced)
+    kinds |= {t for t in b.integer_groups if t not in REPRODUCED_GROUPS}
+    kinds |= {t for t in b.float_islands - {"DequantizeLinear", "QuantizeLinear", ""} if t not in EXACT_FLOAT}
+    if not kinds:
+        return None
+    return ("--semantics onnxruntime does not reproduce onnxruntime's arithmetic bit for bit for: "
+            + ", ".join(sorted(kinds)) + " (its QLinear kernels' tables and float32 sums; docs/onnx.md)")
+
+
 def qlinear_global_average_pool(b: Builder, node, attrs) -> None:
     """com.microsoft QLinearGlobalAveragePool as an int8 MEAN: onnxruntime sums the integers too, and
     MEAN requantises as it does under --semantics onnxruntime."""

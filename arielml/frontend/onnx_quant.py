@@ -192,6 +192,7 @@ def try_quantized_conv_or_fc(b: Builder, node, attrs) -> bool:
     from arielml.frontend.onnx_ort import ort_float_island
     unfused = ort_float_island(b, node, q_node)
     if unfused:
+        b.not_reproduced.add(f"{node.op_type} (run in float32 by onnxruntime)")
         b.notes.append(f"onnxruntime (x86-64 CPU provider, default session) does not fuse {node.op_type} "
                        f"'{node.name or '(unnamed)'}' into an integer kernel ({unfused}): it runs it in float32 "
                        "between DequantizeLinear and QuantizeLinear, in MLAS's summation order, which "
@@ -483,9 +484,13 @@ def try_integer_op(b: Builder, node, attrs, convert) -> bool:
         b.values, b._layouts, b.float_islands, b.shifted_tensors = mark[2], mark[3], mark[4], mark[5]
         return False
     b.real_values = False
+    b.integer_groups.add(node.op_type)
     if node.op_type in ("Add", "Sub"):
         from arielml.frontend.onnx_ort import mark_ort_add_group
         mark_ort_add_group(b, node, q_node, mark[1])
+    elif node.op_type == "GlobalAveragePool":
+        from arielml.frontend.onnx_ort import note_unfused_average
+        note_unfused_average(b, node, q_node)
     b.skip.update(id(n) for n in skipped)
     if out_dtype == "uint8":
         b.mark_shifted(q_node.output[0])

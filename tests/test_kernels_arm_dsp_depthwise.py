@@ -1,6 +1,6 @@
-"""The Arm DSP 3x3 depthwise kernel (runtime/kernels/arm_dsp/arm_dsp_depthwise.h: int16 rings of widened
-input rows, one channel swept four pixels a step with SMLAD over tap pairs) gives the bytes of the
-reference executor: random single-operator DEPTHWISE_CONV_2D models (depth multiplier 1, 3x3) on the
+"""The Arm DSP 3x3 depthwise kernels (runtime/kernels/arm_dsp/arm_dsp_depthwise.h: at stride 1 on rows of
+12 pixels or more, int16 rings of widened input rows and one channel swept four pixels a step with
+SMLAD over tap pairs; else four channels per input word) give the bytes of the reference executor: random single-operator DEPTHWISE_CONV_2D models (depth multiplier 1, 3x3) on the
 emulated Cortex-M33 (rp2350-arm at 1 and 2 cores, both schedulers: work split at random items), Cortex-M7
 + Cortex-M4 (stm32h747) and Cortex-M4F (nrf52840). The cases draw odd and narrow widths (1-3 pixels),
 widths over a strip (32 pixels at stride 1, 16 at stride 2), channel counts not a multiple of 4 (the

@@ -104,7 +104,12 @@ CONV_SHAPES = [
     (1, 5, 6, 67, 21, 1, 1, (1, 1), True),
     (1, 4, 4, 190, 5, 1, 1, (1, 1), True),
     (1, 3, 3, 383, 4, 1, 1, (1, 1), True),
-    (1, 2, 3, 30, 9, 1, 1, (1, 1), True),     # 6 pixels: below PACK_MIN_PIXELS, the 2x2 kernel
+    # fewer than PACK_MIN_PIXELS pixels, even windows: pixel pairs on packed inputs (v6m_mac_xpacked_2px);
+    # windows of 4k + 2 and 4k bytes, odd channels, three blocks (MCUNet's 2x2 layers); an odd window: 2x2
+    (1, 2, 3, 30, 9, 1, 1, (1, 1), True),
+    (1, 1, 3, 32, 5, 1, 1, (1, 1), True),
+    (1, 2, 2, 96, 40, 1, 1, (1, 1), True),
+    (1, 1, 3, 21, 6, 1, 1, (1, 1), True),
 ]
 # (shape, options): dilation (copied windows, depthwise in place and copied), groups (portable conv_q8)
 OPTION_SHAPES = [((1, 9, 10, 5, 7, 3, 3, (1, 1), True), dict(dilation=2)),
@@ -120,6 +125,7 @@ OPTION_SHAPES = [((1, 9, 10, 5, 7, 3, 3, (1, 1), True), dict(dilation=2)),
                  # packed 1x1 lanes at their limits: windows of 4k + 1 and 4k + 3 bytes, 3 channel blocks
                  ((1, 4, 5, 13, 37, 1, 1, (1, 1), True), dict(extreme=True, gain=4.0)),
                  ((1, 3, 7, 67, 9, 1, 1, (1, 1), True), dict(extreme=True, gain=8.0, activation=0)),
+                 ((1, 1, 5, 14, 7, 1, 1, (1, 1), True), dict(extreme=True, gain=4.0, activation=0)),  # packed inputs
                  # 7x7 in place, four pixels then two; no activation (a narrow clamp could hide errors)
                  ((1, 8, 14, 16, 16, 7, 7, (1, 1), False), dict(depthwise=True, activation=0))]  # 3 of 16 dead / 16 of 16 dead
 # (shape, gain): requantisation with a right shift > 21 (exact path only) and with a left shift

@@ -614,6 +614,73 @@ static void gather_window(const ariel_conv_geometry *g, const int8_t *image, int
     }
 }
 
+/* v6m_mac_xpacked_2px over the block's channels [c_begin, c_begin + n) for the pixels x0, x1 (x1 may
+ * repeat x0), packed into xbuf; an odd last channel runs as a pair of itself (w_step 0) */
+static void xpacked_pair(const ariel_conv_params *p, const int8_t *x0, const int8_t *x1, const int8_t *w,
+                         int32_t c_begin, int32_t n, int32_t *acc, int32_t *xbuf)
+{
+    const int32_t window = p->g.in_c;
+    v6m_xpacked_job job;
+    v6m_pack_pixels(x0, x1, window, xbuf);
+    job.x = xbuf;
+    job.n = window;
+    job.w = w;
+    job.w_step = window;
+    job.pairs = n >> 1;
+    job.bias = p->bias + c_begin;
+    job.acc = acc;
+    job.start_h = (uint32_t)(window >> 1) * 0x7FFFu;
+    job.start_s = (uint32_t)(window >> 1) * 0x7FFF7FFFu;
+    if (job.pairs > 0) {
+        v6m_mac_xpacked_2px(&job);
+    }
+    if (n & 1) {
+        job.w = w + (n - 1) * window;
+        job.w_step = 0;
+        job.pairs = 1;
+        job.bias = p->bias + c_begin + n - 1;
+        job.acc = acc + 2 * (n - 1);
+        v6m_mac_xpacked_2px(&job);
+    }
+}
+
+/* A 1x1 block whose tile has too few pixels to pay for packing its weights (conv_1x1_quads), even
+ * windows that fit xbuf: pixel pairs on packed inputs (v6m_mac_xpacked_2px), the last odd pixel as
+ * a pair of itself. */
+static void xpacked_block(const ariel_conv_params *p, const int8_t *input, const int8_t *weights, int8_t *output,
+                          int32_t first, int32_t end, int32_t c_begin, int32_t n, block_requant *rq, int32_t *acc,
+                          int32_t *xbuf)
+{
+    const ariel_conv_geometry *g = &p->g;
+    const int32_t blocks = (g->out_c + g->channel_block - 1) / g->channel_block;
+    const int8_t *w = weights + c_begin * g->in_c;
+    const int8_t *x0 = 0;
+    int8_t *out0 = 0;
+    int32_t item;
+    for (item = first; item < end; item += blocks) {
+        const int32_t r = item / blocks;
+        const int32_t batch = r / g->out_h;
+        const int32_t oy = r - batch * g->out_h;
+        const int8_t *pixel = input + ((batch * g->in_h + oy * g->stride_h) * g->in_w) * g->in_c;
+        int8_t *out = output + r * g->out_w * g->out_c + c_begin;
+        int32_t ox;
+        for (ox = 0; ox < g->out_w; ox++, out += g->out_c, pixel += g->stride_w * g->in_c) {
+            if (out0 == 0) {
+                x0 = pixel;
+                out0 = out;
+            } else {
+                xpacked_pair(p, x0, pixel, w, c_begin, n, acc, xbuf);
+                requant_2px(p, rq, acc, out0, out);
+                out0 = 0;
+            }
+        }
+    }
+    if (out0 != 0) {
+        xpacked_pair(p, x0, x0, w, c_begin, n, acc, xbuf);
+        requant_2px(p, rq, acc, out0, 0);
+    }
+}
+
 /* 1x1 CONV_2D without padding, windows read in place, pixels in fours: a channel block's items are
  * taken together (consecutive output rows, so the block's pixels follow each other in the output,
  * out_c bytes apart, across row ends too) and every four pixels run as two 2x2 passes into one
@@ -656,6 +723,10 @@ static void conv_1x1_quads(const ariel_conv_params *p, const int8_t *input, cons
         pairs = (n + 1) >> 1;
         chunk = PACK_WORDS / (window + 2);
         use_packed = chunk > 0 && ((end - first + blocks - 1) / blocks) * g->out_w >= PACK_MIN_PIXELS;
+        if (!use_packed && (window & 1) == 0 && window <= PACK_WORDS) {
+            xpacked_block(p, input, weights, output, first, end, c_begin, n, &rq, acc, packed);
+            continue;
+        }
         if (!use_packed || chunk > pairs) {
             chunk = pairs;
         }

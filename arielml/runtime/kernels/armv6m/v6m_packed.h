@@ -358,6 +358,167 @@ __asm__(
     "    .size v6m_pack_rows, .-v6m_pack_rows\n"
     "    .text\n");
 
+/* The other way round, for 1x1 blocks with too few pixels in a tile to pay for packing the weights
+ * (MCUNet's 2x2 layers on two cores: one row of two pixels per core): the two pixels' inputs packed,
+ * X_j = x0_j + x1_j 2^16 (n words, once per pixel pair and block), times the int8 weights read in
+ * place. Same exactness argument with the lanes being pixels: per channel accS / accH, pixel 0 =
+ * accS - (accH << 16), pixel 1 = accH. Per two bytes and two channels also 27 cycles: each weight
+ * byte's MULS destroys it, the X word's second MULS destroys X. Even windows only (n/2 extractions). */
+typedef struct {
+    const int32_t *x;     /* 0: n packed words */
+    int32_t n;            /* 4: window bytes, even, >= 2 */
+    const int8_t *w;      /* 8: the first channel's weights (OHWI row of n bytes) */
+    int32_t w_step;       /* 12: bytes from one channel's weights to the next (0: a channel paired with itself) */
+    int32_t pairs;        /* 16: >= 1 */
+    const int32_t *bias;  /* 20: 2 * pairs values (w_step 0: one, read twice) */
+    int32_t *acc;         /* 24: out: per channel {pixel 0, pixel 1} */
+    uint32_t start_h;     /* 28: (n / 2) 0x7FFF, taken from each bias for accH */
+    uint32_t start_s;     /* 32: (n / 2) 0x7FFF7FFF, taken from bias (1 + 2^16) for accS */
+} v6m_xpacked_job;
+
+void v6m_mac_xpacked_2px(const v6m_xpacked_job *job);
+
+/* r0/r1 = ends of the two channels' weight rows, r2 = X (LDM), r3 = index (-n .. 0), r4/r5 = X
+ * words, r6/r7 = products; r8/r9 = accS/accH of channel 0, r10/r11 of channel 1, r12 = 0x7FFF7FFF,
+ * lr = acc. Locals: [sp] = -n, [sp, #4] = x, [sp, #8] = 2 * w_step, [sp, #12] = end of acc,
+ * [sp, #16] = bias, [sp, #20] = entry, [sp, #24] = w_step, [sp, #28] = start_h, [sp, #32] = start_s. */
+__asm__(
+    "    .syntax unified\n"
+    "    .macro v6m_xp_extract s, acc_s, acc_h\n"
+    "    add \\s, r12\n"
+    "    add \\acc_s, \\s\n"
+    "    lsrs \\s, \\s, #16\n"
+    "    add \\acc_h, \\s\n"
+    "    .endm\n"
+    "    .macro v6m_xp_two\n"           /* two bytes of two channels; ends with the index step */
+    "    ldm r2!, {r4, r5}\n"
+    "    ldrsb r6, [r0, r3]\n"
+    "    muls r6, r4, r6\n"
+    "    ldrsb r7, [r1, r3]\n"
+    "    muls r4, r7, r4\n"
+    "    adds r3, r3, #1\n"
+    "    ldrsb r7, [r0, r3]\n"
+    "    muls r7, r5, r7\n"
+    "    adds r6, r6, r7\n"
+    "    ldrsb r7, [r1, r3]\n"
+    "    muls r5, r7, r5\n"
+    "    adds r4, r4, r5\n"
+    "    v6m_xp_extract r6, r8, r9\n"
+    "    v6m_xp_extract r4, r10, r11\n"
+    "    adds r3, r3, #1\n"
+    "    .endm\n"
+    "    .section .data.v6m_mac_xpacked_2px,\"ax\",%progbits\n"
+    "    .thumb\n"
+    "    .balign 4\n"
+    "    .global v6m_mac_xpacked_2px\n"
+    "    .hidden v6m_mac_xpacked_2px\n"
+    "    .thumb_func\n"
+    "    .type v6m_mac_xpacked_2px, %function\n"
+    "v6m_mac_xpacked_2px:\n"
+    V6M_SAVE_R4_R11
+    "    sub sp, #36\n"
+    "    ldm r0!, {r1, r2, r3, r4, r5, r6, r7}\n" /* x, n, w, w_step, pairs, bias, acc */
+    "    str r1, [sp, #4]\n"
+    "    str r4, [sp, #24]\n"
+    "    str r6, [sp, #16]\n"
+    "    mov lr, r7\n"
+    "    lsls r5, r5, #4\n"           /* 16 bytes of acc a pair */
+    "    adds r5, r5, r7\n"
+    "    str r5, [sp, #12]\n"
+    "    negs r5, r2\n"
+    "    str r5, [sp, #0]\n"
+    "    adds r1, r3, r2\n"           /* w0 end */
+    "    adds r3, r1, r4\n"           /* w1 end */
+    "    lsls r4, r4, #1\n"
+    "    str r4, [sp, #8]\n"
+    "    ldm r0!, {r4, r5}\n"         /* start_h, start_s */
+    "    str r4, [sp, #28]\n"
+    "    str r5, [sp, #32]\n"
+    "    movs r5, #2\n"
+    "    ands r5, r2\n"
+    "    lsls r5, r5, #1\n"           /* n mod 4 = 2: enter at the loop's second half */
+    "    adr r4, 7f\n"
+    "    ldr r4, [r4, r5]\n"
+    "    str r4, [sp, #20]\n"
+    "    mov r0, r1\n"
+    "    mov r1, r3\n"
+    "    movs r7, #1\n"
+    "    lsls r7, r7, #15\n"
+    "    lsls r6, r7, #16\n"
+    "    orrs r7, r6\n"
+    "    mvns r7, r7\n"
+    "    mov r12, r7\n"               /* 0x7FFF7FFF */
+    "2:\n"                            /* per channel pair: the sums start at the biases */
+    "    ldr r2, [sp, #16]\n"
+    "    ldm r2!, {r4}\n"
+    "    ldr r6, [sp, #24]\n"
+    "    cmp r6, #0\n"
+    "    beq 5f\n"
+    "    ldm r2!, {r6}\n"             /* a real partner: its own bias */
+    "    b 6f\n"
+    "5:\n"
+    "    mov r6, r4\n"
+    "6:\n"
+    "    str r2, [sp, #16]\n"
+    "    ldr r7, [sp, #28]\n"
+    "    subs r5, r4, r7\n"
+    "    mov r9, r5\n"                /* accH 0 = b0 - start_h */
+    "    subs r5, r6, r7\n"
+    "    mov r11, r5\n"
+    "    ldr r7, [sp, #32]\n"
+    "    lsls r5, r4, #16\n"
+    "    adds r5, r5, r4\n"
+    "    subs r5, r5, r7\n"
+    "    mov r8, r5\n"                /* accS 0 = b0 (1 + 2^16) - start_s */
+    "    lsls r5, r6, #16\n"
+    "    adds r5, r5, r6\n"
+    "    subs r5, r5, r7\n"
+    "    mov r10, r5\n"
+    "    ldr r2, [sp, #4]\n"
+    "    ldr r3, [sp, #0]\n"
+    "    ldr r4, [sp, #20]\n"
+    "    bx r4\n"
+    "    .balign 4\n"
+    "7:\n"
+    "    .word 10f + 1\n"
+    "    .word 11f + 1\n"
+    "10:\n"
+    "    v6m_xp_two\n"
+    "11:\n"
+    "    v6m_xp_two\n"
+    "    bne 10b\n"
+    "    mov r4, r9\n"                /* channel 0: pixel 0 = accS - (accH << 16), pixel 1 = accH */
+    "    lsls r4, r4, #16\n"
+    "    mov r5, r8\n"
+    "    subs r4, r5, r4\n"
+    "    mov r5, r9\n"
+    "    mov r6, r11\n"
+    "    lsls r6, r6, #16\n"
+    "    mov r7, r10\n"
+    "    subs r6, r7, r6\n"
+    "    mov r7, r11\n"
+    "    mov r3, lr\n"
+    "    stm r3!, {r4, r5, r6, r7}\n"
+    "    mov lr, r3\n"
+    "    ldr r4, [sp, #8]\n"
+    "    adds r0, r0, r4\n"
+    "    adds r1, r1, r4\n"
+    "    ldr r4, [sp, #12]\n"
+    "    cmp r3, r4\n"
+    "    beq 3f\n"
+    "    b 2b\n"
+    "3:\n"
+    "    add sp, #36\n"
+    V6M_RESTORE_R4_R11_RETURN
+    "    .size v6m_mac_xpacked_2px, .-v6m_mac_xpacked_2px\n"
+    "    .text\n");
+
+/* out[j] = x0[j] + x1[j] 2^16 for j < n (n even): the packed inputs of v6m_mac_xpacked_2px */
+static void v6m_pack_pixels(const int8_t *x0, const int8_t *x1, int32_t n, int32_t *out)
+{
+    v6m_pack_rows(x0, x1, n, out);
+}
+
 /* the words v6m_mac_packed_quad reads for `count` channels (OHWI rows of n bytes from w, their
  * biases), for a kernel that makes `steps` extractions a window ((n + 1) / 2 for v6m_mac_packed_quad):
  * per pair {start_S, start_H, W_0 .. W_(n-1)}; an odd last channel pairs with zero weights

@@ -101,3 +101,30 @@ def micro_steps(model_bytes: bytes, steps) -> list[np.ndarray]:
         micro.invoke()
         outputs.append(micro.get_output(0).copy())
     return outputs
+
+
+def hybrid_lstm_model(rng, time_major: bool = False, cell_clip: float = 0.0, asymmetric: bool = False, batch=None,
+                      time=None, size=None, cells=None):
+    """A hybrid LSTM (float32 activations, int8 weights with one scale each, float32 biases), as
+    dynamic-range quantisation writes it; returns (model bytes, input shape)."""
+    batch = int(rng.integers(1, 4)) if batch is None else batch
+    time = int(rng.integers(1, 5)) if time is None else time
+    size = int(rng.integers(1, 10)) if size is None else size
+    cells = int(rng.integers(1, 9)) if cells is None else cells
+    shape = (time, batch, size) if time_major else (batch, time, size)
+    b = ModelBuilder()
+    inputs = [-1] * 24
+    x = b.tensor(shape, "float32")
+    for k in range(1, 9):
+        cols = size if k < 5 else cells
+        inputs[k] = b.tensor((cells, cols), "int8", quant=(float(rng.uniform(0.004, 0.02)), 0),
+                             data=rng.integers(-127, 128, (cells, cols)))
+    for k in range(12, 16):
+        inputs[k] = b.tensor((cells,), "float32", data=rng.uniform(-1, 1, cells))
+    hidden = b.tensor((batch, cells), "float32", variable=True)
+    cell = b.tensor((batch, cells), "float32", variable=True)
+    y = b.tensor(shape[:2] + (cells,), "float32")
+    inputs[0], inputs[18], inputs[19] = x, hidden, cell
+    b.op("UNIDIRECTIONAL_SEQUENCE_LSTM", inputs, [y], "UnidirectionalSequenceLSTMOptions",
+         fusedActivationFunction=4, cellClip=cell_clip, timeMajor=time_major, asymmetricQuantizeInputs=asymmetric)
+    return b.build([x], [y]), shape

@@ -14,9 +14,10 @@ Per batch row and time step t, with h = the output state and c = the cell state:
 
 Covered: the Keras LSTM as TFLite Micro runs it (all four gates, no peephole, no projection, no
 layer norm, tanh activation), in float32, int8 activations with int16 cell state (int8 weights,
-int32 biases) and int16 activations (int8 weights, int64 biases), time_major either way.
+int32 biases), int16 activations (int8 weights, int64 biases), and hybrid (float32 activations,
+int8 weights with one scale each: ops/lstm_hybrid.py, LiteRT's arithmetic), time_major either way.
 Refused with UnsupportedOperatorError naming the feature: CIFG (no input gate), peephole,
-projection, layer norm, activations other than TANH, hybrid (float activations with int8 weights).
+projection, layer norm, activations other than TANH.
 
 Arithmetic: int8 layers under semantics "litert" (the default; "onnxruntime" too) compute LiteRT's
 8x8_16 integer LSTM, bit-exact with its reference interpreter (ops/lstm_litert.py; it reads the
@@ -48,7 +49,7 @@ import numpy as np
 
 from arielml.codegen.kernel_call import CArray, KernelCall
 from arielml.ir import Graph, Node
-from arielml.ops import lstm_litert
+from arielml.ops import lstm_hybrid, lstm_litert
 from arielml.ops.kernel_support import check_shifts, rounding_code
 from arielml.ops.lookup_tables import c_float_function
 from arielml.ops.nonlinear import SIGMOID_TABLE, Int16SigmoidActivation
@@ -116,6 +117,8 @@ class LSTMParams:
     arithmetic: str = "tflm"  # "litert": LiteRT's int8 LSTM (ops/lstm_litert.py)
     cell_scale_power: int = 0  # litert: the cell scale is 2^cell_scale_power
     output_zero_point: int = 0  # litert: the new output state's zero point (the fifth intermediate's)
+    weight_scales: tuple[float, ...] = ()  # hybrid: float32 scales, input weights per gate, then recurrent
+    asymmetric_inputs: bool = False  # hybrid: rows quantised with a zero point (asymmetric_quantize_inputs)
 
 
 def _tensor(graph: Graph, node: Node, k: int):
@@ -175,9 +178,13 @@ def check(node: Node, graph: Graph) -> None:
         raise unsupported(node, f"output state {hidden.shape} and cell state {cell.shape} must hold batch x cells "
                                 f"= {batch * cells} values")
     if x.dtype == "float32":
-        if any(t.dtype != "float32" for t in weights + biases + [hidden, cell, out]):
-            raise unsupported(node, "hybrid LSTM (float activations with quantised weights) is not supported; "
-                                    "use a float32 or a fully integer (int8/int16) model")
+        if lstm_hybrid.is_hybrid(graph, node, INPUT, INPUT_WEIGHTS[GATE_FORGET]):
+            why = lstm_hybrid.refusal(weights, biases, [hidden, cell, out])
+            if why is not None:
+                raise unsupported(node, why)
+        elif any(t.dtype != "float32" for t in weights + biases + [hidden, cell, out]):
+            raise unsupported(node, "a float32 LSTM takes float32 weights, biases and states (or int8 weights with "
+                                    "one scale each: a hybrid LSTM)")
         return
     bias_type = {"int8": "int32", "int16": "int64"}.get(x.dtype)
     if bias_type is None:
@@ -238,6 +245,10 @@ def prepare(node: Node, graph: Graph, semantics: Semantics) -> LSTMParams:
     common = dict(batch=batch, time_steps=time, input_size=size, cells=cells, time_major=bool(node.options.time_major),
                   dtype=x.dtype, input_weights=tuple(w.data for w in wx), recurrent_weights=tuple(w.data for w in wh),
                   biases=biases)
+    if lstm_hybrid.is_hybrid(graph, node, INPUT, INPUT_WEIGHTS[GATE_FORGET]):
+        return LSTMParams(cell_clip=float(np.float32(node.options.cell_clip)), arithmetic=lstm_hybrid.HYBRID,
+                          weight_scales=lstm_hybrid.weight_scales(wx + wh),
+                          asymmetric_inputs=bool(node.options.asymmetric_quantize_inputs), **common)
     if x.dtype == "float32":
         return LSTMParams(cell_clip=float(np.float32(node.options.cell_clip)), **common)
     hidden = graph.tensors[node.inputs[OUTPUT_STATE]]
@@ -344,6 +355,8 @@ def _integer_step(p: LSTMParams, x: np.ndarray, h: np.ndarray, c: np.ndarray) ->
 
 
 def step_function(p: LSTMParams):
+    if p.arithmetic == lstm_hybrid.HYBRID:
+        return lstm_hybrid.step
     if p.dtype == "float32":
         return _float_step
     return lstm_litert.step if p.arithmetic == lstm_litert.LITERT else _integer_step
@@ -375,6 +388,8 @@ def lower(node: Node, graph: Graph, p: LSTMParams) -> KernelCall:
     # An op has at most ARIEL_MAX_BUFFERS (8) buffers, the LSTM 12 constant tensors: the weights and
     # biases go to the kernel as compile-time arrays (gate order: input, forget, cell, output)
     buffers = (node.inputs[INPUT], node.inputs[OUTPUT_STATE], node.inputs[CELL_STATE], node.outputs[0])
+    if p.arithmetic == lstm_hybrid.HYBRID:
+        return lstm_hybrid.lower(node, p, buffers)
     element = np.dtype(p.dtype).itemsize
     weight_type = "float" if p.dtype == "float32" else "int8_t"
     fields = [("batch", p.batch), ("time_steps", p.time_steps), ("input_size", p.input_size), ("cells", p.cells),

@@ -16,7 +16,7 @@ import numpy as np
 
 from arielml.codegen.kernel_call import KernelCall
 from arielml.ir import Graph, Node
-from arielml.ops import lstm
+from arielml.ops import lstm, lstm_hybrid
 from arielml.ops.registry import OpDef, Semantics, register
 
 LSTM_STEP = "ARIEL_LSTM_STEP"
@@ -68,8 +68,10 @@ def work_items(node: Node, graph: Graph) -> int:
 def lower(node: Node, graph: Graph, p: LSTMStepParams) -> KernelCall:
     call = lstm.lower(node, graph, p.layer)  # the same params struct; identical arrays are emitted once
     buffers = (node.inputs[lstm.INPUT], node.inputs[lstm.OUTPUT_STATE], node.inputs[lstm.CELL_STATE], node.outputs[0])
+    # the hybrid step quantises a row's input and previous output state into per-core scratch
+    scratch = call.scratch_bytes if p.layer.arithmetic == lstm_hybrid.HYBRID else 0
     return dataclasses.replace(call, kernel=call.kernel.replace("ariel_lstm_", "ariel_lstm_step_"), buffers=buffers,
-                               fields=call.fields + (("step", p.step),), scratch_bytes=0)
+                               fields=call.fields + (("step", p.step),), scratch_bytes=scratch)
 
 
 def step_options(options: lstm.LSTMOptions, step: int) -> LSTMStepOptions:

@@ -1,4 +1,5 @@
-"""The DSP-extension CONV_2D path for channel blocks with all-zero filters (conv_s8.c: prepare_wide,
+"""The DSP-extension CONV_2D paths of conv_s8.c that requantise in registers: pixel pairs of one-run
+windows (1x1 rows, gathered first-layer windows) through mac_pairs_rq, and channel blocks with all-zero filters (conv_s8.c: prepare_wide,
 pair_wide, mac_wide_rq): such a channel's output is its requantised bias, written without multiplies,
 and the other channels of the block are taken two at a time (any two, a lone one paired with itself)
 from pixel pairs widened once, with the requantisation in registers. vww_96_int8's later 1x1 layers
@@ -19,18 +20,21 @@ pytestmark = [pytest.mark.cross, needs_cross]
 
 
 class ZeroingBuilder(ModelBuilder):
-    """A ModelBuilder whose next int8 filter tensor gets a random share of its output channels zeroed."""
+    """A ModelBuilder whose next int8 filter tensor gets a random share of its output channels zeroed
+    (and, with zero_output_zp, the output after it the zero point 0: RELU's lower bound 0)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.zero_share, self.rng = 0.0, np.random.default_rng(0)
+        self.zero_output_zp, self.output_next = False, False
 
     def tensor(self, shape, dtype, quant=None, data=None, **kwargs):
-        if data is not None and len(shape) == 4 and dtype == "int8" and self.zero_share > 0:
+        if data is not None and len(shape) == 4 and dtype == "int8":
             data = np.array(data).reshape(shape)
-            dead = self.rng.random(shape[0]) < self.zero_share
-            data[dead] = 0
-            self.zero_share = 0.0
+            data[self.rng.random(shape[0]) < self.zero_share] = 0
+            self.zero_share, self.output_next = 0.0, self.zero_output_zp
+        elif data is None and len(shape) == 4 and self.output_next:
+            quant, self.output_next = (quant[0], 0), False
         return super().tensor(shape, dtype, quant=quant, data=data, **kwargs)
 
 
@@ -50,15 +54,34 @@ ZERO_SHAPES = [
     (12, (1, 3, 4, 260, 6), 1, 0, 0.5, {}),                     # a window over it: the old paths
     (13, (1, 5, 5, 8, 16), 1, 0, 0.5, {}),                      # 8 channels: mac_two_words, not widened
     (14, (1, 6, 6, 4, 9), 1, 0, 0.5, {}),                       # one-word windows
+    (15, (1, 4, 6, 20, 16), 1, 0, 0.5, {"activation": 1, "zp0": True}),  # RELU at 0: a lower bound of 0
+    (16, (1, 3, 5, 12, 10), 1, 0, 0.0, {"activation": 3, "zp0": True}),  # no zero filters: dense blocks
 ]
 
 
-def zero_bundle(base_seed: int):
+# seed, (n, h, w, c, o), stride, padding, share of zero filters (0: dense), extra (kernel: not 1x1)
+DENSE_SHAPES = [
+    (21, (1, 5, 7, 4, 6), 1, 0, 0.0, {"activation": 1, "zp0": True}),  # one word, RELU at 0
+    (22, (1, 4, 9, 12, 11), 1, 0, 0.0, {"activation": 3}),             # 3 words, odd channels, RELU6
+    (23, (1, 3, 6, 20, 16), 1, 1, 0.0, {"activation": 0}),             # 5 words, SSAT alone
+    (24, (2, 3, 5, 28, 13), 1, 0, 0.0, {}),                            # 7 words, batch 2, lone pixels
+    (25, (1, 6, 6, 16, 37), 2, 0, 0.0, {}),                            # stride 2, 3 blocks (the last of 5)
+    (26, (1, 2, 3, 48, 3), 1, 0, 0.0, {"activation": 1}),              # 3 channels: a pair and a lone one
+    (27, (1, 4, 4, 16, 9), 1, 0, 0.0, {"tiny_scale": True}),           # not SMMLAR: the old loops
+    (28, (1, 9, 10, 3, 8), 2, 0, 0.0, {"kernel": (3, 3)}),             # RGB first layer, SAME: gathered
+    (29, (1, 7, 8, 3, 12), 2, 1, 0.0, {"kernel": (3, 3), "activation": 3}),  # VALID, RELU6
+]
+
+
+def zero_bundle(base_seed: int, shapes=tuple(ZERO_SHAPES)):
     b = ZeroingBuilder()
     xs, ys, inputs, whats = [], [], [], []
-    for seed, shape, stride, padding, share, extra in ZERO_SHAPES:
+    for seed, shape, stride, padding, share, extra in shapes:
+        extra = dict(extra)
         b.zero_share, b.rng = share, np.random.default_rng(base_seed + 50 + seed)
-        x, y, data, what = add_conv(b, base_seed + seed, *shape, (1, 1), (stride, stride), padding, **extra)
+        b.zero_output_zp = extra.pop("zp0", False)
+        kernel = extra.pop("kernel", (1, 1))
+        x, y, data, what = add_conv(b, base_seed + seed, *shape, kernel, (stride, stride), padding, **extra)
         xs.append(x), ys.append(y), inputs.append(data), whats.append(f"{what}, {share:.0%} zero filters")
     return graph_of(b.build(xs, ys)), inputs, whats
 
@@ -66,4 +89,10 @@ def zero_bundle(base_seed: int):
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda c: f"{c[0]}x{c[1]}-{c[2]}")
 def test_conv_1x1_with_zero_filters_matches_reference(config):
     graph, inputs, whats = zero_bundle(9_800)
+    check_emulated(graph, inputs, [config], whats)
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: f"{c[0]}x{c[1]}-{c[2]}")
+def test_dense_pixel_pairs_requantised_in_registers_match_reference(config):
+    graph, inputs, whats = zero_bundle(9_900, DENSE_SHAPES)
     check_emulated(graph, inputs, [config], whats)

@@ -711,7 +711,8 @@ static void conv_1x1_quads(const ariel_conv_params *p, const int8_t *input, cons
         block_requant rq, slice;
         int use_packed;
         void (*packed_kernel)(const int8_t *, const int8_t *, const v6m_packed_job *) =
-            (window & 3) == 0 ? v6m_mac_packed_quad_whole : v6m_mac_packed_quad;
+            (((uint32_t)window & 3) | ((uint32_t)(uintptr_t)input & 1)) == 0 ? v6m_mac_packed_quad_whole_h
+                                                                             : v6m_mac_packed_quad;
         if (first >= end) {
             continue;
         }
@@ -723,7 +724,7 @@ static void conv_1x1_quads(const ariel_conv_params *p, const int8_t *input, cons
         pairs = (n + 1) >> 1;
         chunk = PACK_WORDS / (window + 2);
         use_packed = chunk > 0 && ((end - first + blocks - 1) / blocks) * g->out_w >= PACK_MIN_PIXELS;
-        if (!use_packed && (window & 1) == 0 && window <= PACK_WORDS) {
+        if (!use_packed && (((uint32_t)window | (uint32_t)(uintptr_t)weights) & 1) == 0 && window <= PACK_WORDS) {
             xpacked_block(p, input, weights, output, first, end, c_begin, n, &rq, acc, packed);
             continue;
         }

@@ -39,8 +39,9 @@ typedef struct {
 
 /* pixels x0, x1, then x2, x3 (x2 = 0: only x0, x1), over every channel pair of job->packed */
 void v6m_mac_packed_quad(const int8_t *x0, const int8_t *x1, const v6m_packed_job *job);
-/* the same for windows of a multiple of 4 bytes: the loop entered at its top (no computed jump) */
-void v6m_mac_packed_quad_whole(const int8_t *x0, const int8_t *x1, const v6m_packed_job *job);
+/* the same for windows of a multiple of 4 bytes at even addresses: the loop entered at its top (no
+ * computed jump), each pixel's two bytes from one LDRSH (SXTB and ASRS split them: 26 cycles per 8 MACs) */
+void v6m_mac_packed_quad_whole_h(const int8_t *x0, const int8_t *x1, const v6m_packed_job *job);
 
 /* r0/r1 = ends of the two windows, r2 = packed weights (LDM advances it), r3 = byte index (-n .. 0),
  * r4/r5 = weight words, r6/r7 = products; r8/r9 = accS/accH of pixel 0, r10/r11 of pixel 1,
@@ -74,6 +75,30 @@ __asm__(
     "    adds r7, r7, r4\n"
     "    v6m_pk_extract\n"
     "    adds r3, r3, #1\n"
+    "    .endm\n"
+    "    .macro v6m_pk_two_h\n"          /* the same from halfword loads (even windows and pixels) */
+    "    ldm r2!, {r4, r5}\n"
+    "    ldrsh r6, [r0, r3]\n"          /* x0_b 2^8 + (uint8) x0_a */
+    "    sxtb r7, r6\n"
+    "    asrs r6, r6, #8\n"
+    "    muls r7, r4, r7\n"
+    "    muls r6, r5, r6\n"
+    "    adds r6, r6, r7\n"
+    "    add r6, r12\n"
+    "    add r8, r6\n"
+    "    lsrs r6, r6, #16\n"
+    "    add r9, r6\n"
+    "    ldrsh r6, [r1, r3]\n"
+    "    sxtb r7, r6\n"
+    "    asrs r6, r6, #8\n"
+    "    muls r7, r4, r7\n"
+    "    muls r6, r5, r6\n"
+    "    adds r6, r6, r7\n"
+    "    add r6, r12\n"
+    "    add r10, r6\n"
+    "    lsrs r6, r6, #16\n"
+    "    add r11, r6\n"
+    "    adds r3, r3, #2\n"
     "    .endm\n"
     "    .macro v6m_pk_one\n"            /* an odd window's first byte */
     "    ldm r2!, {r4}\n"
@@ -152,9 +177,14 @@ __asm__(
     "    b 11f\n"
     "    .endif\n"
     "10:\n"
+    "    .if \\whole\n"
+    "    v6m_pk_two_h\n"
+    "    v6m_pk_two_h\n"
+    "    .else\n"
     "    v6m_pk_two\n"
     "11:\n"
     "    v6m_pk_two\n"
+    "    .endif\n"
     "    bne 10b\n"
     "9:\n"                             /* channel 0 = accS - (accH << 16), channel 1 = accH */
     "    mov r4, r9\n"
@@ -201,7 +231,7 @@ __asm__(
     "    .size \\name, .-\\name\n"
     "    .endm\n"
     "    v6m_pk_fn v6m_mac_packed_quad, 0\n"
-    "    v6m_pk_fn v6m_mac_packed_quad_whole, 1\n"
+    "    v6m_pk_fn v6m_mac_packed_quad_whole_h, 1\n"
     "    .text\n");
 
 /* The RGB first layers' 3x3 windows over 3 input channels (3 rows of 9 bytes, VWW and MCUNet conv #0),
@@ -362,8 +392,9 @@ __asm__(
  * (MCUNet's 2x2 layers on two cores: one row of two pixels per core): the two pixels' inputs packed,
  * X_j = x0_j + x1_j 2^16 (n words, once per pixel pair and block), times the int8 weights read in
  * place. Same exactness argument with the lanes being pixels: per channel accS / accH, pixel 0 =
- * accS - (accH << 16), pixel 1 = accH. Per two bytes and two channels also 27 cycles: each weight
- * byte's MULS destroys it, the X word's second MULS destroys X. Even windows only (n/2 extractions). */
+ * accS - (accH << 16), pixel 1 = accH. Per two bytes and two channels 26 cycles: a channel's two
+ * weight bytes from one LDRSH (SXTB and ASRS split them), each MULS destroys its weight, the X words
+ * survive for the second channel. Even windows and weights at an even address only (n/2 extractions). */
 typedef struct {
     const int32_t *x;     /* 0: n packed words */
     int32_t n;            /* 4: window bytes, even, >= 2 */
@@ -390,31 +421,33 @@ __asm__(
     "    lsrs \\s, \\s, #16\n"
     "    add \\acc_h, \\s\n"
     "    .endm\n"
-    "    .macro v6m_xp_two\n"           /* two bytes of two channels; ends with the index step */
+    "    .macro v6m_xp_two_h\n"          /* two bytes of two channels, each channel's pair from one LDRSH */
     "    ldm r2!, {r4, r5}\n"
-    "    ldrsb r6, [r0, r3]\n"
-    "    muls r6, r4, r6\n"
-    "    ldrsb r7, [r1, r3]\n"
-    "    muls r4, r7, r4\n"
-    "    adds r3, r3, #1\n"
-    "    ldrsb r7, [r0, r3]\n"
-    "    muls r7, r5, r7\n"
+    "    ldrsh r6, [r0, r3]\n"
+    "    sxtb r7, r6\n"
+    "    asrs r6, r6, #8\n"
+    "    muls r7, r4, r7\n"
+    "    muls r6, r5, r6\n"
     "    adds r6, r6, r7\n"
-    "    ldrsb r7, [r1, r3]\n"
-    "    muls r5, r7, r5\n"
-    "    adds r4, r4, r5\n"
     "    v6m_xp_extract r6, r8, r9\n"
-    "    v6m_xp_extract r4, r10, r11\n"
-    "    adds r3, r3, #1\n"
+    "    ldrsh r6, [r1, r3]\n"
+    "    sxtb r7, r6\n"
+    "    asrs r6, r6, #8\n"
+    "    muls r7, r4, r7\n"
+    "    muls r6, r5, r6\n"
+    "    adds r6, r6, r7\n"
+    "    v6m_xp_extract r6, r10, r11\n"
+    "    adds r3, r3, #2\n"
     "    .endm\n"
-    "    .section .data.v6m_mac_xpacked_2px,\"ax\",%progbits\n"
+    "    .macro v6m_xp_fn name\n"
+    "    .section .data.\\name,\"ax\",%progbits\n"
     "    .thumb\n"
     "    .balign 4\n"
-    "    .global v6m_mac_xpacked_2px\n"
-    "    .hidden v6m_mac_xpacked_2px\n"
+    "    .global \\name\n"
+    "    .hidden \\name\n"
     "    .thumb_func\n"
-    "    .type v6m_mac_xpacked_2px, %function\n"
-    "v6m_mac_xpacked_2px:\n"
+    "    .type \\name, %function\n"
+    "\\name:\n"
     V6M_SAVE_R4_R11
     "    sub sp, #36\n"
     "    ldm r0!, {r1, r2, r3, r4, r5, r6, r7}\n" /* x, n, w, w_step, pairs, bias, acc */
@@ -483,9 +516,9 @@ __asm__(
     "    .word 10f + 1\n"
     "    .word 11f + 1\n"
     "10:\n"
-    "    v6m_xp_two\n"
+    "    v6m_xp_two_h\n"
     "11:\n"
-    "    v6m_xp_two\n"
+    "    v6m_xp_two_h\n"
     "    bne 10b\n"
     "    mov r4, r9\n"                /* channel 0: pixel 0 = accS - (accH << 16), pixel 1 = accH */
     "    lsls r4, r4, #16\n"
@@ -510,7 +543,9 @@ __asm__(
     "3:\n"
     "    add sp, #36\n"
     V6M_RESTORE_R4_R11_RETURN
-    "    .size v6m_mac_xpacked_2px, .-v6m_mac_xpacked_2px\n"
+    "    .size \\name, .-\\name\n"
+    "    .endm\n"
+    "    v6m_xp_fn v6m_mac_xpacked_2px\n"
     "    .text\n");
 
 /* out[j] = x0[j] + x1[j] 2^16 for j < n (n even): the packed inputs of v6m_mac_xpacked_2px */

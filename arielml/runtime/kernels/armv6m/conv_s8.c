@@ -11,41 +11,44 @@
  *    per 4 steps (unrolled; entered Duff-style so the first round runs n mod 4 steps).
  *    MULS Rd, Rm, Rd destroys Rd, so the products are ordered so that each operand's last use is
  *    the one destroyed: one MOV per step, no reload.
- *  - Packed 16-bit lanes (two products per MULS) do not pay here: an int8 x int8 product needs 15
- *    bits plus sign, so a 16-bit lane overflows after two products and the lanes would have to be
- *    unpacked every other step (more cycles than the MULS saved). Word loads unpacked with
- *    SXTB/ASRS/LSLS cost 1.5 cycles a byte plus the load, against 2 for LDRSB, and need registers
- *    this loop does not have.
+ *  - Packed 16-bit lanes (v6m_packed.h): two products per MULS for 1x1 convolutions and the RGB first
+ *    layers, on weights packed per channel pair (W = w0 + w1 2^16) or on the inputs of a pixel pair,
+ *    split exactly every two bytes: 26-27 cycles per 8 MACs. The header says why it is exact.
  *
  * Paths (ariel_conv_s8): 1x1 filters without padding read the pixels in place, a channel block's work
- * items taken together, four pixels at a time (two 2x2 passes into v6m_requant_4px's layout, so a
- * channel's requantisation constants serve four outputs), across row ends; any other
- * ungrouped convolution whose window fits IM2COL_MAX bytes copies the windows of two output pixels
- * into a stack buffer (padded taps hold the input zero point, as the folded bias expects) and runs
- * the same kernel over filter_h * filter_w * in_c bytes at once. That is the first-layer path (kws
- * conv #0: 1 input channel, 10x4 filter, 40 bytes; VWW/MCUNet conv #0: 3x3x3, 27 bytes), where
- * per-row calls would pay the kernel's set-up for every 4 to 9 bytes; with up to 4 channel blocks a
- * pixel's window is copied once for all of them; with few channels over short window rows (VWW and
- * MCUNet conv #0) windows inside the input are read in place instead, filter_h runs at a time
- * (v6m_mac_2x2_rows; v6m_mac_2x2_3x9 fully unrolled for the RGB 3x3 windows). Grouped convolutions and larger windows take the portable conv_q8.
+ * items taken together, four pixels at a time (two passes into v6m_requant_4px's layout, so a
+ * channel's requantisation constants serve four outputs), across row ends: on packed weights when the
+ * block has PACK_MIN_PIXELS pixels or more in the tile (v6m_mac_packed_quad), else on packed pixel
+ * pairs (v6m_mac_xpacked_2px, even windows) or the 2x2 byte kernel. Any other ungrouped convolution
+ * whose window fits IM2COL_MAX bytes copies the windows of two output pixels into a stack buffer
+ * (padded taps hold the input zero point, as the folded bias expects) and runs the 2x2 kernel over
+ * filter_h * filter_w * in_c bytes at once. That is the first-layer path (kws conv #0: 1 input
+ * channel, 10x4 filter, 40 bytes; VWW/MCUNet conv #0: 3x3x3, 27 bytes), where per-row calls would pay
+ * the kernel's set-up for every 4 to 9 bytes; with up to 4 channel blocks a pixel's window is copied
+ * once for all of them; with few channels over short window rows (VWW and MCUNet conv #0) windows
+ * inside the input are read in place instead, filter_h runs at a time (v6m_mac_2x2_rows; the RGB 3x3
+ * windows on packed weights, v6m_mac_packed_3x9, or v6m_mac_2x2_3x9 when they do not fit). Grouped
+ * convolutions and larger windows take the portable conv_q8.
  * ariel_depthwise_conv_s8: depth multiplier 1 with square 3x3, 5x5 or 7x7 filters runs v6m_dw_4px_*
- * and v6m_dw_2px_* (four / two pixels per channel, in place, or from a zero-point-padded
- * strip / copied windows at the borders); other depthwise shapes take depthwise_dm1_s8 / depthwise_q8 (ariel_conv_q8_portable.h).
+ * and v6m_dw_2px_* (four / two pixels per channel, in place, or from a zero-point-padded strip /
+ * copied windows at the borders); other depthwise shapes take depthwise_dm1_s8 / depthwise_q8
+ * (ariel_conv_q8_portable.h).
  * Requantisation (v6m_requant_2px, v6m_requant.h) has a one-MULS fast path with an exact fallback;
  * depthwise four-pixel blocks and 1x1 pixel fours requantise a channel's four outputs together
  * (v6m_requant_4px).
  *
- * Code in SRAM: v6m_mac_2x2(_quad), the fast requantisation routines and the depthwise driver
- * depthwise_pairs (~4.3 KB with the linker's long-call veneers between SRAM and flash) sit in .data.*
- * sections, which start-up copies to SRAM with the initialised data (the Pico SDK does the same for
- * its time-critical code). They run for every output, and from flash they shared the 2-way XIP cache with
- * the C drivers and the weights streamed from flash: wherever a code change moved the drivers onto
- * their sets, whole 1x1 layers slowed by up to 19% (MCUNet-10fps, measured). Out of flash, the layer
- * times no longer depend on where the linker puts the rest of the code.
+ * Code in SRAM: the MAC loops of the 1x1 paths, the fast requantisation routines and the depthwise
+ * driver depthwise_pairs (~5.9 KB of .data.* sections, plus the linker's long-call veneers between
+ * SRAM and flash), which start-up copies to SRAM with the initialised data (the Pico SDK does the
+ * same for its time-critical code). They run for every output, and from flash they shared the 2-way
+ * XIP cache with the C drivers and the weights streamed from flash: wherever a code change moved the
+ * drivers onto their sets, whole 1x1 layers slowed by up to 19% (MCUNet-10fps, measured). Out of
+ * flash, the layer times no longer depend on where the linker puts the rest of the code.
  *
  * Stack (GCC -fstack-usage, deepest chain): ~2.9 KB for copied windows (1152 B of windows + 4
- * blocks' requantisation constants), ~2.5 KB for depthwise (a 2 x 49 x 16-byte buffer), inside the
- * 4 KB per core that the emulator and the library README give each core.
+ * blocks' requantisation constants) and for 1x1 (1.5 KB of packed weights + two blocks'
+ * requantisation constants), ~2.5 KB for depthwise (a 2 x 49 x 16-byte buffer), inside the 4 KB per
+ * core that the emulator and the library README give each core.
  *
  * Bit-exactness: the kernel starts every accumulator at the folded bias and adds raw products with
  * int32 wrap-around, which is the portable kernels' ariel_wrapping_add(sum, bias) (sums are exact

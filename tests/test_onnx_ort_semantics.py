@@ -304,3 +304,40 @@ def test_qdq_add_and_qlinear_add_are_bit_exact_on_the_reference_and_native(seed)
         np.testing.assert_array_equal(model.run([x, y], semantics="onnxruntime")[0], expected)
         if seed == 0:
             np.testing.assert_array_equal(model.run([x, y], backend="native", semantics="onnxruntime")[0], expected)
+
+
+def test_integer_emulation_of_the_float_requantisation_matches_float32(tmp_path):
+    """ariel_scale_round_even (runtime/include/ariel_round_even.h) against numpy's float32: accumulators
+    over the whole int32 range (float32(acc) rounds above 2^24), exact ties, tiny, subnormal and large
+    scales; and ariel_round_half_even."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+    rng = np.random.default_rng(0)
+    accs = np.concatenate([rng.integers(-2**31, 2**31, 4000), rng.integers(-2**20, 2**20, 4000),
+                           np.array([0, 1, -1, 2**24 - 1, 2**24 + 1, 2**25 + 3, -2**31, 2**31 - 1])]).astype(np.int64)
+    scales = np.concatenate([rng.uniform(1e-6, 1.0, 3000), 2.0 ** -rng.integers(1, 40, 2000),
+                             rng.uniform(1, 300, 1000), [1e-45, 3e-39, 1e-38, 0.0]]).astype(F32)
+    pairs = np.stack([accs[rng.integers(0, accs.size, 20000)], rng.integers(0, scales.size, 20000)], axis=1)
+    odd = rng.integers(-2**10, 2**10, 4000) * 2 + 1  # acc * 2^-m with acc odd * 2^(m-1): exact ties
+    m = rng.integers(1, 20, 4000)
+    tie_accs, tie_scales = odd * 2 ** (m - 1), (2.0 ** -m).astype(F32)
+    acc = np.concatenate([pairs[:, 0], tie_accs]).astype(np.int64)
+    scale = np.concatenate([scales[pairs[:, 1]], tie_scales]).astype(F32)
+    expected = np.rint(np.clip(acc.astype(F32) * scale, F32(-2**30), F32(2**30))).astype(np.int64)
+    source = tmp_path / "t.c"
+    source.write_text('#include <stdio.h>\n#include "ariel_round_even.h"\nint main(void) {\n'
+                      '    long long a; unsigned s; float f;\n'
+                      '    while (scanf("%lld %u %f", &a, &s, &f) == 3) {\n'
+                      '        printf("%ld %ld\\n", (long)ariel_scale_round_even((int32_t)a, (int32_t)s),\n'
+                      '               (long)ariel_round_half_even(f));\n    }\n    return 0;\n}\n')
+    include = Path(arielml.__file__).parent / "runtime" / "include"
+    binary = tmp_path / "t"
+    subprocess.run([shutil.which("gcc") or "cc", "-std=c99", "-O2", "-I", str(include), str(source), "-o", str(binary)],
+                   check=True)
+    halves = (rng.integers(-2**22, 2**22, acc.size) / 2).astype(F32)
+    text = "\n".join(f"{a} {int(s.view(np.uint32))} {float(h)!r}" for a, s, h in zip(acc, scale, halves))
+    out = subprocess.run([str(binary)], input=text, capture_output=True, text=True, check=True).stdout.split()
+    got = np.array(out, np.int64).reshape(-1, 2)
+    np.testing.assert_array_equal(got[:, 0], expected)
+    np.testing.assert_array_equal(got[:, 1], np.rint(halves).astype(np.int64))

@@ -74,8 +74,30 @@ static inline int32_t ort_clamp_round(float v, const ariel_binary_params *p)
 
 #define ORT_TABLE(t, x) ort_float((t)[(uint8_t)(x)])
 
+/* round_half_even(fma(x, y, z)) without the exact fma where it cannot matter: v = x * y + z in two
+ * float32 roundings is within 1.5 ulp of the largest of |x * y|, |z|, |v| (< m * 2^-22) of the fma;
+ * when v is farther than m * 2^-21 from every k + 1/2 (and inside +-2^22, where floats still have
+ * fractions), both round to the same integer. Near a tie the fma is done exactly. */
+static int32_t ort_fma_round(float x, float y, float z, const ariel_binary_params *p)
+{
+    const float product = x * y;
+    const float v = product + z;
+    float m = product < 0.0f ? -product : product;
+    const float az = z < 0.0f ? -z : z, av = v < 0.0f ? -v : v;
+    m = az > m ? az : m;
+    m = av > m ? av : m;
+    if (av < 4194304.0f) {
+        const float fraction = v - (float)(int32_t)v; /* exact, in (-1, 1) */
+        const float half = fraction < 0.0f ? -fraction - 0.5f : fraction - 0.5f;
+        if ((half < 0.0f ? -half : half) > m * 4.76837158203125e-07f) { /* 2^-21 */
+            return ort_clamp_round(v, p);
+        }
+    }
+    return ort_clamp_round(ort_fma(x, y, z), p);
+}
+
 #define ADD_QLINEAR(p, a, b) \
-    (int8_t)(ort_clamp_round(ort_fma(ORT_TABLE((p)->a_table, a), ort_float((p)->a_multiplier), ORT_TABLE((p)->b_table, b)), (p)) + (p)->output_offset)
+    (int8_t)(ort_fma_round(ORT_TABLE((p)->a_table, a), ort_float((p)->a_multiplier), ORT_TABLE((p)->b_table, b), (p)) + (p)->output_offset)
 
 /* QuantizeLinear: x / scale clamped to [min - zp, max - zp], rounded half to even, plus zp (b_offset) */
 static inline int32_t ort_quantize(float x, const ariel_binary_params *p)

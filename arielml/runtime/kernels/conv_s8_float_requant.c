@@ -7,7 +7,7 @@
  *
  * A file of its own, with names of its own: the ISA-specific kernels/<dir>/conv_s8.c files are
  * fixed-point only and are never picked for it. On a core without an FPU (Cortex-M0+) each output
- * costs a soft-float int-to-float conversion and multiply (docs/semantics.md measures it). */
+ * costs the integer emulation of that float multiply (docs/semantics.md measures it). */
 #include "ariel_kernels.h"
 #include "ariel_round_even.h"
 
@@ -17,21 +17,12 @@ void ariel_depthwise_conv_s8_fq(const void *params, void *const *buffers, int32_
 void ariel_fully_connected_s8_fq(const void *params, void *const *buffers, int32_t begin, int32_t end);
 /* ariel:end-interface */
 
-/* float32(acc) * scale (both conversions and the multiply correctly rounded, as cvtdq2ps and mulps
- * are), kept within +-2^30 so the conversion to int32 is defined (the caller's clamp to the output
- * type then decides: MLAS clamps to the same integer bounds before rounding, which gives the same
- * value), rounded half to even */
+/* MLAS's round_half_even(float32(acc) * scale), done with integers (ariel_round_even.h); the
+ * caller's clamp to the output type comes after: MLAS clamps to the same integer bounds before
+ * rounding, which gives the same value */
 static inline int32_t ariel_rq_float(int32_t acc, const int32_t *record)
 {
-    union {
-        int32_t bits;
-        float value;
-    } scale;
-    float v;
-    scale.bits = record[0];
-    v = (float)acc * scale.value;
-    v = v > 1073741824.0f ? 1073741824.0f : v < -1073741824.0f ? -1073741824.0f : v;
-    return ariel_round_half_even(v);
+    return ariel_scale_round_even(acc, record[0]);
 }
 
 #define ariel_rq ariel_rq_float

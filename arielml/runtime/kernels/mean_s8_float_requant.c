@@ -1,7 +1,8 @@
 /* kernels/mean_s8_float_requant.c - int8 MEAN with onnxruntime's requantisation (semantics
  * "onnxruntime"; what onnxruntime runs for DQ -> GlobalAveragePool -> Q: QLinearGlobalAveragePool):
  * the raw values summed in int32, less zero_point * count, times the float32 scale
- * x_scale / (y_scale * count), rounded half to even (MlasRequantizeOutput), plus the output zero point.
+ * x_scale / (y_scale * count), rounded half to even (MlasRequantizeOutput; emulated with integers by
+ * ariel_scale_round_even), plus the output zero point.
  * The walk over the reduced elements is kernels/mean.c's (one work item = one output element). */
 #include "ariel_kernels.h"
 #include "ariel_round_even.h"
@@ -24,14 +25,16 @@ void ariel_mean_s8_fq(const void *params, void *const *buffers, int32_t begin, i
     const int8_t *input = (const int8_t *)buffers[0];
     int8_t *output = (int8_t *)buffers[1];
     const int32_t last = p->reduced_rank - 1;
-    const float lo = (float)(p->act_min - p->output_zero_point);
-    const float hi = (float)(p->act_max - p->output_zero_point);
+    union {
+        float value;
+        int32_t bits;
+    } scale;
     int32_t item;
+    scale.value = p->scale;
     for (item = begin; item < end; item++) {
         int32_t index[ARIEL_MEAN_MAX_RANK];
         int32_t offset = 0, rest = item, sum = 0;
-        int32_t a, k;
-        float v;
+        int32_t a, k, v;
         for (a = p->kept_rank - 1; a >= 0; a--) { /* the output's first input element */
             offset += (rest % p->kept_dims[a]) * p->kept_strides[a];
             rest /= p->kept_dims[a];
@@ -50,8 +53,8 @@ void ariel_mean_s8_fq(const void *params, void *const *buffers, int32_t begin, i
                 offset -= p->reduced_dims[a] * p->reduced_strides[a];
             }
         }
-        v = (float)(sum - p->input_zero_point * p->count) * p->scale;
-        v = v < lo ? lo : v > hi ? hi : v; /* MLAS clamps to the output range before rounding */
-        output[item] = (int8_t)(ariel_round_half_even(v) + p->output_zero_point);
+        /* MLAS clamps to the output range before rounding, the same as clamping after */
+        v = ariel_scale_round_even(sum - p->input_zero_point * p->count, scale.bits) + p->output_zero_point;
+        output[item] = (int8_t)(v < p->act_min ? p->act_min : v > p->act_max ? p->act_max : v);
     }
 }

@@ -140,6 +140,8 @@ DEPTHWISE_SHAPES = [
     (1, 10, 9, 24, 24, 7, 7, (1, 1), True),   # 7x7 (MCUNet), 16 + 8 channels, every pixel near a border
     (1, 12, 19, 40, 40, 5, 5, (2, 2), True),  # MCUNet's 5x5 stride 2: border pairs gathered, 4 pixels in place
     (1, 7, 8, 40, 40, 7, 7, (2, 2), True),    # 7x7 stride 2 over a strip, 16 + 16 + 8 channels
+    (1, 9, 30, 20, 20, 7, 7, (1, 1), True),   # wide 7x7 rows: border fours from strips of their 10 columns
+    (1, 6, 37, 16, 16, 3, 3, (2, 1), True),   # 3x3 stride (2, 1), odd width: border fours, a last pair
     (2, 4, 7, 3, 3, 1, 5, (1, 3), False),     # 1x5, stride 3, batch 2
     (1, 6, 6, 5, 5, 2, 4, (1, 1), True),      # width 4: portable fallback
     (2, 5, 6, 4, 8, 3, 3, (1, 1), True),      # depth multiplier 2: portable

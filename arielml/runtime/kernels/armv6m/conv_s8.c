@@ -1300,22 +1300,23 @@ static void dw_gather(const ariel_conv_params *p, const int8_t *image, int32_t i
     }
 }
 
-/* copy the input the whole output row reads (filter_h rows x `columns` input columns from -pad_left)
- * for channels [c_begin, c_begin + n) to buf as [filter_h][columns][ARIEL_CONV_MAX_CHANNEL_BLOCK];
+/* copy the input an output row reads (filter_h rows x `columns` input columns from ix_first: -pad_left
+ * for a whole row, or the columns of four border pixels) for channels [c_begin, c_begin + n) to buf as
+ * [filter_h][columns][ARIEL_CONV_MAX_CHANNEL_BLOCK];
  * padded taps read the zero point. One copy per work item instead of one per border window: rows of
  * a few pixels (kws, 5 wide; VWW's last layers, 3 and 6) have every pixel at a border. */
-static void dw_strip(const ariel_conv_params *p, const int8_t *image, int32_t iy0, int32_t c_begin, int32_t n,
-                     int32_t columns, int8_t *buf)
+static void dw_strip(const ariel_conv_params *p, const int8_t *image, int32_t iy0, int32_t ix_first, int32_t c_begin,
+                     int32_t n, int32_t columns, int8_t *buf)
 {
     const ariel_conv_geometry *g = &p->g;
     const int8_t z = (int8_t)p->input_zero_point;
     const int words = n == ARIEL_CONV_MAX_CHANNEL_BLOCK &&
                       (((uint32_t)(uintptr_t)image | (uint32_t)g->in_c | (uint32_t)c_begin) & 3u) == 0;
     const uint32_t z_word = (uint32_t)(uint8_t)z * 0x01010101u;
-    /* column col reads input column col - pad_left: the first `left` columns and those from
+    /* column col reads input column ix_first + col: the first `left` columns and those from
      * left + inside on are padding, whatever the row */
-    const int32_t left = g->pad_left < columns ? g->pad_left : columns;
-    const int32_t inside_end = g->pad_left + g->in_w < columns ? g->pad_left + g->in_w : columns;
+    const int32_t left = ix_first >= 0 ? 0 : -ix_first < columns ? -ix_first : columns;
+    const int32_t inside_end = g->in_w - ix_first < columns ? g->in_w - ix_first : columns;
     const int32_t inside = inside_end > left ? inside_end - left : 0;
     int32_t ky, col;
     for (ky = 0; ky < g->filter_h; ky++) {
@@ -1323,7 +1324,8 @@ static void dw_strip(const ariel_conv_params *p, const int8_t *image, int32_t iy
         const int row_valid = iy >= 0 && iy < g->in_h;
         const int32_t pad_before = row_valid ? left : columns;
         const int32_t copied = row_valid ? inside : 0;
-        const int8_t *src = image + iy * g->in_w * g->in_c + c_begin; /* input column 0 (rows inside only) */
+        /* the first column inside (rows inside only) */
+        const int8_t *src = image + (iy * g->in_w + ix_first + left) * g->in_c + c_begin;
         if (words) { /* a column is 4 words: whole 16-byte moves (LDM/STM pairs), pointers stepped */
             v6m_quad *d = (v6m_quad *)buf;
             const v6m_quad *s = (const v6m_quad *)src;
@@ -1408,6 +1410,17 @@ static __attribute__((section(".data.depthwise_pairs"))) void depthwise_pairs(
     strip.dx = g->dilation_w * ARIEL_CONV_MAX_CHANNEL_BLOCK;
     strip.row_advance = (columns - g->filter_w * g->dilation_w) * ARIEL_CONV_MAX_CHANNEL_BLOCK;
     strip.next_channel = 1 - g->filter_h * columns * ARIEL_CONV_MAX_CHANNEL_BLOCK;
+    /* four pixels at a border of a wide row: a strip of the columns they read (mini.*; every filter
+     * of 7x7 or less at stride 1 or 2 fits buf), so they run on the four-pixel kernel too: two gathered
+     * pairs cost ~1.8x the in-place four per pixel (MCUNet's 5x5 stride 2 over 32 columns) */
+    const int32_t mini_columns = 3 * g->stride_w + last_dx + 1;
+    const int mini_fits = g->filter_h * mini_columns <= 2 * DW_GATHER_TAPS;
+    v6m_dw_job mini;
+    mini.taps = taps;
+    mini.acc = acc;
+    mini.dx = strip.dx;
+    mini.row_advance = (mini_columns - g->filter_w * g->dilation_w) * ARIEL_CONV_MAX_CHANNEL_BLOCK;
+    mini.next_channel = 1 - g->filter_h * mini_columns * ARIEL_CONV_MAX_CHANNEL_BLOCK;
     /* items block by block (b, b + blocks, ...), so a block's requantisation constants are prepared
      * once per call rather than once per output row (rows of 3-6 pixels paid ~700 cycles per 100 or so
      * outputs); every item in [begin, end) is still computed exactly once */
@@ -1433,11 +1446,11 @@ static __attribute__((section(".data.depthwise_pairs"))) void depthwise_pairs(
             int32_t x_offset = (iy0 * g->in_w - g->pad_left) * g->in_c + c_begin;
             int8_t *out = output + row * g->out_w * g->out_c + c_begin;
             int32_t ix0 = -g->pad_left;
-            in_place.w = copied.w = strip.w = p->packed_weights + c_begin * taps;
-            in_place.n = copied.n = strip.n = n;
-            in_place.bias = copied.bias = strip.bias = p->bias + c_begin;
+            in_place.w = copied.w = strip.w = mini.w = p->packed_weights + c_begin * taps;
+            in_place.n = copied.n = strip.n = mini.n = n;
+            in_place.bias = copied.bias = strip.bias = mini.bias = p->bias + c_begin;
             if (strip_fits && (!rows_inside || border_columns)) {
-                dw_strip(p, image, iy0, c_begin, n, columns, buf);
+                dw_strip(p, image, iy0, -g->pad_left, c_begin, n, columns, buf);
                 dw4_from(&strip, g->stride_w * ARIEL_CONV_MAX_CHANNEL_BLOCK, acc4, &four);
                 for (ox = 0; ox < g->out_w;) {
                     const int8_t *x0 = buf + ox * g->stride_w * ARIEL_CONV_MAX_CHANNEL_BLOCK;
@@ -1464,6 +1477,18 @@ static __attribute__((section(".data.depthwise_pairs"))) void depthwise_pairs(
                 if (kernel4 != 0 && ox + 3 < g->out_w && rows_inside && ix0 >= 0 &&
                     ix0 + 3 * g->stride_w + last_dx < g->in_w) {
                     kernel4(image + x_offset, &four);
+                    requant_4px(p, &rq, acc4, out, out_step);
+                    ox += 4;
+                    out += 4 * out_step;
+                    x_offset += 4 * pair_step;
+                    ix0 += 4 * g->stride_w;
+                    continue;
+                }
+                if (kernel4 != 0 && ox + 3 < g->out_w && mini_fits) {
+                    v6m_dw4_job four_mini;
+                    dw_strip(p, image, iy0, ix0, c_begin, n, mini_columns, buf);
+                    dw4_from(&mini, g->stride_w * ARIEL_CONV_MAX_CHANNEL_BLOCK, acc4, &four_mini);
+                    kernel4(buf, &four_mini);
                     requant_4px(p, &rq, acc4, out, out_step);
                     ox += 4;
                     out += 4 * out_step;

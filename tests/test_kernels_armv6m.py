@@ -64,7 +64,8 @@ def add_conv(b: ModelBuilder, rng: np.random.Generator, n: int, h: int, w: int, 
         b.op("CONV_2D", [x, wt, bias], [y], "Conv2DOptions", **options)
     what = (f"{'DEPTHWISE' if depthwise else 'CONV'} in {(n, h, w, c)} weights {w_shape} stride {stride} "
             f"{'SAME' if same else 'VALID'} dilation {dilation} groups {groups}")
-    array = rng.choice(np.array([-128, 127], np.int8), (n, h, w, c)) if extreme else random_input(rng, (n, h, w, c), "int8")
+    shape = (n, h, w, c)
+    array = rng.choice(np.array([-128, 127], np.int8), shape) if extreme else random_input(rng, shape, "int8")
     return x, y, array, what
 
 

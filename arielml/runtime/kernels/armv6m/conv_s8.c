@@ -1302,11 +1302,12 @@ static void dw_gather(const ariel_conv_params *p, const int8_t *image, int32_t i
 
 /* copy the input an output row reads (filter_h rows x `columns` input columns from ix_first: -pad_left
  * for a whole row, or the columns of four border pixels) for channels [c_begin, c_begin + n) to buf as
- * [filter_h][columns][ARIEL_CONV_MAX_CHANNEL_BLOCK];
- * padded taps read the zero point. One copy per work item instead of one per border window: rows of
- * a few pixels (kws, 5 wide; VWW's last layers, 3 and 6) have every pixel at a border. */
-static void dw_strip(const ariel_conv_params *p, const int8_t *image, int32_t iy0, int32_t ix_first, int32_t c_begin,
-                     int32_t n, int32_t columns, int8_t *buf)
+ * [filter_h][columns][ARIEL_CONV_MAX_CHANNEL_BLOCK]; padded taps read the zero point. One copy per work
+ * item instead of one per border window: rows of a few pixels (kws, 5 wide; VWW's last layers, 3 and
+ * 6) have every pixel at a border. In SRAM with depthwise_pairs, its two callers (the header says why). */
+static __attribute__((section(".data.dw_strip"), noinline)) void dw_strip(
+    const ariel_conv_params *p, const int8_t *image, int32_t iy0, int32_t ix_first, int32_t c_begin, int32_t n,
+    int32_t columns, int8_t *buf)
 {
     const ariel_conv_geometry *g = &p->g;
     const int8_t z = (int8_t)p->input_zero_point;

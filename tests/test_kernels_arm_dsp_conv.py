@@ -1,9 +1,9 @@
 """The DSP-extension CONV_2D paths of conv_s8.c that requantise in registers: pixel pairs of one-run
-windows (1x1 rows, gathered first-layer windows) through mac_pairs_rq, and channel blocks with all-zero filters (conv_s8.c: prepare_wide,
-pair_wide, mac_wide_rq): such a channel's output is its requantised bias, written without multiplies,
-and the other channels of the block are taken two at a time (any two, a lone one paired with itself)
-from pixel pairs widened once, with the requantisation in registers. vww_96_int8's later 1x1 layers
-have 55-91% such channels. Random single-operator 1x1 models with some filters zeroed, on the emulated
+windows (1x1 rows, gathered first-layer windows) through mac_pairs_rq, and 1x1 channel blocks with
+all-zero filters (prepare_wide, pair_plan, mac_plan_rq): such a channel's output is its requantised
+bias, written without multiplies, and the block's other channels are taken two at a time (any two, a
+lone one paired with itself). vww_96_int8's later 1x1 layers have 55-91% such channels. Random
+single-operator models (1x1 with some filters zeroed, dense 1x1, RGB first layers) on the emulated
 Cortex-M33 (1 and 2 cores), Cortex-M7 + M4 and Cortex-M4F, against the reference executor (whose
 kernels are the portable ones' bytes)."""
 from __future__ import annotations
@@ -50,9 +50,9 @@ ZERO_SHAPES = [
     (8, (1, 4, 4, 16, 16), 1, 0, 1.0, {}),                      # every filter zero
     (9, (1, 4, 6, 28, 14), 1, 0, 0.5, {"tiny_scale": True}),    # right shifts up to 31: the old paths
     (10, (1, 4, 5, 16, 10), 1, 0, 0.5, {"big_scale": True}),    # right shifts 0/1 (ariel_rq)
-    (11, (1, 2, 8, 256, 16), 1, 0, 0.9, {}),                    # the largest widened window (256 bytes)
-    (12, (1, 3, 4, 260, 6), 1, 0, 0.5, {}),                     # a window over it: the old paths
-    (13, (1, 5, 5, 8, 16), 1, 0, 0.5, {}),                      # 8 channels: mac_two_words, not widened
+    (11, (1, 2, 8, 256, 16), 1, 0, 0.9, {}),                    # 64 words
+    (12, (1, 3, 4, 260, 6), 1, 0, 0.5, {}),                     # 65 words, one block of 6
+    (13, (1, 5, 5, 8, 16), 1, 0, 0.5, {}),                      # 8 channels (two words)
     (14, (1, 6, 6, 4, 9), 1, 0, 0.5, {}),                       # one-word windows
     (15, (1, 4, 6, 20, 16), 1, 0, 0.5, {"activation": 1, "zp0": True}),  # RELU at 0: a lower bound of 0
     (16, (1, 3, 5, 12, 10), 1, 0, 0.0, {"activation": 3, "zp0": True}),  # no zero filters: dense blocks

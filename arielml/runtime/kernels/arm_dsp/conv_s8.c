@@ -20,9 +20,9 @@
  * Unaligned input rows: Cortex-M4/M7/M33 load words from any address with LDR (not LDRD/LDM); the
  * words are read through __builtin_memcpy so the compiler never merges them into LDRD.
  *
- * Stack: CONV_2D keeps up to ~2.1 KB of work buffers on it (zero-padded weights 512 B and two gathered
- * windows 640 B, or a widened pixel pair 1 KB; requantisation table 256 B, a block's wide_plan 356 B,
- * window sums; ~2.6 KB deep with the calls below conv_runs_s8 at -O2), DEPTHWISE_CONV_2D ~1.9 KB (a channel
+ * Stack: CONV_2D keeps up to ~2.1 KB of work buffers on it (zero-padded weights 512 B, two gathered
+ * windows 640 B, requantisation table 264 B, a block's wide_plan 392 B, window sums; ~2.7 KB deep with
+ * the calls below conv_runs_s8 at -O2), DEPTHWISE_CONV_2D ~1.9 KB (a channel
  * block's widened weights and constants 808 B, a strip of input words 804 B, a narrow group's outputs
  * 268 B; arm_dsp_depthwise.h); the emulator gives every core 4 KB. The hot loops are naked assembly functions (14 registers each, no compiler
  * spills); the file builds at any optimisation level, -std=c99. */
@@ -626,24 +626,14 @@ static NOINLINE ARIEL_DSP_IN_SRAM(pair_rq) void pair_rq(const ariel_conv_params 
     }
 }
 
-/* ---- 1x1 rows of blocks with all-zero filters: widened pixel pairs, requantisation fused ---------
- * A pixel pair's window is widened once to int16 lanes (widen_pair: per input word, pixel 0's bytes
- * 0,2 and 1,3 then pixel 1's, the lane order SXTB16 gives the weights), then every channel pair of the
- * plan reads it (mac_wide_rq): per 16 multiply-accumulates 6 loads (4 widened input words, 2 weight
- * words), 4 SXTB16 (the weights only) and 8 SMLAD, against 4 loads and 8 SXTB16 with both sides raw
- * (18 cycles against 20 on the M33, 21 against 22 on the M4, 13 on the M7 either way), and the four
- * window sums are requantised in registers (SMMLAR, arm_dsp_requant.h; the activation bounds on four
- * bytes at once with SSUB8/SEL) and stored. Measured on dense blocks this is no faster than the
- * contiguous paths (its per-pair set-up, channels anywhere in the block, costs what the step saves),
- * so it runs only for blocks with all-zero filters, whose outputs it writes as constants. The widened
- * pair shares conv_runs_s8's buffers with the padded weights and gathered windows, which 1x1 rows do
- * not use (WIDE_MAX_WINDOW bytes of window: 4 per byte). */
-#define WIDE_MAX_WINDOW 256
-
-/* A channel block's plan for mac_wide_rq, made once per block and call (prepare_wide): channels whose
- * weights are all zero have a constant output (the requantised bias: the sum is 0 for any input) and
- * are written without a multiply (vww's later 1x1 layers: 55-91% of the channels); the others are
- * taken two at a time, any two channels of the block (a lone last one paired with itself). */
+/* ---- 1x1 rows of blocks with all-zero filters ----------------------------------------------------
+ * A channel whose filter is all zeros has a constant output (its requantised bias: the sum is 0 for
+ * any input); vww's later 1x1 layers have 55-91% such channels. For a channel block that has some, a
+ * plan made once per block and call (prepare_wide) lists them with their output bytes, and pairs the
+ * other channels two at a time, any two (a lone last one with itself); mac_plan_rq runs the 2x2 block
+ * of mac_pairs_rq over the plan's pairs, and the constant outputs are stored without a multiply.
+ * (Widening each pixel pair to int16 lanes once, for a step of 6 loads, 4 SXTB16 and 8 SMLAD, was
+ * tried here: with few channels left per block the widening cost what the step saved.) */
 typedef struct {
     int32_t k0, k1;       /* the channels, from the block's first (k1 = k0: one channel) */
     rq_entry e0, e1;      /* their SMMLAR entries {2 bias, m, K, r} */
@@ -661,133 +651,121 @@ typedef struct {
 } wide_plan;
 
 typedef struct {
-    const uint32_t *x;    /*  0: the widened pair, 16 bytes per input word: p0 even, p0 odd, p1 even, p1 odd */
-    int32_t groups;       /*  4: input words per window, >= 1 */
-    const wide_pair *pr;  /*  8: the plan's pairs */
-    int32_t window;       /* 12: bytes between channels */
-    int8_t *out0;         /* 16: pixel 0's output of the block's first channel */
-    int8_t *out1;         /* 20: pixel 1's */
-    const int8_t *w;      /* 24: the block's first channel's weights */
-    int32_t pairs;        /* 28: >= 1 */
-    uint32_t lo, hi;      /* 32, 36 */
-    int32_t clamp;        /* 40: 0 when the bounds are -128 and 127 (SSAT alone) */
-} wide_job;
+    const int8_t *x0;     /*  0: pixel 0's window (one run of whole words; pixel 1's at x0 + dx) */
+    int32_t dx;           /*  4 */
+    int32_t words;        /*  8: >= 1 */
+    const wide_pair *pr;  /* 12: the plan's pairs */
+    int32_t window;       /* 16: bytes between channels (4 words) */
+    int8_t *out0;         /* 20: pixel 0's output of the block's first channel */
+    int8_t *out1;         /* 24: pixel 1's */
+    const int8_t *w;      /* 28: the block's first channel's weights */
+    int32_t pairs;        /* 32: >= 1 */
+    uint32_t lo, hi;      /* 36, 40 */
+    int32_t clamp;        /* 44: 0 when the bounds are -128 and 127 (SSAT alone) */
+} plan_job;
 
-/* r1 widened input (16 a step), r2 channel 0's weights (4 a step), r3 channel 1 - channel 0 - 4,
- * r4 the input's end, r5/r6 pixel 0 . channel 0/1, r7/r8 pixel 1 . channel 0/1; r0, lr: the weight
- * words, r11/r12 their odd lanes, r9/r10 the input words. The even lanes' SMLADs come first and
- * free r9/r10 for the odd lanes' loads (on the M7 each pairs with a multiply) */
-#define DSP_WIDE_STEP \
-    "ldr    r0, [r2], #4\n\t"             /* channel 0's word */            \
-    "ldr    lr, [r2, r3]\n\t"             /* channel 1's */                 \
-    "ldr    r9, [r1], #16\n\t"            /* pixel 0, bytes 0 and 2 */      \
-    "ldr    r10, [r1, #-8]\n\t"           /* pixel 1, bytes 0 and 2 */      \
-    "sxtb16 r11, r0, ror #8\n\t"                                            \
-    "sxtb16 r0, r0\n\t"                                                     \
-    "smlad  r5, r9, r0, r5\n\t"                                             \
-    "sxtb16 r12, lr, ror #8\n\t"                                            \
-    "smlad  r7, r10, r0, r7\n\t"                                            \
-    "sxtb16 lr, lr\n\t"                                                     \
-    "smlad  r6, r9, lr, r6\n\t"                                             \
-    "ldr    r9, [r1, #-12]\n\t"           /* pixel 0, bytes 1 and 3 */      \
-    "smlad  r8, r10, lr, r8\n\t"                                            \
-    "ldr    r10, [r1, #-4]\n\t"           /* pixel 1, bytes 1 and 3 */      \
-    "smlad  r5, r9, r11, r5\n\t"                                            \
-    "smlad  r7, r10, r11, r7\n\t"                                           \
-    "smlad  r6, r9, r12, r6\n\t"                                            \
-    "smlad  r8, r10, r12, r8\n\t"
-
-/* the requantised, saturated output of the sum in A (in place): entry {r0 2 bias, r1 m, r3 K, r9 r} */
-#define DSP_WIDE_RQ(A) \
-    "add    r10, r0, " A ", lsl #1\n\t"   /* 2 (bias + sum) */              \
-    "add    r11, r3, r10, asr #31\n\t"    /* K - [x < 0] */                 \
-    "smmlar " A ", r10, r1, r11\n\t"                                        \
-    "asr    " A ", " A ", r9\n\t"                                           \
-    "ssat   " A ", #8, " A "\n\t"
-
-__attribute__((naked, noinline)) ARIEL_DSP_IN_SRAM(mac_wide_rq) static void mac_wide_rq(const wide_job *j __attribute__((unused)))
+__attribute__((naked, noinline)) ARIEL_DSP_IN_SRAM(mac_plan_rq) static void mac_plan_rq(const plan_job *j __attribute__((unused)))
 {
     __asm__ volatile(
         "push   {r4-r11, lr}\n\t"
-        "sub    sp, sp, #48\n\t"              /* [sp] clamp, #4 input end, #8 entry, #12 pair, #16 out0,
-                                               * #20 pairs, #24 x, #28 window, #32 out1, #36 lo, #40 hi, #44 w */
-        "ldr    r10, [r0, #40]\n\t"
-        "str    r10, [sp]\n\t"
-        "ldmia  r0, {r1-r9, r12}\n\t"         /* x, groups, pr, window, out0, out1, w, pairs, lo, hi */
-        "add    r10, r1, r2, lsl #4\n\t"
-        "str    r10, [sp, #4]\n\t"
-        "str    r3, [sp, #12]\n\t"
-        "str    r5, [sp, #16]\n\t"
-        "str    r8, [sp, #20]\n\t"
+        "sub    sp, sp, #48\n\t"              /* [sp] run end, #4 entry, #8 clamp, #12 pair, #16 out0,
+                                               * #20 pairs, #24 x0, #28 window, #32 out1, #36 lo, #40 hi, #44 w */
+        "ldmia  r0, {r1-r12}\n\t"             /* x0, dx, words, pr, window, out0, out1, w, pairs, lo, hi, clamp */
         "str    r1, [sp, #24]\n\t"
-        "str    r4, [sp, #28]\n\t"
-        "str    r6, [sp, #32]\n\t"
-        "str    r9, [sp, #36]\n\t"
-        "str    r12, [sp, #40]\n\t"
-        "str    r7, [sp, #44]\n\t"
-        "and    r3, r2, #3\n\t"               /* groups % 4 picks the entry: one end test per 4 steps */
-        "cmp    r3, #1\n\t"
+        "str    r4, [sp, #12]\n\t"
+        "str    r5, [sp, #28]\n\t"
+        "str    r6, [sp, #16]\n\t"
+        "str    r7, [sp, #32]\n\t"
+        "str    r8, [sp, #44]\n\t"
+        "str    r9, [sp, #20]\n\t"
+        "str    r10, [sp, #36]\n\t"
+        "str    r11, [sp, #40]\n\t"
+        "str    r12, [sp, #8]\n\t"
+        "add    r12, r1, r3, lsl #2\n\t"
+        "str    r12, [sp]\n\t"                /* the run's end */
+        "and    r0, r3, #3\n\t"               /* words % 4 picks the entry: one end test per 4 words */
+        "mov    r3, r2\n\t"                   /* dx, for the whole call */
+        "cmp    r0, #1\n\t"
         "beq    21f\n\t"
-        "cmp    r3, #2\n\t"
+        "cmp    r0, #2\n\t"
         "beq    22f\n\t"
-        "cmp    r3, #3\n\t"
+        "cmp    r0, #3\n\t"
         "beq    23f\n\t"
-        "adr.w  r12, 10f\n\t"
+        "adr.w  r12, 3f\n\t"
         "b      24f\n\t"
         "21:\n\t"
-        "adr.w  r12, 13f\n\t"
+        "adr.w  r12, 6f\n\t"
         "b      24f\n\t"
         "22:\n\t"
-        "adr.w  r12, 12f\n\t"
+        "adr.w  r12, 5f\n\t"
         "b      24f\n\t"
         "23:\n\t"
-        "adr.w  r12, 11f\n\t"
+        "adr.w  r12, 4f\n\t"
         "24:\n\t"
         "orr    r12, r12, #1\n\t"             /* Thumb */
-        "str    r12, [sp, #8]\n\t"
-        "30:\n\t"                             /* channel pair */
-        "ldr    r4, [sp, #12]\n\t"
+        "str    r12, [sp, #4]\n\t"
+        "1:\n\t"                              /* channel pair */
+        "ldr    r12, [sp, #12]\n\t"
         "ldr    r0, [sp, #28]\n\t"            /* window */
-        "ldrd   r2, r3, [r4]\n\t"             /* k0, k1 */
+        "ldrd   r2, r4, [r12]\n\t"            /* k0, k1 */
         "ldr    r1, [sp, #44]\n\t"
-        "sub    r3, r3, r2\n\t"
+        "sub    r4, r4, r2\n\t"
         "mla    r2, r2, r0, r1\n\t"           /* channel 0's weights */
-        "mul    r3, r3, r0\n\t"
-        "ldr    r1, [sp, #24]\n\t"
-        "ldr    r4, [sp, #4]\n\t"
-        "sub    r3, r3, #4\n\t"               /* channel 1 - channel 0 - 4: read after w has advanced */
+        "mul    r4, r4, r0\n\t"
+        "ldr    r1, [sp, #24]\n\t"            /* x = x0 */
+        "sub    r4, r4, #4\n\t"               /* channel 1 - channel 0 - 4: read after w has advanced */
         "mov    r5, #0\n\t"
         "mov    r6, #0\n\t"
         "mov    r7, #0\n\t"
         "mov    r8, #0\n\t"
-        "ldr    pc, [sp, #8]\n\t"
+        "ldr    pc, [sp, #4]\n\t"
         ".p2align 2\n\t"
-        "10:\n\t"
-        DSP_WIDE_STEP
-        "11:\n\t"
-        DSP_WIDE_STEP
-        "12:\n\t"
-        DSP_WIDE_STEP
-        "13:\n\t"
-        DSP_WIDE_STEP
-        "cmp    r1, r4\n\t"
-        "bne    10b\n\t"
-        "ldr    r4, [sp, #12]\n\t"
-        "add    r4, r4, #8\n\t"
-        "ldmia  r4!, {r0, r1, r3, r9}\n\t"    /* channel 0: 2 bias, m, K, r */
-        DSP_WIDE_RQ("r5")
-        DSP_WIDE_RQ("r7")
-        "ldmia  r4!, {r0, r1, r3, r9}\n\t"    /* channel 1 */
-        DSP_WIDE_RQ("r6")
+        "3:\n\t"
+        DSP_2X2_STEP
+        "4:\n\t"
+        DSP_2X2_STEP
+        "5:\n\t"
+        DSP_2X2_STEP
+        "6:\n\t"
+        "ldr    r11, [r2], #4\n\t"            /* channel 0 */
+        "ldr    r10, [r1, r3]\n\t"            /* pixel 1 */
+        "ldr    r9, [r1], #4\n\t"             /* pixel 0 */
+        "ldr    r12, [sp]\n\t"
+        "cmp    r1, r12\n\t"
+        "sxtb16 r0, r11\n\t"
+        "sxtb16 r11, r11, ror #8\n\t"
+        "sxtb16 lr, r10\n\t"
+        "smlad  r7, lr, r0, r7\n\t"           /* pixel 1 . channel 0 */
+        "sxtb16 r10, r10, ror #8\n\t"
+        "smlad  r7, r10, r11, r7\n\t"
+        "sxtb16 r12, r9\n\t"
+        "smlad  r5, r12, r0, r5\n\t"          /* pixel 0 . channel 0 */
+        "ldr    r0, [r2, r4]\n\t"             /* channel 1 */
+        "sxtb16 r9, r9, ror #8\n\t"
+        "smlad  r5, r9, r11, r5\n\t"
+        "sxtb16 r11, r0\n\t"
+        "smlad  r6, r12, r11, r6\n\t"         /* pixel 0 . channel 1 */
+        "sxtb16 r0, r0, ror #8\n\t"
+        "smlad  r8, lr, r11, r8\n\t"          /* pixel 1 . channel 1 */
+        "smlad  r6, r9, r0, r6\n\t"
+        "smlad  r8, r10, r0, r8\n\t"
+        "bne    3b\n\t"
+        "ldr    lr, [sp, #12]\n\t"
+        "add    lr, lr, #8\n\t"
+        "ldmia  lr!, {r0, r1, r9, r10}\n\t"   /* channel 0: 2 bias, m, K, r */
+        DSP_PAIR_RQ("r5")
+        DSP_PAIR_RQ("r7")
+        "ldmia  lr!, {r0, r1, r9, r10}\n\t"   /* channel 1 */
+        DSP_PAIR_RQ("r6")
+        "str    lr, [sp, #12]\n\t"            /* the next pair */
+        DSP_PAIR_RQ("r8")
+        "ldrd   r10, r11, [lr, #-40]\n\t"     /* k0, k1 */
+        "ldr    r0, [sp, #8]\n\t"             /* clamp? */
         "ldr    r12, [sp, #16]\n\t"           /* out0 */
-        DSP_WIDE_RQ("r8")
-        "ldr    r0, [sp]\n\t"                 /* clamp? */
         "ldr    lr, [sp, #32]\n\t"            /* out1 */
-        "ldrd   r10, r11, [r4, #-40]\n\t"     /* k0, k1 */
-        "str    r4, [sp, #12]\n\t"            /* the next pair */
         "cbz    r0, 40f\n\t"
-        "bfi    r5, r6, #8, #8\n\t"           /* clamp the four bytes at once: SSUB8 sets GE, SEL picks */
-        "ldrd   r0, r1, [sp, #36]\n\t"        /* the bounds, 4 bytes each */
+        "bfi    r5, r6, #8, #8\n\t"           /* the four bytes at once: SSUB8 sets GE per byte, SEL picks */
+        "ldrd   r0, r1, [sp, #36]\n\t"        /* the bounds */
         "bfi    r5, r7, #16, #8\n\t"
         "bfi    r5, r8, #24, #8\n\t"
         "ssub8  r9, r5, r0\n\t"
@@ -805,22 +783,9 @@ __attribute__((naked, noinline)) ARIEL_DSP_IN_SRAM(mac_wide_rq) static void mac_
         "ldr    r0, [sp, #20]\n\t"
         "subs   r0, r0, #1\n\t"
         "str    r0, [sp, #20]\n\t"
-        "bne    30b\n\t"
+        "bne    1b\n\t"
         "add    sp, sp, #48\n\t"
         "pop    {r4-r11, pc}\n\t");
-}
-
-/* the windows of two pixels (x0, x0 + dx; runs of `words` words, run_skip bytes apart) widened into
- * to[16 a word] as mac_wide_rq reads them */
-static void widen_pair(const int8_t *x0, int32_t dx, int32_t runs, int32_t words, int32_t run_skip, uint32_t *to)
-{
-    int32_t r, i;
-    for (r = 0; r < runs; r++, x0 += run_skip) {
-        for (i = 0; i < words; i++, x0 += 4, to += 4) {
-            const uint32_t a = load_word(x0), b = load_word(x0 + dx);
-            to[0] = __sxtb16(a), to[1] = widen_odd(a), to[2] = __sxtb16(b), to[3] = widen_odd(b);
-        }
-    }
 }
 
 /* fills *plan for channels c.. c + n (weights: the tensor, window: a channel's bytes) */
@@ -880,28 +845,19 @@ static NOINLINE void prepare_wide(const ariel_conv_params *p, const int8_t *weig
     plan->ok = 1;
 }
 
-/* can the plan's block take mac_wide_rq with windows s? (whole words that fit the buffer; not the
- * two-word windows mac_two_words keeps in registers) */
-static inline int wide_ok(const wide_plan *plan, const conv_window *s)
-{
-    return plan->ok && s->tail == 0 && s->words > 0 && s->words * s->runs != 2 &&
-           s->runs * s->words * 4 <= WIDE_MAX_WINDOW;
-}
-
-/* two pixels (x1 = x0 + dx) x the plan's block (block_weights: its first channel's) */
-static NOINLINE ARIEL_DSP_IN_SRAM(pair_wide) void pair_wide(const wide_plan *plan, const conv_window *s,
+/* two pixels (x1 = x0 + dx; 1x1 windows of `words` whole words) x the plan's block (block_weights:
+ * its first channel's) */
+static NOINLINE ARIEL_DSP_IN_SRAM(pair_plan) void pair_plan(const wide_plan *plan, const conv_window *s,
                                                              const int8_t *x0, int32_t dx,
-                                                             const int8_t *block_weights, int8_t *out0, int8_t *out1,
-                                                             uint32_t *wide)
+                                                             const int8_t *block_weights, int8_t *out0, int8_t *out1)
 {
-    wide_job j;
     int32_t k;
     if (plan->pairs > 0) {
-        widen_pair(x0, dx, s->runs, s->words, s->run_skip, wide);
-        j.x = wide, j.groups = s->runs * s->words, j.pr = plan->pair, j.window = s->window, j.out0 = out0;
+        plan_job j;
+        j.x0 = x0, j.dx = dx, j.words = s->words, j.pr = plan->pair, j.window = s->window, j.out0 = out0;
         j.out1 = out1, j.w = block_weights, j.pairs = plan->pairs, j.lo = plan->lo, j.hi = plan->hi;
         j.clamp = plan->clamp;
-        mac_wide_rq(&j);
+        mac_plan_rq(&j);
     }
     for (k = 0; k < plan->dead; k++) {
         out0[plan->dead_k[k]] = plan->dead_v[k];
@@ -1012,7 +968,7 @@ static NOINLINE void conv_pixel(const ariel_conv_params *p, const rq_table *tabl
 
 /* a row of a 1x1 convolution (windows of whole words, no padding): conv_pixel_pair's work for every
  * pixel pair, with the 2x2 block's fixed fields set once and none of conv_runs_s8's per-pixel tests */
-static NOINLINE ARIEL_DSP_IN_SRAM(conv_row_pairs) void conv_row_pairs(const ariel_conv_params *p, const rq_table *table, const wide_plan *plan, uint32_t *wide, const conv_window *s,
+static NOINLINE ARIEL_DSP_IN_SRAM(conv_row_pairs) void conv_row_pairs(const ariel_conv_params *p, const rq_table *table, const wide_plan *plan, const conv_window *s,
                                     const int8_t *x, int32_t x_step, const int8_t *weights, int8_t *out,
                                     int32_t c_begin, int32_t c_end)
 {
@@ -1023,13 +979,13 @@ static NOINLINE ARIEL_DSP_IN_SRAM(conv_row_pairs) void conv_row_pairs(const arie
     block_2x2 b;
     int32_t ox = 0;
     b.dx = x_step, b.words = s->words, b.runs = 1, b.run_skip = 0;
-    if (wide_ok(plan, s)) {
+    if (plan->ok) { /* blocks with all-zero filters */
         for (ox = 0; ox + 1 < g->out_w; ox += 2, x += 2 * x_step, out += 2 * out_step) {
-            pair_wide(plan, s, x, x_step, block_weights, out + c_begin, out + out_step + c_begin, wide);
+            pair_plan(plan, s, x, x_step, block_weights, out + c_begin, out + out_step + c_begin);
         }
         if (ox < g->out_w) { /* a lone pixel paired with itself: half the work of its live channels wasted,
                               * none of the dead ones done */
-            pair_wide(plan, s, x, 0, block_weights, out + c_begin, out + c_begin, wide);
+            pair_plan(plan, s, x, 0, block_weights, out + c_begin, out + c_begin);
             return;
         }
     }
@@ -1196,14 +1152,8 @@ static void conv_runs_s8(const ariel_conv_params *p, const int8_t *input, const 
                                             * windows), one run padded to whole words */
     rq_table table;
     wide_plan plan;
-    union { /* the 1x1 rows' widened pixel pairs never meet the padded weights or gathered windows */
-        struct {
-            uint32_t padded[PADDED_WEIGHT_BYTES / 4];
-            uint32_t gathered[2 * GATHER_BYTES / 4];
-        } b;
-        uint32_t wide[WIDE_MAX_WINDOW];
-    } bufs;
-    uint32_t *const padded = bufs.b.padded, *const gathered = bufs.b.gathered;
+    uint32_t padded[PADDED_WEIGHT_BYTES / 4];
+    uint32_t gathered[2 * GATHER_BYTES / 4];
     const int gather = s_window_of(g) <= 2 * GATHER_BYTES; /* above GATHER_BYTES: one pixel at a time */
     const int gather_pairs = s_window_of(g) <= GATHER_BYTES;
     const int gather_all = gather && g->filter_h > 1 && run <= 8; /* short runs: every pixel */
@@ -1251,7 +1201,7 @@ static void conv_runs_s8(const ariel_conv_params *p, const int8_t *input, const 
                 table.mode = prepare_rq(p, c_begin, c_end - c_begin, table.e);
                 prepare_smmlar(p, c_begin, c_end - c_begin, s.window, &table);
                 plan.ok = 0;
-                if (s.window <= WIDE_MAX_WINDOW) {
+                if (row_1x1) {
                     prepare_wide(p, weights, c_begin, c_end - c_begin, s.window, &plan);
                 }
                 /* the gathered window's bytes past s.window are not written: they meet zero weights */
@@ -1291,7 +1241,7 @@ static void conv_runs_s8(const ariel_conv_params *p, const int8_t *input, const 
                     continue;
                 }
                 if (row_1x1 && rows_inside) {
-                    conv_row_pairs(p, &table, &plan, bufs.wide, &s, image + iy0 * g->in_w * in_c, x_step, weights, out, c_begin, c_end);
+                    conv_row_pairs(p, &table, &plan, &s, image + iy0 * g->in_w * in_c, x_step, weights, out, c_begin, c_end);
                     continue;
                 }
                 while (ox < g->out_w) {

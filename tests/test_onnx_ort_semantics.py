@@ -181,8 +181,9 @@ def quantize(tmp_path, source: bytes, shape, quant_format: str, per_channel: boo
 FORMATS = [("QDQ", False), ("QDQ", True), ("QOperator", False), ("QOperator", True)]
 
 
-def residual_cnn(seed: int = 0) -> bytes:
-    """Conv -> Relu -> Conv -> Relu, the two added (a skip connection) -> GlobalAveragePool -> Gemm."""
+def residual_cnn(seed: int = 0, softmax: bool = False) -> bytes:
+    """Conv -> Relu -> Conv -> Relu, the two added (a skip connection) -> GlobalAveragePool -> Gemm
+    [-> Softmax]."""
     rng = np.random.default_rng(seed)
     r = lambda *s: rng.standard_normal(s).astype(F32)  # noqa: E731
     inits = {"W1": r(8, 3, 3, 3) * 0.5, "B1": r(8), "W2": r(8, 8, 3, 3) * 0.2, "B2": r(8) * 0.1, "FW": r(10, 8),
@@ -192,7 +193,9 @@ def residual_cnn(seed: int = 0) -> bytes:
              helper.make_node("Conv", ["r1", "W2", "B2"], ["c2"], pads=[1, 1, 1, 1]),
              helper.make_node("Relu", ["c2"], ["r2"]), helper.make_node("Add", ["r1", "r2"], ["s"]),
              helper.make_node("GlobalAveragePool", ["s"], ["g"]), helper.make_node("Flatten", ["g"], ["f"]),
-             helper.make_node("Gemm", ["f", "FW", "FB"], ["y"], transB=1)]
+             helper.make_node("Gemm", ["f", "FW", "FB"], ["logits" if softmax else "y"], transB=1)]
+    if softmax:
+        nodes.append(helper.make_node("Softmax", ["logits"], ["y"], axis=-1))
     return make_model(nodes, {"x": ((1, 3, 12, 12), F32)}, ["y"], inits)
 
 
@@ -217,9 +220,9 @@ def test_quantize_static_models_are_bit_exact(tmp_path, network, quant_format, p
 @pytest.mark.cross
 @needs_cross
 def test_quantize_static_cnn_on_two_emulated_rp2040_cores_is_bit_exact(tmp_path):
-    path = quantize(tmp_path, residual_cnn(), (1, 3, 12, 12), "QOperator", True)
+    path = quantize(tmp_path, residual_cnn(softmax=True), (1, 3, 12, 12), "QOperator", True)
     model, session = arielml.load(path), _default_session(path)
-    assert {"MEAN", "ADD"} <= {n.op for n in model.graph.nodes}  # mean_s8_float_requant.c, add_s8_onnxruntime.c
+    assert {"MEAN", "ADD", "SOFTMAX"} <= {n.op for n in model.graph.nodes}  # the onnxruntime kernels
     inputs = [np.random.default_rng(200 + i).standard_normal((1, 3, 12, 12)).astype(F32) for i in range(3)]
     emulated = model.session(backend="emulator", target="rp2040", cores=2, semantics="onnxruntime")
     for x in inputs:
@@ -243,7 +246,8 @@ def test_fusion_decisions_of_onnxruntime_are_named_in_the_notes(tmp_path):
 def test_operators_not_reproduced_are_named(tmp_path):
     from tests.test_onnx_quant import _quantized_cnn
     notes = arielml.load(_quantized_cnn(tmp_path, "QDQ", True, "QInt8")).graph.notes
-    assert any("does not reproduce" in note and "Softmax" in note for note in notes)
+    named = [note for note in notes if "does not reproduce" in note]
+    assert len(named) == 1 and "BatchNormalization" in named[0] and "Softmax" not in named[0]
 
 
 def test_qlinear_global_average_pool_is_an_int8_mean_bit_exact_with_onnxruntime():
@@ -341,3 +345,64 @@ def test_integer_emulation_of_the_float_requantisation_matches_float32(tmp_path)
     got = np.array(out, np.int64).reshape(-1, 2)
     np.testing.assert_array_equal(got[:, 0], expected)
     np.testing.assert_array_equal(got[:, 1], np.rint(halves).astype(np.int64))
+
+
+@pytest.mark.parametrize("quant_format", ["QDQ", "QOperator"])
+def test_softmax_classifier_is_bit_exact_with_qlinear_softmax(tmp_path, quant_format):
+    """quantize_static's small_cnn (BatchNormalization, GlobalAveragePool, Softmax): onnxruntime runs a
+    QLinearSoftmax (its float32 table of exponentials, ops/ort_softmax.py)."""
+    from tests.test_onnx_quant import _quantized_cnn
+    path = _quantized_cnn(tmp_path, quant_format, quant_format == "QDQ", "QInt8")
+    model, session = arielml.load(path), _default_session(path)
+    assert [n.options.onnxruntime != () for n in model.graph.nodes if n.op == "SOFTMAX"] == [True]
+    for seed in range(8):
+        x = np.random.default_rng(400 + seed).standard_normal((1, 3, 16, 16)).astype(F32)
+        np.testing.assert_array_equal(model.run([x], semantics="onnxruntime")[0], session.run(None, {"x": x})[0])
+
+
+def _qlinear_softmax_model(signed: bool, y_scale: float, depth: int):
+    import onnx
+    dtype = np.int8 if signed else np.uint8
+    inits = {"xs": F32(0.07), "xz": np.array(3 if signed else 131, dtype), "ys": F32(y_scale),
+             "yz": np.array(-128 if signed else 0, dtype)}
+    nodes = [helper.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"]),
+             helper.make_node("QLinearSoftmax", ["xq", "xs", "xz", "ys", "yz"], ["yq"], domain="com.microsoft",
+                              axis=-1, opset=13),
+             helper.make_node("DequantizeLinear", ["yq", "ys", "yz"], ["y"])]
+    model = onnx.load_from_string(make_model(nodes, {"x": ((3, depth), F32)}, ["y"], inits))
+    model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
+    return model.SerializeToString()
+
+
+@pytest.mark.parametrize("signed", [True, False])
+@pytest.mark.parametrize("y_scale", [1 / 256, 1 / 255])
+def test_qlinear_softmax_is_bit_exact_on_the_reference_and_native(signed, y_scale):
+    data = _qlinear_softmax_model(signed, y_scale, 37)
+    model = arielml.load(data)
+    for seed in range(6):
+        x = np.random.default_rng(seed).uniform(-6, 6, (3, 37)).astype(F32)
+        expected = run_onnxruntime(data, [x])[0]
+        np.testing.assert_array_equal(model.run([x], semantics="onnxruntime")[0], expected)
+        if seed == 0:
+            np.testing.assert_array_equal(model.run([x], backend="native", semantics="onnxruntime")[0], expected)
+
+
+def test_qdq_softmax_on_the_int8_kernel_takes_onnxruntime_arithmetic():
+    """Output scale 1/256, zero point -128: the int8 SOFTMAX kernel takes the group; under onnxruntime
+    semantics it computes the QLinearSoftmax (uint8 on x86 after the pair rewrite)."""
+    inits = {"xs": F32(0.05), "xz": np.array(-7, np.int8), "ys": F32(1 / 256), "yz": np.array(-128, np.int8)}
+    nodes = [helper.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"]),
+             helper.make_node("DequantizeLinear", ["xq", "xs", "xz"], ["xd"]),
+             helper.make_node("Softmax", ["xd"], ["s"], axis=-1),
+             helper.make_node("QuantizeLinear", ["s", "ys", "yz"], ["sq"]),
+             helper.make_node("DequantizeLinear", ["sq", "ys", "yz"], ["y"])]
+    data = make_model(nodes, {"x": ((4, 21), F32)}, ["y"], inits)
+    model = arielml.load(data)
+    softmax = [n for n in model.graph.nodes if n.op == "SOFTMAX"]
+    assert len(softmax) == 1 and model.graph.tensors[softmax[0].inputs[0]].dtype == "int8"
+    for seed in range(6):
+        x = np.random.default_rng(seed).uniform(-5, 5, (4, 21)).astype(F32)
+        expected = run_onnxruntime(data, [x])[0]
+        np.testing.assert_array_equal(model.run([x], semantics="onnxruntime")[0], expected)
+        if seed == 0:
+            np.testing.assert_array_equal(model.run([x], backend="native", semantics="onnxruntime")[0], expected)

@@ -184,6 +184,7 @@ class Builder:
         self.float_islands: set[str] = set()
         self.integer_groups: set[str] = set()  # op types of DQ -> op -> Q groups run on integers
         self.not_reproduced: set[str] = set()  # what --semantics onnxruntime cannot match (onnx_ort.py)
+        self.ort_islands: set[str] = set()  # float islands --semantics onnxruntime computes as onnxruntime
         # flattened values whose IR columns are a permutation of ONNX's (an NHWC map flattened as it
         # is): value name -> ONNX column of each IR column; only Gemm/MatMul weights read them
         self.column_order: dict[str, np.ndarray] = {}  # ONNX op types run in float between DEQUANTIZE and QUANTIZE

@@ -109,13 +109,73 @@ def _integer_qlinear(b: Builder, node, float_op: str, inputs: list[tuple[str, st
     return dtype
 
 
+def _softmax_settings(b: Builder, node, q_node) -> tuple | None:
+    """(x_scale, x_zero, y_scale, y_zero, raw_shift) of the QLinearSoftmax onnxruntime makes of this
+    DQ -> Softmax -> Q group (stored zero points; raw_shift 128 where it computes on uint8), or None
+    when it does not fuse it (input and output types differ after the int8-to-uint8 rewrite)."""
+    from arielml.frontend.onnx_quant import quant_params
+    x_type, y_type = _x86_input_dtype(b, node.input[0]), _x86_dtype_after_s8_to_u8(b, q_node)
+    if x_type != y_type:
+        return None
+    source = b.dequantized.get(node.input[0])
+    x_quant = b.tensors[b.value(source).index].quant
+    y_quant = quant_params(b, q_node, len(b.onnx_shape(source)), shift_uint8=True)
+    return (x_quant.single_scale, x_quant.single_zero_point, y_quant.single_scale, y_quant.single_zero_point,
+            128 if x_type == "uint8" else 0)
+
+
+def _mark_softmax(b: Builder, first_node: int, settings: tuple) -> None:
+    for position in range(first_node, len(b.nodes)):
+        made = b.nodes[position]
+        if made.op == "SOFTMAX":
+            b.nodes[position] = dataclasses.replace(made, options=dataclasses.replace(made.options,
+                                                                                      onnxruntime=settings))
+
+
+def mark_ort_softmax(b: Builder, node, q_node, first_node: int) -> None:
+    """An int8 SOFTMAX made from a DQ -> Softmax -> Q group: onnxruntime's QLinearSoftmax, if fused."""
+    settings = _softmax_settings(b, node, q_node)
+    if settings is None:
+        b.not_reproduced.add("Softmax (run in float32 by onnxruntime)")
+    else:
+        _mark_softmax(b, first_node, settings)
+
+
+def float_softmax_group(b: Builder, node, attrs, convert, q_node) -> None:
+    """A DQ -> Softmax -> Q group the int8 SOFTMAX kernel refused: the float Softmax (its Q converts on
+    its own), marked with the QLinearSoftmax onnxruntime runs there when it fuses the group."""
+    settings = _softmax_settings(b, node, q_node)
+    first = len(b.nodes)
+    convert(b, node, attrs)
+    if settings is None:
+        b.not_reproduced.add("Softmax (run in float32 by onnxruntime)")
+    else:
+        _mark_softmax(b, first, settings)
+        b.ort_islands.add("Softmax")
+
+
+def qlinear_softmax(b: Builder, node, attrs) -> None:
+    """com.microsoft QLinearSoftmax: a float island whose SOFTMAX is marked with its parameters."""
+    i = list(node.input) + [""] * (5 - len(node.input))
+    rank = len(b.onnx_shape(i[0]))
+    x_quant, x_type = _linear_params(b, i[1], i[2], rank)
+    y_quant, _ = _linear_params(b, i[3], i[4], rank)
+    if x_type == "uint8":
+        x_quant, y_quant = _shift(x_quant), _shift(y_quant)
+    first = len(b.nodes)
+    _via_float("Softmax", 1)(b, node, attrs)
+    _mark_softmax(b, first, (x_quant.single_scale, x_quant.single_zero_point, y_quant.single_scale,
+                             y_quant.single_zero_point, 128 if x_type == "uint8" else 0))
+    b.ort_islands.add("QLinearSoftmax")
+
+
 # float32 operators whose every output element is one float32 operation: onnxruntime's results are
 # reproduced bit for bit (tests/test_onnx_ops.py), inside float islands too
 EXACT_FLOAT = {"Add", "Sub", "Mul", "Div", "Max", "Min", "Relu", "LeakyRelu", "Clip", "HardSigmoid", "MaxPool",
                "GlobalMaxPool", "Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Concat", "Pad", "Slice",
                "Gather", "Split", "Identity"}
 # DQ -> op -> Q groups run on integers whose onnxruntime arithmetic the ops reproduce
-REPRODUCED_GROUPS = {"Add", "Sub", "GlobalAveragePool"}
+REPRODUCED_GROUPS = {"Add", "Sub", "GlobalAveragePool", "Softmax"}
 
 
 def note_unfused_average(b: Builder, node, q_node) -> None:
@@ -129,7 +189,8 @@ def not_reproduced_note(b: Builder) -> str | None:
     """The model's ONNX op types where --semantics onnxruntime is not bit-exact (docs/onnx.md)."""
     kinds = set(b.not_reproduced)
     kinds |= {t for t in b.integer_groups if t not in REPRODUCED_GROUPS}
-    kinds |= {t for t in b.float_islands - {"DequantizeLinear", "QuantizeLinear", ""} if t not in EXACT_FLOAT}
+    kinds |= {t for t in b.float_islands - {"DequantizeLinear", "QuantizeLinear", ""} - b.ort_islands
+              if t not in EXACT_FLOAT}
     if not kinds:
         return None
     return ("--semantics onnxruntime does not reproduce onnxruntime's arithmetic bit for bit for: "

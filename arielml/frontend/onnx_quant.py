@@ -429,9 +429,10 @@ def install(converters: dict) -> None:
     for op_type, (float_op, triples) in FLOAT_ISLANDS.items():
         converters[op_type] = _via_float(float_op, triples)
     converters["QLinearConcat"] = _via_float("Concat", 0, output_first=True)
-    from arielml.frontend.onnx_ort import qlinear_add, qlinear_global_average_pool
+    from arielml.frontend.onnx_ort import qlinear_add, qlinear_global_average_pool, qlinear_softmax
     converters["QLinearGlobalAveragePool"] = qlinear_global_average_pool
     converters["QLinearAdd"] = qlinear_add
+    converters["QLinearSoftmax"] = qlinear_softmax
 
 
 # ---- DQ -> elementwise / pooling / concat -> Q on integers ----------------------------------------------
@@ -482,6 +483,10 @@ def try_integer_op(b: Builder, node, attrs, convert) -> bool:
         b.real_values = False
         del b.tensors[mark[0]:], b.nodes[mark[1]:]
         b.values, b._layouts, b.float_islands, b.shifted_tensors = mark[2], mark[3], mark[4], mark[5]
+        if node.op_type == "Softmax":  # a float island, which onnxruntime may run as a QLinearSoftmax
+            from arielml.frontend.onnx_ort import float_softmax_group
+            float_softmax_group(b, node, attrs, convert, q_node)
+            return True
         return False
     b.real_values = False
     b.integer_groups.add(node.op_type)
@@ -491,6 +496,9 @@ def try_integer_op(b: Builder, node, attrs, convert) -> bool:
     elif node.op_type == "GlobalAveragePool":
         from arielml.frontend.onnx_ort import note_unfused_average
         note_unfused_average(b, node, q_node)
+    elif node.op_type == "Softmax":
+        from arielml.frontend.onnx_ort import mark_ort_softmax
+        mark_ort_softmax(b, node, q_node, mark[1])
     b.skip.update(id(n) for n in skipped)
     if out_dtype == "uint8":
         b.mark_shifted(q_node.output[0])

@@ -29,6 +29,7 @@ from arielml.ir import Graph, Node
 from arielml.ops import fixed_point as fp
 from arielml.ops.lookup_tables import c_double_function, c_float_function, lookup_int16, lut_populate_int16
 from arielml.ops.nonlinear import _check_unary, _tensors, evaluate, same_shape
+from arielml.ops.ort_softmax import OrtQLinearSoftmax, lower_ort_softmax, prepare_ort_softmax
 from arielml.ops.quant_math import DOUBLE_ROUNDING, INT32_MIN, multiply_by_quantized_multiplier, quantize_multiplier
 from arielml.ops.registry import OpDef, Semantics, register, unsupported
 
@@ -39,6 +40,9 @@ ACCUMULATION_INTEGER_BITS = 12  # sums of up to 4096 ones fit
 @dataclass(frozen=True)
 class SoftmaxOptions:
     beta: float = 0.0
+    # ONNX models: the QLinearSoftmax onnxruntime runs for this float SOFTMAX's island, (x_scale,
+    # x_zero, y_scale, y_zero, raw_shift) (ops/ort_softmax.py); used under semantics "onnxruntime"
+    onnxruntime: tuple = field(default=(), metadata={"compiler_only": True})
 
 
 def _rows(x: np.ndarray) -> np.ndarray:
@@ -248,6 +252,10 @@ def _prepare_softmax(node: Node, graph: Graph, semantics: Semantics):
     x, y = _tensors(node, graph)
     beta = node.options.beta
     if x.dtype == "float32":
+        if semantics.name == "onnxruntime" and node.options.onnxruntime:
+            ort = prepare_ort_softmax(node.options.onnxruntime, x.shape[-1] if x.shape else 1)
+            if ort is not None:
+                return ort
         return FloatSoftmax(beta, log=False)
     if x.dtype == "int16":
         if semantics.name == "tflm":
@@ -256,6 +264,10 @@ def _prepare_softmax(node: Node, graph: Graph, semantics: Semantics):
             real = float(np.float32(x.quant.single_scale) * np.float32(beta)) / (10.0 / 65535.0)
         multiplier, shift = quantize_multiplier(real)
         return Int16Softmax(multiplier, shift, DOUBLE_ROUNDING, *_int16_tables(semantics))
+    if semantics.name == "onnxruntime" and node.options.onnxruntime and x.dtype == "int8":
+        ort = prepare_ort_softmax(node.options.onnxruntime, x.shape[-1] if x.shape else 1, integer=True)
+        if ort is not None:
+            return ort
     if semantics.name == "tflm" and y.dtype == "int8" and y.quant.single_scale != 1 / 256:
         raise unsupported(node, "TFLite Micro requires the int8 output scale to be exactly 1/256")
     multiplier, shift, diff_min = _beta_multiplier(beta, x.quant.single_scale)
@@ -305,6 +317,8 @@ def _lower_softmax(node: Node, graph: Graph, p) -> KernelCall:
     rows, depth = _rows_and_depth(node, graph)
     shape = (("rows", rows), ("depth", depth))
     buffers = (node.inputs[0], node.outputs[0])
+    if isinstance(p, OrtQLinearSoftmax):
+        return lower_ort_softmax(p, rows, depth, buffers)
     if isinstance(p, FloatSoftmax):
         kernel = "ariel_log_softmax_f32" if p.log else "ariel_softmax_f32"
         return KernelCall(kernel, "ariel_softmax_f32_params", shape + (("beta", float(np.float32(p.beta))),),

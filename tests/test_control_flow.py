@@ -3,8 +3,9 @@ TFLite Micro. Control flow known at compile time (a constant or constant-compute
 WHILE with a known trip count, IF nested in an unrolled body) is inlined when the model is read and
 then runs everywhere: reference, native (1-3 threads) and two emulated rp2040 cores. Control flow
 decided at run time runs on the reference executor (the oracle); compiled, an IF runs both branches
-and SELECT_V2 (passes/if_conversion.py) and a WHILE jumps in the op table (passes/while_lowering.py,
-ariel_runtime.c)."""
+and SELECT_V2 (passes/if_conversion.py), or jumps in the op table when a branch must not run on the
+other's values (passes/if_jumps.py), and a WHILE jumps in the op table (passes/while_lowering.py,
+ariel_runtime.c), an IF inside it too."""
 from __future__ import annotations
 
 import numpy as np
@@ -196,20 +197,34 @@ def test_if_decided_at_run_time_is_compiled_by_if_conversion(cache):
     assert [s.op for s in plan.steps].count("SELECT_V2") == 1 and "IF" not in {s.op for s in plan.steps}
 
 
-def test_if_with_a_branch_unsafe_on_untaken_values_is_not_converted():
+def test_if_with_a_branch_unsafe_on_untaken_values_runs_only_the_taken_branch(cache):
+    """A branch that gathers must not run on the values the other branch is taken for (an index out
+    of range): the IF becomes jumps of the op table (passes/if_jumps.py), so only the taken branch
+    runs; bit-exact with LiteRT and TFLite Micro both ways, natively and on two emulated cores."""
+    from arielml.backends.emulator import run_emulated
     m = MultiModelBuilder()
     main = m.subgraph()
     then_sub, then_sig = binary_branch(m, (3,), "ADD")
     else_sub = m.subgraph()
-    a, b, y = (else_sub.tensor((3,), "float32") for _ in range(3))
-    else_sub.op("DIV", [a, b], [y], "DivOptions")
+    a, b, y = else_sub.tensor((3,), "float32"), else_sub.tensor((3,), "float32"), else_sub.tensor((3,), "float32")
+    table = else_sub.tensor((4,), "float32", data=np.array([10, 20, 30, 40], np.float32))
+    index = else_sub.tensor((3,), "int32")
+    else_sub.op("CAST", [a], [index], "CastOptions")
+    picked = else_sub.tensor((3,), "float32")
+    else_sub.op("GATHER", [table, index], [picked], "GatherOptions")
+    else_sub.op("DIV", [picked, b], [y], "DivOptions")
     x, out, cond = main.tensor((3,), "float32"), main.tensor((3,), "float32"), main.tensor((1,), "bool")
     main.op("IF", [cond, x, x], [out], "IfOptions", thenSubgraphIndex=1, elseSubgraphIndex=2)
     model_bytes = m.build({main: ([x, cond], [out]), then_sub: then_sig, else_sub: ([a, b], [y])})
-    inputs = [np.array([1, 2, 4], np.float32), np.array([False])]
-    model, _ = check_against_oracles(model_bytes, inputs, "IF with DIV")
-    with pytest.raises(UnsupportedOperatorError, match="no C kernel yet for IF"):
-        compile_model(model, cores=2)
+    cases = [[np.array([1, 2, 3], np.float32), np.array([False])],  # else: gathers rows 1-3, divides by x
+             [np.array([7, -9, 1e6], np.float32), np.array([True])]]  # then: x + x (else would gather out of range)
+    for inputs in cases:
+        model, expected = check_against_oracles(model_bytes, inputs, f"IF with GATHER, cond {bool(inputs[1][0])}")
+        assert_native(model, inputs, expected, f"IF with GATHER, cond {bool(inputs[1][0])}", cache)
+        run = run_emulated(model, inputs, "rp2040", cores=2)
+        assert all(np.array_equal(g, e) for g, e in zip(run.outputs, expected, strict=True))
+    ops = [s.op for s in compile_model(model, cores=2).plan.steps]
+    assert "ARIEL_BRANCH_IF_FALSE" in ops and "ARIEL_JUMP" in ops and "SELECT_V2" not in ops and "IF" not in ops
 
 
 def test_while_decided_at_run_time_runs_as_a_loop_of_the_op_table(cache):
@@ -251,11 +266,20 @@ def test_a_long_loop_stays_a_loop_and_compiles(cache):
     assert all(np.array_equal(g, e) for g, e in zip(got, expected, strict=True))
 
 
-def test_a_loop_with_control_flow_inside_is_not_compiled():
+def test_a_loop_with_an_if_inside_is_compiled_as_nested_jumps(cache):
+    """WHILE decided at run time whose body holds an IF decided at run time: the loop jumps
+    (passes/while_lowering.py) and so does the IF inside it (passes/if_jumps.py)."""
+    from arielml.backends.emulator import run_emulated
     model_bytes, inputs = while_model(np.random.default_rng(4), 3, trips_from_input=True, nested_if=True)
-    model, _ = check_against_oracles(model_bytes, inputs, "runtime WHILE with IF inside")
-    with pytest.raises(UnsupportedOperatorError, match="no C kernel yet for WHILE"):
-        compile_model(model, cores=2)
+    for trips in (0, 1, 2, 4):
+        inputs[1] = np.array([trips], np.int32)
+        model, expected = check_against_oracles(model_bytes, inputs, f"runtime WHILE with IF inside, {trips} trips")
+        assert_native(model, inputs, expected, f"WHILE with IF, {trips} trips", cache)
+        if trips in (0, 4):
+            run = run_emulated(model, inputs, "rp2040", cores=2)
+            assert all(np.array_equal(g, e) for g, e in zip(run.outputs, expected, strict=True)), f"{trips} trips"
+    ops = [s.op for s in compile_model(model, cores=2).plan.steps]
+    assert ops.count("ARIEL_BRANCH_IF_FALSE") == 2 and ops.count("ARIEL_JUMP") == 2 and "IF" not in ops
 
 
 def test_a_branch_of_another_signature_is_refused():

@@ -16,6 +16,7 @@ from arielml.passes.bands import plan_bands
 from arielml.passes.early_exit import add_early_exits
 from arielml.passes.fold_pad import fold_pad
 from arielml.passes.if_conversion import if_convert
+from arielml.passes.if_jumps import lower_if_jumps
 from arielml.passes.lower import alias_inplace, alias_views, lower
 from arielml.passes.lstm_steps import split_lstm_steps
 from arielml.passes.memory_plan import buffer_requests, check_layout, plan_memory
@@ -30,6 +31,7 @@ Pass = Callable[[Plan], Plan]
 PASSES: tuple[tuple[str, Pass], ...] = (
     ("if_convert", if_convert),  # an IF decided at run time: both branches, then SELECT_V2 per output
     ("lower_while", lower_while),  # a WHILE decided at run time: a loop of the op table (jumps)
+    ("if_jumps", lower_if_jumps),  # a run-time IF if-conversion must not run both ways: jumps, the taken branch only
     ("early_exit", add_early_exits),  # CIRCULAR_BUFFER's aborted invocations: a jump to the end
     ("fold_pad", fold_pad),  # PADs read only by a VALID convolution become its explicit padding
     ("bands", plan_bands),  # optimize="memory": regions of row-local operators run band of rows by band

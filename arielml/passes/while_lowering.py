@@ -18,8 +18,10 @@ whole stretch). ASSIGN_VARIABLE writes them through its state input, so every ot
 one writer and the graph verifies. A session carries them like other state; every invocation
 assigns them before reading them, so they never leak from one invocation to the next.
 
-Not lowered (compiling stays a clear error): a cond or body with control flow of its own or with
-state. The reference executor keeps the WHILE (it evaluates the subgraphs)."""
+Not lowered (compiling stays a clear error): a cond or body with state, or with control flow of its
+own other than an IF whose branches are simple (such an IF stays in the loop and passes/if_jumps.py,
+which runs next, turns it into jumps). The reference executor keeps the WHILE (it evaluates the
+subgraphs)."""
 from __future__ import annotations
 
 import dataclasses
@@ -50,10 +52,25 @@ def lower_while(plan: Plan) -> Plan:
     return dataclasses.replace(plan, graph=lowered, notes=tuple(notes))
 
 
-def _simple(sub: Graph) -> bool:
+def _simple(sub: Graph, graph: Graph | None = None) -> bool:
+    """No state and no control flow in `sub`; with `graph` (the model, whose subgraphs an IF names),
+    an IF whose branches are themselves simple is allowed (passes/if_jumps.py lowers it)."""
     return not sub.variables and all(
-        n.op in REGISTRY and n.op not in NOT_IN_A_LOOP and not REGISTRY[n.op].state_inputs
-        and REGISTRY[n.op].internal_state is None for n in sub.nodes)
+        (graph is not None and simple_if(graph, n, sub)) or (
+            n.op in REGISTRY and n.op not in NOT_IN_A_LOOP and not REGISTRY[n.op].state_inputs
+            and REGISTRY[n.op].internal_state is None) for n in sub.nodes)
+
+
+def simple_if(graph: Graph, node: Node, owner: Graph | None = None) -> bool:
+    """An IF with a bool condition, outputs, and two branches without state or control flow. `graph`
+    holds the subgraphs the IF names; `owner` is the (sub)graph the node is in (default: graph)."""
+    if node.op != "IF" or not node.inputs or not node.outputs:
+        return False
+    o = node.options
+    branches = [graph.subgraphs[i] if 0 < i < len(graph.subgraphs) else None
+                for i in (o.then_subgraph_index, o.else_subgraph_index)]
+    condition = (owner or graph).tensors[node.inputs[0]]
+    return condition.dtype == "bool" and all(b is not None and _simple(b) for b in branches)
 
 
 def _lowerable(graph: Graph, node: Node) -> bool:
@@ -62,7 +79,7 @@ def _lowerable(graph: Graph, node: Node) -> bool:
     o = node.options
     subs = [graph.subgraphs[i] if 0 < i < len(graph.subgraphs) else None
             for i in (o.cond_subgraph_index, o.body_subgraph_index)]
-    return all(s is not None and _simple(s) for s in subs)
+    return all(s is not None and _simple(s, graph) for s in subs)
 
 
 def _new(tensors: list[Tensor], template: Tensor, name: str, **changes) -> int:
@@ -76,6 +93,11 @@ def _marker(tensors: list[Tensor], name: str, shape=MARKER_SHAPE) -> int:
     return len(tensors) - 1
 
 
+def assign_node(tensors: list[Tensor], variable: int, value: int, name: str, index: int) -> Node:
+    """ASSIGN_VARIABLE(variable, value) with a fresh marker output named `name`."""
+    return Node("ASSIGN_VARIABLE", (variable, value), (_marker(tensors, name, ASSIGN_MARKER_SHAPE),), index=index)
+
+
 def _lower(graph: Graph, tensors: list[Tensor], nodes: list[Node], node: Node) -> None:
     cond = graph.subgraphs[node.options.cond_subgraph_index]
     body = graph.subgraphs[node.options.body_subgraph_index]
@@ -83,8 +105,7 @@ def _lower(graph: Graph, tensors: list[Tensor], nodes: list[Node], node: Node) -
     loop_vars = [_new(tensors, graph.tensors[t], f"{tag}/var{k}", variable=True) for k, t in enumerate(node.inputs)]
 
     def assign(variable: int, value: int, what: str) -> Node:
-        return Node("ASSIGN_VARIABLE", (variable, value), (_marker(tensors, f"{tag}/{what}", ASSIGN_MARKER_SHAPE),),
-                    index=index)
+        return assign_node(tensors, variable, value, f"{tag}/{what}", index)
 
     nodes += [assign(v, t, f"enter{k}") for k, (v, t) in enumerate(zip(loop_vars, node.inputs))]
     top = nodes[-1].outputs[0]  # the loop starts after the last entry assignment

@@ -406,3 +406,34 @@ def test_qdq_softmax_on_the_int8_kernel_takes_onnxruntime_arithmetic():
         np.testing.assert_array_equal(model.run([x], semantics="onnxruntime")[0], expected)
         if seed == 0:
             np.testing.assert_array_equal(model.run([x], backend="native", semantics="onnxruntime")[0], expected)
+
+
+def test_leaky_relu_tables_are_bit_exact_on_every_code():
+    """DQ -> LeakyRelu -> Q as an int8 LEAKY_RELU: onnxruntime's table (float32 function of each
+    dequantised code, QuantizeLinear), on all 256 codes; the default litert semantics differs."""
+    inits = {"xs": F32(0.03), "xz": np.array(5, np.int8), "ys": F32(0.02), "yz": np.array(-20, np.int8)}
+    nodes = [helper.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"]),
+             helper.make_node("DequantizeLinear", ["xq", "xs", "xz"], ["xd"]),
+             helper.make_node("LeakyRelu", ["xd"], ["l"], alpha=0.13),
+             helper.make_node("QuantizeLinear", ["l", "ys", "yz"], ["lq"]),
+             helper.make_node("DequantizeLinear", ["lq", "ys", "yz"], ["y"])]
+    data = make_model(nodes, {"x": ((1, 256), F32)}, ["y"], inits)
+    model = arielml.load(data)
+    assert "LEAKY_RELU" in [n.op for n in model.graph.nodes]
+    x = ((np.arange(256) - 128 - 5) * F32(0.03)).astype(F32).reshape(1, 256)
+    expected = run_onnxruntime(data, [x])[0]
+    np.testing.assert_array_equal(model.run([x], semantics="onnxruntime")[0], expected)
+    np.testing.assert_array_equal(model.run([x], backend="native", semantics="onnxruntime")[0], expected)
+    assert not np.array_equal(model.run([x])[0], expected)
+
+
+@pytest.mark.parametrize("op", ["QLinearLeakyRelu", "QLinearConcat"])
+def test_qlinear_float_islands_that_are_exact(op):
+    """Their float islands compute what onnxruntime's tables compute, so no note names them."""
+    from tests.test_onnx_quant import ms_qlinear_model
+    data, a, _ = ms_qlinear_model(op)
+    model = arielml.load(data)
+    assert not [note for note in model.graph.notes if "does not reproduce" in note]
+    for seed in range(5):
+        x, y = (np.random.default_rng(seed).uniform(-3, 3, a.shape).astype(F32) for _ in range(2))
+        np.testing.assert_array_equal(model.run([x, y], semantics="onnxruntime")[0], run_onnxruntime(data, [x, y])[0])

@@ -175,6 +175,9 @@ def prepare_leaky_relu(node: Node, graph: Graph, semantics: Semantics):
     alpha = node.options.alpha
     if x.dtype == "float32":
         return FloatLeakyReluParams(float(np.float32(alpha)))
+    if semantics.name == "onnxruntime" and x.dtype in EIGHT_BIT:
+        return OrtLeakyReluParams(out.dtype, x.quant.single_scale, x.quant.single_zero_point, out.quant.single_scale,
+                                  out.quant.single_zero_point, float(np.float32(alpha)))
     if semantics.name == "tflm":
         # TFLite Micro (its pip build, measured on the seanet int16 models): the ratios in double
         identity = quantize_multiplier(x.quant.single_scale / out.quant.single_scale)
@@ -186,8 +189,32 @@ def prepare_leaky_relu(node: Node, graph: Graph, semantics: Semantics):
                                     *identity, *scaled_alpha, ACTIVATION_ROUNDING)
 
 
+@dataclass(frozen=True)
+class OrtLeakyReluParams:
+    """Semantics "onnxruntime" (ONNX models), 8-bit: onnxruntime's table (qlinear_lookup_table.cc, read
+    for technique): each code dequantised in float32, v >= 0 ? v : alpha * v, QuantizeLinear (x / s,
+    half to even). A DQ -> LeakyRelu -> Q group onnxruntime leaves unfused computes the same in float."""
+
+    out_dtype: str
+    input_scale: float
+    input_zero_point: int
+    output_scale: float
+    output_zero_point: int
+    alpha: float
+
+
+def _evaluate_ort_leaky_relu(p: OrtLeakyReluParams, x: np.ndarray) -> np.ndarray:
+    from arielml.ops.quantize import _quantize_half_even
+    v = ((x.astype(np.int64) - p.input_zero_point).astype(np.float32) * np.float32(p.input_scale)).astype(np.float32)
+    f = np.where(v >= 0, v, (v * np.float32(p.alpha)).astype(np.float32)).astype(np.float32)
+    quotient = (f / np.float32(p.output_scale)).astype(np.float32)
+    return _quantize_half_even(quotient, np.int64(p.output_zero_point), np.iinfo(np.dtype(p.out_dtype)))
+
+
 def evaluate_leaky_relu(p, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
     x = inputs[0]
+    if isinstance(p, OrtLeakyReluParams):
+        return [_evaluate_ort_leaky_relu(p, x)]
     if isinstance(p, FloatLeakyReluParams):
         return [np.where(x > 0, x, x * np.float32(p.alpha))]
     centred = x.astype(np.int64) - p.input_zero_point

@@ -469,6 +469,8 @@ typedef struct {
     int32_t dout;         /* 32: pixel 1's output - pixel 0's */
     uint32_t lo, hi;      /* 36, 40: the activation bounds in each byte */
     int32_t clamp;        /* 44: 0 when they are -128 and 127 (SSAT alone) */
+    int32_t runs;         /* 48: runs per window (mac_pairs_rq_runs) */
+    int32_t run_skip;     /* 52: input bytes from the end of a run to the next */
 } block_rq;
 
 /* the requantised, saturated output of the sum in A (in place): entry {r0 2 bias, r1 m, r9 K, r10 r} */
@@ -478,6 +480,73 @@ typedef struct {
     "smmlar " A ", r11, r1, r12\n\t"                                        \
     "asr    " A ", " A ", r10\n\t"                                          \
     "ssat   " A ", #8, " A "\n\t"
+
+/* the 2x2 block's loop over one run, four steps a test (entered at 3-6 by words % 4; run end at [sp]) */
+#define DSP_2X2_LOOP \
+        ".p2align 2\n\t"                                                 \
+        "3:\n\t"                                                         \
+        DSP_2X2_STEP                                                     \
+        "4:\n\t"                                                         \
+        DSP_2X2_STEP                                                     \
+        "5:\n\t"                                                         \
+        DSP_2X2_STEP                                                     \
+        "6:\n\t"                                                         \
+        "ldr    r11, [r2], #4\n\t"            /* channel 0 */            \
+        "ldr    r10, [r1, r3]\n\t"            /* pixel 1 */              \
+        "ldr    r9, [r1], #4\n\t"             /* pixel 0 */              \
+        "ldr    r12, [sp]\n\t"                                           \
+        "cmp    r1, r12\n\t"                                             \
+        "sxtb16 r0, r11\n\t"                                             \
+        "sxtb16 r11, r11, ror #8\n\t"                                    \
+        "sxtb16 lr, r10\n\t"                                             \
+        "smlad  r7, lr, r0, r7\n\t"           /* pixel 1 . channel 0 */  \
+        "sxtb16 r10, r10, ror #8\n\t"                                    \
+        "smlad  r7, r10, r11, r7\n\t"                                    \
+        "sxtb16 r12, r9\n\t"                                             \
+        "smlad  r5, r12, r0, r5\n\t"          /* pixel 0 . channel 0 */  \
+        "ldr    r0, [r2, r4]\n\t"             /* channel 1 */            \
+        "sxtb16 r9, r9, ror #8\n\t"                                      \
+        "smlad  r5, r9, r11, r5\n\t"                                     \
+        "sxtb16 r11, r0\n\t"                                             \
+        "smlad  r6, r12, r11, r6\n\t"         /* pixel 0 . channel 1 */  \
+        "sxtb16 r0, r0, ror #8\n\t"                                      \
+        "smlad  r8, lr, r11, r8\n\t"          /* pixel 1 . channel 1 */  \
+        "smlad  r6, r9, r0, r6\n\t"                                      \
+        "smlad  r8, r10, r0, r8\n\t"                                     \
+        "bne    3b\n\t"
+
+/* the four sums requantised and stored (mac_pairs_rq's frame: #12 e, #16 out0, #24 dout, #28 lo,
+ * #32 hi, #40 clamp) */
+#define DSP_PAIR_RQ_STORE \
+        "ldr    lr, [sp, #12]\n\t"            /* e */                                            \
+        "ldmia  lr!, {r0, r1, r9, r10}\n\t"   /* channel 0: 2 bias, m, K, r */                   \
+        DSP_PAIR_RQ("r5")                                                                        \
+        DSP_PAIR_RQ("r7")                                                                        \
+        "ldmia  lr!, {r0, r1, r9, r10}\n\t"   /* channel 1 */                                    \
+        DSP_PAIR_RQ("r6")                                                                        \
+        "str    lr, [sp, #12]\n\t"                                                               \
+        DSP_PAIR_RQ("r8")                                                                        \
+        "ldr    r0, [sp, #40]\n\t"            /* clamp? */                                       \
+        "ldr    r12, [sp, #16]\n\t"           /* out0 */                                         \
+        "ldr    lr, [sp, #24]\n\t"            /* dout */                                         \
+        "bfi    r5, r6, #8, #8\n\t"           /* pixel 0's two bytes */                          \
+        "cbz    r0, 40f\n\t"                                                                     \
+        "bfi    r5, r7, #16, #8\n\t"          /* all four: SSUB8 sets GE per byte, SEL picks */  \
+        "ldrd   r0, r1, [sp, #28]\n\t"        /* the bounds */                                   \
+        "bfi    r5, r8, #24, #8\n\t"                                                             \
+        "ssub8  r9, r5, r0\n\t"                                                                  \
+        "sel    r5, r5, r0\n\t"               /* max(v, lo) */                                   \
+        "ssub8  r9, r1, r5\n\t"                                                                  \
+        "sel    r5, r5, r1\n\t"               /* min(v, hi) */                                   \
+        "lsr    r7, r5, #16\n\t"                                                                 \
+        "b      41f\n\t"                                                                         \
+        "40:\n\t"                                                                                \
+        "bfi    r7, r8, #8, #8\n\t"           /* pixel 1's */                                    \
+        "41:\n\t"                                                                                \
+        "strh   r5, [r12]\n\t"                                                                   \
+        "strh   r7, [r12, lr]\n\t"                                                               \
+        "add    r12, r12, #2\n\t"                                                                \
+        "str    r12, [sp, #16]\n\t"
 
 __attribute__((naked, noinline)) ARIEL_DSP_IN_SRAM(mac_pairs_rq) static void mac_pairs_rq(const block_rq *b __attribute__((unused)))
 {
@@ -528,66 +597,8 @@ __attribute__((naked, noinline)) ARIEL_DSP_IN_SRAM(mac_pairs_rq) static void mac
         "mov    r7, #0\n\t"
         "mov    r8, #0\n\t"
         "ldr    pc, [sp, #4]\n\t"
-        ".p2align 2\n\t"
-        "3:\n\t"
-        DSP_2X2_STEP
-        "4:\n\t"
-        DSP_2X2_STEP
-        "5:\n\t"
-        DSP_2X2_STEP
-        "6:\n\t"
-        "ldr    r11, [r2], #4\n\t"            /* channel 0 */
-        "ldr    r10, [r1, r3]\n\t"            /* pixel 1 */
-        "ldr    r9, [r1], #4\n\t"             /* pixel 0 */
-        "ldr    r12, [sp]\n\t"
-        "cmp    r1, r12\n\t"
-        "sxtb16 r0, r11\n\t"
-        "sxtb16 r11, r11, ror #8\n\t"
-        "sxtb16 lr, r10\n\t"
-        "smlad  r7, lr, r0, r7\n\t"           /* pixel 1 . channel 0 */
-        "sxtb16 r10, r10, ror #8\n\t"
-        "smlad  r7, r10, r11, r7\n\t"
-        "sxtb16 r12, r9\n\t"
-        "smlad  r5, r12, r0, r5\n\t"          /* pixel 0 . channel 0 */
-        "ldr    r0, [r2, r4]\n\t"             /* channel 1 */
-        "sxtb16 r9, r9, ror #8\n\t"
-        "smlad  r5, r9, r11, r5\n\t"
-        "sxtb16 r11, r0\n\t"
-        "smlad  r6, r12, r11, r6\n\t"         /* pixel 0 . channel 1 */
-        "sxtb16 r0, r0, ror #8\n\t"
-        "smlad  r8, lr, r11, r8\n\t"          /* pixel 1 . channel 1 */
-        "smlad  r6, r9, r0, r6\n\t"
-        "smlad  r8, r10, r0, r8\n\t"
-        "bne    3b\n\t"
-        "ldr    lr, [sp, #12]\n\t"            /* e */
-        "ldmia  lr!, {r0, r1, r9, r10}\n\t"   /* channel 0: 2 bias, m, K, r */
-        DSP_PAIR_RQ("r5")
-        DSP_PAIR_RQ("r7")
-        "ldmia  lr!, {r0, r1, r9, r10}\n\t"   /* channel 1 */
-        DSP_PAIR_RQ("r6")
-        "str    lr, [sp, #12]\n\t"
-        DSP_PAIR_RQ("r8")
-        "ldr    r0, [sp, #40]\n\t"            /* clamp? */
-        "ldr    r12, [sp, #16]\n\t"           /* out0 */
-        "ldr    lr, [sp, #24]\n\t"            /* dout */
-        "bfi    r5, r6, #8, #8\n\t"           /* pixel 0's two bytes */
-        "cbz    r0, 40f\n\t"
-        "bfi    r5, r7, #16, #8\n\t"          /* all four: SSUB8 sets GE per byte, SEL picks */
-        "ldrd   r0, r1, [sp, #28]\n\t"        /* the bounds */
-        "bfi    r5, r8, #24, #8\n\t"
-        "ssub8  r9, r5, r0\n\t"
-        "sel    r5, r5, r0\n\t"               /* max(v, lo) */
-        "ssub8  r9, r1, r5\n\t"
-        "sel    r5, r5, r1\n\t"               /* min(v, hi) */
-        "lsr    r7, r5, #16\n\t"
-        "b      41f\n\t"
-        "40:\n\t"
-        "bfi    r7, r8, #8, #8\n\t"           /* pixel 1's */
-        "41:\n\t"
-        "strh   r5, [r12]\n\t"
-        "strh   r7, [r12, lr]\n\t"
-        "add    r12, r12, #2\n\t"
-        "str    r12, [sp, #16]\n\t"
+        DSP_2X2_LOOP
+        DSP_PAIR_RQ_STORE
         "ldr    r0, [sp, #36]\n\t"
         "ldr    r1, [sp, #20]\n\t"
         "add    r2, r2, r0\n\t"               /* w is at channel 1: past it, the next pair */
@@ -598,20 +609,105 @@ __attribute__((naked, noinline)) ARIEL_DSP_IN_SRAM(mac_pairs_rq) static void mac
         "pop    {r4-r11, pc}\n\t");
 }
 
-/* two pixels (x1 = x0 + dx; windows of one run of `words` whole words) x n channels through
- * mac_pairs_rq (table: SMMLAR entries), a lone last channel through the 2x2 block paired with itself */
+/* mac_pairs_rq for windows of several runs (3x3 and other filters over whole words: filter rows are
+ * runs, run_skip bytes apart in the input; the weights are contiguous) */
+__attribute__((naked, noinline)) static void mac_pairs_rq_runs(const block_rq *b __attribute__((unused)))
+{
+    __asm__ volatile(
+        "push   {r4-r11, lr}\n\t"
+        "sub    sp, sp, #64\n\t"              /* as mac_pairs_rq, and #44 runs left, #48 runs, #52 run_skip,
+                                               * #56 4 words */
+        "ldr    r1, [r0, #48]\n\t"
+        "ldr    r2, [r0, #52]\n\t"
+        "str    r1, [sp, #48]\n\t"
+        "str    r2, [sp, #52]\n\t"
+        "ldmia  r0, {r1-r12}\n\t"             /* x0, dx, w, window, words, pairs, e, out0, dout, lo, hi, clamp */
+        "str    r1, [sp, #8]\n\t"
+        "str    r7, [sp, #12]\n\t"
+        "str    r8, [sp, #16]\n\t"
+        "str    r6, [sp, #20]\n\t"
+        "str    r9, [sp, #24]\n\t"
+        "str    r10, [sp, #28]\n\t"
+        "str    r11, [sp, #32]\n\t"
+        "str    r4, [sp, #36]\n\t"
+        "str    r12, [sp, #40]\n\t"
+        "lsl    r12, r5, #2\n\t"
+        "str    r12, [sp, #56]\n\t"
+        "mov    r0, r2\n\t"                   /* dx */
+        "mov    r2, r3\n\t"                   /* w */
+        "mov    r3, r0\n\t"
+        "sub    r4, r4, #4\n\t"               /* window - 4: channel 1 read after w has advanced */
+        "and    r5, r5, #3\n\t"               /* words % 4 picks the entry */
+        "cmp    r5, #1\n\t"
+        "beq    21f\n\t"
+        "cmp    r5, #2\n\t"
+        "beq    22f\n\t"
+        "cmp    r5, #3\n\t"
+        "beq    23f\n\t"
+        "adr.w  r12, 3f\n\t"
+        "b      24f\n\t"
+        "21:\n\t"
+        "adr.w  r12, 6f\n\t"
+        "b      24f\n\t"
+        "22:\n\t"
+        "adr.w  r12, 5f\n\t"
+        "b      24f\n\t"
+        "23:\n\t"
+        "adr.w  r12, 4f\n\t"
+        "24:\n\t"
+        "orr    r12, r12, #1\n\t"             /* Thumb */
+        "str    r12, [sp, #4]\n\t"
+        "1:\n\t"                              /* channel pair */
+        "ldr    r1, [sp, #8]\n\t"             /* x = x0 */
+        "ldr    r0, [sp, #48]\n\t"
+        "ldr    r12, [sp, #56]\n\t"
+        "str    r0, [sp, #44]\n\t"            /* runs left */
+        "add    r12, r1, r12\n\t"
+        "str    r12, [sp]\n\t"                /* the run's end */
+        "mov    r5, #0\n\t"
+        "mov    r6, #0\n\t"
+        "mov    r7, #0\n\t"
+        "mov    r8, #0\n\t"
+        "ldr    pc, [sp, #4]\n\t"
+        DSP_2X2_LOOP
+        "ldr    r0, [sp, #44]\n\t"
+        "ldr    r12, [sp, #52]\n\t"
+        "subs   r0, r0, #1\n\t"
+        "beq    50f\n\t"
+        "str    r0, [sp, #44]\n\t"
+        "add    r1, r1, r12\n\t"              /* the next run */
+        "ldr    r12, [sp, #56]\n\t"
+        "add    r12, r1, r12\n\t"
+        "str    r12, [sp]\n\t"
+        "ldr    pc, [sp, #4]\n\t"
+        "50:\n\t"
+        DSP_PAIR_RQ_STORE
+        "ldr    r0, [sp, #36]\n\t"
+        "ldr    r1, [sp, #20]\n\t"
+        "add    r2, r2, r0\n\t"               /* w is at channel 1: past it, the next pair */
+        "subs   r1, r1, #1\n\t"
+        "str    r1, [sp, #20]\n\t"
+        "bne    1b\n\t"
+        "add    sp, sp, #64\n\t"
+        "pop    {r4-r11, pc}\n\t");
+}
+
+/* two pixels (x1 = x0 + dx; windows of `runs` runs of `words` whole words, run_skip apart) x n
+ * channels through mac_pairs_rq(_runs) (table: SMMLAR entries), a lone last channel through the 2x2
+ * block paired with itself */
 static NOINLINE ARIEL_DSP_IN_SRAM(pair_rq) void pair_rq(const ariel_conv_params *p, const rq_table *table,
-                                                         const int8_t *x0, int32_t dx, int32_t words,
-                                                         int32_t window, const int8_t *block_weights, int8_t *out0,
-                                                         int32_t dout, int32_t n)
+                                                         const int8_t *x0, int32_t dx, int32_t runs, int32_t words,
+                                                         int32_t run_skip, int32_t window,
+                                                         const int8_t *block_weights, int8_t *out0, int32_t dout,
+                                                         int32_t n)
 {
     if (n >= 2) {
         block_rq b;
         b.x0 = x0, b.dx = dx, b.w = block_weights, b.window = window, b.words = words, b.pairs = n >> 1;
         b.e = table->e, b.out0 = out0, b.dout = dout;
         b.lo = (uint8_t)p->act_min * 0x01010101u, b.hi = (uint8_t)p->act_max * 0x01010101u;
-        b.clamp = table->mode != RQ_SSAT;
-        mac_pairs_rq(&b);
+        b.clamp = table->mode != RQ_SSAT, b.runs = runs, b.run_skip = run_skip;
+        (runs == 1 ? mac_pairs_rq : mac_pairs_rq_runs)(&b);
     }
     if (n & 1) {
         const rq_entry e = table->e[n - 1];
@@ -619,7 +715,7 @@ static NOINLINE ARIEL_DSP_IN_SRAM(pair_rq) void pair_rq(const ariel_conv_params 
         int32_t sums[2][2]; /* the 2x2 block stores both (equal) channels */
         block_2x2 b;
         b.x0 = x0, b.dx = dx, b.w = block_weights + (n - 1) * window, b.dw = 0, b.words = words, b.pairs = 1;
-        b.sums0 = sums[0], b.sums1 = sums[1], b.runs = 1, b.run_skip = 0;
+        b.sums0 = sums[0], b.sums1 = sums[1], b.runs = runs, b.run_skip = run_skip;
         mac_block_2x2(&b);
         out0[n - 1] = (int8_t)finish(requant_fast(&e, sums[0][0], 0, 1), lo, hi, RQ_CLAMP);
         out0[dout + n - 1] = (int8_t)finish(requant_fast(&e, sums[1][0], 0, 1), lo, hi, RQ_CLAMP);
@@ -876,8 +972,8 @@ static NOINLINE void conv_pixel_pair(const ariel_conv_params *p, const rq_table 
     int32_t *const sums0 = sums[0], *const sums1 = sums[1];
     const int8_t *w = block_weights; /* channel c_begin's */
     int32_t k;
-    if (s->tail == 0 && words > 0 && words != 2 && s->runs == 1 && table->smmlar) { /* requantised in registers */
-        pair_rq(p, table, x0, dx, words, window, w, out0 + c_begin, (int32_t)(out1 - out0), n);
+    if (s->tail == 0 && words > 0 && (words != 2 || s->runs > 1) && table->smmlar) { /* requantised in registers */
+        pair_rq(p, table, x0, dx, s->runs, words, s->run_skip, window, w, out0 + c_begin, (int32_t)(out1 - out0), n);
         return;
     }
     if (s->tail == 0 && words == 2 && s->runs == 1 && n > 0) { /* windows of two words: inputs kept in registers */
@@ -991,7 +1087,7 @@ static NOINLINE ARIEL_DSP_IN_SRAM(conv_row_pairs) void conv_row_pairs(const arie
     }
     if (s->words != 2 && table->smmlar) {
         for (; ox + 1 < g->out_w; ox += 2, x += 2 * x_step, out += 2 * out_step) {
-            pair_rq(p, table, x, x_step, s->words, s->window, block_weights, out + c_begin, out_step, n);
+            pair_rq(p, table, x, x_step, 1, s->words, 0, s->window, block_weights, out + c_begin, out_step, n);
         }
     }
     for (; ox + 1 < g->out_w; ox += 2, x += 2 * x_step, out += 2 * out_step) {

@@ -437,3 +437,47 @@ def test_qlinear_float_islands_that_are_exact(op):
     for seed in range(5):
         x, y = (np.random.default_rng(seed).uniform(-3, 3, a.shape).astype(F32) for _ in range(2))
         np.testing.assert_array_equal(model.run([x, y], semantics="onnxruntime")[0], run_onnxruntime(data, [x, y])[0])
+
+
+def _qdq_mul_model(seed: int, shared: bool):
+    """Q -> DQ of two inputs -> Mul -> Q -> DQ, scales on a coarse grid (exact ties). shared: a's Q also
+    feeds a second DQ, so on x86 it stays int8 and (for int8 models) the Mul runs in float32."""
+    rng = np.random.default_rng(seed)
+    dtype = np.int8 if seed % 2 else np.uint8
+    lo, hi = (-128, 128) if dtype == np.int8 else (0, 256)
+    sa, sb, sc = F32(rng.integers(1, 64) / 256), F32(rng.integers(1, 64) / 256), F32(rng.integers(1, 64) / 64)
+    zeros = [dtype(rng.integers(lo, hi)) for _ in range(3)]
+    inits = {"sa": sa, "za": np.array(zeros[0]), "sb": sb, "zb": np.array(zeros[1]), "sc": sc, "zc": np.array(zeros[2])}
+    nodes = [helper.make_node("QuantizeLinear", ["a", "sa", "za"], ["aq"]),
+             helper.make_node("DequantizeLinear", ["aq", "sa", "za"], ["ad"]),
+             helper.make_node("QuantizeLinear", ["b", "sb", "zb"], ["bq"]),
+             helper.make_node("DequantizeLinear", ["bq", "sb", "zb"], ["bd"])]
+    outputs = ["y"]
+    if shared:
+        nodes += [helper.make_node("DequantizeLinear", ["aq", "sa", "za"], ["ad2"]), helper.make_node("Relu", ["ad2"], ["r"])]
+        outputs.append("r")
+    nodes += [helper.make_node("Mul", ["ad", "bd"], ["c"]), helper.make_node("QuantizeLinear", ["c", "sc", "zc"], ["cq"]),
+              helper.make_node("DequantizeLinear", ["cq", "sc", "zc"], ["y"])]
+    data = make_model(nodes, {"a": ((1, 2048), F32), "b": ((1, 2048), F32)}, outputs, inits)
+    qa, qb = rng.integers(lo, hi, 2048), rng.integers(lo, hi, 2048)
+    a = ((qa - int(zeros[0])) * sa).astype(F32).reshape(1, -1)
+    b = ((qb - int(zeros[1])) * sb).astype(F32).reshape(1, -1)
+    return data, a, b
+
+
+@pytest.mark.parametrize("shared", [False, True])
+@pytest.mark.parametrize("seed", range(4))
+def test_qdq_mul_and_qlinear_mul_are_bit_exact(seed, shared):
+    from tests.test_onnx_quant import ms_qlinear_model
+    data, a, b = _qdq_mul_model(seed, shared)
+    model = arielml.load(data)
+    mode = [n.options.onnxruntime for n in model.graph.nodes if n.op == "MUL"]
+    assert mode == ["float" if shared and seed % 2 else "qlinear_u8"]
+    expected = run_onnxruntime(data, [a, b])[0]
+    np.testing.assert_array_equal(model.run([a, b], semantics="onnxruntime")[0], expected)
+    if seed < 2:
+        np.testing.assert_array_equal(model.run([a, b], backend="native", semantics="onnxruntime")[0], expected)
+    data, a, b = ms_qlinear_model("QLinearMul")
+    x, y = (np.random.default_rng(seed).uniform(-3, 3, a.shape).astype(F32) for _ in range(2))
+    np.testing.assert_array_equal(arielml.load(data).run([x, y], semantics="onnxruntime")[0],
+                                  run_onnxruntime(data, [x, y])[0])

@@ -257,10 +257,10 @@ def ms_qlinear_model(op: str):
 @pytest.mark.parametrize("op", sorted(_MS_QLINEAR))
 def test_com_microsoft_qlinear_operators_run_as_float_islands_or_integers(op):
     """Measured within one output step of onnxruntime; the float islands are named in the model's
-    notes, QLinearGlobalAveragePool is an int8 MEAN and QLinearAdd an int8 ADD."""
+    notes; QLinearGlobalAveragePool, QLinearAdd and QLinearMul are int8 MEAN, ADD and MUL."""
     data, a, b = ms_qlinear_model(op)
     model = arielml.load(data)
-    integer = {"QLinearGlobalAveragePool": "MEAN", "QLinearAdd": "ADD"}
+    integer = {"QLinearGlobalAveragePool": "MEAN", "QLinearAdd": "ADD", "QLinearMul": "MUL"}
     if op in integer:
         assert any(n.op == integer[op] and model.graph.tensors[n.inputs[0]].dtype == "int8" for n in model.graph.nodes)
     else:

@@ -38,10 +38,10 @@ def _x86_input_dtype(b: Builder, dequantized: str) -> str:
 
 
 def mark_ort_add(b: Builder, first_node: int, mode: str) -> None:
-    """Record on the 8-bit ADD/SUB just made what onnxruntime runs there (ops/ort_add.py)."""
+    """Record on the 8-bit ADD/SUB/MUL just made what onnxruntime runs there (ops/ort_add.py)."""
     for position in range(first_node, len(b.nodes)):
         made = b.nodes[position]
-        if made.op in ("ADD", "SUB"):
+        if made.op in ("ADD", "SUB", "MUL"):
             b.nodes[position] = dataclasses.replace(made, options=dataclasses.replace(made.options, onnxruntime=mode))
 
 
@@ -66,7 +66,7 @@ def mark_ort_add_group(b: Builder, node, q_node, first_node: int) -> None:
     QLinearAdd; never a Sub) when its two inputs and its output have one type after the int8-to-uint8
     rewrite, and runs it in float32 otherwise."""
     types = {_x86_input_dtype(b, name) for name in node.input} | {_x86_dtype_after_s8_to_u8(b, q_node)}
-    fused = node.op_type == "Add" and len(types) == 1
+    fused = node.op_type in ("Add", "Mul") and len(types) == 1
     mark_ort_add(b, first_node, f"qlinear_{'u8' if types == {'uint8'} else 's8'}" if fused else "float")
 
 
@@ -175,7 +175,7 @@ EXACT_FLOAT = {"Add", "Sub", "Mul", "Div", "Max", "Min", "Relu", "LeakyRelu", "C
                "GlobalMaxPool", "Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Concat", "Pad", "Slice",
                "Gather", "Split", "Identity"}
 # DQ -> op -> Q groups run on integers whose onnxruntime arithmetic the ops reproduce
-REPRODUCED_GROUPS = {"Add", "Sub", "GlobalAveragePool", "Softmax", "LeakyRelu"}
+REPRODUCED_GROUPS = {"Add", "Sub", "Mul", "GlobalAveragePool", "Softmax", "LeakyRelu"}
 # QOperator operators run as float islands whose result is onnxruntime's: a table of one float32
 # function of each code (QLinearLeakyRelu), QuantizeLinear of each dequantised value (QLinearConcat)
 EXACT_FLOAT |= {"QLinearLeakyRelu", "QLinearConcat"}
@@ -209,10 +209,17 @@ def qlinear_global_average_pool(b: Builder, node, attrs) -> None:
     _integer_qlinear(b, node, "GlobalAveragePool", [(i[0], i[1], i[2])], i[3], i[4], 1)
 
 
-def qlinear_add(b: Builder, node, attrs) -> None:
-    """com.microsoft QLinearAdd as an 8-bit ADD marked with onnxruntime's QLinearAdd arithmetic."""
-    i = list(node.input) + [""] * (8 - len(node.input))
-    first = len(b.nodes)
-    dtype = _integer_qlinear(b, node, "Add", [(i[0], i[1], i[2]), (i[3], i[4], i[5])], i[6], i[7], 2)
-    if dtype is not None:
-        mark_ort_add(b, first, f"qlinear_{'u8' if dtype == 'uint8' else 's8'}")
+def _qlinear_binary(float_op: str):
+    """com.microsoft QLinearAdd / QLinearMul as an 8-bit ADD / MUL marked with onnxruntime's
+    arithmetic for them (ops/ort_add.py)."""
+    def convert(b: Builder, node, attrs) -> None:
+        i = list(node.input) + [""] * (8 - len(node.input))
+        first = len(b.nodes)
+        dtype = _integer_qlinear(b, node, float_op, [(i[0], i[1], i[2]), (i[3], i[4], i[5])], i[6], i[7], 2)
+        if dtype is not None:
+            mark_ort_add(b, first, f"qlinear_{'u8' if dtype == 'uint8' else 's8'}")
+    return convert
+
+
+qlinear_add = _qlinear_binary("Add")
+qlinear_mul = _qlinear_binary("Mul")

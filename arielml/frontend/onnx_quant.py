@@ -429,9 +429,10 @@ def install(converters: dict) -> None:
     for op_type, (float_op, triples) in FLOAT_ISLANDS.items():
         converters[op_type] = _via_float(float_op, triples)
     converters["QLinearConcat"] = _via_float("Concat", 0, output_first=True)
-    from arielml.frontend.onnx_ort import qlinear_add, qlinear_global_average_pool, qlinear_softmax
+    from arielml.frontend.onnx_ort import qlinear_add, qlinear_global_average_pool, qlinear_mul, qlinear_softmax
     converters["QLinearGlobalAveragePool"] = qlinear_global_average_pool
     converters["QLinearAdd"] = qlinear_add
+    converters["QLinearMul"] = qlinear_mul
     converters["QLinearSoftmax"] = qlinear_softmax
 
 
@@ -490,7 +491,7 @@ def try_integer_op(b: Builder, node, attrs, convert) -> bool:
         return False
     b.real_values = False
     b.integer_groups.add(node.op_type)
-    if node.op_type in ("Add", "Sub"):
+    if node.op_type in ("Add", "Sub", "Mul"):
         from arielml.frontend.onnx_ort import mark_ort_add_group
         mark_ort_add_group(b, node, q_node, mark[1])
     elif node.op_type == "GlobalAveragePool":

@@ -62,6 +62,7 @@ class AddSubOptions:
 @dataclass(frozen=True)
 class MulOptions:
     fused_activation_function: int = 0
+    onnxruntime: str = field(default="", metadata={"compiler_only": True})  # as AddSubOptions.onnxruntime
 
 
 @dataclass(frozen=True)
@@ -292,6 +293,8 @@ def _prepare_mul(node: Node, graph: Graph, semantics: Semantics):
     activation = fused_activation(node, node.options.fused_activation_function)
     if a.dtype not in QUANTISED:
         return _plain(node, graph, activation)
+    if semantics.name == "onnxruntime" and node.options.onnxruntime and a.dtype == "int8" and activation == "NONE":
+        return prepare_ort_add(node, a, b, out, node.options.onnxruntime)
     multiplier, shift = quantize_multiplier(_mul_real_multiplier(a, b, out, float32=semantics.name != "tflm"))
     if shift > 31:
         # an output scale so small that the product is multiplied by 2^shift, shift >= 32: TFLite's C

@@ -1,4 +1,4 @@
-"""8-bit ADD and SUB under semantics "onnxruntime" (ONNX models), bit-exact with onnxruntime's CPU
+"""8-bit ADD, SUB and MUL under semantics "onnxruntime" (ONNX models), bit-exact with onnxruntime's CPU
 provider on x86-64 hosts with AVX2 and FMA (every x86-64 core since 2013).
 
 The ONNX frontend records on each 8-bit ADD/SUB it makes from a DQ -> Add/Sub -> Q group or a
@@ -14,7 +14,11 @@ QLinearAdd what onnxruntime runs there (AddSubOptions.onnxruntime):
   - "float": a group onnxruntime leaves unfused (input and output types differ after that rewrite;
     every Sub): DequantizeLinear's float32 (q - z) * s of each input, a float32 add (or subtract),
     QuantizeLinear's x / s_c, clamped, rounded half to even.
-Both are functions of the two stored bytes: the reference evaluates them with an exact float32 fma
+MUL (same modes; onnxruntime never fuses Sub or Mul of different types): "qlinear" is QLinearMul,
+whose x86 kernel (qlmul.cpp, SSE2 intrinsics: no fused multiply-add) computes
+        c = round_half_even(float32((a - z_a) * (b - z_b)) * (s_a * s_b / s_c) + z_c), saturated;
+"float" is DequantizeLinear of both, a float32 multiply, QuantizeLinear.
+All are functions of the two stored bytes: the reference evaluates them with an exact float32 fma
 (`fma32`), the C kernel (kernels/add_s8_onnxruntime.c) reads per-input tables of float32 values
 computed here and does the outer fma exactly with doubles."""
 from __future__ import annotations
@@ -42,6 +46,7 @@ class OrtAddParams:
     b_zero: int
     c_scale: float
     c_zero: int
+    multiply: bool = False  # MUL: QLinearMul (qlmul.cpp's SSE2 kernel) / DequantizeLinear, mul, QuantizeLinear
 
 
 def fma32(x, y, z) -> np.ndarray:
@@ -68,10 +73,12 @@ def prepare_ort_add(node, a, b, out, mode: str) -> OrtAddParams:
     return OrtAddParams(mode, node.op == "SUB", tuple(np.broadcast_shapes(a.shape, b.shape)), out.dtype, shift,
                         float(a.quant.single_scale), a.quant.single_zero_point + shift,
                         float(b.quant.single_scale), b.quant.single_zero_point + shift,
-                        float(out.quant.single_scale), out.quant.single_zero_point + shift)
+                        float(out.quant.single_scale), out.quant.single_zero_point + shift, node.op == "MUL")
 
 
 def _ratios(p: OrtAddParams) -> tuple[F32, F32, F32]:
+    if p.multiply:  # ScaleA * ScaleB / ScaleC, left to right in float32
+        return F32(F32(F32(p.a_scale) * F32(p.b_scale)) / F32(p.c_scale)), F32(0), F32(0)
     r_a, r_b = F32(F32(p.a_scale) / F32(p.c_scale)), F32(F32(p.b_scale) / F32(p.c_scale))
     fixed = F32(F32(p.c_zero) - fma32(r_a, F32(p.a_zero), F32(r_b * F32(p.b_zero))))
     return r_a, r_b, fixed
@@ -87,6 +94,8 @@ def b_table(p: OrtAddParams) -> np.ndarray:
     if p.mode == "float":
         value = _dequantized(stored + p.raw_shift, p.b_scale, p.b_zero)
         return -value if p.subtract else value
+    if p.multiply:  # the centred value: the kernel multiplies the two in int32
+        return (stored + p.raw_shift - p.b_zero).astype(F32)
     _, r_b, fixed = _ratios(p)
     return fma32((stored + p.raw_shift).astype(F32), r_b, fixed)
 
@@ -95,7 +104,7 @@ def a_table(p: OrtAddParams) -> np.ndarray:
     stored = np.arange(256, dtype=np.uint8).view(np.dtype(p.out_dtype)).astype(np.int64)
     if p.mode == "float":
         return _dequantized(stored + p.raw_shift, p.a_scale, p.a_zero)
-    return (stored + p.raw_shift).astype(F32)
+    return (stored + p.raw_shift - (p.a_zero if p.multiply else 0)).astype(F32)
 
 
 def _finish(value: np.ndarray, p: OrtAddParams) -> np.ndarray:
@@ -113,7 +122,10 @@ def evaluate_ort_add(p: OrtAddParams, a: np.ndarray, b: np.ndarray) -> np.ndarra
     ia, ib = a.astype(np.int64).astype(np.uint8), b.astype(np.int64).astype(np.uint8)  # (uint8_t)x indexes
     ta, tb = a_table(p)[ia], b_table(p)[ib]
     if p.mode == "float":
-        value = (ta + tb).astype(F32)
+        value = (ta * tb if p.multiply else ta + tb).astype(F32)
+    elif p.multiply:  # cvtepi32_ps of the exact product (|p| < 2^17), mulps, addps of the zero point
+        product = (ta.astype(np.int64) * tb.astype(np.int64)).astype(F32)
+        value = ((product * _ratios(p)[0]).astype(F32) + F32(p.c_zero)).astype(F32)
     else:
         value = fma32(ta, _ratios(p)[0], tb)
     return _finish(value, p)
@@ -134,5 +146,5 @@ def lower_ort_add(node, p: OrtAddParams, fields) -> KernelCall:
                ("act_min", int(info.min)), ("act_max", int(info.max)))
     kind = "float" if p.mode == "float" else "qlinear"
     suffix = "s8" if p.out_dtype == "int8" else "u8"
-    return KernelCall(f"ariel_add_{kind}_{suffix}_ort", "ariel_binary_params", fields,
+    return KernelCall(f"ariel_{'mul' if p.multiply else 'add'}_{kind}_{suffix}_ort", "ariel_binary_params", fields,
                       (node.inputs[0], node.inputs[1], node.outputs[0]), "add_s8_onnxruntime.c")

@@ -1,4 +1,4 @@
-/* kernels/add_s8_onnxruntime.c - 8-bit ADD and SUB with onnxruntime's arithmetic (semantics
+/* kernels/add_s8_onnxruntime.c - 8-bit ADD, SUB and MUL with onnxruntime's arithmetic (semantics
  * "onnxruntime"; arielml/ops/ort_add.py says what each mode reproduces and how it was measured).
  * Both modes read, per input, a table of 256 float32 values indexed by the stored byte (the compiler
  * computes them exactly; their bits travel in a_table / b_table):
@@ -16,6 +16,8 @@
 /* ariel:interface */
 void ariel_add_qlinear_s8_ort(const void *params, void *const *buffers, int32_t begin, int32_t end);
 void ariel_add_float_s8_ort(const void *params, void *const *buffers, int32_t begin, int32_t end);
+void ariel_mul_qlinear_s8_ort(const void *params, void *const *buffers, int32_t begin, int32_t end);
+void ariel_mul_float_s8_ort(const void *params, void *const *buffers, int32_t begin, int32_t end);
 /* ariel:end-interface */
 
 typedef union {
@@ -112,5 +114,17 @@ static inline int32_t ort_quantize(float x, const ariel_binary_params *p)
 #define ADD_FLOAT(p, a, b) \
     (int8_t)(ort_quantize(ORT_TABLE((p)->a_table, a) + ORT_TABLE((p)->b_table, b), (p)) + (p)->output_offset)
 
+/* QLinearMul (SSE2: no fused multiply-add): the tables hold the centred values (small integers), their
+ * exact int32 product is converted, times s_a * s_b / s_c (a_multiplier), plus the zero point (b_offset) */
+#define MUL_QLINEAR(p, a, b)                                                                                   \
+    (int8_t)(ort_clamp_round((float)((int32_t)ORT_TABLE((p)->a_table, a) * (int32_t)ORT_TABLE((p)->b_table, b)) * \
+                                     ort_float((p)->a_multiplier) + (float)(p)->b_offset,                    \
+                             (p)) + (p)->output_offset)
+
+#define MUL_FLOAT(p, a, b) \
+    (int8_t)(ort_quantize(ORT_TABLE((p)->a_table, a) * ORT_TABLE((p)->b_table, b), (p)) + (p)->output_offset)
+
 ARIEL_BINARY_KERNEL(ariel_add_qlinear_s8_ort, int8_t, int8_t, ADD_QLINEAR)
 ARIEL_BINARY_KERNEL(ariel_add_float_s8_ort, int8_t, int8_t, ADD_FLOAT)
+ARIEL_BINARY_KERNEL(ariel_mul_qlinear_s8_ort, int8_t, int8_t, MUL_QLINEAR)
+ARIEL_BINARY_KERNEL(ariel_mul_float_s8_ort, int8_t, int8_t, MUL_FLOAT)

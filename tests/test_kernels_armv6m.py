@@ -122,7 +122,8 @@ OPTION_SHAPES = [((1, 9, 10, 5, 7, 3, 3, (1, 1), True), dict(dilation=2)),
                  # left shifts through the 4-pixel requantisation: in place (VALID) and from a strip (SAME)
                  ((1, 5, 13, 16, 16, 3, 3, (1, 1), False), dict(depthwise=True, gain=2.0 ** -10)),
                  ((1, 4, 9, 20, 20, 3, 3, (1, 1), True), dict(depthwise=True, gain=2.0 ** -10)),
-                 ((1, 4, 6, 24, 32, 1, 1, (1, 1), True), dict(dead=19)),
+                 ((1, 4, 6, 24, 32, 1, 1, (1, 1), True), dict(dead=19)),  # 1x1 on packed pixel pairs
+                 ((1, 6, 6, 24, 20, 1, 1, (1, 1), True), dict(dead=13)),  # 1x1 on packed weights
                  # packed 1x1 lanes at their limits: windows of 4k + 1 and 4k + 3 bytes, 3 channel blocks
                  ((1, 4, 5, 13, 37, 1, 1, (1, 1), True), dict(extreme=True, gain=4.0)),
                  ((1, 3, 7, 67, 9, 1, 1, (1, 1), True), dict(extreme=True, gain=8.0, activation=0)),
@@ -130,9 +131,11 @@ OPTION_SHAPES = [((1, 9, 10, 5, 7, 3, 3, (1, 1), True), dict(dilation=2)),
                  # 7x7 in place, four pixels then two; no activation (a narrow clamp could hide errors)
                  ((1, 8, 14, 16, 16, 7, 7, (1, 1), False), dict(depthwise=True, activation=0))]  # 3 of 16 dead / 16 of 16 dead
 # (shape, gain): requantisation with a right shift > 21 (exact path only) and with a left shift
-# the 1x1 left shift: 18 pixels (four fours, then a pair) over 11 channels (an odd last channel)
+# the 1x1 left shift: 18 pixels (four fours, then a pair) over 11 channels (an odd last channel); both
+# requantisation cases on packed pixel pairs too (6 and 4 pixels)
 GAIN_SHAPES = [((1, 6, 6, 8, 10, 1, 1, (1, 1), True), 2.0 ** 20), ((1, 5, 5, 1, 6, 3, 3, (1, 1), True), 2.0 ** -10),
-               ((1, 3, 6, 12, 11, 1, 1, (1, 1), True), 2.0 ** -10)]
+               ((1, 3, 6, 12, 11, 1, 1, (1, 1), True), 2.0 ** -10),
+               ((1, 2, 3, 12, 11, 1, 1, (1, 1), True), 2.0 ** -10), ((1, 2, 2, 8, 10, 1, 1, (1, 1), True), 2.0 ** 20)]
 DEPTHWISE_SHAPES = [
     (1, 7, 9, 20, 20, 3, 3, (1, 1), True),    # narrow rows: a zero-point-padded strip per work item
     (1, 5, 40, 16, 16, 3, 3, (1, 1), True),   # wide rows: in place, border pixel pairs copied

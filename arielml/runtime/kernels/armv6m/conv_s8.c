@@ -712,7 +712,8 @@ static void conv_1x1_quads(const ariel_conv_params *p, const int8_t *input, cons
         const int32_t *bias;
         const int8_t *w;
         block_requant rq, slice;
-        int use_packed;
+        int use_packed, xpacked_ok;
+        int32_t pixels;
         void (*packed_kernel)(const int8_t *, const int8_t *, const v6m_packed_job *) =
             (((uint32_t)window & 3) | ((uint32_t)(uintptr_t)input & 1)) == 0 ? v6m_mac_packed_quad_whole_h
                                                                              : v6m_mac_packed_quad;
@@ -726,8 +727,14 @@ static void conv_1x1_quads(const ariel_conv_params *p, const int8_t *input, cons
         block_requant_init(p, c_begin, n, &rq);
         pairs = (n + 1) >> 1;
         chunk = PACK_WORDS / (window + 2);
-        use_packed = chunk > 0 && ((end - first + blocks - 1) / blocks) * g->out_w >= PACK_MIN_PIXELS;
-        if (!use_packed && (((uint32_t)window | (uint32_t)(uintptr_t)weights) & 1) == 0 && window <= PACK_WORDS) {
+        pixels = ((end - first + blocks - 1) / blocks) * g->out_w;
+        xpacked_ok = (((uint32_t)window | (uint32_t)(uintptr_t)weights) & 1) == 0 && window <= PACK_WORDS;
+        /* packing costs ~2.4 cycles a weight per tile, or ~2.4 an input byte per pixel and block, so about
+         * the same from one pixel a channel; packed weights then serve four pixels a pass and their
+         * requantisation four outputs a channel's constants: measured best from 1.5 pixels a channel
+         * (VWW's 6x6 layers, 18 pixels a core, on pixel pairs; MCUNet's 8x8, 32 a core, on weights) */
+        use_packed = chunk > 0 && pixels >= PACK_MIN_PIXELS && (!xpacked_ok || 2 * pixels > 3 * n);
+        if (!use_packed && xpacked_ok) {
             xpacked_block(p, input, weights, output, first, end, c_begin, n, &rq, acc, packed);
             continue;
         }

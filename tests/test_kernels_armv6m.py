@@ -94,7 +94,8 @@ CONV_SHAPES = [
     (1, 8, 11, 3, 7, 3, 3, (1, 1), False),    # RGB 3x3 VALID: every window in place (v6m_mac_packed_3x9), odd channels
     (1, 7, 6, 3, 18, 3, 3, (1, 1), True),     # RGB 3x3 on packed weights over two channel blocks (9 pairs fit)
     (1, 5, 6, 3, 20, 3, 3, (2, 1), True),     # 10 pairs do not fit beside the windows: v6m_mac_2x2_3x9
-    (1, 13, 10, 1, 17, 10, 4, (2, 2), True),  # kws's first layer: 1 channel, 10x4 filter
+    (1, 13, 10, 1, 17, 10, 4, (2, 2), True),  # kws's first layer: 1 channel, 10x4 filter (packed pixel pairs)
+    (1, 7, 6, 2, 20, 3, 3, (1, 1), True),     # even window, weights copied to the stack: packed pairs at borders
     (1, 8, 7, 2, 5, 5, 3, (1, 2), False),     # 2 input channels, odd filter, VALID
     (2, 6, 5, 7, 33, 3, 3, (1, 1), True),     # 3x3, three channel blocks, batch 2
     (1, 4, 5, 3, 70, 3, 3, (1, 1), True),     # 5 channel blocks: copied windows block by block
@@ -128,6 +129,7 @@ OPTION_SHAPES = [((1, 9, 10, 5, 7, 3, 3, (1, 1), True), dict(dilation=2)),
                  ((1, 4, 5, 13, 37, 1, 1, (1, 1), True), dict(extreme=True, gain=4.0)),
                  ((1, 3, 7, 67, 9, 1, 1, (1, 1), True), dict(extreme=True, gain=8.0, activation=0)),
                  ((1, 1, 5, 14, 7, 1, 1, (1, 1), True), dict(extreme=True, gain=4.0, activation=0)),  # packed inputs
+                 ((1, 11, 6, 1, 16, 10, 4, (2, 2), True), dict(extreme=True, gain=4.0, activation=0)),
                  # 7x7 in place, four pixels then two; no activation (a narrow clamp could hide errors)
                  ((1, 8, 14, 16, 16, 7, 7, (1, 1), False), dict(depthwise=True, activation=0))]  # 3 of 16 dead / 16 of 16 dead
 # (shape, gain): requantisation with a right shift > 21 (exact path only) and with a left shift

@@ -617,20 +617,22 @@ static void gather_window(const ariel_conv_geometry *g, const int8_t *image, int
     }
 }
 
-/* v6m_mac_xpacked_2px over the block's channels [c_begin, c_begin + n) for the pixels x0, x1 (x1 may
- * repeat x0), packed into xbuf; an odd last channel runs as a pair of itself (w_step 0) */
-static void xpacked_pair(const ariel_conv_params *p, const int8_t *x0, const int8_t *x1, const int8_t *w,
-                         int32_t c_begin, int32_t n, int32_t *acc, int32_t *xbuf)
+/* v6m_mac_xpacked_2px over n channels (weights w, biases bias) for windows of `window` bytes (even)
+ * whose pixel pair is packed in xbuf (packed here first if pack_x); an odd last channel runs as a
+ * pair of itself (w_step 0) */
+static void xpacked_pair(const int32_t *bias, const int8_t *x0, const int8_t *x1, const int8_t *w, int32_t window,
+                         int32_t n, int32_t *acc, int32_t *xbuf, int pack_x)
 {
-    const int32_t window = p->g.in_c;
     v6m_xpacked_job job;
-    v6m_pack_pixels(x0, x1, window, xbuf);
+    if (pack_x) {
+        v6m_pack_pixels(x0, x1, window, xbuf);
+    }
     job.x = xbuf;
     job.n = window;
     job.w = w;
     job.w_step = window;
     job.pairs = n >> 1;
-    job.bias = p->bias + c_begin;
+    job.bias = bias;
     job.acc = acc;
     job.start_h = (uint32_t)(window >> 1) * 0x7FFFu;
     job.start_s = (uint32_t)(window >> 1) * 0x7FFF7FFFu;
@@ -641,7 +643,7 @@ static void xpacked_pair(const ariel_conv_params *p, const int8_t *x0, const int
         job.w = w + (n - 1) * window;
         job.w_step = 0;
         job.pairs = 1;
-        job.bias = p->bias + c_begin + n - 1;
+        job.bias = bias + n - 1;
         job.acc = acc + 2 * (n - 1);
         v6m_mac_xpacked_2px(&job);
     }
@@ -672,14 +674,14 @@ static void xpacked_block(const ariel_conv_params *p, const int8_t *input, const
                 x0 = pixel;
                 out0 = out;
             } else {
-                xpacked_pair(p, x0, pixel, w, c_begin, n, acc, xbuf);
+                xpacked_pair(p->bias + c_begin, x0, pixel, w, g->in_c, n, acc, xbuf, 1);
                 requant_2px(p, rq, acc, out0, out);
                 out0 = 0;
             }
         }
     }
     if (out0 != 0) {
-        xpacked_pair(p, x0, x0, w, c_begin, n, acc, xbuf);
+        xpacked_pair(p->bias + c_begin, x0, x0, w, g->in_c, n, acc, xbuf, 1);
         requant_2px(p, rq, acc, out0, 0);
     }
 }
@@ -894,7 +896,7 @@ static void conv_pairs(const ariel_conv_params *p, const int8_t *input, const in
 static void pair_blocks(const ariel_conv_params *p, const int32_t *bias, const int8_t *weights, int32_t window,
                         const int8_t *x0, const int8_t *x1, int8_t *out0, int8_t *out1, block_requant *rq,
                         int32_t b_first, int32_t b_end, int32_t *acc, int32_t rows, int32_t row_stride,
-                        const int32_t *packed)
+                        const int32_t *packed, int32_t *xbuf)
 {
     int32_t b;
     for (b = b_first; b < b_end; b++) {
@@ -909,6 +911,8 @@ static void pair_blocks(const ariel_conv_params *p, const int32_t *bias, const i
         } else if (rows > 0) {
             block_2px_rows(bias + c_begin, x0, x1, weights + c_begin * window, window, rq[b].n, rows, row_stride,
                            acc);
+        } else if (xbuf != 0) { /* copied windows as a packed pixel pair, packed once for the blocks */
+            xpacked_pair(bias + c_begin, x0, x1, weights + c_begin * window, window, rq[b].n, acc, xbuf, b == b_first);
         } else {
             block_2px(bias + c_begin, x0, x1, weights + c_begin * window, window, rq[b].n, acc);
         }
@@ -949,6 +953,7 @@ static void conv_copied_rows(const ariel_conv_params *p, const int8_t *input, co
     const int32_t weight_words = (g->out_c * window + 3) / 4;
     const int32_t *bias = p->bias;
     const int32_t *packed = 0;
+    int32_t *xbuf = 0;
     if (window == 27 && g->filter_h == 3 && span == 9 && (g->channel_block & 1) == 0 &&
         windows_words + ((g->out_c + 1) >> 1) * (27 + 2) <= (int32_t)(sizeof buf_words / sizeof buf_words[0])) {
         /* RGB 3x3 (VWW / MCUNet conv #0): packed weights in the unused end of buf (v6m_packed.h) */
@@ -965,6 +970,15 @@ static void conv_copied_rows(const ariel_conv_params *p, const int8_t *input, co
         weights = (const int8_t *)weights_copy;
         bias = bias_copy;
         item = begin;
+    }
+    /* copied windows of an even number of bytes run as a packed pixel pair (v6m_mac_xpacked_2px) on the
+     * weights in place: kws's 10x4 first layer, 40 bytes over 64 channels (X in the unused end of buf) */
+    if (packed == 0 && ((uint32_t)window & 1) == 0 && ((uint32_t)(uintptr_t)weights & 1) == 0) {
+        const int32_t used = windows_words + (weights == (const int8_t *)(buf_words + windows_words)
+                                                  ? weight_words + g->out_c : 0);
+        if (used + window <= (int32_t)(sizeof buf_words / sizeof buf_words[0])) {
+            xbuf = buf_words + used;
+        }
     }
     while (item < end) {
         const int32_t r = item / blocks;
@@ -988,10 +1002,10 @@ static void conv_copied_rows(const ariel_conv_params *p, const int8_t *input, co
         if (pending != 0 && (pending_first != b_first || pending_end != b_end)) {
             if (pending_direct != 0) {
                 pair_blocks(p, bias, weights, window, pending_direct, pending_direct, pending, 0, rq, pending_first,
-                            pending_end, acc, g->filter_h, row_stride, packed);
+                            pending_end, acc, g->filter_h, row_stride, packed, xbuf);
             } else {
                 pair_blocks(p, bias, weights, window, buf, buf, pending, 0, rq, pending_first, pending_end, acc, 0, 0,
-                            packed);
+                            packed, xbuf);
             }
             pending = 0;
         }
@@ -1010,7 +1024,7 @@ static void conv_copied_rows(const ariel_conv_params *p, const int8_t *input, co
                 pending_end = b_end;
             } else if (pending_direct != 0 && direct != 0) {
                 pair_blocks(p, bias, weights, window, pending_direct, direct, pending, out, rq, b_first, b_end, acc,
-                            g->filter_h, row_stride, packed);
+                            g->filter_h, row_stride, packed, xbuf);
                 pending = 0;
             } else {
                 if (pending_direct != 0) { /* copy the pending window's rows to slot 0 */
@@ -1021,7 +1035,7 @@ static void conv_copied_rows(const ariel_conv_params *p, const int8_t *input, co
                 }
                 gather_window(g, image, iy0, ix0, zero_point, buf + window);
                 pair_blocks(p, bias, weights, window, buf, buf + window, pending, out, rq, b_first, b_end, acc, 0, 0,
-                            packed);
+                            packed, xbuf);
                 pending = 0;
             }
         }
@@ -1030,10 +1044,10 @@ static void conv_copied_rows(const ariel_conv_params *p, const int8_t *input, co
     if (pending != 0) {
         if (pending_direct != 0) {
             pair_blocks(p, bias, weights, window, pending_direct, pending_direct, pending, 0, rq, pending_first,
-                        pending_end, acc, g->filter_h, row_stride, packed);
+                        pending_end, acc, g->filter_h, row_stride, packed, xbuf);
         } else {
             pair_blocks(p, bias, weights, window, buf, buf, pending, 0, rq, pending_first, pending_end, acc, 0, 0,
-                            packed);
+                            packed, xbuf);
         }
     }
 }

@@ -481,3 +481,40 @@ def test_qdq_mul_and_qlinear_mul_are_bit_exact(seed, shared):
     x, y = (np.random.default_rng(seed).uniform(-3, 3, a.shape).astype(F32) for _ in range(2))
     np.testing.assert_array_equal(arielml.load(data).run([x, y], semantics="onnxruntime")[0],
                                   run_onnxruntime(data, [x, y])[0])
+
+
+def test_hard_swish_table_is_bit_exact_on_every_code():
+    """DQ -> HardSwish -> Q as an int8 HARD_SWISH: onnxruntime's float32 x * HardSigmoid(x) table."""
+    checked = 0
+    for seed in range(4):
+        rng = np.random.default_rng(seed)
+        inits = {"xs": F32(rng.uniform(0.01, 0.06)), "xz": np.array(rng.integers(-30, 30), np.int8),
+                 "ys": F32(rng.uniform(0.01, 0.05)), "yz": np.array(rng.integers(-30, 30), np.int8)}
+        nodes = [helper.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"]),
+                 helper.make_node("DequantizeLinear", ["xq", "xs", "xz"], ["xd"]),
+                 helper.make_node("HardSwish", ["xd"], ["h"]),
+                 helper.make_node("QuantizeLinear", ["h", "ys", "yz"], ["hq"]),
+                 helper.make_node("DequantizeLinear", ["hq", "ys", "yz"], ["y"])]
+        data = make_model(nodes, {"x": ((1, 256), F32)}, ["y"], inits)
+        model = arielml.load(data)
+        if "HARD_SWISH" not in [n.op for n in model.graph.nodes]:
+            continue  # scales TFLite's int8 kernel refuses: a float island, named in the notes
+        x = ((np.arange(-128, 128) - int(inits["xz"])) * inits["xs"]).astype(F32).reshape(1, 256)
+        expected = run_onnxruntime(data, [x])[0]
+        np.testing.assert_array_equal(model.run([x], semantics="onnxruntime")[0], expected)
+        if checked == 0:
+            np.testing.assert_array_equal(model.run([x], backend="native", semantics="onnxruntime")[0], expected)
+        checked += 1
+    assert checked >= 2
+
+
+def test_hard_swish_float_island_is_onnxruntimes():
+    """QLinear-free float HardSwish (a float model, or a QOperator model's float island): onnxruntime's
+    x * HardSigmoid(x), on the reference and native backends."""
+    data = make_model([helper.make_node("HardSwish", ["x"], ["y"])], {"x": ((1, 4096), F32)}, ["y"])
+    model = arielml.load(data)
+    x = np.random.default_rng(0).uniform(-5, 5, (1, 4096)).astype(F32)
+    expected = run_onnxruntime(data, [x])[0]
+    np.testing.assert_array_equal(model.run([x], semantics="onnxruntime")[0], expected)
+    np.testing.assert_array_equal(model.run([x], backend="native", semantics="onnxruntime")[0], expected)
+    assert not np.array_equal(model.run([x])[0], expected)  # TFLite's x * relu6(x + 3) / 6 rounds elsewhere

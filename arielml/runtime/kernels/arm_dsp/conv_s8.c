@@ -1345,6 +1345,24 @@ static void conv_runs_s8(const ariel_conv_params *p, const int8_t *input, const 
                     const int32_t at = (iy0 * g->in_w + ix0) * in_c; /* only read when inside */
                     const int inside = rows_inside && ix0 >= 0 && ix0 + last_dx < g->in_w;
                     int8_t *o = out + ox * g->out_c;
+                    if (whole && table.smmlar && copy_inside && inside) { /* the row's inner pixel pairs */
+                        const int32_t room = g->in_w - 1 - last_dx - g->stride_w + g->pad_left;
+                        const int32_t pairs_end = room < 0 ? -1 : room / g->stride_w; /* last ox of a pair inside */
+                        const int32_t tail = (s.runs - 1) * row_step + 4 * sp.words; /* bytes a window copy reads */
+                        int32_t a = at;
+                        while (ox + 1 < g->out_w && ox <= pairs_end && a + x_step + tail <= image_bytes) {
+                            gather_inside(image + a, row_step, run, s.runs, sp.words, (int8_t *)gathered);
+                            gather_inside(image + a + x_step, row_step, run, s.runs, sp.words,
+                                          (int8_t *)gathered + GATHER_BYTES);
+                            pair_rq(p, &table, (const int8_t *)gathered, GATHER_BYTES, 1, flat_padded.words, 0,
+                                    flat_padded.window, (const int8_t *)padded, out + ox * g->out_c + c_begin,
+                                    g->out_c, c_end - c_begin);
+                            ox += 2, a += 2 * x_step;
+                        }
+                        if (a != at) {
+                            continue;
+                        }
+                    }
                     if (gather && (gather_all || whole || !inside)) { /* one or two gathered windows */
                         int8_t *x0 = (int8_t *)gathered, *x1 = x0 + GATHER_BYTES;
                         const int two = ox + 1 < g->out_w && gather_pairs;

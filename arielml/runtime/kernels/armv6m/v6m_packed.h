@@ -1,27 +1,31 @@
-/* kernels/armv6m/v6m_packed.h - two products per MULS for int8 1x1 convolutions on the Cortex-M0+:
- * the weights of a channel pair packed in 16-bit lanes, W = w0 + w1 * 2^16, so that one MULS of an
- * input byte x gives x w0 + x w1 * 2^16.
+/* kernels/armv6m/v6m_packed.h - two products per MULS for int8 convolutions on the Cortex-M0+: the
+ * weights of a channel pair packed in 16-bit lanes, W = w0 + w1 * 2^16, so that one MULS of an input
+ * byte x gives x w0 + x w1 * 2^16 (or, the other way round, two pixels' inputs packed, X = x0 + x1 2^16,
+ * times one weight byte).
  *
  * Exactness. Over two input bytes a and b, S = x_a W_a + x_b W_b = L + H 2^16 with L = x_a w0_a +
  * x_b w0_b and H = x_a w1_a + x_b w1_b, both in [-32512, 32768] for any int8 values (a product is
  * in [-16256, 16384]). Adding the constant C = 0x7FFF7FFF gives S + C = (L + 0x7FFF) + (H + 0x7FFF)
  * 2^16 with both lanes in [255, 65535]: no borrow between them, so the 32-bit sum is exact as an
  * unsigned number and (S + C) >> 16 (logical) is H + 0x7FFF. Per two bytes the kernel adds S + C to a
- * sum accS and (S + C) >> 16 to a sum accH (4 instructions for 4 MACs; an odd window's last byte is a
+ * sum accS and (S + C) >> 16 to a sum accH (4 instructions for 4 MACs; an odd window's first byte is a
  * step of its own). After K such steps, accH = H_total + K 0x7FFF + start_H and, mod 2^32,
  * accS - accH 2^16 = L_total + K 0x7FFF + start_S - start_H 2^16. With start_H = bias1 - K 0x7FFF and
  * start_S = bias0 + bias1 2^16 - K 0x7FFF7FFF (v6m_pack_pairs), accH is channel 1's sum and
  * accS - (accH << 16) channel 0's, both with the bias added modulo 2^32 as the portable kernels'
- * ariel_wrapping_add does.
+ * ariel_wrapping_add does. tests/test_kernels_armv6m.py runs -128/127-only weights and inputs, which
+ * reach both lane limits.
  *
- * Cost per two bytes of two pixels x two channels (8 MACs): LDM of two weight words (3), four LDRSB
- * (8), four MULS (4), two ADDS pairing the bytes (2), two index steps (2), two extractions of 4
- * (8): 27 cycles, against 36 for v6m_mac_2x2's two steps. No MOV: each MULS destroys its input byte,
- * the weight word survives for the second pixel.
+ * Cost per two bytes of two pixels x two channels (8 MACs): LDM of two weight words (3), two LDRSH of
+ * a pixel's two bytes split by SXTB / ASRS (8), four MULS (4), two ADDS pairing the bytes (2), one
+ * index step, two extractions of 4 (8): 26 cycles (27 with four LDRSB for other windows), against 36
+ * for v6m_mac_2x2's two steps. No MOV: each MULS destroys its input byte, the weight word survives for
+ * the second pixel.
  *
  * The packed weights take twice the bytes of the int8 ones, so they are built at run time on the
- * stack (v6m_pack_pairs, ~6 cycles a word), once per tile and channel pair, and serve every pixel of
- * the tile: conv_1x1_packed in conv_s8.c uses them when the tile has enough pixels to pay for it. */
+ * stack (v6m_pack_pairs: ~2.4 cycles a weight), once per tile and chunk of channel pairs, and serve
+ * every pixel of the tile; packed pixel pairs cost about as much per input byte and serve one block:
+ * conv_s8.c chooses by the pixels a channel the tile has (conv_1x1_quads). */
 #ifndef ARIEL_V6M_PACKED_H
 #define ARIEL_V6M_PACKED_H
 

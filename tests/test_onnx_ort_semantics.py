@@ -244,10 +244,13 @@ def test_fusion_decisions_of_onnxruntime_are_named_in_the_notes(tmp_path):
 
 
 def test_operators_not_reproduced_are_named(tmp_path):
-    from tests.test_onnx_quant import _quantized_cnn
+    from tests.test_onnx_quant import _quantized_cnn, ms_qlinear_model
+    for op in ("QLinearSigmoid", "QLinearAveragePool"):
+        notes = arielml.load(ms_qlinear_model(op)[0]).graph.notes
+        assert any("does not reproduce" in note and op in note for note in notes)
+    # BatchNormalization, GlobalAveragePool and Softmax are all reproduced: nothing named
     notes = arielml.load(_quantized_cnn(tmp_path, "QDQ", True, "QInt8")).graph.notes
-    named = [note for note in notes if "does not reproduce" in note]
-    assert len(named) == 1 and "BatchNormalization" in named[0] and "Softmax" not in named[0]
+    assert not [note for note in notes if "does not reproduce" in note]
 
 
 def test_qlinear_global_average_pool_is_an_int8_mean_bit_exact_with_onnxruntime():
@@ -518,3 +521,19 @@ def test_hard_swish_float_island_is_onnxruntimes():
     np.testing.assert_array_equal(model.run([x], semantics="onnxruntime")[0], expected)
     np.testing.assert_array_equal(model.run([x], backend="native", semantics="onnxruntime")[0], expected)
     assert not np.array_equal(model.run([x])[0], expected)  # TFLite's x * relu6(x + 3) / 6 rounds elsewhere
+
+
+def test_unfolded_batch_normalization_is_bit_exact():
+    """A BatchNormalization after a Relu (nothing to fold into): x * s + t with onnxruntime's
+    s = (1 / sqrt(var + eps)) * gamma and t = beta - mean * s (gamma / sqrt(...) differs in the last
+    bit of about one output in six)."""
+    for seed in range(5):
+        rng = np.random.default_rng(seed)
+        inits = {"g": rng.uniform(0.5, 1.5, 16).astype(F32), "b": rng.standard_normal(16).astype(F32),
+                 "m": rng.standard_normal(16).astype(F32), "v": rng.uniform(0.1, 3, 16).astype(F32)}
+        nodes = [helper.make_node("Relu", ["x"], ["r"]),
+                 helper.make_node("BatchNormalization", ["r", "g", "b", "m", "v"], ["y"], epsilon=1e-3)]
+        data = make_model(nodes, {"x": ((1, 16, 8, 8), F32)}, ["y"], inits)
+        x = rng.standard_normal((1, 16, 8, 8)).astype(F32)
+        np.testing.assert_array_equal(arielml.load(data).run([x], semantics="onnxruntime")[0],
+                                      run_onnxruntime(data, [x])[0])

@@ -422,15 +422,17 @@ CONVERTERS["LogSoftmax"] = _softmax("LOG_SOFTMAX")
 @converter("BatchNormalization")
 def _batch_norm(b: Builder, node, attrs) -> None:
     """A BatchNormalization not folded into a Conv/Gemm (onnx_fold.py): y = x * s + t per channel
-    (axis 1) with s = gamma / sqrt(var + epsilon), t = beta - mean * s computed in float32, as
-    onnxruntime's kernel does, then MUL and ADD."""
+    (axis 1) with s = (1 / sqrt(var + epsilon)) * gamma, t = beta - mean * s computed in float32, each
+    step rounded, as onnxruntime's kernel does (batch_norm.h: inv_std, new_scale, new_bias), then
+    MUL and ADD."""
     from arielml.ops.elementwise import AddSubOptions, MulOptions
     stats = [b.constant(n) for n in node.input[1:5]]
     if any(s is None for s in stats) or len(node.output) > 1 and any(node.output[1:]):
         raise b.unsupported("only inference mode with constant statistics is supported")
     gamma, beta, mean, var = (np.asarray(s, np.float32) for s in stats)
-    scale = (gamma / np.sqrt(var + np.float32(attrs.get("epsilon", 1e-5)))).astype(np.float32)
-    shift = (beta - mean * scale).astype(np.float32)
+    root = np.sqrt((var + np.float32(attrs.get("epsilon", 1e-5))).astype(np.float32)).astype(np.float32)
+    scale = ((np.float32(1) / root).astype(np.float32) * gamma).astype(np.float32)
+    shift = (beta - (mean * scale).astype(np.float32)).astype(np.float32)
     rank = len(b.onnx_shape(node.input[0]))
     per_channel = (1, -1) + (1,) * (rank - 2)
     b.constants[node.output[0] + "/bn_scale"] = scale.reshape(per_channel)

@@ -178,7 +178,8 @@ EXACT_FLOAT = {"Add", "Sub", "Mul", "Div", "Max", "Min", "Relu", "LeakyRelu", "C
 REPRODUCED_GROUPS = {"Add", "Sub", "Mul", "GlobalAveragePool", "Softmax", "LeakyRelu", "HardSwish"}
 # QOperator operators run as float islands whose result is onnxruntime's: a table of one float32
 # function of each code (QLinearLeakyRelu), QuantizeLinear of each dequantised value (QLinearConcat)
-EXACT_FLOAT |= {"QLinearLeakyRelu", "QLinearConcat", "HardSwish"}  # HardSwish: ops/nonlinear.py
+EXACT_FLOAT |= {"QLinearLeakyRelu", "QLinearConcat", "HardSwish",  # HardSwish: ops/nonlinear.py
+                "BatchNormalization"}  # x * s + t with onnxruntime's s and t (onnx_ops.py)
 
 
 def note_unfused_average(b: Builder, node, q_node) -> None:

@@ -385,7 +385,7 @@ def work_items(node: Node, graph: Graph) -> int:
 
 
 def lower(node: Node, graph: Graph, p: LSTMParams) -> KernelCall:
-    # An op has at most ARIEL_MAX_BUFFERS (8) buffers, the LSTM 12 constant tensors: the weights and
+    # An op has at most ARIEL_MAX_BUFFERS (10) buffers, the LSTM 12 constant tensors: the weights and
     # biases go to the kernel as compile-time arrays (gate order: input, forget, cell, output)
     buffers = (node.inputs[INPUT], node.inputs[OUTPUT_STATE], node.inputs[CELL_STATE], node.outputs[0])
     if p.arithmetic == lstm_hybrid.HYBRID:

@@ -21,8 +21,8 @@ Shape = tuple[int, ...]
 # LiteRT's lists (measured): PACK has int64 but no bool, UNPACK bool but no int64
 PACK_DTYPES = ("int8", "uint8", "int16", "int32", "int64", "float32")
 UNPACK_DTYPES = ("int8", "uint8", "int16", "int32", "float32", "bool")
-# An op's buffer count is a uint8 (ariel_op.nbuffers). ARIEL_MAX_BUFFERS (8) bounds only ops with
-# per-core scratch, whose pointers the runtime copies into an 8-entry array (run_tile); these
+# An op's buffer count is a uint8 (ariel_op.nbuffers). ARIEL_MAX_BUFFERS (10) bounds only ops with
+# per-core scratch, whose pointers the runtime copies into a 10-entry array (run_tile); these
 # kernels have none, as CONCATENATION and SPLIT, which take any count.
 MAX_PARTS = 254
 

@@ -50,7 +50,7 @@ def lower(plan: Plan) -> Plan:
 
 # ariel_runtime.h: an op's buffer count is a uint8_t, and run_tile gathers an op with per-core
 # scratch into a stack array of ARIEL_MAX_BUFFERS pointers (its buffers, then the scratch slice)
-ARIEL_MAX_BUFFERS = 8
+ARIEL_MAX_BUFFERS = 10
 MAX_OP_BUFFERS = 255
 
 

@@ -21,7 +21,7 @@ extern "C" {
  * scratch, in the op's order) and a [begin, end) range of its work items. */
 typedef void (*ariel_kernel_fn)(const void *params, void *const *buffers, int32_t begin, int32_t end);
 
-#define ARIEL_MAX_BUFFERS 8   /* buffers per op, scratch included */
+#define ARIEL_MAX_BUFFERS 10  /* buffers per op, scratch included (POSENET_DECODER with masks: 4 + 5 + 1) */
 #define ARIEL_LOCK_SCHEDULER 0u /* the one port lock the runtime uses */
 
 enum { ARIEL_SCHED_STATIC = 0, ARIEL_SCHED_DYNAMIC = 1 };

@@ -489,7 +489,7 @@ typedef struct {
 static void block_requant_init(const ariel_conv_params *p, int32_t c_begin, int32_t n, block_requant *r)
 {
     const int32_t zp = p->output_zero_point;
-    int32_t i;
+    int32_t i, slow;
     r->rq = p->rq + c_begin * ARIEL_RQ_WORDS;
     r->job.consts = r->consts;
     r->job.n = n;
@@ -498,24 +498,17 @@ static void block_requant_init(const ariel_conv_params *p, int32_t c_begin, int3
     r->job.max_down = zp - p->act_min;
     r->use_asm = p->rounding == ARIEL_ROUND_DOUBLE && r->job.max_up >= 0 && r->job.max_down >= 0;
     r->any_left = 0;
-    r->exact_only = 0; /* counts the channels the fast path cannot serve, then decides */
-    for (i = 0; i < n; i++) {
-        const int32_t *record = r->rq + i * ARIEL_RQ_WORDS;
-        r->any_left |= record[1] != 0;
-        r->exact_only += record[2] > FAST_RIGHT_MAX || (uint32_t)record[0] < (1u << 30);
-    }
-    r->exact_only = 2 * r->exact_only >= n;
+    /* one pass builds the fast path's constants and counts the channels it cannot serve; a block where
+     * they are half or more (rare) is rebuilt for the exact-only routine (the records are read once:
+     * from flash, where most layers keep them, each costs a cache miss) */
+    slow = 0;
     for (i = 0; i < n; i++) {
         const int32_t *record = r->rq + i * ARIEL_RQ_WORDS;
         const uint32_t m = (uint32_t)record[0];
         const int32_t right = record[2];
         int32_t *c = r->consts + V6M_RQ_CONSTS * i;
-        if (r->exact_only) {
-            c[0] = (int32_t)(m >> 15);
-            c[1] = (int32_t)(m & 0x7FFFu);
-            c[2] = right;
-            c[3] = (int32_t)((1u << right) >> 1);
-        } else if (right <= 21 && m >= (1u << 30)) {
+        r->any_left |= record[1] != 0;
+        if (right <= 21 && m >= (1u << 30)) {
             c[0] = (int32_t)(m >> (9 + right)); /* >= 1: the saturation test in v6m_rq_slow relies on it */
             c[1] = (int32_t)((1u << (21 - right)) + (right >= 1 ? 1u << 21 : 0u));
             c[2] = (int32_t)(1u << (9 + right));
@@ -526,6 +519,7 @@ static void block_requant_init(const ariel_conv_params *p, int32_t c_begin, int3
             c[0] = 0;
             c[1] = 1;
             c[2] = m == 0 ? (int32_t)((1u << 22) - 2u) : 0;
+            slow++;
         } else {
             /* zero test: u <= 2^(r-1) - 2 gives u m + K < 2^(31+r), |R| = 0 (layers whose dead channels
              * get shifts of 26-31); with mf = 0, A = 1 the fast path returns 0 for u < this bound */
@@ -533,9 +527,21 @@ static void block_requant_init(const ariel_conv_params *p, int32_t c_begin, int3
             c[0] = 0;
             c[1] = 1;
             c[2] = (int32_t)(zero_below < (1u << 22) - 2u ? zero_below : (1u << 22) - 2u);
+            slow++;
         }
-        if (!r->exact_only) {
-            c[3] = (int32_t)(uintptr_t)record;
+        c[3] = (int32_t)(uintptr_t)record;
+    }
+    r->exact_only = 2 * slow >= n;
+    if (r->exact_only) {
+        for (i = 0; i < n; i++) {
+            const int32_t *record = r->rq + i * ARIEL_RQ_WORDS;
+            const uint32_t m = (uint32_t)record[0];
+            const int32_t right = record[2];
+            int32_t *c = r->consts + V6M_RQ_CONSTS * i;
+            c[0] = (int32_t)(m >> 15);
+            c[1] = (int32_t)(m & 0x7FFFu);
+            c[2] = right;
+            c[3] = (int32_t)((1u << right) >> 1);
         }
     }
     r->c_begin = c_begin;

@@ -144,12 +144,14 @@ def window_2d(in_h: int, in_w: int, filter_h: int, filter_w: int, stride_h: int,
                     _pad_before(in_h, eff_h, stride_h, out_h), _pad_before(in_w, eff_w, stride_w, out_w))
 
 
-def _refuse_huge_padding(nbytes: int, win: Window2D) -> None:
+def _refuse_huge_padding(nbytes: int, win: Window2D, input_bytes: int) -> None:
     # Absurd strides/dilations (corrupt files) would make np.pad allocate gigabytes; refuse instead.
-    # (added by the robustness work; the limit is the per-tensor one of arielml.ir.verify)
+    # (added by the robustness work; the limit is the per-tensor one of arielml.ir.verify). A big
+    # input padded by a few rows is not absurd (Coral's 721x1281 posenet widens 100 MB of int64
+    # values by a border): refuse only when the padding, not the input, makes the bytes.
     from arielml.errors import ModelFormatError
     from arielml.ir.verify import MAX_TENSOR_BYTES
-    if nbytes > MAX_TENSOR_BYTES:
+    if nbytes > MAX_TENSOR_BYTES and nbytes > 2 * input_bytes:
         raise ModelFormatError(
             f"a window with strides ({win.stride_h}, {win.stride_w}) and dilations ({win.dilation_h}, "
             f"{win.dilation_w}) would need a {nbytes:,}-byte padded input; arielml refuses over "
@@ -162,7 +164,7 @@ def padded_input(x: np.ndarray, win: Window2D, fill) -> np.ndarray:
     need_h = (win.out_h - 1) * win.stride_h + (win.filter_h - 1) * win.dilation_h + 1
     need_w = (win.out_w - 1) * win.stride_w + (win.filter_w - 1) * win.dilation_w + 1
     bottom, right = max(need_h - h - win.pad_top, 0), max(need_w - w - win.pad_left, 0)
-    _refuse_huge_padding(n * max(need_h, h) * max(need_w, w) * c * x.itemsize, win)
+    _refuse_huge_padding(n * max(need_h, h) * max(need_w, w) * c * x.itemsize, win, x.nbytes)
     if win.pad_top or win.pad_left or bottom or right:
         x = np.pad(x, ((0, 0), (win.pad_top, bottom), (win.pad_left, right), (0, 0)), constant_values=fill)
     return x[:, :need_h, :need_w, :]

@@ -495,4 +495,6 @@ def lower(node: Node, graph: Graph, p: PosenetParams) -> KernelCall:
 POSENET_DECODER = register(OpDef(
     name="POSENET_DECODER", infer_shapes=infer_shapes, prepare=prepare, evaluate=evaluate,
     options_type=PosenetDecoderOptions, tflite_options="flexbuffers", check=check,
-    work_items=None, lower=lower, num_inputs=(3, 4), num_outputs=(4, 5), custom_code="PosenetDecoderOp"))
+    work_items=None, lower=lower, num_inputs=(3, 4), num_outputs=(4, 5), custom_code="PosenetDecoderOp",
+    no_oracle="LiteRT and TFLite Micro lack PosenetDecoderOp; the reference was checked against Coral's decoder "
+              "built locally (docs/semantics.md, POSENET_DECODER)"))

@@ -121,6 +121,9 @@ class OpDef:
     # a custom operator's code in the model file (TFLite_Detection_PostProcess, SignalWindow, ...):
     # the frontend reads operators with this custom code as this OpDef
     custom_code: str | None = None
+    # an operator no oracle interpreter here runs (LiteRT and TFLite Micro lack it): what its
+    # reference was checked against instead; bench.external reports it for models that use it
+    no_oracle: str | None = None
 
 
 REGISTRY: dict[str, OpDef] = {}

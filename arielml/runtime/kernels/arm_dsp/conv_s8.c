@@ -1062,11 +1062,12 @@ static NOINLINE void conv_pixel(const ariel_conv_params *p, const rq_table *tabl
     requant_pixel(p, table, sums, out + c_begin, c_end - c_begin);
 }
 
-/* a row of a 1x1 convolution (windows of whole words, no padding): conv_pixel_pair's work for every
- * pixel pair, with the 2x2 block's fixed fields set once and none of conv_runs_s8's per-pixel tests */
+/* `pixels` pixels x_step apart of a 1x1 convolution (a row, or rows that follow one another; windows
+ * of whole words, no padding): conv_pixel_pair's work for every pixel pair, with the 2x2 block's fixed
+ * fields set once and none of conv_runs_s8's per-pixel tests */
 static NOINLINE ARIEL_DSP_IN_SRAM(conv_row_pairs) void conv_row_pairs(const ariel_conv_params *p, const rq_table *table, const wide_plan *plan, const conv_window *s,
                                     const int8_t *x, int32_t x_step, const int8_t *weights, int8_t *out,
-                                    int32_t c_begin, int32_t c_end)
+                                    int32_t c_begin, int32_t c_end, int32_t pixels)
 {
     const ariel_conv_geometry *g = &p->g;
     const int32_t n = c_end - c_begin, out_step = g->out_c;
@@ -1076,21 +1077,21 @@ static NOINLINE ARIEL_DSP_IN_SRAM(conv_row_pairs) void conv_row_pairs(const arie
     int32_t ox = 0;
     b.dx = x_step, b.words = s->words, b.runs = 1, b.run_skip = 0;
     if (plan->ok) { /* blocks with all-zero filters */
-        for (ox = 0; ox + 1 < g->out_w; ox += 2, x += 2 * x_step, out += 2 * out_step) {
+        for (ox = 0; ox + 1 < pixels; ox += 2, x += 2 * x_step, out += 2 * out_step) {
             pair_plan(plan, s, x, x_step, block_weights, out + c_begin, out + out_step + c_begin);
         }
-        if (ox < g->out_w) { /* a lone pixel paired with itself: half the work of its live channels wasted,
+        if (ox < pixels) { /* a lone pixel paired with itself: half the work of its live channels wasted,
                               * none of the dead ones done */
             pair_plan(plan, s, x, 0, block_weights, out + c_begin, out + c_begin);
             return;
         }
     }
     if (s->words != 2 && table->smmlar) {
-        for (; ox + 1 < g->out_w; ox += 2, x += 2 * x_step, out += 2 * out_step) {
+        for (; ox + 1 < pixels; ox += 2, x += 2 * x_step, out += 2 * out_step) {
             pair_rq(p, table, x, x_step, 1, s->words, 0, s->window, block_weights, out + c_begin, out_step, n);
         }
     }
-    for (; ox + 1 < g->out_w; ox += 2, x += 2 * x_step, out += 2 * out_step) {
+    for (; ox + 1 < pixels; ox += 2, x += 2 * x_step, out += 2 * out_step) {
         b.x0 = x, b.w = block_weights, b.dw = s->window, b.sums0 = sums[0], b.sums1 = sums[1];
         if (s->words == 2) {
             b.pairs = n;
@@ -1107,7 +1108,7 @@ static NOINLINE ARIEL_DSP_IN_SRAM(conv_row_pairs) void conv_row_pairs(const arie
         }
         requant_pixels_2(p, table, sums[0], sums[1], out + c_begin, out + out_step + c_begin, n);
     }
-    if (ox < g->out_w) {
+    if (ox < pixels) {
         conv_pixel(p, table, s, x, weights, out, c_begin, c_end);
     }
 }
@@ -1265,6 +1266,10 @@ static void conv_runs_s8(const ariel_conv_params *p, const int8_t *input, const 
     /* 1x1 windows of whole words inside the input: conv_row_pairs */
     const int row_1x1 = g->filter_h == 1 && g->filter_w == 1 && s_window_of(g) % 4 == 0 && g->pad_left == 0 &&
                         (g->out_w - 1) * g->stride_w < g->in_w;
+    /* 1x1 at stride 1 over the whole input: output rows (and images) follow one another in memory, in
+     * the input as in the output, so a block's rows are one run of pixels (pairs across row ends) */
+    const int rows_follow = row_1x1 && g->stride_w == 1 && g->stride_h == 1 && g->pad_top == 0 &&
+                            g->out_w == g->in_w && g->out_h == g->in_h;
     int use_padded = 0, whole = 0;
     int32_t first, item;
     s.words = run >> 2;
@@ -1337,7 +1342,15 @@ static void conv_runs_s8(const ariel_conv_params *p, const int8_t *input, const 
                     continue;
                 }
                 if (row_1x1 && rows_inside) {
-                    conv_row_pairs(p, &table, &plan, &s, image + iy0 * g->in_w * in_c, x_step, weights, out, c_begin, c_end);
+                    int32_t rows = 1;
+                    if (rows_follow) { /* this block's next rows in the call continue the pixel run */
+                        while (item + rows * blocks < end) {
+                            rows++;
+                        }
+                        item += (rows - 1) * blocks;
+                    }
+                    conv_row_pairs(p, &table, &plan, &s, image + iy0 * g->in_w * in_c, x_step, weights, out, c_begin,
+                                   c_end, rows * g->out_w);
                     continue;
                 }
                 while (ox < g->out_w) {

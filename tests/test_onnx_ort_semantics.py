@@ -12,11 +12,13 @@ import pytest
 
 import arielml
 from arielml.errors import ArielError
+from tests.conftest import ZOO
 from tests.emu_helpers import needs_cross
 from tests.onnx_models import helper, make_model, ort, run_onnxruntime
 from tests.test_onnx_quant import _case
 
 F32 = np.float32
+needs_zoo = pytest.mark.skipif(not (ZOO / "tflite_micro" / "hello_world_int8.tflite").exists(), reason="zoo not present")
 
 
 def _default_session(model) -> "ort.InferenceSession":
@@ -119,8 +121,9 @@ def test_quantize_linear_rounds_half_to_even():
     assert not np.array_equal(loaded.run([xs])[0], expected)  # LiteRT rounds ties away from zero
 
 
+@needs_zoo
 def test_tflite_models_refuse_onnxruntime_semantics():
-    model = arielml.load("../shared/zoo/tflite_micro/hello_world_int8.tflite")
+    model = arielml.load(str(ZOO / "tflite_micro" / "hello_world_int8.tflite"))
     with pytest.raises(ArielError, match="ONNX models"):
         model.run(model.random_inputs(), semantics="onnxruntime")
     with pytest.raises(ArielError, match="ONNX models"):
@@ -231,11 +234,12 @@ def test_quantize_static_cnn_on_two_emulated_rp2040_cores_is_bit_exact(tmp_path)
                                             semantics="onnxruntime")[0], session.run(None, {"x": inputs[0]})[0])
 
 
+@needs_zoo
 def test_fusion_decisions_of_onnxruntime_are_named_in_the_notes(tmp_path):
     """lenet5_quantized.onnx (tf2onnx: Q -> Reshape -> DQ chains) keeps int8 inputs where its outputs
     become uint8 pairs: onnxruntime leaves its first Conv and first Gemm unfused (float32), as its
     optimized graph shows; quantize_static's QDQ CNN is fused throughout (no such note)."""
-    graph = arielml.load("../shared/zoo/simpletinyml_oneliner/lenet5_quantized.onnx").graph
+    graph = arielml.load(str(ZOO / "simpletinyml_oneliner" / "lenet5_quantized.onnx")).graph
     unfused = [note for note in graph.notes if "does not fuse" in note]
     assert len(unfused) == 2 and "does not fuse Conv" in unfused[0] and "does not fuse Gemm" in unfused[1]
     assert any("does not reproduce" in note and "Conv (run in float32" in note for note in graph.notes)
@@ -537,3 +541,18 @@ def test_unfolded_batch_normalization_is_bit_exact():
         x = rng.standard_normal((1, 16, 8, 8)).astype(F32)
         np.testing.assert_array_equal(arielml.load(data).run([x], semantics="onnxruntime")[0],
                                       run_onnxruntime(data, [x])[0])
+
+
+@needs_zoo
+def test_cli_run_profile_and_compile_take_onnxruntime_semantics(tmp_path, capsys):
+    from arielml.cli import main
+    path = quantize(tmp_path, plain_mlp(), (1, 20), "QDQ", True)
+    assert main(["run", path, "--semantics", "onnxruntime", "-o", str(tmp_path / "o")]) == 0
+    out = tmp_path / "c"
+    assert main(["compile", path, "--target", "rp2040", "--cores", "2", "--semantics", "onnxruntime",
+                 "-o", str(out)]) == 0
+    assert "ariel_fully_connected_s8_fq" in (out / "model.c").read_text()
+    assert "conv_s8_float_requant.c" in [p.name for p in (out / "ariel" / "kernels").iterdir()]
+    capsys.readouterr()
+    assert main(["run", str(ZOO / "tflite_micro" / "hello_world_int8.tflite"), "--semantics", "onnxruntime"]) != 0
+    assert "ONNX models" in capsys.readouterr().err

@@ -18,7 +18,8 @@ from tests.onnx_models import helper, make_model, ort, run_onnxruntime
 from tests.test_onnx_quant import _case
 
 F32 = np.float32
-needs_zoo = pytest.mark.skipif(not (ZOO / "tflite_micro" / "hello_world_int8.tflite").exists(), reason="zoo not present")
+needs_zoo = pytest.mark.skipif(not (ZOO / "tflite_micro" / "hello_world_int8.tflite").exists(),
+                               reason="zoo not present")
 
 
 def _default_session(model) -> "ort.InferenceSession":
@@ -176,7 +177,8 @@ def quantize(tmp_path, source: bytes, shape, quant_format: str, per_channel: boo
             return next(self.batches, None)
 
     target = tmp_path / f"{quant_format}_{int(per_channel)}.onnx"
-    quantize_static(str(tmp_path / "float.onnx"), str(target), Reader(), quant_format=getattr(QuantFormat, quant_format),
+    quantize_static(str(tmp_path / "float.onnx"), str(target), Reader(),
+                    quant_format=getattr(QuantFormat, quant_format),
                     per_channel=per_channel, activation_type=QuantType.QInt8, weight_type=QuantType.QInt8)
     return str(target)
 
@@ -461,9 +463,11 @@ def _qdq_mul_model(seed: int, shared: bool):
              helper.make_node("DequantizeLinear", ["bq", "sb", "zb"], ["bd"])]
     outputs = ["y"]
     if shared:
-        nodes += [helper.make_node("DequantizeLinear", ["aq", "sa", "za"], ["ad2"]), helper.make_node("Relu", ["ad2"], ["r"])]
+        nodes += [helper.make_node("DequantizeLinear", ["aq", "sa", "za"], ["ad2"]),
+                  helper.make_node("Relu", ["ad2"], ["r"])]
         outputs.append("r")
-    nodes += [helper.make_node("Mul", ["ad", "bd"], ["c"]), helper.make_node("QuantizeLinear", ["c", "sc", "zc"], ["cq"]),
+    nodes += [helper.make_node("Mul", ["ad", "bd"], ["c"]),
+              helper.make_node("QuantizeLinear", ["c", "sc", "zc"], ["cq"]),
               helper.make_node("DequantizeLinear", ["cq", "sc", "zc"], ["y"])]
     data = make_model(nodes, {"a": ((1, 2048), F32), "b": ((1, 2048), F32)}, outputs, inits)
     qa, qb = rng.integers(lo, hi, 2048), rng.integers(lo, hi, 2048)

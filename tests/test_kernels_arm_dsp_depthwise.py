@@ -64,6 +64,12 @@ EDGE_CASES = [
     (6, (2, 6, 6, 16, 0), (3, 3), (1, 1), 0, {"activation": 1}),    # batch 2, 6-pixel rows: a step + 2
     (7, (1, 3, 3, 35, 0), (3, 3), (1, 1), 0, {"activation": 0}),    # vww's last shape, 3 lanes in the last group
     (8, (1, 9, 12, 7, 0), (3, 3), (2, 1), 0, {"activation": 1}),    # stride 2 down, 1 across: rows skip
+    (9, (1, 4, 26, 13, 0), (3, 3), (2, 2), 0, {"activation": 3}),   # stride 2, 13 pixels, a last group of 1 channel
+    (10, (1, 5, 14, 6, 0), (3, 3), (1, 1), 0, {"activation": 1}),   # 14 pixels: 3 steps + one overlapping by 2
+    (11, (1, 4, 18, 9, 0), (3, 3), (1, 1), 0, {"activation": 2}),   # 18 pixels, both bounds: 4 steps + overlap
+    (12, (1, 5, 16, 7, 0), (3, 3), (1, 1), 1, {"big_scale": True}),  # VALID, 14 pixels, slow requantisation
+    # after a sweep, a slow block of 7 channels on the four-channel kernel: its 8th lane's entry must not be stack garbage
+    (13, (1, 3, 27, 7, 0), (3, 3), (3, 3), 1, {"activation": 1, "big_scale": True}),
 ]
 
 

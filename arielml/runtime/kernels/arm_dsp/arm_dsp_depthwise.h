@@ -67,6 +67,12 @@ static void dwg_prepare(const ariel_conv_params *p, int32_t c, int32_t n, dwg_ta
     t->fast = fast;
     /* slow blocks requantise through prepare_rq's entries; fast ones need only the clamp form */
     t->mode = fast ? clamp_mode(p) : prepare_rq(p, c, n, t->slow);
+    for (k = n; !fast && (k & 3) != 0; k++) {
+        /* dwg_run_slow requantises all four lanes of the last group, the ones past the block's channels
+         * discarded: their entries must be harmless, not stack left-overs (a negative shift there sent
+         * requant_rare to a channel read from garbage) */
+        t->slow[k].bias = 0, t->slow[k].multiplier = 0, t->slow[k].round = 0, t->slow[k].shift = 0;
+    }
     scale = 1 + fast; /* weights times 2 in fast blocks */
     for (k = 0; k < n; k += 4, w += 36) {
         dwg_group *gr = &t->group[k >> 2];
@@ -442,6 +448,7 @@ static NOINLINE void depthwise_3x3_words(const ariel_conv_params *p, const int8_
 #define DW3_ROW_WORDS (DW3_COLS / 2)   /* words of one strip row (68 bytes: the assembly's row offsets) */
 #define DW3_SLOTS 5                    /* rows of a channel's ring (strip) */
 #define DW3_CH_WORDS (DW3_SLOTS * DW3_ROW_WORDS) /* words of one channel's ring */
+#define DW3_COPY_WORDS 51              /* 3 * DW3_ROW_WORDS: where slots 0 and 1 are copied (a literal: asm text) */
 #define DW3_FAST_MAX_RIGHT 22
 
 /* one channel's weights and constants, reached by immediate offsets from one register */
@@ -506,6 +513,54 @@ static inline __attribute__((always_inline)) void dw3_widen_pair(uint32_t a, uin
     to[copy] = c0, to[copy + DW3_CH_WORDS] = c1, to[copy + 2 * DW3_CH_WORDS] = c2, to[copy + 3 * DW3_CH_WORDS] = c3;
 }
 
+/* dw3_widen_pair over the column pairs from x (both columns inside the row, whole words) into
+ * to .. to_end (to_end > to): PKHBT / PKHTB pair the words' halves (GCC builds them from three
+ * instructions each), loads read two instructions later. 2 loads, 2 packs, 4 SXTB16, 4 or 8 stores
+ * per pair. */
+#define DW3_WIDEN_LOOP(COPIES)                                                                                  \
+    "1:\n\t"                                                                                                    \
+    "ldr    %[a], [%[x]]\n\t"                                                                                   \
+    "ldr    %[b], [%[x], %[c]]\n\t"                                                                             \
+    "add    %[x], %[x], %[c], lsl #1\n\t"                                                                       \
+    "add    %[to], %[to], #4\n\t"                                                                               \
+    "pkhbt  %[lo], %[a], %[b], lsl #16\n\t"                                                                     \
+    "pkhtb  %[hi], %[b], %[a], asr #16\n\t"                                                                     \
+    "sxtb16 %[a], %[lo]\n\t"                                                                                    \
+    "sxtb16 %[b], %[lo], ror #8\n\t"                                                                            \
+    "sxtb16 %[lo], %[hi]\n\t"                                                                                   \
+    "sxtb16 %[hi], %[hi], ror #8\n\t"                                                                           \
+    "str    %[a], [%[to], #-4]\n\t"                                                                             \
+    "str    %[b], [%[to], #4*" DW3_STR(DW3_CH_WORDS) "-4]\n\t"                                                  \
+    "str    %[lo], [%[to], #8*" DW3_STR(DW3_CH_WORDS) "-4]\n\t"                                                 \
+    "str    %[hi], [%[to], #12*" DW3_STR(DW3_CH_WORDS) "-4]\n\t"                                                \
+    COPIES                                                                                                      \
+    "cmp    %[to], %[e]\n\t"                                                                                    \
+    "bne    1b\n\t"
+#define DW3_STR_(v) #v
+#define DW3_STR(v) DW3_STR_(v)
+#define DW3_COPY_OFFSET "4*" DW3_STR(DW3_COPY_WORDS)
+#define DW3_WIDEN_COPIES                                                                                        \
+    "str    %[a], [%[to], #" DW3_COPY_OFFSET "-4]\n\t"                                                          \
+    "str    %[b], [%[to], #4*" DW3_STR(DW3_CH_WORDS) "+" DW3_COPY_OFFSET "-4]\n\t"                              \
+    "str    %[lo], [%[to], #8*" DW3_STR(DW3_CH_WORDS) "+" DW3_COPY_OFFSET "-4]\n\t"                             \
+    "str    %[hi], [%[to], #12*" DW3_STR(DW3_CH_WORDS) "+" DW3_COPY_OFFSET "-4]\n\t"
+static inline __attribute__((always_inline)) void dw3_widen_run(const int8_t *x, int32_t in_c, uint32_t *to,
+                                                                uint32_t *to_end, int32_t copy)
+{
+    uint32_t a, b, lo, hi;
+    if (copy != 0) {
+        __asm__ volatile(DW3_WIDEN_LOOP(DW3_WIDEN_COPIES)
+                         : [x] "+r"(x), [to] "+r"(to), [a] "=&r"(a), [b] "=&r"(b), [lo] "=&r"(lo), [hi] "=&r"(hi)
+                         : [c] "r"(in_c), [e] "r"(to_end)
+                         : "cc", "memory");
+    } else {
+        __asm__ volatile(DW3_WIDEN_LOOP("")
+                         : [x] "+r"(x), [to] "+r"(to), [a] "=&r"(a), [b] "=&r"(b), [lo] "=&r"(lo), [hi] "=&r"(hi)
+                         : [c] "r"(in_c), [e] "r"(to_end)
+                         : "cc", "memory");
+    }
+}
+
 /* the input word of channels c.. at column ix of a row (0: a padded row), or the zero points */
 static inline uint32_t dw3_word(const int8_t *row, int32_t ix, int32_t in_w, int32_t in_c, int32_t c, int32_t lanes,
                                 uint32_t zp_word)
@@ -532,7 +587,16 @@ static NOINLINE void dw3_widen(const int8_t *row, int32_t in_c, int32_t in_w, in
 {
     const int32_t pairs = columns >> 1;
     int32_t j;
-    if (row == 0 || lanes < 4) { /* padding, or the tensor's last channels: column by column */
+    if (row == 0) { /* a padded row: every pair is the zero point's */
+        const uint32_t zp_pair = __sxtb16(zp_word);
+        uint32_t *c0 = to, *c1 = to + DW3_CH_WORDS, *c2 = to + 2 * DW3_CH_WORDS, *c3 = to + 3 * DW3_CH_WORDS;
+        for (j = 0; j < pairs; j++) {
+            c0[j] = zp_pair, c1[j] = zp_pair, c2[j] = zp_pair, c3[j] = zp_pair;
+            c0[j + copy] = zp_pair, c1[j + copy] = zp_pair, c2[j + copy] = zp_pair, c3[j + copy] = zp_pair;
+        }
+        return;
+    }
+    if (lanes < 4) { /* the tensor's last channels: column by column */
         for (j = 0; j < pairs; j++) {
             const int32_t ix = ix_first + 2 * j;
             dw3_widen_pair(dw3_word(row, ix, in_w, in_c, c, lanes, zp_word),
@@ -557,8 +621,9 @@ static NOINLINE void dw3_widen(const int8_t *row, int32_t in_c, int32_t in_w, in
             b = ix_first + 2 * j + 1 >= 0 && ix_first + 2 * j + 1 < in_w ? load_word(x + in_c) : zp_word;
             dw3_widen_pair(a, b, to + j, copy);
         }
-        for (; j < inside_hi; j++, x += step) {
-            dw3_widen_pair(load_word(x), load_word(x + in_c), to + j, copy);
+        if (j < inside_hi) {
+            dw3_widen_run(x, in_c, to + j, to + inside_hi, copy);
+            x += (inside_hi - j) * step, j = inside_hi;
         }
         for (; j < pairs; j++, x += step) {
             const uint32_t a = ix_first + 2 * j < in_w ? load_word(x) : zp_word;
@@ -635,8 +700,8 @@ static int32_t dw3_pixel(const uint32_t *x, const dw3_ch *ch, int32_t col)
 #define DW3_SMMLAR_N(A, T) /* K - [X < 0] */                                                                  \
     "add    %[" T "], %[w1], %[" A "], asr #31\n\t"                                                           \
     "smmlar %[" A "], %[" A "], %[w0], %[" T "]\n\t"
-/* ReLU at the output zero point (act_min = zp, act_max 127): max(requant(x) + zp, zp) = requant(max(x, 0))
- * + zp (requant is non-decreasing and 0 at 0), so USAT #31 clamps the accumulator and n is 0 */
+/* ReLU at the output zero point (act_min = zp, act_max 127): max(requant(x) + zp, zp) = requant(max(x, 0)) + zp
+ * (requant is non-decreasing and 0 at 0), so USAT #31 clamps the accumulator and n is 0 */
 #define DW3_SMMLAR_RELU(A, T)                                                                                   \
     "usat   %[" A "], #31, %[" A "]\n\t"                                                                       \
     "smmlar %[" A "], %[" A "], %[w0], %[w1]\n\t"
@@ -732,6 +797,30 @@ static inline __attribute__((always_inline)) void dw3_sweeps(const dw3_ch *ch, c
 }
 #endif
 
+#if defined(__OPTIMIZE__)
+/* `steps` steps of `lanes` channels, the sweep's variant chosen here once (one copy of each of the six
+ * loops: the RP2350 runs them through its 16 KB XIP cache) */
+static NOINLINE void dw3_steps(const dw3_ch *ch, const uint32_t *x, int8_t *out, int32_t out_step, int32_t lanes,
+                               int32_t steps, int32_t stride, int32_t clamp)
+{
+    if (stride == 1) {
+        if (clamp == DW3_SSAT) {
+            dw3_sweeps(ch, x, out, out_step, lanes, steps, 1, DW3_SSAT);
+        } else if (clamp == DW3_RELU) {
+            dw3_sweeps(ch, x, out, out_step, lanes, steps, 1, DW3_RELU);
+        } else {
+            dw3_sweeps(ch, x, out, out_step, lanes, steps, 1, DW3_CLAMP_BOTH);
+        }
+    } else if (clamp == DW3_SSAT) {
+        dw3_sweeps(ch, x, out, out_step, lanes, steps, 2, DW3_SSAT);
+    } else if (clamp == DW3_RELU) {
+        dw3_sweeps(ch, x, out, out_step, lanes, steps, 2, DW3_RELU);
+    } else {
+        dw3_sweeps(ch, x, out, out_step, lanes, steps, 2, DW3_CLAMP_BOTH);
+    }
+}
+#endif
+
 /* n output pixels of `lanes` channels (table entries k0..) from their strips; outputs of channel k
  * of pixel i at out[i * out_step + k] */
 static NOINLINE void dw3_channels(const ariel_conv_params *p, const dw3_table *t, int32_t k0, int32_t lanes,
@@ -742,48 +831,22 @@ static NOINLINE void dw3_channels(const ariel_conv_params *p, const dw3_table *t
     if (t->fast) {
 #if defined(__OPTIMIZE__)
         const int32_t steps = stride <= 2 ? n >> 2 : 0;
+        const int32_t clamp = lo == -128 && hi == 127 ? DW3_SSAT : lo == zp && hi == 127 ? DW3_RELU : DW3_CLAMP_BOTH;
+        const dw3_ch *ch = &t->ch[k0];
         if (steps > 0) {
-            const dw3_ch *ch = &t->ch[k0];
-            const int32_t clamp = lo == -128 && hi == 127 ? DW3_SSAT : lo == zp && hi == 127 ? DW3_RELU
-                                                                                              : DW3_CLAMP_BOTH;
-            if (stride == 1) {
-                if (clamp == DW3_SSAT) {
-                    dw3_sweeps(ch, strip, out, out_step, lanes, steps, 1, DW3_SSAT);
-                } else if (clamp == DW3_RELU) {
-                    dw3_sweeps(ch, strip, out, out_step, lanes, steps, 1, DW3_RELU);
-                } else {
-                    dw3_sweeps(ch, strip, out, out_step, lanes, steps, 1, DW3_CLAMP_BOTH);
-                }
-            } else if (clamp == DW3_SSAT) {
-                dw3_sweeps(ch, strip, out, out_step, lanes, steps, 2, DW3_SSAT);
-            } else if (clamp == DW3_RELU) {
-                dw3_sweeps(ch, strip, out, out_step, lanes, steps, 2, DW3_RELU);
-            } else {
-                dw3_sweeps(ch, strip, out, out_step, lanes, steps, 2, DW3_CLAMP_BOTH);
-            }
+            dw3_steps(ch, strip, out, out_step, lanes, steps, stride, clamp);
             i = 4 * steps;
         }
-        if (stride <= 2 && i < n) { /* the last 1-3 pixels: one more step into `rest` (the strip has its columns) */
+        if (stride <= 2 && i < n && n >= 4 && (stride == 2 || (n & 1) == 0)) {
+            /* the last 1-3 pixels: a step over the last 4 pixels, rewriting 1-3 outputs with the same bytes (its
+             * first column pair word-aligned: any n at stride 2, even n at stride 1) */
+            dw3_steps(ch, strip + (n - 4) * stride / 2, out + (n - 4) * out_step, out_step, lanes, 1, stride, clamp);
+            i = n;
+        } else if (stride <= 2 && i < n) {
+            /* the last 1-3 pixels of rows under 4 pixels or odd ones: one more step into `rest` (the strip has
+             * its columns) */
             int8_t rest[16];
-            const dw3_ch *ch = &t->ch[k0];
-            const uint32_t *x = strip + steps * 2 * stride;
-            const int32_t clamp = lo == -128 && hi == 127 ? DW3_SSAT : lo == zp && hi == 127 ? DW3_RELU
-                                                                                              : DW3_CLAMP_BOTH;
-            if (stride == 1) {
-                if (clamp == DW3_SSAT) {
-                    dw3_sweeps(ch, x, rest, 4, lanes, 1, 1, DW3_SSAT);
-                } else if (clamp == DW3_RELU) {
-                    dw3_sweeps(ch, x, rest, 4, lanes, 1, 1, DW3_RELU);
-                } else {
-                    dw3_sweeps(ch, x, rest, 4, lanes, 1, 1, DW3_CLAMP_BOTH);
-                }
-            } else if (clamp == DW3_SSAT) {
-                dw3_sweeps(ch, x, rest, 4, lanes, 1, 2, DW3_SSAT);
-            } else if (clamp == DW3_RELU) {
-                dw3_sweeps(ch, x, rest, 4, lanes, 1, 2, DW3_RELU);
-            } else {
-                dw3_sweeps(ch, x, rest, 4, lanes, 1, 2, DW3_CLAMP_BOTH);
-            }
+            dw3_steps(ch, strip + steps * 2 * stride, rest, 4, lanes, 1, stride, clamp);
             for (; i < n; i++) {
                 for (k = 0; k < lanes; k++) {
                     out[i * out_step + k] = rest[(i & 3) * 4 + k];
@@ -875,10 +938,15 @@ static NOINLINE void depthwise_3x3_sweep(const ariel_conv_params *p, const int8_
 
 /* stride 1 on rows of 12 pixels or more: the channel sweep; else four channels per word (vww_96_int8 on
  * the M33: 48x48x8 683k -> 499k cycles, 6x6x128 216k with words against 297k swept) */
+static int dw3_sweep_pays(const ariel_conv_params *p)
+{
+    return p->g.stride_w == 1 && p->g.stride_h == 1 && p->g.out_w >= 12;
+}
+
 static void depthwise_3x3_groups(const ariel_conv_params *p, const int8_t *input, int8_t *output, int32_t begin,
                                  int32_t end)
 {
-    if (p->g.stride_w == 1 && p->g.stride_h == 1 && p->g.out_w >= 12) {
+    if (dw3_sweep_pays(p)) {
         depthwise_3x3_sweep(p, input, output, begin, end);
     } else {
         depthwise_3x3_words(p, input, output, begin, end);

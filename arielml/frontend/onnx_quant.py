@@ -11,9 +11,10 @@
     runs on the integers (these only move or compare values; onnxruntime drops these Q/DQ pairs too).
   - Any other QuantizeLinear is a QUANTIZE node.
 
-Arithmetic: the integer operators requantise as arielml's kernels do (TFLite's fixed-point multiplier
-and shift); onnxruntime's fused QLinearConv/QGemm multiply the int32 accumulator by a float32 scale
-and round half to even (docs/semantics.md, "ONNX Runtime"). The two agree except near rounding ties.
+Arithmetic: by default the integer operators requantise as arielml's kernels do (TFLite's fixed-point
+multiplier and shift); under --semantics onnxruntime they take onnxruntime's arithmetic (float32 scale,
+half to even, and the QLinear kernels' formulas; onnx_ort.py records what onnxruntime fuses;
+docs/semantics.md, "ONNX Runtime"). The two agree except near rounding ties.
 Int8 weights (zero point 0, per-tensor or per-channel) with int8 or uint8 activations are lowered;
 a uint8 activation is held as int8 with its zero point moved by -128 (the same real values, exactly;
 builder.shifted_tensors). Weights with non-zero zero points and uint8 weights are not yet (refused by name)."""

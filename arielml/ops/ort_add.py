@@ -14,7 +14,7 @@ QLinearAdd what onnxruntime runs there (AddSubOptions.onnxruntime):
   - "float": a group onnxruntime leaves unfused (input and output types differ after that rewrite;
     every Sub): DequantizeLinear's float32 (q - z) * s of each input, a float32 add (or subtract),
     QuantizeLinear's x / s_c, clamped, rounded half to even.
-MUL (same modes; onnxruntime never fuses Sub or Mul of different types): "qlinear" is QLinearMul,
+MUL (same modes, recorded in MulOptions.onnxruntime): "qlinear" is QLinearMul,
 whose x86 kernel (qlmul.cpp, SSE2 intrinsics: no fused multiply-add) computes
         c = round_half_even(float32((a - z_a) * (b - z_b)) * (s_a * s_b / s_c) + z_c), saturated;
 "float" is DequantizeLinear of both, a float32 multiply, QuantizeLinear.

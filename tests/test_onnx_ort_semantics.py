@@ -560,3 +560,21 @@ def test_cli_run_profile_and_compile_take_onnxruntime_semantics(tmp_path, capsys
     capsys.readouterr()
     assert main(["run", str(ZOO / "tflite_micro" / "hello_world_int8.tflite"), "--semantics", "onnxruntime"]) != 0
     assert "ONNX models" in capsys.readouterr().err
+
+
+def test_relu_group_table_is_bit_exact_on_every_code():
+    """DQ -> Relu -> Q with other output parameters: an int8 RELU computing onnxruntime's float32
+    max(DQ(x), 0) and QuantizeLinear for each code (TFLite requantises in fixed point)."""
+    inits = {"xs": F32(0.037), "xz": np.array(11, np.int8), "ys": F32(0.021), "yz": np.array(-128, np.int8)}
+    nodes = [helper.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"]),
+             helper.make_node("DequantizeLinear", ["xq", "xs", "xz"], ["xd"]),
+             helper.make_node("Relu", ["xd"], ["r"]),
+             helper.make_node("QuantizeLinear", ["r", "ys", "yz"], ["rq"]),
+             helper.make_node("DequantizeLinear", ["rq", "ys", "yz"], ["y"])]
+    data = make_model(nodes, {"x": ((1, 256), F32)}, ["y"], inits)
+    model = arielml.load(data)
+    assert "RELU" in [n.op for n in model.graph.nodes]
+    x = ((np.arange(-128, 128) - 11) * F32(0.037)).astype(F32).reshape(1, 256)
+    expected = run_onnxruntime(data, [x])[0]
+    np.testing.assert_array_equal(model.run([x], semantics="onnxruntime")[0], expected)
+    np.testing.assert_array_equal(model.run([x], backend="native", semantics="onnxruntime")[0], expected)

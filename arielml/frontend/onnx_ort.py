@@ -175,7 +175,8 @@ EXACT_FLOAT = {"Add", "Sub", "Mul", "Div", "Max", "Min", "Relu", "LeakyRelu", "C
                "GlobalMaxPool", "Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Concat", "Pad", "Slice",
                "Gather", "Split", "Identity"}
 # DQ -> op -> Q groups run on integers whose onnxruntime arithmetic the ops reproduce
-REPRODUCED_GROUPS = {"Add", "Sub", "Mul", "GlobalAveragePool", "Softmax", "LeakyRelu", "HardSwish"}
+REPRODUCED_GROUPS = {"Add", "Sub", "Mul", "GlobalAveragePool", "Softmax", "LeakyRelu", "HardSwish", "Relu",
+                     "Concat"}  # Concat: int8 CONCATENATION copies (equal parameters only), as onnxruntime
 # QOperator operators run as float islands whose result is onnxruntime's: a table of one float32
 # function of each code (QLinearLeakyRelu), QuantizeLinear of each dequantised value (QLinearConcat)
 EXACT_FLOAT |= {"QLinearLeakyRelu", "QLinearConcat", "HardSwish",  # HardSwish: ops/nonlinear.py

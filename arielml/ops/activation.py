@@ -135,6 +135,9 @@ def prepare_clamp(node: Node, graph: Graph, semantics: Semantics):
     activation = CLAMPS[node.op][0]
     if x.dtype == "float32":
         return FloatClampParams(*FLOAT_BOUNDS[activation])
+    if semantics.name == "onnxruntime" and x.dtype in EIGHT_BIT:
+        return OrtClampParams(out.dtype, x.quant.single_scale, x.quant.single_zero_point, out.quant.single_scale,
+                              out.quant.single_zero_point, *FLOAT_BOUNDS[activation])
     if semantics.name == "tflm" and node.op == "RELU6":
         info = np.iinfo(x.np_dtype)
         scale, zero = np.float32(x.quant.single_scale), x.quant.single_zero_point
@@ -147,8 +150,33 @@ def prepare_clamp(node: Node, graph: Graph, semantics: Semantics):
                               multiplier, shift, lo, hi, ACTIVATION_ROUNDING)
 
 
+@dataclass(frozen=True)
+class OrtClampParams:
+    """Semantics "onnxruntime" (ONNX models), 8-bit RELU family of a DQ -> Relu -> Q group: onnxruntime
+    runs it in float32 (no QDQ fusion for Relu; a Relu the Q makes redundant is dropped, which gives the
+    same): each code dequantised, clamped, QuantizeLinear (half to even)."""
+
+    out_dtype: str
+    input_scale: float
+    input_zero_point: int
+    output_scale: float
+    output_zero_point: int
+    lower: float
+    upper: float
+
+
+def _evaluate_ort_clamp(p: OrtClampParams, x: np.ndarray) -> np.ndarray:
+    from arielml.ops.quantize import _quantize_half_even
+    v = ((x.astype(np.int64) - p.input_zero_point).astype(np.float32) * np.float32(p.input_scale)).astype(np.float32)
+    clamped = np.minimum(np.maximum(v, np.float32(p.lower)), np.float32(p.upper)).astype(np.float32)
+    quotient = (clamped / np.float32(p.output_scale)).astype(np.float32)
+    return _quantize_half_even(quotient, np.int64(p.output_zero_point), np.iinfo(np.dtype(p.out_dtype)))
+
+
 def evaluate_clamp(p, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
     x = inputs[0]
+    if isinstance(p, OrtClampParams):
+        return [_evaluate_ort_clamp(p, x)]
     if isinstance(p, FloatClampParams):
         # TFLite: val < lower ? lower : (val > upper ? upper : val), which keeps NaN
         return [np.where(x < p.lower, np.float32(p.lower), np.where(x > p.upper, np.float32(p.upper), x))]

@@ -251,7 +251,7 @@ def test_fusion_decisions_of_onnxruntime_are_named_in_the_notes(tmp_path):
 
 def test_operators_not_reproduced_are_named(tmp_path):
     from tests.test_onnx_quant import _quantized_cnn, ms_qlinear_model
-    for op in ("QLinearSigmoid", "QLinearAveragePool"):
+    for op in ("QLinearSigmoid",):
         notes = arielml.load(ms_qlinear_model(op)[0]).graph.notes
         assert any("does not reproduce" in note and op in note for note in notes)
     # BatchNormalization, GlobalAveragePool and Softmax are all reproduced: nothing named
@@ -578,3 +578,47 @@ def test_relu_group_table_is_bit_exact_on_every_code():
     expected = run_onnxruntime(data, [x])[0]
     np.testing.assert_array_equal(model.run([x], semantics="onnxruntime")[0], expected)
     np.testing.assert_array_equal(model.run([x], backend="native", semantics="onnxruntime")[0], expected)
+
+
+def _qdq_average_pool(seed: int, same: bool, kernel: int, stride: int, pad: int):
+    """DQ -> AveragePool -> Q on a coarse scale grid (exact ties: 2x2 means of .5 are frequent)."""
+    rng = np.random.default_rng(seed)
+    xs = F32(rng.integers(1, 64) / 256)
+    ys = xs if same else F32(rng.integers(1, 64) / 256)
+    xz = np.int8(rng.integers(-20, 20))
+    yz = xz if same else np.int8(rng.integers(-20, 20))
+    inits = {"xs": xs, "xz": np.array(xz), "ys": ys, "yz": np.array(yz)}
+    nodes = [helper.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"]),
+             helper.make_node("DequantizeLinear", ["xq", "xs", "xz"], ["xd"]),
+             helper.make_node("AveragePool", ["xd"], ["p"], kernel_shape=[kernel, kernel], strides=[stride, stride],
+                              pads=[pad] * 4),
+             helper.make_node("QuantizeLinear", ["p", "ys", "yz"], ["pq"]),
+             helper.make_node("DequantizeLinear", ["pq", "ys", "yz"], ["y"])]
+    data = make_model(nodes, {"x": ((1, 8, 8, 8), F32)}, ["y"], inits)
+    x = ((rng.integers(-128, 128, (1, 8, 8, 8)) - int(xz)) * xs).astype(F32)
+    return data, x
+
+
+@pytest.mark.parametrize("same", [True, False])
+@pytest.mark.parametrize("kernel,stride,pad", [(2, 2, 0), (3, 1, 1), (8, 1, 0)])
+def test_average_pool_groups_are_bit_exact(same, kernel, stride, pad):
+    """Equal parameters: an int8 AVERAGE_POOL_2D; different ones: a float island; an 8x8 window over
+    the 8x8 image: QLinearGlobalAveragePool's arithmetic. All as QLinearAveragePool computes them."""
+    for seed in range(4):
+        data, x = _qdq_average_pool(seed, same, kernel, stride, pad)
+        model = arielml.load(data)
+        assert [n.options.onnxruntime != () for n in model.graph.nodes if n.op == "AVERAGE_POOL_2D"] == [True]
+        expected = run_onnxruntime(data, [x])[0]
+        np.testing.assert_array_equal(model.run([x], semantics="onnxruntime")[0], expected)
+        if seed == 0:
+            np.testing.assert_array_equal(model.run([x], backend="native", semantics="onnxruntime")[0], expected)
+
+
+def test_qlinear_average_pool_is_bit_exact():
+    from tests.test_onnx_quant import ms_qlinear_model
+    data, a, _ = ms_qlinear_model("QLinearAveragePool")
+    model = arielml.load(data)
+    assert not [note for note in model.graph.notes if "does not reproduce" in note]
+    for seed in range(5):
+        x, y = (np.random.default_rng(seed).uniform(-3, 3, a.shape).astype(F32) for _ in range(2))
+        np.testing.assert_array_equal(model.run([x, y], semantics="onnxruntime")[0], run_onnxruntime(data, [x, y])[0])

@@ -124,10 +124,24 @@ def _softmax_settings(b: Builder, node, q_node) -> tuple | None:
             128 if x_type == "uint8" else 0)
 
 
-def _mark_softmax(b: Builder, first_node: int, settings: tuple) -> None:
+def _pool_settings(b: Builder, node, q_node) -> tuple:
+    """(x_scale, x_zero, y_scale, y_zero, raw_shift, mode) of a DQ -> AveragePool -> Q group for
+    ops/ort_pool.py: "qlinear" when onnxruntime fuses it (one type after the int8-to-uint8 rewrite)."""
+    settings = _softmax_settings(b, node, q_node)
+    if settings is not None:
+        return settings + ("qlinear",)
+    from arielml.frontend.onnx_quant import quant_params
+    source = b.dequantized.get(node.input[0])
+    x_quant = b.tensors[b.value(source).index].quant
+    y_quant = quant_params(b, q_node, len(b.onnx_shape(source)), shift_uint8=True)
+    return (x_quant.single_scale, x_quant.single_zero_point, y_quant.single_scale, y_quant.single_zero_point, 0,
+            "float")
+
+
+def _mark_softmax(b: Builder, first_node: int, settings: tuple, op: str = "SOFTMAX") -> None:
     for position in range(first_node, len(b.nodes)):
         made = b.nodes[position]
-        if made.op == "SOFTMAX":
+        if made.op == op:
             b.nodes[position] = dataclasses.replace(made, options=dataclasses.replace(made.options,
                                                                                       onnxruntime=settings))
 
@@ -141,11 +155,23 @@ def mark_ort_softmax(b: Builder, node, q_node, first_node: int) -> None:
         _mark_softmax(b, first_node, settings)
 
 
+def mark_ort_average_pool(b: Builder, node, q_node, first_node: int) -> None:
+    """An int8 AVERAGE_POOL_2D made from a DQ -> AveragePool -> Q group."""
+    _mark_softmax(b, first_node, _pool_settings(b, node, q_node), "AVERAGE_POOL_2D")
+
+
 def float_softmax_group(b: Builder, node, attrs, convert, q_node) -> None:
-    """A DQ -> Softmax -> Q group the int8 SOFTMAX kernel refused: the float Softmax (its Q converts on
-    its own), marked with the QLinearSoftmax onnxruntime runs there when it fuses the group."""
-    settings = _softmax_settings(b, node, q_node)
+    """A DQ -> Softmax/AveragePool -> Q group the int8 kernel refused: the float operator (its Q
+    converts on its own), marked with what onnxruntime runs there (QLinearSoftmax when it fuses the
+    group; QLinearAveragePool or a float average)."""
     first = len(b.nodes)
+    if node.op_type == "AveragePool":
+        settings = _pool_settings(b, node, q_node)
+        convert(b, node, attrs)
+        _mark_softmax(b, first, settings, "AVERAGE_POOL_2D")
+        b.ort_islands.add("AveragePool")
+        return
+    settings = _softmax_settings(b, node, q_node)
     convert(b, node, attrs)
     if settings is None:
         b.not_reproduced.add("Softmax (run in float32 by onnxruntime)")
@@ -169,6 +195,22 @@ def qlinear_softmax(b: Builder, node, attrs) -> None:
     b.ort_islands.add("QLinearSoftmax")
 
 
+def qlinear_average_pool(b: Builder, node, attrs) -> None:
+    """com.microsoft QLinearAveragePool: a float island whose AVERAGE_POOL_2D is marked with its
+    parameters (ops/ort_pool.py)."""
+    i = list(node.input) + [""] * (5 - len(node.input))
+    rank = len(b.onnx_shape(i[0]))
+    x_quant, x_type = _linear_params(b, i[1], i[2], rank)
+    y_quant, _ = _linear_params(b, i[3], i[4], rank)
+    if x_type == "uint8":
+        x_quant, y_quant = _shift(x_quant), _shift(y_quant)
+    first = len(b.nodes)
+    _via_float("AveragePool", 1)(b, node, attrs)
+    _mark_softmax(b, first, (x_quant.single_scale, x_quant.single_zero_point, y_quant.single_scale,
+                             y_quant.single_zero_point, 128 if x_type == "uint8" else 0, "qlinear"), "AVERAGE_POOL_2D")
+    b.ort_islands.add("QLinearAveragePool")
+
+
 # float32 operators whose every output element is one float32 operation: onnxruntime's results are
 # reproduced bit for bit (tests/test_onnx_ops.py), inside float islands too
 EXACT_FLOAT = {"Add", "Sub", "Mul", "Div", "Max", "Min", "Relu", "LeakyRelu", "Clip", "HardSigmoid", "MaxPool",
@@ -176,7 +218,7 @@ EXACT_FLOAT = {"Add", "Sub", "Mul", "Div", "Max", "Min", "Relu", "LeakyRelu", "C
                "Gather", "Split", "Identity"}
 # DQ -> op -> Q groups run on integers whose onnxruntime arithmetic the ops reproduce
 REPRODUCED_GROUPS = {"Add", "Sub", "Mul", "GlobalAveragePool", "Softmax", "LeakyRelu", "HardSwish", "Relu",
-                     "Concat"}  # Concat: int8 CONCATENATION copies (equal parameters only), as onnxruntime
+                     "Concat", "AveragePool"}  # Concat: int8 CONCATENATION copies (equal parameters only), as onnxruntime
 # QOperator operators run as float islands whose result is onnxruntime's: a table of one float32
 # function of each code (QLinearLeakyRelu), QuantizeLinear of each dequantised value (QLinearConcat)
 EXACT_FLOAT |= {"QLinearLeakyRelu", "QLinearConcat", "HardSwish",  # HardSwish: ops/nonlinear.py

@@ -430,11 +430,13 @@ def install(converters: dict) -> None:
     for op_type, (float_op, triples) in FLOAT_ISLANDS.items():
         converters[op_type] = _via_float(float_op, triples)
     converters["QLinearConcat"] = _via_float("Concat", 0, output_first=True)
-    from arielml.frontend.onnx_ort import qlinear_add, qlinear_global_average_pool, qlinear_mul, qlinear_softmax
+    from arielml.frontend.onnx_ort import (qlinear_add, qlinear_average_pool, qlinear_global_average_pool, qlinear_mul,
+                                           qlinear_softmax)
     converters["QLinearGlobalAveragePool"] = qlinear_global_average_pool
     converters["QLinearAdd"] = qlinear_add
     converters["QLinearMul"] = qlinear_mul
     converters["QLinearSoftmax"] = qlinear_softmax
+    converters["QLinearAveragePool"] = qlinear_average_pool
 
 
 # ---- DQ -> elementwise / pooling / concat -> Q on integers ----------------------------------------------
@@ -485,7 +487,7 @@ def try_integer_op(b: Builder, node, attrs, convert) -> bool:
         b.real_values = False
         del b.tensors[mark[0]:], b.nodes[mark[1]:]
         b.values, b._layouts, b.float_islands, b.shifted_tensors = mark[2], mark[3], mark[4], mark[5]
-        if node.op_type == "Softmax":  # a float island, which onnxruntime may run as a QLinearSoftmax
+        if node.op_type in ("Softmax", "AveragePool"):  # a float island onnxruntime may run as a QLinear op
             from arielml.frontend.onnx_ort import float_softmax_group
             float_softmax_group(b, node, attrs, convert, q_node)
             return True
@@ -501,6 +503,9 @@ def try_integer_op(b: Builder, node, attrs, convert) -> bool:
     elif node.op_type == "Softmax":
         from arielml.frontend.onnx_ort import mark_ort_softmax
         mark_ort_softmax(b, node, q_node, mark[1])
+    elif node.op_type == "AveragePool":
+        from arielml.frontend.onnx_ort import mark_ort_average_pool
+        mark_ort_average_pool(b, node, q_node, mark[1])
     b.skip.update(id(n) for n in skipped)
     if out_dtype == "uint8":
         b.mark_shifted(q_node.output[0])

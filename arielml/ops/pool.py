@@ -6,7 +6,7 @@ scale and zero point (we reject models where they differ), and only clamps to th
 range. Supported types: float32, int8, uint8, int16 (zero point 0)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -15,6 +15,7 @@ from arielml.ir import Graph, Node
 from arielml.ops.common import (PADDING_SAME, PADDING_VALID, Window2D, padded_input, quantisation_problem, window_2d,
                                 window_tap)
 from arielml.ops.float_order import average_in_order, max_in_order
+from arielml.ops.ort_pool import OrtAveragePool, evaluate as evaluate_ort, lower as lower_ort
 from arielml.ops.quant_math import activation_range_float, activation_range_quantized
 from arielml.ops.registry import OpDef, Semantics, fused_activation, register, unsupported
 
@@ -27,6 +28,9 @@ class Pool2DOptions:
     filter_width: int = 0
     filter_height: int = 0
     fused_activation_function: int = 0
+    # ONNX models: the onnxruntime arithmetic of this AVERAGE_POOL_2D's group (ops/ort_pool.py), used
+    # under semantics "onnxruntime"; never read from a TFLite file
+    onnxruntime: tuple = field(default=(), metadata={"compiler_only": True})
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,12 @@ def prepare(node: Node, graph: Graph, semantics: Semantics) -> PoolParams:
         inside = padded_input(np.ones((1, x.shape[1], x.shape[2], 1), dtype=np.int64), win, 0)
         counts = sum(window_tap(inside, win, i, j) for i in range(win.filter_h) for j in range(win.filter_w))
         counts.setflags(write=False)
+        if semantics.name == "onnxruntime" and node.options.onnxruntime and x.dtype in ("int8", "float32") \
+                and activation == "NONE":
+            x_scale, x_zero, y_scale, y_zero, raw_shift, mode = node.options.onnxruntime
+            whole = (win.filter_h, win.filter_w) == tuple(x.shape[1:3]) and win.pad_top == win.pad_left == 0
+            return OrtAveragePool(win, tuple(infer_shapes(node, graph)[0]), counts, x_scale, x_zero, y_scale, y_zero,
+                                  raw_shift, "global" if mode == "qlinear" and whole else mode, x.dtype == "int8")
     return PoolParams(win, tuple(infer_shapes(node, graph)[0]), out.dtype, clamp, counts)
 
 
@@ -118,6 +128,8 @@ def evaluate_max(p: PoolParams, inputs: list[np.ndarray | None]) -> list[np.ndar
 
 def evaluate_average(p: PoolParams, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
     x = inputs[0]
+    if isinstance(p, OrtAveragePool):
+        return [evaluate_ort(p, x)]
     if x.dtype == np.float32:  # float32 sum in window order, as LiteRT (an overflow there is an overflow here)
         return [np.clip(average_in_order(x, p.window, p.counts), *p.clamp).astype(np.float32)]
     xp = padded_input(x.astype(np.int64), p.window, 0)
@@ -148,7 +160,8 @@ def work_items(node: Node, graph: Graph) -> int:
 def lower(node: Node, graph: Graph, p: PoolParams) -> KernelCall:
     x = graph.tensors[node.inputs[0]]
     win = p.window
-    if node.op == "AVERAGE_POOL_2D" and x.dtype != "float32" and win.taps > MAX_AVERAGE_TAPS:
+    if node.op == "AVERAGE_POOL_2D" and (x.dtype != "float32" or isinstance(p, OrtAveragePool)) \
+            and win.taps > MAX_AVERAGE_TAPS:
         raise no_kernel(node, f"a {win.taps}-tap window could overflow the int32 sum (max {MAX_AVERAGE_TAPS})")
     if x.nbytes > (1 << 31) - 1:
         raise no_kernel(node, "the input is larger than int32 offsets address")
@@ -157,6 +170,8 @@ def lower(node: Node, graph: Graph, p: PoolParams) -> KernelCall:
               ("out_w", win.out_w), ("filter_h", win.filter_h), ("filter_w", win.filter_w),
               ("stride_h", win.stride_h), ("stride_w", win.stride_w), ("pad_top", win.pad_top),
               ("pad_left", win.pad_left), ("channel_block", _channel_block(c))]
+    if isinstance(p, OrtAveragePool):
+        return lower_ort(node, fields + [("act_min", -128), ("act_max", 127)], p)
     if p.out_dtype == "float32":
         fields.append(("float_range", CArray.of("float", np.array(p.clamp, dtype=np.float32))))
     else:

@@ -216,9 +216,10 @@ def qlinear_average_pool(b: Builder, node, attrs) -> None:
 EXACT_FLOAT = {"Add", "Sub", "Mul", "Div", "Max", "Min", "Relu", "LeakyRelu", "Clip", "HardSigmoid", "MaxPool",
                "GlobalMaxPool", "Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Concat", "Pad", "Slice",
                "Gather", "Split", "Identity"}
-# DQ -> op -> Q groups run on integers whose onnxruntime arithmetic the ops reproduce
+# DQ -> op -> Q groups run on integers whose onnxruntime arithmetic the ops reproduce (Concat: the
+# int8 CONCATENATION copies, equal parameters only, as onnxruntime's QLinearConcat does)
 REPRODUCED_GROUPS = {"Add", "Sub", "Mul", "GlobalAveragePool", "Softmax", "LeakyRelu", "HardSwish", "Relu",
-                     "Concat", "AveragePool"}  # Concat: int8 CONCATENATION copies (equal parameters only), as onnxruntime
+                     "Concat", "AveragePool"}
 # QOperator operators run as float islands whose result is onnxruntime's: a table of one float32
 # function of each code (QLinearLeakyRelu), QuantizeLinear of each dequantised value (QLinearConcat)
 EXACT_FLOAT |= {"QLinearLeakyRelu", "QLinearConcat", "HardSwish",  # HardSwish: ops/nonlinear.py

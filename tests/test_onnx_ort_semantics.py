@@ -622,3 +622,13 @@ def test_qlinear_average_pool_is_bit_exact():
     for seed in range(5):
         x, y = (np.random.default_rng(seed).uniform(-3, 3, a.shape).astype(F32) for _ in range(2))
         np.testing.assert_array_equal(model.run([x, y], semantics="onnxruntime")[0], run_onnxruntime(data, [x, y])[0])
+
+
+@pytest.mark.cross
+@needs_cross
+def test_average_pool_groups_on_two_emulated_rp2040_cores(tmp_path):
+    """kernels/pool_onnxruntime.c in soft-float on the Cortex-M0+: int8 path and float island."""
+    for same in (True, False):
+        data, x = _qdq_average_pool(1, same, 2, 2, 0)
+        got = arielml.load(data).run([x], backend="emulator", target="rp2040", cores=2, semantics="onnxruntime")[0]
+        np.testing.assert_array_equal(got, run_onnxruntime(data, [x])[0])

@@ -244,3 +244,16 @@ def test_expf_is_the_host_c_library_expf():
     source = (Path(__file__).parents[1] / "arielml/runtime/kernels/posenet_decoder.c").read_text()
     table = re.search(r"exp_table\[32\] = \{(.*?)\};", source, re.S).group(1)
     assert [int(v, 16) for v in re.findall(r"0x([0-9a-f]+)u", table)] == [int(v) for v in EXP_TABLE]
+
+
+def test_bench_external_reports_no_oracle_and_still_checks_backends(tmp_path):
+    """LiteRT cannot run PosenetDecoderOp: bench.external says so, says what the reference was checked
+    against, and compares the native backend with the reference anyway."""
+    from arielml.bench.external import NO_ORACLE, check_model
+    model_bytes, _, _ = posenet_case(np.random.default_rng(54_000), uint8=True)
+    path = tmp_path / "posenet_case.tflite"
+    path.write_bytes(model_bytes)
+    result = check_model(path, 1, backends=("native",))
+    assert result.status == NO_ORACLE, result.status_text
+    assert "lack PosenetDecoderOp" in result.status_text and "Coral's decoder built locally" in result.status_text
+    assert result.backends == {"native": "bit-exact"}

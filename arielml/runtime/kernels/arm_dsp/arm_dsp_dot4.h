@@ -18,7 +18,10 @@
  * 2.17 M cycles from flash (17.04 M -> 17.28 M for the model), 16.77 M with these four in SRAM; all
  * of conv_s8.c's hot code (13.5 KB) gave 16.70 M. nrf52840 and stm32h747 run equally fast either way
  * (measured): the SRAM is the only cost there. Calls between SRAM and flash go through the linker's
- * long-branch veneers. */
+ * long-branch veneers. Since the requantisation moved into the 2x2 loops (mac_pairs_rq), the SRAM
+ * holds the two-word block, mac_pairs_rq, pair_rq, mac_plan_rq, pair_plan and conv_row_pairs
+ * (~2.6 KB per image); the separate block and requantisation loop went back to flash (vww and kws on
+ * one M33 within 0.4% either way, 1.4 KB of SRAM less). */
 #define ARIEL_DSP_IN_SRAM(name) __attribute__((section(".data.arm_dsp_" #name)))
 
 /* four bytes from any address (the cores load words unaligned; LDRD/LDM would fault, and

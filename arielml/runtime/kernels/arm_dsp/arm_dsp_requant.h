@@ -209,7 +209,7 @@ static inline __attribute__((always_inline)) void requant_pixels_2_fast(const ar
 
 /* requantise the window sums of two pixels (sums0[k], sums1[k]: the channel of table->e[k]) into
  * out0[k], out1[k] */
-static NOINLINE ARIEL_DSP_IN_SRAM(requant_pixels_2) void requant_pixels_2(const ariel_conv_params *p, const rq_table *table, const int32_t *sums0,
+static NOINLINE void requant_pixels_2(const ariel_conv_params *p, const rq_table *table, const int32_t *sums0,
                                       const int32_t *sums1, int8_t *out0, int8_t *out1, int32_t n)
 {
     const int32_t zp = p->output_zero_point, lo = p->act_min, hi = p->act_max;

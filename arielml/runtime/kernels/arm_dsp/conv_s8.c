@@ -245,7 +245,7 @@ __attribute__((naked, noinline)) static void mac_block_2x2(block_2x2 *b __attrib
 /* mac_block_2x2 for windows of one run (1x1 convolutions, gathered windows): the run's end, the
  * distances and the loop entry are set once for all channel pairs, which matters for short windows
  * (8 or 16 input channels: two or four words per pair). */
-__attribute__((naked, noinline)) ARIEL_DSP_IN_SRAM(mac_block_2x2_one_run) static void mac_block_2x2_one_run(block_2x2 *b __attribute__((unused)))
+__attribute__((naked, noinline)) static void mac_block_2x2_one_run(block_2x2 *b __attribute__((unused)))
 {
     __asm__ volatile(
         "push   {r4-r11, lr}\n\t"

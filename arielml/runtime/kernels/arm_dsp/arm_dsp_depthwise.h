@@ -507,7 +507,9 @@ static void dw3_prepare(const ariel_conv_params *p, int32_t c, int32_t n, dw3_ta
  * to + copy */
 static inline __attribute__((always_inline)) void dw3_widen_pair(uint32_t a, uint32_t b, uint32_t *to, int32_t copy)
 {
-    const uint32_t low = (a & 0xFFFFu) | b << 16, high = a >> 16 | (b & 0xFFFF0000u); /* PKHBT, PKHTB */
+    uint32_t low, high; /* (a & 0xFFFF) | b << 16, a >> 16 | (b & 0xFFFF0000): GCC takes three instructions each */
+    __asm__("pkhbt  %0, %1, %2, lsl #16" : "=r"(low) : "r"(a), "r"(b));
+    __asm__("pkhtb  %0, %2, %1, asr #16" : "=r"(high) : "r"(a), "r"(b));
     const uint32_t c0 = __sxtb16(low), c1 = widen_odd(low), c2 = __sxtb16(high), c3 = widen_odd(high);
     to[0] = c0, to[DW3_CH_WORDS] = c1, to[2 * DW3_CH_WORDS] = c2, to[3 * DW3_CH_WORDS] = c3;
     to[copy] = c0, to[copy + DW3_CH_WORDS] = c1, to[copy + 2 * DW3_CH_WORDS] = c2, to[copy + 3 * DW3_CH_WORDS] = c3;
@@ -579,13 +581,31 @@ static inline uint32_t dw3_word(const int8_t *row, int32_t ix, int32_t in_w, int
     return word;
 }
 
-/* one input row (0: padding) of channels [c, c + 4) (lanes of them inside the tensor, whole words when
- * all 4 are), columns [ix_first, ix_first + columns), widened into its ring slot `to` (and, copy != 0,
- * the slot `copy` words further) */
-static NOINLINE void dw3_widen(const int8_t *row, int32_t in_c, int32_t in_w, int32_t c, int32_t lanes,
-                               int32_t ix_first, int32_t columns, uint32_t zp_word, uint32_t *to, int32_t copy)
+/* what the rows of one strip share: the tensor's channels [c, c + 4) (lanes of them inside the tensor, whole
+ * words when all 4 are), columns [ix_first, ix_first + 2 pairs), the column pairs [inside_lo, inside_hi)
+ * with both columns inside the row; set once per strip so that a row's widening is a four-argument call */
+typedef struct {
+    int32_t in_c, in_w, c, lanes, ix_first, pairs, inside_lo, inside_hi;
+    uint32_t zp_word;
+} dw3_rows;
+
+static void dw3_rows_set(dw3_rows *s, int32_t in_c, int32_t in_w, int32_t c, int32_t lanes, int32_t ix_first,
+                         int32_t columns, uint32_t zp_word)
 {
     const int32_t pairs = columns >> 1;
+    int32_t inside_lo = ix_first < 0 ? (1 - ix_first) >> 1 : 0, inside_hi = (in_w - ix_first) >> 1;
+    inside_hi = inside_hi < pairs ? inside_hi : pairs;
+    inside_lo = inside_lo < inside_hi ? inside_lo : inside_hi;
+    s->in_c = in_c, s->in_w = in_w, s->c = c, s->lanes = lanes, s->ix_first = ix_first, s->pairs = pairs;
+    s->inside_lo = inside_lo, s->inside_hi = inside_hi, s->zp_word = zp_word;
+}
+
+/* one input row (0: padding) of the strip's channels and columns, widened into its ring slot `to` (and,
+ * copy != 0, the slot `copy` words further) */
+static NOINLINE void dw3_widen(const dw3_rows *s, const int8_t *row, uint32_t *to, int32_t copy)
+{
+    const int32_t pairs = s->pairs, ix_first = s->ix_first, in_c = s->in_c, in_w = s->in_w;
+    const uint32_t zp_word = s->zp_word;
     int32_t j;
     if (row == 0) { /* a padded row: every pair is the zero point's */
         const uint32_t zp_pair = __sxtb16(zp_word);
@@ -596,38 +616,29 @@ static NOINLINE void dw3_widen(const int8_t *row, int32_t in_c, int32_t in_w, in
         }
         return;
     }
-    if (lanes < 4) { /* the tensor's last channels: column by column */
+    if (s->lanes < 4) { /* the tensor's last channels: column by column */
         for (j = 0; j < pairs; j++) {
             const int32_t ix = ix_first + 2 * j;
-            dw3_widen_pair(dw3_word(row, ix, in_w, in_c, c, lanes, zp_word),
-                           dw3_word(row, ix + 1, in_w, in_c, c, lanes, zp_word), to + j, copy);
+            dw3_widen_pair(dw3_word(row, ix, in_w, in_c, s->c, s->lanes, zp_word),
+                           dw3_word(row, ix + 1, in_w, in_c, s->c, s->lanes, zp_word), to + j, copy);
         }
         return;
     }
     {
-        const int8_t *x = row + ix_first * in_c + c; /* column ix_first (maybe outside: not read then) */
-        const int32_t step = 2 * in_c;
-        /* pairs j with both columns inside: [inside_lo, inside_hi) */
-        int32_t inside_lo = ix_first < 0 ? (1 - ix_first) >> 1 : 0;
-        int32_t inside_hi = (in_w - ix_first) >> 1;
-        inside_hi = inside_hi < pairs ? inside_hi : pairs;
-        inside_lo = inside_lo < inside_hi ? inside_lo : inside_hi;
-        for (j = 0; j < pairs; j++, x += step) {
-            uint32_t a, b;
-            if (j >= inside_lo && j < inside_hi) {
-                break;
-            }
-            a = ix_first + 2 * j >= 0 && ix_first + 2 * j < in_w ? load_word(x) : zp_word;
-            b = ix_first + 2 * j + 1 >= 0 && ix_first + 2 * j + 1 < in_w ? load_word(x + in_c) : zp_word;
+        const int8_t *x = row + ix_first * in_c + s->c; /* column ix_first (maybe outside: not read then) */
+        const int32_t step = 2 * in_c, inside_lo = s->inside_lo, inside_hi = s->inside_hi;
+        for (j = 0; j < inside_lo; j++, x += step) { /* pairs with a column left of the row */
+            const uint32_t a = ix_first + 2 * j >= 0 ? load_word(x) : zp_word;
+            const uint32_t b = ix_first + 2 * j + 1 >= 0 && ix_first + 2 * j + 1 < in_w ? load_word(x + in_c) : zp_word;
             dw3_widen_pair(a, b, to + j, copy);
         }
         if (j < inside_hi) {
             dw3_widen_run(x, in_c, to + j, to + inside_hi, copy);
             x += (inside_hi - j) * step, j = inside_hi;
         }
-        for (; j < pairs; j++, x += step) {
-            const uint32_t a = ix_first + 2 * j < in_w ? load_word(x) : zp_word;
-            const uint32_t b = ix_first + 2 * j + 1 < in_w ? load_word(x + in_c) : zp_word;
+        for (; j < pairs; j++, x += step) { /* pairs with a column right of the row */
+            const uint32_t a = ix_first + 2 * j >= 0 && ix_first + 2 * j < in_w ? load_word(x) : zp_word;
+            const uint32_t b = ix_first + 2 * j + 1 >= 0 && ix_first + 2 * j + 1 < in_w ? load_word(x + in_c) : zp_word;
             dw3_widen_pair(a, b, to + j, copy);
         }
     }
@@ -823,7 +834,7 @@ static NOINLINE void dw3_steps(const dw3_ch *ch, const uint32_t *x, int8_t *out,
 
 /* n output pixels of `lanes` channels (table entries k0..) from their strips; outputs of channel k
  * of pixel i at out[i * out_step + k] */
-static NOINLINE void dw3_channels(const ariel_conv_params *p, const dw3_table *t, int32_t k0, int32_t lanes,
+static inline __attribute__((always_inline)) void dw3_channels(const ariel_conv_params *p, const dw3_table *t, int32_t k0, int32_t lanes,
                                   const uint32_t *strip, int32_t stride, int32_t n, int8_t *out, int32_t out_step)
 {
     const int32_t zp = p->output_zero_point, lo = p->act_min, hi = p->act_max;
@@ -909,26 +920,33 @@ static NOINLINE void depthwise_3x3_sweep(const ariel_conv_params *p, const int8_
                 const int32_t columns = sw <= 2 ? sw * ((n + 3) & ~3) + 2 : (sw * (n - 1) + 5) & ~1;
                 const int32_t ix_first = ox * sw - g->pad_left;
                 int32_t held_row[3] = {0, 0, 0}, held_batch[3] = {-1, -1, -1};
+                dw3_rows rows;
                 /* the items' rows follow one another: their position is tracked, not divided out */
                 int32_t row = first / blocks, batch = row / g->out_h, oy = row - batch * g->out_h;
+                int32_t iy0 = oy * g->stride_h - g->pad_top, slot0 = (iy0 % 3 + 3) % 3;
+                const int8_t *image = input + batch * g->in_h * g->in_w * g->in_c;
+                int8_t *out = output + (row * g->out_w + ox) * g->out_c + c;
+                dw3_rows_set(&rows, g->in_c, g->in_w, c, read_lanes, ix_first, columns, zp_word);
                 for (item = first; item < end; item += blocks, row++) {
-                    const int32_t iy0 = oy * g->stride_h - g->pad_top;
-                    const int8_t *image = input + batch * g->in_h * g->in_w * g->in_c;
-                    const int32_t slot0 = (iy0 % 3 + 3) % 3;
                     int32_t ky;
                     for (ky = 0; ky < 3; ky++) {
                         const int32_t iy = iy0 + ky, slot = slot0 + ky < 3 ? slot0 + ky : slot0 + ky - 3;
                         if (held_batch[slot] != batch || held_row[slot] != iy) {
                             const int8_t *from = iy >= 0 && iy < g->in_h ? image + iy * g->in_w * g->in_c : 0;
-                            dw3_widen(from, g->in_c, g->in_w, c, read_lanes, ix_first, columns, zp_word,
-                                      ring + slot * DW3_ROW_WORDS, slot < 2 ? 3 * DW3_ROW_WORDS : 0);
+                            dw3_widen(&rows, from, ring + slot * DW3_ROW_WORDS, slot < 2 ? 3 * DW3_ROW_WORDS : 0);
                             held_batch[slot] = batch, held_row[slot] = iy;
                         }
                     }
-                    dw3_channels(p, &table, c - c_begin, lanes, ring + slot0 * DW3_ROW_WORDS, sw, n,
-                                 output + (row * g->out_w + ox) * g->out_c + c, g->out_c);
-                    if (++oy == g->out_h) {
-                        oy = 0, batch++;
+                    dw3_channels(p, &table, c - c_begin, lanes, ring + slot0 * DW3_ROW_WORDS, sw, n, out, g->out_c);
+                    out += g->out_w * g->out_c;
+                    if (++oy == g->out_h) { /* the next image */
+                        oy = 0, batch++, image += g->in_h * g->in_w * g->in_c;
+                        iy0 = -g->pad_top, slot0 = (iy0 % 3 + 3) % 3;
+                    } else { /* the ring's slots follow the rows: no division per row */
+                        iy0 += g->stride_h, slot0 += g->stride_h;
+                        while (slot0 >= 3) {
+                            slot0 -= 3;
+                        }
                     }
                 }
             }

@@ -238,7 +238,8 @@ def test_expf_is_the_host_c_library_expf():
     from arielml.ops.posenet_decoder import EXP_TABLE, expf
     rng = np.random.default_rng(7)
     x = np.concatenate([rng.uniform(-110, 90, 200_000), rng.normal(0, 4, 200_000),
-                        [0.0, -0.0, 88.0, -88.0, 88.72, 88.73, -103.9, -104.0, -87.5, np.inf, -np.inf]]).astype(np.float32)
+                        [0.0, -0.0, 88.0, -88.0, 88.72, 88.73, -103.9, -104.0, -87.5, np.inf, -np.inf]]
+                       ).astype(np.float32)
     assert np.array_equal(expf(x), c_float_function("exp")(x))
     assert np.isnan(expf(np.float32([np.nan])))[0]
     source = (Path(__file__).parents[1] / "arielml/runtime/kernels/posenet_decoder.c").read_text()

@@ -23,7 +23,8 @@ What is computed, in float32 operation for operation as libcoral's C++ (no fused
      the same keypoint of an accepted pose is skipped. Otherwise the pose is decoded from it: a second
      max-heap on bilinearly sampled scores, each popped keypoint pushes its undecoded neighbours
      (edges in libcoral's order), found by following the mid offset of the edge, then 5 steps of
-     short offsets, each step clamped to the grid. Keypoint scores become sigmoids 1 / (1 + expf(-s)), expf being glibc's (below);
+     short offsets, each step clamped to the grid. Keypoint scores become sigmoids
+     1 / (1 + expf(-s)), expf being glibc's (below);
      the pose score is their float32 sum in decreasing order, / 17; a pose scoring >= the threshold
      is accepted. This stops after max_detections accepted poses or when the heap is empty.
   4. soft keypoint NMS: the accepted poses in decreasing score order (libstdc++'s std::sort,

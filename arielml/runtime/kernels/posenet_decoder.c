@@ -124,8 +124,9 @@ static float sample(const source *s, int32_t input, int32_t h, int32_t w, int32_
     const int32_t y0 = floor_index(y), y1 = ceil_index(y), x0 = floor_index(x), x1 = ceil_index(x);
     const float yl = y - (float)y0, xl = x - (float)x0;
     (void)h;
-    return (1.0f - yl) * ((1.0f - xl) * value(s, input, (y0 * w + x0) * c + ch) + xl * value(s, input, (y0 * w + x1) * c + ch))
-        + yl * ((1.0f - xl) * value(s, input, (y1 * w + x0) * c + ch) + xl * value(s, input, (y1 * w + x1) * c + ch));
+    const float tl = value(s, input, (y0 * w + x0) * c + ch), tr = value(s, input, (y0 * w + x1) * c + ch);
+    const float bl = value(s, input, (y1 * w + x0) * c + ch), br = value(s, input, (y1 * w + x1) * c + ch);
+    return (1.0f - yl) * ((1.0f - xl) * tl + xl * tr) + yl * ((1.0f - xl) * bl + xl * br);
 }
 
 static float squared_distance(float ay, float ax, float by, float bx)

@@ -760,50 +760,59 @@ static int32_t dw3_pixel(const uint32_t *x, const dw3_ch *ch, int32_t col)
     DW3_S2_ROW("0", DW3_YES, "68", "8", "a3", "a3", "a3", "a3")                                              \
     DW3_S2_ROW("68", DW3_YES, "136", "16", "a0", "a1", "a2", "a3")                                         \
     DW3_S2_ROW("136", DW3_NO, "", "", "a0", "a1", "a2", "a3")
+/* after a channel's last step (x = e): the next channel's strip (x += xd: 4 DW3_CH_WORDS bytes less the
+ * steps' advance), end, outputs (o += od: one byte right of where the channel's began) and table entry;
+ * on to its first step while t has not reached tl. The three per-call constants are on the stack (all
+ * registers are taken): 3 loads, 6 instructions and the branch a channel */
+#define DW3_NEXT_CHANNEL                                                                                        \
+    "ldr    %[q], %[xd]\n\t"                                                                                    \
+    "ldr    %[w0], %[od]\n\t"                                                                                   \
+    "ldr    %[w1], %[tl]\n\t"                                                                                   \
+    "add    %[e], %[e], #4*" DW3_STR(DW3_CH_WORDS) "\n\t"                                                       \
+    "add    %[x], %[x], %[q]\n\t"                                                                               \
+    "add    %[o], %[o], %[w0]\n\t"                                                                              \
+    "add    %[t], %[t], #48\n\t"                                                                                \
+    "cmp    %[t], %[w1]\n\t"                                                                                    \
+    "bne    1b\n\t"
 #define DW3_SWEEP_OPERANDS                                                                                      \
-    : [x] "+r"(x), [o] "+r"(out), [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3),               \
-      [p0] "=&r"(p0), [p1] "=&r"(p1), [q] "=&r"(q), [w0] "=&r"(w0), [w1] "=&r"(w1)                               \
-    : [t] "r"(ch), [c] "r"(out_step), [e] "r"(end)                                                              \
+    : [x] "+r"(x), [o] "+r"(out), [t] "+r"(ch), [e] "+r"(end), [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2),  \
+      [a3] "=&r"(a3), [p0] "=&r"(p0), [p1] "=&r"(p1), [q] "=&r"(q), [w0] "=&r"(w0), [w1] "=&r"(w1)               \
+    : [c] "r"(out_step), [xd] "m"(xd), [od] "m"(od), [tl] "m"(tl)                                                \
     : "cc", "memory"
+typedef char dw3_ch_is_48_bytes[sizeof(dw3_ch) == 48 ? 1 : -1]; /* DW3_NEXT_CHANNEL's table step */
 
 enum { DW3_SSAT, DW3_RELU, DW3_CLAMP_BOTH }; /* a fast block's clamp: SSAT alone, ReLU at zp, [lo, hi] */
 
-/* `steps` steps of four pixels of one channel (strip x, table entry ch) of a fast block; `stride` (1 or
- * 2) and `clamp` constants */
-static inline __attribute__((always_inline)) void dw3_sweep(const uint32_t *x, const dw3_ch *ch, int8_t *out,
-                                                            int32_t out_step, int32_t steps, int32_t stride,
-                                                            int32_t clamp)
-{
-    const uint32_t *end = x + steps * 2 * stride;
-    uint32_t a0, a1, a2, a3, p0, p1, q, w0, w1;
-    if (stride == 1 && clamp == DW3_SSAT) {
-        __asm__ volatile(DW3_STEP_START DW3_ROWS_S1 DW3_REQUANT(DW3_SMMLAR_N) DW3_STORE("8") DW3_SWEEP_OPERANDS);
-    } else if (stride == 1 && clamp == DW3_RELU) {
-        __asm__ volatile(DW3_STEP_START DW3_ROWS_S1 DW3_REQUANT(DW3_SMMLAR_RELU) DW3_STORE("8") DW3_SWEEP_OPERANDS);
-    } else if (stride == 1) {
-        __asm__ volatile(DW3_STEP_START DW3_ROWS_S1 DW3_REQUANT(DW3_SMMLAR_N) DW3_CLAMP DW3_STORE("8")
-                         DW3_SWEEP_OPERANDS);
-    } else if (clamp == DW3_SSAT) {
-        __asm__ volatile(DW3_STEP_START DW3_ROWS_S2 DW3_REQUANT(DW3_SMMLAR_N) DW3_STORE("16") DW3_SWEEP_OPERANDS);
-    } else if (clamp == DW3_RELU) {
-        __asm__ volatile(DW3_STEP_START DW3_ROWS_S2 DW3_REQUANT(DW3_SMMLAR_RELU) DW3_STORE("16")
-                         DW3_SWEEP_OPERANDS);
-    } else {
-        __asm__ volatile(DW3_STEP_START DW3_ROWS_S2 DW3_REQUANT(DW3_SMMLAR_N) DW3_CLAMP DW3_STORE("16")
-                         DW3_SWEEP_OPERANDS);
-    }
-}
-#endif
-
-#if defined(__OPTIMIZE__)
-/* dw3_sweep over `lanes` channels (one clamp and stride for all: the choice is made once a call) */
-static inline __attribute__((always_inline)) void dw3_sweeps(const dw3_ch *ch, const uint32_t *strip, int8_t *out,
+/* `steps` steps of four pixels of `lanes` channels (strips from x, DW3_CH_WORDS apart; table entries from
+ * ch; outputs from out, one byte apart) of a fast block, the channel loop in the assembly too (in C it
+ * spilled and reloaded the loop's registers around every channel); `stride` (1 or 2) and `clamp`
+ * constants */
+static inline __attribute__((always_inline)) void dw3_sweeps(const dw3_ch *ch, const uint32_t *x, int8_t *out,
                                                              int32_t out_step, int32_t lanes, int32_t steps,
                                                              int32_t stride, int32_t clamp)
 {
-    const dw3_ch *last = ch + lanes;
-    for (; ch != last; ch++, strip += DW3_CH_WORDS, out++) {
-        dw3_sweep(strip, ch, out, out_step, steps, stride, clamp);
+    const uint32_t *end = x + steps * 2 * stride;
+    const int32_t xd = 4 * DW3_CH_WORDS - steps * 8 * stride, od = 1 - steps * 4 * out_step;
+    const dw3_ch *const tl = ch + lanes;
+    uint32_t a0, a1, a2, a3, p0, p1, q, w0, w1;
+    if (stride == 1 && clamp == DW3_SSAT) {
+        __asm__ volatile(DW3_STEP_START DW3_ROWS_S1 DW3_REQUANT(DW3_SMMLAR_N) DW3_STORE("8") DW3_NEXT_CHANNEL
+                         DW3_SWEEP_OPERANDS);
+    } else if (stride == 1 && clamp == DW3_RELU) {
+        __asm__ volatile(DW3_STEP_START DW3_ROWS_S1 DW3_REQUANT(DW3_SMMLAR_RELU) DW3_STORE("8") DW3_NEXT_CHANNEL
+                         DW3_SWEEP_OPERANDS);
+    } else if (stride == 1) {
+        __asm__ volatile(DW3_STEP_START DW3_ROWS_S1 DW3_REQUANT(DW3_SMMLAR_N) DW3_CLAMP DW3_STORE("8")
+                         DW3_NEXT_CHANNEL DW3_SWEEP_OPERANDS);
+    } else if (clamp == DW3_SSAT) {
+        __asm__ volatile(DW3_STEP_START DW3_ROWS_S2 DW3_REQUANT(DW3_SMMLAR_N) DW3_STORE("16") DW3_NEXT_CHANNEL
+                         DW3_SWEEP_OPERANDS);
+    } else if (clamp == DW3_RELU) {
+        __asm__ volatile(DW3_STEP_START DW3_ROWS_S2 DW3_REQUANT(DW3_SMMLAR_RELU) DW3_STORE("16") DW3_NEXT_CHANNEL
+                         DW3_SWEEP_OPERANDS);
+    } else {
+        __asm__ volatile(DW3_STEP_START DW3_ROWS_S2 DW3_REQUANT(DW3_SMMLAR_N) DW3_CLAMP DW3_STORE("16")
+                         DW3_NEXT_CHANNEL DW3_SWEEP_OPERANDS);
     }
 }
 #endif

@@ -73,13 +73,20 @@ def _inside(out_size: int, stride: int, pad: int, reach: int, in_size: int) -> i
     return sum(1 for o in range(out_size) if 0 <= o * stride - pad and o * stride - pad + reach < in_size)
 
 
+FEW_INPUT_CHANNELS = 3  # first layers (RGB images, spectrograms): the ISA kernels have their own paths
+
+
 def family_of(node: Node, graph: Graph) -> str:
-    """Cost family of a node: the op name (CONV_2D split into pointwise and general), with an `_f32`
-    suffix for float kernels, which cost very differently on cores without an FPU."""
+    """Cost family of a node: the op name (CONV_2D split into pointwise, few-input-channel first
+    layers and general), with an `_f32` suffix for float kernels, which cost very differently on
+    cores without an FPU."""
     out = graph.tensors[node.outputs[0]]
     name = node.op
     if node.op == "CONV_2D" and _is_pointwise(node, graph):
         name = "CONV_2D_1X1"
+    elif node.op == "CONV_2D" and graph.tensors[node.inputs[0]].dtype == "int8" \
+            and graph.tensors[node.inputs[0]].shape[-1] <= FEW_INPUT_CHANNELS:
+        name = "CONV_2D_FEW_IN"
     return f"{name}_F32" if out.dtype == "float32" else name
 
 

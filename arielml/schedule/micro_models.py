@@ -135,7 +135,10 @@ def micro_models() -> tuple[Graph, ...]:
     for args in [(25, 10, 1, 16, 10, 4, 2), (12, 12, 3, 16, 3, 3, 2), (10, 10, 8, 16, 3, 3, 1),
                  (8, 8, 16, 32, 3, 3, 1), (6, 6, 32, 16, 3, 3, 1), (9, 9, 4, 8, 5, 5, 1, VALID),
                  (16, 16, 2, 8, 3, 3, 1), (20, 8, 1, 32, 4, 4, 2), (7, 7, 24, 24, 3, 3, 2), (14, 6, 6, 40, 3, 1, 1),
-                 (10, 10, 16, 16, 3, 3, 1, VALID), (24, 24, 3, 8, 3, 3, 2, VALID)]:
+                 (10, 10, 16, 16, 3, 3, 1, VALID), (24, 24, 3, 8, 3, 3, 2, VALID),
+                 # first layers (<= 3 input channels: family CONV_2D_FEW_IN), sized like kws's and VWW's
+                 (49, 10, 1, 64, 10, 4, 2), (48, 48, 3, 8, 3, 3, 2), (32, 32, 3, 16, 3, 3, 2, VALID),
+                 (40, 10, 1, 16, 8, 4, 1), (20, 20, 2, 24, 3, 3, 1)]:
         add_conv(conv, *args)
     pointwise = GraphBuilder("calib_conv_1x1", 2)
     # the last rows: MobileNet-sized layers (long rows, many work items per channel block), where the

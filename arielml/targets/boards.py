@@ -52,7 +52,7 @@ class CoreType:
         costs = dict(self.op_costs)
         if family in costs:
             return costs[family]
-        if family == "CONV_2D_1X1" and "CONV_2D" in costs:
+        if family in ("CONV_2D_1X1", "CONV_2D_FEW_IN") and "CONV_2D" in costs:
             return costs["CONV_2D"]
         if family.endswith("_F32") and f"{GENERIC}_F32" in costs:
             return costs[f"{GENERIC}_F32"]

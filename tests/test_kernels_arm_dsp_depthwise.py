@@ -1,5 +1,5 @@
-"""The Arm DSP 3x3 depthwise kernels (runtime/kernels/arm_dsp/arm_dsp_depthwise.h: at stride 1 on rows of
-12 pixels or more, int16 rings of widened input rows and one channel swept four pixels a step with
+"""The Arm DSP 3x3 depthwise kernels (runtime/kernels/arm_dsp/arm_dsp_depthwise.h: at strides 1 and 2 on rows
+of 12 output pixels or more, int16 rings of widened input rows and one channel swept four pixels a step with
 SMLAD over tap pairs; else four channels per input word) give the bytes of the reference executor: random single-operator DEPTHWISE_CONV_2D models (depth multiplier 1, 3x3) on the
 emulated Cortex-M33 (rp2350-arm at 1 and 2 cores, both schedulers: work split at random items), Cortex-M7
 + Cortex-M4 (stm32h747) and Cortex-M4F (nrf52840). The cases draw odd and narrow widths (1-3 pixels),
@@ -64,7 +64,7 @@ EDGE_CASES = [
     (6, (2, 6, 6, 16, 0), (3, 3), (1, 1), 0, {"activation": 1}),    # batch 2, 6-pixel rows: a step + 2
     (7, (1, 3, 3, 35, 0), (3, 3), (1, 1), 0, {"activation": 0}),    # vww's last shape, 3 lanes in the last group
     (8, (1, 9, 12, 7, 0), (3, 3), (2, 1), 0, {"activation": 1}),    # stride 2 down, 1 across: rows skip
-    (9, (1, 4, 26, 13, 0), (3, 3), (2, 2), 0, {"activation": 3}),   # stride 2, 13 pixels, a last group of 1 channel
+    (9, (1, 4, 26, 13, 0), (3, 3), (2, 2), 0, {"activation": 3}),   # stride 2 sweep, 13 pixels: 3 steps + an overlapping one
     (10, (1, 5, 14, 6, 0), (3, 3), (1, 1), 0, {"activation": 1}),   # 14 pixels: 3 steps + one overlapping by 2
     (11, (1, 4, 18, 9, 0), (3, 3), (1, 1), 0, {"activation": 2}),   # 18 pixels, both bounds: 4 steps + overlap
     (12, (1, 5, 16, 7, 0), (3, 3), (1, 1), 1, {"big_scale": True}),  # VALID, 14 pixels, slow requantisation

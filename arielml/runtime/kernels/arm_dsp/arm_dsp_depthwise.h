@@ -6,13 +6,13 @@
 /* ---- DEPTHWISE_CONV_2D ----------------------------------------------------------------------------
  * Depth multiplier 1 (the compiler's channel-major packed_weights hold a channel's taps together):
  * 3x3 windows without dilation (MobileNet's layers) take depthwise_3x3_groups (the channel sweep at
- * stride 1 on rows of 12 pixels or more, four channels per word otherwise), other windows of up to
+ * strides 1 and 2 on rows of 12 output pixels or more, four channels per word otherwise), other windows of up to
  * DW_SIMD_MAX_TAPS taps depthwise_dm1_simd; the rest the portable loops. Stack: the sweep ~2.4 KB,
  * the four-channel kernel ~1.9 KB (each says what). */
 
-/* ---- 3x3 depthwise, four channels per word (rows of under 12 pixels, strides over 1) --------------
- * The earlier kernel, kept where the channel sweep below loses: on narrow rows its per-row set-up and
- * leftover steps, at stride 2 the widening of two new rows per output row cost more than they save.
+/* ---- 3x3 depthwise, four channels per word (rows of under 12 pixels, strides over 2) --------------
+ * The earlier kernel, kept where the channel sweep below loses: on rows of under 12 output pixels its
+ * per-row set-up and leftover steps cost more than they save (and strides over 2 have no sweep loop).
  * A work item's channel block is taken four channels (a "group") at a time. The group's input words
  * under the three filter rows are copied once per strip of output pixels into a small column-major
  * table on the stack (strip[3 * column + filter row]), padded columns and rows written as the zero
@@ -963,11 +963,12 @@ static NOINLINE void depthwise_3x3_sweep(const ariel_conv_params *p, const int8_
     }
 }
 
-/* stride 1 on rows of 12 pixels or more: the channel sweep; else four channels per word (vww_96_int8 on
- * the M33: 48x48x8 683k -> 499k cycles, 6x6x128 216k with words against 297k swept) */
+/* strides 1 and 2 on rows of 12 output pixels or more: the channel sweep; else four channels per word
+ * (vww_96_int8, one M33: 48x48x8 683k -> 466k cycles; 48x48x16 at stride 2 403k -> 378k, also faster on
+ * the M4 and M7; 6x6x128 217k with words against 286k swept: per-row set-up, a wasted half step) */
 static int dw3_sweep_pays(const ariel_conv_params *p)
 {
-    return p->g.stride_w == 1 && p->g.stride_h == 1 && p->g.out_w >= 12;
+    return p->g.stride_w <= 2 && p->g.stride_h <= 2 && p->g.out_w >= 12;
 }
 
 static void depthwise_3x3_groups(const ariel_conv_params *p, const int8_t *input, int8_t *output, int32_t begin,

@@ -17,7 +17,9 @@ half to even, and the QLinear kernels' formulas; onnx_ort.py records what onnxru
 docs/semantics.md, "ONNX Runtime"). The two agree except near rounding ties.
 Int8 weights (zero point 0, per-tensor or per-channel) with int8 or uint8 activations are lowered;
 a uint8 activation is held as int8 with its zero point moved by -128 (the same real values, exactly;
-builder.shifted_tensors). Weights with non-zero zero points and uint8 weights are not yet (refused by name)."""
+builder.shifted_tensors). uint8 weights and weights with a non-zero zero point are held as int8 w - zp
+(exact), or, where some w - zp is outside [-127, 127], int8 with one zero point that the FULLY_CONNECTED
+kernels subtract (convolutions: refused by name)."""
 from __future__ import annotations
 
 import dataclasses
@@ -99,6 +101,9 @@ def _quantised_graph_input(b: Builder, node, source: str) -> None:
 
 
 def quantize_linear(b: Builder, node, attrs) -> None:
+    if node.input[0] in b.constants:
+        _fold_quantize_linear(b, node)
+        return
     rank = len(b.onnx_shape(node.input[0]))
     q = quant_params(b, node, rank, shift_uint8=True)
     if q.per_channel:
@@ -112,6 +117,30 @@ def quantize_linear(b: Builder, node, attrs) -> None:
     b.emit("QUANTIZE", (value.index,), node.output[0], value.perm, dtype="int8", quant=q)
     if dtype == "uint8":
         b.mark_shifted(node.output[0])
+
+
+def _fold_quantize_linear(b: Builder, node) -> None:
+    """QuantizeLinear of a constant (weights that load-time folding made constant, e.g. a reshaped
+    initializer before a MatMul) becomes a constant integer tensor, so the DequantizeLinear after it
+    gives the weights as from an integer initializer. Rounding is QuantizeLinear's: x / scale in
+    float32, half to even, plus the zero point, saturated to the output type."""
+    data = b.constants[node.input[0]]
+    if data.dtype != np.float32:
+        raise b.unsupported(f"QuantizeLinear of a {data.dtype} constant (float32)")
+    scale, zero_point, _ = _params(b, node)
+    dtype = str(zero_point.dtype)
+    if dtype not in ("int8", "uint8"):
+        raise b.unsupported(f"quantisation to {dtype} is not supported (int8, uint8)")
+    if scale.size > 1:  # per-axis: scale and zero point along `axis` (default 1)
+        axis = int(next((a.i for a in node.attribute if a.name == "axis"), 1)) % max(data.ndim, 1)
+        shape = [1] * data.ndim
+        shape[axis] = -1
+        scale, zero_point = scale.reshape(shape), zero_point.reshape(shape)
+    info = np.iinfo(dtype)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scaled = np.rint(data / scale)  # float32 division, then half to even (np.rint)
+    values = np.clip(scaled.astype(np.float64) + zero_point.astype(np.float64), info.min, info.max)
+    b.constants[node.output[0]] = values.astype(dtype)
 
 
 def output_dtype(b: Builder, node) -> str:
@@ -174,11 +203,10 @@ def try_quantized_conv_or_fc(b: Builder, node, attrs) -> bool:
     x_tensor = b.tensors[b.value(x_int).index]
     weights, w_quant = b.quantized[w_name]
     out_dtype = output_dtype(b, q_node)
-    if weights.dtype != np.int8 or out_dtype not in ("int8", "uint8"):
-        raise b.unsupported("only int8 weights with int8/uint8 activations are lowered to integers so far "
+    if weights.dtype not in (np.int8, np.uint8) or out_dtype not in ("int8", "uint8"):
+        raise b.unsupported("only int8/uint8 weights with int8/uint8 activations are lowered to integers so far "
                             f"(weights {weights.dtype}, output {out_dtype})")
-    if any(w_quant.zero_point):
-        raise b.unsupported("int8 weights with a non-zero zero point are not supported")
+    weights, w_quant = centred_weights(b, weights, w_quant, conv=node.op_type == "Conv")
     out_quant = quant_params(b, q_node, 4, shift_uint8=True)
     bias = None
     if len(node.input) > 2 and node.input[2]:
@@ -251,6 +279,35 @@ def _quantized_fc(b, node, attrs, x_int, weights, w_quant, bias, q_node, out_qua
            quant=out_quant)
 
 
+def centred_weights(b: Builder, weights: np.ndarray, w_quant: QuantParams,
+                    conv: bool) -> tuple[np.ndarray, QuantParams]:
+    """int8 weights with zero point 0 holding w - zp, the same real values (scale * (w - zp)) and the
+    same integer products onnxruntime sums, for uint8 weights or a non-zero zero point. Where some w - zp
+    is outside [-127, 127] a single zero point is kept for a FULLY_CONNECTED (its int8 kernels subtract
+    it); per-channel zero points, and convolutions (whose int8 kernels take zero point 0 only), are then
+    refused by name."""
+    if weights.dtype == np.int8 and not any(w_quant.zero_point):
+        return weights, w_quant
+    zero_point = np.array(w_quant.zero_point, np.int32)
+    if w_quant.per_channel and len(w_quant.zero_point) > 1:
+        shape = [1] * weights.ndim
+        shape[w_quant.axis] = -1
+        zero_point = zero_point.reshape(shape)
+    centred = weights.astype(np.int32) - zero_point
+    if centred.size and np.abs(centred).max() > 127:
+        if len(set(w_quant.zero_point)) == 1 and not conv:
+            # one zero point: the int8 FULLY_CONNECTED kernels take it (weight_offset); uint8 weights are held as int8
+            # w - 128 with zero point zp - 128, the same differences w - zp
+            shift = 128 if weights.dtype == np.uint8 else 0
+            held = (weights.astype(np.int32) - shift).astype(np.int8)
+            return held, QuantParams(w_quant.scale, tuple(z - shift for z in w_quant.zero_point), w_quant.axis)
+        raise b.unsupported(f"{weights.dtype} weights with zero point {list(np.unique(zero_point))[:4]}: "
+                            f"w - zero point reaches {int(centred.min())}..{int(centred.max())}, outside the "
+                            "int8 kernels' [-127, 127] (quantise weights as int8, symmetric, e.g. "
+                            "quantize_static(weight_type=QuantType.QInt8))")
+    return centred.astype(np.int8), QuantParams(w_quant.scale, (0,) * len(w_quant.zero_point), w_quant.axis)
+
+
 def _axis(q: QuantParams, axis: int) -> QuantParams:
     return QuantParams(q.scale, q.zero_point, axis if q.per_channel else 0)
 
@@ -321,8 +378,8 @@ def _shift(q: QuantParams) -> QuantParams:
 def _qoperator(b: Builder, node, attrs, x_name, x_scale, x_zero, w_name, w_scale, w_zero, y_scale, y_zero,
                bias_name) -> None:
     weights = b.constant(w_name)
-    if weights is None or weights.dtype != np.int8:
-        raise b.unsupported("only constant int8 weights are supported")
+    if weights is None or weights.dtype not in (np.int8, np.uint8):
+        raise b.unsupported("only constant int8 or uint8 weights are supported")
     x_quant, x_dtype = _linear_params(b, x_scale, x_zero, 4)
     if x_dtype == "uint8":
         x_quant = _shift(x_quant)
@@ -333,8 +390,7 @@ def _qoperator(b: Builder, node, attrs, x_name, x_scale, x_zero, w_name, w_scale
     # Gemm weights (N, K), axis 1 of MatMul / untransposed Gemm weights (K, N)
     output_axis = 0 if node.op_type == "QLinearConv" or attrs.get("transB", 0) else 1
     w_quant, _ = _linear_params(b, w_scale, w_zero, weights.ndim, axis=output_axis)
-    if any(w_quant.zero_point):
-        raise b.unsupported("int8 weights with a non-zero zero point are not supported")
+    weights, w_quant = centred_weights(b, weights, w_quant, conv=node.op_type == "QLinearConv")
     out_quant, out_dtype = _linear_params(b, y_scale, y_zero, 4)
     if out_dtype == "uint8":
         out_quant = _shift(out_quant)

@@ -109,4 +109,27 @@ static inline void ariel_ew_advance(const ariel_binary_params *p, ariel_ew_curso
         }                                                                                          \
     }
 
+/* per-axis affine kernels (QUANTIZE from float, DEQUANTIZE to float: kernels/unary_f32.c,
+ * kernels/quantize_f32_even.c; ariel_affine_params is declared in ariel_kernels_elementwise.h):
+ * element i uses channel (i / inner) % channels, walked in runs of one channel */
+#define ARIEL_AFFINE_KERNEL(NAME, IN_T, OUT_T, ELEMENT)                                              \
+    void NAME(const void *params, void *const *buffers, int32_t begin, int32_t end)               \
+    {                                                                                              \
+        const ariel_affine_params *p = (const ariel_affine_params *)params;                        \
+        const IN_T *in = (const IN_T *)buffers[0];                                                 \
+        OUT_T *out = (OUT_T *)buffers[1];                                                          \
+        const int32_t stop = ariel_ew_stop(end, p->block, p->count);                               \
+        int32_t i = begin * p->block;                                                              \
+        while (i < stop) {                                                                         \
+            const int32_t group = i / p->inner;                                                    \
+            const int32_t channel = group % p->channels;                                           \
+            const float scale = p->scales[channel];                                                \
+            const int32_t zero_point = p->zero_points[channel];                                    \
+            const int32_t run_end = (group + 1) * p->inner < stop ? (group + 1) * p->inner : stop; \
+            for (; i < run_end; i++) {                                                             \
+                out[i] = ELEMENT(p, in[i], scale, zero_point);                                     \
+            }                                                                                      \
+        }                                                                                          \
+    }
+
 #endif /* ARIEL_ELEMENTWISE_LOOPS_H */

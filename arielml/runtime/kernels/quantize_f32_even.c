@@ -21,26 +21,5 @@ static inline int32_t quantize_even(const ariel_affine_params *p, float x, float
     return ariel_round_half_even(q) + zero_point;
 }
 
-/* element i uses channel (i / inner) % channels (per-axis scales), in runs of one channel */
-#define QUANTIZE_EVEN_KERNEL(NAME, OUT_T)                                                          \
-    void NAME(const void *params, void *const *buffers, int32_t begin, int32_t end)               \
-    {                                                                                              \
-        const ariel_affine_params *p = (const ariel_affine_params *)params;                        \
-        const float *in = (const float *)buffers[0];                                               \
-        OUT_T *out = (OUT_T *)buffers[1];                                                          \
-        const int32_t stop = ariel_ew_stop(end, p->block, p->count);                               \
-        int32_t i = begin * p->block;                                                              \
-        while (i < stop) {                                                                         \
-            const int32_t group = i / p->inner;                                                    \
-            const int32_t channel = group % p->channels;                                           \
-            const float scale = p->scales[channel];                                                \
-            const int32_t zero_point = p->zero_points[channel];                                    \
-            const int32_t run_end = (group + 1) * p->inner < stop ? (group + 1) * p->inner : stop; \
-            for (; i < run_end; i++) {                                                             \
-                out[i] = (OUT_T)quantize_even(p, in[i], scale, zero_point);                        \
-            }                                                                                      \
-        }                                                                                          \
-    }
-
-QUANTIZE_EVEN_KERNEL(ariel_quantize_f32_even_s8, int8_t)
-QUANTIZE_EVEN_KERNEL(ariel_quantize_f32_even_u8, uint8_t)
+ARIEL_AFFINE_KERNEL(ariel_quantize_f32_even_s8, float, int8_t, quantize_even)
+ARIEL_AFFINE_KERNEL(ariel_quantize_f32_even_u8, float, uint8_t, quantize_even)

@@ -43,27 +43,6 @@ static inline float dequantize(const ariel_affine_params *p, int32_t x, float sc
     return scale * (float)(x - zero_point);
 }
 
-/* element i uses channel (i / inner) % channels: walk the range in runs of one channel */
-#define ARIEL_AFFINE_KERNEL(NAME, IN_T, OUT_T, ELEMENT)                                              \
-    void NAME(const void *params, void *const *buffers, int32_t begin, int32_t end)               \
-    {                                                                                              \
-        const ariel_affine_params *p = (const ariel_affine_params *)params;                        \
-        const IN_T *in = (const IN_T *)buffers[0];                                                 \
-        OUT_T *out = (OUT_T *)buffers[1];                                                          \
-        const int32_t stop = ariel_ew_stop(end, p->block, p->count);                               \
-        int32_t i = begin * p->block;                                                              \
-        while (i < stop) {                                                                         \
-            const int32_t group = i / p->inner;                                                    \
-            const int32_t channel = group % p->channels;                                           \
-            const float scale = p->scales[channel];                                                \
-            const int32_t zero_point = p->zero_points[channel];                                    \
-            const int32_t run_end = (group + 1) * p->inner < stop ? (group + 1) * p->inner : stop; \
-            for (; i < run_end; i++) {                                                             \
-                out[i] = ELEMENT(p, in[i], scale, zero_point);                                     \
-            }                                                                                      \
-        }                                                                                          \
-    }
-
 ARIEL_AFFINE_KERNEL(ariel_quantize_f32_s8, float, int8_t, quantize)
 ARIEL_AFFINE_KERNEL(ariel_quantize_f32_u8, float, uint8_t, quantize)
 ARIEL_AFFINE_KERNEL(ariel_quantize_f32_s16, float, int16_t, quantize)

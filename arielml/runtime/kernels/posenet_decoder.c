@@ -35,8 +35,8 @@ void ariel_posenet_decoder_f32(const void *params, void *const *buffers, int32_t
  * trick), 2^(i/32) from a table of doubles (less i << 47, folded back with k), a cubic in r.
  * ops/posenet_decoder.py expf is the same in numpy and generates the table; tests/ check the two
  * against each other and against the host's expf. The three polynomial coefficients are glibc's
- * (they come from Arm's optimized-routines, MIT OR Apache-2.0): bit-exactness with that libm is the
- * point, so they cannot be our own fit; the table is 2^(i/32) itself, computed, not copied. */
+ * (from Arm's optimized-routines, MIT OR Apache-2.0 WITH LLVM-exception): bit-exactness with that
+ * libm is the point, so they cannot be our own fit; the table is 2^(i/32) itself, computed. */
 static const uint64_t exp_table[32] = {
     0x3ff0000000000000u, 0x3fefd9b0d3158574u, 0x3fefb5586cf9890fu, 0x3fef9301d0125b51u,
     0x3fef72b83c7d517bu, 0x3fef54873168b9aau, 0x3fef387a6e756238u, 0x3fef1e9df51fdee1u,

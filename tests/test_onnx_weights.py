@@ -14,6 +14,7 @@ import pytest
 
 import arielml
 from arielml.errors import ArielError
+from tests.emu_helpers import needs_cross
 from tests.onnx_models import helper, make_model, run_onnxruntime
 
 F32 = np.float32
@@ -136,3 +137,18 @@ def test_per_channel_zero_points_within_int8_are_centred_bit_exact():
     model, xf = _qlinear_with_weights("matmul", w, wz, 6)
     np.testing.assert_array_equal(arielml.load(model).run([xf], semantics="onnxruntime")[0],
                                   run_onnxruntime(model, [xf])[0])
+
+
+@needs_cross
+def test_kept_weight_zero_point_on_two_emulated_rp2040_cores_is_bit_exact():
+    """int8 weights whose w - zp leaves int8: the FULLY_CONNECTED kernels subtract the zero point
+    (armv6m's too), as the reference and onnxruntime do."""
+    w = _weights("matmul", np.int8, -128, 128, 1)
+    model, xf = _qlinear_with_weights("matmul", w, np.array(-40, np.int8), 2)
+    expected = run_onnxruntime(model, [xf])[0]
+    loaded = arielml.load(model)
+    got = loaded.run([xf], backend="emulator", target="rp2040", cores=2, semantics="onnxruntime")[0]
+    np.testing.assert_array_equal(got, expected)
+    # the fixed-point (litert) kernels subtract it too: emulated equals the reference
+    np.testing.assert_array_equal(loaded.run([xf], backend="emulator", target="rp2040", cores=2)[0],
+                                  loaded.run([xf])[0])

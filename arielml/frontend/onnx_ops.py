@@ -640,6 +640,8 @@ def _install_quantised() -> None:
     CONVERTERS["QLinearMatMul"] = onnx_quant.qlinear_matmul
     CONVERTERS["QGemm"] = onnx_quant.qgemm
     onnx_quant.install(CONVERTERS)
+    from arielml.frontend import onnx_integer
+    onnx_integer.install(CONVERTERS)
     for op_type in onnx_quant.INTEGER_OPS:
         float_convert = CONVERTERS[op_type]
         CONVERTERS[op_type] = _integer_first(

@@ -78,7 +78,10 @@ def _integer_product(float_op: str, weight_axis: int):
         CONVERTERS[float_op](b, float_node, kept)
         result = b.value(product)
         b.emit("CAST", (result.index,), node.output[0], result.perm, dtype="int32")
-        b.float_islands.add(node.op_type)
+        note = (f"{node.op_type} runs as float32 CONV_2D / FULLY_CONNECTED on exact integers (every sum below "
+                "2^24) and a CAST to int32: bit-exact with onnxruntime under both semantics")
+        if note not in b.notes:
+            b.notes.append(note)
     return convert
 
 

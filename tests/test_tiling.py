@@ -140,3 +140,28 @@ def test_more_cores_than_the_target_has_is_a_clear_error():
     model = arielml.load(ZOO / "tflite_micro/hello_world_int8.tflite")
     with pytest.raises(TargetError, match="rp2040 has 2 core"):
         plan_model(model, target="rp2040", cores=3)
+
+
+def test_zero_filters_count_only_on_cores_whose_kernels_skip_them():
+    """An int8 1x1 CONV_2D with all-zero filters: the Arm DSP kernels write those channels as constants
+    (kernels/arm_dsp/conv_s8.c), so the cost model counts only the live channels' MACs there, and
+    all of them on the Hazard3 (rv32 kernels multiply every channel)."""
+    import numpy as np
+
+    from arielml.schedule.micro_models import GraphBuilder, add_conv
+    b = GraphBuilder("zero_filters", 3)
+    add_conv(b, 8, 8, 32, 16, 1, 1)
+    graph = b.graph()
+    node = graph.nodes[0]
+    weights = graph.tensors[node.inputs[1]]
+    data = np.array(weights.data)
+    data[::2] = 0  # every other output channel dead
+    graph = replace(graph, tensors=tuple(replace(t, data=data) if i == node.inputs[1] else t
+                                         for i, t in enumerate(graph.tensors)))
+    work = item_work(graph.nodes[0], graph, 8 * 8 * 32 * 16, 8)
+    assert work.family == "CONV_2D_1X1" and work.live_fraction == 0.5
+    dense = replace(work, live_fraction=1.0)
+    m33, hazard3 = cores_of(get_board("rp2350-mixed"), 2)
+    assert CORTEX_M33.skips_zero_filters and not hazard3.kind.skips_zero_filters
+    assert m33.kernel_cycles(work, 0, 8) < m33.kernel_cycles(dense, 0, 8)
+    assert hazard3.kernel_cycles(work, 0, 8) == hazard3.kernel_cycles(dense, 0, 8)

@@ -30,8 +30,8 @@ class Core:
     def kernel_cycles(self, work: ItemWork, begin: int, end: int) -> float:
         """Cycles of one kernel call over work items [begin, end)."""
         runs, edge = work.runs_in(begin, end)
-        return self.kind.op_cost(work.family).cycles(work.macs * (end - begin), runs, work.elements * (end - begin),
-                                                     edge)
+        macs = work.macs * (work.live_fraction if self.kind.skips_zero_filters else 1.0)
+        return self.kind.op_cost(work.family).cycles(macs * (end - begin), runs, work.elements * (end - begin), edge)
 
     def seconds(self, macs: float, elements: float, runs: float = 0.0, family: str = GENERIC) -> float:
         """Time of one kernel call doing this much work."""

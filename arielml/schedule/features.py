@@ -11,6 +11,8 @@ MAC than a 64-MAC one. Families without a calibrated entry fall back to `GENERIC
 arielml/targets/calibration.py)."""
 from __future__ import annotations
 
+import numpy as np
+
 from dataclasses import dataclass
 
 from arielml.ir import Graph, Node
@@ -34,6 +36,9 @@ class ItemWork:
     # each output row (one batch), items_per_row items per row. Empty: every item costs the same.
     row_profile: tuple[tuple[float, float], ...] = ()
     items_per_row: int = 1
+    # int8 1x1 conv: the share of its MACs in output channels whose filter is not all zero; kernels
+    # that skip the others (CoreType.skips_zero_filters) do only this share of the multiplies
+    live_fraction: float = 1.0
 
     def runs_in(self, begin: int, end: int) -> tuple[float, float]:
         """(runs, edge runs) of items [begin, end)."""
@@ -118,6 +123,15 @@ def _row_profile(node: Node, graph: Graph) -> tuple[tuple[float, float], ...]:
     return tuple(profile)
 
 
+def _live_fraction(node: Node, graph: Graph) -> float:
+    """Share of output channels whose (constant) filter has a non-zero weight."""
+    w = graph.tensors[node.inputs[1]]
+    if w.data is None or w.shape[0] == 0:
+        return 1.0
+    live = np.any(np.asarray(w.data).reshape(w.shape[0], -1) != 0, axis=1)
+    return float(live.mean())
+
+
 def item_work(node: Node, graph: Graph, macs: float, items: int) -> ItemWork:
     """Per-item counts of an op: MACs (pooling: window reads), runs, edge runs, output elements."""
     out = graph.tensors[node.outputs[0]]
@@ -131,7 +145,8 @@ def item_work(node: Node, graph: Graph, macs: float, items: int) -> ItemWork:
             profile = profile * out_h
         runs = sum(r for r, _ in profile) / out_h
         edge = sum(e for _, e in profile) / out_h
-        return ItemWork(macs / items, elements / items, runs, family, edge, profile, per_row)
+        return ItemWork(macs / items, elements / items, runs, family, edge, profile, per_row,
+                        _live_fraction(node, graph) if family == "CONV_2D_1X1" else 1.0)
     if node.op in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
         o = node.options
         taps = _window(node, graph, o.filter_height, o.filter_width).taps

@@ -47,6 +47,12 @@ class CoreType:
     # core type compiles kernels/<dir>/<file>.c in place of the portable kernels/<file>.c
     kernel_dirs: tuple[str, ...] = ()
 
+    @property
+    def skips_zero_filters(self) -> bool:
+        """The core's int8 1x1 CONV_2D kernel writes channels whose filter is all zero as constants
+        (kernels/arm_dsp/conv_s8.c, prepare_wide), so the cost model counts only the others' MACs."""
+        return "arm_dsp" in self.kernel_dirs
+
     def op_cost(self, family: str) -> OpCost:
         """The family's cost; a float family falls back to GENERIC_F32, anything else to GENERIC."""
         costs = dict(self.op_costs)

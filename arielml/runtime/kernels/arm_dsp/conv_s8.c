@@ -159,6 +159,44 @@ typedef struct {
     "smlad  r6, r9, r0, r6\n\t"                                     \
     "smlad  r8, r10, r0, r8\n\t"
 
+/* the 2x2 block's loop over one run, four steps a test (entered at 3-6 by words % 4; run end at [sp]);
+ * DSP_2X2_LOOP starts it on a word boundary */
+#define DSP_2X2_RUN \
+        "3:\n\t"                                                         \
+        DSP_2X2_STEP                                                     \
+        "4:\n\t"                                                         \
+        DSP_2X2_STEP                                                     \
+        "5:\n\t"                                                         \
+        DSP_2X2_STEP                                                     \
+        "6:\n\t"                                                         \
+        "ldr    r11, [r2], #4\n\t"            /* channel 0 */            \
+        "ldr    r10, [r1, r3]\n\t"            /* pixel 1 */              \
+        "ldr    r9, [r1], #4\n\t"             /* pixel 0 */              \
+        "ldr    r12, [sp]\n\t"                                           \
+        "cmp    r1, r12\n\t"                                             \
+        "sxtb16 r0, r11\n\t"                                             \
+        "sxtb16 r11, r11, ror #8\n\t"                                    \
+        "sxtb16 lr, r10\n\t"                                             \
+        "smlad  r7, lr, r0, r7\n\t"           /* pixel 1 . channel 0 */  \
+        "sxtb16 r10, r10, ror #8\n\t"                                    \
+        "smlad  r7, r10, r11, r7\n\t"                                    \
+        "sxtb16 r12, r9\n\t"                                             \
+        "smlad  r5, r12, r0, r5\n\t"          /* pixel 0 . channel 0 */  \
+        "ldr    r0, [r2, r4]\n\t"             /* channel 1 */            \
+        "sxtb16 r9, r9, ror #8\n\t"                                      \
+        "smlad  r5, r9, r11, r5\n\t"                                     \
+        "sxtb16 r11, r0\n\t"                                             \
+        "smlad  r6, r12, r11, r6\n\t"         /* pixel 0 . channel 1 */  \
+        "sxtb16 r0, r0, ror #8\n\t"                                      \
+        "smlad  r8, lr, r11, r8\n\t"          /* pixel 1 . channel 1 */  \
+        "smlad  r6, r9, r0, r6\n\t"                                      \
+        "smlad  r8, r10, r0, r8\n\t"                                     \
+        "bne    3b\n\t"
+
+#define DSP_2X2_LOOP \
+        ".p2align 2\n\t"                                                 \
+        DSP_2X2_RUN
+
 __attribute__((naked, noinline)) static void mac_block_2x2(block_2x2 *b __attribute__((unused)))
 {
     __asm__ volatile(
@@ -189,36 +227,7 @@ __attribute__((naked, noinline)) static void mac_block_2x2(block_2x2 *b __attrib
         "bhi    4f\n\t"
         "cmp    r12, #1\n\t"
         "beq    6f\n\t"
-        "3:\n\t"
-        DSP_2X2_STEP
-        "4:\n\t"
-        DSP_2X2_STEP
-        "5:\n\t"
-        DSP_2X2_STEP
-        "6:\n\t"
-        "ldr    r11, [r2], #4\n\t"            /* channel 0 */
-        "ldr    r10, [r1, r3]\n\t"            /* pixel 1 */
-        "ldr    r9, [r1], #4\n\t"             /* pixel 0 */
-        "ldr    r12, [sp]\n\t"
-        "cmp    r1, r12\n\t"
-        "sxtb16 r0, r11\n\t"
-        "sxtb16 r11, r11, ror #8\n\t"
-        "sxtb16 lr, r10\n\t"
-        "smlad  r7, lr, r0, r7\n\t"           /* pixel 1 . channel 0 */
-        "sxtb16 r10, r10, ror #8\n\t"
-        "smlad  r7, r10, r11, r7\n\t"
-        "sxtb16 r12, r9\n\t"
-        "smlad  r5, r12, r0, r5\n\t"          /* pixel 0 . channel 0 */
-        "ldr    r0, [r2, r4]\n\t"             /* channel 1 */
-        "sxtb16 r9, r9, ror #8\n\t"
-        "smlad  r5, r9, r11, r5\n\t"
-        "sxtb16 r11, r0\n\t"
-        "smlad  r6, r12, r11, r6\n\t"         /* pixel 0 . channel 1 */
-        "sxtb16 r0, r0, ror #8\n\t"
-        "smlad  r8, lr, r11, r8\n\t"          /* pixel 1 . channel 1 */
-        "smlad  r6, r9, r0, r6\n\t"
-        "smlad  r8, r10, r0, r8\n\t"
-        "bne    3b\n\t"
+        DSP_2X2_RUN
         "ldr    r0, [sp, #4]\n\t"
         "ldr    r3, [r0, #36]\n\t"
         "add    r1, r1, r3\n\t"               /* next run */
@@ -274,36 +283,7 @@ __attribute__((naked, noinline)) static void mac_block_2x2_one_run(block_2x2 *b 
         "bhi    4f\n\t"
         "cmp    r12, #1\n\t"
         "beq    6f\n\t"
-        "3:\n\t"
-        DSP_2X2_STEP
-        "4:\n\t"
-        DSP_2X2_STEP
-        "5:\n\t"
-        DSP_2X2_STEP
-        "6:\n\t"
-        "ldr    r11, [r2], #4\n\t"            /* channel 0 */
-        "ldr    r10, [r1, r3]\n\t"            /* pixel 1 */
-        "ldr    r9, [r1], #4\n\t"             /* pixel 0 */
-        "ldr    r12, [sp]\n\t"
-        "cmp    r1, r12\n\t"
-        "sxtb16 r0, r11\n\t"
-        "sxtb16 r11, r11, ror #8\n\t"
-        "sxtb16 lr, r10\n\t"
-        "smlad  r7, lr, r0, r7\n\t"           /* pixel 1 . channel 0 */
-        "sxtb16 r10, r10, ror #8\n\t"
-        "smlad  r7, r10, r11, r7\n\t"
-        "sxtb16 r12, r9\n\t"
-        "smlad  r5, r12, r0, r5\n\t"          /* pixel 0 . channel 0 */
-        "ldr    r0, [r2, r4]\n\t"             /* channel 1 */
-        "sxtb16 r9, r9, ror #8\n\t"
-        "smlad  r5, r9, r11, r5\n\t"
-        "sxtb16 r11, r0\n\t"
-        "smlad  r6, r12, r11, r6\n\t"         /* pixel 0 . channel 1 */
-        "sxtb16 r0, r0, ror #8\n\t"
-        "smlad  r8, lr, r11, r8\n\t"          /* pixel 1 . channel 1 */
-        "smlad  r6, r9, r0, r6\n\t"
-        "smlad  r8, r10, r0, r8\n\t"
-        "bne    3b\n\t"
+        DSP_2X2_RUN
         "ldr    r0, [sp, #4]\n\t"
         "ldr    r1, [r0, #24]\n\t"
         "stmia  r1!, {r5, r6}\n\t"
@@ -481,39 +461,6 @@ typedef struct {
     "asr    " A ", " A ", r10\n\t"                                          \
     "ssat   " A ", #8, " A "\n\t"
 
-/* the 2x2 block's loop over one run, four steps a test (entered at 3-6 by words % 4; run end at [sp]) */
-#define DSP_2X2_LOOP \
-        ".p2align 2\n\t"                                                 \
-        "3:\n\t"                                                         \
-        DSP_2X2_STEP                                                     \
-        "4:\n\t"                                                         \
-        DSP_2X2_STEP                                                     \
-        "5:\n\t"                                                         \
-        DSP_2X2_STEP                                                     \
-        "6:\n\t"                                                         \
-        "ldr    r11, [r2], #4\n\t"            /* channel 0 */            \
-        "ldr    r10, [r1, r3]\n\t"            /* pixel 1 */              \
-        "ldr    r9, [r1], #4\n\t"             /* pixel 0 */              \
-        "ldr    r12, [sp]\n\t"                                           \
-        "cmp    r1, r12\n\t"                                             \
-        "sxtb16 r0, r11\n\t"                                             \
-        "sxtb16 r11, r11, ror #8\n\t"                                    \
-        "sxtb16 lr, r10\n\t"                                             \
-        "smlad  r7, lr, r0, r7\n\t"           /* pixel 1 . channel 0 */  \
-        "sxtb16 r10, r10, ror #8\n\t"                                    \
-        "smlad  r7, r10, r11, r7\n\t"                                    \
-        "sxtb16 r12, r9\n\t"                                             \
-        "smlad  r5, r12, r0, r5\n\t"          /* pixel 0 . channel 0 */  \
-        "ldr    r0, [r2, r4]\n\t"             /* channel 1 */            \
-        "sxtb16 r9, r9, ror #8\n\t"                                      \
-        "smlad  r5, r9, r11, r5\n\t"                                     \
-        "sxtb16 r11, r0\n\t"                                             \
-        "smlad  r6, r12, r11, r6\n\t"         /* pixel 0 . channel 1 */  \
-        "sxtb16 r0, r0, ror #8\n\t"                                      \
-        "smlad  r8, lr, r11, r8\n\t"          /* pixel 1 . channel 1 */  \
-        "smlad  r6, r9, r0, r6\n\t"                                      \
-        "smlad  r8, r10, r0, r8\n\t"                                     \
-        "bne    3b\n\t"
 
 /* the four sums requantised and stored (mac_pairs_rq's frame: #12 e, #16 out0, #24 dout, #28 lo,
  * #32 hi, #40 clamp) */
@@ -815,37 +762,7 @@ __attribute__((naked, noinline)) ARIEL_DSP_IN_SRAM(mac_plan_rq) static void mac_
         "mov    r7, #0\n\t"
         "mov    r8, #0\n\t"
         "ldr    pc, [sp, #4]\n\t"
-        ".p2align 2\n\t"
-        "3:\n\t"
-        DSP_2X2_STEP
-        "4:\n\t"
-        DSP_2X2_STEP
-        "5:\n\t"
-        DSP_2X2_STEP
-        "6:\n\t"
-        "ldr    r11, [r2], #4\n\t"            /* channel 0 */
-        "ldr    r10, [r1, r3]\n\t"            /* pixel 1 */
-        "ldr    r9, [r1], #4\n\t"             /* pixel 0 */
-        "ldr    r12, [sp]\n\t"
-        "cmp    r1, r12\n\t"
-        "sxtb16 r0, r11\n\t"
-        "sxtb16 r11, r11, ror #8\n\t"
-        "sxtb16 lr, r10\n\t"
-        "smlad  r7, lr, r0, r7\n\t"           /* pixel 1 . channel 0 */
-        "sxtb16 r10, r10, ror #8\n\t"
-        "smlad  r7, r10, r11, r7\n\t"
-        "sxtb16 r12, r9\n\t"
-        "smlad  r5, r12, r0, r5\n\t"          /* pixel 0 . channel 0 */
-        "ldr    r0, [r2, r4]\n\t"             /* channel 1 */
-        "sxtb16 r9, r9, ror #8\n\t"
-        "smlad  r5, r9, r11, r5\n\t"
-        "sxtb16 r11, r0\n\t"
-        "smlad  r6, r12, r11, r6\n\t"         /* pixel 0 . channel 1 */
-        "sxtb16 r0, r0, ror #8\n\t"
-        "smlad  r8, lr, r11, r8\n\t"          /* pixel 1 . channel 1 */
-        "smlad  r6, r9, r0, r6\n\t"
-        "smlad  r8, r10, r0, r8\n\t"
-        "bne    3b\n\t"
+        DSP_2X2_LOOP
         "ldr    lr, [sp, #12]\n\t"
         "add    lr, lr, #8\n\t"
         "ldmia  lr!, {r0, r1, r9, r10}\n\t"   /* channel 0: 2 bias, m, K, r */

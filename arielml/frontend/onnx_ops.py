@@ -135,26 +135,28 @@ def _flatten_into_weights(b: Builder, node, shape, flat) -> bool:
     return True
 
 
-def _squeeze(b: Builder, node, attrs) -> None:
-    shape = b.onnx_shape(node.input[0])
+def _axes(b: Builder, node, attrs) -> list[int] | None:
+    """The axes of Squeeze/Unsqueeze/Reduce*: the attribute (opsets before 13/18), or the constant
+    second input that replaced it; None when neither is given."""
     axes = attrs.get("axes")
     if len(node.input) > 1 and node.input[1]:
         axes = b.constant(node.input[1])
         if axes is None:
             raise b.unsupported("axes must be constant")
         axes = axes.tolist()
+    return axes
+
+
+def _squeeze(b: Builder, node, attrs) -> None:
+    shape = b.onnx_shape(node.input[0])
+    axes = _axes(b, node, attrs)
     axes = [a % len(shape) for a in axes] if axes is not None else [i for i, d in enumerate(shape) if d == 1]
     _reshape_to(b, node, [d for i, d in enumerate(shape) if i not in axes])
 
 
 def _unsqueeze(b: Builder, node, attrs) -> None:
     shape = list(b.onnx_shape(node.input[0]))
-    axes = attrs.get("axes")
-    if len(node.input) > 1 and node.input[1]:
-        axes = b.constant(node.input[1])
-        if axes is None:
-            raise b.unsupported("axes must be constant")
-        axes = axes.tolist()
+    axes = _axes(b, node, attrs)
     rank = len(shape) + len(axes)
     for axis in sorted(a % rank for a in axes):
         shape.insert(axis, 1)
@@ -502,12 +504,7 @@ def _reduce(ir_op: str):
     def convert(b: Builder, node, attrs) -> None:
         from arielml.ops.reduce import ReducerOptions
         rank = len(b.onnx_shape(node.input[0]))
-        axes = attrs.get("axes")
-        if len(node.input) > 1 and node.input[1]:
-            axes = b.constant(node.input[1])
-            if axes is None:
-                raise b.unsupported("axes must be constant")
-            axes = axes.tolist()
+        axes = _axes(b, node, attrs)
         if not axes:
             if attrs.get("noop_with_empty_axes", 0):
                 _identity_node(b, node, {})
